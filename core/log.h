@@ -1,0 +1,106 @@
+// Log: a data directory of topics, each a fixed number of partitions, plus committed consumer
+// group offsets. The entry point of the core library.
+//
+// Layout (see core/README.md):
+//   <data>/LOCK                         writer lock (flock; dies with its process) + holder info
+//   <data>/topics/<topic>/topic.conf    TopicConfig
+//   <data>/topics/<topic>/<p>/...       partition segments
+//   <data>/groups/<group>.offsets       committed offsets of one group
+//   <data>/producer-ids                 next idempotent producer id
+//
+// Processes: one writer at a time holds LOCK; any number of read-only Logs may be open at once
+// alongside it and see its appends (Partition::Refresh). Thread safety: all methods thread-safe.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "core/file_system.h"
+#include "core/offset_store.h"
+#include "core/partition.h"
+#include "core/status.h"
+#include "core/topic_config.h"
+#include "core/types.h"
+
+namespace sluice {
+
+class GroupCoordinator;
+
+struct LogOptions {
+  // The data directory; created if missing (writer mode).
+  std::string data_dir = "./sluice-data";
+  // Read-only: takes no lock, creates nothing, refuses writes with kInvalidArgument.
+  bool read_only = false;
+  // How long a writer waits for another process's lock before failing with kUnavailable naming
+  // the holder. Default 0: fail at once.
+  std::chrono::milliseconds lock_wait{0};
+  // A label recorded in the lock file so a second writer's error can name the holder
+  // (e.g. "sluice produce clicks"). Default: the process name.
+  std::string lock_holder_label;
+  // File layer; defaults to FileSystem::Default(). Tests pass a fault-injecting one.
+  FileSystem* fs = nullptr;
+  PartitionOptions partition;
+};
+
+class Log {
+ public:
+  static Result<std::unique_ptr<Log>> Open(const LogOptions& options);
+  ~Log();
+  Log(const Log&) = delete;
+  Log& operator=(const Log&) = delete;
+
+  const std::string& data_dir() const { return options_.data_dir; }
+  bool read_only() const { return options_.read_only; }
+  FileSystem* fs() const { return fs_; }
+
+  // Creates a topic. kAlreadyExists if it exists; kInvalidArgument for a bad name or config.
+  Status CreateTopic(const std::string& name, const TopicConfig& config);
+  // Deletes a topic and its data. kNotFound if absent.
+  Status DeleteTopic(const std::string& name);
+  // Names of all topics, sorted.
+  Result<std::vector<std::string>> ListTopics();
+  Result<TopicConfig> DescribeTopic(const std::string& name);
+  bool HasTopic(const std::string& name);
+
+  // The partition, opened on first use. kNotFound names the topic or says how many partitions
+  // it has.
+  Result<Partition*> GetPartition(const std::string& topic, PartitionId partition);
+
+  // Committed group offsets (durable).
+  OffsetStore& offsets() { return *offsets_; }
+  // In-process consumer group membership (see group_coordinator.h).
+  GroupCoordinator& groups() { return *groups_; }
+
+  // A new idempotent producer id, unique in this data directory (durable before it returns).
+  Result<int64_t> AllocateProducerId();
+
+  // Applies retention to every open partition; returns segments deleted.
+  Result<int> ApplyRetention(Timestamp now);
+
+  // Closes every partition cleanly and releases the lock. Idempotent; the destructor calls it.
+  Status Close();
+
+ private:
+  explicit Log(LogOptions options);
+  Status Init();
+  std::string TopicDir(const std::string& name) const;
+
+  LogOptions options_;
+  FileSystem* fs_;
+  int lock_fd_ = -1;
+  std::mutex mu_;
+  struct TopicState {
+    TopicConfig config;
+    std::vector<std::unique_ptr<Partition>> partitions;
+  };
+  std::map<std::string, std::unique_ptr<TopicState>> topics_;
+  std::unique_ptr<OffsetStore> offsets_;
+  std::unique_ptr<GroupCoordinator> groups_;
+  bool closed_ = false;
+};
+
+}  // namespace sluice

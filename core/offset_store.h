@@ -1,0 +1,61 @@
+// OffsetStore: committed consumer-group offsets per (group, topic, partition), durable across
+// restarts and crashes. One file per group, replaced atomically on every commit.
+//
+// Thread safety: thread-safe. Read-only stores read the files on every call, so they see commits
+// made by another process.
+#pragma once
+
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/file_system.h"
+#include "core/status.h"
+#include "core/types.h"
+
+namespace sluice {
+
+struct TopicPartition {
+  std::string topic;
+  PartitionId partition;
+  auto operator<=>(const TopicPartition&) const = default;
+};
+
+// A committed position: the next offset to read, plus optional client metadata.
+struct CommittedOffset {
+  Offset offset;
+  std::string metadata;
+  Timestamp commit_time;
+};
+
+class OffsetStore {
+ public:
+  OffsetStore(FileSystem* fs, std::string groups_dir, bool read_only);
+
+  // Durably records `offsets` for `group` (merged with what it had). Group ids follow the topic
+  // name rules except that they may be up to 249 chars of [a-zA-Z0-9._-].
+  Status Commit(const std::string& group, const std::map<TopicPartition, CommittedOffset>& offsets);
+  // All committed offsets of a group; empty if none.
+  Result<std::map<TopicPartition, CommittedOffset>> Fetch(const std::string& group);
+  Result<std::optional<CommittedOffset>> Fetch(const std::string& group, const TopicPartition& tp);
+  // Groups that have committed offsets, sorted.
+  Result<std::vector<std::string>> ListGroups();
+  // Deletes a group's offsets, and offsets for a deleted topic in every group.
+  Status DeleteGroup(const std::string& group);
+  Status DeleteTopic(const std::string& topic);
+
+ private:
+  std::string PathFor(const std::string& group) const;
+  Result<std::map<TopicPartition, CommittedOffset>> Load(const std::string& group);
+
+  FileSystem* fs_;
+  std::string dir_;
+  bool read_only_;
+  std::mutex mu_;
+};
+
+Status ValidateGroupId(std::string_view group);
+
+}  // namespace sluice

@@ -1,0 +1,131 @@
+// Partition: one topic partition's log on disk — an ordered list of segments, each a file of
+// RecordBatch v2 bytes with a sparse offset index and a time index (see core/README.md).
+//
+// Thread safety: all methods are thread-safe. Appends are serialised inside; readers never block
+// appenders and never see a partial batch or an offset at or above the high watermark.
+//
+// Writer vs. reader mode: a Partition opened by the process holding the data directory's writer
+// lock may append; one opened read-only (another process writes) only reads, and picks up what
+// the writer appended when Refresh() is called (Read and WaitForData call it for you).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "core/file_system.h"
+#include "core/status.h"
+#include "core/topic_config.h"
+#include "core/types.h"
+
+namespace sluice {
+
+// How durable an append must be before it is acknowledged.
+enum class Acks {
+  kNone,    // fire and forget: written to the page cache (the call still returns the offset)
+  kLeader,  // written to the OS (survives kill -9 of this process, not power loss)
+  kAll,     // fsynced (survives power loss); concurrent appenders share one fsync (group commit)
+};
+
+struct PartitionOptions {
+  FileSystem* fs = nullptr;  // defaults to FileSystem::Default()
+  bool read_only = false;
+  // Bytes of log between two sparse index entries.
+  int32_t index_interval_bytes = 4096;
+  // When true, every batch above the recovery point is CRC-checked on open even after a clean
+  // shutdown, and damage below the recovery point is reported (a full scrub).
+  bool verify_all = false;
+};
+
+struct AppendResult {
+  Offset base_offset;
+  Offset last_offset;
+  // True when an idempotent producer re-sent a batch that is already in the log; the offsets
+  // are those of the original append and nothing was written.
+  bool duplicate = false;
+};
+
+// Whole batches read from a partition.
+struct ReadResult {
+  std::string data;        // zero or more whole batches, concatenated, all below the HW
+  Offset high_watermark;   // HW at the time of the read
+  Offset log_start_offset;
+};
+
+struct PartitionStats {
+  Offset log_start_offset;
+  Offset log_end_offset;
+  Offset high_watermark;
+  uint64_t bytes = 0;
+  int32_t segments = 0;
+};
+
+// What recovery on open found and did; logged and exposed for tests.
+struct RecoveryReport {
+  bool clean_shutdown = false;
+  int64_t segments_scanned = 0;
+  int64_t truncated_bytes = 0;      // torn or garbage tail removed
+  int64_t indexes_rebuilt = 0;
+  int64_t orphan_files_removed = 0;
+  std::string ToString() const;
+};
+
+class Partition {
+ public:
+  virtual ~Partition() = default;
+
+  // Opens (creating if absent and not read-only) the partition in `dir`. Runs recovery when the
+  // last writer did not shut down cleanly. Corruption below the recovery point returns kCorruption
+  // with the segment and byte position (never silently truncated).
+  static Result<std::unique_ptr<Partition>> Open(const std::string& dir, std::string topic,
+                                                 PartitionId id, const TopicConfig& config,
+                                                 const PartitionOptions& options);
+
+  virtual const std::string& topic() const = 0;
+  virtual PartitionId id() const = 0;
+
+  // Appends one RecordBatch v2 (the bytes from RecordBatchBuilder::Finish or a Kafka client).
+  // Validates CRC and structure (kCorruption), size against max_message_bytes (kInvalidArgument
+  // naming the limit), and idempotent producer sequences (duplicates return the original offsets
+  // with duplicate=true; a gap or a stale epoch returns kOutOfRange). Assigns offsets from the log
+  // end offset. Returns once the batch is as durable as `acks` asks. After a failed write or fsync
+  // the partition refuses further appends with kIOError until reopened; nothing is acknowledged.
+  virtual Result<AppendResult> Append(std::string_view batch, Acks acks) = 0;
+
+  // Returns whole batches starting with the one containing `offset`, up to about `max_bytes` (at
+  // least one batch if any is available). offset == HW returns no data. offset below the log
+  // start or above the HW returns kOutOfRange with the valid range in the message.
+  virtual Result<ReadResult> Read(Offset offset, size_t max_bytes) const = 0;
+
+  // Blocks until the HW is above `offset` or the deadline passes; returns whether it is.
+  virtual bool WaitForData(Offset offset, std::chrono::steady_clock::time_point deadline) const = 0;
+
+  // First offset whose record timestamp is >= ts (by batch max timestamp, as Kafka's time index);
+  // the high watermark if there is none.
+  virtual Result<Offset> OffsetForTime(Timestamp ts) const = 0;
+
+  virtual Offset log_start_offset() const = 0;
+  virtual Offset high_watermark() const = 0;
+  virtual PartitionStats Stats() const = 0;
+  virtual const RecoveryReport& recovery_report() const = 0;
+
+  // Deletes whole segments past retention (never the active one); moves the log start offset.
+  // Returns the number of segments deleted.
+  virtual Result<int> ApplyRetention(Timestamp now) = 0;
+
+  // Picks up batches and segments appended by another process (read-only mode). No-op for writers.
+  virtual Status Refresh() const = 0;
+
+  // fsyncs everything appended so far.
+  virtual Status Flush() = 0;
+  // Flushes, writes the recovery point and clean-shutdown marker, and closes files. Idempotent.
+  virtual Status Close() = 0;
+
+  // Last appended sequence state per idempotent producer (for tests and for the runtime).
+  // Returns -1 if the producer has no batch in this partition.
+  virtual int32_t LastSequence(int64_t producer_id) const = 0;
+};
+
+}  // namespace sluice
