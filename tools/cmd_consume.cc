@@ -1,0 +1,261 @@
+// sluice consume TOPIC: prints records.
+//
+// Reading never takes the writer lock: the data directory is opened read-only, so consume runs
+// alongside a producer in another process and (with --follow) sees its appends as they land.
+// With --group, committing is a write: it opens the directory as a writer for the moment of the
+// commit only (periodically while following, and once at the end).
+#include <fmt/format.h>
+
+#include <chrono>
+#include <cstdio>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/consumer.h"
+#include "core/log.h"
+#include "core/offset_store.h"
+#include "tools/commands.h"
+#include "tools/format.h"
+#include "tools/time_parse.h"
+#include "tools/topic_check.h"
+
+namespace sluice::tools {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct ConsumeArgs {
+  std::string topic;
+  int32_t partition = 0;
+  bool has_partition = false;
+  bool from_beginning = false;
+  int64_t offset = 0;
+  bool has_offset = false;
+  std::string from_time;
+  std::string group;
+  int64_t max = 0;
+  bool has_max = false;
+  bool follow = false;
+  std::string format{RecordFormat::kDefault};
+};
+
+// Commits `next` (the offset after the last printed record, per partition) for `group`.
+// `wait`: how long to wait for another writer's lock.
+Status CommitGroup(const CliContext& ctx, const std::string& group,
+                   const std::map<TopicPartition, Offset>& next, std::chrono::milliseconds wait) {
+  CliContext writer_ctx = ctx;
+  writer_ctx.lock_wait = wait;
+  SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<Log> log, OpenWriter(writer_ctx));
+  std::map<TopicPartition, CommittedOffset> offsets;
+  Timestamp now = Now();
+  for (const auto& [tp, off] : next) offsets[tp] = CommittedOffset{off, "", now};
+  SLUICE_RETURN_IF_ERROR(log->offsets().Commit(group, offsets));
+  return log->Close();
+}
+
+// Positions the consumer on every partition as the flags ask.
+Status SeekStart(Log& log, Consumer& consumer, const ConsumeArgs& args,
+                 const std::vector<TopicPartition>& tps) {
+  if (args.from_beginning) return consumer.SeekToBeginning(tps);
+  if (args.has_offset) {
+    for (const TopicPartition& tp : tps) {
+      SLUICE_ASSIGN_OR_RETURN(Partition * p, log.GetPartition(tp.topic, tp.partition));
+      SLUICE_RETURN_IF_ERROR(p->Refresh());
+      Offset start = p->log_start_offset(), end = p->high_watermark();
+      if (Offset(args.offset) < start || Offset(args.offset) > end) {
+        return OutOfRange(
+            "offset {} is out of range for topic '{}' partition {}: valid offsets are {}..{} "
+            "({} is the end); see 'sluice topic describe {}'",
+            args.offset, tp.topic, tp.partition.value(), start.value(), end.value(), end.value(),
+            tp.topic);
+      }
+      SLUICE_RETURN_IF_ERROR(consumer.Seek(tp, Offset(args.offset)));
+    }
+    return Status::Ok();
+  }
+  if (!args.from_time.empty()) {
+    SLUICE_ASSIGN_OR_RETURN(Timestamp ts, ParseTime(args.from_time));
+    return consumer.SeekToTime(tps, ts);
+  }
+  if (!args.group.empty()) {
+    // The group's committed offsets; the earliest offset where there is none or it is no
+    // longer in the log.
+    SLUICE_ASSIGN_OR_RETURN(auto committed, log.offsets().Fetch(args.group));
+    for (const TopicPartition& tp : tps) {
+      auto it = committed.find(tp);
+      bool usable = false;
+      if (it != committed.end()) {
+        SLUICE_ASSIGN_OR_RETURN(Partition * p, log.GetPartition(tp.topic, tp.partition));
+        usable = it->second.offset >= p->log_start_offset() &&
+                 it->second.offset <= p->high_watermark();
+      }
+      if (usable) {
+        SLUICE_RETURN_IF_ERROR(consumer.Seek(tp, it->second.offset));
+      } else {
+        SLUICE_RETURN_IF_ERROR(consumer.SeekToBeginning({tp}));
+      }
+    }
+    return Status::Ok();
+  }
+  return consumer.SeekToEnd(tps);
+}
+
+Status WriteOut(fmt::memory_buffer& out) {
+  if (out.size() == 0) return Status::Ok();
+  size_t n = std::fwrite(out.data(), 1, out.size(), stdout);
+  out.clear();
+  if (n == 0 || std::fflush(stdout) != 0) {
+    return IOError("cannot write to stdout; check the output file or pipe");
+  }
+  return Status::Ok();
+}
+
+Status RunConsume(const CliContext& ctx, const ConsumeArgs& args) {
+  SLUICE_ASSIGN_OR_RETURN(RecordFormat format, RecordFormat::Parse(args.format));
+  if (!args.from_time.empty()) SLUICE_RETURN_IF_ERROR(ParseTime(args.from_time).status());
+  if (!args.group.empty()) SLUICE_RETURN_IF_ERROR(ValidateGroupId(args.group));
+  if (args.has_offset && args.offset < 0) {
+    return OutOfRange("--offset {} is negative; offsets start at 0", args.offset);
+  }
+  if (args.has_max && args.max < 0) {
+    return UsageError(fmt::format("--max {} is negative; give a count of records", args.max));
+  }
+  InstallInterruptHandler();
+  SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<Log> log, OpenReader(ctx));
+  SLUICE_RETURN_IF_ERROR(CheckTopicExists(*log, args.topic));
+  SLUICE_ASSIGN_OR_RETURN(TopicConfig config, log->DescribeTopic(args.topic));
+  std::vector<TopicPartition> tps;
+  if (args.has_partition) {
+    SLUICE_RETURN_IF_ERROR(CheckPartition(*log, args.topic, args.partition).status());
+    tps.push_back({args.topic, PartitionId(args.partition)});
+  } else {
+    for (int32_t p = 0; p < config.partitions; ++p) tps.push_back({args.topic, PartitionId(p)});
+  }
+
+  SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<Consumer> consumer,
+                          Consumer::Create(log.get(), ConsumerOptions{}));
+  SLUICE_RETURN_IF_ERROR(consumer->Assign(tps));
+  SLUICE_RETURN_IF_ERROR(SeekStart(*log, *consumer, args, tps));
+
+  // Without --follow, read up to the end as it was when we started, then stop.
+  std::map<TopicPartition, Offset> end;
+  for (const TopicPartition& tp : tps) {
+    SLUICE_ASSIGN_OR_RETURN(Partition * p, log->GetPartition(tp.topic, tp.partition));
+    SLUICE_RETURN_IF_ERROR(p->Refresh());
+    end[tp] = p->high_watermark();
+  }
+
+  std::map<TopicPartition, Offset> next;  // after the last printed record
+  std::map<TopicPartition, Offset> committed;
+  int64_t printed = 0;
+  fmt::memory_buffer out;
+  Status status;
+  auto last_commit = Clock::now();
+  const auto kCommitInterval = std::chrono::seconds(2);
+
+  auto at_end = [&]() -> Result<bool> {
+    for (const TopicPartition& tp : tps) {
+      SLUICE_ASSIGN_OR_RETURN(Offset pos, consumer->Position(tp));
+      if (pos < end[tp]) return false;
+    }
+    return true;
+  };
+
+  while (!Interrupted()) {
+    if (args.has_max && printed >= args.max) break;
+    if (!args.follow) {
+      Result<bool> done = at_end();
+      if (!done.ok()) {
+        status = done.status();
+        break;
+      }
+      if (*done) break;
+    }
+    Result<ConsumerRecords> polled = consumer->Poll(std::chrono::milliseconds(200));
+    if (!polled.ok()) {
+      status = polled.status();
+      break;
+    }
+    for (const ConsumerRecord& r : *polled) {
+      if (args.has_max && printed >= args.max) break;
+      if (!args.follow && r.record.offset >= end[*r.tp]) continue;
+      format.Append(r.tp->topic, r.tp->partition, r.record, out);
+      next[*r.tp] = r.record.offset + 1;
+      ++printed;
+      if (out.size() >= (1 << 20)) {
+        status = WriteOut(out);
+        if (!status.ok()) break;
+      }
+    }
+    if (!status.ok()) break;
+    status = WriteOut(out);
+    if (!status.ok()) break;
+    if (args.follow && !args.group.empty() && next != committed &&
+        Clock::now() - last_commit >= kCommitInterval) {
+      // Best effort while following: if a producer holds the lock, try again later.
+      if (CommitGroup(ctx, args.group, next, std::chrono::milliseconds(0)).ok()) committed = next;
+      last_commit = Clock::now();
+    }
+  }
+  Status written = WriteOut(out);
+  if (status.ok()) status = written;
+  if (!args.group.empty() && next != committed) {
+    // Commit what was printed, even when stopping on an error or an interrupt.
+    Status c = CommitGroup(ctx, args.group, next, ctx.lock_wait);
+    if (!c.ok()) {
+      return c.WithContext(fmt::format("printed {} records but could not commit them for group '{}'",
+                                       printed, args.group));
+    }
+  }
+  return status;
+}
+
+}  // namespace
+
+void RegisterConsumeCommand(CLI::App& app, CliContext& ctx) {
+  auto args = std::make_shared<ConsumeArgs>();
+  CLI::App* cmd = app.add_subcommand(
+      "consume",
+      "Print records of a topic; without --follow, stop at the end of every partition read");
+  cmd->add_option("topic", args->topic, "Topic to read")->required();
+  auto* part = cmd->add_option("--partition", args->partition, "Read only this partition");
+  auto* beginning = cmd->add_flag("--from-beginning", args->from_beginning,
+                                  "Start at the oldest record (default: only new records, or "
+                                  "the group's committed offsets with --group)");
+  auto* offset = cmd->add_option("--offset", args->offset, "Start at this offset");
+  auto* time = cmd->add_option("--from-time", args->from_time,
+                               "Start at the first record at or after this time (epoch ms or "
+                               "ISO-8601, UTC unless a zone is given)");
+  beginning->excludes(offset)->excludes(time);
+  offset->excludes(time);
+  time->check(CLI::Validator(
+      [](std::string& s) -> std::string {
+        auto t = ParseTime(s);
+        return t.ok() ? std::string() : t.status().message();
+      },
+      "TIME"));
+  cmd->add_option("--group", args->group,
+                  "Consumer group: start from its committed offsets (earliest where none) and "
+                  "commit what was printed");
+  auto* max = cmd->add_option("--max", args->max, "Stop after printing this many records");
+  cmd->add_flag("--follow,-f", args->follow, "Keep waiting for new records (stop with Ctrl-C)");
+  cmd->add_option("--format", args->format,
+                  "Output format with kcat tokens: %t topic, %p partition, %o offset, %k key, "
+                  "%s value, %T timestamp ms, %h headers, \\n, \\t (default '%s\\n')")
+      ->check(CLI::Validator(
+          [](std::string& s) -> std::string {
+            auto f = RecordFormat::Parse(s);
+            return f.ok() ? std::string() : f.status().message();
+          },
+          "FMT"));
+  cmd->callback([&ctx, args, part, offset, max] {
+    args->has_partition = part->count() > 0;
+    args->has_offset = offset->count() > 0;
+    args->has_max = max->count() > 0;
+    ctx.action = [&ctx, args] { return RunConsume(ctx, *args); };
+  });
+}
+
+}  // namespace sluice::tools

@@ -1,0 +1,150 @@
+// sluice group list | describe | reset
+#include <fmt/format.h>
+
+#include <map>
+#include <memory>
+#include <string>
+
+#include "core/log.h"
+#include "core/offset_store.h"
+#include "tools/commands.h"
+#include "tools/time_parse.h"
+#include "tools/topic_check.h"
+
+namespace sluice::tools {
+namespace {
+
+struct ResetArgs {
+  std::string group;
+  std::string topic;
+  bool to_earliest = false;
+  bool to_latest = false;
+  int64_t to_offset = 0;
+  bool has_to_offset = false;
+  std::string to_time;
+};
+
+Status RunList(const CliContext& ctx) {
+  SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<Log> log, OpenReader(ctx));
+  SLUICE_ASSIGN_OR_RETURN(std::vector<std::string> groups, log->offsets().ListGroups());
+  for (const std::string& g : groups) fmt::print("{}\n", g);
+  return Status::Ok();
+}
+
+// Prints one row per committed partition: committed offset, end offset and lag.
+Status PrintOffsets(Log& log, const std::map<TopicPartition, CommittedOffset>& committed) {
+  fmt::print("{:<24} {:>9} {:>16} {:>16} {:>12}\n", "TOPIC", "PARTITION", "COMMITTED-OFFSET",
+             "END-OFFSET", "LAG");
+  for (const auto& [tp, c] : committed) {
+    std::string end = "-", lag = "-";
+    if (log.HasTopic(tp.topic)) {
+      Result<Partition*> p = log.GetPartition(tp.topic, tp.partition);
+      if (p.ok()) {
+        SLUICE_RETURN_IF_ERROR((*p)->Refresh());
+        Offset hw = (*p)->high_watermark();
+        end = std::to_string(hw.value());
+        lag = std::to_string(std::max<int64_t>(0, hw - c.offset));
+      }
+    }
+    fmt::print("{:<24} {:>9} {:>16} {:>16} {:>12}\n", tp.topic, tp.partition.value(),
+               c.offset.value(), end, lag);
+  }
+  return Status::Ok();
+}
+
+Status RunDescribe(const CliContext& ctx, const std::string& group) {
+  SLUICE_RETURN_IF_ERROR(ValidateGroupId(group));
+  SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<Log> log, OpenReader(ctx));
+  SLUICE_ASSIGN_OR_RETURN(auto committed, log->offsets().Fetch(group));
+  if (committed.empty()) {
+    return NotFound(
+        "group '{}' has no committed offsets; see the groups with 'sluice group list'", group);
+  }
+  return PrintOffsets(*log, committed);
+}
+
+Status RunReset(const CliContext& ctx, const ResetArgs& args) {
+  SLUICE_RETURN_IF_ERROR(ValidateGroupId(args.group));
+  std::optional<Timestamp> to_time;
+  if (!args.to_time.empty()) {
+    SLUICE_ASSIGN_OR_RETURN(to_time, ParseTime(args.to_time));
+  }
+  if (args.has_to_offset && args.to_offset < 0) {
+    return OutOfRange("--to-offset {} is negative; offsets start at 0", args.to_offset);
+  }
+  SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<Log> log, OpenWriter(ctx));
+  SLUICE_RETURN_IF_ERROR(CheckTopicExists(*log, args.topic));
+  SLUICE_ASSIGN_OR_RETURN(TopicConfig config, log->DescribeTopic(args.topic));
+  // Compute every partition's new offset first, so that an out-of-range --to-offset changes
+  // nothing.
+  std::map<TopicPartition, CommittedOffset> offsets;
+  Timestamp now = Now();
+  for (int32_t i = 0; i < config.partitions; ++i) {
+    TopicPartition tp{args.topic, PartitionId(i)};
+    SLUICE_ASSIGN_OR_RETURN(Partition * p, log->GetPartition(tp.topic, tp.partition));
+    Offset start = p->log_start_offset(), end = p->high_watermark();
+    Offset target;
+    if (args.to_earliest) {
+      target = start;
+    } else if (args.to_latest) {
+      target = end;
+    } else if (args.has_to_offset) {
+      target = Offset(args.to_offset);
+      if (target < start || target > end) {
+        return OutOfRange(
+            "--to-offset {} is out of range for topic '{}' partition {}: valid offsets are "
+            "{}..{}; nothing was changed",
+            args.to_offset, args.topic, i, start.value(), end.value());
+      }
+    } else {
+      SLUICE_ASSIGN_OR_RETURN(target, p->OffsetForTime(*to_time));
+    }
+    offsets[tp] = CommittedOffset{target, "", now};
+  }
+  SLUICE_RETURN_IF_ERROR(log->offsets().Commit(args.group, offsets));
+  SLUICE_RETURN_IF_ERROR(PrintOffsets(*log, offsets));
+  return log->Close();
+}
+
+}  // namespace
+
+void RegisterGroupCommands(CLI::App& app, CliContext& ctx) {
+  CLI::App* group = app.add_subcommand("group", "List, describe and reset consumer groups");
+  group->require_subcommand(1);
+
+  CLI::App* list = group->add_subcommand("list", "List groups that have committed offsets");
+  list->callback([&ctx] { ctx.action = [&ctx] { return RunList(ctx); }; });
+
+  auto describe_group = std::make_shared<std::string>();
+  CLI::App* describe = group->add_subcommand(
+      "describe", "Per partition: committed offset, end offset and lag of a group");
+  describe->add_option("group", *describe_group, "Group id")->required();
+  describe->callback([&ctx, describe_group] {
+    ctx.action = [&ctx, describe_group] { return RunDescribe(ctx, *describe_group); };
+  });
+
+  auto args = std::make_shared<ResetArgs>();
+  CLI::App* reset = group->add_subcommand(
+      "reset", "Move a group's committed offsets on a topic (exactly one --to-... option)");
+  reset->add_option("group", args->group, "Group id")->required();
+  reset->add_option("--topic", args->topic, "Topic whose offsets to move")->required();
+  CLI::Option_group* to = reset->add_option_group("target", "Where to move the offsets");
+  to->add_flag("--to-earliest", args->to_earliest, "The oldest offset still in the log");
+  to->add_flag("--to-latest", args->to_latest, "The end of each partition");
+  auto* to_offset = to->add_option("--to-offset", args->to_offset, "This offset, in every partition");
+  to->add_option("--to-time", args->to_time,
+                 "The first record at or after this time (epoch ms or ISO-8601)")
+      ->check(CLI::Validator(
+          [](std::string& s) -> std::string {
+            auto t = ParseTime(s);
+            return t.ok() ? std::string() : t.status().message();
+          },
+          "TIME"));
+  to->require_option(1);
+  reset->callback([&ctx, args, to_offset] {
+    args->has_to_offset = to_offset->count() > 0;
+    ctx.action = [&ctx, args] { return RunReset(ctx, *args); };
+  });
+}
+
+}  // namespace sluice::tools

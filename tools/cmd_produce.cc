@@ -1,0 +1,172 @@
+// sluice produce TOPIC: one record per stdin line.
+#include <errno.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include <atomic>
+#include <cstring>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "core/log.h"
+#include "core/producer.h"
+#include "tools/commands.h"
+#include "tools/topic_check.h"
+
+namespace sluice::tools {
+namespace {
+
+struct ProduceArgs {
+  std::string topic;
+  std::string key_separator;
+  bool has_separator = false;
+  int32_t partition = 0;
+  bool has_partition = false;
+  std::string acks = "leader";
+};
+
+// Reads lines from a file descriptor with large reads; stops at EOF or on SIGINT/SIGTERM.
+class LineReader {
+ public:
+  explicit LineReader(int fd) : fd_(fd) { buf_.resize(1 << 20); }
+
+  // Sets *line to the next line without its '\n'. Returns false at end of input or when
+  // interrupted; a final line without '\n' is still returned. *line is valid until the next call.
+  Result<bool> Next(std::string_view* line) {
+    while (true) {
+      size_t nl = std::string_view(buf_.data() + begin_, end_ - begin_).find('\n');
+      if (nl != std::string_view::npos) {
+        *line = std::string_view(buf_.data() + begin_, nl);
+        begin_ += nl + 1;
+        return true;
+      }
+      if (eof_) {
+        if (begin_ == end_) return false;
+        *line = std::string_view(buf_.data() + begin_, end_ - begin_);
+        begin_ = end_;
+        return true;
+      }
+      // Make room: move the partial line to the front, grow if one line fills the buffer.
+      if (begin_ > 0) {
+        std::memmove(buf_.data(), buf_.data() + begin_, end_ - begin_);
+        end_ -= begin_;
+        begin_ = 0;
+      }
+      if (end_ == buf_.size()) buf_.resize(buf_.size() * 2);
+      ssize_t n = ::read(fd_, buf_.data() + end_, buf_.size() - end_);
+      if (n < 0) {
+        if (errno == EINTR) {
+          if (Interrupted()) return false;
+          continue;
+        }
+        return ErrnoToStatus(errno, "read", "stdin");
+      }
+      if (n == 0) eof_ = true;
+      end_ += static_cast<size_t>(n);
+      if (Interrupted()) return false;
+    }
+  }
+
+ private:
+  int fd_;
+  std::string buf_;
+  size_t begin_ = 0;
+  size_t end_ = 0;
+  bool eof_ = false;
+};
+
+Acks ParseAcks(const std::string& s) {
+  if (s == "none") return Acks::kNone;
+  if (s == "all") return Acks::kAll;
+  return Acks::kLeader;
+}
+
+Status RunProduce(const CliContext& ctx, const ProduceArgs& args) {
+  if (args.has_separator && args.key_separator.empty()) {
+    return UsageError("--key-separator is empty; give the text that separates key from value");
+  }
+  InstallInterruptHandler();
+  SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<Log> log, OpenWriter(ctx));
+  SLUICE_RETURN_IF_ERROR(CheckTopicExists(*log, args.topic));
+  std::optional<PartitionId> partition;
+  if (args.has_partition) {
+    SLUICE_RETURN_IF_ERROR(CheckPartition(*log, args.topic, args.partition).status());
+    partition = PartitionId(args.partition);
+  }
+
+  ProducerOptions options;
+  options.acks = ParseAcks(args.acks);
+  SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<Producer> producer, Producer::Create(log.get(), options));
+  std::atomic<int64_t> delivered{0};
+  DeliveryCallback on_delivery = [&delivered](const Status& s, const TopicPartition&, Offset) {
+    if (s.ok()) delivered.fetch_add(1, std::memory_order_relaxed);
+  };
+
+  LineReader reader(STDIN_FILENO);
+  int64_t line_no = 0;
+  Status send_error;
+  Record record;
+  while (true) {
+    std::string_view line;
+    Result<bool> more = reader.Next(&line);
+    if (!more.ok()) {
+      send_error = more.status();
+      break;
+    }
+    if (!*more) break;
+    ++line_no;
+    size_t sep = args.has_separator ? line.find(args.key_separator) : std::string_view::npos;
+    if (sep != std::string_view::npos) {
+      record.key.emplace(line.substr(0, sep));
+      record.value.emplace(line.substr(sep + args.key_separator.size()));
+    } else {
+      record.key.reset();
+      record.value.emplace(line);
+    }
+    Status s = producer->Send(args.topic, record, partition, on_delivery);
+    if (!s.ok()) {
+      send_error = s.WithContext(fmt::format("line {}", line_no));
+      break;
+    }
+  }
+  Status flushed = producer->Flush();
+  producer.reset();
+  Status closed = log->Close();
+  int64_t written = delivered.load();
+  if (!send_error.ok() || !flushed.ok() || !closed.ok()) {
+    const Status& first = !send_error.ok() ? send_error : !flushed.ok() ? flushed : closed;
+    return Status(first.code(), fmt::format("{} ({} records before it were written to '{}')",
+                                            first.message(), written, args.topic));
+  }
+  fmt::print(stderr, "wrote {} record{} to topic '{}'\n", written, written == 1 ? "" : "s",
+             args.topic);
+  return Status::Ok();
+}
+
+}  // namespace
+
+void RegisterProduceCommand(CLI::App& app, CliContext& ctx) {
+  auto args = std::make_shared<ProduceArgs>();
+  CLI::App* cmd = app.add_subcommand(
+      "produce", "Write one record per stdin line to a topic; prints the count to stderr");
+  cmd->add_option("topic", args->topic, "Topic to write to")->required();
+  auto* sep = cmd->add_option("--key-separator", args->key_separator,
+                              "Text before the first occurrence of SEP is the key; lines "
+                              "without it have no key");
+  auto* part = cmd->add_option("--partition", args->partition,
+                  "Write every record to this partition (default: by key, or spread evenly)");
+  cmd->add_option("--acks", args->acks,
+                  "none: page cache; leader: written to the OS (survives kill -9, default); "
+                  "all: fsynced (survives power loss)")
+      ->check(CLI::IsMember({"none", "leader", "all"}));
+  cmd->callback([&ctx, args, sep, part] {
+    args->has_separator = sep->count() > 0;
+    args->has_partition = part->count() > 0;
+    ctx.action = [&ctx, args] { return RunProduce(ctx, *args); };
+  });
+}
+
+}  // namespace sluice::tools

@@ -1,0 +1,124 @@
+// sluice topic create | list | describe | delete
+#include <fmt/format.h>
+
+#include <memory>
+#include <string>
+
+#include "core/log.h"
+#include "core/offset_store.h"
+#include "core/topic_config.h"
+#include "tools/commands.h"
+#include "tools/topic_check.h"
+
+namespace sluice::tools {
+namespace {
+
+struct CreateArgs {
+  std::string name;
+  TopicConfig config;
+};
+
+Status RunCreate(const CliContext& ctx, const CreateArgs& args) {
+  // Check everything before opening (and perhaps creating) the data directory, so that bad
+  // input leaves no trace on disk.
+  SLUICE_RETURN_IF_ERROR(ValidateTopicName(args.name));
+  SLUICE_RETURN_IF_ERROR(args.config.Validate());
+  SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<Log> log, OpenWriter(ctx, /*create_dir=*/true));
+  if (log->HasTopic(args.name)) {
+    return AlreadyExists(
+        "topic '{}' already exists in {}; see it with 'sluice topic describe {}' or pick "
+        "another name",
+        args.name, ctx.data_dir, args.name);
+  }
+  SLUICE_RETURN_IF_ERROR(log->CreateTopic(args.name, args.config));
+  SLUICE_RETURN_IF_ERROR(log->Close());
+  fmt::print("created topic '{}' with {} partition{}\n", args.name, args.config.partitions,
+             args.config.partitions == 1 ? "" : "s");
+  return Status::Ok();
+}
+
+Status RunList(const CliContext& ctx) {
+  SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<Log> log, OpenReader(ctx));
+  SLUICE_ASSIGN_OR_RETURN(std::vector<std::string> names, log->ListTopics());
+  for (const std::string& name : names) fmt::print("{}\n", name);
+  return Status::Ok();
+}
+
+std::string Limit(int64_t v) { return v < 0 ? std::string("unlimited") : std::to_string(v); }
+
+Status RunDescribe(const CliContext& ctx, const std::string& name) {
+  SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<Log> log, OpenReader(ctx));
+  SLUICE_RETURN_IF_ERROR(CheckTopicExists(*log, name));
+  SLUICE_ASSIGN_OR_RETURN(TopicConfig config, log->DescribeTopic(name));
+  fmt::print(
+      "topic {}: partitions={} retention.ms={} retention.bytes={} segment.bytes={} "
+      "max.message.bytes={}\n",
+      name, config.partitions, Limit(config.retention_ms), Limit(config.retention_bytes),
+      config.segment_bytes, config.max_message_bytes);
+  fmt::print("{:>9} {:>16} {:>16} {:>14} {:>8}\n", "PARTITION", "LOG-START-OFFSET", "END-OFFSET",
+             "BYTES", "SEGMENTS");
+  for (int32_t p = 0; p < config.partitions; ++p) {
+    SLUICE_ASSIGN_OR_RETURN(Partition * part, log->GetPartition(name, PartitionId(p)));
+    SLUICE_RETURN_IF_ERROR(part->Refresh());
+    PartitionStats st = part->Stats();
+    fmt::print("{:>9} {:>16} {:>16} {:>14} {:>8}\n", p, st.log_start_offset.value(),
+               st.high_watermark.value(), st.bytes, st.segments);
+  }
+  return Status::Ok();
+}
+
+Status RunDelete(const CliContext& ctx, const std::string& name) {
+  SLUICE_RETURN_IF_ERROR(ValidateTopicName(name));
+  SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<Log> log, OpenWriter(ctx));
+  SLUICE_RETURN_IF_ERROR(CheckTopicExists(*log, name));
+  SLUICE_RETURN_IF_ERROR(log->DeleteTopic(name));
+  SLUICE_RETURN_IF_ERROR(log->offsets().DeleteTopic(name));
+  SLUICE_RETURN_IF_ERROR(log->Close());
+  fmt::print("deleted topic '{}'\n", name);
+  return Status::Ok();
+}
+
+}  // namespace
+
+void RegisterTopicCommands(CLI::App& app, CliContext& ctx) {
+  CLI::App* topic = app.add_subcommand("topic", "Create, list, describe and delete topics");
+  topic->require_subcommand(1);
+
+  auto create_args = std::make_shared<CreateArgs>();
+  CLI::App* create = topic->add_subcommand("create", "Create a topic");
+  create->add_option("name", create_args->name, "Topic name: 1-249 chars of [a-zA-Z0-9._-]")
+      ->required();
+  create->add_option("--partitions", create_args->config.partitions, "Number of partitions")
+      ->required();
+  create->add_option("--retention-ms", create_args->config.retention_ms,
+                     "Delete whole segments older than this (ms; -1 keeps forever)");
+  create->add_option("--retention-bytes", create_args->config.retention_bytes,
+                     "Keep at most about this many bytes per partition (-1: no limit)");
+  create->add_option("--segment-bytes", create_args->config.segment_bytes,
+                     "Roll the active segment at this size (default 64 MiB)");
+  create->add_option("--max-message-bytes", create_args->config.max_message_bytes,
+                     "Largest record batch accepted (default 1048588)");
+  create->callback([&ctx, create_args] {
+    ctx.action = [&ctx, create_args] { return RunCreate(ctx, *create_args); };
+  });
+
+  CLI::App* list = topic->add_subcommand("list", "List topics, one per line");
+  list->callback([&ctx] { ctx.action = [&ctx] { return RunList(ctx); }; });
+
+  auto describe_name = std::make_shared<std::string>();
+  CLI::App* describe = topic->add_subcommand(
+      "describe", "Show a topic's settings and, per partition, its offsets, bytes and segments");
+  describe->add_option("name", *describe_name, "Topic name")->required();
+  describe->callback([&ctx, describe_name] {
+    ctx.action = [&ctx, describe_name] { return RunDescribe(ctx, *describe_name); };
+  });
+
+  auto delete_name = std::make_shared<std::string>();
+  CLI::App* del = topic->add_subcommand("delete", "Delete a topic and all its data");
+  del->add_option("name", *delete_name, "Topic name")->required();
+  del->callback([&ctx, delete_name] {
+    ctx.action = [&ctx, delete_name] { return RunDelete(ctx, *delete_name); };
+  });
+}
+
+}  // namespace sluice::tools

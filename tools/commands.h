@@ -1,0 +1,57 @@
+// The `sluice` command line: shared context and the registration function of each command group.
+//
+// Every command group lives in its own tools/cmd_<group>.cc and exposes one Register function.
+// A command's CLI11 callback does not do the work itself: it stores the work in
+// CliContext::action, which main() runs after parsing succeeds, so that usage errors (exit 2)
+// and run-time errors (exit 1) are reported in one place each.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "core/log.h"
+#include "core/status.h"
+
+namespace sluice::tools {
+
+struct CliContext {
+  // --data DIR (default ./sluice-data, or $SLUICE_DATA).
+  std::string data_dir = "./sluice-data";
+  // True when the user chose the data directory (--data or $SLUICE_DATA).
+  bool data_dir_given = false;
+  // The command line as typed, recorded in the writer lock so others can name the holder.
+  std::string command_line;
+  // How long a writer waits for another writer's lock before failing.
+  std::chrono::milliseconds lock_wait{3000};
+  // The work of the chosen command; set by its CLI11 callback, run by main().
+  std::function<Status()> action;
+};
+
+// Set by SIGINT/SIGTERM once InstallInterruptHandler has run; long-running commands poll it and
+// finish cleanly (flush, commit) instead of dying mid-write.
+bool Interrupted();
+void InstallInterruptHandler();
+
+// Opens the data directory read-only: no lock, nothing created; runs alongside a writer.
+// Fails with a clear message if the directory does not exist.
+Result<std::unique_ptr<Log>> OpenReader(const CliContext& ctx);
+// Opens the data directory as the (single) writer, waiting up to ctx.lock_wait for another
+// writer. `create_dir`: whether a missing data directory may be created (only `topic create`).
+Result<std::unique_ptr<Log>> OpenWriter(const CliContext& ctx, bool create_dir = false);
+
+// A usage error detected after parsing (e.g. conflicting values): main() exits with code 2.
+Status UsageError(std::string message);
+bool IsUsageError(const Status& s);
+
+void RegisterTopicCommands(CLI::App& app, CliContext& ctx);
+void RegisterProduceCommand(CLI::App& app, CliContext& ctx);
+void RegisterConsumeCommand(CLI::App& app, CliContext& ctx);
+void RegisterGroupCommands(CLI::App& app, CliContext& ctx);
+void RegisterDemoCommand(CLI::App& app, CliContext& ctx);
+
+}  // namespace sluice::tools

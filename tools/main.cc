@@ -1,0 +1,92 @@
+// sluice: the command line of the Sluice log.
+//
+// Exit codes: 0 success; 2 usage error (unknown command or option, a missing or conflicting
+// option, a non-number where a number belongs, a bad --format or time); 1 any other error, with
+// one line on stderr that says what went wrong and what to do.
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+
+#include "tools/commands.h"
+
+namespace {
+
+// The command path the user was in when parsing failed ("sluice topic create").
+std::string CommandPath(CLI::App& app) {
+  std::string path = "sluice";
+  CLI::App* cur = &app;
+  while (true) {
+    auto subs = cur->get_subcommands();
+    if (subs.empty()) break;
+    cur = subs.front();
+    path += " " + cur->get_name();
+  }
+  return path;
+}
+
+std::string OneLine(std::string s) {
+  for (char& c : s) {
+    if (c == '\n' || c == '\r') c = ' ';
+  }
+  while (!s.empty() && s.back() == ' ') s.pop_back();
+  return s;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  sluice::tools::CliContext ctx;
+  ctx.command_line = "sluice";
+  for (int i = 1; i < argc; ++i) ctx.command_line += std::string(" ") + argv[i];
+  if (const char* env = std::getenv("SLUICE_DATA"); env != nullptr && *env != '\0') {
+    ctx.data_dir = env;
+    ctx.data_dir_given = true;
+  }
+
+  CLI::App app{"sluice: a partitioned log and stream processor", "sluice"};
+  app.fallthrough();  // global options (--data) may follow the subcommand
+  app.require_subcommand(1);
+  app.set_help_all_flag("--help-all", "Show help for every command");
+  auto* data = app.add_option("--data", ctx.data_dir,
+                              "Data directory (default ./sluice-data, or $SLUICE_DATA)");
+
+  sluice::tools::RegisterTopicCommands(app, ctx);
+  sluice::tools::RegisterProduceCommand(app, ctx);
+  sluice::tools::RegisterConsumeCommand(app, ctx);
+  sluice::tools::RegisterGroupCommands(app, ctx);
+  sluice::tools::RegisterDemoCommand(app, ctx);
+  // Later command groups (sluice run, sluice job, ...) register here, one line each.
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::string where = CommandPath(app);
+    fmt::print(stderr, "{}: {}; run '{} --help' for usage\n", where, OneLine(e.what()), where);
+    return 2;
+  }
+  if (data->count() > 0) ctx.data_dir_given = true;
+  if (ctx.data_dir.empty()) {
+    fmt::print(stderr, "sluice: --data is empty; give a directory path\n");
+    return 2;
+  }
+  if (!ctx.action) {
+    fmt::print(stderr, "sluice: no command given; run 'sluice --help' for usage\n");
+    return 2;
+  }
+  sluice::Status s = ctx.action();
+  std::fflush(stdout);
+  if (!s.ok()) {
+    fmt::print(stderr, "sluice: {}\n", OneLine(s.message()));
+    return sluice::tools::IsUsageError(s) ? 2 : 1;
+  }
+  return 0;
+}
