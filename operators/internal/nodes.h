@@ -1,0 +1,329 @@
+// The operator node templates a Topology instantiates for each task. Private to operators/: the
+// builder creates them, TaskGraph wires and drives them.
+//
+// Typing: a node that consumes (K, V) derives from Receiver<K, V>; a node that produces (K2, V2)
+// keeps typed pointers to Receiver<K2, V2> children. The builder only connects nodes whose types
+// match, so Connect's static_cast is safe by construction.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/status.h"
+#include "core/types.h"
+#include "operators/processor_context.h"
+#include "operators/serde.h"
+
+namespace sluice::internal {
+
+class NodeBase {
+ public:
+  explicit NodeBase(std::string name) : name_(std::move(name)) {}
+  virtual ~NodeBase() = default;
+  const std::string& name() const { return name_; }
+  // Adds a downstream node. Children are called in the order they were connected.
+  virtual void Connect(NodeBase* child) = 0;
+  virtual Status Init(ProcessorContext* ctx) {
+    ctx_ = ctx;
+    return Status::Ok();
+  }
+
+ protected:
+  // Marks this node as the one running user code (read if that code throws).
+  void Enter() { ctx_->set_current_operator(&name_); }
+  ProcessorContext* ctx_ = nullptr;
+
+ private:
+  std::string name_;
+};
+
+// A node fed by (K, V) records.
+template <typename K, typename V>
+class Receiver : public NodeBase {
+ public:
+  using NodeBase::NodeBase;
+  virtual Status Process(const K& key, const V& value, Timestamp ts) = 0;
+};
+
+// A node fed by serialized records of a topic.
+class SourceNodeBase : public NodeBase {
+ public:
+  using NodeBase::NodeBase;
+  virtual Status ProcessBytes(std::optional<std::string_view> key,
+                              std::optional<std::string_view> value, Timestamp ts) = 0;
+};
+
+// The fan-out to typed children shared by every producing node.
+template <typename K, typename V>
+class Outputs {
+ public:
+  void Add(NodeBase* child) { children_.push_back(static_cast<Receiver<K, V>*>(child)); }
+  Status Forward(const K& key, const V& value, Timestamp ts) {
+    for (Receiver<K, V>* c : children_) SLUICE_RETURN_IF_ERROR(c->Process(key, value, ts));
+    return Status::Ok();
+  }
+  size_t size() const { return children_.size(); }
+  Receiver<K, V>* at(size_t i) const { return children_[i]; }
+
+ private:
+  std::vector<Receiver<K, V>*> children_;
+};
+
+template <typename K, typename V>
+class SourceNode final : public SourceNodeBase {
+ public:
+  SourceNode(std::string name, std::string topic, SerdePtr<K> ks, SerdePtr<V> vs)
+      : SourceNodeBase(std::move(name)), topic_(std::move(topic)), ks_(ks), vs_(vs) {}
+  void Connect(NodeBase* child) override { out_.Add(child); }
+  Status ProcessBytes(std::optional<std::string_view> key, std::optional<std::string_view> value,
+                      Timestamp ts) override {
+    Status s = ks_->Deserialize(key.value_or(std::string_view()), &key_);
+    if (!s.ok()) return s.WithContext(fmt::format("key of a record in topic '{}'", topic_));
+    s = vs_->Deserialize(value.value_or(std::string_view()), &value_);
+    if (!s.ok()) return s.WithContext(fmt::format("value of a record in topic '{}'", topic_));
+    return out_.Forward(key_, value_, ts);
+  }
+
+ private:
+  std::string topic_;
+  SerdePtr<K> ks_;
+  SerdePtr<V> vs_;
+  K key_{};
+  V value_{};
+  Outputs<K, V> out_;
+};
+
+// Reads a topic as a table: stores the latest value per key and forwards each update; a null
+// value (tombstone) deletes the key and forwards nothing.
+template <typename K, typename V>
+class TableSourceNode final : public SourceNodeBase {
+ public:
+  TableSourceNode(std::string name, std::string topic, int store, SerdePtr<K> ks, SerdePtr<V> vs)
+      : SourceNodeBase(std::move(name)), topic_(std::move(topic)), store_index_(store), ks_(ks),
+        vs_(vs) {}
+  void Connect(NodeBase* child) override { out_.Add(child); }
+  Status Init(ProcessorContext* ctx) override {
+    SLUICE_RETURN_IF_ERROR(NodeBase::Init(ctx));
+    store_ = ctx->store(store_index_);
+    return Status::Ok();
+  }
+  Status ProcessBytes(std::optional<std::string_view> key, std::optional<std::string_view> value,
+                      Timestamp ts) override {
+    std::string_view kb = key.value_or(std::string_view());
+    if (!value.has_value()) return store_->Delete(kb);
+    Status s = ks_->Deserialize(kb, &key_);
+    if (!s.ok()) return s.WithContext(fmt::format("key of a record in topic '{}'", topic_));
+    s = vs_->Deserialize(*value, &value_);
+    if (!s.ok()) return s.WithContext(fmt::format("value of a record in topic '{}'", topic_));
+    SLUICE_RETURN_IF_ERROR(store_->Put(kb, *value));
+    return out_.Forward(key_, value_, ts);
+  }
+
+ private:
+  std::string topic_;
+  int store_index_;
+  SerdePtr<K> ks_;
+  SerdePtr<V> vs_;
+  KeyValueStore* store_ = nullptr;
+  K key_{};
+  V value_{};
+  Outputs<K, V> out_;
+};
+
+template <typename K, typename V>
+class SinkNode final : public Receiver<K, V> {
+ public:
+  SinkNode(std::string name, int topic, SerdePtr<K> ks, SerdePtr<V> vs)
+      : Receiver<K, V>(std::move(name)), topic_(topic), ks_(ks), vs_(vs) {}
+  void Connect(NodeBase*) override {}
+  Status Process(const K& key, const V& value, Timestamp ts) override {
+    ks_->Serialize(key, &kbuf_);
+    vs_->Serialize(value, &vbuf_);
+    return this->ctx_->Send(topic_, kbuf_, vbuf_, ts);
+  }
+
+ private:
+  int topic_;
+  SerdePtr<K> ks_;
+  SerdePtr<V> vs_;
+  std::string kbuf_, vbuf_;
+};
+
+// Forwards unchanged (Merge, ToStream, branch outputs).
+template <typename K, typename V>
+class PassNode final : public Receiver<K, V> {
+ public:
+  using Receiver<K, V>::Receiver;
+  void Connect(NodeBase* child) override { out_.Add(child); }
+  Status Process(const K& key, const V& value, Timestamp ts) override {
+    return out_.Forward(key, value, ts);
+  }
+
+ private:
+  Outputs<K, V> out_;
+};
+
+template <typename K, typename V, typename K2, typename V2, typename F>
+class MapNode final : public Receiver<K, V> {
+ public:
+  MapNode(std::string name, F fn) : Receiver<K, V>(std::move(name)), fn_(std::move(fn)) {}
+  void Connect(NodeBase* child) override { out_.Add(child); }
+  Status Process(const K& key, const V& value, Timestamp ts) override {
+    this->Enter();
+    std::pair<K2, V2> kv = fn_(key, value);
+    return out_.Forward(kv.first, kv.second, ts);
+  }
+
+ private:
+  F fn_;
+  Outputs<K2, V2> out_;
+};
+
+template <typename K, typename V, typename V2, typename F>
+class MapValuesNode final : public Receiver<K, V> {
+ public:
+  MapValuesNode(std::string name, F fn) : Receiver<K, V>(std::move(name)), fn_(std::move(fn)) {}
+  void Connect(NodeBase* child) override { out_.Add(child); }
+  Status Process(const K& key, const V& value, Timestamp ts) override {
+    this->Enter();
+    V2 v2 = fn_(value);
+    return out_.Forward(key, v2, ts);
+  }
+
+ private:
+  F fn_;
+  Outputs<K, V2> out_;
+};
+
+template <typename K, typename V, typename K2, typename F>
+class KeyByNode final : public Receiver<K, V> {
+ public:
+  KeyByNode(std::string name, F fn) : Receiver<K, V>(std::move(name)), fn_(std::move(fn)) {}
+  void Connect(NodeBase* child) override { out_.Add(child); }
+  Status Process(const K& key, const V& value, Timestamp ts) override {
+    this->Enter();
+    K2 k2 = fn_(key, value);
+    return out_.Forward(k2, value, ts);
+  }
+
+ private:
+  F fn_;
+  Outputs<K2, V> out_;
+};
+
+template <typename K, typename V, typename F>
+class FilterNode final : public Receiver<K, V> {
+ public:
+  FilterNode(std::string name, F fn) : Receiver<K, V>(std::move(name)), fn_(std::move(fn)) {}
+  void Connect(NodeBase* child) override { out_.Add(child); }
+  Status Process(const K& key, const V& value, Timestamp ts) override {
+    this->Enter();
+    if (!fn_(key, value)) return Status::Ok();
+    return out_.Forward(key, value, ts);
+  }
+
+ private:
+  F fn_;
+  Outputs<K, V> out_;
+};
+
+template <typename K, typename V, typename F>
+class PeekNode final : public Receiver<K, V> {
+ public:
+  PeekNode(std::string name, F fn) : Receiver<K, V>(std::move(name)), fn_(std::move(fn)) {}
+  void Connect(NodeBase* child) override { out_.Add(child); }
+  Status Process(const K& key, const V& value, Timestamp ts) override {
+    this->Enter();
+    fn_(key, value);
+    return out_.Forward(key, value, ts);
+  }
+
+ private:
+  F fn_;
+  Outputs<K, V> out_;
+};
+
+template <typename K, typename V, typename K2, typename V2, typename F>
+class FlatMapNode final : public Receiver<K, V> {
+ public:
+  FlatMapNode(std::string name, F fn) : Receiver<K, V>(std::move(name)), fn_(std::move(fn)) {}
+  void Connect(NodeBase* child) override { out_.Add(child); }
+  Status Process(const K& key, const V& value, Timestamp ts) override {
+    this->Enter();
+    auto results = fn_(key, value);
+    for (const auto& kv : results) SLUICE_RETURN_IF_ERROR(out_.Forward(kv.first, kv.second, ts));
+    return Status::Ok();
+  }
+
+ private:
+  F fn_;
+  Outputs<K2, V2> out_;
+};
+
+// Sends each record to the first branch whose predicate holds; drops it if none does. Child i
+// (in connection order) is branch i.
+template <typename K, typename V>
+class BranchNode final : public Receiver<K, V> {
+ public:
+  using Predicate = std::function<bool(const K&, const V&)>;
+  BranchNode(std::string name, std::vector<Predicate> preds)
+      : Receiver<K, V>(std::move(name)), preds_(std::move(preds)) {}
+  void Connect(NodeBase* child) override { out_.Add(child); }
+  Status Process(const K& key, const V& value, Timestamp ts) override {
+    this->Enter();
+    for (size_t i = 0; i < preds_.size() && i < out_.size(); ++i) {
+      if (preds_[i](key, value)) return out_.at(i)->Process(key, value, ts);
+    }
+    return Status::Ok();
+  }
+
+ private:
+  std::vector<Predicate> preds_;
+  Outputs<K, V> out_;
+};
+
+// Count, Reduce and Aggregate: agg = fn(key, value, old-or-initial), stored under the key and
+// forwarded downstream as the table's update. Init() gives the aggregate of an absent key;
+// Update(key, value, found, old) the new one.
+template <typename K, typename V, typename A, typename Update>
+class AggregateNode final : public Receiver<K, V> {
+ public:
+  AggregateNode(std::string name, int store, SerdePtr<K> ks, SerdePtr<A> as, Update update)
+      : Receiver<K, V>(std::move(name)), store_index_(store), ks_(ks), as_(as),
+        update_(std::move(update)) {}
+  void Connect(NodeBase* child) override { out_.Add(child); }
+  Status Init(ProcessorContext* ctx) override {
+    SLUICE_RETURN_IF_ERROR(NodeBase::Init(ctx));
+    store_ = ctx->store(store_index_);
+    return Status::Ok();
+  }
+  Status Process(const K& key, const V& value, Timestamp ts) override {
+    ks_->Serialize(key, &kbuf_);
+    bool found = false;
+    SLUICE_RETURN_IF_ERROR(store_->Get(kbuf_, &abuf_, &found));
+    if (found) {
+      Status s = as_->Deserialize(abuf_, &agg_);
+      if (!s.ok()) return s.WithContext(fmt::format("stored aggregate of '{}'", this->name()));
+    }
+    this->Enter();
+    agg_ = update_(key, value, found, std::move(agg_));
+    as_->Serialize(agg_, &abuf_);
+    SLUICE_RETURN_IF_ERROR(store_->Put(kbuf_, abuf_));
+    return out_.Forward(key, agg_, ts);
+  }
+
+ private:
+  int store_index_;
+  SerdePtr<K> ks_;
+  SerdePtr<A> as_;
+  Update update_;
+  KeyValueStore* store_ = nullptr;
+  std::string kbuf_, abuf_;
+  A agg_{};
+  Outputs<K, A> out_;
+};
+
+}  // namespace sluice::internal

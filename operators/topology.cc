@@ -1,0 +1,68 @@
+#include "operators/topology.h"
+
+#include <fmt/format.h>
+
+namespace sluice {
+
+int Topology::FindTopic(std::string_view name) const {
+  for (size_t i = 0; i < topics_.size(); ++i) {
+    if (topics_[i].name == name) return static_cast<int>(i);
+  }
+  return -1;
+}
+
+int Topology::FindStore(std::string_view name) const {
+  for (size_t i = 0; i < stores_.size(); ++i) {
+    if (stores_[i].name == name) return static_cast<int>(i);
+  }
+  return -1;
+}
+
+std::string Topology::TopicName(int topic, std::string_view application_id) const {
+  const Topic& t = topics_.at(topic);
+  if (!t.internal) return t.name;
+  return fmt::format("{}-{}", application_id, t.name);
+}
+
+std::string Topology::Describe(std::string_view app) const {
+  std::string out = "Topology:\n";
+  auto names = [&](const std::vector<int>& ids) {
+    std::string s;
+    for (int id : ids) {
+      if (!s.empty()) s += ", ";
+      s += nodes_[id].name;
+    }
+    return s.empty() ? std::string("none") : s;
+  };
+  for (const Stage& st : stages_) {
+    out += fmt::format("  Stage {}:\n", st.id);
+    for (int id : st.nodes) {
+      const Node& n = nodes_[id];
+      std::string extra;
+      if (n.topic >= 0) {
+        const Topic& t = topics_[n.topic];
+        extra = fmt::format(" (topic: {}{})", TopicName(n.topic, app),
+                            t.internal ? ", repartition" : "");
+      }
+      if (n.store >= 0) extra += fmt::format(" (store: {})", stores_[n.store].name);
+      out += fmt::format("    {} [{}]{}\n      --> {}\n", n.name, n.kind, extra, names(n.children));
+    }
+  }
+  if (!stores_.empty()) {
+    out += "Stores:\n";
+    for (const Store& s : stores_) {
+      out += fmt::format("  {} (stage {}, key serde {}, value serde {})\n", s.name, s.stage,
+                         s.key_serde, s.value_serde);
+    }
+  }
+  bool any_internal = false;
+  for (size_t i = 0; i < topics_.size(); ++i) {
+    if (!topics_[i].internal) continue;
+    if (!any_internal) out += "Repartition topics:\n";
+    any_internal = true;
+    out += fmt::format("  {}\n", TopicName(static_cast<int>(i), app));
+  }
+  return out;
+}
+
+}  // namespace sluice

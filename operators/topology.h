@@ -1,0 +1,86 @@
+// Topology: a built, immutable job graph — operator nodes, the topics they read and write, the
+// named stores, and the stages (sub-topologies) the graph falls into when it is cut at topics.
+//
+// Made by TopologyBuilder::Build(). Both testing::TestDriver and the runtime execute it through
+// TaskGraph, which instantiates one stage's nodes for one task. A stage is a connected component
+// of nodes (edges plus shared stores); stages talk only through topics, so every repartition
+// (an internal topic written by one stage and read by another) is a stage cut.
+//
+// Thread safety: immutable after Build; safe to share between threads.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/status.h"
+
+namespace sluice {
+
+namespace internal {
+class NodeBase;
+class BuilderState;
+}  // namespace internal
+
+class Topology {
+ public:
+  struct Node {
+    int id = 0;
+    std::string name;
+    std::string kind;  // "source", "table-source", "map", "filter", "sink", "count", ...
+    std::vector<int> parents;
+    std::vector<int> children;
+    int topic = -1;  // index in topics() for sources and sinks
+    int store = -1;  // index in stores() for nodes that own a store
+    int stage = -1;
+    std::function<std::unique_ptr<internal::NodeBase>()> make;
+  };
+  struct Topic {
+    // For internal topics, the name without the application id ("counts-repartition").
+    std::string name;
+    bool internal = false;
+    std::vector<int> source_nodes;
+    std::vector<int> sink_nodes;
+  };
+  struct Store {
+    std::string name;
+    int node = -1;  // the node that writes it
+    std::string key_serde;
+    std::string value_serde;
+    int stage = -1;
+  };
+  struct Stage {
+    int id = 0;
+    std::vector<int> nodes;          // ascending
+    std::vector<int> source_topics;  // topics this stage reads
+    std::vector<int> sink_topics;    // topics this stage writes
+    std::vector<int> stores;
+  };
+
+  const std::vector<Node>& nodes() const { return nodes_; }
+  const std::vector<Topic>& topics() const { return topics_; }
+  const std::vector<Store>& stores() const { return stores_; }
+  const std::vector<Stage>& stages() const { return stages_; }
+
+  // Index of a topic by its topology name (internal topics without the application id); -1.
+  int FindTopic(std::string_view name) const;
+  int FindStore(std::string_view name) const;
+  // The log topic name: user topics as given, internal ones as "<app>-<name>".
+  std::string TopicName(int topic, std::string_view application_id) const;
+
+  // A human-readable description: stages, their nodes with successors, topics, stores and
+  // repartition points. Internal topics are shown as "<app>-<name>" with `application_id`
+  // (default "${app}").
+  std::string Describe(std::string_view application_id = "${app}") const;
+
+ private:
+  friend class internal::BuilderState;
+  std::vector<Node> nodes_;
+  std::vector<Topic> topics_;
+  std::vector<Store> stores_;
+  std::vector<Stage> stages_;
+};
+
+}  // namespace sluice
