@@ -1,0 +1,47 @@
+// Decoding a whole request frame into a typed request, and encoding one (tests, fuzz round trip).
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <variant>
+
+#include "core/status.h"
+#include "server/protocol/admin_messages.h"
+#include "server/protocol/fetch_messages.h"
+#include "server/protocol/group_messages.h"
+#include "server/protocol/offset_messages.h"
+#include "server/protocol/produce_messages.h"
+#include "server/protocol/request_header.h"
+
+namespace sluice::kafka {
+
+using RequestBody =
+    std::variant<ProduceRequest, FetchRequest, ListOffsetsRequest, MetadataRequest,
+                 OffsetCommitRequest, OffsetFetchRequest, FindCoordinatorRequest, JoinGroupRequest,
+                 HeartbeatRequest, LeaveGroupRequest, SyncGroupRequest, DescribeGroupsRequest,
+                 ListGroupsRequest, ApiVersionsRequest, CreateTopicsRequest, DeleteTopicsRequest,
+                 InitProducerIdRequest>;
+
+struct DecodedRequest {
+  RequestHeader header;
+  RequestBody body;
+};
+
+// Decodes one frame (without its size prefix).
+// Errors: kOutOfRange when the API key or version is not served (the caller answers an
+// ApiVersions request with UNSUPPORTED_VERSION and closes the connection for anything else);
+// kInvalidArgument when the header or body is malformed (a length or count past the end, ...).
+Result<DecodedRequest> DecodeRequest(std::string_view frame);
+
+// Encodes a request frame including its INT32 size prefix. REQUIRES: header.api_key matches the
+// body's type.
+std::string EncodeRequest(const RequestHeader& header, const RequestBody& body);
+
+// The ApiKey value of a body type.
+int16_t ApiKeyOf(const RequestBody& body);
+
+// The frame answering an ApiVersions request of an unsupported version: header v0, v0 body
+// layout with UNSUPPORTED_VERSION and our full table, so the client can retry lower (KIP-511).
+std::string UnsupportedApiVersionsFrame(const RequestHeader& header);
+
+}  // namespace sluice::kafka

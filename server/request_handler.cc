@@ -1,0 +1,304 @@
+// Request dispatch and the metadata/admin APIs. Data-path APIs are in data_handlers.cc, group
+// APIs in group_handlers.cc.
+#include "server/request_handler.h"
+
+#include <fmt/format.h>
+
+#include "core/topic_config.h"
+#include "server/protocol/api_keys.h"
+#include "server/protocol/error_codes.h"
+
+namespace sluice::kafka {
+
+RequestHandler::RequestHandler(Log* log, const ServerOptions& options,
+                               std::string advertised_host, int32_t advertised_port,
+                               Executor executor)
+    : log_(log),
+      options_(options),
+      advertised_host_(std::move(advertised_host)),
+      advertised_port_(advertised_port),
+      fetch_waits_(std::move(executor)),
+      groups_(options.groups) {}
+
+template <typename Resp>
+std::string RequestHandler::Frame(const RequestHeader& h, const Resp& resp) {
+  WireWriter w;
+  BeginResponseFrame(h, w);
+  resp.Encode(w, h.api_version);
+  return FinishResponseFrame(w);
+}
+
+void RequestHandler::Handle(std::string frame, const ClientInfo& client, Done done) {
+  auto decoded = DecodeRequest(frame);
+  if (!decoded.ok()) {
+    RequestHeader h;
+    if (decoded.status().code() == StatusCode::kOutOfRange && PeekRequestHeader(frame, &h).ok() &&
+        h.api_key == static_cast<int16_t>(ApiKey::kApiVersions)) {
+      done({UnsupportedApiVersionsFrame(h), false,
+            fmt::format("ApiVersions v{} is not served; answered UNSUPPORTED_VERSION with our "
+                        "version table",
+                        h.api_version)});
+      return;
+    }
+    done({"", true, fmt::format("{}; closing the connection", decoded.status().message())});
+    return;
+  }
+  HandleDecoded(std::move(decoded).value(), client, std::move(done));
+}
+
+void RequestHandler::HandleDecoded(DecodedRequest req, const ClientInfo& client, Done done) {
+  const RequestHeader& h = req.header;
+  switch (static_cast<ApiKey>(h.api_key)) {
+    case ApiKey::kApiVersions:
+      return done(HandleApiVersions(h, std::get<ApiVersionsRequest>(req.body)));
+    case ApiKey::kMetadata: return done(HandleMetadata(h, std::get<MetadataRequest>(req.body)));
+    case ApiKey::kCreateTopics:
+      return done(HandleCreateTopics(h, std::get<CreateTopicsRequest>(req.body)));
+    case ApiKey::kDeleteTopics:
+      return done(HandleDeleteTopics(h, std::get<DeleteTopicsRequest>(req.body)));
+    case ApiKey::kInitProducerId:
+      return done(HandleInitProducerId(h, std::get<InitProducerIdRequest>(req.body)));
+    case ApiKey::kFindCoordinator:
+      return done(HandleFindCoordinator(h, std::get<FindCoordinatorRequest>(req.body)));
+    case ApiKey::kProduce: return done(HandleProduce(h, std::get<ProduceRequest>(req.body)));
+    case ApiKey::kFetch: {
+      auto fetch = std::make_shared<const FetchRequest>(std::move(std::get<FetchRequest>(req.body)));
+      auto wait = std::chrono::milliseconds(std::max(0, fetch->max_wait_ms));
+      return HandleFetch(h, std::move(fetch), std::chrono::steady_clock::now() + wait,
+                         std::move(done));
+    }
+    case ApiKey::kListOffsets:
+      return done(HandleListOffsets(h, std::get<ListOffsetsRequest>(req.body)));
+    case ApiKey::kJoinGroup:
+      return HandleJoinGroup(h, std::get<JoinGroupRequest>(req.body), client, std::move(done));
+    case ApiKey::kSyncGroup:
+      return HandleSyncGroup(h, std::get<SyncGroupRequest>(req.body), std::move(done));
+    case ApiKey::kHeartbeat: return done(HandleHeartbeat(h, std::get<HeartbeatRequest>(req.body)));
+    case ApiKey::kLeaveGroup:
+      return done(HandleLeaveGroup(h, std::get<LeaveGroupRequest>(req.body)));
+    case ApiKey::kOffsetCommit:
+      return done(HandleOffsetCommit(h, std::get<OffsetCommitRequest>(req.body)));
+    case ApiKey::kOffsetFetch:
+      return done(HandleOffsetFetch(h, std::get<OffsetFetchRequest>(req.body)));
+    case ApiKey::kListGroups:
+      return done(HandleListGroups(h, std::get<ListGroupsRequest>(req.body)));
+    case ApiKey::kDescribeGroups:
+      return done(HandleDescribeGroups(h, std::get<DescribeGroupsRequest>(req.body)));
+  }
+  done({"", true, fmt::format("API key {} has no handler; closing the connection", h.api_key)});
+}
+
+void RequestHandler::Tick(std::chrono::steady_clock::time_point now) {
+  fetch_waits_.Tick(now);
+  groups_.Tick(now);
+}
+
+void RequestHandler::Shutdown() {
+  fetch_waits_.Shutdown();
+  groups_.Shutdown();
+}
+
+Reply RequestHandler::HandleApiVersions(const RequestHeader& h, const ApiVersionsRequest& req) {
+  return {Frame(h, ApiVersionsResponse::Supported(kNone))};
+}
+
+int16_t RequestHandler::CreateTopicLocked(const std::string& topic, int32_t partitions,
+                                          const TopicConfig* config, std::string* message) {
+  std::lock_guard<std::mutex> lock(create_mu_);
+  if (log_->HasTopic(topic)) {
+    *message = fmt::format("topic '{}' already exists", topic);
+    return kTopicAlreadyExists;
+  }
+  auto topics = log_->ListTopics();
+  if (topics.ok() && static_cast<int64_t>(topics->size()) >= options_.max_topics) {
+    *message = fmt::format("the server already has {} topics (its limit, max_topics); delete "
+                           "topics or raise the limit",
+                           topics->size());
+    return kPolicyViolation;
+  }
+  TopicConfig c = config ? *config : TopicConfig{};
+  c.partitions = partitions;
+  Status st = log_->CreateTopic(topic, c);
+  if (st.ok()) return kNone;
+  *message = st.message();
+  if (st.code() == StatusCode::kAlreadyExists) return kTopicAlreadyExists;
+  if (st.code() == StatusCode::kInvalidArgument) return kInvalidConfig;
+  return kUnknownServerError;
+}
+
+Reply RequestHandler::HandleMetadata(const RequestHeader& h, const MetadataRequest& req) {
+  std::shared_lock<std::shared_mutex> lock(topics_mu_);
+  MetadataResponse resp;
+  resp.brokers.push_back({options_.node_id, advertised_host_, advertised_port_, std::nullopt});
+  resp.cluster_id = options_.cluster_id;
+  resp.controller_id = options_.node_id;
+  std::vector<std::string> names;
+  if (req.topics) {
+    names = *req.topics;
+  } else if (auto all = log_->ListTopics(); all.ok()) {
+    names = std::move(all).value();
+  }
+  bool may_create = options_.auto_create_topics &&
+                    (h.api_version < 4 || req.allow_auto_topic_creation) && req.topics;
+  std::string errors;
+  for (const std::string& name : names) {
+    MetadataResponse::Topic t;
+    t.name = name;
+    if (!ValidateTopicName(name).ok()) {
+      t.error_code = kInvalidTopicException;
+      resp.topics.push_back(std::move(t));
+      continue;
+    }
+    auto config = log_->DescribeTopic(name);
+    if (!config.ok() && may_create) {
+      std::string msg;
+      int16_t code = CreateTopicLocked(name, options_.default_partitions, nullptr, &msg);
+      if (code != kNone && code != kTopicAlreadyExists) {
+        errors += fmt::format("auto-create of '{}' failed: {}; ", name, msg);
+      }
+      config = log_->DescribeTopic(name);
+    }
+    if (!config.ok()) {
+      t.error_code = kUnknownTopicOrPartition;
+      resp.topics.push_back(std::move(t));
+      continue;
+    }
+    for (int32_t p = 0; p < config->partitions; ++p) {
+      t.partitions.push_back({kNone, p, options_.node_id, {options_.node_id}, {options_.node_id}});
+    }
+    resp.topics.push_back(std::move(t));
+  }
+  return {Frame(h, resp), false, errors};
+}
+
+namespace {
+
+// Maps CreateTopics configs onto a TopicConfig; returns an error message for unknown or bad ones.
+std::string ApplyConfigs(const std::vector<CreateTopicsRequest::Config>& configs,
+                         TopicConfig* c) {
+  for (const auto& kv : configs) {
+    if (!kv.value) continue;
+    char* end = nullptr;
+    long long v = std::strtoll(kv.value->c_str(), &end, 10);
+    bool numeric = !kv.value->empty() && *end == '\0';
+    if (kv.name == "retention.ms" && numeric) {
+      c->retention_ms = v;
+    } else if (kv.name == "retention.bytes" && numeric) {
+      c->retention_bytes = v;
+    } else if (kv.name == "segment.bytes" && numeric) {
+      c->segment_bytes = v;
+    } else if (kv.name == "max.message.bytes" && numeric && v > 0 && v <= INT32_MAX) {
+      c->max_message_bytes = static_cast<int32_t>(v);
+    } else if (kv.name == "cleanup.policy" && *kv.value == "delete") {
+      // The only policy the log implements.
+    } else {
+      return fmt::format("config {}={} is not supported; supported: retention.ms, "
+                         "retention.bytes, segment.bytes, max.message.bytes (integers), "
+                         "cleanup.policy=delete",
+                         kv.name, *kv.value);
+    }
+  }
+  Status st = c->Validate();
+  return st.ok() ? std::string() : st.message();
+}
+
+}  // namespace
+
+Reply RequestHandler::HandleCreateTopics(const RequestHeader& h, const CreateTopicsRequest& req) {
+  std::shared_lock<std::shared_mutex> lock(topics_mu_);
+  CreateTopicsResponse resp;
+  std::string errors;
+  for (const auto& t : req.topics) {
+    CreateTopicsResponse::Result r;
+    r.name = t.name;
+    auto fail = [&](int16_t code, std::string msg) {
+      r.error_code = code;
+      r.error_message = std::move(msg);
+    };
+    int32_t partitions = t.num_partitions;
+    if (partitions == -1 && !t.assignments.empty()) {
+      partitions = static_cast<int32_t>(t.assignments.size());
+    }
+    if (partitions == -1) partitions = options_.default_partitions;
+    TopicConfig config;
+    std::string config_error = ApplyConfigs(t.configs, &config);
+    if (Status st = ValidateTopicName(t.name); !st.ok()) {
+      fail(kInvalidTopicException, st.message());
+    } else if (partitions < 1 || partitions > options_.max_partitions_per_topic) {
+      fail(kInvalidPartitions,
+           fmt::format("num_partitions {} is outside 1..{}", partitions,
+                       options_.max_partitions_per_topic));
+    } else if (t.replication_factor != -1 && t.replication_factor != 1) {
+      fail(kInvalidReplicationFactor,
+           fmt::format("replication factor {} is impossible on this single-node server; use 1",
+                       t.replication_factor));
+    } else if (!config_error.empty()) {
+      fail(kInvalidConfig, config_error);
+    } else if (req.validate_only) {
+      if (log_->HasTopic(t.name)) fail(kTopicAlreadyExists, "topic already exists");
+    } else {
+      std::string msg;
+      int16_t code = CreateTopicLocked(t.name, partitions, &config, &msg);
+      if (code != kNone) fail(code, msg);
+    }
+    if (r.error_code != kNone && r.error_code != kTopicAlreadyExists) {
+      errors += fmt::format("CreateTopics '{}': {}; ", t.name, r.error_message.value_or(""));
+    }
+    resp.topics.push_back(std::move(r));
+  }
+  return {Frame(h, resp), false, errors};
+}
+
+Reply RequestHandler::HandleDeleteTopics(const RequestHeader& h, const DeleteTopicsRequest& req) {
+  std::unique_lock<std::shared_mutex> lock(topics_mu_);
+  DeleteTopicsResponse resp;
+  for (const auto& name : req.topic_names) {
+    int16_t code = kNone;
+    if (!ValidateTopicName(name).ok()) {
+      code = kInvalidTopicException;
+    } else if (!log_->HasTopic(name)) {
+      code = kUnknownTopicOrPartition;
+    } else if (Status st = log_->DeleteTopic(name); !st.ok()) {
+      code = st.code() == StatusCode::kNotFound ? kUnknownTopicOrPartition : kUnknownServerError;
+    }
+    resp.responses.push_back({name, code});
+  }
+  return {Frame(h, resp)};
+}
+
+Reply RequestHandler::HandleInitProducerId(const RequestHeader& h,
+                                           const InitProducerIdRequest& req) {
+  InitProducerIdResponse resp;
+  if (req.transactional_id) {
+    resp.error_code = kInvalidRequest;
+    return {Frame(h, resp), false,
+            "InitProducerId with a transactional id: transactions are not supported; use an "
+            "idempotent (non-transactional) producer"};
+  }
+  auto id = log_->AllocateProducerId();
+  if (!id.ok()) {
+    resp.error_code = kUnknownServerError;
+    return {Frame(h, resp), false, id.status().ToString()};
+  }
+  resp.producer_id = *id;
+  resp.producer_epoch = 0;
+  return {Frame(h, resp)};
+}
+
+Reply RequestHandler::HandleFindCoordinator(const RequestHeader& h,
+                                            const FindCoordinatorRequest& req) {
+  FindCoordinatorResponse resp;
+  if (req.key_type != 0) {
+    resp.error_code = kCoordinatorNotAvailable;
+    resp.error_message = "transactions are not supported by this server";
+    resp.node_id = -1;
+    resp.port = -1;
+    return {Frame(h, resp)};
+  }
+  resp.node_id = options_.node_id;
+  resp.host = advertised_host_;
+  resp.port = advertised_port_;
+  return {Frame(h, resp)};
+}
+
+}  // namespace sluice::kafka

@@ -1,0 +1,103 @@
+// RequestHandler: turns one Kafka request frame into its response frame against the core Log.
+//
+// No sockets here (KafkaServer owns those), so every API can be tested by calling Handle with
+// a frame. Handle may complete later and on another thread: long-polling Fetch (parked in a
+// FetchWaitList until data arrives or max_wait passes) and JoinGroup/SyncGroup (held by the
+// group coordinator until the rebalance phase completes).
+//
+// Thread safety: thread-safe; Handle may run concurrently for different connections.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <shared_mutex>
+#include <string>
+
+#include "core/log.h"
+#include "server/fetch_wait_list.h"
+#include "server/kafka_group_coordinator.h"
+#include "server/protocol/request.h"
+#include "server/server_options.h"
+
+namespace sluice::kafka {
+
+// Who sent a request (for logs, member ids and DescribeGroups).
+struct ClientInfo {
+  std::string host;  // peer IP
+  uint64_t connection_id = 0;
+};
+
+// What the connection does with a handled request.
+struct Reply {
+  std::string frame;   // the whole response frame, size prefix included; empty = send nothing
+  bool close = false;  // close the connection (after sending `frame`, if any)
+  std::string error;   // a client error to log (one line), empty if none
+};
+
+class RequestHandler {
+ public:
+  using Executor = FetchWaitList::Executor;
+  using Done = std::function<void(Reply)>;
+
+  // `log` must outlive the handler. `executor` runs deferred work (fetch retries); the server
+  // passes its worker pool, tests may run work inline. `advertised_port` is the bound port.
+  RequestHandler(Log* log, const ServerOptions& options, std::string advertised_host,
+                 int32_t advertised_port, Executor executor);
+
+  // Handles one frame (without its size prefix). Calls `done` exactly once.
+  void Handle(std::string frame, const ClientInfo& client, Done done);
+
+  // Expires long-polls and group timeouts; the server calls it every few milliseconds.
+  void Tick(std::chrono::steady_clock::time_point now);
+  // Answers everything held (server stop).
+  void Shutdown();
+
+  KafkaGroupCoordinator& groups() { return groups_; }
+  size_t parked_fetches() const { return fetch_waits_.size(); }
+
+ private:
+  template <typename Resp>
+  static std::string Frame(const RequestHeader& h, const Resp& resp);
+
+  void HandleDecoded(DecodedRequest req, const ClientInfo& client, Done done);
+  Reply HandleApiVersions(const RequestHeader& h, const ApiVersionsRequest& req);
+  Reply HandleMetadata(const RequestHeader& h, const MetadataRequest& req);
+  Reply HandleCreateTopics(const RequestHeader& h, const CreateTopicsRequest& req);
+  Reply HandleDeleteTopics(const RequestHeader& h, const DeleteTopicsRequest& req);
+  Reply HandleInitProducerId(const RequestHeader& h, const InitProducerIdRequest& req);
+  Reply HandleFindCoordinator(const RequestHeader& h, const FindCoordinatorRequest& req);
+  Reply HandleProduce(const RequestHeader& h, const ProduceRequest& req);
+  void HandleFetch(const RequestHeader& h, std::shared_ptr<const FetchRequest> req,
+                   std::chrono::steady_clock::time_point deadline, Done done);
+  Reply HandleListOffsets(const RequestHeader& h, const ListOffsetsRequest& req);
+  void HandleJoinGroup(const RequestHeader& h, const JoinGroupRequest& req,
+                       const ClientInfo& client, Done done);
+  void HandleSyncGroup(const RequestHeader& h, const SyncGroupRequest& req, Done done);
+  Reply HandleHeartbeat(const RequestHeader& h, const HeartbeatRequest& req);
+  Reply HandleLeaveGroup(const RequestHeader& h, const LeaveGroupRequest& req);
+  Reply HandleOffsetCommit(const RequestHeader& h, const OffsetCommitRequest& req);
+  Reply HandleOffsetFetch(const RequestHeader& h, const OffsetFetchRequest& req);
+  Reply HandleListGroups(const RequestHeader& h, const ListGroupsRequest& req);
+  Reply HandleDescribeGroups(const RequestHeader& h, const DescribeGroupsRequest& req);
+
+  // Creates `topic` with `partitions` if the caps allow; returns a Kafka error code.
+  int16_t CreateTopicLocked(const std::string& topic, int32_t partitions,
+                            const TopicConfig* config, std::string* message);
+  // Builds a Fetch response; sets *ready when it should be sent now (enough bytes or an error).
+  FetchResponse BuildFetch(const FetchRequest& req, bool* ready);
+
+  Log* log_;
+  ServerOptions options_;
+  std::string advertised_host_;
+  int32_t advertised_port_;
+  // Shared for data-path requests, exclusive for DeleteTopics: a Partition* obtained from the
+  // Log stays valid while the shared lock is held.
+  std::shared_mutex topics_mu_;
+  // Serialises topic creation (count caps, check-then-create).
+  std::mutex create_mu_;
+  FetchWaitList fetch_waits_;
+  KafkaGroupCoordinator groups_;
+};
+
+}  // namespace sluice::kafka

@@ -1,0 +1,65 @@
+// Options of the Kafka-protocol server (`sluice serve`). Every field has its default in the
+// comment; the defaults follow Apache Kafka's broker defaults where one exists.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+
+#include "server/kafka_group_coordinator.h"
+
+namespace sluice::kafka {
+
+struct ServerOptions {
+  // Address to listen on. Default 127.0.0.1 (loopback only; listening elsewhere is a choice).
+  std::string listen_host = "127.0.0.1";
+  // Port to listen on; 0 picks a free one (tests). Default 9092.
+  uint16_t listen_port = 9092;
+  // host:port clients are told to connect to (Metadata, FindCoordinator). Default: the listen
+  // host (127.0.0.1 when listening on 0.0.0.0/::) and the bound port.
+  std::string advertised_host;
+  int32_t advertised_port = 0;
+  // Our broker id in Metadata. Default 1.
+  int32_t node_id = 1;
+  // Cluster id in Metadata v2+. Default "sluice".
+  std::string cluster_id = "sluice";
+
+  // Connections beyond this are closed right after accept. Default 1000.
+  int32_t max_connections = 1000;
+  // Largest request frame (Kafka socket.request.max.bytes). Default 100 MiB.
+  int32_t max_frame_bytes = 100 << 20;
+  // A connection with no request in progress is closed after this (connections.max.idle.ms).
+  // Default 10 min.
+  std::chrono::milliseconds idle_timeout{600000};
+  // Once the first byte of a request arrives, the whole request must arrive within this, or the
+  // connection is closed (defeats slow trickling). Default 30 s.
+  std::chrono::milliseconds request_read_timeout{30000};
+  // A response the client does not read within this closes the connection. Default 30 s.
+  std::chrono::milliseconds write_timeout{30000};
+  // Cap on one Fetch response's record bytes, whatever the client asks (fetch.max.bytes).
+  // Default 50 MiB.
+  int32_t max_fetch_bytes = 50 << 20;
+  // Threads that run requests (appends may wait for fsync). Default 4.
+  int32_t worker_threads = 4;
+
+  // Create unknown topics on Metadata/Produce, as Kafka's auto.create.topics.enable. Default on.
+  bool auto_create_topics = true;
+  // Partitions of auto-created topics and of CreateTopics with num_partitions -1. Default 1.
+  int32_t default_partitions = 1;
+  // Upper bound on the number of topics (CreateTopics and auto-create beyond it fail with
+  // POLICY_VIOLATION). Default 10000.
+  int32_t max_topics = 10000;
+  // Upper bound on partitions per topic created over the wire. Default 1000.
+  int32_t max_partitions_per_topic = 1000;
+
+  GroupCoordinatorOptions groups;
+
+  // Receives one line per start, stop and client error. Default: stderr with a timestamp.
+  std::function<void(std::string_view)> log_line;
+  // Client-error lines beyond this many per second are counted and summarised. Default 20.
+  int32_t max_error_lines_per_second = 20;
+};
+
+}  // namespace sluice::kafka
