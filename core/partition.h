@@ -67,8 +67,10 @@ struct RecoveryReport {
   bool clean_shutdown = false;
   int64_t segments_scanned = 0;
   int64_t truncated_bytes = 0;      // torn or garbage tail removed
+  int64_t segments_deleted = 0;     // whole segments after the first bad batch
   int64_t indexes_rebuilt = 0;
   int64_t orphan_files_removed = 0;
+  std::string notes;                // anything else recovery had to do, for the log line
   std::string ToString() const;
 };
 
@@ -78,7 +80,8 @@ class Partition {
 
   // Opens (creating if absent and not read-only) the partition in `dir`. Runs recovery when the
   // last writer did not shut down cleanly. Corruption below the recovery point returns kCorruption
-  // with the segment and byte position (never silently truncated).
+  // with the segment and byte position (never silently truncated). Read-only: a missing `dir`
+  // (the writer has not appended yet) opens as an empty partition that Refresh fills later.
   static Result<std::unique_ptr<Partition>> Open(const std::string& dir, std::string topic,
                                                  PartitionId id, const TopicConfig& config,
                                                  const PartitionOptions& options);

@@ -1,0 +1,122 @@
+// PartitionImpl: the Partition behind Partition::Open. Appends, reads and group commit live in
+// core/partition.cc; opening, recovery, refresh and retention in partition_recovery.cc.
+//
+// Concurrency design:
+//  - append_mu_ serialises everything that changes the log: Append, roll, retention, Close, and
+//    (read-only mode) Refresh. It also guards the producer state.
+//  - Readers never take append_mu_. They load the high watermark (atomic), then a snapshot of the
+//    segment list (a shared_ptr swapped under the tiny segments_mu_, never held across I/O), then
+//    read with pread. A segment's extent is published before the HW, so every offset below the
+//    HW a reader sees is whole on disk.
+//  - Group commit: kAll appenders wait in WaitDurable; one of them fsyncs the active segment while
+//    the others wait on sync_cv_ for synced_offset_ to cover their batch.
+//  - A failed write or fsync latches failed_ forever (until reopen): nothing more is acknowledged.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "core/internal/partition_checkpoint.h"
+#include "core/partition.h"
+#include "core/producer_state.h"
+#include "core/segment.h"
+
+namespace sluice::internal {
+
+using SegmentList = std::vector<std::shared_ptr<Segment>>;
+
+class PartitionImpl final : public Partition {
+ public:
+  PartitionImpl(std::string dir, std::string topic, PartitionId id, const TopicConfig& config,
+                const PartitionOptions& options);
+  ~PartitionImpl() override;
+
+  // Loads the partition from disk (partition_recovery.cc).
+  Status Load();
+
+  const std::string& topic() const override { return topic_; }
+  PartitionId id() const override { return id_; }
+  Result<AppendResult> Append(std::string_view batch, Acks acks) override;
+  Result<ReadResult> Read(Offset offset, size_t max_bytes) const override;
+  bool WaitForData(Offset offset, std::chrono::steady_clock::time_point deadline) const override;
+  Result<Offset> OffsetForTime(Timestamp ts) const override;
+  Offset log_start_offset() const override {
+    return Offset(log_start_.load(std::memory_order_acquire));
+  }
+  Offset high_watermark() const override { return Offset(hw_.load(std::memory_order_acquire)); }
+  PartitionStats Stats() const override;
+  const RecoveryReport& recovery_report() const override { return report_; }
+  Result<int> ApplyRetention(Timestamp now) override;
+  Status Refresh() const override;
+  Status Flush() override;
+  Status Close() override;
+  int32_t LastSequence(int64_t producer_id) const override;
+
+ private:
+  std::shared_ptr<const SegmentList> segments() const {
+    std::lock_guard<std::mutex> l(segments_mu_);
+    return segments_;
+  }
+  void PublishSegments(std::shared_ptr<const SegmentList> list) const {
+    std::lock_guard<std::mutex> l(segments_mu_);
+    segments_ = std::move(list);
+  }
+  std::string Name() const;
+
+  // Writer internals. REQUIRES: append_mu_ held.
+  Status RollLocked();
+  // fsyncs the active segment and writes the checkpoint with recovery point = log end.
+  Status CheckpointLocked();
+  // Latches the partition into the failed state; returns the status every later append gets.
+  Status MarkFailed(const Status& cause);
+  Status FailedStatus() const;
+  Status WaitDurable(Offset target);
+  void NotifyReaders();
+
+  // Recovery (partition_recovery.cc).
+  Result<SegmentList> OpenSegments(const std::vector<Offset>& bases, size_t first_writable) const;
+  Status OpenClean(const std::vector<Offset>& bases, Offset log_end);
+  Status Recover(const std::vector<Offset>& bases, Offset recovery_point);
+  // Reads batches appended to `seg` since the last look (read-only mode).
+  Status GrowTail(Segment* seg) const;
+  Status RefreshLocked() const;
+  // Sorted base offsets of the segments in dir_. With `removed`, also deletes leftover temporary
+  // files and index files without a log, counting them there.
+  Result<std::vector<Offset>> ListSegmentBases(int64_t* removed) const;
+
+  const std::string dir_;
+  const std::string topic_;
+  const PartitionId id_;
+  const TopicConfig config_;
+  const PartitionOptions options_;
+  FileSystem* const fs_;
+  RecoveryReport report_;
+
+  mutable std::mutex segments_mu_;
+  mutable std::shared_ptr<const SegmentList> segments_;
+  mutable std::atomic<int64_t> hw_{0};
+  mutable std::atomic<int64_t> log_start_{0};
+
+  mutable std::mutex append_mu_;
+  mutable ProducerStateTable producers_;
+  PartitionCheckpoint checkpoint_;  // last one written or loaded
+  bool closed_ = false;
+  std::atomic<bool> failed_{false};
+  mutable std::mutex failed_mu_;
+  Status failed_status_;
+
+  std::mutex sync_mu_;
+  std::condition_variable sync_cv_;
+  bool sync_in_progress_ = false;
+  int64_t synced_offset_ = 0;
+
+  mutable std::mutex wait_mu_;
+  mutable std::condition_variable wait_cv_;
+  mutable std::atomic<int> waiters_{0};
+};
+
+}  // namespace sluice::internal

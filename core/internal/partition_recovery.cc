@@ -1,0 +1,362 @@
+// Partition: opening (clean and unclean), recovery, read-only refresh and retention.
+// The recovery model is Kafka's; core/README.md ("Recovery") states it with its invariants.
+#include <algorithm>
+#include <optional>
+#include <set>
+
+#include "core/internal/partition_impl.h"
+#include "core/segment_format.h"
+
+namespace sluice::internal {
+
+using segment_format::kCheckpointFile;
+using segment_format::kCleanShutdownFile;
+
+Result<std::vector<Offset>> PartitionImpl::ListSegmentBases(int64_t* removed) const {
+  SLUICE_ASSIGN_OR_RETURN(std::vector<std::string> names, fs_->ListDir(dir_));
+  std::set<int64_t> logs;
+  for (const std::string& name : names) {
+    if (auto b = Segment::ParseFileName(name, segment_format::kLogSuffix)) logs.insert(b->value());
+  }
+  if (removed != nullptr) {
+    for (const std::string& name : names) {
+      std::optional<Offset> idx = Segment::ParseFileName(name, segment_format::kIndexSuffix);
+      if (!idx) idx = Segment::ParseFileName(name, segment_format::kTimeIndexSuffix);
+      bool tmp = name.ends_with(segment_format::kTmpSuffix);
+      if (tmp || (idx && logs.count(idx->value()) == 0)) {
+        SLUICE_RETURN_IF_ERROR(fs_->RemoveFile(JoinPath(dir_, name)));
+        ++*removed;
+      }
+    }
+  }
+  std::vector<Offset> bases;
+  for (int64_t b : logs) bases.emplace_back(b);
+  return bases;
+}
+
+Result<SegmentList> PartitionImpl::OpenSegments(const std::vector<Offset>& bases,
+                                                size_t first_writable) const {
+  SegmentList segs;
+  for (size_t i = 0; i < bases.size(); ++i) {
+    bool writable = !options_.read_only && i >= first_writable;
+    SLUICE_ASSIGN_OR_RETURN(std::shared_ptr<Segment> seg,
+                            Segment::Open(fs_, dir_, bases[i], writable, !options_.read_only,
+                                          options_.index_interval_bytes));
+    segs.push_back(std::move(seg));
+  }
+  return segs;
+}
+
+Status PartitionImpl::Load() {
+  const bool ro = options_.read_only;
+  if (ro) {
+    if (!fs_->Exists(dir_)) return Status::Ok();  // the writer has not appended yet
+  } else {
+    SLUICE_RETURN_IF_ERROR(fs_->CreateDirs(dir_));
+  }
+  const std::string marker = JoinPath(dir_, kCleanShutdownFile);
+  const std::string cp_path = JoinPath(dir_, kCheckpointFile);
+  bool clean = fs_->Exists(marker);
+  std::optional<PartitionCheckpoint> cp;
+  if (fs_->Exists(cp_path)) {
+    Result<std::string> bytes = fs_->ReadFile(cp_path);
+    Result<PartitionCheckpoint> dec = bytes.ok() ? PartitionCheckpoint::Decode(*bytes)
+                                                 : Result<PartitionCheckpoint>(bytes.status());
+    if (dec.ok()) {
+      cp = std::move(*dec);
+    } else {
+      report_.notes += fmt::format("{} is unusable ({}), so every segment was scanned; ",
+                                   kCheckpointFile, dec.status().message());
+    }
+  }
+  if (!cp) clean = false;
+
+  SLUICE_ASSIGN_OR_RETURN(std::vector<Offset> bases,
+                          ListSegmentBases(ro ? nullptr : &report_.orphan_files_removed));
+  Offset log_start = cp ? cp->log_start_offset : (bases.empty() ? Offset(0) : bases.front());
+  // Segments wholly below the log start: retention moved the start (durably) and crashed before
+  // it removed their files.
+  while (bases.size() >= 2 && bases[1] <= log_start) {
+    if (!ro) {
+      SLUICE_ASSIGN_OR_RETURN(std::shared_ptr<Segment> old,
+                              Segment::Open(fs_, dir_, bases.front(), false, false, 1));
+      SLUICE_RETURN_IF_ERROR(old->RemoveFiles());
+      ++report_.orphan_files_removed;
+    }
+    bases.erase(bases.begin());
+  }
+  if (bases.empty()) {
+    if (ro) {  // the writer has not created anything yet; Refresh picks it up
+      hw_.store(log_start.value());
+      log_start_.store(log_start.value());
+      return Status::Ok();
+    }
+    bases.push_back(log_start);  // a new partition
+    clean = false;
+  }
+  log_start = std::max(log_start, bases.front());
+  log_start_.store(log_start.value());
+  if (cp) producers_ = cp->producers;
+  Offset recovery_point = cp ? cp->recovery_point : bases.front();
+
+  if (clean && !options_.verify_all) {
+    Status s = OpenClean(bases, cp->recovery_point);
+    if (s.ok()) {
+      report_.clean_shutdown = true;
+    } else {
+      report_.notes +=
+          fmt::format("the clean-shutdown state did not check out ({}); ", s.message());
+      producers_ = cp->producers;
+    }
+  }
+  if (!report_.clean_shutdown) SLUICE_RETURN_IF_ERROR(Recover(bases, recovery_point));
+
+  if (log_start_.load() > hw_.load()) {
+    report_.notes +=
+        fmt::format("log start {} was above the log end {}; ", log_start_.load(), hw_.load());
+    log_start_.store(hw_.load());
+  }
+  if (!ro && fs_->Exists(marker)) {
+    // From here on a crash must be seen as unclean.
+    SLUICE_RETURN_IF_ERROR(fs_->RemoveFile(marker));
+    SLUICE_RETURN_IF_ERROR(fs_->SyncDir(dir_));
+  }
+  synced_offset_ = hw_.load();
+  return Status::Ok();
+}
+
+Status PartitionImpl::OpenClean(const std::vector<Offset>& bases, Offset log_end) {
+  SLUICE_ASSIGN_OR_RETURN(SegmentList segs, OpenSegments(bases, bases.size() - 1));
+  for (size_t i = 0; i + 1 < segs.size(); ++i) {
+    SLUICE_ASSIGN_OR_RETURN(uint64_t size, segs[i]->FileSize());
+    segs[i]->SetExtent(size, bases[i + 1]);
+  }
+  Segment* last = segs.back().get();
+  if (log_end < last->base_offset()) {
+    return Corruption("the recovery point {} is below the last segment {}", log_end,
+                      last->base_offset());
+  }
+  SLUICE_ASSIGN_OR_RETURN(uint64_t size, last->FileSize());
+  last->SetExtent(size, log_end);
+  bool rebuilt = false;
+  SLUICE_RETURN_IF_ERROR(last->LoadIndexes(&rebuilt));
+  if (rebuilt) ++report_.indexes_rebuilt;
+  // Check the tail of the active segment (from its last index entry) against the recorded end.
+  auto [from_offset, from_pos] = last->LastIndexEntry();
+  Segment::ScanStop stop;
+  SLUICE_RETURN_IF_ERROR(
+      last->Scan(from_pos, size, from_offset, /*validate=*/true, nullptr, &stop));
+  if (!stop.clean || stop.next_offset != log_end) {
+    return Corruption("the active segment ends at offset {}, not at the recorded {}",
+                      stop.next_offset, log_end);
+  }
+  hw_.store(log_end.value());
+  PublishSegments(std::make_shared<const SegmentList>(std::move(segs)));
+  return Status::Ok();
+}
+
+Status PartitionImpl::Recover(const std::vector<Offset>& bases, Offset recovery_point) {
+  const bool ro = options_.read_only;
+  size_t first_scan = 0;
+  for (size_t i = 0; i < bases.size(); ++i) {
+    if (bases[i] <= recovery_point) first_scan = i;
+  }
+  SLUICE_ASSIGN_OR_RETURN(SegmentList segs, OpenSegments(bases, first_scan));
+
+  // Below the recovery point: trusted (fsynced and checked before); indexes are checked, and
+  // with verify_all every batch too. Damage here is reported, never truncated.
+  for (size_t i = 0; i < first_scan; ++i) {
+    Segment* seg = segs[i].get();
+    SLUICE_ASSIGN_OR_RETURN(uint64_t size, seg->FileSize());
+    seg->SetExtent(size, bases[i + 1]);
+    bool rebuilt = false;
+    Status s = seg->LoadIndexes(&rebuilt);
+    if (!s.ok()) {
+      return s.WithContext(
+          fmt::format("below the recovery point {} (acknowledged, fsynced data)", recovery_point));
+    }
+    if (rebuilt) ++report_.indexes_rebuilt;
+    if (options_.verify_all) {
+      Segment::ScanStop stop;
+      SLUICE_RETURN_IF_ERROR(seg->Scan(0, size, seg->base_offset(), true, nullptr, &stop));
+      if (!stop.clean || stop.next_offset != bases[i + 1]) {
+        return seg->Damaged(
+            stop.position,
+            fmt::format(
+                "{} (offset {} is below the recovery point {}: acknowledged, fsynced "
+                "data is damaged; restore the partition from a copy, or move the segment "
+                "files aside to accept the loss)",
+                stop.clean ? "the segment does not end where the next one starts" : stop.reason,
+                stop.next_offset, recovery_point));
+      }
+    }
+  }
+
+  // From the segment holding the recovery point on: CRC-check every batch, rebuild the indexes
+  // and the producer state, and cut the log at the first bad batch.
+  size_t keep = segs.size();
+  for (size_t i = first_scan; i < segs.size(); ++i) {
+    Segment* seg = segs[i].get();
+    Offset expected = i == first_scan ? seg->base_offset() : segs[i - 1]->end_offset();
+    if (seg->base_offset() != expected) {
+      if (expected < recovery_point) {
+        return Corruption(
+            "segment file '{}' starts at offset {} but the log before it ends at {}, below the "
+            "recovery point {}; restore the partition from a copy",
+            seg->log_path(), seg->base_offset(), expected, recovery_point);
+      }
+      report_.notes += fmt::format("segment {} does not continue the log (which ends at {}); ",
+                                   seg->log_path(), expected);
+      keep = i;
+      break;
+    }
+    seg->ResetForScan();
+    SLUICE_ASSIGN_OR_RETURN(uint64_t size, seg->FileSize());
+    ++report_.segments_scanned;
+    Segment::ScanStop stop;
+    SLUICE_RETURN_IF_ERROR(seg->Scan(
+        0, size, seg->base_offset(), /*validate=*/true,
+        [&](const RecordBatchView& b, uint64_t) {
+          seg->Track(b);
+          if (b.base_offset() >= recovery_point) producers_.Update(b);
+        },
+        &stop));
+    if (stop.clean) continue;
+    if (stop.next_offset < recovery_point) {
+      return seg->Damaged(
+          stop.position,
+          fmt::format("{} (offset {} is below the recovery point {}: acknowledged, fsynced data "
+                      "is damaged; restore the partition from a copy, or move the segment files "
+                      "aside to accept the loss)",
+                      stop.reason, stop.next_offset, recovery_point));
+    }
+    if (!ro) {
+      report_.truncated_bytes += static_cast<int64_t>(size - stop.position);
+      report_.notes += fmt::format("truncated {} at byte {} (offset {}): {}; ", seg->log_path(),
+                                   stop.position, stop.next_offset, stop.reason);
+      SLUICE_RETURN_IF_ERROR(seg->Truncate(stop.position, seg->end_offset()));
+    }
+    keep = i + 1;
+    break;
+  }
+  // Drop everything after the first bad batch, newest first, so that a crash here leaves a log
+  // the next recovery handles the same way.
+  for (size_t j = segs.size(); j-- > keep;) {
+    if (!ro) {
+      SLUICE_ASSIGN_OR_RETURN(uint64_t size, segs[j]->FileSize());
+      report_.truncated_bytes += static_cast<int64_t>(size);
+      ++report_.segments_deleted;
+      SLUICE_RETURN_IF_ERROR(segs[j]->RemoveFiles());
+    }
+  }
+  segs.resize(keep);
+  hw_.store(segs.back()->end_offset().value());
+  if (ro) {
+    PublishSegments(std::make_shared<const SegmentList>(std::move(segs)));
+    return Status::Ok();
+  }
+  // Make the recovered state durable, then move the recovery point to the log end.
+  for (size_t i = first_scan; i < segs.size(); ++i) {
+    bool last = i + 1 == segs.size();
+    if (!last) segs[i]->FinalizeTimeIndex();
+    bool changed = false;
+    SLUICE_RETURN_IF_ERROR(segs[i]->PersistIndexes(&changed));
+    if (changed) ++report_.indexes_rebuilt;
+    if (!last) SLUICE_RETURN_IF_ERROR(segs[i]->Seal(/*close_writer=*/true));
+  }
+  PublishSegments(std::make_shared<const SegmentList>(std::move(segs)));
+  std::lock_guard<std::mutex> l(append_mu_);
+  return CheckpointLocked();
+}
+
+Status PartitionImpl::GrowTail(Segment* seg) const {
+  SLUICE_ASSIGN_OR_RETURN(uint64_t size, seg->FileSize());
+  if (size <= seg->size()) return Status::Ok();
+  Segment::ScanStop stop;  // stopping early is normal: the writer may be mid-write
+  return seg->Scan(
+      seg->size(), size, seg->end_offset(), /*validate=*/true,
+      [&](const RecordBatchView& b, uint64_t) {
+        seg->Track(b);
+        producers_.Update(b);
+      },
+      &stop);
+}
+
+Status PartitionImpl::Refresh() const {
+  if (!options_.read_only) return Status::Ok();
+  std::lock_guard<std::mutex> l(append_mu_);
+  return RefreshLocked();
+}
+
+Status PartitionImpl::RefreshLocked() const {
+  std::shared_ptr<const SegmentList> current = segments();
+  auto list = std::make_shared<SegmentList>(*current);
+  bool changed = false;
+  if (!list->empty()) SLUICE_RETURN_IF_ERROR(GrowTail(list->back().get()));
+  if (list->empty() && !fs_->Exists(dir_)) return Status::Ok();  // nothing written yet
+  SLUICE_ASSIGN_OR_RETURN(std::vector<Offset> bases, ListSegmentBases(nullptr));
+  // Retention by the writer removed the oldest segments.
+  while (list->size() > 1 && (bases.empty() || list->front()->base_offset() < bases.front())) {
+    list->erase(list->begin());
+    changed = true;
+  }
+  for (Offset b : bases) {
+    if (!list->empty() && b <= list->back()->base_offset()) continue;
+    if (!list->empty()) {
+      // The writer finished the previous segment before it created this one.
+      SLUICE_RETURN_IF_ERROR(GrowTail(list->back().get()));
+      if (list->back()->end_offset() != b) break;  // not (yet) a continuation: look again later
+    }
+    SLUICE_ASSIGN_OR_RETURN(
+        std::shared_ptr<Segment> seg,
+        Segment::Open(fs_, dir_, b, false, false, options_.index_interval_bytes));
+    seg->ResetForScan();
+    SLUICE_RETURN_IF_ERROR(GrowTail(seg.get()));
+    list->push_back(std::move(seg));
+    changed = true;
+  }
+  if (list->empty()) return Status::Ok();
+  if (changed) PublishSegments(list);
+  int64_t start = std::max(log_start_.load(), list->front()->base_offset().value());
+  log_start_.store(start, std::memory_order_release);
+  hw_.store(list->back()->end_offset().value(), std::memory_order_release);
+  return Status::Ok();
+}
+
+Result<int> PartitionImpl::ApplyRetention(Timestamp now) {
+  if (options_.read_only) {
+    return InvalidArgument("partition {} is open read-only; retention runs in the writer", Name());
+  }
+  std::lock_guard<std::mutex> l(append_mu_);
+  if (failed_.load()) return FailedStatus();
+  if (closed_) return InvalidArgument("partition {} is closed", Name());
+  std::shared_ptr<const SegmentList> segs = segments();
+  uint64_t total = 0;
+  for (const auto& s : *segs) total += s->size();
+  size_t k = 0;
+  while (k + 1 < segs->size()) {  // never the active segment
+    const Segment& seg = *(*segs)[k];
+    bool by_time =
+        config_.retention_ms >= 0 && seg.max_timestamp() < now.value() - config_.retention_ms;
+    bool by_size = config_.retention_bytes >= 0 &&
+                   total - seg.size() >= static_cast<uint64_t>(config_.retention_bytes);
+    if (!by_time && !by_size) break;
+    total -= seg.size();
+    ++k;
+  }
+  if (k == 0) return 0;
+  // The new log start is durable before any file goes, so it never moves back after a crash.
+  Offset new_start = (*segs)[k]->base_offset();
+  log_start_.store(std::max(log_start_.load(), new_start.value()), std::memory_order_release);
+  Status s = CheckpointLocked();
+  if (!s.ok()) return MarkFailed(s);
+  PublishSegments(std::make_shared<const SegmentList>(segs->begin() + k, segs->end()));
+  for (size_t i = 0; i < k; ++i) {
+    // Readers holding the segment keep reading through their open handle.
+    SLUICE_RETURN_IF_ERROR((*segs)[i]->RemoveFiles());
+  }
+  SLUICE_RETURN_IF_ERROR(fs_->SyncDir(dir_));
+  return static_cast<int>(k);
+}
+
+}  // namespace sluice::internal

@@ -1,0 +1,39 @@
+// On-disk layout of a partition directory, shared by the writer, recovery and read-only readers.
+// The prose spec is in core/README.md ("Partitions and segments", "Indexes", "Recovery").
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+namespace sluice::segment_format {
+
+// Segment files are named by their base offset, zero-padded to this many digits.
+inline constexpr int kNameDigits = 20;
+inline constexpr std::string_view kLogSuffix = ".log";
+inline constexpr std::string_view kIndexSuffix = ".index";
+inline constexpr std::string_view kTimeIndexSuffix = ".timeindex";
+// Left behind by an interrupted FileSystem::WriteFileAtomic; removed on open.
+inline constexpr std::string_view kTmpSuffix = ".tmp";
+
+// Offset index entry: BE32 offset relative to the segment base, BE32 byte position of the batch
+// with that base offset.
+inline constexpr size_t kOffsetIndexEntrySize = 8;
+// Time index entry: BE64 max timestamp so far in the segment, BE32 relative base offset of the
+// first batch that reached it.
+inline constexpr size_t kTimeIndexEntrySize = 12;
+
+// Log start offset, recovery point and producer state snapshot (see PartitionCheckpoint).
+inline constexpr std::string_view kCheckpointFile = "recovery-point";
+// Present only while no writer has the partition open and the last one closed cleanly.
+inline constexpr std::string_view kCleanShutdownFile = "clean-shutdown";
+
+inline constexpr uint32_t kCheckpointMagic = 0x534c5250;  // "SLRP"
+inline constexpr uint8_t kCheckpointVersion = 1;
+
+// Positions are 32-bit in the offset index, so a segment never grows past this.
+inline constexpr int64_t kMaxSegmentBytes = int64_t{1} << 31;
+// Relative offsets are 32-bit: a segment rolls before its offsets span more than this.
+inline constexpr int64_t kMaxRelativeOffset = (int64_t{1} << 31) - 1;
+
+}  // namespace sluice::segment_format

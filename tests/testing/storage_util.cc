@@ -1,0 +1,110 @@
+#include "tests/testing/storage_util.h"
+
+#include <stdlib.h>
+
+#include <algorithm>
+#include <fstream>
+#include <sstream>
+
+namespace sluice::testing {
+
+TempDir::TempDir() {
+  const char* base = getenv("TMPDIR");
+  std::string tmpl = JoinPath(base != nullptr && *base ? base : "/tmp", "sluice-test-XXXXXX");
+  SLUICE_CHECK(mkdtemp(tmpl.data()) != nullptr);
+  path_ = tmpl;
+}
+
+TempDir::~TempDir() { FileSystem::Default()->RemoveAll(path_).IgnoreError(); }
+
+std::string MakeBatch(const std::vector<std::string>& values, int64_t ts, int64_t producer_id,
+                      int16_t epoch, int32_t base_sequence) {
+  RecordBatchBuilder b;
+  for (const std::string& v : values) b.Add(Timestamp(ts), std::nullopt, std::string_view(v));
+  if (producer_id >= 0) b.SetProducer(producer_id, epoch, base_sequence);
+  return b.Finish();
+}
+
+Status DecodeBatches(std::string_view data, std::vector<ReadRecord>* out) {
+  while (!data.empty()) {
+    int64_t size = BatchSizeAt(data);
+    if (size <= 0 || static_cast<size_t>(size) > data.size()) {
+      return Corruption("read returned a partial batch ({} bytes left)", data.size());
+    }
+    SLUICE_ASSIGN_OR_RETURN(RecordBatchView v, RecordBatchView::Parse(data.substr(0, size)));
+    SLUICE_RETURN_IF_ERROR(v.Validate());
+    SLUICE_RETURN_IF_ERROR(v.ForEachRecord([&](const RecordView& r) {
+      out->push_back({r.offset.value(), r.timestamp.value(), std::string(r.value)});
+    }));
+    data.remove_prefix(size);
+  }
+  return Status::Ok();
+}
+
+Result<std::vector<ReadRecord>> ReadAll(const Partition& p, int64_t from, size_t max_bytes) {
+  std::vector<ReadRecord> out;
+  int64_t next = from < 0 ? p.log_start_offset().value() : from;
+  int64_t hw = p.high_watermark().value();
+  while (next < hw) {
+    SLUICE_ASSIGN_OR_RETURN(ReadResult r, p.Read(Offset(next), max_bytes));
+    if (r.data.empty()) return Internal("read at {} below the HW {} returned nothing", next, hw);
+    size_t before = out.size();
+    SLUICE_RETURN_IF_ERROR(DecodeBatches(r.data, &out));
+    // The first batch may start before `next`; drop what was already seen.
+    std::vector<ReadRecord> fresh;
+    for (size_t i = before; i < out.size(); ++i) {
+      if (out[i].offset >= next) fresh.push_back(out[i]);
+    }
+    out.resize(before);
+    for (ReadRecord& rec : fresh) {
+      if (rec.offset != next) {
+        return Corruption("offsets not dense: got {} where {} was expected", rec.offset, next);
+      }
+      ++next;
+      out.push_back(std::move(rec));
+    }
+  }
+  return out;
+}
+
+void CopyDir(const std::string& from, const std::string& to) {
+  FileSystem* fs = FileSystem::Default();
+  SLUICE_CHECK_OK(fs->CreateDirs(to));
+  auto names = fs->ListDir(from);
+  SLUICE_CHECK(names.ok());
+  for (const std::string& n : *names) {
+    WriteFileOrDie(JoinPath(to, n), ReadFileOrDie(JoinPath(from, n)));
+  }
+}
+
+std::vector<std::pair<std::string, std::string>> Snapshot(const std::string& dir) {
+  FileSystem* fs = FileSystem::Default();
+  auto names = fs->ListDir(dir);
+  SLUICE_CHECK(names.ok());
+  std::sort(names->begin(), names->end());
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const std::string& n : *names) out.emplace_back(n, ReadFileOrDie(JoinPath(dir, n)));
+  return out;
+}
+
+void PatchFile(const std::string& path, uint64_t offset, std::string_view bytes) {
+  std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+  SLUICE_CHECK(f.good());
+  f.seekp(static_cast<std::streamoff>(offset));
+  f.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  SLUICE_CHECK(f.good());
+}
+
+std::string ReadFileOrDie(const std::string& path) {
+  auto r = FileSystem::Default()->ReadFile(path);
+  SLUICE_CHECK(r.ok());
+  return std::move(r).value();
+}
+
+void WriteFileOrDie(const std::string& path, std::string_view data) {
+  std::ofstream f(path, std::ios::binary | std::ios::trunc);
+  f.write(data.data(), static_cast<std::streamsize>(data.size()));
+  SLUICE_CHECK(f.good());
+}
+
+}  // namespace sluice::testing
