@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -35,6 +36,7 @@ struct ConsumeArgs {
   bool has_offset = false;
   std::string from_time;
   std::string group;
+  bool has_group = false;
   int64_t max = 0;
   bool has_max = false;
   bool follow = false;
@@ -115,7 +117,7 @@ Status WriteOut(fmt::memory_buffer& out) {
 Status RunConsume(const CliContext& ctx, const ConsumeArgs& args) {
   SLUICE_ASSIGN_OR_RETURN(RecordFormat format, RecordFormat::Parse(args.format));
   if (!args.from_time.empty()) SLUICE_RETURN_IF_ERROR(ParseTime(args.from_time).status());
-  if (!args.group.empty()) SLUICE_RETURN_IF_ERROR(ValidateGroupId(args.group));
+  if (args.has_group) SLUICE_RETURN_IF_ERROR(ValidateGroupId(args.group));
   if (args.has_offset && args.offset < 0) {
     return OutOfRange("--offset {} is negative; offsets start at 0", args.offset);
   }
@@ -147,8 +149,21 @@ Status RunConsume(const CliContext& ctx, const ConsumeArgs& args) {
     end[tp] = p->high_watermark();
   }
 
-  std::map<TopicPartition, Offset> next;  // after the last printed record
+  // Per partition, the offset after the last printed record (the start position until one is
+  // printed): what --group commits.
+  std::map<TopicPartition, Offset> next;
   std::map<TopicPartition, Offset> committed;
+  for (const TopicPartition& tp : tps) {
+    SLUICE_ASSIGN_OR_RETURN(next[tp], consumer->Position(tp));
+  }
+  // With --from-time, the seek may land at the start of the batch holding the first record at
+  // or after T; records before that one are skipped, as Kafka's offsetsForTimes would.
+  std::set<TopicPartition> before_time;
+  Timestamp from_time;
+  if (!args.from_time.empty()) {
+    from_time = *ParseTime(args.from_time);
+    before_time.insert(tps.begin(), tps.end());
+  }
   int64_t printed = 0;
   fmt::memory_buffer out;
   Status status;
@@ -181,6 +196,10 @@ Status RunConsume(const CliContext& ctx, const ConsumeArgs& args) {
     for (const ConsumerRecord& r : *polled) {
       if (args.has_max && printed >= args.max) break;
       if (!args.follow && r.record.offset >= end[*r.tp]) continue;
+      if (!before_time.empty() && before_time.contains(*r.tp)) {
+        if (r.record.timestamp < from_time) continue;
+        before_time.erase(*r.tp);
+      }
       format.Append(r.tp->topic, r.tp->partition, r.record, out);
       next[*r.tp] = r.record.offset + 1;
       ++printed;
@@ -236,7 +255,7 @@ void RegisterConsumeCommand(CLI::App& app, CliContext& ctx) {
         return t.ok() ? std::string() : t.status().message();
       },
       "TIME"));
-  cmd->add_option("--group", args->group,
+  auto* group = cmd->add_option("--group", args->group,
                   "Consumer group: start from its committed offsets (earliest where none) and "
                   "commit what was printed");
   auto* max = cmd->add_option("--max", args->max, "Stop after printing this many records");
@@ -250,7 +269,8 @@ void RegisterConsumeCommand(CLI::App& app, CliContext& ctx) {
             return f.ok() ? std::string() : f.status().message();
           },
           "FMT"));
-  cmd->callback([&ctx, args, part, offset, max] {
+  cmd->callback([&ctx, args, part, offset, max, group] {
+    args->has_group = group->count() > 0;
     args->has_partition = part->count() > 0;
     args->has_offset = offset->count() > 0;
     args->has_max = max->count() > 0;

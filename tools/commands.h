@@ -53,5 +53,6 @@ void RegisterProduceCommand(CLI::App& app, CliContext& ctx);
 void RegisterConsumeCommand(CLI::App& app, CliContext& ctx);
 void RegisterGroupCommands(CLI::App& app, CliContext& ctx);
 void RegisterDemoCommand(CLI::App& app, CliContext& ctx);
+void RegisterServeCommand(CLI::App& app, CliContext& ctx);
 
 }  // namespace sluice::tools

@@ -3,6 +3,9 @@
 // Exit codes: 0 success; 2 usage error (unknown command or option, a missing or conflicting
 // option, a non-number where a number belongs, a bad --format or time); 1 any other error, with
 // one line on stderr that says what went wrong and what to do.
+//
+// Environment: SLUICE_DATA (default data directory), SLUICE_LOCK_WAIT_MS (how long a writing
+// command waits for another writer to finish; default 3000).
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
@@ -46,6 +49,17 @@ int main(int argc, char** argv) {
     ctx.data_dir_given = true;
   }
 
+  if (const char* wait = std::getenv("SLUICE_LOCK_WAIT_MS"); wait != nullptr && *wait != '\0') {
+    char* end = nullptr;
+    long long ms = std::strtoll(wait, &end, 10);
+    if (*end != '\0' || ms < 0) {
+      fmt::print(stderr, "sluice: SLUICE_LOCK_WAIT_MS='{}' is not a number of milliseconds\n",
+                 wait);
+      return 2;
+    }
+    ctx.lock_wait = std::chrono::milliseconds(ms);
+  }
+
   CLI::App app{"sluice: a partitioned log and stream processor", "sluice"};
   app.fallthrough();  // global options (--data) may follow the subcommand
   app.require_subcommand(1);
@@ -58,6 +72,7 @@ int main(int argc, char** argv) {
   sluice::tools::RegisterConsumeCommand(app, ctx);
   sluice::tools::RegisterGroupCommands(app, ctx);
   sluice::tools::RegisterDemoCommand(app, ctx);
+  sluice::tools::RegisterServeCommand(app, ctx);
   // Later command groups (sluice run, sluice job, ...) register here, one line each.
 
   try {

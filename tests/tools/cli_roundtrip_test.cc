@@ -1,0 +1,220 @@
+// Produce/consume round trips, offsets, times, formats and consumer groups through the real
+// `sluice` binary.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <set>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/partitioner.h"
+#include "tests/tools/cli_fixture.h"
+#include "tools/time_parse.h"
+
+namespace sluice::testing {
+namespace {
+
+class CliRoundTripTest : public CliTest {};
+
+// Kafka's murmur2 of fixed keys, as Kafka's Java client (UtilsTest.testMurmur2) and
+// kafka-python compute them, and the partition of 4 each lands on: toPositive(h) % 4.
+struct KeyVector {
+  const char* key;
+  int32_t murmur2;
+  int32_t partition_of_4;
+};
+constexpr KeyVector kKeyVectors[] = {
+    {"21", -973932308, 0},
+    {"foobar", -790332482, 2},
+    {"a-little-bit-long-string", -985981536, 0},
+    {"a-little-bit-longer-string", -1486304829, 3},
+    {"lkjh234lh9fiuh90y23oiuhsafujhadof229phr9h19h89h8", -58897971, 1},
+    {"abc", 479470107, 3},
+    {"key1", 28543940, 0},
+    {"key2", 1674751211, 3},
+    {"key3", -1745673403, 1},
+};
+
+TEST_F(CliRoundTripTest, CoreMurmur2MatchesKafkaVectors) {
+  for (const KeyVector& v : kKeyVectors) {
+    EXPECT_EQ(Murmur2(v.key), v.murmur2) << v.key;
+    EXPECT_EQ(PartitionForKey(v.key, 4).value(), v.partition_of_4) << v.key;
+  }
+}
+
+TEST_F(CliRoundTripTest, KeyedRecordsLandOnKafkasPartitions) {
+  CreateTopic("keyed", 4);
+  std::string input;
+  for (const KeyVector& v : kKeyVectors) input += std::string(v.key) + ":value of " + v.key + "\n";
+  CliResult r = Sluice({"produce", "keyed", "--key-separator", ":"}, input);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.err, "wrote 9 records to topic 'keyed'\n");
+  std::string out = Ok({"consume", "keyed", "--from-beginning", "--format", "%p|%k|%s\\n"});
+  std::set<std::string> got;
+  for (const std::string& line : SplitLines(out)) got.insert(line);
+  std::set<std::string> want;
+  for (const KeyVector& v : kKeyVectors) {
+    want.insert(std::to_string(v.partition_of_4) + "|" + v.key + "|value of " + v.key);
+  }
+  EXPECT_EQ(got, want);
+}
+
+TEST_F(CliRoundTripTest, SeparatorSplitsAtFirstOccurrenceAndLinesWithoutItHaveNoKey) {
+  CreateTopic("t", 1);
+  Ok({"produce", "t", "--key-separator", "::"}, "k::v::w\nno separator\n::empty key\n");
+  EXPECT_EQ(Ok({"consume", "t", "--from-beginning", "--format", "[%k][%s]\\n"}),
+            "[k][v::w]\n[][no separator]\n[][empty key]\n");
+}
+
+TEST_F(CliRoundTripTest, FormatTokens) {
+  CreateTopic("fmt", 2);
+  Ok({"produce", "fmt", "--partition", "1", "--key-separator", "="}, "k=v\n");
+  std::string out =
+      Ok({"consume", "fmt", "--from-beginning", "--format", "%t\\t%p\\t%o\\t%k\\t%s\\t%h|%%\\n"});
+  EXPECT_EQ(out, "fmt\t1\t0\tk\tv\t|%\n");
+  std::string ts = Ok({"consume", "fmt", "--from-beginning", "--format", "%T"});
+  int64_t ms = std::stoll(ts);
+  EXPECT_GT(ms, 1'600'000'000'000);  // a real epoch-ms timestamp was stamped
+}
+
+TEST_F(CliRoundTripTest, UnkeyedRecordsSpreadOverPartitions) {
+  CreateTopic("spread", 3);
+  // Unkeyed records stick to one partition per batch and move on with the next batch, so
+  // send several batches' worth (~1.2 MB; a batch is 256 KiB).
+  std::string input;
+  for (int i = 0; i < 10000; ++i) input += "line " + std::to_string(i) + std::string(110, '.') + "\n";
+  Ok({"produce", "spread"}, input);
+  int total = 0;
+  for (int p = 0; p < 3; ++p) {
+    int n = static_cast<int>(CountLines(
+        Ok({"consume", "spread", "--partition", std::to_string(p), "--from-beginning"})));
+    EXPECT_GT(n, 0) << "partition " << p << " got nothing";
+    total += n;
+  }
+  EXPECT_EQ(total, 10000);
+}
+
+TEST_F(CliRoundTripTest, ConsumeFromOffsetAndMax) {
+  CreateTopic("t", 1);
+  Ok({"produce", "t"}, "a\nb\nc\nd\ne\n");
+  EXPECT_EQ(Ok({"consume", "t", "--offset", "2"}), "c\nd\ne\n");
+  EXPECT_EQ(Ok({"consume", "t", "--partition", "0", "--offset", "5"}), "");
+  EXPECT_EQ(Ok({"consume", "t", "--from-beginning", "--max", "2"}), "a\nb\n");
+  // Without a start option, consume reads only new records: none.
+  EXPECT_EQ(Ok({"consume", "t"}), "");
+}
+
+TEST_F(CliRoundTripTest, ConsumeFromTime) {
+  CreateTopic("t", 1);
+  Ok({"produce", "t"}, "old1\nold2\n");
+  std::this_thread::sleep_for(std::chrono::milliseconds(5));  // let the clock move past old2
+  Ok({"produce", "t"}, "new1\nnew2\n");
+  std::vector<std::string> ts =
+      SplitLines(Ok({"consume", "t", "--from-beginning", "--format", "%T\\n"}));
+  ASSERT_EQ(ts.size(), 4u);
+  ASSERT_LT(std::stoll(ts[1]), std::stoll(ts[2]));
+  EXPECT_EQ(Ok({"consume", "t", "--from-time", ts[2]}), "new1\nnew2\n");
+  std::string iso = tools::FormatTime(Timestamp(std::stoll(ts[2])));
+  EXPECT_EQ(Ok({"consume", "t", "--from-time", iso}), "new1\nnew2\n");
+  EXPECT_EQ(Ok({"consume", "t", "--from-time", "1970-01-01"}), "old1\nold2\nnew1\nnew2\n");
+  EXPECT_EQ(Ok({"consume", "t", "--from-time", "2999-01-01T00:00:00Z"}), "");
+}
+
+TEST_F(CliRoundTripTest, GroupCommitsWhatItPrintedAndResumes) {
+  CreateTopic("t", 2);
+  Ok({"produce", "t", "--partition", "0"}, "a\nb\nc\n");
+  Ok({"produce", "t", "--partition", "1"}, "x\ny\n");
+  // No committed offsets: starts at the earliest. --max stops after two records.
+  std::string first = Ok({"consume", "t", "--group", "g", "--max", "2"});
+  EXPECT_EQ(CountLines(first), 2u);
+  std::string rest = Ok({"consume", "t", "--group", "g"});
+  EXPECT_EQ(CountLines(rest), 3u);
+  std::multiset<std::string> all;
+  for (const auto& l : SplitLines(first + rest)) all.insert(l);
+  EXPECT_EQ(all, (std::multiset<std::string>{"a", "b", "c", "x", "y"}));
+  EXPECT_EQ(Ok({"group", "list"}), "g\n");
+  std::string desc = Ok({"group", "describe", "g"});
+  EXPECT_NE(desc.find("LAG"), std::string::npos) << desc;
+  std::vector<std::string> rows = SplitLines(desc);
+  ASSERT_EQ(rows.size(), 3u) << desc;
+  // Nothing new: nothing printed. New records: only they.
+  EXPECT_EQ(Ok({"consume", "t", "--group", "g"}), "");
+  Ok({"produce", "t", "--partition", "1"}, "z\n");
+  EXPECT_EQ(Ok({"consume", "t", "--group", "g"}), "z\n");
+  // Another group is independent.
+  EXPECT_EQ(CountLines(Ok({"consume", "t", "--group", "other"})), 6u);
+}
+
+TEST_F(CliRoundTripTest, GroupDescribeShowsCommittedEndAndLag) {
+  CreateTopic("t", 1);
+  Ok({"produce", "t"}, "a\nb\nc\nd\n");
+  Ok({"consume", "t", "--group", "g", "--max", "1"});
+  std::vector<std::string> rows = SplitLines(Ok({"group", "describe", "g"}));
+  ASSERT_EQ(rows.size(), 2u);
+  std::istringstream row(rows[1]);
+  std::string topic;
+  int64_t partition, committed, end, lag;
+  row >> topic >> partition >> committed >> end >> lag;
+  EXPECT_EQ(topic, "t");
+  EXPECT_EQ(partition, 0);
+  EXPECT_EQ(committed, 1);
+  EXPECT_EQ(end, 4);
+  EXPECT_EQ(lag, 3);
+}
+
+TEST_F(CliRoundTripTest, GroupResetVariants) {
+  CreateTopic("t", 1);
+  Ok({"produce", "t"}, "a\nb\nc\n");
+  EXPECT_EQ(Ok({"consume", "t", "--group", "g"}), "a\nb\nc\n");
+  Ok({"group", "reset", "g", "--topic", "t", "--to-earliest"});
+  EXPECT_EQ(Ok({"consume", "t", "--group", "g"}), "a\nb\nc\n");
+  Ok({"group", "reset", "g", "--topic", "t", "--to-offset", "2"});
+  EXPECT_EQ(Ok({"consume", "t", "--group", "g"}), "c\n");
+  Ok({"group", "reset", "g", "--topic", "t", "--to-offset", "0"});
+  Ok({"group", "reset", "g", "--topic", "t", "--to-latest"});
+  EXPECT_EQ(Ok({"consume", "t", "--group", "g"}), "");
+  std::vector<std::string> ts =
+      SplitLines(Ok({"consume", "t", "--from-beginning", "--format", "%T\\n"}));
+  Ok({"group", "reset", "g", "--topic", "t", "--to-time", ts[0]});
+  EXPECT_EQ(Ok({"consume", "t", "--group", "g"}), "a\nb\nc\n");
+  Ok({"group", "reset", "g", "--topic", "t", "--to-time", "2999-01-01"});
+  EXPECT_EQ(Ok({"consume", "t", "--group", "g"}), "");
+}
+
+TEST_F(CliRoundTripTest, TopicListDescribeDelete) {
+  CreateTopic("b-topic", 2);
+  Ok({"topic", "create", "a-topic", "--partitions", "1", "--retention-ms", "60000",
+      "--segment-bytes", "1048576"});
+  EXPECT_EQ(Ok({"topic", "list"}), "a-topic\nb-topic\n");
+  Ok({"produce", "b-topic", "--partition", "1"}, "x\ny\n");
+  std::string desc = Ok({"topic", "describe", "b-topic"});
+  std::vector<std::string> rows = SplitLines(desc);
+  ASSERT_EQ(rows.size(), 4u) << desc;
+  EXPECT_NE(rows[0].find("partitions=2"), std::string::npos) << desc;
+  std::istringstream p1(rows[3]);
+  int64_t partition, start, end;
+  p1 >> partition >> start >> end;
+  EXPECT_EQ(partition, 1);
+  EXPECT_EQ(start, 0);
+  EXPECT_EQ(end, 2);
+  EXPECT_NE(Ok({"topic", "describe", "a-topic"}).find("retention.ms=60000"), std::string::npos);
+  Ok({"consume", "b-topic", "--group", "g"});
+  Ok({"topic", "delete", "b-topic"});
+  EXPECT_EQ(Ok({"topic", "list"}), "a-topic\n");
+  // Re-creating the name starts empty.
+  CreateTopic("b-topic", 1);
+  EXPECT_EQ(Ok({"consume", "b-topic", "--from-beginning"}), "");
+}
+
+TEST_F(CliRoundTripTest, ProduceAcksAllAndNone) {
+  CreateTopic("t", 1);
+  Ok({"produce", "t", "--acks", "all"}, "durable\n");
+  Ok({"produce", "t", "--acks", "none"}, "fast\n");
+  Ok({"produce", "t", "--acks", "leader"}, "last line without newline");
+  EXPECT_EQ(Ok({"consume", "t", "--from-beginning"}), "durable\nfast\nlast line without newline\n");
+}
+
+}  // namespace
+}  // namespace sluice::testing
