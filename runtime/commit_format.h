@@ -1,0 +1,76 @@
+// The commit record format: what a task writes into the "__sluice_meta" column family of the
+// job's RocksDB, in the same WriteBatch as its state changes. Spec in runtime/README.md.
+//
+// Keys (task = stage id and input partition):
+//   "ckpt/<stage>/<partition>"        TaskCheckpoint (input offsets, producer id, next sequences)
+//   "mark/<stage>/<partition>"        fixed64 commit number, written in every commit; must equal
+//                                     the checkpoint's (detects stale or deleted checkpoints)
+//   "outbox/<stage>/<partition>/<n>"  OutboxEntry: one output batch committed but maybe not yet
+//                                     published (n: 16-digit decimal, in publish order)
+//   "app"                             the application id the state belongs to
+//
+// Values start with a format byte so a future version can be told apart.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/status.h"
+
+namespace sluice {
+
+struct TaskId {
+  int32_t stage = 0;
+  int32_t partition = 0;
+  auto operator<=>(const TaskId&) const = default;
+};
+
+struct TaskCheckpoint {
+  struct Input {
+    std::string topic;
+    int32_t partition = 0;
+    int64_t next_offset = 0;  // next offset to read
+    bool operator==(const Input&) const = default;
+  };
+  struct Output {
+    std::string topic;
+    int32_t partition = 0;
+    int32_t next_sequence = 0;  // idempotent sequence of the next record published there
+    bool operator==(const Output&) const = default;
+  };
+  int64_t commit_number = 0;  // 1 for the task's first commit, +1 per commit
+  int64_t producer_id = -1;
+  std::vector<Input> inputs;
+  std::vector<Output> outputs;
+  bool operator==(const TaskCheckpoint&) const = default;
+};
+
+struct OutboxEntry {
+  std::string topic;
+  int32_t partition = 0;
+  std::string batch;  // a RecordBatch v2 with producer id and base sequence set
+  bool operator==(const OutboxEntry&) const = default;
+};
+
+inline constexpr std::string_view kMetaColumnFamily = "__sluice_meta";
+inline constexpr std::string_view kAppKey = "app";
+
+std::string CheckpointKey(TaskId t);
+std::string MarkKey(TaskId t);
+// Prefix of all outbox keys of a task; OutboxKey(t, n) sorts by n.
+std::string OutboxPrefix(TaskId t);
+std::string OutboxKey(TaskId t, int64_t n);
+
+std::string EncodeCheckpoint(const TaskCheckpoint& c);
+// kCorruption naming what is wrong if `bytes` is not a valid checkpoint.
+Result<TaskCheckpoint> DecodeCheckpoint(std::string_view bytes);
+
+std::string EncodeMark(int64_t commit_number);
+Result<int64_t> DecodeMark(std::string_view bytes);
+
+std::string EncodeOutboxEntry(const OutboxEntry& e);
+Result<OutboxEntry> DecodeOutboxEntry(std::string_view bytes);
+
+}  // namespace sluice

@@ -1,0 +1,62 @@
+// Job: runs a Topology over the log with exactly-once (default) or at-least-once results.
+//
+//   JobOptions opts{.application_id = "wc", .data_dir = "/data", .state_dir = "/state"};
+//   SLUICE_ASSIGN_OR_RETURN(auto job, Job::Start(opts, std::move(topology)));
+//   ...
+//   job->Stop();                 // or SIGINT/SIGTERM after Job::StopOnSignals()
+//   Status s = job->Wait();      // the final commit has happened when Wait returns
+//
+// Start plans the tasks (stage x partition; see planner.h), creates the repartition topics,
+// opens the job's RocksDB (<state_dir>/<application_id>, one column family per store), recovers
+// every task (see stream_task.h) and starts a driver thread. The driver runs rounds: each round
+// puts one token per task into a oneTBB flow graph (one serial function_node per task) on a
+// task_arena of options.threads, so tasks run in parallel and each task stays serial; a task
+// processes at most options.batch_records records per round (bounded batches, one batch in
+// flight per task). On stop every task commits a last time.
+//
+// Errors: the first task error stops the job; Wait returns it. An exception thrown by user code
+// becomes kAborted naming the operator. Thread safety: Stop, Wait and metrics are thread-safe.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+#include "core/status.h"
+#include "operators/topology.h"
+#include "runtime/job_options.h"
+
+namespace sluice {
+
+struct JobMetrics {
+  int64_t records_in = 0;   // input records processed (all stages)
+  int64_t records_out = 0;  // records published to topics (all stages, repartitions included)
+  int64_t lag = 0;          // records of external inputs not yet processed
+  int tasks = 0;
+  bool running = false;
+};
+
+class Job {
+ public:
+  static Result<std::unique_ptr<Job>> Start(const JobOptions& options, Topology topology);
+  ~Job();  // stops and waits
+
+  // Asks the job to stop after its current round; the final commit happens before Wait returns.
+  void Stop();
+  // Blocks until the job has stopped (Stop, a signal, until_end reached, or an error).
+  Status Wait();
+  JobMetrics metrics() const;
+  // The plan as text: stages, tasks, topics.
+  const std::string& plan_description() const;
+
+  // Installs SIGINT/SIGTERM handlers that make every running job stop cleanly (final commit).
+  static void StopOnSignals();
+
+ private:
+  class Impl;
+  explicit Job(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace sluice

@@ -1,0 +1,52 @@
+// Planner: turns a Topology into the tasks a job runs.
+//
+// Stages come from the topology (cut at topics). Each stage's source topics must have the same
+// partition count (co-partitioning); the stage then has one task per partition, and task
+// (stage, p) reads partition p of every source topic of the stage. Internal repartition topics
+// are named "<app>-<name>" (e.g. "wc-word-counts-store-repartition") and get the partition count
+// of the stage that writes them.
+#pragma once
+
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/status.h"
+#include "operators/topology.h"
+#include "runtime/commit_format.h"
+
+namespace sluice {
+
+class Log;
+
+struct PlannedTopic {
+  std::string log_name;
+  int32_t partitions = 0;
+  bool internal = false;
+  bool is_source = false;
+  bool is_sink = false;
+};
+
+struct PlannedTask {
+  TaskId id;
+  std::vector<int> input_topics;  // topology topic indexes; the task reads partition id.partition
+};
+
+struct Plan {
+  std::vector<PlannedTopic> topics;       // by topology topic index
+  std::vector<int32_t> stage_partitions;  // by stage id
+  std::vector<PlannedTask> tasks;         // by stage, then partition
+  std::string Describe() const;
+};
+
+// Plans against the given partition counts of existing topics (log names). Every user topic
+// must be present; internal topics may be absent (they are then to be created). Returns
+// kInvalidArgument listing all missing topics and co-partitioning conflicts at once.
+Result<Plan> MakePlan(const Topology& topology, std::string_view application_id,
+                      const std::map<std::string, int32_t>& existing);
+
+// MakePlan against `log`, then creates the missing internal topics in it.
+Result<Plan> PlanInLog(const Topology& topology, std::string_view application_id, Log* log);
+
+}  // namespace sluice

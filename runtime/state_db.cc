@@ -1,0 +1,97 @@
+#include "runtime/state_db.h"
+
+#include <rocksdb/options.h>
+
+#include <filesystem>
+#include <map>
+
+#include "runtime/commit_format.h"
+
+namespace sluice {
+
+Status FromRocks(const rocksdb::Status& s, std::string_view what) {
+  if (s.ok()) return Status::Ok();
+  std::string msg = s.ToString();
+  if (s.IsIOError() && msg.find("lock") != std::string::npos) {
+    return Unavailable("{}: the state directory is locked by another process (is the job "
+                       "already running?): {}",
+                       what, msg);
+  }
+  if (s.IsCorruption()) return Corruption("{}: {}", what, msg);
+  if (s.IsNotFound()) return NotFound("{}: {}", what, msg);
+  if (s.IsIOError()) return IOError("{}: {}", what, msg);
+  if (s.IsInvalidArgument()) return InvalidArgument("{}: {}", what, msg);
+  return Internal("{}: {}", what, msg);
+}
+
+Result<std::unique_ptr<StateDb>> StateDb::Open(const std::string& dir,
+                                               const std::vector<std::string>& stores) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return IOError("cannot create state directory '{}': {}", dir, ec.message());
+
+  rocksdb::DBOptions opts;
+  opts.create_if_missing = true;
+  opts.create_missing_column_families = true;
+  rocksdb::ColumnFamilyOptions cf_opts;
+
+  std::vector<std::string> names = {rocksdb::kDefaultColumnFamilyName,
+                                    std::string(kMetaColumnFamily)};
+  for (const auto& s : stores) names.push_back("store." + s);
+  std::vector<std::string> existing;
+  if (rocksdb::DB::ListColumnFamilies(opts, dir, &existing).ok()) {
+    for (const auto& e : existing) {
+      if (std::find(names.begin(), names.end(), e) == names.end()) names.push_back(e);
+    }
+  }
+  std::vector<rocksdb::ColumnFamilyDescriptor> descs;
+  for (const auto& n : names) descs.emplace_back(n, cf_opts);
+
+  std::unique_ptr<StateDb> sdb(new StateDb());
+  sdb->dir_ = dir;
+  rocksdb::DB* raw = nullptr;
+  SLUICE_RETURN_IF_ERROR(FromRocks(rocksdb::DB::Open(opts, dir, descs, &sdb->handles_, &raw),
+                                   fmt::format("opening state directory '{}'", dir)));
+  sdb->db_.reset(raw);
+  sdb->meta_ = sdb->handles_[1];
+  for (size_t i = 0; i < stores.size(); ++i) sdb->stores_.push_back(sdb->handles_[2 + i]);
+  return sdb;
+}
+
+StateDb::~StateDb() {
+  if (db_) {
+    for (auto* h : handles_) db_->DestroyColumnFamilyHandle(h).PermitUncheckedError();
+    db_->Close().PermitUncheckedError();
+  }
+}
+
+Status StateDb::Get(rocksdb::ColumnFamilyHandle* cf, std::string_view key, std::string* value,
+                    bool* found) const {
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf, rocksdb::Slice(key.data(), key.size()),
+                               value);
+  if (s.IsNotFound()) {
+    *found = false;
+    return Status::Ok();
+  }
+  *found = s.ok();
+  return FromRocks(s, "reading state");
+}
+
+Status StateDb::Write(rocksdb::WriteBatch* batch, bool sync) {
+  rocksdb::WriteOptions wo;
+  wo.sync = sync;
+  return FromRocks(db_->Write(wo, batch), "committing state");
+}
+
+Status StateDb::ScanPrefix(rocksdb::ColumnFamilyHandle* cf, std::string_view prefix,
+                           const std::function<void(std::string_view, std::string_view)>& fn) const {
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf));
+  for (it->Seek(rocksdb::Slice(prefix.data(), prefix.size())); it->Valid(); it->Next()) {
+    std::string_view k(it->key().data(), it->key().size());
+    if (!k.starts_with(prefix)) break;
+    fn(k, std::string_view(it->value().data(), it->value().size()));
+  }
+  return FromRocks(it->status(), "scanning state");
+}
+
+}  // namespace sluice

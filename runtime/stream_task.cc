@@ -1,0 +1,442 @@
+#include "runtime/stream_task.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "core/partitioner.h"
+#include "runtime/failpoint.h"
+
+namespace sluice {
+namespace {
+
+// Output batches are cut at this size so one stays well under a topic's max_message_bytes.
+constexpr size_t kOutputBatchBytes = 256 << 10;
+constexpr size_t kReadBytes = 1 << 20;
+constexpr std::chrono::milliseconds kMirrorInterval{1000};
+constexpr std::string_view kMirrorTag = "sluice-commit=";
+
+// The commit number recorded in a mirrored offset's metadata, or -1.
+int64_t MirroredCommit(const std::string& metadata) {
+  if (!metadata.starts_with(kMirrorTag)) return -1;
+  return std::atoll(metadata.c_str() + kMirrorTag.size());
+}
+
+}  // namespace
+
+StreamTask::StreamTask(TaskId id, const Topology& topology, const Plan& plan,
+                       const JobOptions& options, Log* log, StateDb* db)
+    : id_(id), topology_(topology), plan_(plan), options_(options), log_(log), db_(db) {}
+
+StreamTask::~StreamTask() = default;
+
+Status StreamTask::Init() {
+  FailPoint("during_recovery");
+  const Topology::Stage& stage = topology_.stages()[id_.stage];
+  stores_.resize(topology_.stores().size());
+  for (int s : stage.stores) {
+    stores_[s] = std::make_unique<TaskStore>(db_, db_->store(s), id_.partition);
+  }
+  const PlannedTask* task = nullptr;
+  for (const auto& t : plan_.tasks) {
+    if (t.id == id_) task = &t;
+  }
+  SLUICE_CHECK(task != nullptr);
+  for (int t : task->input_topics) {
+    Input in;
+    in.topic = t;
+    in.name = plan_.topics[t].log_name;
+    in.internal = plan_.topics[t].internal;
+    SLUICE_ASSIGN_OR_RETURN(in.partition, log_->GetPartition(in.name, PartitionId(id_.partition)));
+    if (options_.until_end && !in.internal) in.end = in.partition->high_watermark().value();
+    inputs_.push_back(std::move(in));
+  }
+  SLUICE_RETURN_IF_ERROR(LoadOrStart());
+  SLUICE_ASSIGN_OR_RETURN(graph_, TaskGraph::Create(topology_, id_.stage, this));
+  last_commit_ = last_mirror_ = std::chrono::steady_clock::now();
+  return Status::Ok();
+}
+
+Status StreamTask::LoadOrStart() {
+  const std::string& app = options_.application_id;
+  std::string ckpt_bytes, mark_bytes;
+  bool has_ckpt = false, has_mark = false;
+  SLUICE_RETURN_IF_ERROR(db_->Get(db_->meta(), CheckpointKey(id_), &ckpt_bytes, &has_ckpt));
+  SLUICE_RETURN_IF_ERROR(db_->Get(db_->meta(), MarkKey(id_), &mark_bytes, &has_mark));
+
+  // The newest commit of this task that the log's group offsets know about.
+  int64_t mirrored = -1;
+  SLUICE_ASSIGN_OR_RETURN(auto group, log_->offsets().Fetch(app));
+  for (const auto& in : inputs_) {
+    auto it = group.find(TopicPartition{in.name, PartitionId(id_.partition)});
+    if (it != group.end()) mirrored = std::max(mirrored, MirroredCommit(it->second.metadata));
+  }
+  const std::string task = fmt::format("task {}/{}", id_.stage, id_.partition);
+  const std::string reset_hint = fmt::format(
+      "to reprocess the input from the start, run `sluice job reset {} --to-earliest` (this wipes "
+      "the state and emits the outputs again)",
+      app);
+
+  if (!has_ckpt) {
+    if (has_mark) {
+      return Corruption(
+          "{} of application '{}': the state directory '{}' holds a commit mark but no input "
+          "offsets, so state and offsets disagree; starting would count inputs twice. {}",
+          task, app, db_->dir(), reset_hint);
+    }
+    if (mirrored >= 1) {
+      return Corruption(
+          "{} of application '{}': the log has offsets committed by this application (commit "
+          "{}) but the state directory '{}' has no state for it: the state was wiped or "
+          "replaced. Resuming would lose the state and replaying would count inputs twice; the "
+          "job refuses to start. {}",
+          task, app, mirrored, db_->dir(), reset_hint);
+    }
+    for (auto& in : inputs_) {
+      switch (options_.start) {
+        case StartPosition::kEarliest:
+          in.position = in.partition->log_start_offset().value();
+          break;
+        case StartPosition::kLatest:
+          in.position = in.partition->high_watermark().value();
+          break;
+        case StartPosition::kTimestamp: {
+          SLUICE_ASSIGN_OR_RETURN(Offset o, in.partition->OffsetForTime(options_.start_time));
+          in.position = o.value();
+          break;
+        }
+      }
+      if (in.internal) in.position = in.partition->log_start_offset().value();
+    }
+    if (options_.guarantee == ProcessingGuarantee::kExactlyOnce) {
+      SLUICE_ASSIGN_OR_RETURN(producer_id_, log_->AllocateProducerId());
+    }
+    return Status::Ok();
+  }
+
+  SLUICE_ASSIGN_OR_RETURN(TaskCheckpoint ckpt, DecodeCheckpoint(ckpt_bytes));
+  int64_t mark = -1;
+  if (has_mark) {
+    SLUICE_ASSIGN_OR_RETURN(mark, DecodeMark(mark_bytes));
+  }
+  if (mark != ckpt.commit_number) {
+    return Corruption(
+        "{} of application '{}': the input offsets in '{}' belong to commit {} but the state "
+        "belongs to commit {}; state and offsets disagree (stale or edited offsets). {}",
+        task, app, db_->dir(), ckpt.commit_number, mark, reset_hint);
+  }
+  if (mirrored > ckpt.commit_number) {
+    return Corruption(
+        "{} of application '{}': the log's committed offsets come from commit {} but the state "
+        "directory '{}' is at commit {}: the state is older than the offsets (restored from an "
+        "old copy?). {}",
+        task, app, mirrored, db_->dir(), ckpt.commit_number, reset_hint);
+  }
+  commit_number_ = ckpt.commit_number;
+  producer_id_ = ckpt.producer_id;
+  for (auto& in : inputs_) {
+    auto it = std::find_if(ckpt.inputs.begin(), ckpt.inputs.end(), [&](const auto& c) {
+      return c.topic == in.name && c.partition == id_.partition;
+    });
+    if (it == ckpt.inputs.end()) {
+      return Corruption("{} of application '{}': the checkpoint has no offset for input '{}' "
+                        "(was the topology changed?). {}",
+                        task, app, in.name, reset_hint);
+    }
+    in.position = it->next_offset;
+  }
+  for (const auto& o : ckpt.outputs) {
+    int topic = -1;
+    for (size_t i = 0; i < plan_.topics.size(); ++i) {
+      if (plan_.topics[i].log_name == o.topic) topic = static_cast<int>(i);
+    }
+    if (topic < 0) continue;  // an output the topology no longer writes
+    OutputFor(topic, o.partition).next_sequence = o.next_sequence;
+  }
+  SLUICE_RETURN_IF_ERROR(RepublishOutbox());
+  for (auto& in : inputs_) {
+    int64_t hw = in.partition->high_watermark().value();
+    int64_t start = in.partition->log_start_offset().value();
+    if (in.position > hw) {
+      return Corruption(
+          "{}: committed offset {} of '{}' partition {} is beyond its end {}: the log lost data "
+          "the job had already processed. {}",
+          task, in.position, in.name, id_.partition, hw, reset_hint);
+    }
+    if (in.position < start) {
+      return OutOfRange(
+          "{}: committed offset {} of '{}' partition {} was deleted by retention (the log now "
+          "starts at {}); {}",
+          task, in.position, in.name, id_.partition, start, reset_hint);
+    }
+  }
+  return Status::Ok();
+}
+
+Status StreamTask::RepublishOutbox() {
+  std::vector<std::pair<std::string, std::string>> entries;
+  SLUICE_RETURN_IF_ERROR(db_->ScanPrefix(db_->meta(), OutboxPrefix(id_),
+                                         [&](std::string_view k, std::string_view v) {
+                                           entries.emplace_back(std::string(k), std::string(v));
+                                         }));
+  for (auto& [key, value] : entries) {
+    SLUICE_ASSIGN_OR_RETURN(OutboxEntry e, DecodeOutboxEntry(value));
+    SLUICE_RETURN_IF_ERROR(Publish(e));
+    published_outbox_keys_.push_back(key);
+  }
+  return Status::Ok();
+}
+
+Status StreamTask::Publish(const OutboxEntry& e) {
+  SLUICE_ASSIGN_OR_RETURN(Partition * p, log_->GetPartition(e.topic, PartitionId(e.partition)));
+  SLUICE_ASSIGN_OR_RETURN(RecordBatchView view, RecordBatchView::Parse(e.batch));
+  if (view.producer_id() >= 0) {
+    // Already in the log (published before a crash)? The partition's sequence state says so
+    // exactly, whatever its duplicate window.
+    int32_t have = p->LastSequence(view.producer_id());
+    int32_t last = view.base_sequence() + view.record_count() - 1;
+    if (last <= have) return Status::Ok();
+    if (view.base_sequence() != have + 1) {
+      return Corruption(
+          "output '{}' partition {} holds sequence {} of producer {} but the committed batch "
+          "starts at sequence {}: output the job had committed is missing from the log",
+          e.topic, e.partition, have, view.producer_id(), view.base_sequence());
+    }
+  }
+  Acks acks = options_.guarantee == ProcessingGuarantee::kExactlyOnce ? Acks::kAll : Acks::kLeader;
+  Result<AppendResult> r = p->Append(e.batch, acks);
+  if (!r.ok()) {
+    return r.status().WithContext(fmt::format("publishing to '{}' partition {}", e.topic,
+                                              e.partition));
+  }
+  if (!r->duplicate) records_out_.fetch_add(view.record_count(), std::memory_order_relaxed);
+  FailPoint("after_publish");
+  return Status::Ok();
+}
+
+KeyValueStore* StreamTask::store(int store_index) { return stores_[store_index].get(); }
+
+StreamTask::Output& StreamTask::OutputFor(int topic, int32_t partition) {
+  auto& slot = outputs_[{topic, partition}];
+  if (!slot) {
+    slot = std::make_unique<Output>();
+    slot->topic = topic;
+    slot->name = plan_.topics[topic].log_name;
+    slot->partition = partition;
+    outputs_in_order_.push_back(slot.get());
+  }
+  return *slot;
+}
+
+Status StreamTask::Send(int topic_index, std::string_view key, std::string_view value,
+                        Timestamp ts) {
+  const PlannedTopic& t = plan_.topics[topic_index];
+  int32_t part = PartitionForKey(key, t.partitions).value();
+  Output& o = OutputFor(topic_index, part);
+  o.builder.Add(ts, key, value);
+  pending_bytes_ += key.size() + value.size() + 16;
+  if (o.builder.size_bytes() >= kOutputBatchBytes) FinishBatch(o, &finished_batches_);
+  return Status::Ok();
+}
+
+void StreamTask::FinishBatch(Output& o, std::vector<OutboxEntry>* out) {
+  if (o.builder.empty()) return;
+  if (options_.guarantee == ProcessingGuarantee::kExactlyOnce) {
+    o.builder.SetProducer(producer_id_, 0, o.next_sequence);
+    o.next_sequence += o.builder.record_count();
+  }
+  out->push_back(OutboxEntry{o.name, o.partition, o.builder.Finish()});
+}
+
+Status StreamTask::ProcessInput(Input& in, size_t budget, size_t* consumed) {
+  *consumed = 0;
+  if (in.end >= 0 && in.position >= in.end) return Status::Ok();
+  if (in.position >= in.partition->high_watermark().value()) return Status::Ok();
+  Result<ReadResult> r = in.partition->Read(Offset(in.position), kReadBytes);
+  if (!r.ok()) {
+    return r.status().WithContext(
+        fmt::format("reading '{}' partition {} at offset {}", in.name, id_.partition, in.position));
+  }
+  FailPoint("after_poll");
+  std::string_view data = r->data;
+  Status err;
+  while (!data.empty() && *consumed < budget) {
+    int64_t size = BatchSizeAt(data);
+    if (size <= 0 || static_cast<size_t>(size) > data.size()) break;
+    SLUICE_ASSIGN_OR_RETURN(RecordBatchView batch, RecordBatchView::Parse(data.substr(0, size)));
+    data.remove_prefix(size);
+    if (batch.is_control() || batch.last_offset().value() < in.position) continue;
+    Status s = batch.ForEachRecord([&](const RecordView& rec) {
+      int64_t off = rec.offset.value();
+      if (!err.ok() || off < in.position || (in.end >= 0 && off >= in.end)) return;
+      err = graph_->Process(in.topic, rec.key_opt(), rec.value_opt(), rec.timestamp);
+      if (!err.ok()) {
+        err = err.WithContext(fmt::format("task {}/{}: record at offset {} of '{}' partition {}",
+                                          id_.stage, id_.partition, off, in.name, id_.partition));
+        return;
+      }
+      in.position = off + 1;
+      ++*consumed;
+    });
+    SLUICE_RETURN_IF_ERROR(s);
+    SLUICE_RETURN_IF_ERROR(err);
+  }
+  if (*consumed > 0) {
+    consumed_since_commit_ = true;
+    records_in_.fetch_add(static_cast<int64_t>(*consumed), std::memory_order_relaxed);
+  }
+  FailPoint("after_process");
+  return Status::Ok();
+}
+
+Status StreamTask::RunBatch(bool* did_work) {
+  size_t total = 0;
+  for (auto& in : inputs_) {
+    if (total >= options_.batch_records) break;
+    size_t n = 0;
+    SLUICE_RETURN_IF_ERROR(ProcessInput(in, options_.batch_records - total, &n));
+    total += n;
+  }
+  *did_work = total > 0;
+  auto now = std::chrono::steady_clock::now();
+  bool due = total == 0 ? Uncommitted()
+                        : (now - last_commit_ >= options_.commit_interval ||
+                           pending_bytes_ >= options_.max_pending_output_bytes);
+  if (due) {
+    SLUICE_RETURN_IF_ERROR(Commit());
+    *did_work = true;
+  } else if (mirror_stale_) {
+    SLUICE_RETURN_IF_ERROR(MirrorOffsets(false));
+  }
+  return Status::Ok();
+}
+
+bool StreamTask::Uncommitted() const {
+  if (consumed_since_commit_ || !finished_batches_.empty() || !published_outbox_keys_.empty()) {
+    return true;
+  }
+  for (const auto* o : outputs_in_order_) {
+    if (!o->builder.empty()) return true;
+  }
+  for (const auto& s : stores_) {
+    if (s && s->dirty()) return true;
+  }
+  return false;
+}
+
+Status StreamTask::Commit() {
+  if (!Uncommitted()) return Status::Ok();
+  Status s = options_.guarantee == ProcessingGuarantee::kExactlyOnce ? CommitExactlyOnce()
+                                                                      : CommitAtLeastOnce();
+  if (!s.ok()) return s.WithContext(fmt::format("task {}/{} commit", id_.stage, id_.partition));
+  pending_bytes_ = 0;
+  consumed_since_commit_ = false;
+  last_commit_ = std::chrono::steady_clock::now();
+  return MirrorOffsets(false);
+}
+
+Status StreamTask::CommitExactlyOnce() {
+  FailPoint("before_commit_write");
+  rocksdb::WriteBatch wb;
+  for (auto& st : stores_) {
+    if (st) st->MoveChangesTo(&wb);
+  }
+  for (const auto& k : published_outbox_keys_) wb.Delete(db_->meta(), k).PermitUncheckedError();
+  for (Output* o : outputs_in_order_) FinishBatch(*o, &finished_batches_);
+  std::vector<OutboxEntry> entries = std::move(finished_batches_);
+  finished_batches_.clear();
+  int64_t commit = commit_number_ + 1;
+  std::vector<std::string> keys;
+  for (size_t i = 0; i < entries.size(); ++i) {
+    keys.push_back(OutboxKey(id_, commit * 1000000 + static_cast<int64_t>(i)));
+    wb.Put(db_->meta(), keys.back(), EncodeOutboxEntry(entries[i])).PermitUncheckedError();
+  }
+  TaskCheckpoint ckpt;
+  ckpt.commit_number = commit;
+  ckpt.producer_id = producer_id_;
+  for (const auto& in : inputs_) {
+    ckpt.inputs.push_back({in.name, id_.partition, in.position});
+  }
+  for (const Output* o : outputs_in_order_) {
+    ckpt.outputs.push_back({o->name, o->partition, o->next_sequence});
+  }
+  wb.Put(db_->meta(), CheckpointKey(id_), EncodeCheckpoint(ckpt)).PermitUncheckedError();
+  wb.Put(db_->meta(), MarkKey(id_), EncodeMark(commit)).PermitUncheckedError();
+  SLUICE_RETURN_IF_ERROR(db_->Write(&wb, /*sync=*/true));
+  commit_number_ = commit;
+  FailPoint("after_commit_write");
+  published_outbox_keys_.clear();
+  for (size_t i = 0; i < entries.size(); ++i) {
+    SLUICE_RETURN_IF_ERROR(Publish(entries[i]));
+    published_outbox_keys_.push_back(keys[i]);
+  }
+  FailPoint("before_outbox_clear");
+  return Status::Ok();
+}
+
+Status StreamTask::CommitAtLeastOnce() {
+  for (Output* o : outputs_in_order_) FinishBatch(*o, &finished_batches_);
+  std::vector<OutboxEntry> entries = std::move(finished_batches_);
+  finished_batches_.clear();
+  for (const auto& e : entries) SLUICE_RETURN_IF_ERROR(Publish(e));
+  rocksdb::WriteBatch wb;
+  for (auto& st : stores_) {
+    if (st) st->MoveChangesTo(&wb);
+  }
+  int64_t commit = commit_number_ + 1;
+  TaskCheckpoint ckpt;
+  ckpt.commit_number = commit;
+  for (const auto& in : inputs_) ckpt.inputs.push_back({in.name, id_.partition, in.position});
+  wb.Put(db_->meta(), CheckpointKey(id_), EncodeCheckpoint(ckpt)).PermitUncheckedError();
+  wb.Put(db_->meta(), MarkKey(id_), EncodeMark(commit)).PermitUncheckedError();
+  SLUICE_RETURN_IF_ERROR(db_->Write(&wb, /*sync=*/false));
+  commit_number_ = commit;
+  return Status::Ok();
+}
+
+Status StreamTask::MirrorOffsets(bool force) {
+  auto now = std::chrono::steady_clock::now();
+  if (!force && now - last_mirror_ < kMirrorInterval) {
+    mirror_stale_ = true;
+    return Status::Ok();
+  }
+  if (commit_number_ == 0) return Status::Ok();
+  // Mirror what the last commit recorded, never positions beyond it.
+  std::string ckpt_bytes;
+  bool found = false;
+  SLUICE_RETURN_IF_ERROR(db_->Get(db_->meta(), CheckpointKey(id_), &ckpt_bytes, &found));
+  if (!found) return Status::Ok();
+  SLUICE_ASSIGN_OR_RETURN(TaskCheckpoint ckpt, DecodeCheckpoint(ckpt_bytes));
+  std::map<TopicPartition, CommittedOffset> offsets;
+  for (const auto& in : ckpt.inputs) {
+    offsets[TopicPartition{in.topic, PartitionId(in.partition)}] =
+        CommittedOffset{Offset(in.next_offset),
+                        fmt::format("{}{} task={}/{}", kMirrorTag, ckpt.commit_number, id_.stage,
+                                    id_.partition),
+                        Now()};
+  }
+  SLUICE_RETURN_IF_ERROR(log_->offsets().Commit(options_.application_id, offsets));
+  last_mirror_ = now;
+  mirror_stale_ = false;
+  return Status::Ok();
+}
+
+bool StreamTask::Finished() const {
+  if (Uncommitted()) return false;
+  for (const auto& in : inputs_) {
+    int64_t end = in.end >= 0 ? in.end : in.partition->high_watermark().value();
+    if (in.position < end) return false;
+  }
+  return true;
+}
+
+int64_t StreamTask::Lag() const {
+  int64_t lag = 0;
+  for (const auto& in : inputs_) {
+    if (in.internal) continue;
+    lag += std::max<int64_t>(0, in.partition->high_watermark().value() - in.position);
+  }
+  return lag;
+}
+
+}  // namespace sluice

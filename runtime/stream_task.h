@@ -1,0 +1,129 @@
+// StreamTask: one (stage, partition) of a running job — its operators, stores, input positions
+// and pending outputs, and the commit protocol that makes its results exactly-once.
+//
+// Commit (exactly-once), every commit_interval, when pending output grows past its bound, when
+// the task goes idle, and on stop:
+//   1. one RocksDB WriteBatch, synced, holding the store changes, a TaskCheckpoint (input
+//      offsets, producer id, next idempotent sequence per output partition), a matching commit
+//      mark, the output batches as outbox entries (their producer id and sequences fixed here),
+//      and the deletion of the previous commit's (already published) outbox entries;
+//   2. the outbox batches are appended to their partitions with Acks::kAll;
+//   3. the committed offsets are mirrored into the log's group offsets (application id).
+// Outputs reach the log only in step 2, so readers see only committed results. Recovery
+// re-publishes the outbox, skipping batches whose sequences the partition already holds
+// (Partition::LastSequence), so a crash anywhere neither loses nor duplicates output.
+//
+// Not thread-safe: the executor runs one batch of a task at a time.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/log.h"
+#include "core/record_batch.h"
+#include "operators/processor_context.h"
+#include "operators/task_graph.h"
+#include "operators/topology.h"
+#include "runtime/commit_format.h"
+#include "runtime/job_options.h"
+#include "runtime/planner.h"
+#include "runtime/state_db.h"
+#include "runtime/task_store.h"
+
+namespace sluice {
+
+class StreamTask final : public ProcessorContext {
+ public:
+  StreamTask(TaskId id, const Topology& topology, const Plan& plan, const JobOptions& options,
+             Log* log, StateDb* db);
+  ~StreamTask() override;
+
+  TaskId id() const { return id_; }
+
+  // Recovers: checks the checkpoint against the commit mark and the log's mirrored offsets
+  // (refusing with kCorruption/kFailedPrecondition-style errors when state and offsets
+  // disagree), re-publishes the outbox, and positions the inputs.
+  Status Init();
+
+  // Processes up to options.batch_records input records, then commits if due. *did_work is
+  // set when records were read or a commit happened.
+  Status RunBatch(bool* did_work);
+
+  // Commits and publishes whatever is uncommitted (no-op if nothing is).
+  Status Commit();
+
+  // True when every input is at its end (external inputs at `end_offsets` if until_end,
+  // internal ones at their high watermark) and nothing is uncommitted.
+  bool Finished() const;
+
+  // Writes the last commit's input offsets into the log's group offsets (application id) if
+  // `force` or at least a second has passed since the last mirror.
+  Status MirrorOffsets(bool force);
+
+  int64_t records_in() const { return records_in_.load(std::memory_order_relaxed); }
+  int64_t records_out() const { return records_out_.load(std::memory_order_relaxed); }
+  // Records in external inputs not yet consumed.
+  int64_t Lag() const;
+
+  // ProcessorContext.
+  KeyValueStore* store(int store_index) override;
+  Status Send(int topic_index, std::string_view key, std::string_view value,
+              Timestamp ts) override;
+
+ private:
+  struct Input {
+    int topic;                  // topology topic index
+    std::string name;           // log topic name
+    Partition* partition = nullptr;
+    int64_t position = 0;       // next offset to read
+    int64_t end = -1;           // until_end bound for external topics; -1 none
+    bool internal = false;
+  };
+  struct Output {
+    int topic;
+    std::string name;
+    int32_t partition;
+    Partition* log_partition = nullptr;
+    RecordBatchBuilder builder;
+    int32_t next_sequence = 0;
+  };
+
+  Status LoadOrStart();
+  Status RepublishOutbox();
+  Status Publish(const OutboxEntry& e);
+  Status ProcessInput(Input& in, size_t budget, size_t* consumed);
+  Output& OutputFor(int topic, int32_t partition);
+  void FinishBatch(Output& o, std::vector<OutboxEntry>* out);
+  Status CommitExactlyOnce();
+  Status CommitAtLeastOnce();
+  bool Uncommitted() const;
+
+  TaskId id_;
+  const Topology& topology_;
+  const Plan& plan_;
+  const JobOptions& options_;
+  Log* log_;
+  StateDb* db_;
+  std::unique_ptr<TaskGraph> graph_;
+  std::vector<std::unique_ptr<TaskStore>> stores_;  // by topology store index (null if not ours)
+  std::vector<Input> inputs_;
+  std::map<std::pair<int, int32_t>, std::unique_ptr<Output>> outputs_;
+  std::vector<Output*> outputs_in_order_;
+  std::vector<OutboxEntry> finished_batches_;  // finished but not yet committed
+  size_t pending_bytes_ = 0;
+  int64_t producer_id_ = -1;
+  int64_t commit_number_ = 0;
+  std::vector<std::string> published_outbox_keys_;  // to delete in the next commit
+  bool consumed_since_commit_ = false;
+  std::chrono::steady_clock::time_point last_commit_;
+  std::chrono::steady_clock::time_point last_mirror_;
+  bool mirror_stale_ = false;
+  std::atomic<int64_t> records_in_{0};
+  std::atomic<int64_t> records_out_{0};
+};
+
+}  // namespace sluice

@@ -1,0 +1,251 @@
+// Jobs run in-process over a real Log and RocksDB: results, restart, parallelism, and the
+// state/offset disagreement cases of reliability group B5.
+#include "runtime/job.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <stdexcept>
+
+#include "core/log.h"
+#include "core/record_batch.h"
+#include "examples/balances.h"
+#include "examples/word_count.h"
+#include "runtime/commit_format.h"
+#include "runtime/state_db.h"
+#include "tests/runtime/runtime_test_util.h"
+
+namespace sluice {
+namespace {
+
+using testing::CheckBalances;
+using testing::ReadTopic;
+
+class JobTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    log_ = testing::OpenLogOrDie(dir_.path() + "/data");
+    testing::CreateTopicOrDie(log_.get(), "tx", 4);
+    testing::CreateTopicOrDie(log_.get(), "bal", 2);
+  }
+
+  JobOptions Options(const std::string& app = "bal-app") {
+    JobOptions o;
+    o.application_id = app;
+    o.log = log_.get();
+    o.state_dir = dir_.path() + "/state";
+    o.until_end = true;
+    o.commit_interval = std::chrono::milliseconds(20);
+    o.batch_records = 300;
+    return o;
+  }
+
+  Topology Balances() {
+    TopologyBuilder b;
+    examples::AddBalances(b, {.input = "tx", .output = "bal"});
+    auto t = b.Build();
+    EXPECT_TRUE(t.ok()) << t.status();
+    return std::move(t).value();
+  }
+
+  Status Run(const JobOptions& o, Topology t) {
+    auto job = Job::Start(o, std::move(t));
+    if (!job.ok()) return job.status();
+    return (*job)->Wait();
+  }
+
+  testing::TempDir dir_;
+  std::unique_ptr<Log> log_;
+};
+
+TEST_F(JobTest, BalancesMatchThePrefixSumOracle) {
+  auto inputs = testing::ProduceTransactions(log_.get(), "tx", 5000, 50, 1);
+  JobOptions o = Options();
+  o.threads = 2;
+  ASSERT_TRUE(Run(o, Balances()).ok());
+  EXPECT_EQ(CheckBalances(inputs, ReadTopic(log_.get(), "bal")), "");
+  // Offsets are mirrored into the log's group offsets under the application id.
+  auto group = log_->offsets().Fetch("bal-app");
+  ASSERT_TRUE(group.ok());
+  int64_t committed = 0;
+  for (const auto& [tp, off] : *group) committed += off.offset.value();
+  EXPECT_EQ(committed, 5000);
+}
+
+TEST_F(JobTest, RestartContinuesWhereItStoppedWithoutDuplicates) {
+  auto inputs = testing::ProduceTransactions(log_.get(), "tx", 2000, 20, 2);
+  ASSERT_TRUE(Run(Options(), Balances()).ok());
+  auto more = testing::ProduceTransactions(log_.get(), "tx", 1500, 20, 3);
+  for (auto& [acct, amounts] : more) {
+    inputs[acct].insert(inputs[acct].end(), amounts.begin(), amounts.end());
+  }
+  ASSERT_TRUE(Run(Options(), Balances()).ok());
+  EXPECT_EQ(CheckBalances(inputs, ReadTopic(log_.get(), "bal")), "");
+}
+
+TEST_F(JobTest, AtLeastOnceWithoutCrashesAlsoMatches) {
+  auto inputs = testing::ProduceTransactions(log_.get(), "tx", 3000, 30, 4);
+  JobOptions o = Options();
+  o.guarantee = ProcessingGuarantee::kAtLeastOnce;
+  ASSERT_TRUE(Run(o, Balances()).ok());
+  EXPECT_EQ(CheckBalances(inputs, ReadTopic(log_.get(), "bal")), "");
+}
+
+// The final table of word counts: the last count emitted per word.
+std::map<std::string, std::string> FinalCounts(Log* log, const std::string& topic) {
+  std::map<std::string, std::string> m;
+  for (const auto& part : ReadTopic(log, topic)) {
+    for (const auto& kv : part) m[kv.key] = kv.value;
+  }
+  return m;
+}
+
+TEST_F(JobTest, WordCountGivesTheSameTableWithOneAndTwoThreads) {
+  testing::CreateTopicOrDie(log_.get(), "lines", 3);
+  testing::CreateTopicOrDie(log_.get(), "counts-1", 2);
+  testing::CreateTopicOrDie(log_.get(), "counts-2", 2);
+  // Lines of words drawn from a small vocabulary, spread over the 3 partitions.
+  std::map<std::string, int64_t> expect;
+  for (int32_t p = 0; p < 3; ++p) {
+    RecordBatchBuilder b;
+    for (int i = 0; i < 700; ++i) {
+      std::string line;
+      for (int w = 0; w < 1 + (i * 7 + p) % 5; ++w) {
+        std::string word = "w" + std::to_string((i * 31 + w * 17 + p) % 23);
+        expect[word]++;
+        line += word + " ";
+      }
+      b.Add(Timestamp(i), std::nullopt, line);
+    }
+    auto part = log_->GetPartition("lines", PartitionId(p));
+    ASSERT_TRUE(part.ok());
+    ASSERT_TRUE((*part)->Append(b.Finish(), Acks::kLeader).ok());
+  }
+  for (int threads : {1, 2}) {
+    TopologyBuilder b;
+    std::string out = "counts-" + std::to_string(threads);
+    examples::AddWordCount(b, {.input = "lines", .output = out});
+    auto t = b.Build();
+    ASSERT_TRUE(t.ok());
+    JobOptions o = Options("wc-" + std::to_string(threads));
+    o.threads = threads;
+    o.batch_records = threads == 1 ? 100 : 257;  // results must not depend on batch size either
+    Status s = Run(o, std::move(t).value());
+    ASSERT_TRUE(s.ok()) << s;
+    EXPECT_TRUE(log_->HasTopic("wc-" + std::to_string(threads) + "-word-counts-store-repartition"));
+  }
+  auto one = FinalCounts(log_.get(), "counts-1");
+  auto two = FinalCounts(log_.get(), "counts-2");
+  EXPECT_EQ(one, two);
+  ASSERT_EQ(one.size(), expect.size());
+  for (const auto& [w, n] : expect) EXPECT_EQ(one[w], std::to_string(n)) << w;
+}
+
+TEST_F(JobTest, StopCommitsAndReturnsOk) {
+  testing::ProduceTransactions(log_.get(), "tx", 1000, 10, 5);
+  JobOptions o = Options();
+  o.until_end = false;
+  auto job = Job::Start(o, Balances());
+  ASSERT_TRUE(job.ok()) << job.status();
+  while ((*job)->metrics().records_in < 1000) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  (*job)->Stop();
+  ASSERT_TRUE((*job)->Wait().ok());
+  EXPECT_EQ((*job)->metrics().lag, 0);
+  EXPECT_EQ((*job)->metrics().records_out, 1000);
+}
+
+TEST_F(JobTest, UserExceptionStopsTheJobNamingTheOperator) {
+  testing::ProduceTransactions(log_.get(), "tx", 50, 5, 6);
+  TopologyBuilder b;
+  b.Stream<std::string, std::string>("tx")
+      .MapValues(
+          [](const std::string& v) -> std::string {
+            if (v.size() > 1) throw std::runtime_error("boom");
+            return v;
+          },
+          "fragile")
+      .To("bal");
+  auto t = b.Build();
+  ASSERT_TRUE(t.ok());
+  Status s = Run(Options(), std::move(t).value());
+  EXPECT_EQ(s.code(), StatusCode::kAborted) << s;
+  EXPECT_NE(s.message().find("'fragile'"), std::string::npos) << s;
+}
+
+TEST_F(JobTest, BadInputStopsTheJobNamingTheRecord) {
+  auto part = log_->GetPartition("tx", PartitionId(0));
+  ASSERT_TRUE(part.ok());
+  RecordBatchBuilder b;
+  b.Add(Timestamp(1), "alice", "12");
+  b.Add(Timestamp(2), "alice", "twelve");
+  ASSERT_TRUE((*part)->Append(b.Finish(), Acks::kLeader).ok());
+  Status s = Run(Options(), Balances());
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument) << s;
+  EXPECT_NE(s.message().find("offset 1 of 'tx' partition 0"), std::string::npos) << s;
+  EXPECT_NE(s.message().find("'twelve'"), std::string::npos) << s;
+}
+
+TEST_F(JobTest, MissingTopicsAreListedAtStart) {
+  TopologyBuilder b;
+  b.Stream<std::string, std::string>("nope").To("nope-out");
+  auto t = b.Build();
+  ASSERT_TRUE(t.ok());
+  auto job = Job::Start(Options(), std::move(t).value());
+  ASSERT_FALSE(job.ok());
+  EXPECT_NE(job.status().message().find("'nope', 'nope-out'"), std::string::npos) << job.status();
+}
+
+// B5: the state directory wiped while the log keeps the mirrored offsets.
+TEST_F(JobTest, RefusesToStartWhenStateWasWiped) {
+  testing::ProduceTransactions(log_.get(), "tx", 500, 10, 7);
+  ASSERT_TRUE(Run(Options(), Balances()).ok());
+  std::filesystem::remove_all(dir_.path() + "/state");
+  auto job = Job::Start(Options(), Balances());
+  ASSERT_FALSE(job.ok());
+  EXPECT_EQ(job.status().code(), StatusCode::kCorruption);
+  EXPECT_NE(job.status().message().find("state was wiped"), std::string::npos) << job.status();
+  EXPECT_NE(job.status().message().find("sluice job reset bal-app"), std::string::npos);
+}
+
+// B5: the offsets deleted but the state kept; and stale offsets older than the state.
+TEST_F(JobTest, RefusesToStartWhenOffsetsAreMissingOrStale) {
+  testing::ProduceTransactions(log_.get(), "tx", 500, 10, 8);
+  ASSERT_TRUE(Run(Options(), Balances()).ok());
+  std::string db_dir = dir_.path() + "/state/bal-app";
+  {
+    auto db = StateDb::Open(db_dir, {"balances-store"});
+    ASSERT_TRUE(db.ok());
+    std::string bytes;
+    bool found = false;
+    ASSERT_TRUE((*db)->Get((*db)->meta(), CheckpointKey({0, 1}), &bytes, &found).ok());
+    ASSERT_TRUE(found);
+    auto ckpt = DecodeCheckpoint(bytes);
+    ASSERT_TRUE(ckpt.ok());
+    ckpt->commit_number -= 1;
+    ckpt->inputs[0].next_offset = 0;
+    rocksdb::WriteBatch wb;
+    wb.Put((*db)->meta(), CheckpointKey({0, 1}), EncodeCheckpoint(*ckpt));
+    wb.Delete((*db)->meta(), CheckpointKey({0, 2}));
+    ASSERT_TRUE((*db)->Write(&wb, true).ok());
+  }
+  auto job = Job::Start(Options(), Balances());
+  ASSERT_FALSE(job.ok());
+  EXPECT_EQ(job.status().code(), StatusCode::kCorruption);
+  EXPECT_NE(job.status().message().find("disagree"), std::string::npos) << job.status();
+}
+
+TEST_F(JobTest, StateDirectoryOfAnotherApplicationIsRejected) {
+  testing::ProduceTransactions(log_.get(), "tx", 10, 2, 9);
+  JobOptions a = Options("app-a");
+  a.state_dir = dir_.path() + "/shared";
+  ASSERT_TRUE(Run(a, Balances()).ok());
+  std::filesystem::rename(dir_.path() + "/shared/app-a", dir_.path() + "/shared/app-b");
+  JobOptions b = Options("app-b");
+  b.state_dir = dir_.path() + "/shared";
+  auto job = Job::Start(b, Balances());
+  ASSERT_FALSE(job.ok());
+  EXPECT_NE(job.status().message().find("belongs to application 'app-a'"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace sluice

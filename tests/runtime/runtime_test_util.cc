@@ -1,0 +1,128 @@
+#include "tests/runtime/runtime_test_util.h"
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <filesystem>
+#include <random>
+
+#include "core/partitioner.h"
+#include "core/record_batch.h"
+
+namespace sluice::testing {
+
+TempDir::TempDir() {
+  const char* base = std::getenv("TMPDIR");
+  std::string tmpl = std::string(base && *base ? base : "/tmp") + "/sluice-rt-XXXXXX";
+  char* p = mkdtemp(tmpl.data());
+  SLUICE_CHECK(p != nullptr);
+  path_ = p;
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  std::filesystem::remove_all(path_, ec);
+}
+
+std::unique_ptr<Log> OpenLogOrDie(const std::string& dir) {
+  LogOptions o;
+  o.data_dir = dir;
+  o.retention_check_interval = std::chrono::milliseconds(0);
+  auto log = Log::Open(o);
+  SLUICE_CHECK_OK(log.status());
+  return std::move(log).value();
+}
+
+void CreateTopicOrDie(Log* log, const std::string& topic, int32_t partitions) {
+  TopicConfig c;
+  c.partitions = partitions;
+  SLUICE_CHECK_OK(log->CreateTopic(topic, c));
+}
+
+std::map<std::string, std::vector<int64_t>> ProduceTransactions(Log* log, const std::string& topic,
+                                                                int n, int accounts, uint32_t seed,
+                                                                int batch) {
+  auto cfg = log->DescribeTopic(topic);
+  SLUICE_CHECK_OK(cfg.status());
+  int32_t parts = cfg->partitions;
+  std::vector<RecordBatchBuilder> builders(parts);
+  std::map<std::string, std::vector<int64_t>> inputs;
+  std::mt19937 rng(seed);
+  auto flush = [&](int32_t p) {
+    if (builders[p].empty()) return;
+    auto part = log->GetPartition(topic, PartitionId(p));
+    SLUICE_CHECK_OK(part.status());
+    std::string b = builders[p].Finish();
+    SLUICE_CHECK_OK((*part)->Append(b, Acks::kLeader).status());
+  };
+  for (int i = 0; i < n; ++i) {
+    std::string acct = fmt::format("acct-{}", rng() % accounts);
+    int64_t amount = static_cast<int64_t>(rng() % 2001) - 1000;
+    inputs[acct].push_back(amount);
+    int32_t p = PartitionForKey(acct, parts).value();
+    builders[p].Add(Timestamp(1000 + i), acct, std::to_string(amount));
+    if (builders[p].record_count() >= batch) flush(p);
+  }
+  for (int32_t p = 0; p < parts; ++p) flush(p);
+  return inputs;
+}
+
+std::vector<std::vector<KeyValue>> ReadTopic(Log* log, const std::string& topic) {
+  auto cfg = log->DescribeTopic(topic);
+  SLUICE_CHECK_OK(cfg.status());
+  std::vector<std::vector<KeyValue>> out(cfg->partitions);
+  for (int32_t p = 0; p < cfg->partitions; ++p) {
+    auto part = log->GetPartition(topic, PartitionId(p));
+    SLUICE_CHECK_OK(part.status());
+    SLUICE_CHECK_OK((*part)->Refresh());
+    int64_t pos = (*part)->log_start_offset().value();
+    while (pos < (*part)->high_watermark().value()) {
+      auto r = (*part)->Read(Offset(pos), 1 << 20);
+      SLUICE_CHECK_OK(r.status());
+      std::string_view data = r->data;
+      while (!data.empty()) {
+        int64_t size = BatchSizeAt(data);
+        SLUICE_CHECK(size > 0);
+        auto view = RecordBatchView::Parse(data.substr(0, size));
+        SLUICE_CHECK_OK(view.status());
+        SLUICE_CHECK_OK(view->ForEachRecord([&](const RecordView& rec) {
+          if (rec.offset.value() < pos) return;
+          out[p].push_back({std::string(rec.key), std::string(rec.value)});
+          pos = rec.offset.value() + 1;
+        }));
+        data.remove_prefix(size);
+      }
+    }
+  }
+  return out;
+}
+
+std::string CheckBalances(const std::map<std::string, std::vector<int64_t>>& inputs,
+                          const std::vector<std::vector<KeyValue>>& outputs) {
+  std::map<std::string, std::vector<int64_t>> got;
+  for (const auto& part : outputs) {
+    for (const auto& kv : part) got[kv.key].push_back(std::stoll(kv.value));
+  }
+  for (const auto& [acct, amounts] : inputs) {
+    std::vector<int64_t> expect;
+    int64_t sum = 0;
+    for (int64_t a : amounts) expect.push_back(sum += a);
+    const auto& g = got[acct];
+    if (g.size() != expect.size()) {
+      return fmt::format("account {}: {} inputs but {} outputs", acct, expect.size(), g.size());
+    }
+    for (size_t i = 0; i < g.size(); ++i) {
+      if (g[i] != expect[i]) {
+        return fmt::format("account {}: output {} is {} but the prefix sum is {}", acct, i, g[i],
+                           expect[i]);
+      }
+    }
+  }
+  for (const auto& [acct, g] : got) {
+    if (!inputs.count(acct)) return fmt::format("output for unknown account {}", acct);
+  }
+  return "";
+}
+
+}  // namespace sluice::testing

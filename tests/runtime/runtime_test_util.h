@@ -1,0 +1,47 @@
+// Helpers for runtime tests: temporary directories, producing balances input into a Log,
+// reading topics back, and the prefix-sum oracle of the balances job.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/log.h"
+
+namespace sluice::testing {
+
+// A fresh directory under $TMPDIR, removed by the destructor.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+std::unique_ptr<Log> OpenLogOrDie(const std::string& dir);
+void CreateTopicOrDie(Log* log, const std::string& topic, int32_t partitions);
+
+// Appends `n` transactions "acct-<i>:<amount>" (key = account, value = decimal amount) to
+// `topic`, keyed to partitions as Kafka's partitioner does, in batches of `batch` records.
+// Returns the amounts per account in input order.
+std::map<std::string, std::vector<int64_t>> ProduceTransactions(Log* log, const std::string& topic,
+                                                                int n, int accounts, uint32_t seed,
+                                                                int batch = 100);
+
+struct KeyValue {
+  std::string key;
+  std::string value;
+};
+// Every record of every partition of `topic`, partition by partition, in offset order.
+std::vector<std::vector<KeyValue>> ReadTopic(Log* log, const std::string& topic);
+
+// Checks that `outputs` (the balances topic) hold, per account, exactly the prefix sums of its
+// inputs in order. Returns "" if so, else a description of the first difference.
+std::string CheckBalances(const std::map<std::string, std::vector<int64_t>>& inputs,
+                          const std::vector<std::vector<KeyValue>>& outputs);
+
+}  // namespace sluice::testing
