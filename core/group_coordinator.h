@@ -3,7 +3,7 @@
 // Members of a group subscribe to topics; the coordinator assigns partitions with the range
 // strategy (per topic, sorted members get contiguous ranges, as Kafka's RangeAssignor) and bumps
 // the group's generation whenever membership changes. A member learns its assignment for the
-// current generation by calling Poll-side Sync. Invariant: at any moment no partition is owned by
+// current generation by calling Sync (the Consumer does so on every Poll). Invariant: at any moment no partition is owned by
 // two members — a partition is handed to its new owner only after its previous owner has
 // acknowledged the new generation (released it) or has been expelled by its session timeout.
 //
@@ -42,6 +42,8 @@ class GroupCoordinator {
   Result<GroupAssignment> Sync(const std::string& group, const std::string& member,
                                const std::vector<TopicPartition>& owned);
   void Leave(const std::string& group, const std::string& member);
+  // The group's current generation (0 if it has no members); changes on every rebalance.
+  int32_t Generation(const std::string& group);
 
   struct MemberInfo {
     std::string member_id;

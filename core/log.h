@@ -13,6 +13,8 @@
 #pragma once
 
 #include <chrono>
+#include <condition_variable>
+#include <thread>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -44,6 +46,9 @@ struct LogOptions {
   // File layer; defaults to FileSystem::Default(). Tests pass a fault-injecting one.
   FileSystem* fs = nullptr;
   PartitionOptions partition;
+  // Writer mode: how often a background thread applies retention to open partitions (it also runs
+  // when the Log closes). Zero disables the thread. Default 30 s.
+  std::chrono::milliseconds retention_check_interval{30000};
 };
 
 class Log {
@@ -101,6 +106,10 @@ class Log {
   std::unique_ptr<OffsetStore> offsets_;
   std::unique_ptr<GroupCoordinator> groups_;
   bool closed_ = false;
+  std::mutex retention_mu_;
+  std::condition_variable retention_cv_;
+  bool stop_retention_ = false;
+  std::thread retention_thread_;
 };
 
 }  // namespace sluice

@@ -1,0 +1,294 @@
+#include "core/log.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <fstream>
+#include <thread>
+
+#include "core/group_coordinator.h"
+
+namespace sluice {
+namespace {
+
+constexpr const char* kLockFile = "LOCK";
+constexpr const char* kTopicsDir = "topics";
+constexpr const char* kGroupsDir = "groups";
+constexpr const char* kTrashDir = "trash";
+constexpr const char* kTopicConf = "topic.conf";
+constexpr const char* kProducerIds = "producer-ids";
+
+std::string ProcessName() {
+  std::ifstream in("/proc/self/cmdline", std::ios::binary);
+  std::string cmd((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::replace(cmd.begin(), cmd.end(), '\0', ' ');
+  while (!cmd.empty() && cmd.back() == ' ') cmd.pop_back();
+  return cmd.empty() ? "unknown" : cmd;
+}
+
+}  // namespace
+
+Log::Log(LogOptions options) : options_(std::move(options)) {
+  fs_ = options_.fs ? options_.fs : FileSystem::Default();
+  options_.partition.fs = fs_;
+  options_.partition.read_only = options_.read_only;
+}
+
+Log::~Log() { Close().IgnoreError(); }
+
+Result<std::unique_ptr<Log>> Log::Open(const LogOptions& options) {
+  if (options.data_dir.empty()) return InvalidArgument("data directory path is empty");
+  std::unique_ptr<Log> log(new Log(options));
+  SLUICE_RETURN_IF_ERROR(log->Init());
+  return log;
+}
+
+Status Log::Init() {
+  const std::string& dir = options_.data_dir;
+  if (!options_.read_only) {
+    SLUICE_RETURN_IF_ERROR(fs_->CreateDirs(JoinPath(dir, kTopicsDir)));
+    SLUICE_RETURN_IF_ERROR(fs_->CreateDirs(JoinPath(dir, kGroupsDir)));
+    // The lock is an flock on LOCK: the kernel releases it when the holder dies, so a killed
+    // writer never leaves a stale lock behind. The file's contents only describe the holder.
+    std::string lock_path = JoinPath(dir, kLockFile);
+    lock_fd_ = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (lock_fd_ < 0) return ErrnoToStatus(errno, "cannot open lock file", lock_path);
+    auto deadline = std::chrono::steady_clock::now() + options_.lock_wait;
+    while (::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
+      if (errno != EWOULDBLOCK && errno != EINTR) {
+        Status st = ErrnoToStatus(errno, "cannot lock", lock_path);
+        ::close(lock_fd_);
+        lock_fd_ = -1;
+        return st;
+      }
+      if (std::chrono::steady_clock::now() >= deadline) {
+        std::string holder(512, '\0');
+        ssize_t n = ::pread(lock_fd_, holder.data(), holder.size(), 0);
+        holder.resize(n > 0 ? n : 0);
+        while (!holder.empty() && holder.back() == '\n') holder.pop_back();
+        std::replace(holder.begin(), holder.end(), '\n', ' ');
+        ::close(lock_fd_);
+        lock_fd_ = -1;
+        return Unavailable(
+            "data directory '{}' is being written by another process ({}); wait for it to "
+            "finish or stop it, or use a different --data directory",
+            dir, holder.empty() ? "unknown holder" : holder);
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    std::string label = options_.lock_holder_label.empty() ? ProcessName()
+                                                           : options_.lock_holder_label;
+    std::string info = fmt::format("pid {}: {}\n", ::getpid(), label);
+    if (::ftruncate(lock_fd_, 0) != 0 ||
+        ::pwrite(lock_fd_, info.data(), info.size(), 0) != static_cast<ssize_t>(info.size())) {
+      return ErrnoToStatus(errno, "cannot write lock file", lock_path);
+    }
+    // Leftovers of a topic deletion that a crash interrupted.
+    std::string trash = JoinPath(dir, kTrashDir);
+    if (fs_->Exists(trash)) SLUICE_RETURN_IF_ERROR(fs_->RemoveAll(trash));
+  }
+  offsets_ = std::make_unique<OffsetStore>(fs_, JoinPath(dir, kGroupsDir), options_.read_only);
+  groups_ = std::make_unique<GroupCoordinator>(this);
+  if (!options_.read_only && options_.retention_check_interval.count() > 0) {
+    retention_thread_ = std::thread([this] {
+      std::unique_lock lock(retention_mu_);
+      while (!retention_cv_.wait_for(lock, options_.retention_check_interval,
+                                     [this] { return stop_retention_; })) {
+        lock.unlock();
+        auto deleted = ApplyRetention(Now());
+        if (!deleted.ok()) {
+          fmt::print(stderr, "sluice: retention failed: {}\n", deleted.status());
+        }
+        lock.lock();
+      }
+    });
+  }
+  return Status::Ok();
+}
+
+std::string Log::TopicDir(const std::string& name) const {
+  return JoinPath(JoinPath(options_.data_dir, kTopicsDir), name);
+}
+
+Status Log::CreateTopic(const std::string& name, const TopicConfig& config) {
+  SLUICE_RETURN_IF_ERROR(ValidateTopicName(name));
+  SLUICE_RETURN_IF_ERROR(config.Validate());
+  if (options_.read_only) {
+    return InvalidArgument("cannot create topic '{}': the log is open read-only", name);
+  }
+  std::lock_guard lock(mu_);
+  std::string dir = TopicDir(name);
+  std::string conf = JoinPath(dir, kTopicConf);
+  if (fs_->Exists(conf)) return AlreadyExists("topic '{}' already exists", name);
+  // A directory without topic.conf is a creation a crash interrupted; it is reused.
+  SLUICE_RETURN_IF_ERROR(fs_->CreateDirs(dir));
+  SLUICE_RETURN_IF_ERROR(fs_->WriteFileAtomic(conf, config.Serialize()));
+  SLUICE_RETURN_IF_ERROR(fs_->SyncDir(JoinPath(options_.data_dir, kTopicsDir)));
+  auto state = std::make_unique<TopicState>();
+  state->config = config;
+  state->partitions.resize(config.partitions);
+  topics_[name] = std::move(state);
+  return Status::Ok();
+}
+
+Status Log::DeleteTopic(const std::string& name) {
+  SLUICE_RETURN_IF_ERROR(ValidateTopicName(name));
+  if (options_.read_only) {
+    return InvalidArgument("cannot delete topic '{}': the log is open read-only", name);
+  }
+  std::lock_guard lock(mu_);
+  std::string dir = TopicDir(name);
+  if (!fs_->Exists(JoinPath(dir, kTopicConf))) return NotFound("topic '{}' does not exist", name);
+  auto it = topics_.find(name);
+  if (it != topics_.end()) {
+    for (auto& p : it->second->partitions) {
+      if (p) SLUICE_RETURN_IF_ERROR(p->Close());
+    }
+    topics_.erase(it);
+  }
+  // Rename first so a crash never leaves a half-deleted topic that looks alive.
+  std::string trash = JoinPath(options_.data_dir, kTrashDir);
+  SLUICE_RETURN_IF_ERROR(fs_->CreateDirs(trash));
+  std::string dest = JoinPath(trash, fmt::format("{}-{}", name, Now()));
+  SLUICE_RETURN_IF_ERROR(fs_->Rename(dir, dest));
+  SLUICE_RETURN_IF_ERROR(fs_->SyncDir(JoinPath(options_.data_dir, kTopicsDir)));
+  SLUICE_RETURN_IF_ERROR(fs_->RemoveAll(dest));
+  return offsets_->DeleteTopic(name);
+}
+
+Result<std::vector<std::string>> Log::ListTopics() {
+  std::vector<std::string> out;
+  std::string dir = JoinPath(options_.data_dir, kTopicsDir);
+  if (!fs_->Exists(dir)) return out;
+  SLUICE_ASSIGN_OR_RETURN(auto names, fs_->ListDir(dir));
+  for (const std::string& n : names) {
+    if (ValidateTopicName(n).ok() && fs_->Exists(JoinPath(JoinPath(dir, n), kTopicConf))) {
+      out.push_back(n);
+    }
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+Result<TopicConfig> Log::DescribeTopic(const std::string& name) {
+  SLUICE_RETURN_IF_ERROR(ValidateTopicName(name));
+  {
+    std::lock_guard lock(mu_);
+    auto it = topics_.find(name);
+    if (it != topics_.end()) return it->second->config;
+  }
+  std::string conf = JoinPath(TopicDir(name), kTopicConf);
+  if (!fs_->Exists(conf)) {
+    return NotFound("topic '{}' does not exist; create it with 'sluice topic create {}'", name,
+                    name);
+  }
+  SLUICE_ASSIGN_OR_RETURN(std::string text, fs_->ReadFile(conf));
+  auto parsed = TopicConfig::Parse(text);
+  if (!parsed.ok()) return parsed.status().WithContext(conf);
+  return parsed;
+}
+
+bool Log::HasTopic(const std::string& name) { return DescribeTopic(name).ok(); }
+
+Result<Partition*> Log::GetPartition(const std::string& topic, PartitionId partition) {
+  SLUICE_RETURN_IF_ERROR(ValidateTopicName(topic));
+  std::lock_guard lock(mu_);
+  auto it = topics_.find(topic);
+  if (it == topics_.end()) {
+    std::string conf = JoinPath(TopicDir(topic), kTopicConf);
+    if (!fs_->Exists(conf)) {
+      return NotFound("topic '{}' does not exist; create it with 'sluice topic create {}'", topic,
+                      topic);
+    }
+    SLUICE_ASSIGN_OR_RETURN(std::string text, fs_->ReadFile(conf));
+    auto parsed = TopicConfig::Parse(text);
+    if (!parsed.ok()) return parsed.status().WithContext(conf);
+    auto state = std::make_unique<TopicState>();
+    state->config = *parsed;
+    state->partitions.resize(parsed->partitions);
+    it = topics_.emplace(topic, std::move(state)).first;
+  }
+  TopicState& t = *it->second;
+  if (partition < PartitionId(0) || partition.value() >= t.config.partitions) {
+    return NotFound("topic '{}' has {} partition{}; partition {} does not exist", topic,
+                    t.config.partitions, t.config.partitions == 1 ? "" : "s", partition);
+  }
+  auto& slot = t.partitions[partition.value()];
+  if (!slot) {
+    std::string pdir = JoinPath(TopicDir(topic), fmt::format("{}", partition));
+    // In read-only mode the directory may not exist yet (the writer has not appended);
+    // Partition::Open then gives an empty view that Refresh fills.
+    SLUICE_ASSIGN_OR_RETURN(slot, Partition::Open(pdir, topic, partition, t.config,
+                                                  options_.partition));
+  }
+  return slot.get();
+}
+
+Result<int64_t> Log::AllocateProducerId() {
+  if (options_.read_only) return InvalidArgument("cannot allocate a producer id: log is read-only");
+  std::lock_guard lock(mu_);
+  std::string path = JoinPath(options_.data_dir, kProducerIds);
+  int64_t next = 0;
+  if (fs_->Exists(path)) {
+    SLUICE_ASSIGN_OR_RETURN(std::string text, fs_->ReadFile(path));
+    auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), next);
+    if (ec != std::errc()) return Corruption("'{}' does not hold a number", path);
+  }
+  SLUICE_RETURN_IF_ERROR(fs_->WriteFileAtomic(path, fmt::format("{}\n", next + 1)));
+  return next;
+}
+
+Result<int> Log::ApplyRetention(Timestamp now) {
+  std::vector<Partition*> open;
+  {
+    std::lock_guard lock(mu_);
+    for (auto& [name, t] : topics_) {
+      for (auto& p : t->partitions) {
+        if (p) open.push_back(p.get());
+      }
+    }
+  }
+  int deleted = 0;
+  for (Partition* p : open) {
+    SLUICE_ASSIGN_OR_RETURN(int n, p->ApplyRetention(now));
+    deleted += n;
+  }
+  return deleted;
+}
+
+Status Log::Close() {
+  if (retention_thread_.joinable()) {
+    {
+      std::lock_guard lock(retention_mu_);
+      stop_retention_ = true;
+    }
+    retention_cv_.notify_all();
+    retention_thread_.join();
+  }
+  Status first;
+  if (!options_.read_only && !closed_) {
+    auto deleted = ApplyRetention(Now());
+    if (!deleted.ok()) first = deleted.status();
+  }
+  std::lock_guard lock(mu_);
+  if (closed_) return Status::Ok();
+  closed_ = true;
+  for (auto& [name, t] : topics_) {
+    for (auto& p : t->partitions) {
+      if (!p) continue;
+      Status st = p->Close();
+      if (first.ok() && !st.ok()) first = st;
+    }
+  }
+  if (lock_fd_ >= 0) {
+    ::close(lock_fd_);  // releases the flock
+    lock_fd_ = -1;
+  }
+  return first;
+}
+
+}  // namespace sluice
