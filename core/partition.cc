@@ -277,7 +277,7 @@ Status PartitionImpl::Close() {
   std::lock_guard<std::mutex> l(append_mu_);
   if (closed_) return failed_.load() ? FailedStatus() : Status::Ok();
   closed_ = true;
-  if (options_.read_only) return Status::Ok();
+  if (options_.read_only || !loaded_) return Status::Ok();
   if (failed_.load()) return FailedStatus();  // no marker: the next open recovers
   std::shared_ptr<const SegmentList> segs = segments();
   Status s = segs->back()->Seal(/*close_writer=*/true);

@@ -56,8 +56,7 @@ Segment::Segment(FileSystem* fs, std::string dir, Offset base, int32_t index_int
 Result<std::shared_ptr<Segment>> Segment::Open(FileSystem* fs, const std::string& dir, Offset base,
                                                bool writable, bool may_write_indexes,
                                                int32_t index_interval_bytes) {
-  std::shared_ptr<Segment> s(
-      new Segment(fs, dir, base, index_interval_bytes, may_write_indexes && writable));
+  std::shared_ptr<Segment> s(new Segment(fs, dir, base, index_interval_bytes, may_write_indexes));
   if (writable) {
     SLUICE_ASSIGN_OR_RETURN(s->writer_, fs->OpenWritable(s->log_path_));
   }
@@ -131,6 +130,10 @@ void Segment::IndexBatchLocked(const RecordBatchView& batch, uint64_t position) 
 
 Status Segment::Append(const RecordBatchView& batch) {
   uint64_t pos = size();
+  if (writer_ == nullptr || writer_->size() != pos) {
+    return Internal("segment '{}' is not open for appending at byte {}; reopen the partition",
+                    log_path_, pos);
+  }
   SLUICE_RETURN_IF_ERROR(writer_->Append(batch.bytes()));
   {
     std::lock_guard<std::mutex> l(idx_mu_);

@@ -104,6 +104,7 @@ class PartitionImpl final : public Partition {
   mutable std::mutex append_mu_;
   mutable ProducerStateTable producers_;
   PartitionCheckpoint checkpoint_;  // last one written or loaded
+  bool loaded_ = false;             // Load succeeded; until then Close must not mark anything clean
   bool closed_ = false;
   std::atomic<bool> failed_{false};
   mutable std::mutex failed_mu_;

@@ -50,7 +50,10 @@ Result<SegmentList> PartitionImpl::OpenSegments(const std::vector<Offset>& bases
 Status PartitionImpl::Load() {
   const bool ro = options_.read_only;
   if (ro) {
-    if (!fs_->Exists(dir_)) return Status::Ok();  // the writer has not appended yet
+    if (!fs_->Exists(dir_)) {  // the writer has not appended yet
+      loaded_ = true;
+      return Status::Ok();
+    }
   } else {
     SLUICE_RETURN_IF_ERROR(fs_->CreateDirs(dir_));
   }
@@ -89,6 +92,7 @@ Status PartitionImpl::Load() {
     if (ro) {  // the writer has not created anything yet; Refresh picks it up
       hw_.store(log_start.value());
       log_start_.store(log_start.value());
+      loaded_ = true;
       return Status::Ok();
     }
     bases.push_back(log_start);  // a new partition
@@ -122,6 +126,7 @@ Status PartitionImpl::Load() {
     SLUICE_RETURN_IF_ERROR(fs_->SyncDir(dir_));
   }
   synced_offset_ = hw_.load();
+  loaded_ = true;
   return Status::Ok();
 }
 

@@ -1,6 +1,7 @@
 #include "tests/testing/storage_util.h"
 
 #include <stdlib.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <fstream>
@@ -8,9 +9,11 @@
 
 namespace sluice::testing {
 
-TempDir::TempDir() {
-  const char* base = getenv("TMPDIR");
-  std::string tmpl = JoinPath(base != nullptr && *base ? base : "/tmp", "sluice-test-XXXXXX");
+TempDir::TempDir(bool in_memory) {
+  const char* env = getenv("TMPDIR");
+  std::string base = env != nullptr && *env ? env : "/tmp";
+  if (in_memory && access("/dev/shm", W_OK) == 0) base = "/dev/shm";
+  std::string tmpl = JoinPath(base, "sluice-test-XXXXXX");
   SLUICE_CHECK(mkdtemp(tmpl.data()) != nullptr);
   path_ = tmpl;
 }
@@ -105,6 +108,37 @@ void WriteFileOrDie(const std::string& path, std::string_view data) {
   std::ofstream f(path, std::ios::binary | std::ios::trunc);
   f.write(data.data(), static_cast<std::streamsize>(data.size()));
   SLUICE_CHECK(f.good());
+}
+
+void CrashPartition(std::unique_ptr<Partition>* p, FaultInjectionFileSystem* fs) {
+  fs->Freeze();
+  p->reset();
+  fs->Unfreeze();
+}
+
+std::vector<uint64_t> BatchStarts(const std::string& log_path) {
+  std::string data = ReadFileOrDie(log_path);
+  std::vector<uint64_t> starts;
+  uint64_t pos = 0;
+  while (pos < data.size()) {
+    int64_t size = BatchSizeAt(std::string_view(data).substr(pos));
+    if (size <= 0 || pos + size > data.size()) break;
+    starts.push_back(pos);
+    pos += size;
+  }
+  starts.push_back(pos);  // the end of the last whole batch
+  return starts;
+}
+
+std::vector<std::string> SegmentLogs(const std::string& dir) {
+  auto names = FileSystem::Default()->ListDir(dir);
+  SLUICE_CHECK(names.ok());
+  std::vector<std::string> logs;
+  for (const std::string& n : *names) {
+    if (n.size() == 24 && n.ends_with(".log")) logs.push_back(n);
+  }
+  std::sort(logs.begin(), logs.end());
+  return logs;
 }
 
 }  // namespace sluice::testing

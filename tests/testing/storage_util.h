@@ -8,13 +8,16 @@
 
 #include "core/partition.h"
 #include "core/record_batch.h"
+#include "tests/testing/fault_fs.h"
 
 namespace sluice::testing {
 
 // A fresh directory under $TMPDIR (or /tmp), removed with everything in it on destruction.
+// `in_memory` puts it on /dev/shm when that exists: for tests whose durability is simulated by
+// FaultInjectionFileSystem, where real fsyncs only cost time.
 class TempDir {
  public:
-  TempDir();
+  explicit TempDir(bool in_memory = false);
   ~TempDir();
   TempDir(const TempDir&) = delete;
   TempDir& operator=(const TempDir&) = delete;
@@ -51,6 +54,15 @@ std::vector<std::pair<std::string, std::string>> Snapshot(const std::string& dir
 // Overwrites bytes of a file in place.
 void PatchFile(const std::string& path, uint64_t offset, std::string_view bytes);
 std::string ReadFileOrDie(const std::string& path);
+
+// kill -9 inside the test process: freezes `fs` so that closing writes nothing (no clean-shutdown
+// marker, no checkpoint), destroys the partition, and unfreezes. Page-cache data stays, as it
+// does when a process dies; call fs->DropUnsyncedData() before unfreezing for power loss instead.
+void CrashPartition(std::unique_ptr<Partition>* p, FaultInjectionFileSystem* fs);
+// Byte positions where batches start in a segment file (walks the length fields).
+std::vector<uint64_t> BatchStarts(const std::string& log_path);
+// Names of the segment `.log` files in `dir`, sorted (oldest first).
+std::vector<std::string> SegmentLogs(const std::string& dir);
 void WriteFileOrDie(const std::string& path, std::string_view data);
 
 }  // namespace sluice::testing
