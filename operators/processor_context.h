@@ -3,6 +3,7 @@
 // belongs to one task and is used by one thread at a time.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -27,8 +28,31 @@ class ProcessorContext {
   const std::string* current_operator() const { return current_operator_; }
   void set_current_operator(const std::string* name) { current_operator_ = name; }
 
+  // Event time (see operators/watermark.h), set by the driver (TestDriver or runtime task).
+  // record_watermark: the watermark of the partition the current record came from, as it was
+  // before this record; windows judge lateness by it, so the judgement depends only on that
+  // partition's contents. watermark: the task's watermark (minimum over its partitions); windows
+  // close by it.
+  Timestamp record_watermark() const { return record_watermark_; }
+  void set_record_watermark(Timestamp wm) { record_watermark_ = wm; }
+  Timestamp watermark() const { return watermark_; }
+  void set_watermark(Timestamp wm) { watermark_ = wm; }
+  // A timestamp extractor reports the current record's event time here; the driver feeds it to
+  // the partition's watermark instead of the record timestamp. Reset by the driver per record.
+  void ReportEventTime(Timestamp ts) { reported_event_time_ = ts; }
+  Timestamp reported_event_time() const { return reported_event_time_; }
+  void ClearReportedEventTime() { reported_event_time_ = Timestamp(kNoEventTime); }
+  static constexpr int64_t kNoEventTime = INT64_MIN;
+  // Records dropped as late by windows and joins (also written to a late topic if configured).
+  void CountLate() { ++late_records_; }
+  int64_t late_records() const { return late_records_; }
+
  private:
   const std::string* current_operator_ = nullptr;
+  Timestamp record_watermark_{INT64_MIN / 4};
+  Timestamp watermark_{INT64_MIN / 4};
+  Timestamp reported_event_time_{kNoEventTime};
+  int64_t late_records_ = 0;
 };
 
 }  // namespace sluice

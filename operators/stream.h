@@ -31,6 +31,9 @@ template <typename K, typename V>
 class Table;
 template <typename K, typename V>
 class GroupedStream;
+template <typename K, typename V>
+class WindowedStream;  // operators/windows.h
+struct Windows;        // operators/window_spec.h
 
 namespace internal {
 template <typename T>
@@ -261,6 +264,13 @@ template <typename K, typename V>
 class GroupedStream {
  public:
   explicit GroupedStream(Stream<K, V> s) : s_(std::move(s)) {}
+
+  // Per key and window (include operators/windows.h): Count, Reduce or Aggregate over
+  // tumbling, hopping or session windows.
+  template <typename W = Windows>
+  WindowedStream<K, V> WindowedBy(const W& windows) const {
+    return WindowedStream<K, V>(s_, windows);
+  }
 
   // The number of records per key, in store `store`.
   Table<K, int64_t> Count(const std::string& store) const {

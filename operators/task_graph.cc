@@ -57,3 +57,27 @@ Status TaskGraph::Process(int topic, std::optional<std::string_view> key,
 }
 
 }  // namespace sluice
+
+namespace sluice {
+
+Status TaskGraph::AdvanceWatermark(Timestamp wm) {
+  if (wm <= ctx_->watermark()) return Status::Ok();
+  ctx_->set_record_watermark(ctx_->watermark());
+  ctx_->set_watermark(wm);
+  for (auto& n : nodes_) {
+    if (!n) continue;
+    ctx_->set_current_operator(&n->name());
+    try {
+      SLUICE_RETURN_IF_ERROR(n->OnWatermark(wm));
+    } catch (const std::exception& e) {
+      return Aborted("operator '{}' threw: {}; the job stops (fix the operator or its input)",
+                     *ctx_->current_operator(), e.what());
+    } catch (...) {
+      return Aborted("operator '{}' threw a non-std::exception; the job stops",
+                     *ctx_->current_operator());
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace sluice

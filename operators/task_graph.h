@@ -35,6 +35,12 @@ class TaskGraph {
   Status Process(int topic, std::optional<std::string_view> key,
                  std::optional<std::string_view> value, Timestamp ts);
 
+  // Advances the task's watermark to `wm` (ignored unless it moves forward): sets
+  // ctx->watermark() and lets every operator emit what the watermark completes (windows) or
+  // expire what it can no longer match (joins). Records emitted here carry the previous
+  // watermark as their record watermark. Errors as for Process.
+  Status AdvanceWatermark(Timestamp wm);
+
  private:
   TaskGraph() = default;
   const Topology* topology_ = nullptr;

@@ -28,6 +28,7 @@
 #include "operators/serde.h"
 #include "operators/task_graph.h"
 #include "operators/topology.h"
+#include "operators/watermark.h"
 
 namespace sluice::testing {
 
@@ -92,6 +93,23 @@ class TestDriver {
     return out;
   }
 
+  // Event time (operators/watermark.h). Each stage has one watermark, computed from its source
+  // topics (one partition each) exactly as a runtime task does; repartition topics carry the
+  // upstream stage's watermark. Time only moves through these calls and the input timestamps.
+  //
+  // Advances the driver's processing-time clock by `ms` (starting at 0): topics not fed for the
+  // topology's idle_timeout become idle and stop holding their stage's watermark back.
+  Status AdvanceWallClock(int64_t ms);
+  // Marks the external topic `topic` idle until its next record.
+  Status MarkIdle(const std::string& topic);
+  // Ends every input, as a bounded run does at its end: watermarks go to kMaxWatermark, so every
+  // window closes and every pending join result is emitted.
+  Status EndInput();
+  // The watermark of the stage that reads `topic`.
+  Timestamp WatermarkOf(const std::string& topic) const;
+  // Records dropped as late by windows and joins so far.
+  int64_t late_records() const;
+
   // The byte-level store named `store`; nullptr if the topology has none of that name.
   KeyValueStore* GetStore(const std::string& store);
 
@@ -124,8 +142,18 @@ class TestDriver {
     std::optional<std::string> key;
     std::optional<std::string> value;
     Timestamp ts;
+    bool marker = false;            // a watermark marker, no record
+    Timestamp carried{kMinWatermark};  // internal topics: the sender's watermark
   };
   Status Drain();
+  Status ProcessPending(const Pending& p);
+  Status AdvanceStage(int stage);
+  int PartOf(int topic) const { return topic_part_[topic]; }
+
+  std::vector<std::unique_ptr<WatermarkTracker>> trackers_;  // by stage
+  std::vector<int> topic_part_;                              // by topic: tracker partition
+  std::vector<Timestamp> stage_wm_;                          // by stage
+  int64_t clock_ = 0;
 
   Topology topology_;
   std::string application_id_;

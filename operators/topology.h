@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "core/status.h"
+#include "operators/watermark.h"
 
 namespace sluice {
 
@@ -63,6 +64,8 @@ class Topology {
   const std::vector<Topic>& topics() const { return topics_; }
   const std::vector<Store>& stores() const { return stores_; }
   const std::vector<Stage>& stages() const { return stages_; }
+  // Watermark settings (operators/watermark.h), set with TopologyBuilder::EventTime.
+  const EventTimeOptions& event_time() const { return event_time_; }
 
   // Index of a topic by its topology name (internal topics without the application id); -1.
   int FindTopic(std::string_view name) const;
@@ -81,6 +84,7 @@ class Topology {
   std::vector<Topic> topics_;
   std::vector<Store> stores_;
   std::vector<Stage> stages_;
+  EventTimeOptions event_time_;
 };
 
 }  // namespace sluice

@@ -71,6 +71,10 @@ class TopologyBuilder {
     return sluice::Table<K, V>(&state_, id, sidx, serdes);
   }
 
+  // Watermark settings for the whole job: allowed out-of-orderness and idle timeout (see
+  // operators/watermark.h). Default: in-order input, 10 s idle timeout.
+  void EventTime(const EventTimeOptions& options) { state_.SetEventTime(options); }
+
   // The topology, or kInvalidArgument listing every wiring error.
   Result<Topology> Build() const { return state_.Build(); }
 

@@ -35,6 +35,8 @@ class BuilderState {
   int AddStore(const std::string& name, int node, std::string_view key_serde,
                std::string_view value_serde);
 
+  void SetEventTime(const EventTimeOptions& o) { topology_.event_time_ = o; }
+
   bool HasStore(const std::string& name) const { return topology_.FindStore(name) >= 0; }
 
   // Records a wiring error reported by Build().

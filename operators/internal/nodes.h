@@ -30,6 +30,8 @@ class NodeBase {
     ctx_ = ctx;
     return Status::Ok();
   }
+  // Called when the task's watermark advances to `wm` (windows close, joins expire here).
+  virtual Status OnWatermark(Timestamp /*wm*/) { return Status::Ok(); }
 
  protected:
   // Marks this node as the one running user code (read if that code throws).

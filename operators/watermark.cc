@@ -1,0 +1,73 @@
+#include "operators/watermark.h"
+
+#include <algorithm>
+
+namespace sluice {
+
+int WatermarkTracker::AddPartition(int senders) {
+  Part p;
+  p.sender_wm.assign(static_cast<size_t>(std::max(senders, 0)), kMinWatermark);
+  parts_.push_back(std::move(p));
+  return static_cast<int>(parts_.size() - 1);
+}
+
+Timestamp WatermarkTracker::Raw(const Part& p) const {
+  if (p.ended) return kMaxWatermark;
+  if (!p.sender_wm.empty()) {
+    return *std::min_element(p.sender_wm.begin(), p.sender_wm.end());
+  }
+  if (p.max_event == kMinWatermark) return kMinWatermark;
+  return p.max_event - options_.max_out_of_orderness.count();
+}
+
+Timestamp WatermarkTracker::PartitionWatermark(int p) const { return Raw(parts_[p]); }
+
+void WatermarkTracker::ObserveRecord(int p, Timestamp ts, Timestamp now) {
+  Part& part = parts_[p];
+  if (part.sender_wm.empty()) part.max_event = std::max(part.max_event, ts);
+  part.last_heard = now;
+  part.idle = false;
+}
+
+void WatermarkTracker::ObserveWatermark(int p, int sender, Timestamp wm, Timestamp now) {
+  Part& part = parts_[p];
+  if (sender >= 0 && sender < static_cast<int>(part.sender_wm.size())) {
+    part.sender_wm[sender] = std::max(part.sender_wm[sender], wm);
+  }
+  part.last_heard = now;
+  part.idle = false;
+}
+
+void WatermarkTracker::MarkIdle(int p) { parts_[p].idle = true; }
+
+void WatermarkTracker::MarkEnded(int p) { parts_[p].ended = true; }
+
+void WatermarkTracker::CheckIdle(Timestamp now) {
+  if (options_.idle_timeout.count() <= 0) return;
+  for (Part& p : parts_) {
+    if (p.last_heard == kMinWatermark) p.last_heard = now;  // the clock starts at the first check
+    if (!p.ended && now - p.last_heard >= options_.idle_timeout.count()) p.idle = true;
+  }
+}
+
+Timestamp WatermarkTracker::Current() {
+  Timestamp active = kMaxWatermark;
+  Timestamp idle_max = kMinWatermark;
+  bool any_active = false, any_idle = false;
+  for (const Part& p : parts_) {
+    if (p.ended) continue;
+    if (p.idle) {
+      any_idle = true;
+      idle_max = std::max(idle_max, Raw(p));
+    } else {
+      any_active = true;
+      active = std::min(active, Raw(p));
+    }
+  }
+  Timestamp wm = any_active ? active : (any_idle ? idle_max : kMaxWatermark);
+  if (parts_.empty()) wm = kMinWatermark;
+  current_ = std::max(current_, wm);
+  return current_;
+}
+
+}  // namespace sluice

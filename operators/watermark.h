@@ -1,0 +1,84 @@
+// Event time and watermarks.
+//
+// Every record has an event time: its record timestamp, or what a timestamp extractor
+// (Stream::WithEventTime) reports. Each input partition of a task has a watermark: the largest
+// event time seen on it minus the allowed out-of-orderness ("no record older than this is still
+// expected"). For a repartition topic the watermark is not computed from its records but carried
+// from the upstream tasks (each record and each watermark marker says what its sender's
+// watermark was); the partition's watermark is the minimum over its senders. The task's
+// watermark is the minimum over its partitions that are not idle; a partition that has seen
+// nothing for `idle_timeout` (processing time) is idle until its next record, and a bounded input
+// at its end (until_end) stops counting at all. When every partition is ended the watermark is
+// kMaxWatermark, which closes every window. Watermarks never go backwards.
+//
+// Lateness is judged per record against the watermark its own partition had before it (the
+// "record watermark"), and windows close by the task watermark (never above any record
+// watermark still to come from that partition), so which records are late depends only on each
+// partition's contents, not on how partitions interleave: results are the same with any number
+// of threads and any batch size.
+//
+// Not thread-safe: one tracker per task.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <vector>
+
+#include "core/types.h"
+
+namespace sluice {
+
+// Below any real event time / above any: kept far from the int64 limits so that adding sizes,
+// gaps and grace periods never overflows.
+inline constexpr Timestamp kMinWatermark{INT64_MIN / 4};
+inline constexpr Timestamp kMaxWatermark{INT64_MAX / 4};
+
+struct EventTimeOptions {
+  // Watermark = max event time seen - this. Default 0 (in-order input).
+  std::chrono::milliseconds max_out_of_orderness{0};
+  // A partition without records for this long stops holding the watermark back. 0 = never.
+  // Default 10 s.
+  std::chrono::milliseconds idle_timeout{10000};
+};
+
+class WatermarkTracker {
+ public:
+  explicit WatermarkTracker(EventTimeOptions options) : options_(options) {}
+
+  // Adds a partition and returns its index. `senders` > 0 makes it a carried partition (a
+  // repartition topic written by that many upstream tasks).
+  int AddPartition(int senders = 0);
+  int partitions() const { return static_cast<int>(parts_.size()); }
+
+  // The partition's watermark now (what a record read next is judged against).
+  Timestamp PartitionWatermark(int p) const;
+  // A record with event time `ts` was read from partition p at processing time `now`.
+  void ObserveRecord(int p, Timestamp ts, Timestamp now);
+  // Upstream task `sender` of carried partition p reported watermark `wm` at time `now`.
+  void ObserveWatermark(int p, int sender, Timestamp wm, Timestamp now);
+  // Marks p idle until its next record or watermark.
+  void MarkIdle(int p);
+  // Marks p as at the end of its (bounded) input: it never holds the watermark back again.
+  void MarkEnded(int p);
+  // Marks idle every partition not heard from for idle_timeout before `now`.
+  void CheckIdle(Timestamp now);
+  // The task watermark: the minimum over partitions neither idle nor ended (the maximum of their
+  // watermarks if all are idle; kMaxWatermark if all are ended). Monotone.
+  Timestamp Current();
+
+ private:
+  struct Part {
+    Timestamp max_event{kMinWatermark};
+    std::vector<Timestamp> sender_wm;  // carried partitions
+    Timestamp last_heard{kMinWatermark};
+    bool idle = false;
+    bool ended = false;
+  };
+  Timestamp Raw(const Part& p) const;
+
+  EventTimeOptions options_;
+  std::vector<Part> parts_;
+  Timestamp current_{kMinWatermark};
+};
+
+}  // namespace sluice
