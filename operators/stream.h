@@ -22,6 +22,7 @@
 #include "core/status.h"
 #include "operators/callable_checks.h"
 #include "operators/internal/builder_state.h"
+#include "operators/internal/event_time_node.h"
 #include "operators/internal/nodes.h"
 #include "operators/serde.h"
 
@@ -123,6 +124,23 @@ class Stream {
       });
       return Stream<K2, V2>(state_, id, {DefaultSerde<K2>(), DefaultSerde<V2>()}, true);
     }
+  }
+
+  // Event time from the record itself: fn(k, v) returns std::optional<Timestamp>; the record's
+  // timestamp becomes that time, and the watermark of the partition it came from follows these
+  // times instead of the record timestamps (see operators/watermark.h). std::nullopt (e.g. an
+  // unparsable record on its way to a dead-letter topic) keeps the timestamp and leaves the
+  // watermark alone. Use it before any key change, in the stage that reads the topic.
+  template <typename F>
+  Stream WithEventTime(F fn, std::string name = "") const {
+    static_assert(std::is_convertible_v<std::invoke_result_t<F&, const K&, const V&>,
+                                        std::optional<Timestamp>>,
+                  "WithEventTime expects a callable std::optional<Timestamp>(const K& key, "
+                  "const V& value)");
+    int id = Add(std::move(name), "event-time", [fn](std::string n) {
+      return std::make_unique<internal::EventTimeNode<K, V, F>>(std::move(n), fn);
+    });
+    return Stream(state_, id, serdes_, key_changed_);
   }
 
   // Calls fn(k, v) for its side effect and forwards the record unchanged.

@@ -34,6 +34,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <type_traits>
 #include <utility>
 
 #include "core/varint.h"
@@ -104,8 +105,9 @@ class WindowedStream {
   // merge(key, a, b): the aggregate of two sessions that a record joins together.
   template <typename I, typename F, typename A = std::remove_cvref_t<std::invoke_result_t<I&>>>
   Stream<K, WindowResult<A>> Aggregate(
-      const std::string& store, I init, F agg, SerdePtr<A> aggregate_serde = DefaultSerde<A>(),
-      std::function<A(const K&, const A&, const A&)> merge = nullptr) const {
+      const std::string& store, I init, F agg,
+      std::type_identity_t<SerdePtr<A>> aggregate_serde = DefaultSerde<A>(),
+      std::type_identity_t<std::function<A(const K&, const A&, const A&)>> merge = nullptr) const {
     static_assert(Initializer<I>, "Aggregate expects an initializer callable A()");
     static_assert(Aggregator<F, K, V, A>,
                   "Aggregate expects an aggregator callable A(const K& key, const V& value, "
