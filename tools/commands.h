@@ -53,6 +53,8 @@ void RegisterProduceCommand(CLI::App& app, CliContext& ctx);
 void RegisterConsumeCommand(CLI::App& app, CliContext& ctx);
 void RegisterGroupCommands(CLI::App& app, CliContext& ctx);
 void RegisterDemoCommand(CLI::App& app, CliContext& ctx);
+void RegisterRunCommand(CLI::App& app, CliContext& ctx);   // tools/cmd_run.cc
+void RegisterJobCommands(CLI::App& app, CliContext& ctx);  // tools/cmd_job.cc
 void RegisterServeCommand(CLI::App& app, CliContext& ctx);
 
 }  // namespace sluice::tools

@@ -72,6 +72,7 @@ int main(int argc, char** argv) {
   sluice::tools::RegisterConsumeCommand(app, ctx);
   sluice::tools::RegisterGroupCommands(app, ctx);
   sluice::tools::RegisterDemoCommand(app, ctx);
+  sluice::tools::RegisterRunCommand(app, ctx);
   sluice::tools::RegisterServeCommand(app, ctx);
   // Later command groups (sluice run, sluice job, ...) register here, one line each.
 
