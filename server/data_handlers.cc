@@ -113,8 +113,8 @@ Reply RequestHandler::HandleProduce(const RequestHeader& h, const ProduceRequest
                           : "unknown topic";
       } else {
         std::vector<std::string_view> batches;
-        pr.error_code = ValidateBatches(p.records.value_or(std::string()),
-                                        config->max_message_bytes, &batches, &why);
+        std::string_view records = p.records ? std::string_view(*p.records) : std::string_view();
+        pr.error_code = ValidateBatches(records, config->max_message_bytes, &batches, &why);
         auto part = pr.error_code == kNone
                         ? log_->GetPartition(t.name, PartitionId(p.index))
                         : Result<Partition*>(NotFound("skipped"));

@@ -20,14 +20,6 @@ RequestHandler::RequestHandler(Log* log, const ServerOptions& options,
       fetch_waits_(std::move(executor)),
       groups_(options.groups) {}
 
-template <typename Resp>
-std::string RequestHandler::Frame(const RequestHeader& h, const Resp& resp) {
-  WireWriter w;
-  BeginResponseFrame(h, w);
-  resp.Encode(w, h.api_version);
-  return FinishResponseFrame(w);
-}
-
 void RequestHandler::Handle(std::string frame, const ClientInfo& client, Done done) {
   auto decoded = DecodeRequest(frame);
   if (!decoded.ok()) {

@@ -58,7 +58,12 @@ class RequestHandler {
 
  private:
   template <typename Resp>
-  static std::string Frame(const RequestHeader& h, const Resp& resp);
+  static std::string Frame(const RequestHeader& h, const Resp& resp) {
+    WireWriter w;
+    BeginResponseFrame(h, w);
+    resp.Encode(w, h.api_version);
+    return FinishResponseFrame(w);
+  }
 
   void HandleDecoded(DecodedRequest req, const ClientInfo& client, Done done);
   Reply HandleApiVersions(const RequestHeader& h, const ApiVersionsRequest& req);

@@ -1,0 +1,147 @@
+#include <fmt/format.h>
+
+#include "server/internal/server_impl.h"
+
+namespace sluice::kafka::internal {
+
+using Clock = std::chrono::steady_clock;
+
+Connection::Connection(ServerImpl* server, asio::ip::tcp::socket socket, uint64_t id)
+    : server_(server),
+      socket_(std::move(socket)),
+      timer_(server->io()),
+      id_(id),
+      splitter_(server->options().max_frame_bytes) {
+  asio::error_code ec;
+  auto ep = socket_.remote_endpoint(ec);
+  client_.host = ec ? std::string("unknown") : ep.address().to_string();
+  client_.connection_id = id;
+}
+
+void Connection::Start() {
+  asio::error_code ec;
+  socket_.set_option(asio::ip::tcp::no_delay(true), ec);
+  ReadMore();
+}
+
+void Connection::ArmTimer(Clock::time_point deadline, const char* what) {
+  timer_.expires_at(deadline);
+  timer_.async_wait([self = shared_from_this(), what](const asio::error_code& ec) {
+    // A wait replaced by a later ArmTimer may still be queued; only a current expiry counts.
+    if (ec || self->closed_ || self->timer_.expiry() > Clock::now()) return;
+    self->Close(what);
+  });
+}
+
+void Connection::ReadMore() {
+  if (closed_) return;
+  if (splitter_.in_frame()) {
+    if (!frame_started_) {
+      frame_started_ = true;
+      frame_deadline_ = Clock::now() + server_->options().request_read_timeout;
+      ArmTimer(frame_deadline_,
+               "request not received completely within the read deadline "
+               "(request_read_timeout); closing the connection");
+    }
+  } else {
+    frame_started_ = false;
+    ArmTimer(Clock::now() + server_->options().idle_timeout,
+             "");  // idle connections close quietly, as Kafka's connections.max.idle.ms
+  }
+  socket_.async_read_some(asio::buffer(read_buf_),
+                          [self = shared_from_this()](const asio::error_code& ec, size_t n) {
+                            self->OnRead(ec, n);
+                          });
+}
+
+void Connection::OnRead(const asio::error_code& ec, size_t n) {
+  if (closed_) return;
+  if (ec) {
+    if (splitter_.in_frame()) {
+      Close(fmt::format("connection closed by the client in the middle of a request ({} bytes "
+                        "buffered)",
+                        splitter_.buffered()));
+    } else {
+      Close(ec == asio::error::eof || ec == asio::error::connection_reset
+                ? std::string()
+                : "read failed: " + ec.message());
+    }
+    return;
+  }
+  splitter_.Append(std::string_view(read_buf_.data(), n));
+  ProcessBuffered();
+}
+
+void Connection::ProcessBuffered() {
+  if (closed_) return;
+  auto next = splitter_.Next();
+  if (!next.ok()) {
+    Close(next.status().message());
+    return;
+  }
+  if (!next->has_value()) {
+    ReadMore();
+    return;
+  }
+  // A whole request: stop reading (mute) until its response is written.
+  frame_started_ = false;
+  timer_.cancel();
+  ++server_->requests;
+  auto self = shared_from_this();
+  server_->RunOnWorker([self, frame = std::move(**next)]() mutable {
+    self->server_->handler().Handle(std::move(frame), self->client_, [self](Reply reply) {
+      asio::post(self->server_->io(),
+                 [self, reply = std::move(reply)]() mutable { self->OnReply(std::move(reply)); });
+    });
+  });
+}
+
+void Connection::OnReply(Reply reply) {
+  if (!reply.error.empty()) server_->LogClientError(id_, client_.host, reply.error);
+  if (closed_) return;
+  if (reply.frame.empty()) {
+    if (reply.close) {
+      Close("");
+    } else {
+      ProcessBuffered();
+    }
+    return;
+  }
+  write_buf_ = std::move(reply.frame);
+  ArmTimer(Clock::now() + server_->options().write_timeout,
+           "client did not read its response within the write deadline; closing the connection");
+  asio::async_write(socket_, asio::buffer(write_buf_),
+                    [self = shared_from_this(), close = reply.close](const asio::error_code& ec,
+                                                                     size_t) {
+                      self->OnWritten(ec, close);
+                    });
+}
+
+void Connection::OnWritten(const asio::error_code& ec, bool close) {
+  if (closed_) return;
+  write_buf_.clear();
+  write_buf_.shrink_to_fit();
+  if (ec) {
+    Close("write failed: " + ec.message());
+    return;
+  }
+  if (close) {
+    Close("");
+    return;
+  }
+  ProcessBuffered();
+}
+
+void Connection::Close(const std::string& reason) {
+  if (closed_) return;
+  closed_ = true;
+  if (!reason.empty()) server_->LogClientError(id_, client_.host, reason);
+  asio::error_code ec;
+  socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
+  socket_.close(ec);
+  timer_.cancel();
+  --server_->open;
+  server_->Forget(id_);
+}
+
+}  // namespace sluice::kafka::internal

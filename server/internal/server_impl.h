@@ -1,0 +1,105 @@
+// Private pieces of KafkaServer: the asio machinery (io thread, acceptor, connections).
+#pragma once
+
+#define ASIO_STANDALONE 1
+#include <asio.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+
+#include "core/log.h"
+#include "server/protocol/frame_splitter.h"
+#include "server/request_handler.h"
+#include "server/server_options.h"
+
+namespace sluice::kafka::internal {
+
+class ServerImpl;
+
+// One client connection. Lives on the io thread; shared_ptr keeps it alive across async ops.
+class Connection : public std::enable_shared_from_this<Connection> {
+ public:
+  Connection(ServerImpl* server, asio::ip::tcp::socket socket, uint64_t id);
+  void Start();
+  // Closes the socket (idempotent); `reason` is logged when not empty.
+  void Close(const std::string& reason);
+  uint64_t id() const { return id_; }
+
+ private:
+  void ReadMore();
+  void OnRead(const asio::error_code& ec, size_t n);
+  // Dispatches the next buffered frame, or reads more.
+  void ProcessBuffered();
+  void OnReply(Reply reply);
+  void OnWritten(const asio::error_code& ec, bool close);
+  // Arms the single deadline timer for the current state.
+  void ArmTimer(std::chrono::steady_clock::time_point deadline, const char* what);
+
+  ServerImpl* server_;
+  asio::ip::tcp::socket socket_;
+  asio::steady_timer timer_;
+  uint64_t id_;
+  ClientInfo client_;
+  FrameSplitter splitter_;
+  std::array<char, 64 * 1024> read_buf_;
+  std::string write_buf_;
+  bool closed_ = false;
+  bool frame_started_ = false;
+  std::chrono::steady_clock::time_point frame_deadline_;
+};
+
+class ServerImpl {
+ public:
+  ServerImpl(sluice::Log* log, const ServerOptions& options);
+  ~ServerImpl();
+  Status Start();
+  void Stop();
+
+  void LogLine(std::string_view line);
+  void LogClientError(uint64_t conn, const std::string& peer, std::string_view what);
+
+  const ServerOptions& options() const { return options_; }
+  asio::io_context& io() { return io_; }
+  RequestHandler& handler() { return *handler_; }
+  void RunOnWorker(std::function<void()> fn);
+  void Forget(uint64_t id);
+
+  uint16_t port() const { return port_; }
+  std::string advertised_host() const { return advertised_host_; }
+  int32_t advertised_port() const { return advertised_port_; }
+
+  std::atomic<int64_t> open{0}, accepted{0}, rejected{0}, requests{0};
+
+ private:
+  void Accept();
+  void Housekeeping();
+
+  sluice::Log* log_;
+  ServerOptions options_;
+  asio::io_context io_;
+  asio::executor_work_guard<asio::io_context::executor_type> work_;
+  asio::ip::tcp::acceptor acceptor_;
+  asio::steady_timer tick_timer_;
+  asio::steady_timer accept_retry_timer_;
+  std::unique_ptr<asio::thread_pool> workers_;
+  std::unique_ptr<RequestHandler> handler_;
+  std::thread io_thread_;
+  uint16_t port_ = 0;
+  std::string advertised_host_;
+  int32_t advertised_port_ = 0;
+  uint64_t next_id_ = 1;
+  std::map<uint64_t, std::weak_ptr<Connection>> connections_;  // io thread only
+  bool stopped_ = false;
+  std::mutex log_mu_;
+  int64_t log_window_start_ms_ = 0;
+  int32_t log_window_count_ = 0;
+  int64_t log_suppressed_ = 0;
+};
+
+}  // namespace sluice::kafka::internal

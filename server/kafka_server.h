@@ -1,0 +1,60 @@
+// KafkaServer: the TCP listener of `sluice serve`: Kafka clients produce into and consume from
+// the core Log.
+//
+// One io thread (standalone asio) owns every socket; requests run on a small worker pool
+// (RequestHandler), so an fsync or a long-poll never stalls the network. Each connection has at
+// most one request in flight: it stops reading after a whole request (muted, as Kafka does) and
+// resumes after the response is written, which bounds its memory to one request plus one
+// response and keeps responses in request order. Limits (ServerOptions): max connections,
+// max frame size, idle timeout, per-request read deadline, write deadline.
+//
+// Thread safety: Start/Stop from one thread; accessors are thread-safe.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "core/log.h"
+#include "core/status.h"
+#include "server/server_options.h"
+
+namespace sluice::kafka {
+
+namespace internal {
+class ServerImpl;
+}
+
+class KafkaServer {
+ public:
+  // Binds and starts serving `log` (which must outlive the server). kIOError naming the address
+  // if it cannot listen (e.g. the port is taken).
+  static Result<std::unique_ptr<KafkaServer>> Start(Log* log, const ServerOptions& options);
+  ~KafkaServer();
+  KafkaServer(const KafkaServer&) = delete;
+  KafkaServer& operator=(const KafkaServer&) = delete;
+
+  // The bound port (useful with listen_port 0).
+  uint16_t port() const;
+  // "host:port" clients are told to use.
+  std::string advertised_address() const;
+
+  struct Stats {
+    int64_t connections_open = 0;
+    int64_t connections_accepted = 0;
+    int64_t connections_rejected = 0;  // over max_connections
+    int64_t requests = 0;
+  };
+  Stats stats() const;
+
+  // Stops accepting, answers held requests, closes every connection and joins the threads.
+  // Idempotent; the destructor calls it. Does not close the Log.
+  void Stop();
+
+ private:
+  explicit KafkaServer(std::unique_ptr<internal::ServerImpl> impl);
+  std::unique_ptr<internal::ServerImpl> impl_;
+};
+
+}  // namespace sluice::kafka
