@@ -104,7 +104,9 @@ Status TestDriver::ProcessPending(const Pending& p) {
     return AdvanceStage(stage);
   }
   ctx_->set_watermark(stage_wm_[stage]);
-  ctx_->set_record_watermark(carried ? p.carried : tr.PartitionWatermark(part));
+  // Never below the stage's watermark (a partition back from idleness cannot reopen a window).
+  ctx_->set_record_watermark(
+      std::max(stage_wm_[stage], carried ? p.carried : tr.PartitionWatermark(part)));
   ctx_->ClearReportedEventTime();
   SLUICE_RETURN_IF_ERROR(graphs_[stage]->Process(
       p.topic, p.key ? std::optional<std::string_view>(*p.key) : std::nullopt,

@@ -7,6 +7,7 @@ namespace sluice {
 int WatermarkTracker::AddPartition(int senders) {
   Part p;
   p.sender_wm.assign(static_cast<size_t>(std::max(senders, 0)), kMinWatermark);
+  p.sender_idle.assign(p.sender_wm.size(), 0);
   parts_.push_back(std::move(p));
   return static_cast<int>(parts_.size() - 1);
 }
@@ -14,7 +15,17 @@ int WatermarkTracker::AddPartition(int senders) {
 Timestamp WatermarkTracker::Raw(const Part& p) const {
   if (p.ended) return kMaxWatermark;
   if (!p.sender_wm.empty()) {
-    return *std::min_element(p.sender_wm.begin(), p.sender_wm.end());
+    // The minimum over senders that are not idle; the maximum if all are.
+    Timestamp active = kMaxWatermark, all = kMinWatermark;
+    bool any_active = false;
+    for (size_t i = 0; i < p.sender_wm.size(); ++i) {
+      all = std::max(all, p.sender_wm[i]);
+      if (!p.sender_idle[i]) {
+        any_active = true;
+        active = std::min(active, p.sender_wm[i]);
+      }
+    }
+    return any_active ? active : all;
   }
   if (p.max_event == kMinWatermark) return kMinWatermark;
   return p.max_event - options_.max_out_of_orderness.count();
@@ -29,10 +40,24 @@ void WatermarkTracker::ObserveRecord(int p, Timestamp ts, Timestamp now) {
   part.idle = false;
 }
 
-void WatermarkTracker::ObserveWatermark(int p, int sender, Timestamp wm, Timestamp now) {
+bool WatermarkTracker::IsIdle(const Part& p) const {
+  if (p.idle) return true;
+  if (p.sender_idle.empty()) return false;
+  return std::all_of(p.sender_idle.begin(), p.sender_idle.end(), [](char c) { return c != 0; });
+}
+
+bool WatermarkTracker::AllIdle() const {
+  if (parts_.empty()) return false;
+  return std::all_of(parts_.begin(), parts_.end(),
+                     [&](const Part& p) { return p.ended || IsIdle(p); });
+}
+
+void WatermarkTracker::ObserveWatermark(int p, int sender, Timestamp wm, Timestamp now,
+                                        bool sender_idle) {
   Part& part = parts_[p];
   if (sender >= 0 && sender < static_cast<int>(part.sender_wm.size())) {
     part.sender_wm[sender] = std::max(part.sender_wm[sender], wm);
+    part.sender_idle[sender] = sender_idle ? 1 : 0;
   }
   part.last_heard = now;
   part.idle = false;
@@ -56,7 +81,7 @@ Timestamp WatermarkTracker::Current() {
   bool any_active = false, any_idle = false;
   for (const Part& p : parts_) {
     if (p.ended) continue;
-    if (p.idle) {
+    if (IsIdle(p)) {
       any_idle = true;
       idle_max = std::max(idle_max, Raw(p));
     } else {

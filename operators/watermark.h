@@ -54,8 +54,12 @@ class WatermarkTracker {
   Timestamp PartitionWatermark(int p) const;
   // A record with event time `ts` was read from partition p at processing time `now`.
   void ObserveRecord(int p, Timestamp ts, Timestamp now);
-  // Upstream task `sender` of carried partition p reported watermark `wm` at time `now`.
-  void ObserveWatermark(int p, int sender, Timestamp wm, Timestamp now);
+  // Upstream task `sender` of carried partition p reported watermark `wm` at time `now`;
+  // `sender_idle` when all of that sender's own inputs are idle (it then stops holding p back
+  // until it reports again).
+  void ObserveWatermark(int p, int sender, Timestamp wm, Timestamp now, bool sender_idle = false);
+  // True when there is at least one partition and every one is idle or ended.
+  bool AllIdle() const;
   // Marks p idle until its next record or watermark.
   void MarkIdle(int p);
   // Marks p as at the end of its (bounded) input: it never holds the watermark back again.
@@ -70,11 +74,13 @@ class WatermarkTracker {
   struct Part {
     Timestamp max_event{kMinWatermark};
     std::vector<Timestamp> sender_wm;  // carried partitions
+    std::vector<char> sender_idle;
     Timestamp last_heard{kMinWatermark};
     bool idle = false;
     bool ended = false;
   };
   Timestamp Raw(const Part& p) const;
+  bool IsIdle(const Part& p) const;
 
   EventTimeOptions options_;
   std::vector<Part> parts_;

@@ -88,6 +88,7 @@ class Job::Impl {
       m.records_in += t->records_in();
       m.records_out += t->records_out();
       m.lag += t->Lag();
+      m.late_records += t->late();
     }
     m.tasks = static_cast<int>(tasks_.size());
     m.running = running_.load();

@@ -52,6 +52,15 @@ Status StreamTask::Init() {
     inputs_.push_back(std::move(in));
   }
   SLUICE_RETURN_IF_ERROR(LoadOrStart());
+  time_ = std::make_unique<TaskTime>(topology_.event_time(), id_.partition);
+  for (const auto& in : inputs_) {
+    int senders = 0;
+    const auto& sinks = topology_.topics()[in.topic].sink_nodes;
+    if (in.internal && !sinks.empty()) {
+      senders = plan_.stage_partitions[topology_.nodes()[sinks.front()].stage];
+    }
+    time_->AddInput(senders);
+  }
   SLUICE_ASSIGN_OR_RETURN(graph_, TaskGraph::Create(topology_, id_.stage, this));
   last_commit_ = last_mirror_ = std::chrono::steady_clock::now();
   return Status::Ok();
@@ -233,7 +242,12 @@ Status StreamTask::Send(int topic_index, std::string_view key, std::string_view 
   const PlannedTopic& t = plan_.topics[topic_index];
   int32_t part = PartitionForKey(key, t.partitions).value();
   Output& o = OutputFor(topic_index, part);
-  o.builder.Add(ts, key, value);
+  if (t.internal) {
+    Header h = time_->CarryHeader(*this);  // the watermark travels with the record
+    o.builder.Add(ts, key, value, std::span<const Header>(&h, 1));
+  } else {
+    o.builder.Add(ts, key, value);
+  }
   pending_bytes_ += key.size() + value.size() + 16;
   if (o.builder.size_bytes() >= kOutputBatchBytes) FinishBatch(o, &finished_batches_);
   return Status::Ok();
@@ -249,6 +263,7 @@ void StreamTask::FinishBatch(Output& o, std::vector<OutboxEntry>* out) {
 }
 
 Status StreamTask::ProcessInput(Input& in, size_t budget, size_t* consumed) {
+  const int input_index = static_cast<int>(&in - inputs_.data());
   *consumed = 0;
   if (in.end >= 0 && in.position >= in.end) return Status::Ok();
   if (in.position >= in.partition->high_watermark().value()) return Status::Ok();
@@ -269,7 +284,12 @@ Status StreamTask::ProcessInput(Input& in, size_t budget, size_t* consumed) {
     Status s = batch.ForEachRecord([&](const RecordView& rec) {
       int64_t off = rec.offset.value();
       if (!err.ok() || off < in.position || (in.end >= 0 && off >= in.end)) return;
+      if (time_->BeforeRecord(input_index, rec, this)) {  // a watermark marker
+        in.position = off + 1;
+        return;
+      }
       err = graph_->Process(in.topic, rec.key_opt(), rec.value_opt(), rec.timestamp);
+      time_->AfterRecord(input_index, rec.timestamp, *this);
       if (!err.ok()) {
         err = err.WithContext(fmt::format("task {}/{}: record at offset {} of '{}' partition {}",
                                           id_.stage, id_.partition, off, in.name, id_.partition));
@@ -297,6 +317,7 @@ Status StreamTask::RunBatch(bool* did_work) {
     SLUICE_RETURN_IF_ERROR(ProcessInput(in, options_.batch_records - total, &n));
     total += n;
   }
+  SLUICE_RETURN_IF_ERROR(AdvanceTime());
   *did_work = total > 0;
   auto now = std::chrono::steady_clock::now();
   bool due = total == 0 ? Uncommitted()
@@ -307,6 +328,40 @@ Status StreamTask::RunBatch(bool* did_work) {
     *did_work = true;
   } else if (mirror_stale_) {
     SLUICE_RETURN_IF_ERROR(MirrorOffsets(false));
+  }
+  return Status::Ok();
+}
+
+Status StreamTask::AdvanceTime() {
+  for (size_t i = 0; i < inputs_.size(); ++i) {
+    const Input& in = inputs_[i];
+    int64_t hw = in.partition->high_watermark().value();
+    bool ended = !in.internal && in.end >= 0 && in.position >= in.end;
+    time_->UpdateInput(static_cast<int>(i), in.position >= hw, ended);
+  }
+  Timestamp wm = time_->Current();
+  if (wm > watermark()) {
+    Status s = graph_->AdvanceWatermark(wm);
+    if (!s.ok()) {
+      return s.WithContext(fmt::format("task {}/{}: advancing the watermark", id_.stage,
+                                       id_.partition));
+    }
+  }
+  late_.store(late_records(), std::memory_order_relaxed);
+  Header marker;
+  bool has_internal_sink = false;
+  for (int t : topology_.stages()[id_.stage].sink_topics) {
+    has_internal_sink = has_internal_sink || plan_.topics[t].internal;
+  }
+  if (has_internal_sink && time_->NextMarker(watermark(), &marker)) {
+    for (int t : topology_.stages()[id_.stage].sink_topics) {
+      if (!plan_.topics[t].internal) continue;
+      for (int32_t p = 0; p < plan_.topics[t].partitions; ++p) {
+        OutputFor(t, p).builder.Add(Timestamp(0), std::nullopt, std::nullopt,
+                                    std::span<const Header>(&marker, 1));
+        pending_bytes_ += 32;
+      }
+    }
   }
   return Status::Ok();
 }

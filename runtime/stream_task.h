@@ -33,6 +33,7 @@
 #include "runtime/planner.h"
 #include "runtime/state_db.h"
 #include "runtime/task_store.h"
+#include "runtime/task_time.h"
 
 namespace sluice {
 
@@ -66,6 +67,9 @@ class StreamTask final : public ProcessorContext {
 
   int64_t records_in() const { return records_in_.load(std::memory_order_relaxed); }
   int64_t records_out() const { return records_out_.load(std::memory_order_relaxed); }
+  // Records dropped as late by windows and joins (counted, and written to a late topic if the
+  // operator has one).
+  int64_t late() const { return late_.load(std::memory_order_relaxed); }
   // Records in external inputs not yet consumed.
   int64_t Lag() const;
 
@@ -101,6 +105,9 @@ class StreamTask final : public ProcessorContext {
   Status CommitExactlyOnce();
   Status CommitAtLeastOnce();
   bool Uncommitted() const;
+  // Event time after a batch: input idleness/end, the watermark advance (windows close), and
+  // watermark markers to the internal topics this task writes.
+  Status AdvanceTime();
 
   TaskId id_;
   const Topology& topology_;
@@ -124,6 +131,8 @@ class StreamTask final : public ProcessorContext {
   bool mirror_stale_ = false;
   std::atomic<int64_t> records_in_{0};
   std::atomic<int64_t> records_out_{0};
+  std::atomic<int64_t> late_{0};
+  std::unique_ptr<TaskTime> time_;
 };
 
 }  // namespace sluice
