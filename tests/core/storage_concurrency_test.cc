@@ -187,6 +187,7 @@ TEST_F(StorageConcurrencyTest, ReadsRacingRollsAndRetentionGetDataOrOutOfRange) 
     for (auto& t : threads) t.join();
     for (int r = 0; r < 4; ++r) EXPECT_EQ(errors[r], "") << "reader " << r;
     EXPECT_GT(ok_reads.load(), 0);
+    ASSERT_TRUE(p->ApplyRetention(Now()).ok());  // the writer may have outrun the last pass
     EXPECT_GT(p->log_start_offset(), Offset(2000));
     EXPECT_LE(p->Stats().bytes, 3000u + 1024u);
   }
