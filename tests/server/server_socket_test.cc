@@ -1,0 +1,471 @@
+// Raw-socket tests against an in-process server: bad input and resource limits
+// (reliability-scenarios.md E1-E7, F1, F2, F5). Each case checks the clear error or closed
+// connection AND that the server keeps serving other clients.
+#include <gtest/gtest.h>
+#include <sys/socket.h>
+
+#include <filesystem>
+#include <thread>
+
+#include "core/record_batch.h"
+#include "core/varint.h"
+#include "server/protocol/error_codes.h"
+#include "server/protocol/wire_reader.h"
+#include "tests/server/kafka_test_client.h"
+
+namespace sluice::kafka::testing {
+namespace {
+
+using std::chrono::milliseconds;
+
+std::string Be32(int32_t v) {
+  char b[4];
+  varint::PutBE32(b, static_cast<uint32_t>(v));
+  return std::string(b, 4);
+}
+
+// The server answers ApiVersions on a fresh connection: it is up and serving.
+void ExpectServing(ServerFixture& f) {
+  auto c = f.Connect();
+  ASSERT_TRUE(c->connected());
+  ASSERT_TRUE(c->SendRequest(2, ApiVersionsRequest{}, 99));
+  auto frame = c->ReadFrame();
+  ASSERT_TRUE(frame.has_value()) << "server stopped answering";
+  WireReader r(*frame);
+  EXPECT_EQ(r.Int32(), 99);
+  EXPECT_EQ(r.Int16(), kNone);
+}
+
+struct PartitionResult {
+  int16_t error = 0;
+  int64_t offset = -1;
+};
+
+// Produce v7 response with one topic and one partition.
+PartitionResult ParseProduce(const std::string& frame) {
+  WireReader r(frame);
+  r.Int32();                  // correlation id
+  EXPECT_EQ(r.ArrayCount(1), 1);
+  r.String();
+  EXPECT_EQ(r.ArrayCount(1), 1);
+  r.Int32();
+  PartitionResult p;
+  p.error = r.Int16();
+  p.offset = r.Int64();
+  EXPECT_TRUE(r.ok()) << r.status();
+  return p;
+}
+
+ProduceRequest OneBatch(const std::string& topic, int32_t partition, std::string batch,
+                        int16_t acks = -1) {
+  ProduceRequest req;
+  req.acks = acks;
+  req.timeout_ms = 10000;
+  req.topics = {{topic, {{partition, std::move(batch)}}}};
+  return req;
+}
+
+struct FetchResult {
+  int16_t error = 0;
+  int64_t hwm = -1;
+  std::optional<std::string_view> records;
+};
+
+// Fetch v4 response with one topic and one partition.
+FetchResult ParseFetch(const std::string& frame) {
+  WireReader r(frame);
+  r.Int32();  // correlation
+  r.Int32();  // throttle
+  EXPECT_EQ(r.ArrayCount(1), 1);
+  r.String();
+  EXPECT_EQ(r.ArrayCount(1), 1);
+  r.Int32();
+  FetchResult out;
+  out.error = r.Int16();
+  out.hwm = r.Int64();
+  r.Int64();  // last stable offset
+  int32_t aborted = r.ArrayCount(16, true);
+  EXPECT_EQ(aborted, 0);
+  out.records = r.NullableBytes();
+  EXPECT_TRUE(r.ok()) << r.status();
+  return out;
+}
+
+FetchRequest FetchOne(const std::string& topic, int32_t partition, int64_t offset,
+                      int32_t max_wait_ms = 0, int32_t max_bytes = 1 << 20) {
+  FetchRequest req;
+  req.max_wait_ms = max_wait_ms;
+  req.min_bytes = 1;
+  req.max_bytes = max_bytes;
+  req.topics = {{topic, {{partition, -1, offset, -1, 1 << 20}}}};
+  return req;
+}
+
+// CreateTopics v3 response: error code per topic, in order.
+std::vector<int16_t> ParseCreateTopics(const std::string& frame) {
+  WireReader r(frame);
+  r.Int32();
+  r.Int32();
+  std::vector<int16_t> codes;
+  int32_t n = r.ArrayCount(1);
+  for (int32_t i = 0; i < n; ++i) {
+    r.String();
+    codes.push_back(r.Int16());
+    r.NullableString();
+  }
+  EXPECT_TRUE(r.ok()) << r.status();
+  return codes;
+}
+
+class ServerSocketTest : public ::testing::Test {
+ protected:
+  ServerFixture f_;
+};
+
+TEST_F(ServerSocketTest, ProducesAndFetchesThroughTheWire) {
+  auto c = f_.Connect();
+  ASSERT_TRUE(c->SendRequest(7, OneBatch("t", 0, MakeBatch("hello", 3))));
+  auto produced = ParseProduce(*c->ReadFrame());
+  EXPECT_EQ(produced.error, kNone);
+  EXPECT_EQ(produced.offset, 0);
+  ASSERT_TRUE(c->SendRequest(7, OneBatch("t", 0, MakeBatch("again"))));
+  EXPECT_EQ(ParseProduce(*c->ReadFrame()).offset, 3);
+
+  ASSERT_TRUE(c->SendRequest(4, FetchOne("t", 0, 1)));
+  auto fetched = ParseFetch(*c->ReadFrame());
+  EXPECT_EQ(fetched.error, kNone);
+  EXPECT_EQ(fetched.hwm, 4);
+  ASSERT_TRUE(fetched.records.has_value());
+  // Whole stored batches from the one containing offset 1, with their assigned base offsets.
+  auto batch = RecordBatchView::Parse(fetched.records->substr(0, BatchSizeAt(*fetched.records)));
+  ASSERT_TRUE(batch.ok()) << batch.status();
+  EXPECT_EQ(batch->base_offset(), Offset(0));
+  EXPECT_TRUE(batch->CrcMatches());
+}
+
+TEST_F(ServerSocketTest, OversizeSizePrefixClosesOnlyThatConnectionWithoutAllocating) {  // E1
+  long before = PeakRssKib();
+  for (int32_t size : {(100 << 20) + 1, 0x7fffffff}) {
+    auto c = f_.Connect();
+    ASSERT_TRUE(c->Send(Be32(size) + std::string(1000, 'x')));
+    EXPECT_TRUE(c->WaitClosed()) << size;
+  }
+  EXPECT_LT(PeakRssKib() - before, 50 * 1024) << "a size prefix made the server allocate";
+  ExpectServing(f_);
+}
+
+TEST_F(ServerSocketTest, NegativeZeroAndTruncatedFramesCloseAndServerStaysUp) {  // E2
+  for (int32_t size : {-1, INT32_MIN, 0}) {
+    auto c = f_.Connect();
+    ASSERT_TRUE(c->Send(Be32(size)));
+    EXPECT_TRUE(c->WaitClosed()) << size;
+  }
+  {
+    // A frame shorter than the request header.
+    auto c = f_.Connect();
+    ASSERT_TRUE(c->Send(Be32(3) + std::string("\x00\x12\x00", 3)));
+    EXPECT_TRUE(c->WaitClosed());
+  }
+  {
+    // The client goes away after half a frame.
+    auto c = f_.Connect();
+    ASSERT_TRUE(c->Send(Be32(100) + std::string(50, 'x')));
+    c->Close();
+  }
+  ExpectServing(f_);
+}
+
+TEST_F(ServerSocketTest, LyingInnerLengthsCloseTheConnection) {  // E3
+  std::vector<std::string> bodies = {
+      // Produce v7: topic array count INT32_MAX.
+      std::string("\x00\x00\x00\x07\x00\x00\x00\x01\xff\xff\xff\xff\x00\x01\x00\x00\x75\x30", 18) +
+          Be32(0x7fffffff),
+      // Produce v7: topic count 1000 with one topic present.
+      std::string("\x00\x00\x00\x07\x00\x00\x00\x01\xff\xff\xff\xff\x00\x01\x00\x00\x75\x30", 18) +
+          Be32(1000) + std::string("\x00\x01t", 3) + Be32(0),
+      // Metadata v1: topic name length one past the end.
+      std::string("\x00\x03\x00\x01\x00\x00\x00\x01\xff\xff", 10) + Be32(1) +
+          std::string("\x00\x05" "abcd", 6),
+      // Metadata v1: topic count -2.
+      std::string("\x00\x03\x00\x01\x00\x00\x00\x01\xff\xff", 10) + Be32(-2),
+      // ApiVersions v3: compact string length 2^30.
+      std::string("\x00\x12\x00\x03\x00\x00\x00\x01\xff\xff\x00\x80\x80\x80\x80\x04", 16),
+      // ApiVersions v3: header tag count larger than the data.
+      std::string("\x00\x12\x00\x03\x00\x00\x00\x01\xff\xff\x7f", 11),
+  };
+  long before = PeakRssKib();
+  for (size_t i = 0; i < bodies.size(); ++i) {
+    auto c = f_.Connect();
+    ASSERT_TRUE(c->Send(Be32(static_cast<int32_t>(bodies[i].size())) + bodies[i]));
+    EXPECT_TRUE(c->WaitClosed()) << "case " << i;
+  }
+  EXPECT_LT(PeakRssKib() - before, 50 * 1024);
+  ExpectServing(f_);
+}
+
+TEST_F(ServerSocketTest, UnknownKeysAndVersionsCloseButApiVersionsAnswersUnsupported) {  // E4
+  {
+    auto c = f_.Connect();
+    std::string req("\x27\x0f\x00\x00\x00\x00\x00\x05\xff\xff", 10);  // key 9999
+    ASSERT_TRUE(c->Send(Be32(10) + req));
+    EXPECT_TRUE(c->WaitClosed());
+  }
+  {
+    auto c = f_.Connect();
+    std::string req("\x00\x00\x00\x08\x00\x00\x00\x05\xff\xff", 10);  // Produce v8
+    ASSERT_TRUE(c->Send(Be32(10) + req));
+    EXPECT_TRUE(c->WaitClosed());
+  }
+  {
+    auto c = f_.Connect();
+    ASSERT_TRUE(c->Send(Be32(64) + std::string(64, '\xab')));  // garbage header
+    EXPECT_TRUE(c->WaitClosed());
+  }
+  {
+    auto c = f_.Connect();
+    std::string req("\x00\x12\x00\x07\x00\x00\x00\x05\xff\xff\x00", 11);  // ApiVersions v7
+    ASSERT_TRUE(c->Send(Be32(11) + req));
+    auto frame = c->ReadFrame();
+    ASSERT_TRUE(frame.has_value());
+    WireReader r(*frame);
+    EXPECT_EQ(r.Int32(), 5);
+    EXPECT_EQ(r.Int16(), kUnsupportedVersion);
+    EXPECT_EQ(r.ArrayCount(6), 17);
+    EXPECT_EQ(r.Int16(), 0);  // Produce
+    EXPECT_EQ(r.Int16(), 3);
+    EXPECT_EQ(r.Int16(), 7);
+    // The connection stays usable for the retry at a lower version.
+    ASSERT_TRUE(c->SendRequest(3, ApiVersionsRequest{"probe", "1.0"}, 6));
+    EXPECT_TRUE(c->ReadFrame().has_value());
+  }
+  ExpectServing(f_);
+}
+
+TEST_F(ServerSocketTest, BadBatchesGetPerPartitionErrorsAndAppendNothing) {  // E5
+  auto c = f_.Connect();
+  ASSERT_TRUE(c->SendRequest(7, OneBatch("b", 0, MakeBatch("ok"))));
+  ASSERT_EQ(ParseProduce(*c->ReadFrame()).offset, 0);
+
+  std::string bad_crc = MakeBatch("payload");
+  bad_crc.back() ^= 0x01;
+  std::string bad_magic = MakeBatch("payload");
+  bad_magic[16] = 1;
+  std::string bad_count = MakeBatch("payload", 2);
+  varint::PutBE32(bad_count.data() + 57, 3);  // recordCount 3 but 2 records (CRC now wrong)
+  std::string too_big = MakeBatch(std::string(2 << 20, 'x'));
+  std::string truncated = MakeBatch("payload").substr(0, 40);
+  std::string valid_then_bad = MakeBatch("fine") + bad_crc;
+  struct Case {
+    std::string batch;
+    int16_t error;
+  } cases[] = {{bad_crc, kCorruptMessage},         {bad_magic, kCorruptMessage},
+               {bad_count, kCorruptMessage},       {too_big, kMessageTooLarge},
+               {truncated, kCorruptMessage},       {valid_then_bad, kCorruptMessage},
+               {std::string(), kInvalidRecord}};
+  for (const auto& tc : cases) {
+    ASSERT_TRUE(c->SendRequest(7, OneBatch("b", 0, tc.batch)));
+    auto r = ParseProduce(*c->ReadFrame());
+    EXPECT_EQ(r.error, tc.error);
+    EXPECT_EQ(r.offset, -1);
+  }
+  // Nothing was appended: the next good batch gets offset 1, and the log end is 2.
+  ASSERT_TRUE(c->SendRequest(7, OneBatch("b", 0, MakeBatch("ok2"))));
+  EXPECT_EQ(ParseProduce(*c->ReadFrame()).offset, 1);
+  auto p = f_.log().GetPartition("b", PartitionId(0));
+  ASSERT_TRUE(p.ok());
+  EXPECT_EQ((*p)->high_watermark(), Offset(2));
+}
+
+TEST_F(ServerSocketTest, InvalidTopicNamesAreRejectedAndCreateNothingOnDisk) {  // E6
+  std::vector<std::string> names = {"",  ".",      "..",          std::string(250, 'a'),
+                                    "a/b", "../../sluice-escape-check", std::string("a\0b", 3), "caf\xc3\xa9"};
+  auto c = f_.Connect();
+  CreateTopicsRequest create;
+  for (const auto& n : names) create.topics.push_back({n, 1, 1, {}, {}});
+  ASSERT_TRUE(c->SendRequest(3, create));
+  auto codes = ParseCreateTopics(*c->ReadFrame());
+  ASSERT_EQ(codes.size(), names.size());
+  for (size_t i = 0; i < codes.size(); ++i) EXPECT_EQ(codes[i], kInvalidTopicException) << i;
+  for (const auto& n : names) {
+    ASSERT_TRUE(c->SendRequest(7, OneBatch(n, 0, MakeBatch("x"))));
+    EXPECT_EQ(ParseProduce(*c->ReadFrame()).error, kInvalidTopicException);
+  }
+  auto topics = f_.log().ListTopics();
+  ASSERT_TRUE(topics.ok());
+  EXPECT_TRUE(topics->empty());
+  namespace fs = std::filesystem;
+  EXPECT_FALSE(fs::exists(fs::path(f_.data_dir()).parent_path() / "sluice-escape-check"));
+  EXPECT_FALSE(fs::exists(fs::path(f_.data_dir()) / "topics" / "a"));
+  ExpectServing(f_);
+}
+
+TEST_F(ServerSocketTest, InvalidNumbersGetTheMatchingKafkaErrors) {  // E7
+  auto c = f_.Connect();
+  ASSERT_TRUE(c->SendRequest(7, OneBatch("n", 0, MakeBatch("x"))));
+  ASSERT_EQ(ParseProduce(*c->ReadFrame()).error, kNone);
+  ASSERT_TRUE(c->SendRequest(7, OneBatch("n", 0, MakeBatch("x"), /*acks=*/2)));
+  EXPECT_EQ(ParseProduce(*c->ReadFrame()).error, kInvalidRequiredAcks);
+  for (int32_t partition : {-1, 1, 1 << 30}) {
+    ASSERT_TRUE(c->SendRequest(7, OneBatch("n", partition, MakeBatch("x"))));
+    EXPECT_EQ(ParseProduce(*c->ReadFrame()).error, kUnknownTopicOrPartition) << partition;
+    ASSERT_TRUE(c->SendRequest(4, FetchOne("n", partition, 0)));
+    EXPECT_EQ(ParseFetch(*c->ReadFrame()).error, kUnknownTopicOrPartition) << partition;
+  }
+  for (int64_t offset : {int64_t{-5}, int64_t{2}, INT64_MAX}) {
+    ASSERT_TRUE(c->SendRequest(4, FetchOne("n", 0, offset)));
+    auto r = ParseFetch(*c->ReadFrame());
+    EXPECT_EQ(r.error, kOffsetOutOfRange) << offset;
+    ASSERT_TRUE(r.records.has_value());  // empty, never null
+    EXPECT_TRUE(r.records->empty());
+  }
+  ASSERT_TRUE(c->SendRequest(4, FetchOne("n", 0, 0, /*max_wait=*/-7, /*max_bytes=*/-1)));
+  EXPECT_EQ(ParseFetch(*c->ReadFrame()).error, kInvalidFetchSize);
+
+  CreateTopicsRequest create;
+  create.topics = {{"p0", 0, 1, {}, {}},
+                   {"p-default", -1, 1, {}, {}},
+                   {"p-huge", 1000000, 1, {}, {}},
+                   {"rf3", 1, 3, {}, {}},
+                   {"n", 1, 1, {}, {}}};
+  ASSERT_TRUE(c->SendRequest(3, create));
+  EXPECT_EQ(ParseCreateTopics(*c->ReadFrame()),
+            (std::vector<int16_t>{kInvalidPartitions, kNone, kInvalidPartitions,
+                                  kInvalidReplicationFactor, kTopicAlreadyExists}));
+  auto topics = f_.log().ListTopics();
+  ASSERT_TRUE(topics.ok());
+  EXPECT_EQ(*topics, (std::vector<std::string>{"n", "p-default"}));
+}
+
+TEST(ServerLimitsTest, ConnectionsBeyondTheLimitAreClosedAndOthersKeepWorking) {  // F1
+  ServerOptions o;
+  o.max_connections = 4;
+  ServerFixture f(o);
+  std::vector<std::unique_ptr<RawClient>> kept;
+  for (int i = 0; i < 4; ++i) {
+    kept.push_back(f.Connect());
+    ASSERT_TRUE(kept.back()->SendRequest(2, ApiVersionsRequest{}));
+    ASSERT_TRUE(kept.back()->ReadFrame().has_value());
+  }
+  for (int i = 0; i < 20; ++i) {
+    auto extra = f.Connect();
+    EXPECT_TRUE(extra->WaitClosed()) << i;
+  }
+  for (auto& c : kept) {
+    ASSERT_TRUE(c->SendRequest(2, ApiVersionsRequest{}));
+    EXPECT_TRUE(c->ReadFrame().has_value());
+  }
+  EXPECT_GE(f.server().stats().connections_rejected, 20);
+  kept.clear();
+  // Slots free up once clients leave.
+  for (int tries = 0; tries < 100 && f.server().stats().connections_open > 0; ++tries) {
+    std::this_thread::sleep_for(milliseconds(20));
+  }
+  ExpectServing(f);
+}
+
+TEST(ServerLimitsTest, IdleAndTricklingConnectionsAreClosed) {  // F2
+  ServerOptions o;
+  o.idle_timeout = milliseconds(300);
+  o.request_read_timeout = milliseconds(500);
+  ServerFixture f(o);
+  auto idle = f.Connect();
+  auto trickler = f.Connect();
+  // One byte at a time: the idle timer alone would never fire.
+  std::string req = EncodeRequest({18, 2, 1, std::nullopt}, ApiVersionsRequest{});
+  bool closed = false;
+  for (size_t i = 0; i < req.size() - 1 && !closed; ++i) {
+    if (!trickler->Send(req.substr(i, 1))) closed = true;
+    std::this_thread::sleep_for(milliseconds(100));
+  }
+  EXPECT_TRUE(closed || trickler->WaitClosed());
+  EXPECT_TRUE(idle->WaitClosed());
+  ExpectServing(f);
+}
+
+TEST(ServerLimitsTest, ClientThatNeverReadsStaysBoundedAndOthersAreServed) {  // F5
+  ServerFixture f;
+  auto greedy = f.Connect();
+  int buf = 4096;
+  setsockopt(greedy->fd(), SOL_SOCKET, SO_RCVBUF, &buf, sizeof(buf));
+  std::string one = EncodeRequest({3, 1, 1, std::nullopt}, MetadataRequest{});
+  std::string many;
+  for (int i = 0; i < 10000; ++i) many += one;
+  long before = PeakRssKib();
+  // The server stops reading once its one in-flight response cannot be written, so this send
+  // eventually blocks; push from a thread and give up after the check below.
+  std::thread pusher([&] { greedy->Send(many); });
+  std::this_thread::sleep_for(milliseconds(500));
+  ExpectServing(f);
+  EXPECT_LT(PeakRssKib() - before, 100 * 1024);
+  ::shutdown(greedy->fd(), SHUT_RDWR);
+  pusher.join();
+}
+
+TEST(ServerLimitsTest, FetchResponsesAreCappedWhateverTheClientAsks) {  // F5
+  ServerOptions o;
+  o.max_fetch_bytes = 1000;
+  ServerFixture f(o);
+  auto c = f.Connect();
+  std::string batch = MakeBatch(std::string(300, 'v'));
+  for (int i = 0; i < 10; ++i) {
+    ASSERT_TRUE(c->SendRequest(7, OneBatch("big", 0, batch)));
+    ASSERT_EQ(ParseProduce(*c->ReadFrame()).error, kNone);
+  }
+  ASSERT_TRUE(c->SendRequest(4, FetchOne("big", 0, 0, 0, 0x7fffffff)));
+  auto r = ParseFetch(*c->ReadFrame());
+  EXPECT_EQ(r.error, kNone);
+  ASSERT_TRUE(r.records.has_value());
+  EXPECT_GE(r.records->size(), batch.size());  // at least one whole batch
+  EXPECT_LE(r.records->size(), 1000 + batch.size());
+}
+
+TEST_F(ServerSocketTest, LongPollIsWokenByAnAppend) {
+  auto consumer = f_.Connect();
+  auto producer = f_.Connect();
+  ASSERT_TRUE(producer->SendRequest(7, OneBatch("lp", 0, MakeBatch("first"))));
+  ASSERT_EQ(ParseProduce(*producer->ReadFrame()).offset, 0);
+  // max_wait 60 s: the reply can only arrive within the 20 s read timeout if the append wakes it.
+  ASSERT_TRUE(consumer->SendRequest(4, FetchOne("lp", 0, 1, 60000)));
+  for (int i = 0; i < 500 && f_.server().stats().requests < 2; ++i) {
+    std::this_thread::sleep_for(milliseconds(10));
+  }
+  ASSERT_TRUE(producer->SendRequest(7, OneBatch("lp", 0, MakeBatch("second"))));
+  ASSERT_EQ(ParseProduce(*producer->ReadFrame()).offset, 1);
+  auto frame = consumer->ReadFrame(std::chrono::seconds(20));
+  ASSERT_TRUE(frame.has_value()) << "long poll not woken by the append";
+  auto r = ParseFetch(*frame);
+  EXPECT_EQ(r.hwm, 2);
+  ASSERT_TRUE(r.records.has_value());
+  EXPECT_FALSE(r.records->empty());
+}
+
+TEST_F(ServerSocketTest, ExpiredLongPollAnswersWithEmptyRecords) {
+  auto c = f_.Connect();
+  ASSERT_TRUE(c->SendRequest(7, OneBatch("lp2", 0, MakeBatch("x"))));
+  ASSERT_EQ(ParseProduce(*c->ReadFrame()).error, kNone);
+  ASSERT_TRUE(c->SendRequest(4, FetchOne("lp2", 0, 1, 200)));
+  auto r = ParseFetch(*c->ReadFrame());
+  EXPECT_EQ(r.error, kNone);
+  EXPECT_EQ(r.hwm, 1);
+  ASSERT_TRUE(r.records.has_value()) << "records must be empty, never null";
+  EXPECT_TRUE(r.records->empty());
+}
+
+TEST_F(ServerSocketTest, AcksZeroGetsNoResponseAndAFailureClosesTheConnection) {
+  auto c = f_.Connect();
+  ASSERT_TRUE(c->SendRequest(7, OneBatch("z", 0, MakeBatch("x"), /*acks=*/0), 1));
+  ASSERT_TRUE(c->SendRequest(2, ApiVersionsRequest{}, 2));
+  auto frame = c->ReadFrame();
+  ASSERT_TRUE(frame.has_value());
+  EXPECT_EQ(WireReader(*frame).Int32(), 2);  // the first response is ApiVersions'
+  std::string bad = MakeBatch("x");
+  bad.back() ^= 1;
+  ASSERT_TRUE(c->SendRequest(7, OneBatch("z", 0, bad, /*acks=*/0), 3));
+  EXPECT_TRUE(c->WaitClosed());
+  auto p = f_.log().GetPartition("z", PartitionId(0));
+  ASSERT_TRUE(p.ok());
+  EXPECT_EQ((*p)->high_watermark(), Offset(1));
+}
+
+}  // namespace
+}  // namespace sluice::kafka::testing
