@@ -12,11 +12,10 @@
 //   --scale   multiplies every record count (default 1; 0.01 for a smoke run)
 //   --filter  runs only cases whose name contains this
 //   --sluice  the sluice binary for the whole-process cases (default: the one built with this)
+#include <fmt/format.h>
 #include <stdlib.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <fmt/format.h>
 
 #include <atomic>
 #include <chrono>
@@ -94,7 +93,8 @@ void AppendCase(Log& log, const std::string& name, size_t size, Acks acks, int t
   s = (*producer)->Flush();
   if (!s.ok()) Die(s, "flush");
   double secs = std::chrono::duration<double>(Clock::now() - t0).count();
-  if (print) Row(name, per_thread * threads, secs, static_cast<double>(per_thread * threads * size));
+  if (print)
+    Row(name, per_thread * threads, secs, static_cast<double>(per_thread * threads * size));
 }
 
 void ReadCase(Log& log, const std::string& name, const std::string& topic) {
@@ -148,8 +148,7 @@ void ProcessCases(const Config& cfg, int64_t lines) {
   double secs = TimeShell(
       fmt::format("{} produce cli-bench --key-separator , < '{}' 2> /dev/null", base, input));
   Row("sluice_produce_1M_lines_process", lines, secs, static_cast<double>(input_bytes));
-  secs = TimeShell(
-      fmt::format("{} consume cli-bench --from-beginning > '{}.out'", base, input));
+  secs = TimeShell(fmt::format("{} consume cli-bench --from-beginning > '{}.out'", base, input));
   uint64_t out_bytes = FileSystem::Default()->FileSize(input + ".out").value();
   Row("sluice_consume_1M_lines_process", lines, secs, static_cast<double>(out_bytes));
 }
@@ -194,7 +193,9 @@ int Main(int argc, char** argv) {
     if (::mkdtemp(pattern.data()) == nullptr) Die(ErrnoToStatus(errno, "mkdtemp", pattern), "dir");
     cfg.dir = pattern;
   }
-  auto n = [&](int64_t base) { return std::max<int64_t>(1000, static_cast<int64_t>(base * cfg.scale)); };
+  auto n = [&](int64_t base) {
+    return std::max<int64_t>(1000, static_cast<int64_t>(base * cfg.scale));
+  };
   {
     std::unique_ptr<Log> log = OpenLog(cfg.dir + "/inproc");
     struct Case {

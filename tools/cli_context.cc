@@ -58,9 +58,7 @@ Result<std::unique_ptr<Log>> OpenWriter(const CliContext& ctx, bool create_dir) 
   return Log::Open(options);
 }
 
-Status UsageError(std::string message) {
-  return InvalidArgument("{}{}", kUsagePrefix, message);
-}
+Status UsageError(std::string message) { return InvalidArgument("{}{}", kUsagePrefix, message); }
 
 bool IsUsageError(const Status& s) {
   return s.code() == StatusCode::kInvalidArgument &&

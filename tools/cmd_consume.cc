@@ -90,8 +90,8 @@ Status SeekStart(Log& log, Consumer& consumer, const ConsumeArgs& args,
       bool usable = false;
       if (it != committed.end()) {
         SLUICE_ASSIGN_OR_RETURN(Partition * p, log.GetPartition(tp.topic, tp.partition));
-        usable = it->second.offset >= p->log_start_offset() &&
-                 it->second.offset <= p->high_watermark();
+        usable =
+            it->second.offset >= p->log_start_offset() && it->second.offset <= p->high_watermark();
       }
       if (usable) {
         SLUICE_RETURN_IF_ERROR(consumer.Seek(tp, it->second.offset));
@@ -224,8 +224,8 @@ Status RunConsume(const CliContext& ctx, const ConsumeArgs& args) {
     // Commit what was printed, even when stopping on an error or an interrupt.
     Status c = CommitGroup(ctx, args.group, next, ctx.lock_wait);
     if (!c.ok()) {
-      return c.WithContext(fmt::format("printed {} records but could not commit them for group '{}'",
-                                       printed, args.group));
+      return c.WithContext(fmt::format(
+          "printed {} records but could not commit them for group '{}'", printed, args.group));
     }
   }
   return status;
@@ -255,9 +255,10 @@ void RegisterConsumeCommand(CLI::App& app, CliContext& ctx) {
         return t.ok() ? std::string() : t.status().message();
       },
       "TIME"));
-  auto* group = cmd->add_option("--group", args->group,
-                  "Consumer group: start from its committed offsets (earliest where none) and "
-                  "commit what was printed");
+  auto* group =
+      cmd->add_option("--group", args->group,
+                      "Consumer group: start from its committed offsets (earliest where none) and "
+                      "commit what was printed");
   auto* max = cmd->add_option("--max", args->max, "Stop after printing this many records");
   cmd->add_flag("--follow,-f", args->follow, "Keep waiting for new records (stop with Ctrl-C)");
   cmd->add_option("--format", args->format,

@@ -4,9 +4,8 @@
 // spread over the last hour), reads them back from the beginning, from an offset and from a
 // time, commits a consumer group's progress and shows its lag. Every step checks its count
 // against what was generated; the command fails (exit 1) if one does not match.
-#include <stdlib.h>
-
 #include <fmt/format.h>
+#include <stdlib.h>
 
 #include <chrono>
 #include <map>
@@ -77,9 +76,10 @@ std::vector<Event> GenerateEvents(int64_t n, Timestamp end) {
 
 Status Check(bool ok, std::string what) {
   if (ok) return Status::Ok();
-  return Internal("demo check failed: {}; the log returned something other than what was "
-                  "written, please report this with the demo output",
-                  what);
+  return Internal(
+      "demo check failed: {}; the log returned something other than what was "
+      "written, please report this with the demo output",
+      what);
 }
 
 // Polls until every assigned partition is at its end; calls fn for each record.
@@ -143,13 +143,13 @@ Status RunDemoIn(const CliContext& ctx, const std::string& dir, const DemoArgs& 
     PartitionStats st = part->Stats();
     ends.push_back(st.high_watermark);
     fmt::print("   partition {}: offsets {}..{}, {:.1f} MB in {} segment{}\n", p,
-               st.log_start_offset.value(), st.high_watermark.value(), st.bytes / 1e6,
-               st.segments, st.segments == 1 ? "" : "s");
-    SLUICE_RETURN_IF_ERROR(Check(st.high_watermark.value() == expected_per_partition[p],
-                                 fmt::format("partition {} holds {} records, murmur2 of the keys "
-                                             "puts {} there",
-                                             p, st.high_watermark.value(),
-                                             expected_per_partition[p])));
+               st.log_start_offset.value(), st.high_watermark.value(), st.bytes / 1e6, st.segments,
+               st.segments == 1 ? "" : "s");
+    SLUICE_RETURN_IF_ERROR(
+        Check(st.high_watermark.value() == expected_per_partition[p],
+              fmt::format("partition {} holds {} records, murmur2 of the keys "
+                          "puts {} there",
+                          p, st.high_watermark.value(), expected_per_partition[p])));
   }
 
   std::vector<TopicPartition> all;
@@ -179,8 +179,9 @@ Status RunDemoIn(const CliContext& ctx, const std::string& dir, const DemoArgs& 
     int64_t count = 0;
     std::string first;
     SLUICE_RETURN_IF_ERROR(Drain(*consumer, [&](const ConsumerRecord& r) {
-      if (count++ == 0) first = fmt::format("offset {} key {} {}", r.record.offset.value(),
-                                            r.record.key, r.record.value);
+      if (count++ == 0)
+        first = fmt::format("offset {} key {} {}", r.record.offset.value(), r.record.key,
+                            r.record.value);
     }));
     fmt::print("4. read partition 0 from offset {}: {} records; first: {}\n", from.value(), count,
                first);
@@ -203,11 +204,12 @@ Status RunDemoIn(const CliContext& ctx, const std::string& dir, const DemoArgs& 
         ++earlier;
       }
     }));
-    fmt::print("5. read from time {} (the last 15 minutes): {} records at or after it "
-               "(generated: {}){}\n",
-               FormatTime(from), count, expected,
-               earlier > 0 ? fmt::format(", plus {} earlier ones from the first batch", earlier)
-                           : std::string());
+    fmt::print(
+        "5. read from time {} (the last 15 minutes): {} records at or after it "
+        "(generated: {}){}\n",
+        FormatTime(from), count, expected,
+        earlier > 0 ? fmt::format(", plus {} earlier ones from the first batch", earlier)
+                    : std::string());
     SLUICE_RETURN_IF_ERROR(Check(count == expected, "read-from-time count"));
   }
 
@@ -237,8 +239,8 @@ Status RunDemoIn(const CliContext& ctx, const std::string& dir, const DemoArgs& 
     }
     fmt::print("6. group '{}' read {} records and committed them; its lag is now {}\n", kGroup,
                count, lag);
-    SLUICE_RETURN_IF_ERROR(Check(committed_total == count && lag == args.events - count,
-                                 "committed offsets and lag"));
+    SLUICE_RETURN_IF_ERROR(
+        Check(committed_total == count && lag == args.events - count, "committed offsets and lag"));
   }
   SLUICE_RETURN_IF_ERROR(log->Close());
   fmt::print("ok: every count matched what was generated\n");

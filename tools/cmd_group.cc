@@ -57,8 +57,8 @@ Status RunDescribe(const CliContext& ctx, const std::string& group) {
   SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<Log> log, OpenReader(ctx));
   SLUICE_ASSIGN_OR_RETURN(auto committed, log->offsets().Fetch(group));
   if (committed.empty()) {
-    return NotFound(
-        "group '{}' has no committed offsets; see the groups with 'sluice group list'", group);
+    return NotFound("group '{}' has no committed offsets; see the groups with 'sluice group list'",
+                    group);
   }
   return PrintOffsets(*log, committed);
 }
@@ -131,7 +131,8 @@ void RegisterGroupCommands(CLI::App& app, CliContext& ctx) {
   CLI::Option_group* to = reset->add_option_group("target", "Where to move the offsets");
   to->add_flag("--to-earliest", args->to_earliest, "The oldest offset still in the log");
   to->add_flag("--to-latest", args->to_latest, "The end of each partition");
-  auto* to_offset = to->add_option("--to-offset", args->to_offset, "This offset, in every partition");
+  auto* to_offset =
+      to->add_option("--to-offset", args->to_offset, "This offset, in every partition");
   to->add_option("--to-time", args->to_time,
                  "The first record at or after this time (epoch ms or ISO-8601)")
       ->check(CLI::Validator(

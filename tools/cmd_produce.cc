@@ -1,8 +1,7 @@
 // sluice produce TOPIC: one record per stdin line.
 #include <errno.h>
-#include <unistd.h>
-
 #include <fmt/format.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <cstring>
@@ -156,8 +155,9 @@ void RegisterProduceCommand(CLI::App& app, CliContext& ctx) {
   auto* sep = cmd->add_option("--key-separator", args->key_separator,
                               "Text before the first occurrence of SEP is the key; lines "
                               "without it have no key");
-  auto* part = cmd->add_option("--partition", args->partition,
-                  "Write every record to this partition (default: by key, or spread evenly)");
+  auto* part =
+      cmd->add_option("--partition", args->partition,
+                      "Write every record to this partition (default: by key, or spread evenly)");
   cmd->add_option("--acks", args->acks,
                   "none: page cache; leader: written to the OS (survives kill -9, default); "
                   "all: fsynced (survives power loss)")

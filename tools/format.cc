@@ -5,7 +5,9 @@
 namespace sluice::tools {
 namespace {
 
-void AppendText(fmt::memory_buffer& out, std::string_view s) { out.append(s.data(), s.data() + s.size()); }
+void AppendText(fmt::memory_buffer& out, std::string_view s) {
+  out.append(s.data(), s.data() + s.size());
+}
 
 }  // namespace
 
@@ -31,10 +33,18 @@ Result<RecordFormat> RecordFormat::Parse(std::string_view spec) {
     char t = spec[++i];
     if (c == '\\') {
       switch (t) {
-        case 'n': literal.push_back('\n'); break;
-        case 't': literal.push_back('\t'); break;
-        case 'r': literal.push_back('\r'); break;
-        case '\\': literal.push_back('\\'); break;
+        case 'n':
+          literal.push_back('\n');
+          break;
+        case 't':
+          literal.push_back('\t');
+          break;
+        case 'r':
+          literal.push_back('\r');
+          break;
+        case '\\':
+          literal.push_back('\\');
+          break;
         default:
           return InvalidArgument(
               "--format '{}' has an unknown escape '\\{}'; use \\n, \\t, \\r or \\\\", spec, t);
@@ -43,14 +53,30 @@ Result<RecordFormat> RecordFormat::Parse(std::string_view spec) {
     }
     Kind kind;
     switch (t) {
-      case '%': literal.push_back('%'); continue;
-      case 't': kind = Kind::kTopic; break;
-      case 'p': kind = Kind::kPartition; break;
-      case 'o': kind = Kind::kOffset; break;
-      case 'k': kind = Kind::kKey; break;
-      case 's': kind = Kind::kValue; break;
-      case 'T': kind = Kind::kTimestamp; break;
-      case 'h': kind = Kind::kHeaders; break;
+      case '%':
+        literal.push_back('%');
+        continue;
+      case 't':
+        kind = Kind::kTopic;
+        break;
+      case 'p':
+        kind = Kind::kPartition;
+        break;
+      case 'o':
+        kind = Kind::kOffset;
+        break;
+      case 'k':
+        kind = Kind::kKey;
+        break;
+      case 's':
+        kind = Kind::kValue;
+        break;
+      case 'T':
+        kind = Kind::kTimestamp;
+        break;
+      case 'h':
+        kind = Kind::kHeaders;
+        break;
       default:
         return InvalidArgument(
             "--format '{}' has an unknown token '%{}'; use %t topic, %p partition, %o offset, "
@@ -64,14 +90,22 @@ Result<RecordFormat> RecordFormat::Parse(std::string_view spec) {
   return f;
 }
 
-void RecordFormat::Append(std::string_view topic, PartitionId partition,
-                          const RecordView& record, fmt::memory_buffer& out) const {
+void RecordFormat::Append(std::string_view topic, PartitionId partition, const RecordView& record,
+                          fmt::memory_buffer& out) const {
   for (const Piece& p : pieces_) {
     switch (p.kind) {
-      case Kind::kLiteral: AppendText(out, p.literal); break;
-      case Kind::kTopic: AppendText(out, topic); break;
-      case Kind::kPartition: fmt::format_to(std::back_inserter(out), "{}", partition.value()); break;
-      case Kind::kOffset: fmt::format_to(std::back_inserter(out), "{}", record.offset.value()); break;
+      case Kind::kLiteral:
+        AppendText(out, p.literal);
+        break;
+      case Kind::kTopic:
+        AppendText(out, topic);
+        break;
+      case Kind::kPartition:
+        fmt::format_to(std::back_inserter(out), "{}", partition.value());
+        break;
+      case Kind::kOffset:
+        fmt::format_to(std::back_inserter(out), "{}", record.offset.value());
+        break;
       case Kind::kKey:
         if (record.has_key) AppendText(out, record.key);
         break;

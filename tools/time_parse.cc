@@ -1,10 +1,10 @@
 #include "tools/time_parse.h"
 
+#include <fmt/format.h>
+
 #include <charconv>
 #include <cstdint>
 #include <optional>
-
-#include <fmt/format.h>
 
 namespace sluice::tools {
 namespace {

@@ -19,8 +19,8 @@ Result<int32_t> CheckPartition(Log& log, const std::string& topic, int32_t parti
   SLUICE_RETURN_IF_ERROR(CheckTopicExists(log, topic));
   SLUICE_ASSIGN_OR_RETURN(TopicConfig config, log.DescribeTopic(topic));
   if (partition < 0 || partition >= config.partitions) {
-    return NotFound("topic '{}' has {} partition{}; partition {} does not exist (use 0..{})",
-                    topic, config.partitions, config.partitions == 1 ? "" : "s", partition,
+    return NotFound("topic '{}' has {} partition{}; partition {} does not exist (use 0..{})", topic,
+                    config.partitions, config.partitions == 1 ? "" : "s", partition,
                     config.partitions - 1);
   }
   return config.partitions;

@@ -42,8 +42,8 @@ TEST_F(CliErrorsTest, HelpExitsZero) {
 }
 
 TEST_F(CliErrorsTest, InvalidTopicNamesCreateNothing) {
-  const Args names = {"..", ".", "a/b", "", std::string(250, 'x'), "bad name", "caf\xc3\xa9",
-                      "../escape", "a\\b", "x$y"};
+  const Args names = {"..",       ".",           "a/b",       "",     std::string(250, 'x'),
+                      "bad name", "caf\xc3\xa9", "../escape", "a\\b", "x$y"};
   for (const std::string& name : names) {
     std::string err = ExpectRejected({"topic", "create", name, "--partitions", "1"}, 1);
     EXPECT_NE(err.find("topic name"), std::string::npos) << err;

@@ -52,7 +52,8 @@ std::map<std::string, std::string> CliTest::Snapshot(const std::string& dir) {
     std::string ext = e.path().extension().string();
     if (e.is_directory()) {
       // Partition directories appear when a writer first opens a partition; they hold no data.
-      bool partition_dir = !name.empty() && name.find_first_not_of("0123456789") == std::string::npos;
+      bool partition_dir =
+          !name.empty() && name.find_first_not_of("0123456789") == std::string::npos;
       if (!partition_dir) files[rel + "/"] = "";
       continue;
     }

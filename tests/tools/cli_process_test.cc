@@ -1,9 +1,8 @@
 // Several `sluice` processes on one data directory: a follower seeing another process's
 // appends, a second writer naming the holder, stale locks of killed writers, kill -9 of a
 // producer mid-stream, and clean exits on SIGINT.
-#include <signal.h>
-
 #include <gtest/gtest.h>
+#include <signal.h>
 
 #include <chrono>
 #include <memory>

@@ -84,7 +84,8 @@ TEST_F(CliRoundTripTest, UnkeyedRecordsSpreadOverPartitions) {
   // Unkeyed records stick to one partition per batch and move on with the next batch, so
   // send several batches' worth (~1.2 MB; a batch is 256 KiB).
   std::string input;
-  for (int i = 0; i < 10000; ++i) input += "line " + std::to_string(i) + std::string(110, '.') + "\n";
+  for (int i = 0; i < 10000; ++i)
+    input += "line " + std::to_string(i) + std::string(110, '.') + "\n";
   Ok({"produce", "spread"}, input);
   int total = 0;
   for (int p = 0; p < 3; ++p) {

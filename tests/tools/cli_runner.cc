@@ -145,8 +145,7 @@ void SluiceProcess::Pump(int timeout_ms) {
 
 std::string SluiceProcess::ReadStdoutLines(size_t lines, std::chrono::milliseconds timeout) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (CountLines(out_) < lines && out_fd_ >= 0 &&
-         std::chrono::steady_clock::now() < deadline) {
+  while (CountLines(out_) < lines && out_fd_ >= 0 && std::chrono::steady_clock::now() < deadline) {
     Pump(50);
   }
   return out_;

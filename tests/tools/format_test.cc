@@ -39,7 +39,9 @@ TEST(RecordFormatTest, NullKeyPrintsNothing) {
   EXPECT_EQ(Render("[%k]=[%s]", MakeView("", "v", /*has_key=*/false)), "[]=[v]");
 }
 
-TEST(RecordFormatTest, NoHeadersPrintsNothing) { EXPECT_EQ(Render("<%h>", MakeView("k", "v")), "<>"); }
+TEST(RecordFormatTest, NoHeadersPrintsNothing) {
+  EXPECT_EQ(Render("<%h>", MakeView("k", "v")), "<>");
+}
 
 TEST(RecordFormatTest, RejectsUnknownTokensWithTheValidOnes) {
   for (const char* bad : {"%x", "%", "abc%", "\\q", "\\", "%s %Z"}) {
