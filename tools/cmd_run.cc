@@ -1,7 +1,7 @@
 // sluice run wordcount|balances: runs a shipped job on the embedded log.
 //
 //   sluice run balances --input tx --output balances [--until-end] [--threads N] [--app ID]
-//       [--state DIR] [--commit-interval-ms N] [--at-least-once] [--from earliest|latest|TIME]
+//       [--state DIR] [--commit-interval-ms N] [--batch-records N] [--at-least-once] [--from earliest|latest|TIME]
 //       [--describe] [--quiet]
 //
 // Progress (records in, records out, lag) goes to stderr once a second. SIGINT/SIGTERM stop the
@@ -31,6 +31,7 @@ struct RunArgs {
   std::string from = "earliest";
   int threads = 1;
   int64_t commit_interval_ms = 100;
+  int64_t batch_records = 2000;
   bool until_end = false;
   bool describe = false;
   bool at_least_once = false;
@@ -76,6 +77,8 @@ Status Run(CliContext& ctx, const RunArgs& a) {
     o.start_time = *t;
   }
   if (a.threads < 1) return UsageError("--threads must be 1 or more");
+  if (a.batch_records < 1) return UsageError("--batch-records must be 1 or more");
+  o.batch_records = static_cast<size_t>(a.batch_records);
   if (a.commit_interval_ms < 1) return UsageError("--commit-interval-ms must be 1 or more");
 
   SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<Log> log, OpenWriter(ctx));
@@ -135,6 +138,8 @@ void RegisterRunCommand(CLI::App& app, CliContext& ctx) {
   run->add_option("--threads", args->threads, "Worker threads (default 1)");
   run->add_option("--commit-interval-ms", args->commit_interval_ms,
                   "Commit interval in milliseconds (default 100)");
+  run->add_option("--batch-records", args->batch_records,
+                  "Records a task processes per scheduling round (default 2000)");
   run->add_option("--from", args->from,
                   "Where to start without committed offsets: earliest (default), latest, or a "
                   "time (epoch ms or ISO-8601)");
