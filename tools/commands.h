@@ -56,5 +56,6 @@ void RegisterDemoCommand(CLI::App& app, CliContext& ctx);
 void RegisterRunCommand(CLI::App& app, CliContext& ctx);   // tools/cmd_run.cc
 void RegisterJobCommands(CLI::App& app, CliContext& ctx);  // tools/cmd_job.cc
 void RegisterServeCommand(CLI::App& app, CliContext& ctx);
+void RegisterGenCommand(CLI::App& app, CliContext& ctx);  // tools/cmd_gen.cc
 
 }  // namespace sluice::tools

@@ -1,0 +1,208 @@
+#include "examples/nexmark.h"
+
+#include <fmt/format.h>
+
+#include <array>
+#include <cmath>
+
+#include "examples/json.h"
+
+namespace sluice::examples {
+namespace {
+
+constexpr int64_t kFirstId = 1000;
+constexpr int64_t kFirstCategory = 10;
+constexpr int64_t kCategories = 5;
+constexpr int64_t kHotSellerRatio = 4;
+constexpr int64_t kHotAuctionRatio = 2;
+constexpr int64_t kHotBidderRatio = 4;
+constexpr int64_t kActiveWindow = 500;  // recent persons / auctions picked from
+constexpr std::array<const char*, 6> kFirstNames = {"Peter", "Paul", "Luke", "John", "Saul", "Vicky"};
+constexpr std::array<const char*, 6> kLastNames = {"Shultz", "Abrams", "Spencer", "White", "Bartels",
+                                                   "Walton"};
+constexpr std::array<const char*, 6> kCities = {"Phoenix", "Los Angeles", "San Francisco", "Boise",
+                                                "Portland", "Bend"};
+constexpr std::array<const char*, 6> kStates = {"AZ", "CA", "ID", "OR", "WA", "WY"};
+constexpr std::array<const char*, 4> kChannels = {"Google", "Facebook", "Baidu", "Apple"};
+
+template <size_t N>
+const char* Pick(SplitMix64& r, const std::array<const char*, N>& a) {
+  return a[r.Below(N)];
+}
+
+int64_t Price(SplitMix64& r) {
+  return static_cast<int64_t>(std::pow(10.0, r.Unit() * 6.0) * 100.0) / 100 + 1;
+}
+
+}  // namespace
+
+std::string ToJson(const Person& p) {
+  return JsonWriter()
+      .Add("id", p.id)
+      .Add("name", p.name)
+      .Add("email", p.email)
+      .Add("credit_card", p.credit_card)
+      .Add("city", p.city)
+      .Add("state", p.state)
+      .Add("date_time", p.date_time)
+      .Add("extra", p.extra)
+      .Finish();
+}
+
+std::string ToJson(const Auction& a) {
+  return JsonWriter()
+      .Add("id", a.id)
+      .Add("item_name", a.item_name)
+      .Add("description", a.description)
+      .Add("initial_bid", a.initial_bid)
+      .Add("reserve", a.reserve)
+      .Add("date_time", a.date_time)
+      .Add("expires", a.expires)
+      .Add("seller", a.seller)
+      .Add("category", a.category)
+      .Add("extra", a.extra)
+      .Finish();
+}
+
+std::string ToJson(const Bid& b) {
+  return JsonWriter()
+      .Add("auction", b.auction)
+      .Add("bidder", b.bidder)
+      .Add("price", b.price)
+      .Add("channel", b.channel)
+      .Add("url", b.url)
+      .Add("date_time", b.date_time)
+      .Add("extra", b.extra)
+      .Finish();
+}
+
+Result<Person> ParsePerson(std::string_view json) {
+  SLUICE_ASSIGN_OR_RETURN(FlatJson j, FlatJson::Parse(json));
+  Person p;
+  SLUICE_ASSIGN_OR_RETURN(p.id, j.GetInt("id"));
+  SLUICE_ASSIGN_OR_RETURN(p.name, j.GetString("name"));
+  SLUICE_ASSIGN_OR_RETURN(p.email, j.GetString("email"));
+  SLUICE_ASSIGN_OR_RETURN(p.credit_card, j.GetString("credit_card"));
+  SLUICE_ASSIGN_OR_RETURN(p.city, j.GetString("city"));
+  SLUICE_ASSIGN_OR_RETURN(p.state, j.GetString("state"));
+  SLUICE_ASSIGN_OR_RETURN(p.date_time, j.GetInt("date_time"));
+  if (j.Find("extra")) {
+    SLUICE_ASSIGN_OR_RETURN(p.extra, j.GetString("extra"));
+  }
+  SLUICE_RETURN_IF_ERROR(CheckEventTime(p.date_time));
+  return p;
+}
+
+Result<Auction> ParseAuction(std::string_view json) {
+  SLUICE_ASSIGN_OR_RETURN(FlatJson j, FlatJson::Parse(json));
+  Auction a;
+  SLUICE_ASSIGN_OR_RETURN(a.id, j.GetInt("id"));
+  SLUICE_ASSIGN_OR_RETURN(a.item_name, j.GetString("item_name"));
+  SLUICE_ASSIGN_OR_RETURN(a.description, j.GetString("description"));
+  SLUICE_ASSIGN_OR_RETURN(a.initial_bid, j.GetInt("initial_bid"));
+  SLUICE_ASSIGN_OR_RETURN(a.reserve, j.GetInt("reserve"));
+  SLUICE_ASSIGN_OR_RETURN(a.date_time, j.GetInt("date_time"));
+  SLUICE_ASSIGN_OR_RETURN(a.expires, j.GetInt("expires"));
+  SLUICE_ASSIGN_OR_RETURN(a.seller, j.GetInt("seller"));
+  SLUICE_ASSIGN_OR_RETURN(a.category, j.GetInt("category"));
+  if (j.Find("extra")) {
+    SLUICE_ASSIGN_OR_RETURN(a.extra, j.GetString("extra"));
+  }
+  SLUICE_RETURN_IF_ERROR(CheckEventTime(a.date_time));
+  return a;
+}
+
+Result<Bid> ParseBid(std::string_view json) {
+  SLUICE_ASSIGN_OR_RETURN(FlatJson j, FlatJson::Parse(json));
+  Bid b;
+  SLUICE_ASSIGN_OR_RETURN(b.auction, j.GetInt("auction"));
+  SLUICE_ASSIGN_OR_RETURN(b.bidder, j.GetInt("bidder"));
+  SLUICE_ASSIGN_OR_RETURN(b.price, j.GetInt("price"));
+  SLUICE_ASSIGN_OR_RETURN(b.channel, j.GetString("channel"));
+  SLUICE_ASSIGN_OR_RETURN(b.url, j.GetString("url"));
+  SLUICE_ASSIGN_OR_RETURN(b.date_time, j.GetInt("date_time"));
+  if (j.Find("extra")) {
+    SLUICE_ASSIGN_OR_RETURN(b.extra, j.GetString("extra"));
+  }
+  SLUICE_RETURN_IF_ERROR(CheckEventTime(b.date_time));
+  return b;
+}
+
+std::string Validate(const NexmarkOptions& o) {
+  if (o.events < 0) return "--events must be 0 or more";
+  if (o.events_per_second < 1) return "--rate must be 1 or more events per second";
+  if (o.persons_topic.empty() || o.auctions_topic.empty() || o.bids_topic.empty()) {
+    return "topic names must not be empty";
+  }
+  return "";
+}
+
+void GenerateNexmark(const NexmarkOptions& o,
+                     const std::function<void(const NexmarkRecord&)>& emit) {
+  SplitMix64 r(o.seed);
+  int64_t persons = 0, auctions = 0;
+  for (int64_t n = 0; n < o.events; ++n) {
+    int64_t ts = o.start_ms + n * 1000 / o.events_per_second;
+    int64_t slot = n % 50;
+    if (slot == 0) {
+      Person p;
+      p.id = kFirstId + persons++;
+      std::string first = Pick(r, kFirstNames), last = Pick(r, kLastNames);
+      p.name = first + " " + last;
+      p.email = fmt::format("{}{}@{}.com", first, p.id % 100, last);
+      p.credit_card = fmt::format("{:04} {:04} {:04} {:04}", r.Below(10000), r.Below(10000),
+                                  r.Below(10000), r.Below(10000));
+      size_t c = r.Below(kCities.size());
+      p.city = kCities[c];
+      p.state = kStates[r.Below(kStates.size())];
+      p.date_time = ts;
+      emit(NexmarkRecord{NexmarkRecord::Kind::kPerson, &o.persons_topic,
+                         {std::to_string(p.id), ToJson(p), Timestamp(ts)}});
+    } else if (slot <= 3) {
+      Auction a;
+      a.id = kFirstId + auctions++;
+      int64_t last_person = kFirstId + std::max<int64_t>(persons, 1) - 1;
+      if (r.Below(kHotSellerRatio) > 0) {
+        a.seller = std::max(kFirstId, last_person / kHotSellerRatio * kHotSellerRatio);
+      } else {
+        a.seller = last_person - static_cast<int64_t>(r.Below(
+                                     static_cast<uint64_t>(std::min(persons, kActiveWindow)) + 1));
+        a.seller = std::max(a.seller, kFirstId);
+      }
+      a.category = kFirstCategory + static_cast<int64_t>(r.Below(kCategories));
+      a.item_name = fmt::format("item-{}", a.id);
+      a.description = fmt::format("a fine item number {}", a.id);
+      a.initial_bid = Price(r);
+      a.reserve = a.initial_bid + Price(r);
+      a.date_time = ts;
+      a.expires = ts + 2000 + static_cast<int64_t>(r.Below(20000));
+      emit(NexmarkRecord{NexmarkRecord::Kind::kAuction, &o.auctions_topic,
+                         {std::to_string(a.id), ToJson(a), Timestamp(ts)}});
+    } else {
+      Bid b;
+      int64_t last_auction = kFirstId + std::max<int64_t>(auctions, 1) - 1;
+      if (r.Below(kHotAuctionRatio) > 0) {
+        b.auction = std::max(kFirstId, last_auction / kHotAuctionRatio * kHotAuctionRatio);
+      } else {
+        b.auction = last_auction - static_cast<int64_t>(r.Below(
+                                       static_cast<uint64_t>(std::min(auctions, kActiveWindow)) + 1));
+        b.auction = std::max(b.auction, kFirstId);
+      }
+      int64_t last_person = kFirstId + std::max<int64_t>(persons, 1) - 1;
+      if (r.Below(kHotBidderRatio) > 0) {
+        b.bidder = std::max(kFirstId, last_person / kHotBidderRatio * kHotBidderRatio + 1);
+      } else {
+        b.bidder = std::max(kFirstId, last_person - static_cast<int64_t>(r.Below(
+                                          static_cast<uint64_t>(std::min(persons, kActiveWindow)) + 1)));
+      }
+      b.price = Price(r);
+      b.channel = Pick(r, kChannels);
+      b.url = fmt::format("https://www.nexmark.com/item.htm?query=1&id={}", b.auction);
+      b.date_time = ts;
+      emit(NexmarkRecord{NexmarkRecord::Kind::kBid, &o.bids_topic,
+                         {std::to_string(b.auction), ToJson(b), Timestamp(ts)}});
+    }
+  }
+}
+
+}  // namespace sluice::examples
