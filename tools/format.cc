@@ -26,7 +26,7 @@ Result<RecordFormat> RecordFormat::Parse(std::string_view spec) {
     }
     if (i + 1 == spec.size()) {
       return InvalidArgument(
-          "--format '{}' ends with a lone '{}'; write %% for a percent sign or \\\\ for a "
+          "'{}' ends with a lone '{}'; write %% for a percent sign or \\\\ for a "
           "backslash",
           spec, c);
     }
@@ -47,7 +47,7 @@ Result<RecordFormat> RecordFormat::Parse(std::string_view spec) {
           break;
         default:
           return InvalidArgument(
-              "--format '{}' has an unknown escape '\\{}'; use \\n, \\t, \\r or \\\\", spec, t);
+              "'{}' has an unknown escape '\\{}'; use \\n, \\t, \\r or \\\\", spec, t);
       }
       continue;
     }
@@ -79,7 +79,7 @@ Result<RecordFormat> RecordFormat::Parse(std::string_view spec) {
         break;
       default:
         return InvalidArgument(
-            "--format '{}' has an unknown token '%{}'; use %t topic, %p partition, %o offset, "
+            "'{}' has an unknown token '%{}'; use %t topic, %p partition, %o offset, "
             "%k key, %s value, %T timestamp, %h headers, %% percent",
             spec, t);
     }

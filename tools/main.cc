@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <string>
+#include <string_view>
 
 #include "tools/commands.h"
 
@@ -87,7 +88,17 @@ int main(int argc, char** argv) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
     std::string where = CommandPath(app);
-    fmt::print(stderr, "{}: {}; run '{} --help' for usage\n", where, OneLine(e.what()), where);
+    std::string msg = OneLine(e.what());
+    // CLI11 says "Could not convert: --partitions = abc"; say what is wrong instead.
+    constexpr std::string_view kConvert = "Could not convert: ";
+    if (std::string_view(msg).starts_with(kConvert)) {
+      std::string rest = msg.substr(kConvert.size());
+      if (size_t eq = rest.find(" = "); eq != std::string::npos) {
+        msg = fmt::format("{}: '{}' is not a valid number", rest.substr(0, eq),
+                          rest.substr(eq + 3));
+      }
+    }
+    fmt::print(stderr, "{}: {}; run '{} --help' for usage\n", where, msg, where);
     return 2;
   }
   if (data->count() > 0) ctx.data_dir_given = true;

@@ -63,7 +63,8 @@ TEST_F(CliErrorsTest, InvalidTopicNamesCreateNothing) {
 }
 
 TEST_F(CliErrorsTest, BadNumbersAreUsageErrors) {
-  ExpectRejected({"topic", "create", "t", "--partitions", "abc"}, 2);
+  std::string err = ExpectRejected({"topic", "create", "t", "--partitions", "abc"}, 2);
+  EXPECT_NE(err.find("--partitions: 'abc' is not a valid number"), std::string::npos) << err;
   ExpectRejected({"topic", "create", "t", "--partitions", "4x"}, 2);
   ExpectRejected({"topic", "create", "t", "--partitions", "99999999999999999999"}, 2);
   ExpectRejected({"topic", "create", "t", "--partitions", "2", "--retention-ms", "1h"}, 2);
