@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <filesystem>
 #include <set>
 #include <sstream>
 #include <string>
@@ -215,6 +216,38 @@ TEST_F(CliRoundTripTest, ProduceAcksAllAndNone) {
   Ok({"produce", "t", "--acks", "none"}, "fast\n");
   Ok({"produce", "t", "--acks", "leader"}, "last line without newline");
   EXPECT_EQ(Ok({"consume", "t", "--from-beginning"}), "durable\nfast\nlast line without newline\n");
+}
+
+}  // namespace
+}  // namespace sluice::testing
+
+namespace sluice::testing {
+namespace {
+
+TEST_F(CliRoundTripTest, DemoRunsEveryStepAndChecksItsCounts) {
+  CliResult r = Sluice({"demo", "--events", "3000", "--partitions", "3"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  for (const char* step : {"1. created topic", "2. produced 3000", "3. read all 3000",
+                           "4. read partition 0 from offset", "5. read from time", "6. group",
+                           "ok: every count matched"}) {
+    EXPECT_NE(r.out.find(step), std::string::npos) << "missing '" << step << "' in\n" << r.out;
+  }
+  // With --data it uses that directory and leaves the topic there for the other commands.
+  EXPECT_EQ(Ok({"topic", "list"}), "page-views\n");
+  EXPECT_EQ(CountLines(Ok({"consume", "page-views", "--from-beginning"})), 3000u);
+  // A second run refuses to touch the existing topic.
+  std::string err = ExpectFailure(Sluice({"demo", "--events", "10"}), 1);
+  EXPECT_NE(err.find("already exists"), std::string::npos) << err;
+}
+
+TEST_F(CliRoundTripTest, DemoWithoutDataUsesAndRemovesATemporaryDirectory) {
+  std::string tmpdir = tmp_ + "/t";
+  std::filesystem::create_directory(tmpdir);
+  CliResult r = RunSluice({"demo", "--events", "500"}, "", {{"TMPDIR", tmpdir}});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find(tmpdir + "/sluice-demo-"), std::string::npos) << r.out;
+  EXPECT_TRUE(std::filesystem::is_empty(tmpdir));
+  EXPECT_FALSE(std::filesystem::exists(data_));
 }
 
 }  // namespace
