@@ -3,7 +3,8 @@
 
 Run by ctest with Debian's /usr/bin/python3 (python3-kafka) and /usr/bin/kcat:
   kafka_clients_test.py --sluice PATH [--case NAME ...]
-Cases: kcat, python, group, restart, kill9 (default: all but kill9).
+Cases: kcat, python, group, restart, kill9, kafkajs (default: kcat python group restart).
+kafkajs is npm-installed (kafkajs@2.2.4) into --npm-dir on first use.
 Every case prints what it checked; the script exits 1 on the first failure.
 """
 import argparse, os, shutil, signal, socket, subprocess, sys, tempfile, threading, time
@@ -312,8 +313,44 @@ def case_kill9(server):
               % (rnd, len(snapshot)))
 
 
+KAFKAJS_EXPECTED = """create true
+create again false
+idempotent acks=-1 0:0 1:0 2:0
+acks=1 2
+acks=0 []
+auto-create 0
+offsets 0:0-4 1:0-2 2:0-2
+by timestamp 0:1 1:1 2:1
+consumed 0@0=v0 0@1=v3 0@2=a1 0@3=a0 1@0=v1 1@1=v4 2@0=v2 2@1=v5
+describe Stable RoundRobinAssigner 1
+list kjg
+committed 0:4 1:2 2:2
+"""
+
+
+def case_kafkajs(server):
+    """kafkajs 2.2.4 (npm): admin, idempotent producer, acks 0/1, offsets by time, group consumer."""
+    npm_dir = ARGS.npm_dir or os.path.join(tempfile.gettempdir(), 'sluice-kafkajs-2.2.4')
+    module = os.path.join(npm_dir, 'node_modules', 'kafkajs')
+    if not os.path.isdir(module):
+        os.makedirs(npm_dir, exist_ok=True)
+        r = subprocess.run(['npm', 'install', '--prefix', npm_dir, '--no-audit', '--no-fund',
+                            'kafkajs@2.2.4'], capture_output=True, text=True, timeout=300)
+        if r.returncode != 0:
+            fail('npm install kafkajs@2.2.4 failed (the npm registry must be reachable):\n' + r.stderr)
+    env = dict(os.environ, NODE_PATH=os.path.join(npm_dir, 'node_modules'),
+               KAFKAJS_NO_PARTITIONER_WARNING='1')
+    script = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'kafkajs_client.js')
+    r = subprocess.run(['node', script, server.broker], capture_output=True, text=True, env=env,
+                       timeout=120)
+    if r.stdout != KAFKAJS_EXPECTED:
+        fail('kafkajs output differs:\n--- got ---\n%s\n--- stderr ---\n%s\n--- expected ---\n%s'
+             % (r.stdout, r.stderr, KAFKAJS_EXPECTED))
+    check(r.returncode == 0, 'kafkajs producer, admin and group consumer match T14')
+
+
 CASES = {'kcat': case_kcat, 'python': case_python, 'group': case_group, 'restart': case_restart,
-         'kill9': case_kill9}
+         'kill9': case_kill9, 'kafkajs': case_kafkajs}
 
 
 def main():
@@ -321,6 +358,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--sluice', required=True)
     ap.add_argument('--case', action='append')
+    ap.add_argument('--npm-dir', help='where kafkajs@2.2.4 is (or gets) npm-installed')
     ARGS = ap.parse_args()
     tmp = tempfile.mkdtemp(prefix='sluice-clients-')
     server = Server(os.path.join(tmp, 'data'))

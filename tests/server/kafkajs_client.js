@@ -1,0 +1,32 @@
+// kafkajs 2.2.4 end to end against `sluice serve` (kafka-protocol.md T14); run by kafka_clients_test.py.
+// Usage: node kafkajs_client.js HOST:PORT (with kafkajs in NODE_PATH)
+const { Kafka, logLevel } = require('kafkajs')
+const kafka = new Kafka({ clientId: 'kj', brokers: [process.argv[2]], logLevel: logLevel.NOTHING })
+;(async () => {
+  const admin = kafka.admin(); await admin.connect()
+  console.log('create', await admin.createTopics({ topics: [{ topic: 'kj', numPartitions: 3 }] }))
+  console.log('create again', await admin.createTopics({ topics: [{ topic: 'kj', numPartitions: 3 }] }))
+  const idem = kafka.producer({ idempotent: true }); await idem.connect()
+  const t0 = Date.now()
+  const r = await idem.send({ topic: 'kj', messages: [0, 1, 2, 3, 4, 5].map(i =>
+    ({ key: 'k' + i, value: 'v' + i, partition: i % 3, headers: { h: 'x' }, timestamp: String(t0 + i * 1000) })) })
+  console.log('idempotent acks=-1', r.map(x => `${x.partition}:${x.baseOffset}`).join(' '))
+  const p = kafka.producer(); await p.connect()
+  console.log('acks=1', (await p.send({ topic: 'kj', acks: 1, messages: [{ value: 'a1', partition: 0 }] }))[0].baseOffset)
+  console.log('acks=0', JSON.stringify(await p.send({ topic: 'kj', acks: 0, messages: [{ value: 'a0', partition: 0 }] })))
+  console.log('auto-create', (await p.send({ topic: 'kj-auto', messages: [{ value: 'x' }] }))[0].errorCode)
+  console.log('offsets', (await admin.fetchTopicOffsets('kj')).map(o => `${o.partition}:${o.low}-${o.high}`).join(' '))
+  console.log('by timestamp', (await admin.fetchTopicOffsetsByTimestamp('kj', t0 + 2500)).map(o => `${o.partition}:${o.offset}`).join(' '))
+  const consumer = kafka.consumer({ groupId: 'kjg' }); await consumer.connect()
+  await consumer.subscribe({ topic: 'kj', fromBeginning: true })
+  const got = []
+  await consumer.run({ eachMessage: async ({ partition, message }) => { got.push(`${partition}@${message.offset}=${message.value}`) } })
+  await new Promise(res => setTimeout(res, 6000))
+  console.log('consumed', got.sort().join(' '))
+  const d = (await admin.describeGroups(['kjg'])).groups[0]
+  console.log('describe', d.state, d.protocol, d.members.length)
+  console.log('list', (await admin.listGroups()).groups.map(g => g.groupId).sort().join(' '))
+  await consumer.disconnect()
+  console.log('committed', (await admin.fetchOffsets({ groupId: 'kjg', topics: ['kj'] }))[0].partitions.map(x => `${x.partition}:${x.offset}`).join(' '))
+  await idem.disconnect(); await p.disconnect(); await admin.disconnect()
+})().catch(e => { console.error('ERR', e); process.exit(1) })
