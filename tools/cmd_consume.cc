@@ -10,7 +10,6 @@
 #include <cstdio>
 #include <map>
 #include <memory>
-#include <set>
 #include <string>
 #include <vector>
 
@@ -20,6 +19,7 @@
 #include "tools/commands.h"
 #include "tools/format.h"
 #include "tools/time_parse.h"
+#include "tools/time_seek.h"
 #include "tools/topic_check.h"
 
 namespace sluice::tools {
@@ -79,7 +79,13 @@ Status SeekStart(Log& log, Consumer& consumer, const ConsumeArgs& args,
   }
   if (!args.from_time.empty()) {
     SLUICE_ASSIGN_OR_RETURN(Timestamp ts, ParseTime(args.from_time));
-    return consumer.SeekToTime(tps, ts);
+    for (const TopicPartition& tp : tps) {
+      SLUICE_ASSIGN_OR_RETURN(Partition * p, log.GetPartition(tp.topic, tp.partition));
+      SLUICE_RETURN_IF_ERROR(p->Refresh());
+      SLUICE_ASSIGN_OR_RETURN(Offset offset, OffsetOfTime(*p, ts));
+      SLUICE_RETURN_IF_ERROR(consumer.Seek(tp, offset));
+    }
+    return Status::Ok();
   }
   if (!args.group.empty()) {
     // The group's committed offsets; the earliest offset where there is none or it is no
@@ -156,14 +162,6 @@ Status RunConsume(const CliContext& ctx, const ConsumeArgs& args) {
   for (const TopicPartition& tp : tps) {
     SLUICE_ASSIGN_OR_RETURN(next[tp], consumer->Position(tp));
   }
-  // With --from-time, the seek may land at the start of the batch holding the first record at
-  // or after T; records before that one are skipped, as Kafka's offsetsForTimes would.
-  std::set<TopicPartition> before_time;
-  Timestamp from_time;
-  if (!args.from_time.empty()) {
-    from_time = *ParseTime(args.from_time);
-    before_time.insert(tps.begin(), tps.end());
-  }
   int64_t printed = 0;
   fmt::memory_buffer out;
   Status status;
@@ -196,10 +194,6 @@ Status RunConsume(const CliContext& ctx, const ConsumeArgs& args) {
     for (const ConsumerRecord& r : *polled) {
       if (args.has_max && printed >= args.max) break;
       if (!args.follow && r.record.offset >= end[*r.tp]) continue;
-      if (!before_time.empty() && before_time.contains(*r.tp)) {
-        if (r.record.timestamp < from_time) continue;
-        before_time.erase(*r.tp);
-      }
       format.Append(r.tp->topic, r.tp->partition, r.record, out);
       next[*r.tp] = r.record.offset + 1;
       ++printed;

@@ -10,7 +10,9 @@
 #include <thread>
 #include <vector>
 
+#include "core/log.h"
 #include "core/partitioner.h"
+#include "core/producer.h"
 #include "tests/tools/cli_fixture.h"
 #include "tools/time_parse.h"
 
@@ -248,6 +250,41 @@ TEST_F(CliRoundTripTest, DemoWithoutDataUsesAndRemovesATemporaryDirectory) {
   EXPECT_NE(r.out.find(tmpdir + "/sluice-demo-"), std::string::npos) << r.out;
   EXPECT_TRUE(std::filesystem::is_empty(tmpdir));
   EXPECT_FALSE(std::filesystem::exists(data_));
+}
+
+}  // namespace
+}  // namespace sluice::testing
+
+namespace sluice::testing {
+namespace {
+
+// Writes records with timestamps 1000, 2000, 3000, 4000 into one batch of partition 0.
+void WriteOneBatchWithFourTimes(const std::string& data_dir) {
+  auto log = Log::Open({.data_dir = data_dir});
+  ASSERT_TRUE(log.ok()) << log.status();
+  ASSERT_TRUE((*log)->CreateTopic("times", TopicConfig{.partitions = 1}).ok());
+  auto producer = Producer::Create(log->get(), {.linger = std::chrono::milliseconds(60000)});
+  ASSERT_TRUE(producer.ok()) << producer.status();
+  for (int i = 1; i <= 4; ++i) {
+    Record r{.value = "t" + std::to_string(i * 1000), .timestamp = Timestamp(i * 1000)};
+    ASSERT_TRUE((*producer)->Send("times", r).ok());
+  }
+  ASSERT_TRUE((*producer)->Flush().ok());
+  producer->reset();
+  ASSERT_TRUE((*log)->Close().ok());
+}
+
+TEST_F(CliRoundTripTest, FromTimeLandsOnTheRecordNotTheBatchStart) {
+  WriteOneBatchWithFourTimes(data_);
+  EXPECT_EQ(Ok({"consume", "times", "--from-beginning", "--format", "%o %T\\n"}),
+            "0 1000\n1 2000\n2 3000\n3 4000\n");
+  EXPECT_EQ(Ok({"consume", "times", "--from-time", "2500"}), "t3000\nt4000\n");
+  EXPECT_EQ(Ok({"consume", "times", "--from-time", "3000"}), "t3000\nt4000\n");
+  EXPECT_EQ(Ok({"consume", "times", "--from-time", "4001"}), "");
+  EXPECT_EQ(Ok({"consume", "times", "--from-time", "1970-01-01T00:00:01.5Z"}),
+            "t2000\nt3000\nt4000\n");
+  Ok({"group", "reset", "g", "--topic", "times", "--to-time", "2001"});
+  EXPECT_EQ(Ok({"consume", "times", "--group", "g"}), "t3000\nt4000\n");
 }
 
 }  // namespace
