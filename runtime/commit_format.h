@@ -55,6 +55,11 @@ struct OutboxEntry {
 };
 
 inline constexpr std::string_view kMetaColumnFamily = "__sluice_meta";
+// Metadata of the group offsets a job mirrors: "sluice-commit=<commit number> task=<s>/<p>".
+inline constexpr std::string_view kMirrorTag = "sluice-commit=";
+// Metadata of group offsets written by `sluice job reset` for a job without state: a fresh task
+// starts from them instead of JobOptions::start.
+inline constexpr std::string_view kResetTag = "sluice-reset";
 inline constexpr std::string_view kAppKey = "app";
 
 std::string CheckpointKey(TaskId t);

@@ -14,7 +14,6 @@ namespace {
 constexpr size_t kOutputBatchBytes = 256 << 10;
 constexpr size_t kReadBytes = 1 << 20;
 constexpr std::chrono::milliseconds kMirrorInterval{1000};
-constexpr std::string_view kMirrorTag = "sluice-commit=";
 
 // The commit number recorded in a mirrored offset's metadata, or -1.
 int64_t MirroredCommit(const std::string& metadata) {
@@ -102,6 +101,12 @@ Status StreamTask::LoadOrStart() {
           task, app, mirrored, db_->dir(), reset_hint);
     }
     for (auto& in : inputs_) {
+      // `sluice job reset` leaves the positions to start from in the group offsets.
+      auto it = group.find(TopicPartition{in.name, PartitionId(id_.partition)});
+      if (it != group.end() && it->second.metadata == kResetTag) {
+        in.position = it->second.offset.value();
+        continue;
+      }
       switch (options_.start) {
         case StartPosition::kEarliest:
           in.position = in.partition->log_start_offset().value();

@@ -74,6 +74,7 @@ int main(int argc, char** argv) {
   sluice::tools::RegisterGroupCommands(app, ctx);
   sluice::tools::RegisterDemoCommand(app, ctx);
   sluice::tools::RegisterRunCommand(app, ctx);
+  sluice::tools::RegisterJobCommands(app, ctx);
   sluice::tools::RegisterServeCommand(app, ctx);
   sluice::tools::RegisterGenCommand(app, ctx);
   // Later command groups (sluice run, sluice job, ...) register here, one line each.

@@ -12,6 +12,7 @@
 #include "examples/balances.h"
 #include "examples/word_count.h"
 #include "runtime/commit_format.h"
+#include "runtime/job_reset.h"
 #include "runtime/state_db.h"
 #include "tests/runtime/runtime_test_util.h"
 
@@ -245,6 +246,63 @@ TEST_F(JobTest, StateDirectoryOfAnotherApplicationIsRejected) {
   auto job = Job::Start(b, Balances());
   ASSERT_FALSE(job.ok());
   EXPECT_NE(job.status().message().find("belongs to application 'app-a'"), std::string::npos);
+}
+
+std::map<std::string, std::vector<int64_t>> Twice(std::map<std::string, std::vector<int64_t>> m) {
+  for (auto& [k, v] : m) {
+    auto copy = v;
+    v.insert(v.end(), copy.begin(), copy.end());
+  }
+  return m;
+}
+
+TEST_F(JobTest, ResetToEarliestWipesStateAndReprocessesFromScratch) {
+  auto inputs = testing::ProduceTransactions(log_.get(), "tx", 800, 10, 10);
+  ASSERT_TRUE(Run(Options(), Balances()).ok());
+  auto lines = ResetJob(log_.get(), {.application_id = "bal-app", .state_dir = dir_.path() + "/state"});
+  ASSERT_TRUE(lines.ok()) << lines.status();
+  EXPECT_FALSE(std::filesystem::exists(dir_.path() + "/state/bal-app"));
+  ASSERT_TRUE(Run(Options(), Balances()).ok());
+  // Every account's balances appear twice, each time from zero.
+  std::map<std::string, std::vector<std::string>> got;
+  for (const auto& part : ReadTopic(log_.get(), "bal")) {
+    for (const auto& kv : part) got[kv.key].push_back(kv.value);
+  }
+  for (const auto& [acct, amounts] : inputs) {
+    std::vector<std::string> once;
+    int64_t sum = 0;
+    for (int64_t a : amounts) once.push_back(std::to_string(sum += a));
+    std::vector<std::string> expect = once;
+    expect.insert(expect.end(), once.begin(), once.end());
+    EXPECT_EQ(got[acct], expect) << acct;
+  }
+}
+
+TEST_F(JobTest, ResetWithKeepStateReprocessesOnTopOfTheState) {
+  auto inputs = testing::ProduceTransactions(log_.get(), "tx", 800, 10, 12);
+  ASSERT_TRUE(Run(Options(), Balances()).ok());
+  auto lines = ResetJob(log_.get(), {.application_id = "bal-app",
+                                     .state_dir = dir_.path() + "/state",
+                                     .keep_state = true});
+  ASSERT_TRUE(lines.ok()) << lines.status();
+  ASSERT_TRUE(Run(Options(), Balances()).ok());
+  EXPECT_EQ(CheckBalances(Twice(inputs), ReadTopic(log_.get(), "bal")), "");
+}
+
+TEST_F(JobTest, ResetRefusesWhileTheJobRunsAndWithoutOffsets) {
+  auto none = ResetJob(log_.get(), {.application_id = "never-ran", .state_dir = dir_.path() + "/state"});
+  EXPECT_EQ(none.status().code(), StatusCode::kNotFound);
+  testing::ProduceTransactions(log_.get(), "tx", 100, 5, 13);
+  ASSERT_TRUE(Run(Options(), Balances()).ok());
+  JobOptions o = Options();
+  o.until_end = false;
+  auto job = Job::Start(o, Balances());
+  ASSERT_TRUE(job.ok());
+  auto r = ResetJob(log_.get(), {.application_id = "bal-app", .state_dir = dir_.path() + "/state"});
+  EXPECT_EQ(r.status().code(), StatusCode::kUnavailable) << r.status();
+  EXPECT_NE(r.status().message().find("is running"), std::string::npos);
+  (*job)->Stop();
+  EXPECT_TRUE((*job)->Wait().ok());
 }
 
 }  // namespace
