@@ -7,7 +7,9 @@
 #include <filesystem>
 #include <thread>
 
+#include "core/crc32c.h"
 #include "core/record_batch.h"
+#include "core/record_batch_format.h"
 #include "core/varint.h"
 #include "server/protocol/error_codes.h"
 #include "server/protocol/wire_reader.h"
@@ -272,6 +274,72 @@ TEST_F(ServerSocketTest, BadBatchesGetPerPartitionErrorsAndAppendNothing) {  // 
   ASSERT_TRUE(c->SendRequest(7, OneBatch("b", 0, MakeBatch("ok2"))));
   EXPECT_EQ(ParseProduce(*c->ReadFrame()).offset, 1);
   auto p = f_.log().GetPartition("b", PartitionId(0));
+  ASSERT_TRUE(p.ok());
+  EXPECT_EQ((*p)->high_watermark(), Offset(2));
+}
+
+// Rewrites the batch CRC after a deliberate edit, so only the record structure is wrong.
+std::string WithFixedCrc(std::string batch) {
+  uint32_t crc = crc32c::Value(batch.data() + batch_format::kAttributes,
+                               batch.size() - batch_format::kAttributes);
+  varint::PutBE32(batch.data() + batch_format::kCrc, crc);
+  return batch;
+}
+
+TEST_F(ServerSocketTest, LyingRecordLengthsInsideABatchAreRejected) {  // E3 (records)
+  // Record layout after the 61-byte header: length, attributes, timestampDelta, offsetDelta,
+  // keyLength (zigzag varints, one byte each here), key, valueLength, value, headerCount.
+  std::string key_past_end = MakeBatch("payload");
+  key_past_end[batch_format::kHeaderSize + 4] = 0x7e;  // keyLength 63
+  std::string value_past_end = MakeBatch("payload");
+  value_past_end[batch_format::kHeaderSize + 6] = 0x7e;  // valueLength 63
+  std::string headers_past_end = MakeBatch("payload");
+  headers_past_end.back() = 0x7e;  // headerCount 63
+  std::string count_mismatch = MakeBatch("payload", 2);
+  varint::PutBE32(count_mismatch.data() + batch_format::kRecordCount, 3);
+  auto c = f_.Connect();
+  for (std::string bad : {key_past_end, value_past_end, headers_past_end, count_mismatch}) {
+    ASSERT_TRUE(c->SendRequest(7, OneBatch("rec", 0, WithFixedCrc(bad))));
+    auto r = ParseProduce(*c->ReadFrame());
+    EXPECT_TRUE(r.error == kInvalidRecord || r.error == kCorruptMessage) << r.error;
+    EXPECT_EQ(r.offset, -1);
+  }
+  auto p = f_.log().GetPartition("rec", PartitionId(0));
+  ASSERT_TRUE(p.ok());
+  EXPECT_EQ((*p)->high_watermark(), Offset(0));
+  ExpectServing(f_);
+}
+
+TEST_F(ServerSocketTest, IdempotentSequencesAreEnforced) {
+  auto c = f_.Connect();
+  ASSERT_TRUE(c->SendRequest(1, InitProducerIdRequest{std::nullopt, 60000}));
+  auto init = c->ReadFrame();
+  ASSERT_TRUE(init.has_value());
+  WireReader r(*init);
+  r.Int32();
+  r.Int32();
+  ASSERT_EQ(r.Int16(), kNone);
+  int64_t pid = r.Int64();
+  ASSERT_GE(pid, 0);
+  auto batch = [&](int32_t seq) {
+    RecordBatchBuilder b;
+    b.Add(Timestamp(1), std::nullopt, std::string_view("v"));
+    b.SetProducer(pid, 0, seq);
+    return b.Finish();
+  };
+  ASSERT_TRUE(c->SendRequest(7, OneBatch("seq", 0, batch(0))));
+  EXPECT_EQ(ParseProduce(*c->ReadFrame()).offset, 0);
+  ASSERT_TRUE(c->SendRequest(7, OneBatch("seq", 0, batch(1))));
+  EXPECT_EQ(ParseProduce(*c->ReadFrame()).offset, 1);
+  // A retried duplicate gets its original offset; nothing is appended twice.
+  ASSERT_TRUE(c->SendRequest(7, OneBatch("seq", 0, batch(1))));
+  auto dup = ParseProduce(*c->ReadFrame());
+  EXPECT_EQ(dup.error, kNone);
+  EXPECT_EQ(dup.offset, 1);
+  // A gap is refused.
+  ASSERT_TRUE(c->SendRequest(7, OneBatch("seq", 0, batch(5))));
+  EXPECT_EQ(ParseProduce(*c->ReadFrame()).error, kOutOfOrderSequenceNumber);
+  auto p = f_.log().GetPartition("seq", PartitionId(0));
   ASSERT_TRUE(p.ok());
   EXPECT_EQ((*p)->high_watermark(), Offset(2));
 }
