@@ -74,7 +74,8 @@ void GenerateClickstream(const ClickstreamOptions& o,
     int page = static_cast<int>(static_cast<double>(o.pages) * r * r);
     if (page >= o.pages) page = o.pages - 1;
     int64_t ts = slot - static_cast<int64_t>(rng.Below(static_cast<uint64_t>(o.max_disorder_ms) + 1));
-    if (o.late_fraction > 0 && rng.Unit() < o.late_fraction) ts -= o.late_by_ms;
+    bool made_late = o.late_fraction > 0 && rng.Unit() < o.late_fraction;
+    if (made_late) ts -= o.late_by_ms;
     if (ts < 0) ts = 0;
     PageView v;
     v.user = fmt::format("u{}", user);
@@ -85,7 +86,7 @@ void GenerateClickstream(const ClickstreamOptions& o,
     v.ts = ts;
     last_page[user] = v.page;
     last_ts[user] = slot;
-    emit(GeneratedRecord{v.user, ToJson(v), Timestamp(ts)});
+    emit(GeneratedRecord{v.user, ToJson(v), Timestamp(ts), made_late});
   }
 }
 

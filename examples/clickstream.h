@@ -59,6 +59,7 @@ struct GeneratedRecord {
   std::string key;
   std::string value;
   Timestamp timestamp;
+  bool made_late = false;  // the generator moved it late_by_ms back
 };
 
 // Calls emit for each event in order. REQUIRES: Validate(o) is empty.

@@ -16,7 +16,7 @@ class TestDriver::Context final : public ProcessorContext {
     }
     if (!t.source_nodes.empty()) {
       Pending p{topic, std::string(key), std::string(value), ts};
-      if (t.internal) p.carried = std::min(record_watermark(), watermark());
+      if (t.internal) p.carried = record_watermark();
       d_->pending_.push_back(std::move(p));
     }
     return Status::Ok();

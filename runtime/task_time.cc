@@ -82,7 +82,10 @@ Header TaskTime::Make(Timestamp wm, uint8_t flags) const {
 }
 
 Header TaskTime::CarryHeader(const ProcessorContext& ctx) const {
-  return Make(std::min(ctx.record_watermark(), ctx.watermark()), 0);
+  // The record watermark, exact per record (the task watermark only moves between batches, so
+  // carrying it would make downstream lateness depend on the batch size). Records emitted while
+  // the watermark advances carry the previous watermark (TaskGraph::AdvanceWatermark).
+  return Make(ctx.record_watermark(), 0);
 }
 
 bool TaskTime::NextMarker(Timestamp wm, Header* header) {

@@ -16,6 +16,7 @@
 #include "examples/word_count.h"
 #include "operators/topology_builder.h"
 #include "runtime/job.h"
+#include "tools/analytics_run.h"
 #include "tools/commands.h"
 #include "tools/time_parse.h"
 
@@ -45,13 +46,27 @@ Result<Topology> BuildJob(const RunArgs& a) {
   } else if (a.job == "balances") {
     examples::AddBalances(b, {.input = a.input, .output = a.output});
   } else {
-    return UsageError(fmt::format("unknown job '{}'; the shipped jobs are wordcount and balances",
-                                  a.job));
+    return UsageError(fmt::format(
+        "unknown job '{}'; the shipped jobs are wordcount, balances, pageviews and sessions",
+        a.job));
   }
   return b.Build();
 }
 
-Status Run(CliContext& ctx, const RunArgs& a) {
+Status Run(CliContext& ctx, const RunArgs& a, const AnalyticsArgs& analytics) {
+  if (IsAnalyticsJob(a.job)) {
+    return RunAnalytics(ctx,
+                        {.job = a.job, .input = a.input, .app = a.app, .state_dir = a.state_dir,
+                         .from = a.from, .threads = a.threads,
+                         .commit_interval_ms = a.commit_interval_ms,
+                         .batch_records = a.batch_records, .until_end = a.until_end,
+                         .describe = a.describe, .at_least_once = a.at_least_once,
+                         .quiet = a.quiet},
+                        analytics);
+  }
+  if ((a.job == "wordcount" || a.job == "balances") && (a.input.empty() || a.output.empty())) {
+    return UsageError(fmt::format("{} needs --input and --output", a.job));
+  }
   SLUICE_ASSIGN_OR_RETURN(Topology topology, BuildJob(a));
   std::string app = a.app.empty() ? a.job : a.app;
   if (a.describe) {
@@ -129,10 +144,15 @@ Status Run(CliContext& ctx, const RunArgs& a) {
 
 void RegisterRunCommand(CLI::App& app, CliContext& ctx) {
   auto args = std::make_shared<RunArgs>();
-  CLI::App* run = app.add_subcommand("run", "Run a shipped job (wordcount, balances) on the log");
-  run->add_option("job", args->job, "wordcount or balances")->required();
-  run->add_option("--input", args->input, "Input topic")->required();
-  run->add_option("--output", args->output, "Output topic (created if missing)")->required();
+  auto analytics = std::make_shared<AnalyticsArgs>();
+  CLI::App* run = app.add_subcommand(
+      "run", "Run a shipped job (wordcount, balances, pageviews, sessions) on the log");
+  run->add_option("job", args->job, "wordcount, balances, pageviews or sessions")->required();
+  run->add_option("--input", args->input,
+                  "Input topic (required for wordcount and balances; analytics default: clicks)");
+  run->add_option("--output", args->output,
+                  "Output topic, created if missing (wordcount and balances)");
+  AddAnalyticsOptions(run, analytics.get());
   run->add_option("--app", args->app, "Application id (default: the job name)");
   run->add_option("--state", args->state_dir, "State directory (default ./sluice-state)");
   run->add_option("--threads", args->threads, "Worker threads (default 1)");
@@ -148,7 +168,9 @@ void RegisterRunCommand(CLI::App& app, CliContext& ctx) {
                 "At-least-once instead of exactly-once (faster, may repeat outputs after a crash)");
   run->add_flag("--describe", args->describe, "Print the topology and exit");
   run->add_flag("--quiet", args->quiet, "No progress lines");
-  run->callback([&ctx, args] { ctx.action = [&ctx, args] { return Run(ctx, *args); }; });
+  run->callback([&ctx, args, analytics] {
+    ctx.action = [&ctx, args, analytics] { return Run(ctx, *args, *analytics); };
+  });
 }
 
 }  // namespace sluice::tools

@@ -1,0 +1,215 @@
+#include "tools/analytics_run.h"
+
+#include <fmt/format.h>
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <thread>
+
+#include "core/log.h"
+#include "core/record_batch.h"
+#include "examples/pageviews.h"
+#include "examples/sessions.h"
+#include "operators/topology_builder.h"
+#include "runtime/job.h"
+#include "tools/time_parse.h"
+
+namespace sluice::tools {
+namespace {
+
+using examples::KeyValueText;
+using Outputs = std::map<std::string, std::vector<KeyValueText>>;
+
+// What `sluice run <example>` needs to know about an example.
+struct JobSpec {
+  Topology topology;
+  std::vector<std::string> inputs;   // must exist
+  std::vector<std::string> outputs;  // created with the first input's partition count
+  // The summary from this run's records of each output topic and the late-record count.
+  std::function<std::string(const Outputs&, int64_t late)> summarize;
+};
+
+Result<JobSpec> MakeSpec(const CommonRunArgs& r, const AnalyticsArgs& a) {
+  JobSpec spec;
+  TopologyBuilder b;
+  const std::string& p = a.prefix;
+  if (r.job == "pageviews") {
+    examples::PageviewsOptions o;
+    if (!r.input.empty()) o.input = r.input;
+    o.counts_output = p + o.counts_output;
+    o.top_output = p + o.top_output;
+    o.late_topic = p + o.late_topic;
+    o.dead_letter_topic = p + o.dead_letter_topic;
+    if (a.out_of_order_ms >= 0) o.out_of_order_ms = a.out_of_order_ms;
+    examples::AddPageviews(b, o);
+    spec.inputs = {o.input};
+    spec.outputs = {o.counts_output, o.top_output, o.late_topic, o.dead_letter_topic};
+    spec.summarize = [o](const Outputs& out, int64_t late) {
+      return examples::SummarizePageviews(out.at(o.counts_output), out.at(o.top_output), late,
+                                          static_cast<int64_t>(out.at(o.dead_letter_topic).size()));
+    };
+  } else if (r.job == "sessions") {
+    examples::SessionsOptions o;
+    if (!r.input.empty()) o.input = r.input;
+    o.output = p + o.output;
+    o.late_topic = p + o.late_topic;
+    o.dead_letter_topic = p + o.dead_letter_topic;
+    if (a.out_of_order_ms >= 0) o.out_of_order_ms = a.out_of_order_ms;
+    examples::AddSessions(b, o);
+    spec.inputs = {o.input};
+    spec.outputs = {o.output, o.late_topic, o.dead_letter_topic};
+    spec.summarize = [o](const Outputs& out, int64_t late) {
+      return examples::SummarizeSessions(out.at(o.output), late,
+                                         static_cast<int64_t>(out.at(o.dead_letter_topic).size()));
+    };
+  } else {
+    return UsageError(fmt::format("unknown analytics job '{}'", r.job));
+  }
+  SLUICE_ASSIGN_OR_RETURN(spec.topology, b.Build());
+  return spec;
+}
+
+// The high watermark of every partition of `topic`.
+Result<std::vector<int64_t>> EndOffsets(Log& log, const std::string& topic) {
+  SLUICE_ASSIGN_OR_RETURN(TopicConfig c, log.DescribeTopic(topic));
+  std::vector<int64_t> out;
+  for (int32_t i = 0; i < c.partitions; ++i) {
+    SLUICE_ASSIGN_OR_RETURN(Partition * part, log.GetPartition(topic, PartitionId(i)));
+    out.push_back(part->high_watermark().value());
+  }
+  return out;
+}
+
+// The records of `topic` from `from` (per partition) to the current end.
+Result<std::vector<KeyValueText>> ReadSince(Log& log, const std::string& topic,
+                                            const std::vector<int64_t>& from) {
+  std::vector<KeyValueText> out;
+  for (size_t i = 0; i < from.size(); ++i) {
+    SLUICE_ASSIGN_OR_RETURN(Partition * part, log.GetPartition(topic, PartitionId(static_cast<int32_t>(i))));
+    int64_t pos = from[i];
+    while (pos < part->high_watermark().value()) {
+      SLUICE_ASSIGN_OR_RETURN(ReadResult rr, part->Read(Offset(pos), 1 << 20));
+      std::string_view data = rr.data;
+      int64_t before = pos;
+      while (!data.empty()) {
+        int64_t size = BatchSizeAt(data);
+        if (size <= 0 || static_cast<size_t>(size) > data.size()) break;
+        SLUICE_ASSIGN_OR_RETURN(RecordBatchView batch, RecordBatchView::Parse(data.substr(0, size)));
+        data.remove_prefix(static_cast<size_t>(size));
+        if (batch.last_offset().value() < pos) continue;
+        if (!batch.is_control()) {
+          SLUICE_RETURN_IF_ERROR(batch.ForEachRecord([&](const RecordView& rec) {
+            if (rec.offset.value() < pos) return;
+            out.push_back(KeyValueText{std::string(rec.key), std::string(rec.value)});
+          }));
+        }
+        pos = batch.last_offset().value() + 1;
+      }
+      if (pos == before) break;  // nothing readable: stop rather than spin
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+bool IsAnalyticsJob(std::string_view job) { return job == "pageviews" || job == "sessions"; }
+
+void AddAnalyticsOptions(CLI::App* run, AnalyticsArgs* a) {
+  run->add_option("--query", a->query, "nexmark: the query to run (q0 q1 q2 q3 q4 q5 q7 q8)");
+  run->add_option("--users", a->users, "enrich: the users table topic (default users)");
+  run->add_option("--output-prefix", a->prefix,
+                  "analytics jobs: prefix for their output topic names (default none)");
+  run->add_option("--out-of-order-ms", a->out_of_order_ms,
+                  "analytics jobs: allowed event-time disorder in ms (default: the job's)");
+}
+
+Status RunAnalytics(CliContext& ctx, const CommonRunArgs& r, const AnalyticsArgs& a) {
+  if (r.threads < 1) return UsageError("--threads must be 1 or more");
+  if (r.commit_interval_ms < 1) return UsageError("--commit-interval-ms must be 1 or more");
+  if (r.batch_records < 1) return UsageError("--batch-records must be 1 or more");
+  SLUICE_ASSIGN_OR_RETURN(JobSpec spec, MakeSpec(r, a));
+  std::string app = r.app.empty() ? r.job : r.app;
+  if (r.describe) {
+    fmt::print("{}", spec.topology.Describe(app));
+    return Status::Ok();
+  }
+  JobOptions o;
+  o.application_id = app;
+  o.state_dir = r.state_dir;
+  o.threads = r.threads;
+  o.commit_interval = std::chrono::milliseconds(r.commit_interval_ms);
+  o.batch_records = static_cast<size_t>(r.batch_records);
+  o.until_end = r.until_end;
+  o.guarantee =
+      r.at_least_once ? ProcessingGuarantee::kAtLeastOnce : ProcessingGuarantee::kExactlyOnce;
+  if (r.from == "earliest" || r.from.empty()) {
+    o.start = StartPosition::kEarliest;
+  } else if (r.from == "latest") {
+    o.start = StartPosition::kLatest;
+  } else {
+    Result<Timestamp> t = ParseTime(r.from);
+    if (!t.ok()) return UsageError("--from: " + t.status().message());
+    o.start = StartPosition::kTimestamp;
+    o.start_time = *t;
+  }
+
+  SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<Log> log, OpenWriter(ctx));
+  for (const auto& in : spec.inputs) {
+    if (!log->HasTopic(in)) {
+      return NotFound("input topic '{}' does not exist; create and fill it, e.g. `sluice gen "
+                      "clickstream --topic {} --events 100000 --users 500 --pages 100`",
+                      in, in);
+    }
+  }
+  SLUICE_ASSIGN_OR_RETURN(TopicConfig in_cfg, log->DescribeTopic(spec.inputs.front()));
+  std::map<std::string, std::vector<int64_t>> start;
+  for (const auto& out : spec.outputs) {
+    if (!log->HasTopic(out)) {
+      TopicConfig c;
+      c.partitions = in_cfg.partitions;
+      SLUICE_RETURN_IF_ERROR(log->CreateTopic(out, c));
+      if (!r.quiet) fmt::print(stderr, "created output topic '{}' with {} partitions\n", out, c.partitions);
+    }
+    SLUICE_ASSIGN_OR_RETURN(start[out], EndOffsets(*log, out));
+  }
+  o.log = log.get();
+  InstallInterruptHandler();
+  auto t0 = std::chrono::steady_clock::now();
+  SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<Job> job, Job::Start(o, std::move(spec.topology)));
+  auto last = std::chrono::steady_clock::now();
+  auto progress = [&] {
+    JobMetrics m = job->metrics();
+    fmt::print(stderr, "{}: in {}, out {}, lag {}, late {}\n", app, m.records_in, m.records_out,
+               m.lag, m.late_records);
+  };
+  bool stopping = false;
+  while (job->metrics().running) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    if (Interrupted() && !stopping) {
+      job->Stop();
+      stopping = true;
+    }
+    auto now = std::chrono::steady_clock::now();
+    if (!r.quiet && now - last >= std::chrono::seconds(1)) {
+      progress();
+      last = now;
+    }
+  }
+  Status s = job->Wait();
+  JobMetrics m = job->metrics();
+  if (!r.quiet) progress();
+  SLUICE_RETURN_IF_ERROR(s);
+  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  job.reset();
+  Outputs outs;
+  for (const auto& out : spec.outputs) {
+    SLUICE_ASSIGN_OR_RETURN(outs[out], ReadSince(*log, out, start[out]));
+  }
+  fmt::print("{}", spec.summarize(outs, m.late_records));
+  fmt::print("  input records         {} in {:.2f} s\n", m.records_in, secs);
+  return log->Close();
+}
+
+}  // namespace sluice::tools
