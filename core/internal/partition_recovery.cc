@@ -276,7 +276,13 @@ Status PartitionImpl::Recover(const std::vector<Offset>& bases, Offset recovery_
 
 Status PartitionImpl::GrowTail(Segment* seg) const {
   SLUICE_ASSIGN_OR_RETURN(uint64_t size, seg->FileSize());
-  if (size <= seg->size()) return Status::Ok();
+  if (size < seg->size()) {
+    return Unavailable(
+        "partition {} was cut back by its writer's recovery while this read-only view was open; "
+        "reopen it to read on",
+        Name());
+  }
+  if (size == seg->size()) return Status::Ok();
   Segment::ScanStop stop;  // stopping early is normal: the writer may be mid-write
   return seg->Scan(
       seg->size(), size, seg->end_offset(), /*validate=*/true,

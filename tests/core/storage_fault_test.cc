@@ -3,6 +3,8 @@
 // D3 (fsync EIO) and D4 (countdown I/O-fault sweep). Durability is simulated by
 // FaultInjectionFileSystem (tests/testing/fault_fs.h).
 #include <gtest/gtest.h>
+#include <sys/mount.h>
+#include <unistd.h>
 
 #include <random>
 #include <thread>
@@ -272,6 +274,56 @@ TEST_F(StorageFaultTest, FsyncEioFailsTheWaitingAppendsAndLatches) {
   ASSERT_TRUE(recs.ok()) << recs.status();
   ASSERT_GE(recs->size(), 8u);
   for (int64_t o = 0; o < 8; ++o) EXPECT_EQ((*recs)[o].value, ValueAt(o));
+}
+
+// D1 for real: a 1 MiB tmpfs fills up (needs root to mount; skipped otherwise). After a ballast
+// file is deleted and the partition reopened, appends resume at the right offset.
+TEST_F(StorageFaultTest, RealEnospcOnASmallTmpfs) {
+  config_.segment_bytes = 256 << 10;
+  TempDir mnt;
+  if (geteuid() != 0 || mount("tmpfs", mnt.path().c_str(), "tmpfs", 0, "size=1m") != 0) {
+    GTEST_SKIP() << "cannot mount a small tmpfs here (needs root)";
+  }
+  struct Unmount {
+    std::string path;
+    ~Unmount() { umount2(path.c_str(), MNT_DETACH); }
+  } unmount{mnt.path()};
+  const std::string ballast = mnt.Sub("ballast");
+  testing::WriteFileOrDie(ballast, std::string(128 << 10, 'b'));
+  const std::string dir = mnt.Sub("p");
+  Ledger ledger;
+  Status error;
+  {
+    auto p = OpenAt(dir, nullptr);
+    ASSERT_TRUE(p.ok()) << p.status();
+    for (int i = 0; i < 1000 && error.ok(); ++i) {
+      auto r = (*p)->Append(testing::MakeBatch({ValueAt(i) + std::string(8000, '.')}), Acks::kAll);
+      if (r.ok()) {
+        ASSERT_EQ(r->base_offset, Offset(i));
+        ledger.acked.push_back(i);
+      } else {
+        error = r.status();
+      }
+    }
+    ASSERT_FALSE(error.ok()) << "the disk never filled up";
+    EXPECT_EQ(error.code(), StatusCode::kIOError);
+    EXPECT_NE(error.message().find("free some disk space"), std::string::npos) << error;
+    auto recs = ReadAll(**p);  // no partial batch is visible; reads keep working
+    ASSERT_TRUE(recs.ok()) << recs.status();
+    EXPECT_EQ(recs->size(), ledger.acked.size());
+  }
+  ASSERT_TRUE(FileSystem::Default()->RemoveFile(ballast).ok());
+  auto p = OpenAt(dir, nullptr);
+  ASSERT_TRUE(p.ok()) << p.status();
+  auto recs = ReadAll(**p);
+  ASSERT_TRUE(recs.ok()) << recs.status();
+  ASSERT_EQ(recs->size(), ledger.acked.size());
+  for (const auto& r : *recs) {
+    EXPECT_EQ(r.value.substr(0, r.value.find('.')), ValueAt(r.offset));
+  }
+  auto next = (*p)->Append(testing::MakeBatch({"after"}), Acks::kAll);
+  ASSERT_TRUE(next.ok()) << next.status();
+  EXPECT_EQ(next->base_offset, Offset(static_cast<int64_t>(ledger.acked.size())));
 }
 
 }  // namespace
