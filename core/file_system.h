@@ -3,7 +3,9 @@
 // with EIO/ENOSPC and drop data that was never fsynced, to simulate power loss.
 //
 // Thread safety: FileSystem methods are thread-safe. A WritableFile is used by one thread at a
-// time; a ReadableFile may be read from many threads at once (positional reads).
+// time, except that Sync may run concurrently with Append from another thread (group commit:
+// one appender fsyncs while others keep writing); a ReadableFile may be read from many threads at
+// once (positional reads).
 #pragma once
 
 #include <cstdint>
