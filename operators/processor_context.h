@@ -4,6 +4,8 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -46,6 +48,9 @@ class ProcessorContext {
   // Records dropped as late by windows and joins (also written to a late topic if configured).
   void CountLate() { ++late_records_; }
   int64_t late_records() const { return late_records_; }
+  // Per-task objects shared by operators of one task (e.g. the two sides of a windowed join
+  // share their buffers), by a key the operators agree on (a store index).
+  std::shared_ptr<void>& shared_state(int key) { return shared_state_[key]; }
 
  private:
   const std::string* current_operator_ = nullptr;
@@ -53,6 +58,7 @@ class ProcessorContext {
   Timestamp watermark_{INT64_MIN / 4};
   Timestamp reported_event_time_{kNoEventTime};
   int64_t late_records_ = 0;
+  std::map<int, std::shared_ptr<void>> shared_state_;
 };
 
 }  // namespace sluice

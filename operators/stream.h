@@ -269,6 +269,8 @@ class Table {
   }
 
   int store() const { return store_; }
+  int node() const { return node_; }
+  internal::BuilderState* state() const { return state_; }
   const Serdes<K, V>& serdes() const { return serdes_; }
 
  private:
