@@ -8,6 +8,8 @@
 #include "core/status.h"
 #include "core/types.h"
 #include "examples/json.h"
+#include "operators/stream.h"
+#include "operators/topology_builder.h"
 
 namespace sluice::examples {
 
@@ -37,6 +39,32 @@ Parsed<T> ToParsed(Result<T> r, std::string_view raw) {
 inline std::string DeadLetterJson(std::string_view reason, std::string_view topic,
                                   std::string_view value) {
   return JsonWriter().Add("reason", reason).Add("topic", topic).Add("value", value).Finish();
+}
+
+// Reads `topic` (string keys and values), parses each value with parse(std::string_view) ->
+// Result<T>, routes failures to `dead_letter_topic` with the reason, and returns the parsed
+// records with their event time from time(const T&) (the watermark ignores the failures).
+template <typename T, typename P, typename E>
+Stream<std::string, T> ParseOrDeadLetter(TopologyBuilder& b, const std::string& topic,
+                                         const std::string& dead_letter_topic,
+                                         const std::string& name, P parse, E time) {
+  auto parsed =
+      b.Stream<std::string, std::string>(topic)
+          .MapValues([parse](const std::string& v) { return ToParsed<T>(parse(v), v); },
+                     "parse-" + name)
+          .WithEventTime(
+              [time](const std::string&, const Parsed<T>& p) -> std::optional<Timestamp> {
+                if (!p.ok) return std::nullopt;
+                return Timestamp(time(p.value));
+              },
+              name + "-time");
+  auto br = parsed.Branch([](const std::string&, const Parsed<T>& p) { return p.ok; },
+                          [](const std::string&, const Parsed<T>&) { return true; });
+  br[1]
+      .MapValues([topic](const Parsed<T>& p) { return DeadLetterJson(p.reason, topic, p.raw); },
+                 name + "-dead-letter")
+      .To(dead_letter_topic, name + "-dead-letter-sink");
+  return br[0].MapValues([](const Parsed<T>& p) { return p.value; }, name + "-parsed");
 }
 
 }  // namespace sluice::examples

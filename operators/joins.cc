@@ -88,7 +88,7 @@ Status JoinBuffer::Expire(
     int64_t wm, const std::function<Status(const std::string&, int64_t, std::vector<Entry>&)>& fn) {
   std::vector<Entry> entries;
   std::string v;
-  while (!expiry_.empty() && expiry_.begin()->first + retain_ <= wm) {
+  while (!expiry_.empty() && expiry_.begin()->first + retain_ < wm) {
     auto [t, kb] = *expiry_.begin();
     expiry_.erase(expiry_.begin());
     auto it = times_.find(kb);

@@ -23,9 +23,9 @@
 // `window` apart are joined (fn(key, left, right), output timestamp = the later of the two).
 // kLeft also emits every left record that found no partner (right = std::nullopt), kOuter every
 // unmatched record of either side; such a record is emitted when the watermark passes its time
-// + window + grace, i.e. when no partner can arrive any more. Records are buffered in the stores
+// + window + grace (strictly), i.e. when no partner can arrive any more. Records are buffered in the stores
 // "<name>-left" and "<name>-right" (covered by the exactly-once commit) and deleted at that
-// point. A record whose time + grace is at or below its record watermark can no longer find
+// point. A record whose time + grace is below its record watermark can no longer find
 // all its partners: it is late, counted and dropped. The set of results does not depend on how
 // the two inputs interleave.
 #pragma once
@@ -122,7 +122,7 @@ class JoinBuffer {
   // (modified) entries are written back.
   Status ForRange(const std::string& kb, int64_t lo, int64_t hi,
                   const std::function<bool(int64_t, std::vector<Entry>&)>& fn);
-  // Removes every time whose expiry (time + retain) is at or below wm, calling
+  // Removes every time whose expiry (time + retain) is below wm, calling
   // fn(key bytes, time, entries) first.
   Status Expire(int64_t wm,
                 const std::function<Status(const std::string&, int64_t, std::vector<Entry>&)>& fn);
@@ -161,7 +161,7 @@ class WindowJoinSideNode final : public Receiver<K, Self> {
 
   Status Process(const K& key, const Self& value, Timestamp ts) override {
     const int64_t t = ts.value();
-    if (t + grace_ <= this->ctx_->record_watermark().value()) {
+    if (t + grace_ < this->ctx_->record_watermark().value()) {
       this->ctx_->CountLate();
       return Status::Ok();
     }

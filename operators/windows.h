@@ -13,13 +13,14 @@
 // bridges two sessions merges them (Aggregate needs a merger for that).
 //
 // Emission: by default one final result per window, when the task watermark passes the window's
-// close time = end + grace (sessions: last event + gap + grace); the result's timestamp is end - 1
+// close time = end + grace (sessions: once it is past last event + gap + grace); the result's
+// timestamp is end - 1
 // (sessions: end). With EmitEveryUpdate() a result is emitted on every change instead and nothing
 // at the close. Either way the window's state is deleted at its close: it can no longer change.
 //
 // Lateness: a record is late for a window when that window's close time is at or below the
 // record watermark (the watermark its partition had before it; see watermark.h); for sessions
-// when its event time + grace is. A record late for every window it belongs to is counted
+// when its event time + grace is below it. A record late for every window it belongs to is counted
 // (ProcessorContext::late_records, the job's late_records metric) and, with
 // LateRecordsTo(topic), written there unchanged. (A hopping-window record late for only some of
 // its windows is added to the open ones.)

@@ -47,7 +47,7 @@ class WindowAggregateNode final : public Receiver<K, V> {
       if (session()) {
         int64_t end = static_cast<int64_t>(varint::GetBE64(v.data()));
         sessions_[kb][start] = end;
-        by_close_.emplace(end + w_.gap_ms + w_.grace_ms, kb, start);
+        by_close_.emplace(SessionClose(end), kb, start);
       } else {
         by_close_.emplace(w_.CloseOf(start), kb, start);
       }
@@ -60,7 +60,7 @@ class WindowAggregateNode final : public Receiver<K, V> {
     const int64_t t = ts.value();
     const int64_t rw = this->ctx_->record_watermark().value();
     if (session()) {
-      if (t + w_.grace_ms <= rw) return Late(key, value, ts);
+      if (t + w_.grace_ms < rw) return Late(key, value, ts);
       return ProcessSession(key, value, t);
     }
     bool any = false, late = false;
@@ -125,6 +125,9 @@ class WindowAggregateNode final : public Receiver<K, V> {
 
  private:
   bool session() const { return w_.kind == Windows::Kind::kSession; }
+  // A session closes once the watermark is past last event + gap + grace (strictly, so that a
+  // record at exactly the watermark is still accepted and can extend it).
+  int64_t SessionClose(int64_t end) const { return end + w_.gap_ms + w_.grace_ms + 1; }
 
   void StoreKey(int64_t start) {
     skey_.assign(kbuf_);
@@ -168,7 +171,7 @@ class WindowAggregateNode final : public Receiver<K, V> {
         found = true;
         SLUICE_RETURN_IF_ERROR(store_->Delete(skey_));
       }
-      by_close_.erase({e + w_.gap_ms + w_.grace_ms, kbuf_, s});
+      by_close_.erase({SessionClose(e), kbuf_, s});
       mine.erase(s);
       start = std::min(start, s);
       end = std::max(end, e);
@@ -183,7 +186,7 @@ class WindowAggregateNode final : public Receiver<K, V> {
     vbuf_.append(abuf);
     SLUICE_RETURN_IF_ERROR(store_->Put(skey_, vbuf_));
     mine[start] = end;
-    by_close_.emplace(end + w_.gap_ms + w_.grace_ms, kbuf_, start);
+    by_close_.emplace(SessionClose(end), kbuf_, start);
     if (w_.emit_updates) {
       SLUICE_RETURN_IF_ERROR(out_.Forward(key, WindowResult<A>{start, end, agg_}, Timestamp(end)));
     }

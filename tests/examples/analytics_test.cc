@@ -195,7 +195,7 @@ RecomputeSessions(const std::vector<GeneratedRecord>& recs, const SessionsOption
   for (const auto& r : recs) {
     auto v = ParsePageView(r.value);
     if (!v.ok()) continue;
-    if (max_ts != INT64_MIN && v->ts + o.grace_ms <= max_ts - o.out_of_order_ms) {
+    if (max_ts != INT64_MIN && v->ts + o.grace_ms < max_ts - o.out_of_order_ms) {
       ++*late;
     } else {
       per_user[v->user].push_back(*v);

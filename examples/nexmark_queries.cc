@@ -1,0 +1,354 @@
+#include "examples/nexmark_queries.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <tuple>
+
+#include "core/varint.h"
+#include "examples/analytics_util.h"
+#include "examples/json.h"
+#include "operators/joins.h"
+#include "operators/top_n.h"
+#include "operators/windows.h"
+
+namespace sluice::examples {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+// Records whose key is not key_of(value) go to the dead-letter topic with the reason.
+template <typename T, typename F>
+Stream<std::string, T> CheckKey(const Stream<std::string, T>& s, const std::string& topic,
+                                const std::string& dlq, const std::string& name, F key_of) {
+  auto br = s.Branch([key_of](const std::string& k, const T& v) { return k == key_of(v); },
+                     [](const std::string&, const T&) { return true; });
+  br[1]
+      .Map([topic, key_of](const std::string& k, const T& v) {
+        return std::pair(k, DeadLetterJson(fmt::format("record key '{}' should be '{}' (the "
+                                                       "generator's keying); re-key the topic",
+                                                       k, key_of(v)),
+                                           topic, ToJson(v)));
+      }, name + "-key-dead-letter")
+      .To(dlq, name + "-key-dead-letter-sink");
+  return br[0];
+}
+
+Stream<std::string, Bid> Bids(TopologyBuilder& b, const NexmarkQueryOptions& o) {
+  auto bids = ParseOrDeadLetter<Bid>(
+      b, o.bids, o.dead_letter_topic, "bid", [](std::string_view v) { return ParseBid(v); },
+      [](const Bid& x) { return x.date_time; });
+  return CheckKey(bids, o.bids, o.dead_letter_topic, "bid",
+                  [](const Bid& x) { return std::to_string(x.auction); });
+}
+
+Stream<std::string, Auction> Auctions(TopologyBuilder& b, const NexmarkQueryOptions& o) {
+  return ParseOrDeadLetter<Auction>(
+      b, o.auctions, o.dead_letter_topic, "auction",
+      [](std::string_view v) { return ParseAuction(v); },
+      [](const Auction& x) { return x.date_time; });
+}
+
+Stream<std::string, Person> Persons(TopologyBuilder& b, const NexmarkQueryOptions& o) {
+  return ParseOrDeadLetter<Person>(
+      b, o.persons, o.dead_letter_topic, "person",
+      [](std::string_view v) { return ParsePerson(v); },
+      [](const Person& x) { return x.date_time; });
+}
+
+// q4: an auction's category and one of its bids' prices.
+struct CategoryPrice {
+  int64_t category = 0;
+  int64_t price = 0;
+  bool valid = false;
+};
+SerdePtr<CategoryPrice> CategoryPriceSerde() {
+  static const auto s = MakeSerde<CategoryPrice>(
+      "category-price",
+      [](const CategoryPrice& c, std::string* out) {
+        out->assign(17, '\0');
+        varint::PutBE64(out->data(), static_cast<uint64_t>(c.category));
+        varint::PutBE64(out->data() + 8, static_cast<uint64_t>(c.price));
+        (*out)[16] = c.valid ? 1 : 0;
+      },
+      [](std::string_view b, CategoryPrice* c) -> Status {
+        if (b.size() != 17) return InvalidArgument("category-price needs 17 bytes");
+        c->category = static_cast<int64_t>(varint::GetBE64(b.data()));
+        c->price = static_cast<int64_t>(varint::GetBE64(b.data() + 8));
+        c->valid = b[16] != 0;
+        return Status::Ok();
+      });
+  return s;
+}
+
+struct SumCount {
+  int64_t sum = 0;
+  int64_t count = 0;
+};
+SerdePtr<SumCount> SumCountSerde() {
+  static const auto s = MakeSerde<SumCount>(
+      "sum-count",
+      [](const SumCount& c, std::string* out) {
+        out->assign(16, '\0');
+        varint::PutBE64(out->data(), static_cast<uint64_t>(c.sum));
+        varint::PutBE64(out->data() + 8, static_cast<uint64_t>(c.count));
+      },
+      [](std::string_view b, SumCount* c) -> Status {
+        if (b.size() != 16) return InvalidArgument("sum-count needs 16 bytes");
+        c->sum = static_cast<int64_t>(varint::GetBE64(b.data()));
+        c->count = static_cast<int64_t>(varint::GetBE64(b.data() + 8));
+        return Status::Ok();
+      });
+  return s;
+}
+
+// q8: a person registering or an auction opened by that person, in one window.
+struct Q8State {
+  bool person = false;
+  std::string name;
+  int64_t auctions = 0;
+};
+SerdePtr<Q8State> Q8Serde() {
+  static const auto s = MakeSerde<Q8State>(
+      "q8-state",
+      [](const Q8State& q, std::string* out) {
+        out->assign(9, '\0');
+        (*out)[0] = q.person ? 1 : 0;
+        varint::PutBE64(out->data() + 1, static_cast<uint64_t>(q.auctions));
+        out->append(q.name);
+      },
+      [](std::string_view b, Q8State* q) -> Status {
+        if (b.size() < 9) return InvalidArgument("q8 state needs at least 9 bytes");
+        q->person = b[0] != 0;
+        q->auctions = static_cast<int64_t>(varint::GetBE64(b.data() + 1));
+        q->name.assign(b.substr(9));
+        return Status::Ok();
+      });
+  return s;
+}
+
+// q7's total order: higher price, then smaller auction, bidder, date_time, url.
+bool BidBefore(const Bid& a, const Bid& b) {
+  return std::tuple(-a.price, a.auction, a.bidder, a.date_time, a.url) <
+         std::tuple(-b.price, b.auction, b.bidder, b.date_time, b.url);
+}
+
+}  // namespace
+
+const std::vector<std::string>& NexmarkQueries() {
+  static const std::vector<std::string> q = {"q0", "q1", "q2", "q3", "q4", "q5", "q7", "q8"};
+  return q;
+}
+
+std::vector<std::string> NexmarkInputs(const NexmarkQueryOptions& o) {
+  if (o.query == "q3" || o.query == "q8") return {o.persons, o.auctions};
+  if (o.query == "q4") return {o.auctions, o.bids};
+  return {o.bids};
+}
+
+std::string NexmarkOutput(const NexmarkQueryOptions& o) {
+  return o.output.empty() ? "nexmark-" + o.query : o.output;
+}
+
+Status AddNexmarkQuery(TopologyBuilder& b, const NexmarkQueryOptions& o) {
+  const std::string out = NexmarkOutput(o);
+  const std::string& q = o.query;
+  if (q == "q0") {
+    Bids(b, o).MapValues([](const Bid& x) { return ToJson(x); }, "q0-json").To(out, "q0-sink");
+  } else if (q == "q1") {
+    Bids(b, o)
+        .MapValues([](const Bid& x) {
+          return JsonWriter()
+              .Add("auction", x.auction)
+              .Add("bidder", x.bidder)
+              .Add("price", DollarsToEuros(x.price))
+              .Add("date_time", x.date_time)
+              .Finish();
+        }, "q1-convert")
+        .To(out, "q1-sink");
+  } else if (q == "q2") {
+    Bids(b, o)
+        .Filter([](const std::string&, const Bid& x) { return x.auction % 123 == 0; }, "q2-select")
+        .MapValues([](const Bid& x) {
+          return JsonWriter().Add("auction", x.auction).Add("price", x.price).Finish();
+        }, "q2-json")
+        .To(out, "q2-sink");
+  } else if (q == "q3") {
+    auto persons =
+        Persons(b, o)
+            .Filter([](const std::string&, const Person& p) {
+              return p.state == "OR" || p.state == "ID" || p.state == "CA";
+            }, "q3-local-persons")
+            .KeyBy([](const std::string&, const Person& p) { return std::to_string(p.id); },
+                   "q3-person-by-id");
+    auto auctions =
+        Auctions(b, o)
+            .Filter([](const std::string&, const Auction& a) { return a.category == 10; },
+                    "q3-category-10")
+            .KeyBy([](const std::string&, const Auction& a) { return std::to_string(a.seller); },
+                   "q3-auction-by-seller");
+    JoinWindowed(persons, auctions, "q3-join", std::chrono::hours(24), JoinKind::kInner,
+                 [](const std::string&, const std::optional<Person>& p,
+                    const std::optional<Auction>& a) {
+                   return JsonWriter()
+                       .Add("name", p->name)
+                       .Add("city", p->city)
+                       .Add("state", p->state)
+                       .Add("id", a->id)
+                       .Finish();
+                 })
+        .To(out, "q3-sink");
+  } else if (q == "q4") {
+    auto auctions = Auctions(b, o).KeyBy(
+        [](const std::string&, const Auction& a) { return std::to_string(a.id); }, "q4-auction-by-id");
+    auto bids = Bids(b, o);
+    JoinWindowed(auctions, bids, "q4-join", seconds(25), JoinKind::kInner,
+                 [](const std::string&, const std::optional<Auction>& a,
+                    const std::optional<Bid>& x) {
+                   return CategoryPrice{a->category, x->price,
+                                        x->date_time >= a->date_time && x->date_time <= a->expires};
+                 })
+        .WithSerdes({.value = CategoryPriceSerde()})
+        .Filter([](const std::string&, const CategoryPrice& c) { return c.valid; }, "q4-in-time")
+        .GroupByKey()
+        // All bids of an auction fall within its lifetime (< 25 s): one session per auction.
+        .WindowedBy(Windows::Session(seconds(30)))
+        .Reduce("q4-winning-bids",
+                [](const CategoryPrice& a, const CategoryPrice& c) {
+                  return c.price > a.price ? c : a;
+                })
+        .Map([](const std::string&, const WindowResult<CategoryPrice>& r) {
+          return std::pair(std::to_string(r.value.category), r.value.price);
+        }, "q4-by-category")
+        .GroupByKey()
+        .Aggregate(
+            "q4-category-avg", [] { return SumCount{}; },
+            [](const std::string&, const int64_t& price, const SumCount& s) {
+              return SumCount{s.sum + price, s.count + 1};
+            },
+            SumCountSerde())
+        .ToStream("q4-updates")
+        .Map([](const std::string& cat, const SumCount& s) {
+          return std::pair(cat, JsonWriter()
+                                    .Add("category", static_cast<int64_t>(std::stoll(cat)))
+                                    .Add("avg_price", s.sum / s.count)
+                                    .Add("auctions", s.count)
+                                    .Finish());
+        }, "q4-json")
+        .To(out, "q4-sink");
+  } else if (q == "q5") {
+    auto counts = Bids(b, o)
+                      .GroupByKey()
+                      .WindowedBy(Windows::Hopping(seconds(10), seconds(2)))
+                      .Count("q5-bids-per-auction");
+    TopNPerWindow(counts, "q5-hottest", 1,
+                  [](const WindowResult<int64_t>& a, const WindowResult<int64_t>& c) {
+                    return a.value > c.value;
+                  })
+        .Map([](const int64_t& start,
+                const WindowResult<std::vector<std::pair<std::string, int64_t>>>& r) {
+          return std::pair(std::to_string(start),
+                           JsonWriter()
+                               .Add("window_start", r.start)
+                               .Add("window_end", r.end)
+                               .Add("auction", static_cast<int64_t>(std::stoll(r.value.front().first)))
+                               .Add("bids", r.value.front().second)
+                               .Finish());
+        }, "q5-json")
+        .To(out, "q5-sink");
+  } else if (q == "q7") {
+    Bids(b, o)
+        .KeyBy([](const std::string&, const Bid& x) {
+          return std::to_string(x.date_time / 10000 * 10000);
+        }, "q7-by-window")
+        .GroupByKey()
+        .WindowedBy(Windows::Tumbling(seconds(10)))
+        .Reduce("q7-highest", [](const Bid& a, const Bid& x) { return BidBefore(x, a) ? x : a; })
+        .Map([](const std::string& k, const WindowResult<Bid>& r) {
+          return std::pair(k, JsonWriter()
+                                  .Add("window_start", r.start)
+                                  .Add("window_end", r.end)
+                                  .Add("auction", r.value.auction)
+                                  .Add("bidder", r.value.bidder)
+                                  .Add("price", r.value.price)
+                                  .Add("date_time", r.value.date_time)
+                                  .Finish());
+        }, "q7-json")
+        .To(out, "q7-sink");
+  } else if (q == "q8") {
+    auto persons = Persons(b, o).Map(
+        [](const std::string&, const Person& p) {
+          return std::pair(std::to_string(p.id), Q8State{true, p.name, 0});
+        }, "q8-person");
+    auto auctions = Auctions(b, o).Map(
+        [](const std::string&, const Auction& a) {
+          return std::pair(std::to_string(a.seller), Q8State{false, "", 1});
+        }, "q8-auction");
+    persons.Merge(auctions, "q8-merge")
+        .WithSerdes({.value = Q8Serde()})
+        .GroupByKey()
+        .WindowedBy(Windows::Tumbling(seconds(10)))
+        .Aggregate(
+            "q8-windows", [] { return Q8State{}; },
+            [](const std::string&, const Q8State& e, const Q8State& s) {
+              Q8State n = s;
+              if (e.person) {
+                n.person = true;
+                n.name = e.name;
+              }
+              n.auctions += e.auctions;
+              return n;
+            },
+            Q8Serde())
+        .Filter([](const std::string&, const WindowResult<Q8State>& r) {
+          return r.value.person && r.value.auctions > 0;
+        }, "q8-new-sellers")
+        .Map([](const std::string& id, const WindowResult<Q8State>& r) {
+          return std::pair(id, JsonWriter()
+                                   .Add("id", static_cast<int64_t>(std::stoll(id)))
+                                   .Add("name", r.value.name)
+                                   .Add("window_start", r.start)
+                                   .Add("window_end", r.end)
+                                   .Add("auctions", r.value.auctions)
+                                   .Finish());
+        }, "q8-json")
+        .To(out, "q8-sink");
+  } else {
+    return InvalidArgument("unknown NEXMark query '{}'; the supported queries are {}", q,
+                           fmt::join(NexmarkQueries(), ", "));
+  }
+  return Status::Ok();
+}
+
+}  // namespace sluice::examples
+
+namespace sluice {
+
+template <typename T, typename P>
+static SerdePtr<T> JsonSerdeOf(const char* name, P parse) {
+  return MakeSerde<T>(
+      name, [](const T& v, std::string* out) { *out = examples::ToJson(v); },
+      [parse](std::string_view b, T* out) -> Status {
+        SLUICE_ASSIGN_OR_RETURN(*out, parse(b));
+        return Status::Ok();
+      });
+}
+
+SerdePtr<examples::Person> SerdeFor<examples::Person>::Get() {
+  static const auto s = JsonSerdeOf<examples::Person>(
+      "person-json", [](std::string_view b) { return examples::ParsePerson(b); });
+  return s;
+}
+SerdePtr<examples::Auction> SerdeFor<examples::Auction>::Get() {
+  static const auto s = JsonSerdeOf<examples::Auction>(
+      "auction-json", [](std::string_view b) { return examples::ParseAuction(b); });
+  return s;
+}
+SerdePtr<examples::Bid> SerdeFor<examples::Bid>::Get() {
+  static const auto s = JsonSerdeOf<examples::Bid>(
+      "bid-json", [](std::string_view b) { return examples::ParseBid(b); });
+  return s;
+}
+
+}  // namespace sluice
