@@ -255,6 +255,12 @@ Status PartitionImpl::Recover(const std::vector<Offset>& bases, Offset recovery_
     }
   }
   segs.resize(keep);
+  if (segs.back()->end_offset() < recovery_point) {
+    return Corruption(
+        "the log of partition {} ends at offset {} but its recovery point is {}: fsynced, "
+        "acknowledged data is missing after '{}'; restore the partition from a copy",
+        Name(), segs.back()->end_offset(), recovery_point, segs.back()->log_path());
+  }
   hw_.store(segs.back()->end_offset().value());
   if (ro) {
     PublishSegments(std::make_shared<const SegmentList>(std::move(segs)));

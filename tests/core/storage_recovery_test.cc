@@ -282,6 +282,24 @@ TEST_F(StorageCrcTest, ReportsACrcFlipBelowTheRecoveryPointLoudly) {
   EXPECT_EQ(ReadFileOrDie(first).size(), size_before);  // nothing was cut
 }
 
+// A3 (b), at a batch boundary: whole batches missing below the recovery point are reported too.
+TEST_F(StorageCrcTest, ReportsFsyncedBatchesMissingBelowTheRecoveryPoint) {
+  std::string dir = tmp_.Sub("missing");
+  {
+    auto p = OpenAt(dir);
+    ASSERT_TRUE(p.ok());
+    Fill(p->get(), 30);
+  }  // clean close: the recovery point is the log end
+  ASSERT_TRUE(FileSystem::Default()->RemoveFile(JoinPath(dir, "clean-shutdown")).ok());
+  std::string log = JoinPath(dir, SegmentLogs(dir).back());
+  std::vector<uint64_t> pos = BatchStarts(log);
+  ASSERT_TRUE(FileSystem::Default()->Truncate(log, pos[pos.size() - 3]).ok());
+  auto p = OpenAt(dir);
+  ASSERT_FALSE(p.ok());
+  EXPECT_EQ(p.status().code(), StatusCode::kCorruption);
+  EXPECT_NE(p.status().message().find("recovery point"), std::string::npos) << p.status();
+}
+
 // A4: every way an index can be wrong, after a clean and after an unclean stop.
 TEST_F(StorageRecoveryTest, RebuildsMissingTruncatedAndLyingIndexesAndRemovesOrphans) {
   config_.segment_bytes = 4 << 10;
