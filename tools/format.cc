@@ -46,8 +46,8 @@ Result<RecordFormat> RecordFormat::Parse(std::string_view spec) {
           literal.push_back('\\');
           break;
         default:
-          return InvalidArgument(
-              "'{}' has an unknown escape '\\{}'; use \\n, \\t, \\r or \\\\", spec, t);
+          return InvalidArgument("'{}' has an unknown escape '\\{}'; use \\n, \\t, \\r or \\\\",
+                                 spec, t);
       }
       continue;
     }

@@ -6,9 +6,9 @@
 //
 // Environment: SLUICE_DATA (default data directory), SLUICE_LOCK_WAIT_MS (how long a writing
 // command waits for another writer to finish; default 3000).
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include <CLI/CLI.hpp>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -95,8 +95,8 @@ int main(int argc, char** argv) {
     if (std::string_view(msg).starts_with(kConvert)) {
       std::string rest = msg.substr(kConvert.size());
       if (size_t eq = rest.find(" = "); eq != std::string::npos) {
-        msg = fmt::format("{}: '{}' is not a valid number", rest.substr(0, eq),
-                          rest.substr(eq + 3));
+        msg =
+            fmt::format("{}: '{}' is not a valid number", rest.substr(0, eq), rest.substr(eq + 3));
       }
     }
     fmt::print(stderr, "{}: {}; run '{} --help' for usage\n", where, msg, where);
