@@ -3,7 +3,8 @@
 //
 // Cases: in-process append of 100 B and 1 KiB records through a Producer with Acks::kLeader
 // (written to the OS, no fsync) and Acks::kAll (fsync, group commit), from 1 and 4 threads;
-// sequential read of a topic from the page cache through a Consumer; and `sluice produce` /
+// sequential read of a topic from the page cache through a Consumer and through Partition::Read
+// alone (the storage without the Consumer); and `sluice produce` /
 // `sluice consume` of 1M lines as whole processes. MB_per_s counts record values only.
 //
 // Usage: log_bench [--dir DIR] [--scale F] [--filter SUBSTRING] [--sluice PATH]
@@ -117,6 +118,37 @@ void ReadCase(Log& log, const std::string& name, const std::string& topic) {
   Row(name, count, secs, static_cast<double>(bytes));
 }
 
+// The storage alone: Partition::Read of whole batches and decoding every record, no Consumer.
+void ScanCase(Log& log, const std::string& name, const std::string& topic) {
+  auto partition = log.GetPartition(topic, PartitionId(0));
+  if (!partition.ok()) Die(partition.status(), "partition");
+  Partition& p = **partition;
+  int64_t count = 0;
+  uint64_t bytes = 0;
+  auto t0 = Clock::now();
+  Offset offset = p.log_start_offset();
+  while (offset < p.high_watermark()) {
+    auto read = p.Read(offset, 1 << 20);
+    if (!read.ok()) Die(read.status(), "read");
+    std::string_view rest = read->data;
+    while (!rest.empty()) {
+      int64_t size = BatchSizeAt(rest);
+      if (size <= 0) Die(Corruption("bad batch at {}", offset.value()), "scan");
+      auto batch = RecordBatchView::Parse(rest.substr(0, static_cast<size_t>(size)));
+      if (!batch.ok()) Die(batch.status(), "parse");
+      Status s = batch->ForEachRecord([&](const RecordView& r) {
+        bytes += r.value.size();
+        ++count;
+      });
+      if (!s.ok()) Die(s, "decode");
+      offset = batch->last_offset() + 1;
+      rest.remove_prefix(static_cast<size_t>(size));
+    }
+  }
+  double secs = std::chrono::duration<double>(Clock::now() - t0).count();
+  Row(name, count, secs, static_cast<double>(bytes));
+}
+
 // Runs a shell command; returns its wall time in seconds; exits if it fails.
 double TimeShell(const std::string& cmd) {
   auto t0 = Clock::now();
@@ -223,12 +255,17 @@ int Main(int argc, char** argv) {
       AppendCase(*log, name, c.size, c.acks, c.threads, n(c.records), /*print=*/true);
       if (first_100b.empty() && c.size == 100) first_100b = name;
     }
-    if (Wanted(cfg, "read_100B_page_cache")) {
+    if (Wanted(cfg, "read_100B_page_cache") || Wanted(cfg, "scan_100B_partition_read")) {
       if (first_100b.empty()) {
         first_100b = "read_source";
         AppendCase(*log, first_100b, 100, Acks::kLeader, 1, n(4'000'000), /*print=*/false);
       }
-      ReadCase(*log, "read_100B_page_cache", first_100b);
+      if (Wanted(cfg, "read_100B_page_cache")) {
+        ReadCase(*log, "read_100B_page_cache", first_100b);
+      }
+      if (Wanted(cfg, "scan_100B_partition_read")) {
+        ScanCase(*log, "scan_100B_partition_read", first_100b);
+      }
     }
     Status s = log->Close();
     if (!s.ok()) Die(s, "close");
