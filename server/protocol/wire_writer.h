@@ -41,6 +41,8 @@ class WireWriter {
   size_t ReserveInt32();
   void PatchInt32(size_t pos, int32_t v);
 
+  // Pre-allocates room for `n` more bytes (avoids regrowth copies of large record sets).
+  void Reserve(size_t n) { buf_.reserve(buf_.size() + n); }
   size_t size() const { return buf_.size(); }
   const std::string& buffer() const { return buf_; }
   std::string Release() { return std::move(buf_); }
