@@ -18,27 +18,42 @@ std::string& TaskStore::Prefixed(std::string_view key) {
 }
 
 Status TaskStore::Get(std::string_view key, std::string* value, bool* found) {
-  auto it = overlay_.find(key);
-  if (it != overlay_.end()) {
-    *found = it->second.has_value();
-    if (*found) value->assign(*it->second);
-    return Status::Ok();
+  auto it = cache_.find(key);
+  if (it == cache_.end()) {
+    std::string v;
+    bool f = false;
+    SLUICE_RETURN_IF_ERROR(db_->Get(cf_, Prefixed(key), &v, &f));
+    Entry e;
+    if (f) e.value = std::move(v);
+    it = cache_.emplace(std::string(key), std::move(e)).first;
   }
-  return db_->Get(cf_, Prefixed(key), value, found);
+  *found = it->second.value.has_value();
+  if (*found) value->assign(*it->second.value);
+  return Status::Ok();
+}
+
+TaskStore::Entry& TaskStore::Slot(std::string_view key) {
+  auto it = cache_.find(key);
+  if (it == cache_.end()) it = cache_.emplace(std::string(key), Entry{}).first;
+  if (!it->second.dirty) {
+    it->second.dirty = true;
+    dirty_.push_back(&*it);
+  }
+  return it->second;
 }
 
 Status TaskStore::Put(std::string_view key, std::string_view value) {
-  auto it = overlay_.find(key);
-  if (it == overlay_.end()) {
-    overlay_.emplace(std::string(key), std::string(value));
+  Entry& e = Slot(key);
+  if (e.value) {
+    e.value->assign(value);
   } else {
-    it->second = std::string(value);
+    e.value.emplace(value);
   }
   return Status::Ok();
 }
 
 Status TaskStore::Delete(std::string_view key) {
-  overlay_[std::string(key)] = std::nullopt;
+  Slot(key).value.reset();
   return Status::Ok();
 }
 
@@ -47,7 +62,7 @@ Status TaskStore::ForEach(const std::function<void(std::string_view, std::string
   SLUICE_RETURN_IF_ERROR(db_->ScanPrefix(cf_, prefix_, [&](std::string_view k, std::string_view v) {
     merged[std::string(k.substr(prefix_.size()))] = std::string(v);
   }));
-  for (const auto& [k, v] : overlay_) merged[k] = v;
+  for (const auto* kv : dirty_) merged[kv->first] = kv->second.value;
   for (const auto& [k, v] : merged) {
     if (v) fn(k, *v);
   }
@@ -55,15 +70,17 @@ Status TaskStore::ForEach(const std::function<void(std::string_view, std::string
 }
 
 void TaskStore::MoveChangesTo(rocksdb::WriteBatch* batch) {
-  for (auto& [k, v] : overlay_) {
-    std::string& pk = Prefixed(k);
-    if (v) {
-      batch->Put(cf_, pk, *v).PermitUncheckedError();
+  for (Cache::value_type* kv : dirty_) {
+    std::string& pk = Prefixed(kv->first);
+    if (kv->second.value) {
+      batch->Put(cf_, pk, *kv->second.value).PermitUncheckedError();
     } else {
       batch->Delete(cf_, pk).PermitUncheckedError();
     }
+    kv->second.dirty = false;
   }
-  overlay_.clear();
+  dirty_.clear();
+  if (cache_.size() > kMaxCacheEntries) cache_.clear();
 }
 
 }  // namespace sluice

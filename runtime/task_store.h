@@ -1,13 +1,17 @@
 // TaskStore: a task's view of one named store — RocksDB column family "store.<name>", keys
-// prefixed with the task's partition (so two tasks never share a key), with an in-memory
-// overlay of the changes since the last commit. Commit moves the overlay into the task's
-// WriteBatch. Used by one task thread at a time.
+// prefixed with the task's partition (so two tasks never share a key), with an in-memory cache
+// that holds the changes since the last commit (dirty entries) and values read or written
+// before (clean entries, so hot keys are not read from RocksDB again). Only this task writes
+// its keys, so the cache stays coherent. Commit moves the dirty entries into the task's
+// WriteBatch; the cache is dropped at commit once it holds more than kMaxCacheEntries.
+// Used by one task thread at a time.
 #pragma once
 
 #include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include <rocksdb/write_batch.h>
 
@@ -26,11 +30,16 @@ class TaskStore final : public KeyValueStore {
   Status ForEach(
       const std::function<void(std::string_view key, std::string_view value)>& fn) override;
 
-  bool dirty() const { return !overlay_.empty(); }
-  // Adds the overlay's changes to `batch` and clears it.
+  static constexpr size_t kMaxCacheEntries = 1 << 20;
+
+  bool dirty() const { return !dirty_.empty(); }
+  // Adds the uncommitted changes to `batch`; they count as committed from now on.
   void MoveChangesTo(rocksdb::WriteBatch* batch);
-  // Drops uncommitted changes.
-  void Discard() { overlay_.clear(); }
+  // Drops uncommitted changes (and the cache).
+  void Discard() {
+    dirty_.clear();
+    cache_.clear();
+  }
 
  private:
   struct Hash {
@@ -43,7 +52,14 @@ class TaskStore final : public KeyValueStore {
   rocksdb::ColumnFamilyHandle* cf_;
   std::string prefix_;
   std::string scratch_;
-  std::unordered_map<std::string, std::optional<std::string>, Hash, std::equal_to<>> overlay_;
+  struct Entry {
+    std::optional<std::string> value;  // nullopt: absent (deleted or never written)
+    bool dirty = false;
+  };
+  using Cache = std::unordered_map<std::string, Entry, Hash, std::equal_to<>>;
+  Entry& Slot(std::string_view key);
+  Cache cache_;
+  std::vector<Cache::value_type*> dirty_;  // node pointers stay valid across rehashing
 };
 
 }  // namespace sluice
