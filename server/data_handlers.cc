@@ -236,7 +236,7 @@ void RequestHandler::HandleFetch(const RequestHeader& h, std::shared_ptr<const F
     }
     HandleFetch(h, req, deadline, done);
   };
-  fetch_waits_.Park(std::move(watched), deadline, std::move(retry), still_waiting);
+  fetch_waits_.Park(std::move(watched), deadline, std::move(retry), std::move(still_waiting));
 }
 
 namespace {

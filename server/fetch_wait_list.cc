@@ -5,9 +5,9 @@
 namespace sluice::kafka {
 
 void FetchWaitList::Park(std::vector<Watched> watched, Clock::time_point deadline,
-                         std::function<void(bool)> retry,
-                         const std::function<bool()>& still_waiting) {
-  auto w = std::make_shared<Waiter>(Waiter{std::move(watched), deadline, std::move(retry)});
+                         std::function<void(bool)> retry, std::function<bool()> still_waiting) {
+  auto w = std::make_shared<Waiter>(
+      Waiter{std::move(watched), deadline, std::move(retry), std::move(still_waiting)});
   bool parked = false;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -21,7 +21,7 @@ void FetchWaitList::Park(std::vector<Watched> watched, Clock::time_point deadlin
     return;
   }
   // An append between the caller's read and the push above would have notified nobody.
-  if (!still_waiting() && Take(w)) Run({w}, false);
+  if (!w->still_waiting() && Take(w)) Run({w}, false);
 }
 
 bool FetchWaitList::Take(const std::shared_ptr<Waiter>& w) {
@@ -52,19 +52,26 @@ void FetchWaitList::Notify(const std::string& topic, int32_t partition) {
 }
 
 void FetchWaitList::Tick(Clock::time_point now) {
-  std::vector<std::shared_ptr<Waiter>> ready;
+  std::vector<std::shared_ptr<Waiter>> expired, live;
   {
     std::lock_guard<std::mutex> lock(mu_);
     for (auto it = waiters_.begin(); it != waiters_.end();) {
       if ((*it)->deadline <= now) {
-        ready.push_back(*it);
+        expired.push_back(*it);
         it = waiters_.erase(it);
       } else {
+        live.push_back(*it);
         ++it;
       }
     }
   }
-  Run(std::move(ready), true);
+  Run(std::move(expired), true);
+  // Appends that bypassed Notify (another writer of the same Log) are found by polling.
+  std::vector<std::shared_ptr<Waiter>> woken;
+  for (auto& w : live) {
+    if (!w->still_waiting() && Take(w)) woken.push_back(w);
+  }
+  Run(std::move(woken), false);
 }
 
 void FetchWaitList::Shutdown() {

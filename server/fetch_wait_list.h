@@ -1,10 +1,13 @@
 // FetchWaitList: long-polling Fetch requests parked until data arrives or max_wait expires.
 //
 // A Fetch that finds fewer than min_bytes is parked here with its deadline and the high
-// watermarks it saw. The produce path calls Notify(topic, partition) after every append; Tick
-// expires deadlines. Either way the parked request is removed from the list (exactly once) and
-// its `retry` callback runs, which rebuilds the response — so no thread ever blocks waiting
-// for data. Retries run on the executor given to the constructor.
+// watermarks it saw. The produce path calls Notify(topic, partition) after every append (an
+// immediate wake); Tick expires deadlines and also re-checks every parked request's
+// `still_waiting`, which catches appends that did not come through the Kafka produce path (a
+// pipeline job writing to the same Log in this process). Either way the parked request is
+// removed from the list (exactly once) and its `retry` callback runs, which rebuilds the
+// response — so no thread ever blocks waiting for data. Retries run on the executor given to
+// the constructor.
 //
 // Thread safety: thread-safe.
 #pragma once
@@ -30,16 +33,16 @@ class FetchWaitList {
     std::string topic;
     int32_t partition = 0;
   };
-  // Parks a request. `retry(expired)` runs exactly once: after a Notify on one of `watched`,
-  // or with expired=true at `deadline`, or at Shutdown. `still_waiting()` is checked right after
-  // parking (under no lock) to close the race with an append that landed before the park; when
-  // it returns false the retry runs at once.
+  // Parks a request. `retry(expired)` runs exactly once: after a Notify on one of `watched` or a
+  // Tick that finds still_waiting() false, or with expired=true at `deadline`, or at Shutdown.
+  // still_waiting() is also checked right after parking (under no lock) to close the race with
+  // an append that landed before the park.
   void Park(std::vector<Watched> watched, Clock::time_point deadline,
-            std::function<void(bool expired)> retry, const std::function<bool()>& still_waiting);
+            std::function<void(bool expired)> retry, std::function<bool()> still_waiting);
 
   // Wakes every request watching (topic, partition).
   void Notify(const std::string& topic, int32_t partition);
-  // Expires requests whose deadline is at or before `now`.
+  // Expires requests whose deadline is at or before `now`; wakes those with new data.
   void Tick(Clock::time_point now);
   // Expires everything (server stop); later Parks retry immediately.
   void Shutdown();
@@ -51,6 +54,7 @@ class FetchWaitList {
     std::vector<Watched> watched;
     Clock::time_point deadline;
     std::function<void(bool)> retry;
+    std::function<bool()> still_waiting;
   };
   using WaiterList = std::list<std::shared_ptr<Waiter>>;
   // Removes `w` if still listed; returns whether this call removed it.

@@ -507,6 +507,23 @@ TEST_F(ServerSocketTest, LongPollIsWokenByAnAppend) {
   EXPECT_FALSE(r.records->empty());
 }
 
+TEST_F(ServerSocketTest, LongPollSeesAppendsThatBypassTheServer) {
+  // E.g. a pipeline job writing to the same Log in this process: no Notify, found by the tick.
+  auto consumer = f_.Connect();
+  ASSERT_TRUE(consumer->SendRequest(7, OneBatch("side", 0, MakeBatch("first"))));
+  ASSERT_EQ(ParseProduce(*consumer->ReadFrame()).offset, 0);
+  ASSERT_TRUE(consumer->SendRequest(4, FetchOne("side", 0, 1, 60000)));
+  auto p = f_.log().GetPartition("side", PartitionId(0));
+  ASSERT_TRUE(p.ok());
+  ASSERT_TRUE((*p)->Append(MakeBatch("direct"), Acks::kLeader).ok());
+  auto frame = consumer->ReadFrame(std::chrono::seconds(20));
+  ASSERT_TRUE(frame.has_value()) << "long poll not woken by a direct append";
+  auto r = ParseFetch(*frame);
+  EXPECT_EQ(r.hwm, 2);
+  ASSERT_TRUE(r.records.has_value());
+  EXPECT_FALSE(r.records->empty());
+}
+
 TEST_F(ServerSocketTest, ExpiredLongPollAnswersWithEmptyRecords) {
   auto c = f_.Connect();
   ASSERT_TRUE(c->SendRequest(7, OneBatch("lp2", 0, MakeBatch("x"))));
