@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "core/segment_format.h"
+#include "tests/testing/fault_fs.h"
 #include "tests/testing/storage_util.h"
 
 namespace sluice {
@@ -142,6 +143,31 @@ TEST_F(PartitionTest, ReopensAfterCleanCloseWithoutScanningAndContinues) {
   auto t = p->OffsetForTime(Timestamp(5050));
   ASSERT_TRUE(t.ok());
   EXPECT_EQ(*t, Offset(50));
+}
+
+TEST_F(PartitionTest, CleanOpenOfALargeLogReadsNoSegment) {
+  config_.segment_bytes = 300;
+  TempDir mem(/*in_memory=*/true);
+  auto open = [&](FileSystem* fs) {
+    auto p =
+        Partition::Open(mem.Sub("p"), "t", PartitionId(0), config_, PartitionOptions{.fs = fs});
+    SLUICE_CHECK(p.ok());
+    return std::move(p).value();
+  };
+  {
+    auto p = open(nullptr);
+    for (int i = 0; i < 400; ++i) ASSERT_TRUE(p->Append(MakeBatch(Values(i, 2)), Acks::kNone).ok());
+    ASSERT_GT(p->Stats().segments, 100);
+  }
+  // Count every open-for-reading and read: a clean open costs one open per segment plus a
+  // constant, not a read of every segment or index.
+  testing::FaultInjectionFileSystem fs;
+  fs.FailNth(1'000'000, {.ops = testing::kOpRead});
+  auto p = open(&fs);
+  ASSERT_TRUE(p->recovery_report().clean_shutdown);
+  int64_t segments = p->Stats().segments;
+  EXPECT_LE(fs.op_count(), segments + 12);
+  EXPECT_EQ(p->high_watermark(), Offset(800));
 }
 
 TEST_F(PartitionTest, ReopensAfterUncleanStopByScanningAboveTheRecoveryPoint) {
