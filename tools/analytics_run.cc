@@ -9,6 +9,8 @@
 
 #include "core/log.h"
 #include "core/record_batch.h"
+#include "examples/enrich.h"
+#include "examples/nexmark_queries.h"
 #include "examples/pageviews.h"
 #include "examples/sessions.h"
 #include "operators/topology_builder.h"
@@ -63,6 +65,47 @@ Result<JobSpec> MakeSpec(const CommonRunArgs& r, const AnalyticsArgs& a) {
       return examples::SummarizeSessions(out.at(o.output), late,
                                          static_cast<int64_t>(out.at(o.dead_letter_topic).size()));
     };
+  } else if (r.job == "enrich") {
+    examples::EnrichOptions o;
+    if (!r.input.empty()) o.input = r.input;
+    o.users = a.users;
+    o.enriched_output = p + o.enriched_output;
+    o.counts_output = p + o.counts_output;
+    o.late_topic = p + o.late_topic;
+    o.dead_letter_topic = p + o.dead_letter_topic;
+    if (a.out_of_order_ms >= 0) o.out_of_order_ms = a.out_of_order_ms;
+    examples::AddEnrich(b, o);
+    spec.inputs = {o.input, o.users};
+    spec.outputs = {o.enriched_output, o.counts_output, o.late_topic, o.dead_letter_topic};
+    spec.summarize = [o](const Outputs& out, int64_t late) {
+      return examples::SummarizeEnrich(out.at(o.counts_output), out.at(o.enriched_output), late,
+                                       static_cast<int64_t>(out.at(o.dead_letter_topic).size()));
+    };
+  } else if (r.job == "nexmark") {
+    if (a.query.empty()) {
+      return UsageError(fmt::format("nexmark needs --query, one of {}",
+                                    fmt::join(examples::NexmarkQueries(), ", ")));
+    }
+    examples::NexmarkQueryOptions o;
+    o.query = a.query;
+    o.output = p + examples::NexmarkOutput(o);
+    o.dead_letter_topic = p + o.dead_letter_topic;
+    Status s = examples::AddNexmarkQuery(b, o);
+    if (!s.ok()) return UsageError(s.message());
+    spec.inputs = examples::NexmarkInputs(o);
+    spec.outputs = {o.output, o.dead_letter_topic};
+    spec.summarize = [o](const Outputs& out, int64_t late) {
+      const auto& rows = out.at(o.output);
+      std::string s = fmt::format("nexmark {} summary\n", o.query);
+      s += fmt::format("  results              {}\n", rows.size());
+      s += fmt::format("  late records         {}\n", late);
+      s += fmt::format("  dead letters         {}\n", out.at(o.dead_letter_topic).size());
+      s += "  last results:\n";
+      for (size_t i = rows.size() > 5 ? rows.size() - 5 : 0; i < rows.size(); ++i) {
+        s += fmt::format("    {}\n", rows[i].value);
+      }
+      return s;
+    };
   } else {
     return UsageError(fmt::format("unknown analytics job '{}'", r.job));
   }
@@ -114,7 +157,9 @@ Result<std::vector<KeyValueText>> ReadSince(Log& log, const std::string& topic,
 
 }  // namespace
 
-bool IsAnalyticsJob(std::string_view job) { return job == "pageviews" || job == "sessions"; }
+bool IsAnalyticsJob(std::string_view job) {
+  return job == "pageviews" || job == "sessions" || job == "enrich" || job == "nexmark";
+}
 
 void AddAnalyticsOptions(CLI::App* run, AnalyticsArgs* a) {
   run->add_option("--query", a->query, "nexmark: the query to run (q0 q1 q2 q3 q4 q5 q7 q8)");
@@ -130,7 +175,8 @@ Status RunAnalytics(CliContext& ctx, const CommonRunArgs& r, const AnalyticsArgs
   if (r.commit_interval_ms < 1) return UsageError("--commit-interval-ms must be 1 or more");
   if (r.batch_records < 1) return UsageError("--batch-records must be 1 or more");
   SLUICE_ASSIGN_OR_RETURN(JobSpec spec, MakeSpec(r, a));
-  std::string app = r.app.empty() ? r.job : r.app;
+  // Each NEXMark query is its own application (its own state and offsets).
+  std::string app = !r.app.empty() ? r.app : r.job == "nexmark" ? "nexmark-" + a.query : r.job;
   if (r.describe) {
     fmt::print("{}", spec.topology.Describe(app));
     return Status::Ok();

@@ -2,6 +2,7 @@
 //
 //   sluice gen clickstream --topic clicks --events 100000 --users 500 --pages 100 [--seed S]
 //       [--late-fraction F] [--partitions N] [--interval-ms MS] [--start TIME]
+//   sluice gen users --topic users --users 500 [--seed S] [--partitions N]
 //   sluice gen nexmark --events 1000000 [--seed S] [--rate EVENTS_PER_S] [--partitions N]
 //       [--persons T] [--auctions T] [--bids T] [--start TIME]
 //
@@ -15,6 +16,7 @@
 #include "core/log.h"
 #include "core/producer.h"
 #include "examples/clickstream.h"
+#include "examples/enrich.h"
 #include "examples/nexmark.h"
 #include "tools/commands.h"
 #include "tools/time_parse.h"
@@ -49,12 +51,14 @@ Status Gen(const CliContext& ctx, GenArgs a) {
     a.click.start_ms = a.nexmark.start_ms = t->value();
   }
   std::string err = a.kind == "clickstream" ? examples::Validate(a.click)
-                                            : examples::Validate(a.nexmark);
+                    : a.kind == "nexmark"   ? examples::Validate(a.nexmark)
+                    : a.click.users < 1     ? "--users must be 1 or more"
+                                            : "";
   if (!err.empty()) return UsageError(err);
   InstallInterruptHandler();
   SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<Log> log, OpenWriter(ctx, /*create_dir=*/true));
   std::vector<std::string> topics;
-  if (a.kind == "clickstream") {
+  if (a.kind == "clickstream" || a.kind == "users") {
     topics = {a.topic};
   } else {
     topics = {a.nexmark.persons_topic, a.nexmark.auctions_topic, a.nexmark.bids_topic};
@@ -84,6 +88,9 @@ Status Gen(const CliContext& ctx, GenArgs a) {
       if (g.made_late) ++late;
       send(a.topic, g);
     });
+  } else if (a.kind == "users") {
+    examples::GenerateUsers(a.click.users, a.click.seed,
+                            [&](const examples::GeneratedRecord& g) { send(a.topic, g); });
   } else {
     examples::GenerateNexmark(a.nexmark, [&](const examples::NexmarkRecord& r) {
       send(*r.topic, r.record);
@@ -106,7 +113,8 @@ Status Gen(const CliContext& ctx, GenArgs a) {
 }  // namespace
 
 void RegisterGenCommand(CLI::App& app, CliContext& ctx) {
-  CLI::App* gen = app.add_subcommand("gen", "Generate example events (clickstream, nexmark)");
+  CLI::App* gen =
+      app.add_subcommand("gen", "Generate example events (clickstream, users, nexmark)");
   gen->require_subcommand(1);
 
   auto c = std::make_shared<GenArgs>();
@@ -126,6 +134,17 @@ void RegisterGenCommand(CLI::App& app, CliContext& ctx) {
                     "Event time of the first event: epoch ms or ISO-8601 (default 2023-11-14T22:13:20Z)");
   click->add_option("--partitions", c->partitions, "Partitions of a created topic (default 4)");
   click->callback([&ctx, c] { ctx.action = [&ctx, c] { return Gen(ctx, *c); }; });
+
+  auto u = std::make_shared<GenArgs>();
+  u->kind = "users";
+  CLI::App* users = gen->add_subcommand(
+      "users", "A users table for the enrich example: u0..u{N-1} -> country, plan (JSON)");
+  users->add_option("--topic", u->topic, "Topic to write (created if missing)")->required();
+  users->add_option("--users", u->click.users, "Number of users (default 100)");
+  users->add_option("--seed", u->click.seed, "Random seed (default 1)");
+  users->add_option("--partitions", u->partitions,
+                    "Partitions of a created topic (default 4; match the clicks topic)");
+  users->callback([&ctx, u] { ctx.action = [&ctx, u] { return Gen(ctx, *u); }; });
 
   auto n = std::make_shared<GenArgs>();
   n->kind = "nexmark";

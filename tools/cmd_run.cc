@@ -47,7 +47,8 @@ Result<Topology> BuildJob(const RunArgs& a) {
     examples::AddBalances(b, {.input = a.input, .output = a.output});
   } else {
     return UsageError(fmt::format(
-        "unknown job '{}'; the shipped jobs are wordcount, balances, pageviews and sessions",
+        "unknown job '{}'; the shipped jobs are wordcount, balances, pageviews, sessions, enrich "
+        "and nexmark",
         a.job));
   }
   return b.Build();
@@ -146,8 +147,10 @@ void RegisterRunCommand(CLI::App& app, CliContext& ctx) {
   auto args = std::make_shared<RunArgs>();
   auto analytics = std::make_shared<AnalyticsArgs>();
   CLI::App* run = app.add_subcommand(
-      "run", "Run a shipped job (wordcount, balances, pageviews, sessions) on the log");
-  run->add_option("job", args->job, "wordcount, balances, pageviews or sessions")->required();
+      "run", "Run a shipped job (wordcount, balances, pageviews, sessions, enrich, nexmark)");
+  run->add_option("job", args->job,
+                  "wordcount, balances, pageviews, sessions, enrich or nexmark (--query qN)")
+      ->required();
   run->add_option("--input", args->input,
                   "Input topic (required for wordcount and balances; analytics default: clicks)");
   run->add_option("--output", args->output,

@@ -7,6 +7,7 @@
 #include <set>
 
 #include "examples/clickstream.h"
+#include "examples/enrich.h"
 #include "examples/json.h"
 #include "examples/pageviews.h"
 #include "examples/sessions.h"
@@ -272,6 +273,48 @@ TEST(SessionsTest, ARecordKeyedByAnotherUserIsADeadLetter) {
   EXPECT_NE(J(dead[0].value).GetString("reason")->find("key page views by user"),
             std::string::npos);
   EXPECT_TRUE(d.ReadOutput("sessions").empty());
+}
+
+TEST(EnrichTest, JoinsViewsWithUsersAndCountsPerCountry) {
+  TestDriver d = DriverFor([](TopologyBuilder& b) { AddEnrich(b); });
+  std::map<std::string, std::string> country;
+  GenerateUsers(15, 3, [&](const GeneratedRecord& r) {
+    ASSERT_TRUE(d.PipeBytes("users", r.key, r.value, r.timestamp).ok());
+    country[r.key] = *J(r.value).GetString("country");
+  });
+  // u15..u19 have no row; u3's row is broken (counts as none).
+  ASSERT_TRUE(d.PipeBytes("users", "u3", "{broken", Timestamp(0)).ok());
+  country.erase("u3");
+  auto recs = Clicks(2000, 0.0);
+  PipeAll(d, recs);
+  EnrichOptions o;
+  std::map<std::pair<std::string, int64_t>, int64_t> want;
+  std::map<std::string, int64_t> unknown_users;
+  for (const auto& r : recs) {
+    auto v = ParsePageView(r.value);
+    auto it = country.find(v->user);
+    std::string c = it == country.end() ? "unknown" : it->second;
+    ++want[{c, v->ts / o.window_ms * o.window_ms}];
+  }
+  std::map<std::pair<std::string, int64_t>, int64_t> got;
+  std::vector<KeyValueText> counts;
+  for (const auto& r : d.ReadOutput(o.counts_output)) {
+    FlatJson j = J(r.value);
+    got[{*j.GetString("country"), *j.GetInt("window_start")}] += *j.GetInt("views");
+    counts.push_back({r.key, r.value});
+  }
+  EXPECT_EQ(got, want);
+  auto enriched = d.ReadOutput(o.enriched_output);
+  ASSERT_EQ(enriched.size(), recs.size());
+  std::vector<KeyValueText> ev;
+  for (const auto& r : enriched) {
+    FlatJson j = J(r.value);
+    auto it = country.find(*j.GetString("user"));
+    EXPECT_EQ(*j.GetString("country"), it == country.end() ? "unknown" : it->second);
+    ev.push_back({r.key, r.value});
+  }
+  std::string s = SummarizeEnrich(counts, ev, d.late_records(), 0);
+  EXPECT_NE(s.find(fmt::format("enriched views          {}", recs.size())), std::string::npos) << s;
 }
 
 }  // namespace
