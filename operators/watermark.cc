@@ -63,6 +63,12 @@ void WatermarkTracker::ObserveWatermark(int p, int sender, Timestamp wm, Timesta
   part.idle = false;
 }
 
+void WatermarkTracker::SetState(int p, const PartitionState& s) {
+  Part& part = parts_[p];
+  part.max_event = s.max_event;
+  if (s.sender_wm.size() == part.sender_wm.size()) part.sender_wm = s.sender_wm;
+}
+
 void WatermarkTracker::MarkIdle(int p) { parts_[p].idle = true; }
 
 void WatermarkTracker::MarkEnded(int p) { parts_[p].ended = true; }

@@ -66,6 +66,17 @@ class WatermarkTracker {
   void MarkEnded(int p);
   // Marks idle every partition not heard from for idle_timeout before `now`.
   void CheckIdle(Timestamp now);
+  // What a restart must restore (the runtime commits it with the task's offsets): per partition
+  // the largest event time seen and the senders' watermarks, and the current watermark.
+  struct PartitionState {
+    Timestamp max_event{kMinWatermark};
+    std::vector<Timestamp> sender_wm;
+  };
+  PartitionState GetState(int p) const { return {parts_[p].max_event, parts_[p].sender_wm}; }
+  // Ignored if the sender count differs (the topology changed).
+  void SetState(int p, const PartitionState& s);
+  void SetCurrent(Timestamp wm) { current_ = std::max(current_, wm); }
+
   // The task watermark: the minimum over partitions neither idle nor ended (the maximum of their
   // watermarks if all are idle; kMaxWatermark if all are ended). Monotone.
   Timestamp Current();

@@ -60,6 +60,13 @@ Status StreamTask::Init() {
     }
     time_->AddInput(senders);
   }
+  {
+    std::string wm_state;
+    bool found = false;
+    SLUICE_RETURN_IF_ERROR(
+        db_->Get(db_->meta(), TaskTime::StateKey(id_.stage, id_.partition), &wm_state, &found));
+    if (found) SLUICE_RETURN_IF_ERROR(time_->Restore(wm_state, this));
+  }
   SLUICE_ASSIGN_OR_RETURN(graph_, TaskGraph::Create(topology_, id_.stage, this));
   last_commit_ = last_mirror_ = std::chrono::steady_clock::now();
   return Status::Ok();
@@ -422,6 +429,8 @@ Status StreamTask::CommitExactlyOnce() {
   }
   wb.Put(db_->meta(), CheckpointKey(id_), EncodeCheckpoint(ckpt)).PermitUncheckedError();
   wb.Put(db_->meta(), MarkKey(id_), EncodeMark(commit)).PermitUncheckedError();
+  wb.Put(db_->meta(), TaskTime::StateKey(id_.stage, id_.partition), time_->Snapshot(*this))
+      .PermitUncheckedError();
   SLUICE_RETURN_IF_ERROR(db_->Write(&wb, /*sync=*/true));
   commit_number_ = commit;
   FailPoint("after_commit_write");
@@ -449,6 +458,8 @@ Status StreamTask::CommitAtLeastOnce() {
   for (const auto& in : inputs_) ckpt.inputs.push_back({in.name, id_.partition, in.position});
   wb.Put(db_->meta(), CheckpointKey(id_), EncodeCheckpoint(ckpt)).PermitUncheckedError();
   wb.Put(db_->meta(), MarkKey(id_), EncodeMark(commit)).PermitUncheckedError();
+  wb.Put(db_->meta(), TaskTime::StateKey(id_.stage, id_.partition), time_->Snapshot(*this))
+      .PermitUncheckedError();
   SLUICE_RETURN_IF_ERROR(db_->Write(&wb, /*sync=*/false));
   commit_number_ = commit;
   return Status::Ok();

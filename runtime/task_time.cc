@@ -73,6 +73,58 @@ void TaskTime::UpdateInput(int input, bool caught_up, bool ended) {
   }
 }
 
+std::string TaskTime::StateKey(int stage, int32_t partition) {
+  return "watermarks/" + std::to_string(stage) + "/" + std::to_string(partition);
+}
+
+std::string TaskTime::Snapshot(const ProcessorContext& ctx) const {
+  std::string out;
+  char b[8];
+  auto put64 = [&](int64_t v) {
+    varint::PutBE64(b, static_cast<uint64_t>(v));
+    out.append(b, 8);
+  };
+  put64(ctx.watermark().value());
+  put64(tracker_.partitions());
+  for (int p = 0; p < tracker_.partitions(); ++p) {
+    WatermarkTracker::PartitionState s = tracker_.GetState(p);
+    put64(s.max_event.value());
+    put64(static_cast<int64_t>(s.sender_wm.size()));
+    for (Timestamp t : s.sender_wm) put64(t.value());
+  }
+  return out;
+}
+
+Status TaskTime::Restore(std::string_view bytes, ProcessorContext* ctx) {
+  auto get64 = [&](int64_t* v) {
+    if (bytes.size() < 8) return false;
+    *v = static_cast<int64_t>(varint::GetBE64(bytes.data()));
+    bytes.remove_prefix(8);
+    return true;
+  };
+  int64_t wm = 0, parts = 0;
+  if (!get64(&wm) || !get64(&parts)) return Corruption("malformed watermark state");
+  if (parts != tracker_.partitions()) return Status::Ok();  // the inputs changed: start afresh
+  std::vector<WatermarkTracker::PartitionState> states(static_cast<size_t>(parts));
+  for (auto& s : states) {
+    int64_t me = 0, n = 0;
+    if (!get64(&me) || !get64(&n) || n < 0 || n > 100000) {
+      return Corruption("malformed watermark state");
+    }
+    s.max_event = Timestamp(me);
+    for (int64_t i = 0; i < n; ++i) {
+      int64_t t = 0;
+      if (!get64(&t)) return Corruption("malformed watermark state");
+      s.sender_wm.push_back(Timestamp(t));
+    }
+  }
+  for (int p = 0; p < parts; ++p) tracker_.SetState(p, states[static_cast<size_t>(p)]);
+  tracker_.SetCurrent(Timestamp(wm));
+  ctx->set_watermark(Timestamp(wm));
+  ctx->set_record_watermark(Timestamp(wm));
+  return Status::Ok();
+}
+
 Header TaskTime::Make(Timestamp wm, uint8_t flags) const {
   std::string v(13, '\0');
   varint::PutBE64(v.data(), static_cast<uint64_t>(wm.value()));

@@ -44,6 +44,12 @@ class TaskTime {
   // The task watermark after the updates above.
   Timestamp Current() { return tracker_.Current(); }
 
+  // The event-time state to commit with the task's offsets, and its restore after a restart (so
+  // that lateness after a restart is judged as it would have been without one).
+  std::string Snapshot(const ProcessorContext& ctx) const;
+  Status Restore(std::string_view bytes, ProcessorContext* ctx);
+  static std::string StateKey(int stage, int32_t partition);
+
   // The header for a record this task sends to an internal topic.
   Header CarryHeader(const ProcessorContext& ctx) const;
   // If the watermark or idleness changed since the last call that returned true: the marker
