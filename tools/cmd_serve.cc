@@ -1,4 +1,8 @@
 // sluice serve: the data directory over the Kafka wire protocol (server/README.md).
+//
+// With --run wordcount|balances --input T --output T, a shipped pipeline job runs in the same
+// process on the same Log, so Kafka clients produce its input and consume its output while it
+// runs (the server holds the directory's only writer lock).
 #include <fmt/format.h>
 
 #include <charconv>
@@ -8,6 +12,10 @@
 #include <thread>
 
 #include "core/log.h"
+#include "examples/balances.h"
+#include "examples/word_count.h"
+#include "operators/topology_builder.h"
+#include "runtime/job.h"
 #include "server/kafka_server.h"
 #include "tools/commands.h"
 
@@ -21,7 +29,47 @@ struct ServeArgs {
   int32_t default_partitions = 1;
   bool no_auto_create = false;
   int64_t idle_timeout_ms = 600000;
+  // --run: a shipped job in this process.
+  std::string job;
+  std::string input;
+  std::string output;
+  std::string app;
+  std::string state_dir = "./sluice-state";
+  int threads = 1;
 };
+
+// Builds and starts the --run job on `log`; creates a missing output topic like `sluice run`.
+Result<std::unique_ptr<Job>> StartJob(const ServeArgs& a, Log* log) {
+  TopologyBuilder b;
+  if (a.job == "wordcount") {
+    examples::AddWordCount(b, {.input = a.input, .output = a.output});
+  } else if (a.job == "balances") {
+    examples::AddBalances(b, {.input = a.input, .output = a.output});
+  } else {
+    return UsageError(fmt::format(
+        "--run '{}': serve can run wordcount or balances in-process; run other jobs with "
+        "`sluice run` on a separate data directory",
+        a.job));
+  }
+  SLUICE_ASSIGN_OR_RETURN(Topology topology, b.Build());
+  if (!log->HasTopic(a.input)) {
+    return NotFound("--input topic '{}' does not exist; create it first (sluice topic create {} "
+                    "--partitions N, before starting serve)",
+                    a.input, a.input);
+  }
+  if (!log->HasTopic(a.output)) {
+    SLUICE_ASSIGN_OR_RETURN(TopicConfig in, log->DescribeTopic(a.input));
+    TopicConfig out;
+    out.partitions = in.partitions;
+    SLUICE_RETURN_IF_ERROR(log->CreateTopic(a.output, out));
+  }
+  JobOptions o;
+  o.application_id = a.app.empty() ? "serve-" + a.job : a.app;
+  o.log = log;
+  o.state_dir = a.state_dir;
+  o.threads = a.threads;
+  return Job::Start(o, std::move(topology));
+}
 
 // Splits "HOST:PORT" (IPv6 as "[::1]:9092").
 Status ParseHostPort(const std::string& flag, const std::string& s, std::string* host,
@@ -56,6 +104,10 @@ Status RunServe(const CliContext& ctx, const ServeArgs& args) {
   }
   if (args.max_connections < 1) return UsageError("--max-connections must be at least 1");
   if (args.default_partitions < 1) return UsageError("--partitions must be at least 1");
+  if (!args.job.empty() && (args.input.empty() || args.output.empty())) {
+    return UsageError(fmt::format("--run {} needs --input and --output", args.job));
+  }
+  if (args.threads < 1) return UsageError("--threads must be 1 or more");
   options.max_connections = args.max_connections;
   options.default_partitions = args.default_partitions;
   options.auto_create_topics = !args.no_auto_create;
@@ -74,9 +126,31 @@ Status RunServe(const CliContext& ctx, const ServeArgs& args) {
     log->Close().IgnoreError();
     return server.status();
   }
-  while (!Interrupted()) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  std::unique_ptr<Job> job;
+  if (!args.job.empty()) {
+    auto started = StartJob(args, log.get());
+    if (!started.ok()) {
+      (*server)->Stop();
+      log->Close().IgnoreError();
+      return started.status();
+    }
+    job = std::move(started).value();
+    fmt::print(stderr, "sluice serve: running job {} ({} -> {}) in this process\n", args.job,
+               args.input, args.output);
+  }
+  while (!Interrupted() && (!job || job->metrics().running)) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  Status job_status;
+  if (job) {
+    job->Stop();
+    job_status = job->Wait();
+    job.reset();
+  }
   (*server)->Stop();
-  return log->Close();
+  Status closed = log->Close();
+  if (!job_status.ok()) return job_status.WithContext(fmt::format("job {}", args.job));
+  return closed;
 }
 
 }  // namespace
@@ -99,6 +173,15 @@ void RegisterServeCommand(CLI::App& app, CliContext& ctx) {
                 "Do not create unknown topics on Metadata/Produce (Kafka auto.create.topics)");
   cmd->add_option("--idle-timeout-ms", args->idle_timeout_ms,
                   "Close connections idle this long (default 600000)");
+  cmd->add_option("--run", args->job,
+                  "Also run a shipped job in this process on the same log: wordcount or "
+                  "balances (needs --input and --output)");
+  cmd->add_option("--input", args->input, "--run: the job's input topic (must exist)");
+  cmd->add_option("--output", args->output,
+                  "--run: the job's output topic (created with the input's partitions)");
+  cmd->add_option("--app", args->app, "--run: application id (default serve-<job>)");
+  cmd->add_option("--state", args->state_dir, "--run: state directory (default ./sluice-state)");
+  cmd->add_option("--threads", args->threads, "--run: job threads (default 1)");
   cmd->callback([&ctx, args] { ctx.action = [&ctx, args] { return RunServe(ctx, *args); }; });
 }
 

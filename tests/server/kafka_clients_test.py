@@ -3,7 +3,7 @@
 
 Run by ctest with Debian's /usr/bin/python3 (python3-kafka) and /usr/bin/kcat:
   kafka_clients_test.py --sluice PATH [--case NAME ...]
-Cases: kcat, python, group, restart, kill9, kafkajs (default: kcat python group restart).
+Cases: kcat, python, group, restart, run, kill9, kafkajs (default: kcat python group restart).
 kafkajs is npm-installed (kafkajs@2.2.4) into --npm-dir on first use.
 Every case prints what it checked; the script exits 1 on the first failure.
 """
@@ -24,8 +24,9 @@ def free_port():
 class Server:
     """One `sluice serve` process; restartable on the same data dir and port."""
 
-    def __init__(self, data_dir):
+    def __init__(self, data_dir, extra_args=()):
         self.data_dir = data_dir
+        self.extra_args = list(extra_args)
         self.port = free_port()
         self.broker = '127.0.0.1:%d' % self.port
         self.proc = None
@@ -34,7 +35,8 @@ class Server:
     def start(self):
         self.log = open(self.log_path, 'a')
         self.proc = subprocess.Popen([ARGS.sluice, 'serve', '--data', self.data_dir, '--listen',
-                                      self.broker], stdout=self.log, stderr=subprocess.STDOUT)
+                                      self.broker] + self.extra_args,
+                                     stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.time() + 20
         while time.time() < deadline:
             if self.proc.poll() is not None:
@@ -313,6 +315,36 @@ def case_kill9(server):
               % (rnd, len(snapshot)))
 
 
+def case_run(server):
+    """`sluice serve --run wordcount`: Kafka clients feed a job in the same process and read it."""
+    server.stop()
+    tmp = os.path.dirname(server.data_dir)
+    data = os.path.join(tmp, 'run-data')
+    r = subprocess.run([ARGS.sluice, 'topic', 'create', 'lines', '--partitions', '2', '--data', data],
+                       capture_output=True, text=True)
+    check(r.returncode == 0, 'created the input topic before serving')
+    run = Server(data, ['--run', 'wordcount', '--input', 'lines', '--output', 'word-counts',
+                        '--state', os.path.join(tmp, 'run-state')])
+    run.start()
+    try:
+        r = kcat(run, '-P', '-t', 'lines', stdin='the cat\nthe dog\nthe end\n')
+        check(r.returncode == 0, 'kcat produced lines into the job input')
+        final = {}
+        deadline = time.time() + 30
+        while time.time() < deadline and final.get('the') != '3':
+            r = kcat(run, '-C', '-t', 'word-counts', '-o', 'beginning', '-e', '-f', '%k=%s\n')
+            final = dict(l.split('=', 1) for l in r.stdout.splitlines() if '=' in l)
+            time.sleep(0.2)
+        check(final == {'the': '3', 'cat': '1', 'dog': '1', 'end': '1'},
+              'kcat consumed the running job\'s word counts: %s' % final)
+        rc = run.stop()
+        check(rc == 0, 'SIGTERM stops the job and the server cleanly')
+    finally:
+        if run.proc.poll() is None:
+            run.proc.kill()
+    server.start()
+
+
 KAFKAJS_EXPECTED = """create true
 create again false
 idempotent acks=-1 0:0 1:0 2:0
@@ -350,7 +382,7 @@ def case_kafkajs(server):
 
 
 CASES = {'kcat': case_kcat, 'python': case_python, 'group': case_group, 'restart': case_restart,
-         'kill9': case_kill9, 'kafkajs': case_kafkajs}
+         'kill9': case_kill9, 'kafkajs': case_kafkajs, 'run': case_run}
 
 
 def main():
