@@ -54,8 +54,10 @@ Status PartitionImpl::Load() {
       loaded_ = true;
       return Status::Ok();
     }
-  } else {
+  } else if (!fs_->Exists(dir_)) {
     SLUICE_RETURN_IF_ERROR(fs_->CreateDirs(dir_));
+    // The new directory's own name must be durable before acknowledged data lives in it.
+    SLUICE_RETURN_IF_ERROR(fs_->SyncDir(DirName(dir_)));
   }
   const std::string marker = JoinPath(dir_, kCleanShutdownFile);
   const std::string cp_path = JoinPath(dir_, kCheckpointFile);
