@@ -276,6 +276,33 @@ TEST_F(StorageFaultTest, FsyncEioFailsTheWaitingAppendsAndLatches) {
   for (int64_t o = 0; o < 8; ++o) EXPECT_EQ((*recs)[o].value, ValueAt(o));
 }
 
+// Group commit, pinned down with a sync point: while the first kAll appender's fsync is held
+// open, seven more append and wait; one more fsync then covers all of them.
+TEST_F(StorageFaultTest, ConcurrentAcksAllAppendsShareAnFsync) {
+  config_.segment_bytes = 1 << 20;
+  FaultInjectionFileSystem fs;
+  auto p = OpenAt(tmp_.Sub("gc"), &fs);
+  ASSERT_TRUE(p.ok());
+  Partition* part = p->get();
+  std::atomic<int> log_syncs{0};
+  fs.SetBeforeSyncHook([&](const std::string& path) {
+    if (!path.ends_with(".log")) return;
+    if (log_syncs++ == 0) {
+      while (part->high_watermark() < Offset(8)) std::this_thread::yield();
+    }
+  });
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&, t] {
+      auto r = part->Append(testing::MakeBatch({ValueAt(t)}), Acks::kAll);
+      EXPECT_TRUE(r.ok()) << r.status();
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(log_syncs.load(), 2);
+  fs.SetBeforeSyncHook(nullptr);
+}
+
 // D1 for real: a 1 MiB tmpfs fills up (needs root to mount; skipped otherwise). After a ballast
 // file is deleted and the partition reopened, appends resume at the right offset.
 TEST_F(StorageFaultTest, RealEnospcOnASmallTmpfs) {

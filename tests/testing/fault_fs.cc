@@ -13,6 +13,12 @@ class FaultWritableFile final : public WritableFile {
     return fs_->WriteLocked(base_.get(), path_, data);
   }
   Status Sync() override {
+    std::function<void(const std::string&)> hook;
+    {
+      std::lock_guard<std::mutex> l(fs_->mu_);
+      hook = fs_->before_sync_;
+    }
+    if (hook) hook(path_);
     std::lock_guard<std::mutex> l(fs_->mu_);
     return fs_->SyncLocked(base_.get(), path_);
   }
@@ -181,6 +187,11 @@ void FaultInjectionFileSystem::ClearFaults() {
   mode_ = Mode::kNone;
   triggered_ = false;
   op_count_ = 0;
+}
+
+void FaultInjectionFileSystem::SetBeforeSyncHook(std::function<void(const std::string&)> hook) {
+  std::lock_guard<std::mutex> l(mu_);
+  before_sync_ = std::move(hook);
 }
 
 int64_t FaultInjectionFileSystem::op_count() const {

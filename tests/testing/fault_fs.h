@@ -18,6 +18,7 @@
 
 #include <cerrno>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -72,6 +73,10 @@ class FaultInjectionFileSystem final : public FileSystem {
   // none is set): a clean run's count bounds a countdown sweep.
   int64_t op_count() const;
   int64_t faults_injected() const;
+  // Called with the path before every WritableFile::Sync, outside the file system's lock: a sync
+  // point that lets a test hold an fsync open while other threads run (e.g. to pin down group
+  // commit deterministically).
+  void SetBeforeSyncHook(std::function<void(const std::string& path)> hook);
 
   // FileSystem.
   Result<std::unique_ptr<WritableFile>> OpenWritable(const std::string& path) override;
@@ -106,6 +111,7 @@ class FaultInjectionFileSystem final : public FileSystem {
   FileSystem* const base_;
   mutable std::mutex mu_;
   bool frozen_ = false;
+  std::function<void(const std::string&)> before_sync_;
   std::map<std::string, uint64_t> synced_size_;                // files written through us
   std::map<std::string, std::set<std::string>> unsynced_new_;  // dir -> paths created since SyncDir
   std::map<std::string, std::vector<PendingRename>> pending_renames_;  // dir -> renames
