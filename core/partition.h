@@ -99,7 +99,8 @@ class Partition {
 
   // Returns whole batches starting with the one containing `offset`, up to about `max_bytes` (at
   // least one batch if any is available). offset == HW returns no data. offset below the log
-  // start or above the HW returns kOutOfRange with the valid range in the message.
+  // start or above the HW returns kOutOfRange with the valid range in the message. Every batch
+  // returned has passed its CRC-32C check; a damaged one is kCorruption naming file and position.
   virtual Result<ReadResult> Read(Offset offset, size_t max_bytes) const = 0;
 
   // Blocks until the HW is above `offset` or the deadline passes; returns whether it is.
