@@ -14,6 +14,7 @@
 #include <random>
 #include <sstream>
 #include <thread>
+#include <vector>
 
 #include "runtime/failpoint.h"
 #include "tests/runtime/runtime_test_util.h"
@@ -40,9 +41,7 @@ class CrashTest : public ::testing::Test {
     ASSERT_TRUE(log->Close().ok());
   }
 
-  // Starts the job; kills it after `kill_after` (if set and it is still running); waits.
-  ChildResult RunChild(std::optional<std::chrono::milliseconds> kill_after,
-                       const std::string& failpoint = "") {
+  pid_t Spawn(const std::string& failpoint, bool until_end) {
     pid_t pid = fork();
     if (pid == 0) {
       int fd = open(log_path_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
@@ -51,12 +50,23 @@ class CrashTest : public ::testing::Test {
         dup2(fd, 2);
       }
       if (!failpoint.empty()) setenv("SLUICE_FAILPOINT", failpoint.c_str(), 1);
-      execl(SLUICE_BINARY, SLUICE_BINARY, "--data", data_.c_str(), "run", "balances", "--input",
-            "tx", "--output", "bal", "--until-end", "--state", state_.c_str(),
-            "--commit-interval-ms", "1", "--batch-records", "40", "--threads", "2", "--app", "crash-app",
-            static_cast<char*>(nullptr));
+      std::vector<const char*> argv = {SLUICE_BINARY, "--data", data_.c_str(), "run", "balances",
+                                       "--input", "tx", "--output", "bal", "--state",
+                                       state_.c_str(), "--commit-interval-ms", "1",
+                                       "--batch-records", "40", "--threads", "2", "--app",
+                                       "crash-app"};
+      if (until_end) argv.push_back("--until-end");
+      argv.push_back(nullptr);
+      execv(SLUICE_BINARY, const_cast<char* const*>(argv.data()));
       _exit(127);
     }
+    return pid;
+  }
+
+  // Starts the job (with --until-end); kills it after `kill_after` if it still runs; waits.
+  ChildResult RunChild(std::optional<std::chrono::milliseconds> kill_after,
+                       const std::string& failpoint = "") {
+    pid_t pid = Spawn(failpoint, /*until_end=*/true);
     ChildResult r;
     auto start = std::chrono::steady_clock::now();
     int status = 0;
@@ -76,6 +86,43 @@ class CrashTest : public ::testing::Test {
     r.exited = WIFEXITED(status);
     r.exit_code = r.exited ? WEXITSTATUS(status) : -1;
     return r;
+  }
+
+  // Starts the job without --until-end, waits for its first progress line (so its signal
+  // handler is installed), sends SIGTERM and waits up to 10 s for it to exit.
+  ChildResult RunAndTerminate() {
+    size_t lines_before = CountProgress();
+    pid_t pid = Spawn("", /*until_end=*/false);
+    ChildResult r;
+    auto start = std::chrono::steady_clock::now();
+    while (CountProgress() == lines_before) {
+      if (std::chrono::steady_clock::now() - start > std::chrono::seconds(60)) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    kill(pid, SIGTERM);
+    r.killed = true;
+    auto sent = std::chrono::steady_clock::now();
+    int status = 0;
+    while (waitpid(pid, &status, WNOHANG) != pid) {
+      if (std::chrono::steady_clock::now() - sent > std::chrono::seconds(10)) {
+        kill(pid, SIGKILL);
+        waitpid(pid, &status, 0);
+        ADD_FAILURE() << "the job did not stop within 10 s of SIGTERM";
+        return r;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+    r.exited = WIFEXITED(status);
+    r.exit_code = r.exited ? WEXITSTATUS(status) : -1;
+    return r;
+  }
+
+  size_t CountProgress() {
+    std::ifstream f(log_path_);
+    std::string line;
+    size_t n = 0;
+    while (std::getline(f, line)) n += line.starts_with("crash-app: in ");
+    return n;
   }
 
   std::string ChildLog() {
@@ -140,6 +187,21 @@ TEST_F(CrashTest, RandomKillsNeverDuplicateOrLoseABalance) {
     if (done < kTransactions) ++mid_stream;
   }
   EXPECT_GE(mid_stream, 3) << "too few kills landed while input was left; the test is too weak";
+  FinishAndCheck();
+}
+
+// B6: SIGTERM mid-stream stops the job within 10 s with a final commit, repeatedly; the runs
+// without --until-end would never end on their own.
+TEST_F(CrashTest, SigtermStopsCleanlyAndRestartsWithoutDuplicates) {
+  int64_t before = 0;
+  for (int i = 0; i < 4; ++i) {
+    ChildResult r = RunAndTerminate();
+    ASSERT_TRUE(r.exited) << ChildLog();
+    EXPECT_EQ(r.exit_code, 0) << ChildLog();
+    int64_t now = Published(data_);
+    EXPECT_GE(now, before);
+    before = now;
+  }
   FinishAndCheck();
 }
 
