@@ -100,9 +100,10 @@ void RunCase(Log* log, const std::string& name, int threads, int64_t events,
   if (!w.ok()) Die(w, "run");
   double secs = std::chrono::duration<double>(Clock::now() - start).count();
   double cpu = CpuSeconds() - cpu0;
-  fmt::print("name={}_eos_{}thr events={} seconds={:.3f} events_per_s={:.0f} cpu_seconds={:.3f} "
-             "events_per_cpu_s={:.0f}\n",
-             name, threads, events, secs, events / secs, cpu, events / cpu);
+  fmt::print(
+      "name={}_eos_{}thr events={} seconds={:.3f} events_per_s={:.0f} cpu_seconds={:.3f} "
+      "events_per_cpu_s={:.0f}\n",
+      name, threads, events, secs, events / secs, cpu, events / cpu);
   std::fflush(stdout);
 }
 
@@ -114,9 +115,12 @@ int main(int argc, char** argv) {
   std::string dir, filter;
   double scale = 1;
   for (int i = 1; i < argc; ++i) {
-    if (!std::strcmp(argv[i], "--dir") && i + 1 < argc) dir = argv[++i];
-    else if (!std::strcmp(argv[i], "--scale") && i + 1 < argc) scale = std::atof(argv[++i]);
-    else if (!std::strcmp(argv[i], "--filter") && i + 1 < argc) filter = argv[++i];
+    if (!std::strcmp(argv[i], "--dir") && i + 1 < argc)
+      dir = argv[++i];
+    else if (!std::strcmp(argv[i], "--scale") && i + 1 < argc)
+      scale = std::atof(argv[++i]);
+    else if (!std::strcmp(argv[i], "--filter") && i + 1 < argc)
+      filter = argv[++i];
     else {
       fmt::print(stderr, "usage: analytics_bench [--dir DIR] [--scale F] [--filter SUBSTRING]\n");
       return 2;
@@ -137,8 +141,12 @@ int main(int argc, char** argv) {
   int64_t bids = 0;
   {
     Filler f(log->get(), "clicks");
-    examples::ClickstreamOptions o{.events = clicks, .users = 10000, .pages = 1000, .seed = 1,
-                                   .late_fraction = 0.001, .interval_ms = 1};
+    examples::ClickstreamOptions o{.events = clicks,
+                                   .users = 10000,
+                                   .pages = 1000,
+                                   .seed = 1,
+                                   .late_fraction = 0.001,
+                                   .interval_ms = 1};
     examples::GenerateClickstream(o, [&](const examples::GeneratedRecord& r) { f.Add(r); });
   }
   {
@@ -157,7 +165,8 @@ int main(int argc, char** argv) {
   }
   for (int threads : {1, 2}) {
     auto want = [&](const std::string& n) {
-      return filter.empty() || fmt::format("{}_eos_{}thr", n, threads).find(filter) != std::string::npos;
+      return filter.empty() ||
+             fmt::format("{}_eos_{}thr", n, threads).find(filter) != std::string::npos;
     };
     if (want("pageviews")) {
       RunCase(log->get(), "pageviews", threads, clicks, [&](TopologyBuilder& b) {

@@ -48,16 +48,15 @@ template <typename T, typename P, typename E>
 Stream<std::string, T> ParseOrDeadLetter(TopologyBuilder& b, const std::string& topic,
                                          const std::string& dead_letter_topic,
                                          const std::string& name, P parse, E time) {
-  auto parsed =
-      b.Stream<std::string, std::string>(topic)
-          .MapValues([parse](const std::string& v) { return ToParsed<T>(parse(v), v); },
-                     "parse-" + name)
-          .WithEventTime(
-              [time](const std::string&, const Parsed<T>& p) -> std::optional<Timestamp> {
-                if (!p.ok) return std::nullopt;
-                return Timestamp(time(p.value));
-              },
-              name + "-time");
+  auto parsed = b.Stream<std::string, std::string>(topic)
+                    .MapValues([parse](const std::string& v) { return ToParsed<T>(parse(v), v); },
+                               "parse-" + name)
+                    .WithEventTime(
+                        [time](const std::string&, const Parsed<T>& p) -> std::optional<Timestamp> {
+                          if (!p.ok) return std::nullopt;
+                          return Timestamp(time(p.value));
+                        },
+                        name + "-time");
   auto br = parsed.Branch([](const std::string&, const Parsed<T>& p) { return p.ok; },
                           [](const std::string&, const Parsed<T>&) { return true; });
   br[1]

@@ -73,7 +73,8 @@ void GenerateClickstream(const ClickstreamOptions& o,
     double r = rng.Unit();
     int page = static_cast<int>(static_cast<double>(o.pages) * r * r);
     if (page >= o.pages) page = o.pages - 1;
-    int64_t ts = slot - static_cast<int64_t>(rng.Below(static_cast<uint64_t>(o.max_disorder_ms) + 1));
+    int64_t ts =
+        slot - static_cast<int64_t>(rng.Below(static_cast<uint64_t>(o.max_disorder_ms) + 1));
     bool made_late = o.late_fraction > 0 && rng.Unit() < o.late_fraction;
     if (made_late) ts -= o.late_by_ms;
     if (ts < 0) ts = 0;
@@ -95,7 +96,8 @@ void GenerateClickstream(const ClickstreamOptions& o,
 sluice::SerdePtr<sluice::examples::PageView> sluice::SerdeFor<sluice::examples::PageView>::Get() {
   using sluice::examples::PageView;
   static const auto serde = sluice::MakeSerde<PageView>(
-      "pageview-json", [](const PageView& v, std::string* out) { *out = sluice::examples::ToJson(v); },
+      "pageview-json",
+      [](const PageView& v, std::string* out) { *out = sluice::examples::ToJson(v); },
       [](std::string_view b, PageView* out) -> sluice::Status {
         SLUICE_ASSIGN_OR_RETURN(*out, sluice::examples::ParsePageView(b));
         return sluice::Status::Ok();

@@ -77,17 +77,18 @@ void AddEnrich(TopologyBuilder& b, const EnrichOptions& o) {
   auto users = b.Table<std::string, UserRow>(o.users, "enrich-users");
   auto parsed = ParseOrDeadLetter<PageView>(
       b, o.input, o.dead_letter_topic, "enrich-view",
-      [](std::string_view v) { return ParsePageView(v); },
-      [](const PageView& v) { return v.ts; });
+      [](std::string_view v) { return ParsePageView(v); }, [](const PageView& v) { return v.ts; });
   auto br = parsed.Branch([](const std::string& k, const PageView& v) { return k == v.user; },
                           [](const std::string&, const PageView&) { return true; });
   br[1]
-      .Map([topic = o.input](const std::string& k, const PageView& v) {
-        return std::pair(k, DeadLetterJson(fmt::format("record key '{}' is not the page view's "
-                                                       "user '{}'; key page views by user",
-                                                       k, v.user),
-                                           topic, ToJson(v)));
-      }, "enrich-key-dead-letter")
+      .Map(
+          [topic = o.input](const std::string& k, const PageView& v) {
+            return std::pair(k, DeadLetterJson(fmt::format("record key '{}' is not the page view's "
+                                                           "user '{}'; key page views by user",
+                                                           k, v.user),
+                                               topic, ToJson(v)));
+          },
+          "enrich-key-dead-letter")
       .To(o.dead_letter_topic, "enrich-key-dead-letter-sink");
   auto enriched =
       JoinTable(br[0], users, "enrich-join", JoinKind::kLeft,
@@ -104,14 +105,16 @@ void AddEnrich(TopologyBuilder& b, const EnrichOptions& o) {
       .GroupByKey()
       .WindowedBy(w)
       .Count("enrich-views-per-country")
-      .Map([](const std::string& country, const WindowResult<int64_t>& r) {
-        return std::pair(country, JsonWriter()
-                                      .Add("country", country)
-                                      .Add("window_start", r.start)
-                                      .Add("window_end", r.end)
-                                      .Add("views", r.value)
-                                      .Finish());
-      }, "country-count-json")
+      .Map(
+          [](const std::string& country, const WindowResult<int64_t>& r) {
+            return std::pair(country, JsonWriter()
+                                          .Add("country", country)
+                                          .Add("window_start", r.start)
+                                          .Add("window_end", r.end)
+                                          .Add("views", r.value)
+                                          .Finish());
+          },
+          "country-count-json")
       .To(o.counts_output, "country-counts-sink");
 }
 
@@ -155,7 +158,8 @@ sluice::SerdePtr<sluice::examples::UserRow> sluice::SerdeFor<sluice::examples::U
   // Lenient: a row that does not parse becomes an invalid row (treated as missing by the join)
   // instead of stopping the job.
   static const auto serde = sluice::MakeSerde<UserRow>(
-      "user-row-json", [](const UserRow& u, std::string* out) { *out = sluice::examples::ToJson(u); },
+      "user-row-json",
+      [](const UserRow& u, std::string* out) { *out = sluice::examples::ToJson(u); },
       [](std::string_view b, UserRow* out) -> sluice::Status {
         auto r = sluice::examples::ParseUserRow(b);
         if (r.ok()) {

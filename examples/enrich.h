@@ -35,7 +35,8 @@ std::string ToJson(const UserRow& u);
 Result<UserRow> ParseUserRow(std::string_view json);
 
 // Deterministic users u0..u{n-1}, one row each, keyed by user.
-void GenerateUsers(int users, uint64_t seed, const std::function<void(const GeneratedRecord&)>& emit);
+void GenerateUsers(int users, uint64_t seed,
+                   const std::function<void(const GeneratedRecord&)>& emit);
 
 struct EnrichOptions {
   std::string input = "clicks";

@@ -12,7 +12,8 @@ class Reader {
  public:
   explicit Reader(std::string_view s) : s_(s) {}
   void Ws() {
-    while (i_ < s_.size() && (s_[i_] == ' ' || s_[i_] == '\t' || s_[i_] == '\n' || s_[i_] == '\r')) {
+    while (i_ < s_.size() &&
+           (s_[i_] == ' ' || s_[i_] == '\t' || s_[i_] == '\n' || s_[i_] == '\r')) {
       ++i_;
     }
   }
@@ -33,8 +34,9 @@ class Reader {
     return i_ < s_.size() ? s_[i_] : '\0';
   }
   Status Error(std::string_view what) const {
-    return InvalidArgument("not a flat JSON object: {} at byte {} of '{}'", what, i_,
-                           s_.size() > 80 ? std::string(s_.substr(0, 80)) + "..." : std::string(s_));
+    return InvalidArgument(
+        "not a flat JSON object: {} at byte {} of '{}'", what, i_,
+        s_.size() > 80 ? std::string(s_.substr(0, 80)) + "..." : std::string(s_));
   }
   Status String(std::string* out) {
     if (!Eat('"')) return Error("expected a string");
@@ -49,14 +51,30 @@ class Reader {
       if (i_ >= s_.size()) break;
       char e = s_[i_++];
       switch (e) {
-        case '"': out->push_back('"'); break;
-        case '\\': out->push_back('\\'); break;
-        case '/': out->push_back('/'); break;
-        case 'b': out->push_back('\b'); break;
-        case 'f': out->push_back('\f'); break;
-        case 'n': out->push_back('\n'); break;
-        case 'r': out->push_back('\r'); break;
-        case 't': out->push_back('\t'); break;
+        case '"':
+          out->push_back('"');
+          break;
+        case '\\':
+          out->push_back('\\');
+          break;
+        case '/':
+          out->push_back('/');
+          break;
+        case 'b':
+          out->push_back('\b');
+          break;
+        case 'f':
+          out->push_back('\f');
+          break;
+        case 'n':
+          out->push_back('\n');
+          break;
+        case 'r':
+          out->push_back('\r');
+          break;
+        case 't':
+          out->push_back('\t');
+          break;
         case 'u': {
           if (i_ + 4 > s_.size()) return Error("short \\u escape");
           unsigned cp = 0;
@@ -103,7 +121,8 @@ class Reader {
     char* end = nullptr;
     std::string tmp(t);
     std::strtod(tmp.c_str(), &end);
-    if (end != tmp.c_str() + tmp.size()) return Error("expected a number, string, true, false or null");
+    if (end != tmp.c_str() + tmp.size())
+      return Error("expected a number, string, true, false or null");
     out->assign(t);
     return Status::Ok();
   }
@@ -159,7 +178,8 @@ Result<int64_t> FlatJson::GetInt(std::string_view name) const {
   if (m == nullptr) return InvalidArgument("member \"{}\" is missing", name);
   int64_t v = 0;
   auto r = std::from_chars(m->text.data(), m->text.data() + m->text.size(), v);
-  if (m->is_string || m->is_null || r.ec != std::errc() || r.ptr != m->text.data() + m->text.size()) {
+  if (m->is_string || m->is_null || r.ec != std::errc() ||
+      r.ptr != m->text.data() + m->text.size()) {
     return InvalidArgument("member \"{}\" must be an integer, got '{}'", name, m->text);
   }
   return v;
@@ -178,11 +198,21 @@ void AppendJsonString(std::string* out, std::string_view s) {
   out->push_back('"');
   for (char c : s) {
     switch (c) {
-      case '"': out->append("\\\""); break;
-      case '\\': out->append("\\\\"); break;
-      case '\n': out->append("\\n"); break;
-      case '\r': out->append("\\r"); break;
-      case '\t': out->append("\\t"); break;
+      case '"':
+        out->append("\\\"");
+        break;
+      case '\\':
+        out->append("\\\\");
+        break;
+      case '\n':
+        out->append("\\n");
+        break;
+      case '\r':
+        out->append("\\r");
+        break;
+      case '\t':
+        out->append("\\t");
+        break;
       default:
         if (static_cast<unsigned char>(c) < 0x20) {
           out->append(fmt::format("\\u{:04x}", static_cast<unsigned char>(c)));

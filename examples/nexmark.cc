@@ -17,11 +17,12 @@ constexpr int64_t kHotSellerRatio = 4;
 constexpr int64_t kHotAuctionRatio = 2;
 constexpr int64_t kHotBidderRatio = 4;
 constexpr int64_t kActiveWindow = 500;  // recent persons / auctions picked from
-constexpr std::array<const char*, 6> kFirstNames = {"Peter", "Paul", "Luke", "John", "Saul", "Vicky"};
-constexpr std::array<const char*, 6> kLastNames = {"Shultz", "Abrams", "Spencer", "White", "Bartels",
-                                                   "Walton"};
-constexpr std::array<const char*, 6> kCities = {"Phoenix", "Los Angeles", "San Francisco", "Boise",
-                                                "Portland", "Bend"};
+constexpr std::array<const char*, 6> kFirstNames = {"Peter", "Paul", "Luke",
+                                                    "John",  "Saul", "Vicky"};
+constexpr std::array<const char*, 6> kLastNames = {"Shultz", "Abrams",  "Spencer",
+                                                   "White",  "Bartels", "Walton"};
+constexpr std::array<const char*, 6> kCities = {"Phoenix", "Los Angeles", "San Francisco",
+                                                "Boise",   "Portland",    "Bend"};
 constexpr std::array<const char*, 6> kStates = {"AZ", "CA", "ID", "OR", "WA", "WY"};
 constexpr std::array<const char*, 4> kChannels = {"Google", "Facebook", "Baidu", "Apple"};
 
@@ -156,7 +157,8 @@ void GenerateNexmark(const NexmarkOptions& o,
       p.city = kCities[c];
       p.state = kStates[r.Below(kStates.size())];
       p.date_time = ts;
-      emit(NexmarkRecord{NexmarkRecord::Kind::kPerson, &o.persons_topic,
+      emit(NexmarkRecord{NexmarkRecord::Kind::kPerson,
+                         &o.persons_topic,
                          {std::to_string(p.id), ToJson(p), Timestamp(ts)}});
     } else if (slot <= 3) {
       Auction a;
@@ -176,7 +178,8 @@ void GenerateNexmark(const NexmarkOptions& o,
       a.reserve = a.initial_bid + Price(r);
       a.date_time = ts;
       a.expires = ts + 2000 + static_cast<int64_t>(r.Below(20000));
-      emit(NexmarkRecord{NexmarkRecord::Kind::kAuction, &o.auctions_topic,
+      emit(NexmarkRecord{NexmarkRecord::Kind::kAuction,
+                         &o.auctions_topic,
                          {std::to_string(a.id), ToJson(a), Timestamp(ts)}});
     } else {
       Bid b;
@@ -184,22 +187,26 @@ void GenerateNexmark(const NexmarkOptions& o,
       if (r.Below(kHotAuctionRatio) > 0) {
         b.auction = std::max(kFirstId, last_auction / kHotAuctionRatio * kHotAuctionRatio);
       } else {
-        b.auction = last_auction - static_cast<int64_t>(r.Below(
-                                       static_cast<uint64_t>(std::min(auctions, kActiveWindow)) + 1));
+        b.auction = last_auction -
+                    static_cast<int64_t>(
+                        r.Below(static_cast<uint64_t>(std::min(auctions, kActiveWindow)) + 1));
         b.auction = std::max(b.auction, kFirstId);
       }
       int64_t last_person = kFirstId + std::max<int64_t>(persons, 1) - 1;
       if (r.Below(kHotBidderRatio) > 0) {
         b.bidder = std::max(kFirstId, last_person / kHotBidderRatio * kHotBidderRatio + 1);
       } else {
-        b.bidder = std::max(kFirstId, last_person - static_cast<int64_t>(r.Below(
-                                          static_cast<uint64_t>(std::min(persons, kActiveWindow)) + 1)));
+        b.bidder = std::max(
+            kFirstId,
+            last_person - static_cast<int64_t>(r.Below(
+                              static_cast<uint64_t>(std::min(persons, kActiveWindow)) + 1)));
       }
       b.price = Price(r);
       b.channel = Pick(r, kChannels);
       b.url = fmt::format("https://www.nexmark.com/item.htm?query=1&id={}", b.auction);
       b.date_time = ts;
-      emit(NexmarkRecord{NexmarkRecord::Kind::kBid, &o.bids_topic,
+      emit(NexmarkRecord{NexmarkRecord::Kind::kBid,
+                         &o.bids_topic,
                          {std::to_string(b.auction), ToJson(b), Timestamp(ts)}});
     }
   }

@@ -80,6 +80,7 @@ struct NexmarkRecord {
 };
 
 // Calls emit for each event in order. REQUIRES: Validate(o) is empty.
-void GenerateNexmark(const NexmarkOptions& o, const std::function<void(const NexmarkRecord&)>& emit);
+void GenerateNexmark(const NexmarkOptions& o,
+                     const std::function<void(const NexmarkRecord&)>& emit);
 
 }  // namespace sluice::examples

@@ -25,12 +25,14 @@ Stream<std::string, T> CheckKey(const Stream<std::string, T>& s, const std::stri
   auto br = s.Branch([key_of](const std::string& k, const T& v) { return k == key_of(v); },
                      [](const std::string&, const T&) { return true; });
   br[1]
-      .Map([topic, key_of](const std::string& k, const T& v) {
-        return std::pair(k, DeadLetterJson(fmt::format("record key '{}' should be '{}' (the "
-                                                       "generator's keying); re-key the topic",
-                                                       k, key_of(v)),
-                                           topic, ToJson(v)));
-      }, name + "-key-dead-letter")
+      .Map(
+          [topic, key_of](const std::string& k, const T& v) {
+            return std::pair(k, DeadLetterJson(fmt::format("record key '{}' should be '{}' (the "
+                                                           "generator's keying); re-key the topic",
+                                                           k, key_of(v)),
+                                               topic, ToJson(v)));
+          },
+          name + "-key-dead-letter")
       .To(dlq, name + "-key-dead-letter-sink");
   return br[0];
 }
@@ -158,28 +160,34 @@ Status AddNexmarkQuery(TopologyBuilder& b, const NexmarkQueryOptions& o) {
     Bids(b, o).MapValues([](const Bid& x) { return ToJson(x); }, "q0-json").To(out, "q0-sink");
   } else if (q == "q1") {
     Bids(b, o)
-        .MapValues([](const Bid& x) {
-          return JsonWriter()
-              .Add("auction", x.auction)
-              .Add("bidder", x.bidder)
-              .Add("price", DollarsToEuros(x.price))
-              .Add("date_time", x.date_time)
-              .Finish();
-        }, "q1-convert")
+        .MapValues(
+            [](const Bid& x) {
+              return JsonWriter()
+                  .Add("auction", x.auction)
+                  .Add("bidder", x.bidder)
+                  .Add("price", DollarsToEuros(x.price))
+                  .Add("date_time", x.date_time)
+                  .Finish();
+            },
+            "q1-convert")
         .To(out, "q1-sink");
   } else if (q == "q2") {
     Bids(b, o)
         .Filter([](const std::string&, const Bid& x) { return x.auction % 123 == 0; }, "q2-select")
-        .MapValues([](const Bid& x) {
-          return JsonWriter().Add("auction", x.auction).Add("price", x.price).Finish();
-        }, "q2-json")
+        .MapValues(
+            [](const Bid& x) {
+              return JsonWriter().Add("auction", x.auction).Add("price", x.price).Finish();
+            },
+            "q2-json")
         .To(out, "q2-sink");
   } else if (q == "q3") {
     auto persons =
         Persons(b, o)
-            .Filter([](const std::string&, const Person& p) {
-              return p.state == "OR" || p.state == "ID" || p.state == "CA";
-            }, "q3-local-persons")
+            .Filter(
+                [](const std::string&, const Person& p) {
+                  return p.state == "OR" || p.state == "ID" || p.state == "CA";
+                },
+                "q3-local-persons")
             .KeyBy([](const std::string&, const Person& p) { return std::to_string(p.id); },
                    "q3-person-by-id");
     auto auctions =
@@ -188,39 +196,40 @@ Status AddNexmarkQuery(TopologyBuilder& b, const NexmarkQueryOptions& o) {
                     "q3-category-10")
             .KeyBy([](const std::string&, const Auction& a) { return std::to_string(a.seller); },
                    "q3-auction-by-seller");
-    JoinWindowed(persons, auctions, "q3-join", std::chrono::hours(24), JoinKind::kInner,
-                 [](const std::string&, const std::optional<Person>& p,
-                    const std::optional<Auction>& a) {
-                   return JsonWriter()
-                       .Add("name", p->name)
-                       .Add("city", p->city)
-                       .Add("state", p->state)
-                       .Add("id", a->id)
-                       .Finish();
-                 })
+    JoinWindowed(
+        persons, auctions, "q3-join", std::chrono::hours(24), JoinKind::kInner,
+        [](const std::string&, const std::optional<Person>& p, const std::optional<Auction>& a) {
+          return JsonWriter()
+              .Add("name", p->name)
+              .Add("city", p->city)
+              .Add("state", p->state)
+              .Add("id", a->id)
+              .Finish();
+        })
         .To(out, "q3-sink");
   } else if (q == "q4") {
     auto auctions = Auctions(b, o).KeyBy(
-        [](const std::string&, const Auction& a) { return std::to_string(a.id); }, "q4-auction-by-id");
+        [](const std::string&, const Auction& a) { return std::to_string(a.id); },
+        "q4-auction-by-id");
     auto bids = Bids(b, o);
-    JoinWindowed(auctions, bids, "q4-join", seconds(25), JoinKind::kInner,
-                 [](const std::string&, const std::optional<Auction>& a,
-                    const std::optional<Bid>& x) {
-                   return CategoryPrice{a->category, x->price,
-                                        x->date_time >= a->date_time && x->date_time <= a->expires};
-                 })
+    JoinWindowed(
+        auctions, bids, "q4-join", seconds(25), JoinKind::kInner,
+        [](const std::string&, const std::optional<Auction>& a, const std::optional<Bid>& x) {
+          return CategoryPrice{a->category, x->price,
+                               x->date_time >= a->date_time && x->date_time <= a->expires};
+        })
         .WithSerdes({.value = CategoryPriceSerde()})
         .Filter([](const std::string&, const CategoryPrice& c) { return c.valid; }, "q4-in-time")
         .GroupByKey()
         // All bids of an auction fall within its lifetime (< 25 s): one session per auction.
         .WindowedBy(Windows::Session(seconds(30)))
-        .Reduce("q4-winning-bids",
-                [](const CategoryPrice& a, const CategoryPrice& c) {
-                  return c.price > a.price ? c : a;
-                })
-        .Map([](const std::string&, const WindowResult<CategoryPrice>& r) {
-          return std::pair(std::to_string(r.value.category), r.value.price);
-        }, "q4-by-category")
+        .Reduce("q4-winning-bids", [](const CategoryPrice& a,
+                                      const CategoryPrice& c) { return c.price > a.price ? c : a; })
+        .Map(
+            [](const std::string&, const WindowResult<CategoryPrice>& r) {
+              return std::pair(std::to_string(r.value.category), r.value.price);
+            },
+            "q4-by-category")
         .GroupByKey()
         .Aggregate(
             "q4-category-avg", [] { return SumCount{}; },
@@ -229,13 +238,15 @@ Status AddNexmarkQuery(TopologyBuilder& b, const NexmarkQueryOptions& o) {
             },
             SumCountSerde())
         .ToStream("q4-updates")
-        .Map([](const std::string& cat, const SumCount& s) {
-          return std::pair(cat, JsonWriter()
-                                    .Add("category", static_cast<int64_t>(std::stoll(cat)))
-                                    .Add("avg_price", s.sum / s.count)
-                                    .Add("auctions", s.count)
-                                    .Finish());
-        }, "q4-json")
+        .Map(
+            [](const std::string& cat, const SumCount& s) {
+              return std::pair(cat, JsonWriter()
+                                        .Add("category", static_cast<int64_t>(std::stoll(cat)))
+                                        .Add("avg_price", s.sum / s.count)
+                                        .Add("auctions", s.count)
+                                        .Finish());
+            },
+            "q4-json")
         .To(out, "q4-sink");
   } else if (q == "q5") {
     auto counts = Bids(b, o)
@@ -246,45 +257,52 @@ Status AddNexmarkQuery(TopologyBuilder& b, const NexmarkQueryOptions& o) {
                   [](const WindowResult<int64_t>& a, const WindowResult<int64_t>& c) {
                     return a.value > c.value;
                   })
-        .Map([](const int64_t& start,
-                const WindowResult<std::vector<std::pair<std::string, int64_t>>>& r) {
-          return std::pair(std::to_string(start),
-                           JsonWriter()
-                               .Add("window_start", r.start)
-                               .Add("window_end", r.end)
-                               .Add("auction", static_cast<int64_t>(std::stoll(r.value.front().first)))
-                               .Add("bids", r.value.front().second)
-                               .Finish());
-        }, "q5-json")
+        .Map(
+            [](const int64_t& start,
+               const WindowResult<std::vector<std::pair<std::string, int64_t>>>& r) {
+              return std::pair(
+                  std::to_string(start),
+                  JsonWriter()
+                      .Add("window_start", r.start)
+                      .Add("window_end", r.end)
+                      .Add("auction", static_cast<int64_t>(std::stoll(r.value.front().first)))
+                      .Add("bids", r.value.front().second)
+                      .Finish());
+            },
+            "q5-json")
         .To(out, "q5-sink");
   } else if (q == "q7") {
     Bids(b, o)
-        .KeyBy([](const std::string&, const Bid& x) {
-          return std::to_string(x.date_time / 10000 * 10000);
-        }, "q7-by-window")
+        .KeyBy([](const std::string&,
+                  const Bid& x) { return std::to_string(x.date_time / 10000 * 10000); },
+               "q7-by-window")
         .GroupByKey()
         .WindowedBy(Windows::Tumbling(seconds(10)))
         .Reduce("q7-highest", [](const Bid& a, const Bid& x) { return BidBefore(x, a) ? x : a; })
-        .Map([](const std::string& k, const WindowResult<Bid>& r) {
-          return std::pair(k, JsonWriter()
-                                  .Add("window_start", r.start)
-                                  .Add("window_end", r.end)
-                                  .Add("auction", r.value.auction)
-                                  .Add("bidder", r.value.bidder)
-                                  .Add("price", r.value.price)
-                                  .Add("date_time", r.value.date_time)
-                                  .Finish());
-        }, "q7-json")
+        .Map(
+            [](const std::string& k, const WindowResult<Bid>& r) {
+              return std::pair(k, JsonWriter()
+                                      .Add("window_start", r.start)
+                                      .Add("window_end", r.end)
+                                      .Add("auction", r.value.auction)
+                                      .Add("bidder", r.value.bidder)
+                                      .Add("price", r.value.price)
+                                      .Add("date_time", r.value.date_time)
+                                      .Finish());
+            },
+            "q7-json")
         .To(out, "q7-sink");
   } else if (q == "q8") {
     auto persons = Persons(b, o).Map(
         [](const std::string&, const Person& p) {
           return std::pair(std::to_string(p.id), Q8State{true, p.name, 0});
-        }, "q8-person");
+        },
+        "q8-person");
     auto auctions = Auctions(b, o).Map(
         [](const std::string&, const Auction& a) {
           return std::pair(std::to_string(a.seller), Q8State{false, "", 1});
-        }, "q8-auction");
+        },
+        "q8-auction");
     persons.Merge(auctions, "q8-merge")
         .WithSerdes({.value = Q8Serde()})
         .GroupByKey()
@@ -301,18 +319,22 @@ Status AddNexmarkQuery(TopologyBuilder& b, const NexmarkQueryOptions& o) {
               return n;
             },
             Q8Serde())
-        .Filter([](const std::string&, const WindowResult<Q8State>& r) {
-          return r.value.person && r.value.auctions > 0;
-        }, "q8-new-sellers")
-        .Map([](const std::string& id, const WindowResult<Q8State>& r) {
-          return std::pair(id, JsonWriter()
-                                   .Add("id", static_cast<int64_t>(std::stoll(id)))
-                                   .Add("name", r.value.name)
-                                   .Add("window_start", r.start)
-                                   .Add("window_end", r.end)
-                                   .Add("auctions", r.value.auctions)
-                                   .Finish());
-        }, "q8-json")
+        .Filter(
+            [](const std::string&, const WindowResult<Q8State>& r) {
+              return r.value.person && r.value.auctions > 0;
+            },
+            "q8-new-sellers")
+        .Map(
+            [](const std::string& id, const WindowResult<Q8State>& r) {
+              return std::pair(id, JsonWriter()
+                                       .Add("id", static_cast<int64_t>(std::stoll(id)))
+                                       .Add("name", r.value.name)
+                                       .Add("window_start", r.start)
+                                       .Add("window_end", r.end)
+                                       .Add("auctions", r.value.auctions)
+                                       .Finish());
+            },
+            "q8-json")
         .To(out, "q8-sink");
   } else {
     return InvalidArgument("unknown NEXMark query '{}'; the supported queries are {}", q,

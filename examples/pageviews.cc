@@ -30,48 +30,56 @@ void AddPageviews(TopologyBuilder& b, const PageviewsOptions& o) {
   auto branches = parsed.Branch([](const std::string&, const Parsed<PageView>& p) { return p.ok; },
                                 [](const std::string&, const Parsed<PageView>&) { return true; });
   branches[1]
-      .MapValues([topic = o.input](const Parsed<PageView>& p) {
-        return DeadLetterJson(p.reason, topic, p.raw);
-      }, "pageview-dead-letter")
+      .MapValues([topic = o.input](
+                     const Parsed<PageView>& p) { return DeadLetterJson(p.reason, topic, p.raw); },
+                 "pageview-dead-letter")
       .To(o.dead_letter_topic, "pageviews-dead-letter-sink");
   Windows w = Windows::Tumbling(milliseconds(o.window_ms)).Grace(milliseconds(o.grace_ms));
   if (!o.late_topic.empty()) w = w.LateRecordsTo(o.late_topic);
   auto counts = branches[0]
-                    .Map([](const std::string&, const Parsed<PageView>& p) {
-                      return std::pair(p.value.page, p.value);
-                    }, "key-by-page")
+                    .Map([](const std::string&,
+                            const Parsed<PageView>& p) { return std::pair(p.value.page, p.value); },
+                         "key-by-page")
                     .GroupByKey()
                     .WindowedBy(w)
                     .Count("pageviews-per-page");
   counts
-      .Map([](const std::string& page, const WindowResult<int64_t>& r) {
-        return std::pair(page, JsonWriter()
-                                   .Add("page", page)
-                                   .Add("window_start", r.start)
-                                   .Add("window_end", r.end)
-                                   .Add("views", r.value)
-                                   .Finish());
-      }, "pageview-count-json")
+      .Map(
+          [](const std::string& page, const WindowResult<int64_t>& r) {
+            return std::pair(page, JsonWriter()
+                                       .Add("page", page)
+                                       .Add("window_start", r.start)
+                                       .Add("window_end", r.end)
+                                       .Add("views", r.value)
+                                       .Finish());
+          },
+          "pageview-count-json")
       .To(o.counts_output, "pageviews-counts-sink");
-  TopNPerWindow(counts, "pageviews-top-pages", static_cast<size_t>(o.top_n),
-                [](const WindowResult<int64_t>& a, const WindowResult<int64_t>& b) {
-                  return a.value > b.value;
-                },
-                o.grace_ms)
-      .Map([](const int64_t& start,
-              const WindowResult<std::vector<std::pair<std::string, int64_t>>>& r) {
-        std::string top = "[";
-        for (size_t i = 0; i < r.value.size(); ++i) {
-          if (i > 0) top += ",";
-          top += JsonWriter().Add("page", r.value[i].first).Add("views", r.value[i].second).Finish();
-        }
-        top += "]";
-        return std::pair(std::to_string(start), JsonWriter()
-                                                    .Add("window_start", r.start)
-                                                    .Add("window_end", r.end)
-                                                    .AddRaw("top", top)
-                                                    .Finish());
-      }, "pageview-top-json")
+  TopNPerWindow(
+      counts, "pageviews-top-pages", static_cast<size_t>(o.top_n),
+      [](const WindowResult<int64_t>& a, const WindowResult<int64_t>& b) {
+        return a.value > b.value;
+      },
+      o.grace_ms)
+      .Map(
+          [](const int64_t& start,
+             const WindowResult<std::vector<std::pair<std::string, int64_t>>>& r) {
+            std::string top = "[";
+            for (size_t i = 0; i < r.value.size(); ++i) {
+              if (i > 0) top += ",";
+              top += JsonWriter()
+                         .Add("page", r.value[i].first)
+                         .Add("views", r.value[i].second)
+                         .Finish();
+            }
+            top += "]";
+            return std::pair(std::to_string(start), JsonWriter()
+                                                        .Add("window_start", r.start)
+                                                        .Add("window_end", r.end)
+                                                        .AddRaw("top", top)
+                                                        .Finish());
+          },
+          "pageview-top-json")
       .To(o.top_output, "pageviews-top-sink");
 }
 

@@ -70,15 +70,18 @@ void AddSessions(TopologyBuilder& b, const SessionsOptions& o) {
       [](const std::string& k, const Parsed<PageView>& p) { return p.ok && p.value.user == k; },
       [](const std::string&, const Parsed<PageView>&) { return true; });
   branches[1]
-      .Map([topic = o.input](const std::string& k, const Parsed<PageView>& p) {
-        if (p.ok) {
-          return std::pair(k, DeadLetterJson(fmt::format("record key '{}' is not the page view's "
-                                                         "user '{}'; key page views by user",
-                                                         k, p.value.user),
-                                             topic, ToJson(p.value)));
-        }
-        return std::pair(k, DeadLetterJson(p.reason, topic, p.raw));
-      }, "session-dead-letter")
+      .Map(
+          [topic = o.input](const std::string& k, const Parsed<PageView>& p) {
+            if (p.ok) {
+              return std::pair(k,
+                               DeadLetterJson(fmt::format("record key '{}' is not the page view's "
+                                                          "user '{}'; key page views by user",
+                                                          k, p.value.user),
+                                              topic, ToJson(p.value)));
+            }
+            return std::pair(k, DeadLetterJson(p.reason, topic, p.raw));
+          },
+          "session-dead-letter")
       .To(o.dead_letter_topic, "sessions-dead-letter-sink");
   Windows w = Windows::Session(milliseconds(o.gap_ms)).Grace(milliseconds(o.grace_ms));
   if (!o.late_topic.empty()) w = w.LateRecordsTo(o.late_topic);
@@ -102,17 +105,19 @@ void AddSessions(TopologyBuilder& b, const SessionsOptions& o) {
             n.pages.insert(b.pages.begin(), b.pages.end());
             return n;
           })
-      .Map([](const std::string& user, const WindowResult<SessionAgg>& r) {
-        return std::pair(user, JsonWriter()
-                                   .Add("user", user)
-                                   .Add("start", r.start)
-                                   .Add("end", r.end)
-                                   .Add("duration_ms", r.end - r.start)
-                                   .Add("views", r.value.views)
-                                   .Add("pages", std::vector<std::string>(r.value.pages.begin(),
-                                                                          r.value.pages.end()))
-                                   .Finish());
-      }, "session-json")
+      .Map(
+          [](const std::string& user, const WindowResult<SessionAgg>& r) {
+            return std::pair(user, JsonWriter()
+                                       .Add("user", user)
+                                       .Add("start", r.start)
+                                       .Add("end", r.end)
+                                       .Add("duration_ms", r.end - r.start)
+                                       .Add("views", r.value.views)
+                                       .Add("pages", std::vector<std::string>(r.value.pages.begin(),
+                                                                              r.value.pages.end()))
+                                       .Finish());
+          },
+          "session-json")
       .To(o.output, "sessions-sink");
 }
 
@@ -150,9 +155,9 @@ std::string SummarizeSessions(const std::vector<KeyValueText>& sessions, int64_t
   out += fmt::format("  page views in sessions  {}\n", views);
   out += fmt::format("  avg views per session   {:.2f}\n",
                      count ? static_cast<double>(views) / static_cast<double>(count) : 0.0);
-  out += fmt::format("  avg duration            {:.1f} s\n",
-                     count ? static_cast<double>(duration) / static_cast<double>(count) / 1000.0
-                           : 0.0);
+  out += fmt::format(
+      "  avg duration            {:.1f} s\n",
+      count ? static_cast<double>(duration) / static_cast<double>(count) / 1000.0 : 0.0);
   out += fmt::format("  longest session         {:.1f} s ({})\n",
                      static_cast<double>(longest) / 1000.0, longest_user);
   out += fmt::format("  late records            {}\n", late);

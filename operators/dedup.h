@@ -86,13 +86,15 @@ template <typename K, typename V>
 Stream<K, V> DedupByKey(const Stream<K, V>& s, const std::string& store,
                         std::chrono::milliseconds window) {
   internal::BuilderState* st = s.state();
-  if (window.count() <= 0) st->Error(fmt::format("dedup store '{}': window must be positive", store));
+  if (window.count() <= 0)
+    st->Error(fmt::format("dedup store '{}': window must be positive", store));
   int parent = internal::RepartitionIfKeyChanged<K, V>(st, s.node(), s.key_changed(), s.serdes(),
                                                        store, "dedup");
   int id = st->AddNode(st->HasStore(store) ? "" : store, "dedup", {parent}, nullptr);
   int sidx = st->AddStore(store, id, internal::SerdeName(s.serdes().key), "first-time");
   if (!s.serdes().key) {
-    st->Error(fmt::format("dedup store '{}' needs a key serde; pass one with WithSerdes(...)", store));
+    st->Error(
+        fmt::format("dedup store '{}' needs a key serde; pass one with WithSerdes(...)", store));
   } else {
     st->SetFactory(id, [sidx, w = window.count(), ks = s.serdes().key, n = st->NodeName(id)]() {
       return std::make_unique<internal::DedupNode<K, V>>(n, sidx, w, ks);

@@ -23,7 +23,8 @@
 // `window` apart are joined (fn(key, left, right), output timestamp = the later of the two).
 // kLeft also emits every left record that found no partner (right = std::nullopt), kOuter every
 // unmatched record of either side; such a record is emitted when the watermark passes its time
-// + window + grace (strictly), i.e. when no partner can arrive any more. Records are buffered in the stores
+// + window + grace (strictly), i.e. when no partner can arrive any more. Records are buffered in
+// the stores
 // "<name>-left" and "<name>-right" (covered by the exactly-once commit) and deleted at that
 // point. A record whose time + grace is below its record watermark can no longer find
 // all its partners: it is late, counted and dropped. The set of results does not depend on how
@@ -69,7 +70,11 @@ class StreamTableJoinNode final : public Receiver<K, V> {
  public:
   StreamTableJoinNode(std::string name, int store, JoinKind kind, SerdePtr<K> ks, SerdePtr<T> ts,
                       F fn)
-      : Receiver<K, V>(std::move(name)), store_index_(store), kind_(kind), ks_(ks), ts_(ts),
+      : Receiver<K, V>(std::move(name)),
+        store_index_(store),
+        kind_(kind),
+        ks_(ks),
+        ts_(ts),
         fn_(std::move(fn)) {}
   void Connect(NodeBase* child) override { out_.Add(child); }
   Status Init(ProcessorContext* ctx) override {
@@ -147,9 +152,17 @@ class WindowJoinSideNode final : public Receiver<K, Self> {
   WindowJoinSideNode(std::string name, bool self_is_left, int self_store, int other_store,
                      int64_t window, int64_t grace, JoinKind kind, SerdePtr<K> ks,
                      SerdePtr<Self> ss, SerdePtr<Other> os, F fn)
-      : Receiver<K, Self>(std::move(name)), left_(self_is_left), self_store_(self_store),
-        other_store_(other_store), window_(window), grace_(grace), kind_(kind), ks_(ks), ss_(ss),
-        os_(os), fn_(std::move(fn)) {}
+      : Receiver<K, Self>(std::move(name)),
+        left_(self_is_left),
+        self_store_(self_store),
+        other_store_(other_store),
+        window_(window),
+        grace_(grace),
+        kind_(kind),
+        ks_(ks),
+        ss_(ss),
+        os_(os),
+        fn_(std::move(fn)) {}
   void Connect(NodeBase* child) override { out_.Add(child); }
   Status Init(ProcessorContext* ctx) override {
     SLUICE_RETURN_IF_ERROR(NodeBase::Init(ctx));
@@ -180,8 +193,9 @@ class WindowJoinSideNode final : public Receiver<K, Self> {
             }
             matched = true;
             e.matched = true;
-            if (err.ok()) err = Emit(key, std::optional<Self>(value), std::optional<Other>(o),
-                                     Timestamp(std::max(t, ot)));
+            if (err.ok())
+              err = Emit(key, std::optional<Self>(value), std::optional<Other>(o),
+                         Timestamp(std::max(t, ot)));
           }
           return true;
         }));
@@ -191,19 +205,20 @@ class WindowJoinSideNode final : public Receiver<K, Self> {
 
   Status OnWatermark(Timestamp wm) override {
     bool emit_unmatched = kind_ == JoinKind::kOuter || (kind_ == JoinKind::kLeft && left_);
-    return self_->Expire(wm.value(), [&](const std::string& kb, int64_t t,
-                                        std::vector<JoinBuffer::Entry>& list) -> Status {
-      if (!emit_unmatched) return Status::Ok();
-      for (auto& e : list) {
-        if (e.matched) continue;
-        K key{};
-        Self v{};
-        SLUICE_RETURN_IF_ERROR(ks_->Deserialize(kb, &key));
-        SLUICE_RETURN_IF_ERROR(ss_->Deserialize(e.value, &v));
-        SLUICE_RETURN_IF_ERROR(Emit(key, std::optional<Self>(v), std::nullopt, Timestamp(t)));
-      }
-      return Status::Ok();
-    });
+    return self_->Expire(
+        wm.value(),
+        [&](const std::string& kb, int64_t t, std::vector<JoinBuffer::Entry>& list) -> Status {
+          if (!emit_unmatched) return Status::Ok();
+          for (auto& e : list) {
+            if (e.matched) continue;
+            K key{};
+            Self v{};
+            SLUICE_RETURN_IF_ERROR(ks_->Deserialize(kb, &key));
+            SLUICE_RETURN_IF_ERROR(ss_->Deserialize(e.value, &v));
+            SLUICE_RETURN_IF_ERROR(Emit(key, std::optional<Self>(v), std::nullopt, Timestamp(t)));
+          }
+          return Status::Ok();
+        });
   }
 
  private:
@@ -258,7 +273,8 @@ auto JoinTable(const Stream<K, V>& stream, const Table<K, T>& table, const std::
                JoinKind kind, F fn) {
   static_assert(std::is_invocable_v<F&, const K&, const V&, const std::optional<T>&>,
                 "JoinTable expects fn(const K& key, const V& value, const std::optional<T>& row)");
-  using R = std::remove_cvref_t<std::invoke_result_t<F&, const K&, const V&, const std::optional<T>&>>;
+  using R =
+      std::remove_cvref_t<std::invoke_result_t<F&, const K&, const V&, const std::optional<T>&>>;
   internal::BuilderState* st = stream.state();
   if (kind == JoinKind::kOuter) {
     st->Error(fmt::format("join '{}': a stream-table join is inner or left, not outer", name));
@@ -266,9 +282,8 @@ auto JoinTable(const Stream<K, V>& stream, const Table<K, T>& table, const std::
   int parent = internal::RepartitionIfKeyChanged<K, V>(st, stream.node(), stream.key_changed(),
                                                        stream.serdes(), name + "-stream", "join");
   int link = st->AddNode(name + "-table-link", "join-table-link", {table.node()}, nullptr);
-  st->SetFactory(link, [n = st->NodeName(link)]() {
-    return std::make_unique<internal::IgnoreNode<K, T>>(n);
-  });
+  st->SetFactory(
+      link, [n = st->NodeName(link)]() { return std::make_unique<internal::IgnoreNode<K, T>>(n); });
   int id = st->AddNode(name, "stream-table-join", {parent, link}, nullptr);
   auto ks = table.serdes().key;
   auto ts = table.serdes().value;
@@ -286,10 +301,10 @@ template <typename K, typename L, typename Rt, typename F>
 auto JoinWindowed(const Stream<K, L>& left, const Stream<K, Rt>& right, const std::string& name,
                   std::chrono::milliseconds window, JoinKind kind, F fn,
                   std::chrono::milliseconds grace = std::chrono::milliseconds(0)) {
-  static_assert(std::is_invocable_v<F&, const K&, const std::optional<L>&,
-                                    const std::optional<Rt>&>,
-                "JoinWindowed expects fn(const K& key, const std::optional<L>& left, "
-                "const std::optional<R>& right)");
+  static_assert(
+      std::is_invocable_v<F&, const K&, const std::optional<L>&, const std::optional<Rt>&>,
+      "JoinWindowed expects fn(const K& key, const std::optional<L>& left, "
+      "const std::optional<R>& right)");
   using R = std::remove_cvref_t<
       std::invoke_result_t<F&, const K&, const std::optional<L>&, const std::optional<Rt>&>>;
   internal::BuilderState* st = left.state();
@@ -307,26 +322,26 @@ auto JoinWindowed(const Stream<K, L>& left, const Stream<K, Rt>& right, const st
   int rs = st->AddStore(name + "-right", rn, internal::SerdeName(right.serdes().key),
                         "join-buffer<" + internal::SerdeName(right.serdes().value) + ">");
   int out = st->AddNode(name, "window-join", {ln, rn}, nullptr);
-  st->SetFactory(out, [n = st->NodeName(out)]() {
-    return std::make_unique<internal::PassNode<K, R>>(n);
-  });
+  st->SetFactory(
+      out, [n = st->NodeName(out)]() { return std::make_unique<internal::PassNode<K, R>>(n); });
   auto ks = left.serdes().key;
   auto lvs = left.serdes().value;
   auto rvs = right.serdes().value;
   if (!ks || !lvs || !rvs) {
-    st->Error(fmt::format("join '{}' buffers both sides in stores and needs key and value serdes "
-                          "for them; pass them with WithSerdes(...)",
-                          name));
+    st->Error(
+        fmt::format("join '{}' buffers both sides in stores and needs key and value serdes "
+                    "for them; pass them with WithSerdes(...)",
+                    name));
     return Stream<K, R>(st, out, {ks, DefaultSerde<R>()}, false);
   }
   int64_t w = window.count(), g = grace.count();
   st->SetFactory(ln, [=, n = st->NodeName(ln)]() {
     return std::make_unique<internal::WindowJoinSideNode<K, L, Rt, R, F>>(n, true, ls, rs, w, g,
-                                                                         kind, ks, lvs, rvs, fn);
+                                                                          kind, ks, lvs, rvs, fn);
   });
   st->SetFactory(rn, [=, n = st->NodeName(rn)]() {
     return std::make_unique<internal::WindowJoinSideNode<K, Rt, L, R, F>>(n, false, rs, ls, w, g,
-                                                                         kind, ks, rvs, lvs, fn);
+                                                                          kind, ks, rvs, lvs, fn);
   });
   return Stream<K, R>(st, out, {ks, DefaultSerde<R>()}, false);
 }

@@ -85,8 +85,13 @@ class TopNNode final : public SourceNodeBase {
   using Out = WindowResult<std::vector<std::pair<K, A>>>;
   TopNNode(std::string name, int store, size_t n, int64_t grace, SerdePtr<K> ks,
            SerdePtr<WindowResult<A>> rs, Better better)
-      : SourceNodeBase(std::move(name)), store_index_(store), n_(n), grace_(grace), ks_(ks),
-        rs_(rs), better_(std::move(better)) {}
+      : SourceNodeBase(std::move(name)),
+        store_index_(store),
+        n_(n),
+        grace_(grace),
+        ks_(ks),
+        rs_(rs),
+        better_(std::move(better)) {}
   void Connect(NodeBase* child) override { out_.Add(child); }
   Status Init(ProcessorContext* ctx) override {
     SLUICE_RETURN_IF_ERROR(NodeBase::Init(ctx));
@@ -169,7 +174,8 @@ class TopNNode final : public SourceNodeBase {
     v.remove_prefix(8);
     std::string_view k, r;
     while (!v.empty()) {
-      if (!ReadEntry(&v, &k, &r)) return Corruption("'{}': malformed stored top-n list", this->name());
+      if (!ReadEntry(&v, &k, &r))
+        return Corruption("'{}': malformed stored top-n list", this->name());
       Cand c{std::string(k), std::string(r), {}};
       SLUICE_RETURN_IF_ERROR(rs_->Deserialize(r, &c.r));
       list->push_back(std::move(c));
@@ -195,10 +201,10 @@ template <typename K, typename A, typename Better>
 Stream<int64_t, WindowResult<std::vector<std::pair<K, A>>>> TopNPerWindow(
     const Stream<K, WindowResult<A>>& in, const std::string& store, size_t n, Better better,
     int64_t grace_ms = 0) {
-  static_assert(std::is_invocable_r_v<bool, Better&, const WindowResult<A>&,
-                                      const WindowResult<A>&>,
-                "TopNPerWindow expects better(const WindowResult<A>& a, const WindowResult<A>& b) "
-                "-> bool, true when a ranks before b");
+  static_assert(
+      std::is_invocable_r_v<bool, Better&, const WindowResult<A>&, const WindowResult<A>&>,
+      "TopNPerWindow expects better(const WindowResult<A>& a, const WindowResult<A>& b) "
+      "-> bool, true when a ranks before b");
   using Out = WindowResult<std::vector<std::pair<K, A>>>;
   internal::BuilderState* st = in.state();
   const auto& ser = in.serdes();
@@ -210,8 +216,8 @@ Stream<int64_t, WindowResult<std::vector<std::pair<K, A>>>> TopNPerWindow(
   int sidx = st->AddStore(store, id, "window-start", "top-n-list");
   if (n == 0) st->Error(fmt::format("top-n store '{}': n must be at least 1", store));
   if (!ser.key || !ser.value) {
-    st->Error(fmt::format("top-n store '{}' needs the key and window-result serdes of its input",
-                          store));
+    st->Error(
+        fmt::format("top-n store '{}' needs the key and window-result serdes of its input", store));
   } else {
     st->SetFactory(sink, [ser, topic, nm = st->NodeName(sink)]() {
       return std::make_unique<internal::TopNSinkNode<K, A>>(nm, topic, ser.key, ser.value);

@@ -56,9 +56,10 @@ std::string Windows::Validate() const {
                        size_ms);
   }
   if (size_ms / advance_ms > 1000) {
-    return fmt::format("window size {} ms / hop {} ms puts each record in more than 1000 "
-                       "windows; use a larger hop",
-                       size_ms, advance_ms);
+    return fmt::format(
+        "window size {} ms / hop {} ms puts each record in more than 1000 "
+        "windows; use a larger hop",
+        size_ms, advance_ms);
   }
   return "";
 }

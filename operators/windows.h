@@ -114,10 +114,10 @@ class WindowedStream {
                   "Aggregate expects an aggregator callable A(const K& key, const V& value, "
                   "const A& aggregate), A being the initializer's result type");
     if (w_.kind == Windows::Kind::kSession && !merge) {
-      s_.state()->Error(fmt::format(
-          "session-window Aggregate into store '{}' needs a merger: pass "
-          "merge(key, a, b) as the last argument of Aggregate",
-          store));
+      s_.state()->Error(
+          fmt::format("session-window Aggregate into store '{}' needs a merger: pass "
+                      "merge(key, a, b) as the last argument of Aggregate",
+                      store));
     }
     return Add<A>(
         store, "window-aggregate", aggregate_serde,
@@ -151,11 +151,11 @@ class WindowedStream {
       st->Error(fmt::format("windowed store '{}' needs a {} serde", store,
                             !ser.key ? "key" : (!aserde ? "aggregate" : "value")));
     } else {
-      st->SetFactory(id, [w = w_, ser, aserde, update, merge, sidx, late_topic,
-                          n = st->NodeName(id)]() {
-        return std::make_unique<internal::WindowAggregateNode<K, V, A, U, M>>(
-            n, w, sidx, ser.key, ser.value, aserde, update, merge, late_topic);
-      });
+      st->SetFactory(
+          id, [w = w_, ser, aserde, update, merge, sidx, late_topic, n = st->NodeName(id)]() {
+            return std::make_unique<internal::WindowAggregateNode<K, V, A, U, M>>(
+                n, w, sidx, ser.key, ser.value, aserde, update, merge, late_topic);
+          });
     }
     return Stream<K, WindowResult<A>>(st, id, {ser.key, WindowResultSerde<A>(aserde)}, false);
   }

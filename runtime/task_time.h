@@ -33,8 +33,8 @@ class TaskTime {
   int AddInput(int senders);
 
   // Before processing `rec` of input i: sets the context's record watermark (never below the
-  // watermark the operators have seen) and clears the reported event time. Returns true when rec is a watermark marker (bookkept here;
-  // not to be processed).
+  // watermark the operators have seen) and clears the reported event time. Returns true when rec is
+  // a watermark marker (bookkept here; not to be processed).
   bool BeforeRecord(int input, const RecordView& rec, ProcessorContext* ctx);
   // After processing a (non-marker) record with timestamp ts.
   void AfterRecord(int input, Timestamp ts, const ProcessorContext& ctx);

@@ -4,7 +4,8 @@
 # replays: resets pageviews to an earlier time, runs it again, and checks that every window from
 # that time on has the same result as in the first run.
 #
-# Environment: SLUICE_BUILD_DIR (default build/), EVENTS (default 200000), SLUICE_SKIP_APT=1.
+# Environment: SLUICE_BUILD_DIR (default build/), EVENTS (default 200000, at least 1000),
+# SLUICE_SKIP_APT=1.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BUILD="${SLUICE_BUILD_DIR:-$ROOT/build}"
@@ -20,7 +21,7 @@ trap 'rm -rf "$WORK"' EXIT
 export SLUICE_DATA="$WORK/data"
 STATE="$WORK/state"
 START=1700000000000                 # event time of the first event (2023-11-14T22:13:20Z)
-REPLAY_FROM=$((START + 6 * 3600 * 1000))   # replay from 6 hours of event time in
+REPLAY_FROM=$((START + EVENTS * 200 / 2))  # replay from half-way through the event time
 
 echo "== 1. generate $EVENTS page views (500 users, 100 pages, 0.5% late, one every 200 ms)"
 "$SLUICE" gen clickstream --topic clicks --events "$EVENTS" --users 500 --pages 100 \
@@ -35,7 +36,7 @@ echo "== 3. sessions: per user, sessions closed by 30 minutes of inactivity"
 "$SLUICE" run sessions --until-end --threads 2 --state "$STATE" --quiet
 
 echo
-echo "== 4. replay: reset pageviews to $REPLAY_FROM (6 h in) and run it again"
+echo "== 4. replay: reset pageviews to event time $REPLAY_FROM (half-way) and run it again"
 "$SLUICE" consume pageviews-counts --from-beginning --format '%s\n' > "$WORK/first.jsonl"
 "$SLUICE" job reset pageviews --to-time "$REPLAY_FROM" --state "$STATE"
 "$SLUICE" run pageviews --until-end --threads 2 --state "$STATE" --quiet \

@@ -129,7 +129,8 @@ Result<std::vector<KeyValueText>> ReadSince(Log& log, const std::string& topic,
                                             const std::vector<int64_t>& from) {
   std::vector<KeyValueText> out;
   for (size_t i = 0; i < from.size(); ++i) {
-    SLUICE_ASSIGN_OR_RETURN(Partition * part, log.GetPartition(topic, PartitionId(static_cast<int32_t>(i))));
+    SLUICE_ASSIGN_OR_RETURN(Partition * part,
+                            log.GetPartition(topic, PartitionId(static_cast<int32_t>(i))));
     int64_t pos = from[i];
     while (pos < part->high_watermark().value()) {
       SLUICE_ASSIGN_OR_RETURN(ReadResult rr, part->Read(Offset(pos), 1 << 20));
@@ -138,7 +139,8 @@ Result<std::vector<KeyValueText>> ReadSince(Log& log, const std::string& topic,
       while (!data.empty()) {
         int64_t size = BatchSizeAt(data);
         if (size <= 0 || static_cast<size_t>(size) > data.size()) break;
-        SLUICE_ASSIGN_OR_RETURN(RecordBatchView batch, RecordBatchView::Parse(data.substr(0, size)));
+        SLUICE_ASSIGN_OR_RETURN(RecordBatchView batch,
+                                RecordBatchView::Parse(data.substr(0, size)));
         data.remove_prefix(static_cast<size_t>(size));
         if (batch.last_offset().value() < pos) continue;
         if (!batch.is_control()) {
@@ -204,9 +206,10 @@ Status RunAnalytics(CliContext& ctx, const CommonRunArgs& r, const AnalyticsArgs
   SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<Log> log, OpenWriter(ctx));
   for (const auto& in : spec.inputs) {
     if (!log->HasTopic(in)) {
-      return NotFound("input topic '{}' does not exist; create and fill it, e.g. `sluice gen "
-                      "clickstream --topic {} --events 100000 --users 500 --pages 100`",
-                      in, in);
+      return NotFound(
+          "input topic '{}' does not exist; create and fill it, e.g. `sluice gen "
+          "clickstream --topic {} --events 100000 --users 500 --pages 100`",
+          in, in);
     }
   }
   SLUICE_ASSIGN_OR_RETURN(TopicConfig in_cfg, log->DescribeTopic(spec.inputs.front()));
@@ -216,7 +219,8 @@ Status RunAnalytics(CliContext& ctx, const CommonRunArgs& r, const AnalyticsArgs
       TopicConfig c;
       c.partitions = in_cfg.partitions;
       SLUICE_RETURN_IF_ERROR(log->CreateTopic(out, c));
-      if (!r.quiet) fmt::print(stderr, "created output topic '{}' with {} partitions\n", out, c.partitions);
+      if (!r.quiet)
+        fmt::print(stderr, "created output topic '{}' with {} partitions\n", out, c.partitions);
     }
     SLUICE_ASSIGN_OR_RETURN(start[out], EndOffsets(*log, out));
   }
@@ -254,7 +258,7 @@ Status RunAnalytics(CliContext& ctx, const CommonRunArgs& r, const AnalyticsArgs
     SLUICE_ASSIGN_OR_RETURN(outs[out], ReadSince(*log, out, start[out]));
   }
   fmt::print("{}", spec.summarize(outs, m.late_records));
-  fmt::print("  input records         {} in {:.2f} s\n", m.records_in, secs);
+  fmt::print("  records processed     {} (all stages) in {:.2f} s\n", m.records_in, secs);
   return log->Close();
 }
 

@@ -5,7 +5,6 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
-
 #include <string>
 #include <string_view>
 
@@ -32,10 +31,10 @@ struct CommonRunArgs {
 
 // The analytics-only options.
 struct AnalyticsArgs {
-  std::string query;                // nexmark: q0..q8
-  std::string users = "users";      // enrich: the users table topic
-  std::string prefix;               // prefix of output topic names ("" = none)
-  int64_t out_of_order_ms = -1;     // -1 = the example's default
+  std::string query;             // nexmark: q0..q8
+  std::string users = "users";   // enrich: the users table topic
+  std::string prefix;            // prefix of output topic names ("" = none)
+  int64_t out_of_order_ms = -1;  // -1 = the example's default
 };
 
 bool IsAnalyticsJob(std::string_view job);

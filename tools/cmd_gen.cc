@@ -92,9 +92,8 @@ Status Gen(const CliContext& ctx, GenArgs a) {
     examples::GenerateUsers(a.click.users, a.click.seed,
                             [&](const examples::GeneratedRecord& g) { send(a.topic, g); });
   } else {
-    examples::GenerateNexmark(a.nexmark, [&](const examples::NexmarkRecord& r) {
-      send(*r.topic, r.record);
-    });
+    examples::GenerateNexmark(a.nexmark,
+                              [&](const examples::NexmarkRecord& r) { send(*r.topic, r.record); });
   }
   SLUICE_RETURN_IF_ERROR(send_error);
   SLUICE_RETURN_IF_ERROR(producer->Flush());
@@ -106,7 +105,8 @@ Status Gen(const CliContext& ctx, GenArgs a) {
     fmt::print("  {} users, {} pages, seed {}, {} events moved {} min back (late)\n", a.click.users,
                a.click.pages, a.click.seed, late, a.click.late_by_ms / 60000);
   }
-  if (Interrupted()) return Status(StatusCode::kAborted, "interrupted; the events above were written");
+  if (Interrupted())
+    return Status(StatusCode::kAborted, "interrupted; the events above were written");
   return log->Close();
 }
 
@@ -130,8 +130,9 @@ void RegisterGenCommand(CLI::App& app, CliContext& ctx) {
                     "Fraction of events 5 minutes late (default 0)");
   click->add_option("--interval-ms", c->click.interval_ms,
                     "Event-time spacing of consecutive events (default 100)");
-  click->add_option("--start", c->start,
-                    "Event time of the first event: epoch ms or ISO-8601 (default 2023-11-14T22:13:20Z)");
+  click->add_option(
+      "--start", c->start,
+      "Event time of the first event: epoch ms or ISO-8601 (default 2023-11-14T22:13:20Z)");
   click->add_option("--partitions", c->partitions, "Partitions of a created topic (default 4)");
   click->callback([&ctx, c] { ctx.action = [&ctx, c] { return Gen(ctx, *c); }; });
 
@@ -153,7 +154,8 @@ void RegisterGenCommand(CLI::App& app, CliContext& ctx) {
   nex->add_option("--seed", n->nexmark.seed, "Random seed (default 1)");
   nex->add_option("--rate", n->nexmark.events_per_second,
                   "Events per second of event time (default 10000)");
-  nex->add_option("--start", n->start, "Event time of the first event (default 2023-11-14T22:13:20Z)");
+  nex->add_option("--start", n->start,
+                  "Event time of the first event (default 2023-11-14T22:13:20Z)");
   nex->add_option("--persons", n->nexmark.persons_topic, "Persons topic (default persons)");
   nex->add_option("--auctions", n->nexmark.auctions_topic, "Auctions topic (default auctions)");
   nex->add_option("--bids", n->nexmark.bids_topic, "Bids topic (default bids)");

@@ -57,11 +57,17 @@ Result<Topology> BuildJob(const RunArgs& a) {
 Status Run(CliContext& ctx, const RunArgs& a, const AnalyticsArgs& analytics) {
   if (IsAnalyticsJob(a.job)) {
     return RunAnalytics(ctx,
-                        {.job = a.job, .input = a.input, .app = a.app, .state_dir = a.state_dir,
-                         .from = a.from, .threads = a.threads,
+                        {.job = a.job,
+                         .input = a.input,
+                         .app = a.app,
+                         .state_dir = a.state_dir,
+                         .from = a.from,
+                         .threads = a.threads,
                          .commit_interval_ms = a.commit_interval_ms,
-                         .batch_records = a.batch_records, .until_end = a.until_end,
-                         .describe = a.describe, .at_least_once = a.at_least_once,
+                         .batch_records = a.batch_records,
+                         .until_end = a.until_end,
+                         .describe = a.describe,
+                         .at_least_once = a.at_least_once,
                          .quiet = a.quiet},
                         analytics);
   }

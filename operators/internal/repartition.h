@@ -18,9 +18,8 @@ namespace sluice::internal {
 // Returns the node the stateful operator should hang under: `parent` itself, or the source of
 // the repartition topic written from it.
 template <typename K, typename V>
-int RepartitionIfKeyChanged(BuilderState* st, int parent, bool key_changed,
-                            const Serdes<K, V>& ser, const std::string& name,
-                            const char* kind) {
+int RepartitionIfKeyChanged(BuilderState* st, int parent, bool key_changed, const Serdes<K, V>& ser,
+                            const std::string& name, const char* kind) {
   if (!key_changed) return parent;
   int topic = st->Topic(name + "-repartition", true);
   int sink = st->AddNode(name + "-repartition-sink", "sink", {parent}, nullptr);
@@ -28,10 +27,10 @@ int RepartitionIfKeyChanged(BuilderState* st, int parent, bool key_changed,
   int source = st->AddNode(name + "-repartition-source", "source", {}, nullptr);
   st->AttachSource(topic, source);
   if (!ser.key || !ser.value) {
-    st->Error(fmt::format(
-        "{} '{}' follows a key change, so its records go through the repartition topic "
-        "'{}-repartition', which needs a {} serde; pass one with WithSerdes(...)",
-        kind, name, name, !ser.key ? "key" : "value"));
+    st->Error(
+        fmt::format("{} '{}' follows a key change, so its records go through the repartition topic "
+                    "'{}-repartition', which needs a {} serde; pass one with WithSerdes(...)",
+                    kind, name, name, !ser.key ? "key" : "value"));
   } else {
     st->SetFactory(sink, [ser, topic, n = st->NodeName(sink)]() {
       return std::make_unique<SinkNode<K, V>>(n, topic, ser.key, ser.value);

@@ -21,15 +21,24 @@
 
 namespace sluice::internal {
 
-inline int64_t FloorDiv(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
+inline int64_t FloorDiv(int64_t a, int64_t b) {
+  return a / b - ((a % b != 0) && ((a < 0) != (b < 0)));
+}
 
 template <typename K, typename V, typename A, typename Update, typename Merge>
 class WindowAggregateNode final : public Receiver<K, V> {
  public:
   WindowAggregateNode(std::string name, Windows w, int store, SerdePtr<K> ks, SerdePtr<V> vs,
                       SerdePtr<A> as, Update update, Merge merge, int late_topic)
-      : Receiver<K, V>(std::move(name)), w_(std::move(w)), store_index_(store), ks_(ks), vs_(vs),
-        as_(as), update_(std::move(update)), merge_(std::move(merge)), late_topic_(late_topic) {}
+      : Receiver<K, V>(std::move(name)),
+        w_(std::move(w)),
+        store_index_(store),
+        ks_(ks),
+        vs_(vs),
+        as_(as),
+        update_(std::move(update)),
+        merge_(std::move(merge)),
+        late_topic_(late_topic) {}
 
   void Connect(NodeBase* child) override { out_.Add(child); }
 
@@ -39,7 +48,8 @@ class WindowAggregateNode final : public Receiver<K, V> {
     Status bad;
     SLUICE_RETURN_IF_ERROR(store_->ForEach([&](std::string_view k, std::string_view v) {
       if (k.size() < 8 || (session() && v.size() < 8)) {
-        if (bad.ok()) bad = Corruption("window store of '{}' holds a malformed entry", this->name());
+        if (bad.ok())
+          bad = Corruption("window store of '{}' holds a malformed entry", this->name());
         return;
       }
       std::string kb(k.substr(0, k.size() - 8));
@@ -83,8 +93,8 @@ class WindowAggregateNode final : public Receiver<K, V> {
       SLUICE_RETURN_IF_ERROR(store_->Put(skey_, vbuf_));
       if (!found) by_close_.emplace(w_.CloseOf(start), kbuf_, start);
       if (w_.emit_updates) {
-        SLUICE_RETURN_IF_ERROR(out_.Forward(
-            key, WindowResult<A>{start, start + w_.size_ms, agg_}, Timestamp(start + w_.size_ms - 1)));
+        SLUICE_RETURN_IF_ERROR(out_.Forward(key, WindowResult<A>{start, start + w_.size_ms, agg_},
+                                            Timestamp(start + w_.size_ms - 1)));
       }
     }
     if (!any && late) return Late(key, value, ts);

@@ -2,11 +2,10 @@
 //   - with 1 thread, with 2 threads and tiny batches: identical window results;
 //   - SIGKILLed at random moments and restarted until it finishes: identical window results,
 //     each exactly once.
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <gtest/gtest.h>
 
 #include <algorithm>
 #include <chrono>
@@ -53,8 +52,9 @@ class AnalyticsCrashTest : public ::testing::Test {
   }
 
   std::vector<std::string> RunArgs(const std::string& app, const std::string& extra) {
-    return {"run", "pageviews", "--until-end", "--quiet", "--app", app, "--output-prefix",
-            app + "-", "--state", (dir_ / "state").string(), extra};
+    return {"run", "pageviews",       "--until-end", "--quiet", "--app",
+            app,   "--output-prefix", app + "-",     "--state", (dir_ / "state").string(),
+            extra};
   }
 
   // Starts `sluice run pageviews` for `app`; SIGKILLs it after `kill_after` if still running.
@@ -95,7 +95,8 @@ TEST_F(AnalyticsCrashTest, ThreadsBatchSizesAndKillsGiveTheSameWindowResults) {
   std::string state = "--state " + (dir_ / "state").string();
   ASSERT_EQ(Sh("run pageviews --until-end --quiet --app base --output-prefix base- " + state), 0);
   ASSERT_EQ(Sh("run pageviews --until-end --quiet --app par --output-prefix par- --threads 2 "
-               "--batch-records 7 " + state),
+               "--batch-records 7 " +
+               state),
             0);
   auto base_counts = Topic("base-pageviews-counts");
   auto base_top = Topic("base-pageviews-top");

@@ -20,8 +20,12 @@ using testing::TestDriver;
 
 std::vector<GeneratedRecord> Clicks(int64_t events, double late_fraction, uint64_t seed = 7,
                                     int64_t interval_ms = 1000) {
-  ClickstreamOptions o{.events = events, .users = 20, .pages = 12, .seed = seed,
-                       .late_fraction = late_fraction, .interval_ms = interval_ms};
+  ClickstreamOptions o{.events = events,
+                       .users = 20,
+                       .pages = 12,
+                       .seed = seed,
+                       .late_fraction = late_fraction,
+                       .interval_ms = interval_ms};
   std::vector<GeneratedRecord> out;
   GenerateClickstream(o, [&](const GeneratedRecord& r) { out.push_back(r); });
   return out;
@@ -94,7 +98,8 @@ Expected RecomputePageviews(const std::vector<GeneratedRecord>& recs, const Page
     auto v = ParsePageView(r.value);
     if (!v.ok()) continue;
     int64_t start = v->ts / o.window_ms * o.window_ms;
-    bool late = max_ts != INT64_MIN && start + o.window_ms + o.grace_ms <= max_ts - o.out_of_order_ms;
+    bool late =
+        max_ts != INT64_MIN && start + o.window_ms + o.grace_ms <= max_ts - o.out_of_order_ms;
     if (late) {
       ++e.late;
     } else {
@@ -117,8 +122,8 @@ TEST(PageviewsTest, MatchesARecomputationIncludingLateRecordsAndTopLists) {
     FlatJson j = J(r.value);
     EXPECT_EQ(r.key, *j.GetString("page"));
     EXPECT_EQ(*j.GetInt("window_end") - *j.GetInt("window_start"), o.window_ms);
-    auto [it, fresh] = got.emplace(std::pair(*j.GetString("page"), *j.GetInt("window_start")),
-                                   *j.GetInt("views"));
+    auto [it, fresh] =
+        got.emplace(std::pair(*j.GetString("page"), *j.GetInt("window_start")), *j.GetInt("views"));
     EXPECT_TRUE(fresh) << "window emitted twice: " << r.value;
   }
   EXPECT_EQ(got, e.counts);
@@ -162,7 +167,8 @@ TEST(PageviewsTest, BadInputGoesToTheDeadLetterTopicWithTheReason) {
   ASSERT_TRUE(d.EndInput().ok());
   auto dead = d.ReadOutput("pageviews-dead-letters");
   ASSERT_EQ(dead.size(), 4u);
-  EXPECT_NE(J(dead[0].value).GetString("reason")->find("not a flat JSON object"), std::string::npos);
+  EXPECT_NE(J(dead[0].value).GetString("reason")->find("not a flat JSON object"),
+            std::string::npos);
   EXPECT_EQ(*J(dead[0].value).GetString("value"), "not json");
   EXPECT_NE(J(dead[1].value).GetString("reason")->find("before 1970"), std::string::npos);
   EXPECT_NE(J(dead[2].value).GetString("reason")->find("in the future"), std::string::npos);

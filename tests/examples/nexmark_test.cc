@@ -1,5 +1,7 @@
 // NEXMark queries through the TestDriver, each checked against a plain single-threaded
 // recomputation over the generated events.
+#include "examples/nexmark.h"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -8,7 +10,6 @@
 #include <tuple>
 
 #include "examples/json.h"
-#include "examples/nexmark.h"
 #include "examples/nexmark_queries.h"
 #include "operators/test_driver.h"
 
@@ -35,9 +36,15 @@ const Events& Generated() {
       ev->all.push_back(r);
       ev->all.back().topic = nullptr;
       switch (r.kind) {
-        case NexmarkRecord::Kind::kPerson: ev->persons.push_back(*ParsePerson(r.record.value)); break;
-        case NexmarkRecord::Kind::kAuction: ev->auctions.push_back(*ParseAuction(r.record.value)); break;
-        case NexmarkRecord::Kind::kBid: ev->bids.push_back(*ParseBid(r.record.value)); break;
+        case NexmarkRecord::Kind::kPerson:
+          ev->persons.push_back(*ParsePerson(r.record.value));
+          break;
+        case NexmarkRecord::Kind::kAuction:
+          ev->auctions.push_back(*ParseAuction(r.record.value));
+          break;
+        case NexmarkRecord::Kind::kBid:
+          ev->bids.push_back(*ParseBid(r.record.value));
+          break;
       }
     });
     return ev;
@@ -111,7 +118,8 @@ TEST(NexmarkTest, Q1ConvertsPrices) {
 TEST(NexmarkTest, Q2SelectsAuctionsDivisibleBy123) {
   std::multiset<std::string> want;
   for (const auto& b : Generated().bids) {
-    if (b.auction % 123 == 0) want.insert(JsonWriter().Add("auction", b.auction).Add("price", b.price).Finish());
+    if (b.auction % 123 == 0)
+      want.insert(JsonWriter().Add("auction", b.auction).Add("price", b.price).Finish());
   }
   ASSERT_FALSE(want.empty());
   EXPECT_EQ(ValuesOf(RunQuery("q2")), want);
@@ -124,7 +132,12 @@ TEST(NexmarkTest, Q3JoinsLocalSellersWithCategory10Auctions) {
     for (const auto& a : Generated().auctions) {
       if (a.category != 10 || a.seller != p.id) continue;
       if (std::abs(a.date_time - p.date_time) > 24LL * 3600 * 1000) continue;
-      want.insert(JsonWriter().Add("name", p.name).Add("city", p.city).Add("state", p.state).Add("id", a.id).Finish());
+      want.insert(JsonWriter()
+                      .Add("name", p.name)
+                      .Add("city", p.city)
+                      .Add("state", p.state)
+                      .Add("id", a.id)
+                      .Finish());
     }
   }
   ASSERT_FALSE(want.empty());
@@ -189,7 +202,9 @@ TEST(NexmarkTest, Q7FindsTheHighestBidPerWindow) {
   for (const auto& b : Generated().bids) {
     int64_t w = b.date_time / 10000 * 10000;
     auto it = best.find(w);
-    auto key = [](const Bid& x) { return std::tuple(-x.price, x.auction, x.bidder, x.date_time, x.url); };
+    auto key = [](const Bid& x) {
+      return std::tuple(-x.price, x.auction, x.bidder, x.date_time, x.url);
+    };
     if (it == best.end() || key(b) < key(it->second)) best[w] = b;
   }
   std::multiset<std::string> want;

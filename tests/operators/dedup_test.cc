@@ -1,7 +1,8 @@
 // DedupByKey through the TestDriver.
+#include "operators/dedup.h"
+
 #include <gtest/gtest.h>
 
-#include "operators/dedup.h"
 #include "operators/test_driver.h"
 #include "operators/topology_builder.h"
 

@@ -83,10 +83,9 @@ TEST(JoinTest, StreamTableAfterKeyChangeRepartitionsTheStream) {
 TEST(JoinTest, StreamTableOuterIsAWiringError) {
   TopologyBuilder b;
   auto users = b.Table<std::string, std::string>("users", "users-table");
-  JoinTable(b.Stream<std::string, std::string>("views"), users, "j", JoinKind::kOuter,
-            [](const std::string&, const std::string& v, const std::optional<std::string>&) {
-              return v;
-            })
+  JoinTable(
+      b.Stream<std::string, std::string>("views"), users, "j", JoinKind::kOuter,
+      [](const std::string&, const std::string& v, const std::optional<std::string>&) { return v; })
       .To("out");
   auto t = b.Build();
   ASSERT_FALSE(t.ok());
@@ -118,8 +117,7 @@ TEST(JoinTest, WindowedInnerJoinsRecordsWithinTheWindowEitherWay) {
   Pipe(d, "right", "k", "R2", 1101);  // 101 after L1: no
   Pipe(d, "left", "k", "L2", 1150);   // joins R1 (100) and R2 (49)
   Pipe(d, "right", "j", "R3", 1150);  // other key
-  EXPECT_EQ(Sorted(Values(d, "out")),
-            (std::vector<std::string>{"k:L1+R1", "k:L2+R1", "k:L2+R2"}));
+  EXPECT_EQ(Sorted(Values(d, "out")), (std::vector<std::string>{"k:L1+R1", "k:L2+R1", "k:L2+R2"}));
   ASSERT_TRUE(d.EndInput().ok());
   EXPECT_TRUE(Values(d, "out").empty());
   EXPECT_EQ(d.GetStore("lr-left") != nullptr, true);

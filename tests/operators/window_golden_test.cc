@@ -90,8 +90,8 @@ void RunScript(const std::filesystem::path& path) {
     for (const auto& r : d->ReadOutput("out")) got.push_back(r.key + " " + r.value);
     if (opts.count("late")) {
       for (const auto& r : d->ReadOutput(opts.at("late"))) {
-        got_late.push_back(fmt::format("{} {} {} {}", opts.at("late"), r.key, r.value,
-                                       r.timestamp.value()));
+        got_late.push_back(
+            fmt::format("{} {} {} {}", opts.at("late"), r.key, r.value, r.timestamp.value()));
       }
     }
   };
@@ -158,7 +158,8 @@ void RunScript(const std::filesystem::path& path) {
   }
   ASSERT_TRUE(d);
   collect();
-  EXPECT_EQ(next, got.size()) << "unexpected extra result: " << (next < got.size() ? got[next] : "");
+  EXPECT_EQ(next, got.size()) << "unexpected extra result: "
+                              << (next < got.size() ? got[next] : "");
   EXPECT_EQ(next_late, got_late.size()) << "unexpected extra late record";
 }
 

@@ -24,7 +24,8 @@ TEST(WindowTest, StateIsDeletedWhenWindowsClose) {
   TestDriver d(std::move(t).value());
   for (int i = 0; i < 10; ++i) {
     ASSERT_TRUE((d.PipeInput<std::string, std::string>("in", "k" + std::to_string(i % 3), "",
-                                                       Timestamp(i * 300)).ok()));
+                                                       Timestamp(i * 300))
+                     .ok()));
   }
   KeyValueStore* s = d.GetStore("win");
   ASSERT_NE(s, nullptr);
@@ -47,8 +48,9 @@ TEST(WindowTest, SessionAggregateWithoutMergerIsAWiringError) {
   b.Stream<std::string, std::string>("in")
       .GroupByKey()
       .WindowedBy(Windows::Session(milliseconds(10)))
-      .Aggregate("s", [] { return int64_t{0}; },
-                 [](const std::string&, const std::string&, int64_t a) { return a + 1; })
+      .Aggregate(
+          "s", [] { return int64_t{0}; },
+          [](const std::string&, const std::string&, int64_t a) { return a + 1; })
       .To("out");
   auto t = b.Build();
   ASSERT_FALSE(t.ok());
