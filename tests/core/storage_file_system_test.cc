@@ -74,7 +74,9 @@ class FaultFsTest : public ::testing::Test {
     auto f = fs_.OpenWritable(tmp_.Sub(name));
     ASSERT_TRUE(f.ok());
     ASSERT_TRUE((*f)->Append(data).ok());
-    if (sync) ASSERT_TRUE((*f)->Sync().ok());
+    if (sync) {
+      ASSERT_TRUE((*f)->Sync().ok());
+    }
   }
   TempDir tmp_{true};
   FaultInjectionFileSystem fs_;

@@ -364,8 +364,9 @@ TEST_F(StorageRecoveryTest, RebuildsMissingTruncatedAndLyingIndexesAndRemovesOrp
       SCOPED_TRACE(c.name + (clean ? " after a clean stop" : " after an unclean stop"));
       std::string dir = tmp_.Sub("a4-" + c.name + (clean ? "-clean" : "-unclean"));
       CopyDir(pristine, dir);
-      if (!clean)
+      if (!clean) {
         ASSERT_TRUE(FileSystem::Default()->RemoveFile(JoinPath(dir, "clean-shutdown")).ok());
+      }
       c.damage(dir);
       auto p = OpenAt(dir);
       ASSERT_TRUE(p.ok()) << p.status();
