@@ -146,11 +146,6 @@ class Consumer::Impl {
       SLUICE_ASSIGN_OR_RETURN(RecordBatchView batch, RecordBatchView::Parse(data.substr(0, size)));
       data.remove_prefix(size);
       if (batch.last_offset() < a.position) continue;
-      if (options_.check_crcs && !batch.CrcMatches()) {
-        return Corruption("{}-{}: batch at offset {} fails its CRC check; the log is damaged "
-                          "there (run recovery or skip past it with a seek)",
-                          tp.topic, tp.partition, batch.base_offset());
-      }
       if (batch.is_control()) {
         a.position = batch.last_offset() + 1;
         continue;

@@ -4,7 +4,8 @@
 // long-polls until records arrive or the timeout passes. Commit stores positions in the log's
 // OffsetStore. With Subscribe, the consumer joins its group in the Log's GroupCoordinator and
 // its assignment changes when members join or leave (checked on every Poll); it never owns a
-// partition that another member of the same group owns.
+// partition that another member of the same group owns. Every batch it returns has passed its
+// CRC-32C check (Partition::Read verifies it), so a damaged batch is a kCorruption error.
 //
 // Thread safety: a Consumer is used by one thread at a time.
 #pragma once
@@ -35,8 +36,6 @@ struct ConsumerOptions {
   size_t max_partition_fetch_bytes = 1 << 20;
   // A group member that has not polled for this long is removed from the group. Default 10 s.
   std::chrono::milliseconds session_timeout{10000};
-  // Verify batch CRCs on read. Default true.
-  bool check_crcs = true;
 };
 
 // One record as returned by Poll. Views inside `record` stay valid until the next Poll.

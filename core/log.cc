@@ -100,14 +100,20 @@ Status Log::Init() {
                                      [this] { return stop_retention_; })) {
         lock.unlock();
         auto deleted = ApplyRetention(Now());
-        if (!deleted.ok()) {
-          fmt::print(stderr, "sluice: retention failed: {}\n", deleted.status());
-        }
+        if (!deleted.ok()) Info(fmt::format("retention failed: {}", deleted.status()));
         lock.lock();
       }
     });
   }
   return Status::Ok();
+}
+
+void Log::Info(const std::string& line) const {
+  if (options_.info_log) {
+    options_.info_log(line);
+  } else {
+    fmt::print(stderr, "sluice: {}\n", line);
+  }
 }
 
 std::string Log::TopicDir(const std::string& name) const {
@@ -224,6 +230,11 @@ Result<Partition*> Log::GetPartition(const std::string& topic, PartitionId parti
     // Partition::Open then gives an empty view that Refresh fills.
     SLUICE_ASSIGN_OR_RETURN(slot, Partition::Open(pdir, topic, partition, t.config,
                                                   options_.partition));
+    const RecoveryReport& report = slot->recovery_report();
+    if (!options_.read_only && !report.clean_shutdown) {
+      Info(fmt::format("recovered {}-{} after an unclean shutdown: {}", topic, partition,
+                       report.ToString()));
+    }
   }
   return slot.get();
 }

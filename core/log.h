@@ -14,6 +14,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <thread>
 #include <map>
 #include <memory>
@@ -46,6 +47,9 @@ struct LogOptions {
   // File layer; defaults to FileSystem::Default(). Tests pass a fault-injecting one.
   FileSystem* fs = nullptr;
   PartitionOptions partition;
+  // Receives one line per notable event (recovery after an unclean shutdown, retention errors).
+  // Default: printed to stderr prefixed with "sluice: ".
+  std::function<void(const std::string&)> info_log;
   // Writer mode: how often a background thread applies retention to open partitions (it also runs
   // when the Log closes). Zero disables the thread. Default 30 s.
   std::chrono::milliseconds retention_check_interval{30000};
@@ -93,6 +97,7 @@ class Log {
   explicit Log(LogOptions options);
   Status Init();
   std::string TopicDir(const std::string& name) const;
+  void Info(const std::string& line) const;
 
   LogOptions options_;
   FileSystem* fs_;

@@ -144,6 +144,40 @@ TEST_F(LogTest, LockOfAKilledWriterDoesNotBlockTheNext) {
   close(ready[1]);
 }
 
+TEST_F(LogTest, RecoveryAfterAKilledWriterIsReportedInOneLine) {
+  {
+    auto log = OpenLog();
+    ASSERT_TRUE(log->CreateTopic("t", {}).ok());
+  }
+  pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    LogOptions o;
+    o.data_dir = dir_;
+    auto log = Log::Open(o);
+    auto p = Producer::Create(log->get(), {.linger = 0ms});
+    Record r;
+    r.value = "x";
+    for (int i = 0; i < 10; ++i) (void)(*p)->Send("t", r);
+    _exit(0);  // no Close: no clean-shutdown marker
+  }
+  int status = 0;
+  waitpid(child, &status, 0);
+  ASSERT_TRUE(WIFEXITED(status));
+  std::vector<std::string> lines;
+  LogOptions o;
+  o.data_dir = dir_;
+  o.info_log = [&](const std::string& line) { lines.push_back(line); };
+  auto log = Log::Open(o);
+  ASSERT_TRUE(log.ok());
+  auto p = (*log)->GetPartition("t", PartitionId(0));
+  ASSERT_TRUE(p.ok()) << p.status();
+  EXPECT_EQ((*p)->high_watermark(), Offset(10));
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_NE(lines[0].find("recovered t-0 after an unclean shutdown"), std::string::npos)
+      << lines[0];
+}
+
 TEST_F(LogTest, ProducedRecordsComeBackInOrderPerPartitionWithKeysOnMurmurPartitions) {
   auto log = OpenLog();
   ASSERT_TRUE(log->CreateTopic("t", {.partitions = 4}).ok());
