@@ -16,7 +16,8 @@ class TestDriver::Context final : public ProcessorContext {
     }
     if (!t.source_nodes.empty()) {
       Pending p{topic, std::string(key), std::string(value), ts};
-      if (t.internal) p.carried = record_watermark();
+      // Never above the stage's watermark (the minimum over its inputs): see runtime/task_time.h.
+      if (t.internal) p.carried = std::min(record_watermark(), watermark());
       d_->pending_.push_back(std::move(p));
     }
     return Status::Ok();

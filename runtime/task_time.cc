@@ -133,11 +133,13 @@ Header TaskTime::Make(Timestamp wm, uint8_t flags) const {
   return Header{std::string(kHeader), std::move(v)};
 }
 
-Header TaskTime::CarryHeader(const ProcessorContext& ctx) const {
+Header TaskTime::CarryHeader(const ProcessorContext& ctx) {
   // The record watermark, exact per record (the task watermark only moves between batches, so
-  // carrying it would make downstream lateness depend on the batch size). Records emitted while
+  // carrying that would make downstream lateness depend on the batch size), but never above the
+  // minimum over this task's inputs right now: a task with several inputs must not promise more
+  // than its slowest input can keep (with one input the two are the same). Records emitted while
   // the watermark advances carry the previous watermark (TaskGraph::AdvanceWatermark).
-  return Make(ctx.record_watermark(), 0);
+  return Make(std::min(ctx.record_watermark(), tracker_.Current()), 0);
 }
 
 bool TaskTime::NextMarker(Timestamp wm, Header* header) {

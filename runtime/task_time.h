@@ -2,7 +2,8 @@
 // (operators/watermark.h) and the watermark's trip through repartition topics.
 //
 // Records a task writes to an internal (repartition) topic carry a header "sluice-wm" of 13
-// bytes: the sender's watermark (BE64), the sender's partition (BE32) and flags (bit 0: a
+// bytes: the sender's watermark for that record (its record watermark, capped at the minimum
+// over the sender's inputs) (BE64), the sender's partition (BE32) and flags (bit 0: a
 // watermark marker without a record; bit 1: all of the sender's inputs are idle). When the
 // task's watermark moves (or its idleness changes) it sends a marker to every partition of every
 // internal topic it writes, so downstream tasks advance even where it has no records for them.
@@ -51,7 +52,7 @@ class TaskTime {
   static std::string StateKey(int stage, int32_t partition);
 
   // The header for a record this task sends to an internal topic.
-  Header CarryHeader(const ProcessorContext& ctx) const;
+  Header CarryHeader(const ProcessorContext& ctx);
   // If the watermark or idleness changed since the last call that returned true: the marker
   // header to send to every internal output partition. Otherwise false.
   bool NextMarker(Timestamp wm, Header* header);
