@@ -25,7 +25,7 @@ class AnalyticsCrashTest : public ::testing::Test {
     std::filesystem::create_directories(dir_);
     data_ = (dir_ / "data").string();
     ASSERT_EQ(Sh("gen clickstream --topic clicks --events 6000 --users 40 --pages 25 "
-                 "--late-fraction 0.03 --interval-ms 400 --partitions 3"),
+                 "--late-fraction 0.03 --interval-ms 1500 --partitions 3"),
               0);
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }
@@ -59,7 +59,8 @@ class AnalyticsCrashTest : public ::testing::Test {
 
   // Starts `sluice run pageviews` for `app`; SIGKILLs it after `kill_after` if still running.
   // Returns true if it was killed.
-  bool RunChild(const std::string& app, std::chrono::milliseconds kill_after) {
+  bool RunChild(const std::string& job, const std::string& app,
+                std::chrono::milliseconds kill_after) {
     pid_t pid = fork();
     if (pid == 0) {
       std::string log = (dir_ / "log.txt").string();
@@ -67,7 +68,7 @@ class AnalyticsCrashTest : public ::testing::Test {
       (void)f;
       dup2(1, 2);
       std::string state = (dir_ / "state").string(), prefix = app + "-";
-      execl(SLUICE_BINARY, SLUICE_BINARY, "--data", data_.c_str(), "run", "pageviews",
+      execl(SLUICE_BINARY, SLUICE_BINARY, "--data", data_.c_str(), "run", job.c_str(),
             "--until-end", "--quiet", "--app", app.c_str(), "--output-prefix", prefix.c_str(),
             "--state", state.c_str(), "--threads", "2", "--commit-interval-ms", "5",
             "--batch-records", "64", static_cast<char*>(nullptr));
@@ -114,15 +115,36 @@ TEST_F(AnalyticsCrashTest, ThreadsBatchSizesAndKillsGiveTheSameWindowResults) {
   std::mt19937 rng(seed);
   int kills = 0;
   for (int round = 0; round < 12; ++round) {
-    if (!RunChild("crash", std::chrono::milliseconds(30 + rng() % 400))) break;
+    if (!RunChild("pageviews", "crash", std::chrono::milliseconds(30 + rng() % 400))) break;
     ++kills;
   }
-  RunChild("crash", std::chrono::seconds(120));
+  RunChild("pageviews", "crash", std::chrono::seconds(120));
   std::printf("killed %d times\n", kills);
   EXPECT_GT(kills, 0);
   EXPECT_EQ(Topic("crash-pageviews-counts"), base_counts);
   EXPECT_EQ(Topic("crash-pageviews-top"), base_top);
   EXPECT_EQ(Topic("crash-pageviews-late"), base_late);
+}
+
+TEST_F(AnalyticsCrashTest, SessionsSurviveKillsWithTheSameSessions) {
+  std::string state = "--state " + (dir_ / "state").string();
+  ASSERT_EQ(Sh("run sessions --until-end --quiet --app sbase --output-prefix sbase- " + state), 0);
+  auto base = Topic("sbase-sessions");
+  ASSERT_GT(base.size(), 40u);
+  uint32_t seed = static_cast<uint32_t>(std::random_device()());
+  if (const char* s = std::getenv("SLUICE_CRASH_SEED")) seed = static_cast<uint32_t>(std::atoll(s));
+  std::printf("sessions crash test seed: %u (rerun with SLUICE_CRASH_SEED=%u)\n", seed, seed);
+  std::fflush(stdout);
+  std::mt19937 rng(seed);
+  int kills = 0;
+  for (int round = 0; round < 8; ++round) {
+    if (!RunChild("sessions", "scrash", std::chrono::milliseconds(30 + rng() % 300))) break;
+    ++kills;
+  }
+  RunChild("sessions", "scrash", std::chrono::seconds(120));
+  EXPECT_GT(kills, 0);
+  EXPECT_EQ(Topic("scrash-sessions"), base);
+  EXPECT_EQ(Topic("scrash-sessions-late"), Topic("sbase-sessions-late"));
 }
 
 }  // namespace
