@@ -31,6 +31,8 @@ Result<std::optional<std::string>> FrameSplitter::Next() {
   if (pos_ == buf_.size()) {
     buf_.clear();
     pos_ = 0;
+    // Do not keep a large request's buffer for the rest of an idle connection's life.
+    if (buf_.capacity() > (1u << 20)) buf_.shrink_to_fit();
   }
   return std::optional<std::string>(std::move(frame));
 }

@@ -88,7 +88,8 @@ TEST(LibrdkafkaTest, IdempotentProducerStoresEveryRecordOnceInOrder) {
   ASSERT_TRUE(p.ok());
   auto read = (*p)->Read(Offset(0), 1 << 20);
   ASSERT_TRUE(read.ok());
-  auto first = RecordBatchView::Parse(read->data.substr(0, BatchSizeAt(read->data)));
+  std::string_view data = read->data;
+  auto first = RecordBatchView::Parse(data.substr(0, BatchSizeAt(data)));
   ASSERT_TRUE(first.ok());
   EXPECT_GE(first->producer_id(), 0);
   EXPECT_EQ(first->base_sequence(), 0);

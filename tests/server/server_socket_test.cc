@@ -70,7 +70,7 @@ ProduceRequest OneBatch(const std::string& topic, int32_t partition, std::string
 struct FetchResult {
   int16_t error = 0;
   int64_t hwm = -1;
-  std::optional<std::string_view> records;
+  std::optional<std::string> records;  // copied: the frame is usually a temporary
 };
 
 // Fetch v4 response with one topic and one partition.
@@ -88,7 +88,8 @@ FetchResult ParseFetch(const std::string& frame) {
   r.Int64();  // last stable offset
   int32_t aborted = r.ArrayCount(16, true);
   EXPECT_EQ(aborted, 0);
-  out.records = r.NullableBytes();
+  auto records = r.NullableBytes();
+  if (records) out.records = std::string(*records);
   EXPECT_TRUE(r.ok()) << r.status();
   return out;
 }
@@ -139,7 +140,8 @@ TEST_F(ServerSocketTest, ProducesAndFetchesThroughTheWire) {
   EXPECT_EQ(fetched.hwm, 4);
   ASSERT_TRUE(fetched.records.has_value());
   // Whole stored batches from the one containing offset 1, with their assigned base offsets.
-  auto batch = RecordBatchView::Parse(fetched.records->substr(0, BatchSizeAt(*fetched.records)));
+  std::string_view records = *fetched.records;
+  auto batch = RecordBatchView::Parse(records.substr(0, BatchSizeAt(records)));
   ASSERT_TRUE(batch.ok()) << batch.status();
   EXPECT_EQ(batch->base_offset(), Offset(0));
   EXPECT_TRUE(batch->CrcMatches());
