@@ -226,12 +226,15 @@ Result<Partition*> Log::GetPartition(const std::string& topic, PartitionId parti
   auto& slot = t.partitions[partition.value()];
   if (!slot) {
     std::string pdir = JoinPath(TopicDir(topic), fmt::format("{}", partition));
+    // A partition opened for the first time has nothing to recover; only say "recovered" for
+    // one that existed without its clean-shutdown marker.
+    const bool existed = fs_->Exists(pdir);
     // In read-only mode the directory may not exist yet (the writer has not appended);
     // Partition::Open then gives an empty view that Refresh fills.
     SLUICE_ASSIGN_OR_RETURN(slot, Partition::Open(pdir, topic, partition, t.config,
                                                   options_.partition));
     const RecoveryReport& report = slot->recovery_report();
-    if (!options_.read_only && !report.clean_shutdown) {
+    if (!options_.read_only && existed && !report.clean_shutdown) {
       Info(fmt::format("recovered {}-{} after an unclean shutdown: {}", topic, partition,
                        report.ToString()));
     }
