@@ -42,12 +42,14 @@ class Reader {
     if (!Eat('"')) return Error("expected a string");
     out->clear();
     while (i_ < s_.size()) {
+      // Copy the run up to the next quote or backslash in one go.
+      size_t j = i_;
+      while (j < s_.size() && s_[j] != '"' && s_[j] != '\\') ++j;
+      out->append(s_.data() + i_, j - i_);
+      i_ = j;
+      if (i_ >= s_.size()) break;
       char c = s_[i_++];
       if (c == '"') return Status::Ok();
-      if (c != '\\') {
-        out->push_back(c);
-        continue;
-      }
       if (i_ >= s_.size()) break;
       char e = s_[i_++];
       switch (e) {
@@ -196,6 +198,13 @@ Result<double> FlatJson::GetDouble(std::string_view name) const {
 
 void AppendJsonString(std::string* out, std::string_view s) {
   out->push_back('"');
+  size_t plain = 0;  // leading bytes that need no escaping, appended in one go
+  while (plain < s.size() && static_cast<unsigned char>(s[plain]) >= 0x20 && s[plain] != '"' &&
+         s[plain] != '\\') {
+    ++plain;
+  }
+  out->append(s.data(), plain);
+  s.remove_prefix(plain);
   for (char c : s) {
     switch (c) {
       case '"':
