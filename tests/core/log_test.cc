@@ -176,6 +176,10 @@ TEST_F(LogTest, RecoveryAfterAKilledWriterIsReportedInOneLine) {
   ASSERT_EQ(lines.size(), 1u);
   EXPECT_NE(lines[0].find("recovered t-0 after an unclean shutdown"), std::string::npos)
       << lines[0];
+  // A partition created now has nothing to recover and says nothing.
+  ASSERT_TRUE((*log)->CreateTopic("fresh", {}).ok());
+  ASSERT_TRUE((*log)->GetPartition("fresh", PartitionId(0)).ok());
+  EXPECT_EQ(lines.size(), 1u);
 }
 
 TEST_F(LogTest, ProducedRecordsComeBackInOrderPerPartitionWithKeysOnMurmurPartitions) {
