@@ -305,5 +305,51 @@ TEST_F(JobTest, ResetRefusesWhileTheJobRunsAndWithoutOffsets) {
   EXPECT_TRUE((*job)->Wait().ok());
 }
 
+TEST(JobOwnLogTest, OpensTheDataDirectoryItselfWhenNoLogIsGiven) {
+  testing::TempDir dir;
+  std::map<std::string, std::vector<int64_t>> inputs;
+  {
+    auto log = testing::OpenLogOrDie(dir.path() + "/data");
+    testing::CreateTopicOrDie(log.get(), "tx", 2);
+    testing::CreateTopicOrDie(log.get(), "bal", 1);
+    inputs = testing::ProduceTransactions(log.get(), "tx", 300, 7, 21);
+    ASSERT_TRUE(log->Close().ok());
+  }
+  TopologyBuilder b;
+  examples::AddBalances(b, {.input = "tx", .output = "bal"});
+  auto t = b.Build();
+  ASSERT_TRUE(t.ok());
+  JobOptions o;
+  o.application_id = "own-log";
+  o.data_dir = dir.path() + "/data";
+  o.state_dir = dir.path() + "/state";
+  o.until_end = true;
+  auto job = Job::Start(o, std::move(t).value());
+  ASSERT_TRUE(job.ok()) << job.status();
+  ASSERT_TRUE((*job)->Wait().ok());
+  job->reset();
+  auto log = testing::OpenLogOrDie(dir.path() + "/data");
+  EXPECT_EQ(CheckBalances(inputs, ReadTopic(log.get(), "bal")), "");
+}
+
+TEST(JobOptionsTest, BadOptionsAreRejectedWithWhatToDo) {
+  TopologyBuilder b;
+  b.Stream<std::string, std::string>("in").To("out");
+  auto t = b.Build();
+  ASSERT_TRUE(t.ok());
+  JobOptions o;
+  auto job = Job::Start(o, *t);
+  ASSERT_FALSE(job.ok());
+  EXPECT_NE(job.status().message().find("application_id is empty"), std::string::npos);
+  o.application_id = "bad id!";
+  job = Job::Start(o, *t);
+  ASSERT_FALSE(job.ok());
+  o.application_id = "ok";
+  o.threads = 0;
+  job = Job::Start(o, *t);
+  ASSERT_FALSE(job.ok());
+  EXPECT_NE(job.status().message().find("threads"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace sluice
