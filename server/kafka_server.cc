@@ -58,7 +58,11 @@ void ServerImpl::LogClientError(uint64_t conn, const std::string& peer, std::str
 
 void ServerImpl::RunOnWorker(std::function<void()> fn) { asio::post(*workers_, std::move(fn)); }
 
-void ServerImpl::Forget(uint64_t id) { connections_.erase(id); }
+void ServerImpl::Forget(uint64_t id, const std::string& ip) {
+  connections_.erase(id);
+  auto it = per_ip_.find(ip);
+  if (it != per_ip_.end() && --it->second <= 0) per_ip_.erase(it);
+}
 
 Status ServerImpl::Start() {
   std::string host = options_.listen_host == "localhost" ? "127.0.0.1" : options_.listen_host;
@@ -116,16 +120,25 @@ void ServerImpl::Accept() {
       return;
     }
     ++accepted;
-    if (open >= options_.max_connections) {
+    asio::error_code e;
+    auto peer = socket.remote_endpoint(e);
+    std::string ip = e ? std::string("unknown") : peer.address().to_string();
+    auto from_ip = per_ip_.find(ip);
+    int32_t ip_count = from_ip == per_ip_.end() ? 0 : from_ip->second;
+    if (open >= options_.max_connections || ip_count >= options_.max_connections_per_ip) {
       ++rejected;
-      asio::error_code e;
-      auto peer = socket.remote_endpoint(e);
-      LogClientError(0, e ? "unknown" : peer.address().to_string(),
-                     fmt::format("{} connections are open (max_connections); closing the new one",
-                                 open.load()));
+      LogClientError(0, ip,
+                     open >= options_.max_connections
+                         ? fmt::format("{} connections are open (max_connections); closing the "
+                                       "new one",
+                                       open.load())
+                         : fmt::format("{} connections from this address are open "
+                                       "(max_connections_per_ip); closing the new one",
+                                       ip_count));
       socket.close(e);
     } else {
       ++open;
+      ++per_ip_[ip];
       auto conn = std::make_shared<Connection>(this, std::move(socket), next_id_++);
       connections_[conn->id()] = conn;
       conn->Start();

@@ -28,6 +28,9 @@ struct ServerOptions {
 
   // Connections beyond this are closed right after accept. Default 1000.
   int32_t max_connections = 1000;
+  // Connections from one client IP beyond this are closed right after accept (Kafka
+  // max.connections.per.ip). Default 1000.
+  int32_t max_connections_per_ip = 1000;
   // Largest request frame (Kafka socket.request.max.bytes). Default 100 MiB.
   int32_t max_frame_bytes = 100 << 20;
   // A connection with no request in progress is closed after this (connections.max.idle.ms).

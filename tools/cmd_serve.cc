@@ -26,6 +26,7 @@ struct ServeArgs {
   std::string listen = "127.0.0.1:9092";
   std::string advertised;
   int32_t max_connections = 1000;
+  int32_t max_connections_per_ip = 1000;
   int32_t default_partitions = 1;
   bool no_auto_create = false;
   int64_t idle_timeout_ms = 600000;
@@ -108,7 +109,9 @@ Status RunServe(const CliContext& ctx, const ServeArgs& args) {
     return UsageError(fmt::format("--run {} needs --input and --output", args.job));
   }
   if (args.threads < 1) return UsageError("--threads must be 1 or more");
+  if (args.max_connections_per_ip < 1) return UsageError("--max-connections-per-ip must be at least 1");
   options.max_connections = args.max_connections;
+  options.max_connections_per_ip = args.max_connections_per_ip;
   options.default_partitions = args.default_partitions;
   options.auto_create_topics = !args.no_auto_create;
   options.idle_timeout = std::chrono::milliseconds(std::max<int64_t>(1, args.idle_timeout_ms));
@@ -167,6 +170,8 @@ void RegisterServeCommand(CLI::App& app, CliContext& ctx) {
                   "HOST:PORT clients are told to connect to (default: the listen address)");
   cmd->add_option("--max-connections", args->max_connections,
                   "Connections beyond this are closed (default 1000)");
+  cmd->add_option("--max-connections-per-ip", args->max_connections_per_ip,
+                  "Connections from one client address beyond this are closed (default 1000)");
   cmd->add_option("--partitions", args->default_partitions,
                   "Partitions of topics auto-created by producers (default 1)");
   cmd->add_flag("--no-auto-create", args->no_auto_create,

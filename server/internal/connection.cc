@@ -141,7 +141,7 @@ void Connection::Close(const std::string& reason) {
   socket_.close(ec);
   timer_.cancel();
   --server_->open;
-  server_->Forget(id_);
+  server_->Forget(id_, client_.host);
 }
 
 }  // namespace sluice::kafka::internal

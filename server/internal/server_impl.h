@@ -68,7 +68,8 @@ class ServerImpl {
   asio::io_context& io() { return io_; }
   RequestHandler& handler() { return *handler_; }
   void RunOnWorker(std::function<void()> fn);
-  void Forget(uint64_t id);
+  // Drops a closed connection from the tables (io thread).
+  void Forget(uint64_t id, const std::string& ip);
 
   uint16_t port() const { return port_; }
   std::string advertised_host() const { return advertised_host_; }
@@ -95,6 +96,7 @@ class ServerImpl {
   int32_t advertised_port_ = 0;
   uint64_t next_id_ = 1;
   std::map<uint64_t, std::weak_ptr<Connection>> connections_;  // io thread only
+  std::map<std::string, int32_t> per_ip_;                       // io thread only
   bool stopped_ = false;
   std::mutex log_mu_;
   int64_t log_window_start_ms_ = 0;

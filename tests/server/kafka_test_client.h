@@ -16,7 +16,8 @@ namespace sluice::kafka::testing {
 // A connected TCP socket to 127.0.0.1:port.
 class RawClient {
  public:
-  explicit RawClient(uint16_t port);
+  // `source_ip`: a local address to connect from (e.g. "127.0.0.2"); default any.
+  explicit RawClient(uint16_t port, const char* source_ip = nullptr);
   ~RawClient();
   bool connected() const { return fd_ >= 0; }
   // Sends bytes; false if the peer closed.

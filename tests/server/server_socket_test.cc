@@ -433,6 +433,37 @@ TEST(ServerLimitsTest, ConnectionsBeyondTheLimitAreClosedAndOthersKeepWorking) {
   ExpectServing(f);
 }
 
+TEST(ServerLimitsTest, ConnectionsPerAddressAreLimited) {  // F1, several source addresses
+  ServerOptions o;
+  o.max_connections_per_ip = 3;
+  ServerFixture f(o);
+  std::vector<std::unique_ptr<RawClient>> first, second;
+  for (int i = 0; i < 3; ++i) {
+    first.push_back(std::make_unique<RawClient>(f.port(), "127.0.0.1"));
+    second.push_back(std::make_unique<RawClient>(f.port(), "127.0.0.2"));
+    ASSERT_TRUE(first.back()->connected() && second.back()->connected());
+  }
+  for (auto* group : {&first, &second}) {
+    for (auto& c : *group) {
+      ASSERT_TRUE(c->SendRequest(2, ApiVersionsRequest{}));
+      EXPECT_TRUE(c->ReadFrame().has_value());
+    }
+  }
+  auto extra1 = std::make_unique<RawClient>(f.port(), "127.0.0.1");
+  EXPECT_TRUE(extra1->WaitClosed());
+  auto extra3 = std::make_unique<RawClient>(f.port(), "127.0.0.3");
+  ASSERT_TRUE(extra3->SendRequest(2, ApiVersionsRequest{}));
+  EXPECT_TRUE(extra3->ReadFrame().has_value()) << "another address is not limited";
+  // A slot frees once one of that address's connections closes.
+  first.pop_back();
+  bool served = false;
+  for (int tries = 0; tries < 100 && !served; ++tries) {
+    auto again = std::make_unique<RawClient>(f.port(), "127.0.0.1");
+    served = again->SendRequest(2, ApiVersionsRequest{}) && again->ReadFrame(milliseconds(500));
+  }
+  EXPECT_TRUE(served);
+}
+
 TEST(ServerLimitsTest, IdleAndTricklingConnectionsAreClosed) {  // F2
   ServerOptions o;
   o.idle_timeout = milliseconds(300);
