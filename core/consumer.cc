@@ -87,6 +87,7 @@ class Consumer::Impl {
 
   Result<ConsumerRecords> Poll(std::chrono::milliseconds timeout) {
     auto deadline = std::chrono::steady_clock::now() + timeout;
+    buffers_used_ = 0;
     ConsumerRecords out;
     while (true) {
       if (!member_id_.empty()) SLUICE_RETURN_IF_ERROR(SyncGroup());
@@ -123,17 +124,19 @@ class Consumer::Impl {
   }
 
   Status FetchPartition(const TopicPartition& tp, Assigned& a, ConsumerRecords* out) {
-    auto read = a.partition->Read(a.position, options_.max_partition_fetch_bytes);
-    if (!read.ok() && read.status().code() == StatusCode::kOutOfRange &&
-        a.position < a.partition->log_start_offset()) {
-      if (options_.auto_offset_reset == AutoOffsetReset::kError) return read.status();
+    // Buffers are reused from poll to poll: the records of the previous Poll are invalid now.
+    if (buffers_used_ == buffers_.size()) buffers_.emplace_back();
+    ReadResult& read = buffers_[buffers_used_];
+    Status st = a.partition->ReadInto(a.position, options_.max_partition_fetch_bytes, &read);
+    if (st.code() == StatusCode::kOutOfRange && a.position < a.partition->log_start_offset()) {
+      if (options_.auto_offset_reset == AutoOffsetReset::kError) return st;
       SLUICE_ASSIGN_OR_RETURN(a.position, ResetPosition(tp, a.partition));
-      read = a.partition->Read(a.position, options_.max_partition_fetch_bytes);
+      st = a.partition->ReadInto(a.position, options_.max_partition_fetch_bytes, &read);
     }
-    if (!read.ok()) return read.status().WithContext(fmt::format("{}-{}", tp.topic, tp.partition));
-    if (read->data.empty()) return Status::Ok();
-    out->buffers_.push_back(std::move(read->data));
-    std::string_view data = out->buffers_.back();
+    if (!st.ok()) return st.WithContext(fmt::format("{}-{}", tp.topic, tp.partition));
+    if (read.data.empty()) return Status::Ok();
+    ++buffers_used_;
+    std::string_view data = read.data;
     out->tps_.push_back(std::make_unique<TopicPartition>(tp));
     const TopicPartition* tpp = out->tps_.back().get();
     size_t limit = options_.max_poll_records;
@@ -151,12 +154,11 @@ class Consumer::Impl {
         continue;
       }
       Offset pos = a.position;
-      Status st = batch.ForEachRecord([&](const RecordView& r) {
+      SLUICE_RETURN_IF_ERROR(batch.ForEachRecord([&](const RecordView& r) {
         if (r.offset < pos || out->records_.size() >= limit) return;
         out->records_.push_back({tpp, r});
         pos = r.offset + 1;
-      });
-      SLUICE_RETURN_IF_ERROR(st);
+      }));
       a.position = out->records_.size() >= limit ? pos : batch.last_offset() + 1;
     }
     return Status::Ok();
@@ -238,6 +240,9 @@ class Consumer::Impl {
   std::string member_id_;
   std::vector<std::string> topics_;
   int32_t generation_ = 0;
+  // Read buffers behind the views of the last Poll's records, reused by the next Poll.
+  std::vector<ReadResult> buffers_;
+  size_t buffers_used_ = 0;
   size_t fetch_rr_ = 0;
   size_t wait_rr_ = 0;
 };

@@ -38,7 +38,8 @@ struct ConsumerOptions {
   std::chrono::milliseconds session_timeout{10000};
 };
 
-// One record as returned by Poll. Views inside `record` stay valid until the next Poll.
+// One record as returned by Poll. Views inside `record` point into the Consumer's read buffers
+// and stay valid until the next Poll (or until the Consumer is destroyed).
 struct ConsumerRecord {
   const TopicPartition* tp;
   RecordView record;
@@ -54,7 +55,6 @@ class ConsumerRecords {
 
  private:
   friend class Consumer;
-  std::vector<std::string> buffers_;
   std::vector<std::unique_ptr<TopicPartition>> tps_;
   std::vector<ConsumerRecord> records_;
 };

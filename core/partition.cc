@@ -33,6 +33,12 @@ Result<std::unique_ptr<Partition>> Partition::Open(const std::string& dir, std::
   return std::unique_ptr<Partition>(std::move(p));
 }
 
+Result<ReadResult> Partition::Read(Offset offset, size_t max_bytes) const {
+  ReadResult r;
+  SLUICE_RETURN_IF_ERROR(ReadInto(offset, max_bytes, &r));
+  return r;
+}
+
 namespace internal {
 
 PartitionImpl::PartitionImpl(std::string dir, std::string topic, PartitionId id,
@@ -163,9 +169,10 @@ Status PartitionImpl::WaitDurable(Offset target) {
   }
 }
 
-Result<ReadResult> PartitionImpl::Read(Offset offset, size_t max_bytes) const {
+Status PartitionImpl::ReadInto(Offset offset, size_t max_bytes, ReadResult* out) const {
   if (options_.read_only && offset >= high_watermark()) SLUICE_RETURN_IF_ERROR(Refresh());
-  ReadResult r;
+  ReadResult& r = *out;
+  r.data.clear();
   r.high_watermark = high_watermark();
   r.log_start_offset = log_start_offset();
   if (offset < r.log_start_offset || offset > r.high_watermark) {
@@ -174,7 +181,7 @@ Result<ReadResult> PartitionImpl::Read(Offset offset, size_t max_bytes) const {
         "(high watermark); seek to an offset in that range",
         offset, Name(), r.log_start_offset, r.high_watermark);
   }
-  if (offset == r.high_watermark) return r;
+  if (offset == r.high_watermark) return Status::Ok();
   std::shared_ptr<const SegmentList> segs = segments();
   auto it = std::upper_bound(
       segs->begin(), segs->end(), offset,
@@ -188,7 +195,7 @@ Result<ReadResult> PartitionImpl::Read(Offset offset, size_t max_bytes) const {
   for (--it; it != segs->end() && r.data.empty(); ++it) {
     SLUICE_RETURN_IF_ERROR((*it)->ReadBatches(offset, r.high_watermark, max_bytes, &r.data));
   }
-  return r;
+  return Status::Ok();
 }
 
 bool PartitionImpl::WaitForData(Offset offset,
@@ -222,7 +229,21 @@ Result<Offset> PartitionImpl::OffsetForTime(Timestamp ts) const {
   for (const std::shared_ptr<Segment>& seg : *segs) {
     if (seg->end_offset() <= start || seg->max_timestamp() < ts.value()) continue;
     SLUICE_ASSIGN_OR_RETURN(std::optional<Offset> found, seg->FindOffsetForTime(ts.value(), hw));
-    if (found) return std::max(*found, start);
+    if (!found) continue;
+    // The index finds the batch; the answer is its first record at or after ts.
+    Offset batch_base = std::max(*found, start);
+    std::string bytes;
+    SLUICE_RETURN_IF_ERROR(seg->ReadBatches(batch_base, hw, 1, &bytes));
+    if (BatchSizeAt(bytes) <= 0) return batch_base;
+    SLUICE_ASSIGN_OR_RETURN(RecordBatchView batch,
+                            RecordBatchView::Parse(std::string_view(bytes).substr(
+                                0, static_cast<size_t>(BatchSizeAt(bytes)))));
+    std::optional<Offset> exact;
+    Status st = batch.ForEachRecord([&](const RecordView& r) {
+      if (!exact && r.offset >= start && r.timestamp >= ts) exact = r.offset;
+    });
+    if (!st.ok() || !exact) return batch_base;  // compressed: the batch is the finest answer
+    return *exact;
   }
   return hw;
 }

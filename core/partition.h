@@ -101,13 +101,17 @@ class Partition {
   // least one batch if any is available). offset == HW returns no data. offset below the log
   // start or above the HW returns kOutOfRange with the valid range in the message. Every batch
   // returned has passed its CRC-32C check; a damaged one is kCorruption naming file and position.
-  virtual Result<ReadResult> Read(Offset offset, size_t max_bytes) const = 0;
+  virtual Result<ReadResult> Read(Offset offset, size_t max_bytes) const;
+  // As Read, into `*out`, reusing its buffer's capacity (readers that poll in a loop avoid a
+  // fresh allocation and zero-fill per read). Replaces out->data.
+  virtual Status ReadInto(Offset offset, size_t max_bytes, ReadResult* out) const = 0;
 
   // Blocks until the HW is above `offset` or the deadline passes; returns whether it is.
   virtual bool WaitForData(Offset offset, std::chrono::steady_clock::time_point deadline) const = 0;
 
-  // First offset whose record timestamp is >= ts (by batch max timestamp, as Kafka's time index);
-  // the high watermark if there is none.
+  // First offset whose record timestamp is >= ts, as Kafka's offsetsForTimes (the time index finds
+  // the batch, then its records are scanned; a compressed batch answers with its base offset).
+  // The high watermark if there is none.
   virtual Result<Offset> OffsetForTime(Timestamp ts) const = 0;
 
   virtual Offset log_start_offset() const = 0;

@@ -41,7 +41,7 @@ class PartitionImpl final : public Partition {
   const std::string& topic() const override { return topic_; }
   PartitionId id() const override { return id_; }
   Result<AppendResult> Append(std::string_view batch, Acks acks) override;
-  Result<ReadResult> Read(Offset offset, size_t max_bytes) const override;
+  Status ReadInto(Offset offset, size_t max_bytes, ReadResult* out) const override;
   bool WaitForData(Offset offset, std::chrono::steady_clock::time_point deadline) const override;
   Result<Offset> OffsetForTime(Timestamp ts) const override;
   Offset log_start_offset() const override {

@@ -292,6 +292,25 @@ TEST_F(LogTest, ConsumerSeeksByOffsetTimeBeginningAndEnd) {
   EXPECT_NE(st.message().find("0 to 100"), std::string::npos) << st;
 }
 
+TEST_F(LogTest, SeekToTimeLandsOnTheFirstRecordAtOrAfterTheTimeInsideABatch) {
+  auto log = OpenLog();
+  ASSERT_TRUE(log->CreateTopic("t", {}).ok());
+  // One batch of 50 records (long linger, flushed once), timestamps 100, 110, ..., 590.
+  auto producer = Producer::Create(log.get(), {.linger = 10s});
+  for (int i = 0; i < 50; ++i) {
+    Record r;
+    r.value = std::to_string(i);
+    r.timestamp = Timestamp(100 + 10 * i);
+    ASSERT_TRUE((*producer)->Send("t", r).ok());
+  }
+  ASSERT_TRUE((*producer)->Flush().ok());
+  Partition* p = *log->GetPartition("t", PartitionId(0));
+  EXPECT_EQ(*p->OffsetForTime(Timestamp(0)), Offset(0));
+  EXPECT_EQ(*p->OffsetForTime(Timestamp(333)), Offset(24));  // 340 is the first >= 333
+  EXPECT_EQ(*p->OffsetForTime(Timestamp(340)), Offset(24));
+  EXPECT_EQ(*p->OffsetForTime(Timestamp(591)), Offset(50));  // none: the high watermark
+}
+
 TEST_F(LogTest, PollLongPollsUntilAnotherThreadProduces) {
   auto log = OpenLog();
   ASSERT_TRUE(log->CreateTopic("t", {}).ok());
