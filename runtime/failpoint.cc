@@ -14,6 +14,7 @@ namespace {
 struct Config {
   std::string name;
   long target = 0;
+  long delay_ms = 0;  // "name:delay=MS": sleep at every hit instead of exiting
   std::atomic<long> hits{0};
 };
 
@@ -24,7 +25,12 @@ Config* LoadConfig() {
   std::string s(env);
   size_t colon = s.rfind(':');
   c->name = s.substr(0, colon);
-  c->target = colon == std::string::npos ? 1 : std::atol(s.c_str() + colon + 1);
+  std::string arg = colon == std::string::npos ? "" : s.substr(colon + 1);
+  if (arg.starts_with("delay=")) {
+    c->delay_ms = std::atol(arg.c_str() + 6);
+    return c;
+  }
+  c->target = arg.empty() ? 1 : std::atol(arg.c_str());
   if (c->target < 1) c->target = 1;
   return c;
 }
@@ -34,6 +40,10 @@ Config* LoadConfig() {
 void FailPoint(const char* name) {
   static Config* config = LoadConfig();
   if (config == nullptr || config->name != name) return;
+  if (config->delay_ms > 0) {
+    usleep(static_cast<useconds_t>(config->delay_ms) * 1000);
+    return;
+  }
   if (config->hits.fetch_add(1) + 1 == config->target) {
     char msg[160];
     int n = snprintf(msg, sizeof(msg), "sluice: failpoint %s hit %ld: exiting\n", name,

@@ -5,6 +5,9 @@
 // no destructors, no flushing, like a crash. Without the variable every FailPoint is a cheap
 // no-op. Always compiled in. Thread-safe.
 //
+// SLUICE_FAILPOINT=<name>:delay=<ms> instead sleeps that long at every hit: crash tests slow the
+// job down with it so that their random kills land while input is left, on any machine.
+//
 // Names used by the runtime: after_poll, after_process, before_commit_write,
 // after_commit_write, after_publish, before_outbox_clear, during_recovery.
 #pragma once

@@ -12,7 +12,7 @@ namespace {
 
 // Output batches are cut at this size so one stays well under a topic's max_message_bytes.
 constexpr size_t kOutputBatchBytes = 256 << 10;
-constexpr size_t kReadBytes = 1 << 20;
+constexpr size_t kReadBytes = 256 << 10;  // about one producer batch; a budget cut re-reads at most this
 constexpr std::chrono::milliseconds kMirrorInterval{1000};
 
 // The commit number recorded in a mirrored offset's metadata, or -1.
@@ -295,7 +295,12 @@ Status StreamTask::ProcessInput(Input& in, size_t budget, size_t* consumed) {
     if (batch.is_control() || batch.last_offset().value() < in.position) continue;
     Status s = batch.ForEachRecord([&](const RecordView& rec) {
       int64_t off = rec.offset.value();
-      if (!err.ok() || off < in.position || (in.end >= 0 && off >= in.end)) return;
+      // The budget bounds records per call even inside one large batch; the rest of the batch
+      // is read again by the next call, from in.position.
+      if (!err.ok() || off < in.position || (in.end >= 0 && off >= in.end) ||
+          *consumed >= budget) {
+        return;
+      }
       if (time_->BeforeRecord(input_index, rec, this)) {  // a watermark marker
         in.position = off + 1;
         return;
