@@ -173,8 +173,8 @@ int Main(int argc, char** argv) {
     size_t size;
     const char* acks;
     int64_t records;
-  } cases[] = {{100, "1", 2000000}, {100, "all", 1000000}, {1024, "1", 500000},
-               {1024, "all", 300000}};
+  } cases[] = {
+      {100, "1", 2000000}, {100, "all", 1000000}, {1024, "1", 500000}, {1024, "all", 300000}};
   for (const auto& c : cases) {
     int64_t n = std::max<int64_t>(1000, static_cast<int64_t>(c.records * scale));
     std::string size = c.size == 100 ? "100B" : "1KiB";

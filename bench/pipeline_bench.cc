@@ -48,9 +48,10 @@ double CpuSeconds() {
 
 // Wall time and CPU time: on a shared machine the CPU figure is the steadier one.
 void Row(const std::string& name, int64_t records, double seconds, double cpu) {
-  fmt::print("name={} records={} seconds={:.3f} records_per_s={:.0f} cpu_seconds={:.3f} "
-             "records_per_cpu_s={:.0f}\n",
-             name, records, seconds, records / seconds, cpu, records / cpu);
+  fmt::print(
+      "name={} records={} seconds={:.3f} records_per_s={:.0f} cpu_seconds={:.3f} "
+      "records_per_cpu_s={:.0f}\n",
+      name, records, seconds, records / seconds, cpu, records / cpu);
   std::fflush(stdout);
 }
 
@@ -183,9 +184,12 @@ int main(int argc, char** argv) {
   std::string dir, filter;
   double scale = 1.0;
   for (int i = 1; i < argc; ++i) {
-    if (!std::strcmp(argv[i], "--dir") && i + 1 < argc) dir = argv[++i];
-    else if (!std::strcmp(argv[i], "--scale") && i + 1 < argc) scale = std::atof(argv[++i]);
-    else if (!std::strcmp(argv[i], "--filter") && i + 1 < argc) filter = argv[++i];
+    if (!std::strcmp(argv[i], "--dir") && i + 1 < argc)
+      dir = argv[++i];
+    else if (!std::strcmp(argv[i], "--scale") && i + 1 < argc)
+      scale = std::atof(argv[++i]);
+    else if (!std::strcmp(argv[i], "--filter") && i + 1 < argc)
+      filter = argv[++i];
     else {
       fmt::print(stderr, "usage: pipeline_bench [--dir DIR] [--scale F] [--filter SUBSTRING]\n");
       return 2;
@@ -204,21 +208,24 @@ int main(int argc, char** argv) {
   std::mt19937 rng(1);
   for (std::string job : {"wordcount", "balances"}) {
     bool any = filter.empty();
-    for (const char* c : {"_handwritten_1thr", "_alo_1thr", "_alo_2thr", "_eos_1thr", "_eos_2thr"}) {
+    for (const char* c :
+         {"_handwritten_1thr", "_alo_1thr", "_alo_2thr", "_eos_1thr", "_eos_2thr"}) {
       any = any || (job + c).find(filter) != std::string::npos;
     }
     if (!any) continue;
     std::string in = job + "-in";
     if (job == "wordcount") {
-      Fill(log->get(), in, n, [](int64_t) { return std::string(); },
-           [&](int64_t) {
-             std::string line;
-             for (int w = 0; w < 5; ++w) line += "w" + std::to_string(rng() % 10000) + " ";
-             return line;
-           });
+      Fill(
+          log->get(), in, n, [](int64_t) { return std::string(); },
+          [&](int64_t) {
+            std::string line;
+            for (int w = 0; w < 5; ++w) line += "w" + std::to_string(rng() % 10000) + " ";
+            return line;
+          });
     } else {
-      Fill(log->get(), in, n, [&](int64_t) { return "acct-" + std::to_string(rng() % 10000); },
-           [&](int64_t) { return std::to_string(static_cast<int64_t>(rng() % 2001) - 1000); });
+      Fill(
+          log->get(), in, n, [&](int64_t) { return "acct-" + std::to_string(rng() % 10000); },
+          [&](int64_t) { return std::to_string(static_cast<int64_t>(rng() % 2001) - 1000); });
     }
     auto want = [&](const std::string& name) {
       return filter.empty() || name.find(filter) != std::string::npos;

@@ -28,9 +28,12 @@ class Consumer::Impl {
   Result<Offset> ResetPosition(const TopicPartition& tp, Partition* p) {
     SLUICE_RETURN_IF_ERROR(p->Refresh());
     switch (options_.auto_offset_reset) {
-      case AutoOffsetReset::kEarliest: return p->log_start_offset();
-      case AutoOffsetReset::kLatest: return p->high_watermark();
-      case AutoOffsetReset::kError: break;
+      case AutoOffsetReset::kEarliest:
+        return p->log_start_offset();
+      case AutoOffsetReset::kLatest:
+        return p->high_watermark();
+      case AutoOffsetReset::kError:
+        break;
     }
     return OutOfRange("{}-{} has no valid position and auto_offset_reset is 'error'", tp.topic,
                       tp.partition);
@@ -62,8 +65,8 @@ class Consumer::Impl {
       return InvalidArgument("Subscribe needs a group id (ConsumerOptions::group_id)");
     }
     if (!member_id_.empty()) log_->groups().Leave(options_.group_id, member_id_);
-    SLUICE_ASSIGN_OR_RETURN(member_id_, log_->groups().Join(options_.group_id, topics,
-                                                            options_.session_timeout));
+    SLUICE_ASSIGN_OR_RETURN(
+        member_id_, log_->groups().Join(options_.group_id, topics, options_.session_timeout));
     topics_ = topics;
     assigned_.clear();
     return SyncGroup();
@@ -76,8 +79,8 @@ class Consumer::Impl {
     if (!result.ok() && result.status().code() == StatusCode::kNotFound) {
       // Expelled by the session timeout: rejoin, owning nothing.
       assigned_.clear();
-      SLUICE_ASSIGN_OR_RETURN(member_id_, log_->groups().Join(options_.group_id, topics_,
-                                                              options_.session_timeout));
+      SLUICE_ASSIGN_OR_RETURN(
+          member_id_, log_->groups().Join(options_.group_id, topics_, options_.session_timeout));
       result = log_->groups().Sync(options_.group_id, member_id_, {});
     }
     if (!result.ok()) return result.status();

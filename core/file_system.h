@@ -52,7 +52,7 @@ class FileSystem {
   // Opens `path` for appending at its end, creating it if missing.
   virtual Result<std::unique_ptr<WritableFile>> OpenWritable(const std::string& path) = 0;
   virtual Result<std::unique_ptr<ReadableFile>> OpenReadable(const std::string& path) = 0;
-  virtual Status CreateDir(const std::string& path) = 0;  // OK if it exists
+  virtual Status CreateDir(const std::string& path) = 0;   // OK if it exists
   virtual Status CreateDirs(const std::string& path) = 0;  // like mkdir -p
   // fsyncs a directory so that entries created, renamed or removed in it are durable.
   virtual Status SyncDir(const std::string& path) = 0;

@@ -64,8 +64,7 @@ void GroupCoordinator::Rebalance(Group& g) {
   }
 }
 
-Result<GroupAssignment> GroupCoordinator::Sync(const std::string& group,
-                                               const std::string& member,
+Result<GroupAssignment> GroupCoordinator::Sync(const std::string& group, const std::string& member,
                                                const std::vector<TopicPartition>& owned) {
   std::lock_guard lock(mu_);
   auto git = groups_.find(group);

@@ -3,9 +3,10 @@
 // Members of a group subscribe to topics; the coordinator assigns partitions with the range
 // strategy (per topic, sorted members get contiguous ranges, as Kafka's RangeAssignor) and bumps
 // the group's generation whenever membership changes. A member learns its assignment for the
-// current generation by calling Sync (the Consumer does so on every Poll). Invariant: at any moment no partition is owned by
-// two members — a partition is handed to its new owner only after its previous owner has
-// acknowledged the new generation (released it) or has been expelled by its session timeout.
+// current generation by calling Sync (the Consumer does so on every Poll). Invariant: at any moment
+// no partition is owned by two members — a partition is handed to its new owner only after its
+// previous owner has acknowledged the new generation (released it) or has been expelled by its
+// session timeout.
 //
 // Thread safety: thread-safe.
 #pragma once

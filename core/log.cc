@@ -80,8 +80,8 @@ Status Log::Init() {
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
-    std::string label = options_.lock_holder_label.empty() ? ProcessName()
-                                                           : options_.lock_holder_label;
+    std::string label =
+        options_.lock_holder_label.empty() ? ProcessName() : options_.lock_holder_label;
     std::string info = fmt::format("pid {}: {}\n", ::getpid(), label);
     if (::ftruncate(lock_fd_, 0) != 0 ||
         ::pwrite(lock_fd_, info.data(), info.size(), 0) != static_cast<ssize_t>(info.size())) {
@@ -231,8 +231,8 @@ Result<Partition*> Log::GetPartition(const std::string& topic, PartitionId parti
     const bool existed = fs_->Exists(pdir);
     // In read-only mode the directory may not exist yet (the writer has not appended);
     // Partition::Open then gives an empty view that Refresh fills.
-    SLUICE_ASSIGN_OR_RETURN(slot, Partition::Open(pdir, topic, partition, t.config,
-                                                  options_.partition));
+    SLUICE_ASSIGN_OR_RETURN(slot,
+                            Partition::Open(pdir, topic, partition, t.config, options_.partition));
     const RecoveryReport& report = slot->recovery_report();
     if (!options_.read_only && existed && !report.clean_shutdown) {
       Info(fmt::format("recovered {}-{} after an unclean shutdown: {}", topic, partition,

@@ -65,8 +65,8 @@ constexpr std::string_view kMagicLine = "sluice-offsets 1";
 std::string Serialize(const std::map<TopicPartition, CommittedOffset>& all) {
   std::string text = std::string(kMagicLine) + "\n";
   for (const auto& [tp, co] : all) {
-    text += fmt::format("{}\t{}\t{}\t{}\t{}\n", tp.topic, tp.partition, co.offset,
-                        co.commit_time, Hex(co.metadata));
+    text += fmt::format("{}\t{}\t{}\t{}\t{}\n", tp.topic, tp.partition, co.offset, co.commit_time,
+                        Hex(co.metadata));
   }
   return text;
 }

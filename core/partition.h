@@ -49,8 +49,8 @@ struct AppendResult {
 
 // Whole batches read from a partition.
 struct ReadResult {
-  std::string data;        // zero or more whole batches, concatenated, all below the HW
-  Offset high_watermark;   // HW at the time of the read
+  std::string data;       // zero or more whole batches, concatenated, all below the HW
+  Offset high_watermark;  // HW at the time of the read
   Offset log_start_offset;
 };
 
@@ -66,11 +66,11 @@ struct PartitionStats {
 struct RecoveryReport {
   bool clean_shutdown = false;
   int64_t segments_scanned = 0;
-  int64_t truncated_bytes = 0;      // torn or garbage tail removed
-  int64_t segments_deleted = 0;     // whole segments after the first bad batch
+  int64_t truncated_bytes = 0;   // torn or garbage tail removed
+  int64_t segments_deleted = 0;  // whole segments after the first bad batch
   int64_t indexes_rebuilt = 0;
   int64_t orphan_files_removed = 0;
-  std::string notes;                // anything else recovery had to do, for the log line
+  std::string notes;  // anything else recovery had to do, for the log line
   std::string ToString() const;
 };
 

@@ -12,7 +12,8 @@ int32_t Murmur2(std::string_view data) {
   const uint32_t length4 = length / 4;
   for (uint32_t i = 0; i < length4; ++i) {
     const uint32_t i4 = i * 4;
-    uint32_t k = p[i4] | (p[i4 + 1] << 8) | (p[i4 + 2] << 16) | (static_cast<uint32_t>(p[i4 + 3]) << 24);
+    uint32_t k =
+        p[i4] | (p[i4 + 1] << 8) | (p[i4 + 2] << 16) | (static_cast<uint32_t>(p[i4 + 3]) << 24);
     k *= m;
     k ^= k >> r;
     k *= m;
@@ -21,8 +22,12 @@ int32_t Murmur2(std::string_view data) {
   }
   const uint32_t tail = length & ~3u;
   switch (length % 4) {
-    case 3: h ^= static_cast<uint32_t>(p[tail + 2]) << 16; [[fallthrough]];
-    case 2: h ^= static_cast<uint32_t>(p[tail + 1]) << 8; [[fallthrough]];
+    case 3:
+      h ^= static_cast<uint32_t>(p[tail + 2]) << 16;
+      [[fallthrough]];
+    case 2:
+      h ^= static_cast<uint32_t>(p[tail + 1]) << 8;
+      [[fallthrough]];
     case 1:
       h ^= p[tail];
       h *= m;

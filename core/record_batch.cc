@@ -171,8 +171,8 @@ Status RecordBatchView::Validate() const {
     }
   }
   if (p != end) {
-    return Corruption("record batch at offset {} has {} bytes after its last record",
-                      base_offset(), end - p);
+    return Corruption("record batch at offset {} has {} bytes after its last record", base_offset(),
+                      end - p);
   }
   return Status::Ok();
 }
@@ -215,8 +215,7 @@ Status RecordBatchView::DecodeRecord(const char** pp, const char* end, RecordVie
   r->header_count = hcount;
   r->header_bytes = std::string_view(p, rend - p);
   r->offset = base_offset() + off_delta;
-  r->timestamp = (attributes() & kTimestampTypeBit) ? max_timestamp()
-                                                    : base_timestamp() + ts_delta;
+  r->timestamp = (attributes() & kTimestampTypeBit) ? max_timestamp() : base_timestamp() + ts_delta;
   *pp = rend;
   return Status::Ok();
 }

@@ -59,8 +59,8 @@ class RecordBatchBuilder {
  public:
   RecordBatchBuilder();
   // Appends a record. Timestamps are stored as deltas from the first record's.
-  void Add(Timestamp ts, std::optional<std::string_view> key,
-           std::optional<std::string_view> value, std::span<const Header> headers = {});
+  void Add(Timestamp ts, std::optional<std::string_view> key, std::optional<std::string_view> value,
+           std::span<const Header> headers = {});
   // Marks the batch as idempotent: producer id, epoch and first sequence.
   void SetProducer(int64_t producer_id, int16_t epoch, int32_t base_sequence);
   int32_t record_count() const { return count_; }

@@ -101,7 +101,7 @@ Status ErrnoToStatus(int err, std::string_view what, std::string_view path);
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}  // NOLINT: implicit by design
+  Result(T value) : v_(std::move(value)) {}        // NOLINT: implicit by design
   Result(Status status) : v_(std::move(status)) {  // NOLINT
     if (std::get<Status>(v_).ok()) v_ = Status(StatusCode::kInternal, "Result built from OK");
   }
@@ -122,9 +122,7 @@ class [[nodiscard]] Result {
   std::variant<T, Status> v_;
 };
 
-inline std::ostream& operator<<(std::ostream& os, const Status& s) {
-  return os << s.ToString();
-}
+inline std::ostream& operator<<(std::ostream& os, const Status& s) { return os << s.ToString(); }
 
 [[noreturn]] void CheckFailed(const char* file, int line, const char* expr, std::string_view msg);
 
@@ -140,10 +138,10 @@ struct fmt::formatter<sluice::Status> : fmt::formatter<std::string_view> {
 #define SLUICE_CONCAT_INNER_(a, b) a##b
 #define SLUICE_CONCAT_(a, b) SLUICE_CONCAT_INNER_(a, b)
 
-#define SLUICE_RETURN_IF_ERROR(expr)          \
-  do {                                        \
-    ::sluice::Status _st = (expr);            \
-    if (!_st.ok()) return _st;                \
+#define SLUICE_RETURN_IF_ERROR(expr) \
+  do {                               \
+    ::sluice::Status _st = (expr);   \
+    if (!_st.ok()) return _st;       \
   } while (0)
 
 #define SLUICE_ASSIGN_OR_RETURN_IMPL_(tmp, lhs, expr) \
@@ -155,9 +153,9 @@ struct fmt::formatter<sluice::Status> : fmt::formatter<std::string_view> {
   SLUICE_ASSIGN_OR_RETURN_IMPL_(SLUICE_CONCAT_(_res_, __LINE__), lhs, expr)
 
 // Always-on invariant check: aborts with file:line.
-#define SLUICE_CHECK(cond)                                                           \
-  do {                                                                               \
-    if (!(cond)) ::sluice::CheckFailed(__FILE__, __LINE__, #cond, "");               \
+#define SLUICE_CHECK(cond)                                             \
+  do {                                                                 \
+    if (!(cond)) ::sluice::CheckFailed(__FILE__, __LINE__, #cond, ""); \
   } while (0)
 #define SLUICE_CHECK_OK(expr)                                                        \
   do {                                                                               \

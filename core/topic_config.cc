@@ -19,7 +19,8 @@ Result<int64_t> ParseInt(std::string_view key, std::string_view v) {
 
 std::string TopicConfig::Serialize() const {
   return fmt::format(
-      "partitions={}\nretention_ms={}\nretention_bytes={}\nsegment_bytes={}\nmax_message_bytes={}\n",
+      "partitions={}\nretention_ms={}\nretention_bytes={}\nsegment_bytes={}\nmax_message_bytes={}"
+      "\n",
       partitions, retention_ms, retention_bytes, segment_bytes, max_message_bytes);
 }
 
@@ -95,8 +96,7 @@ Status ValidateTopicName(std::string_view name) {
       std::string shown = (c >= 0x20 && c < 0x7f) ? fmt::format("'{}'", c)
                                                   : fmt::format("byte 0x{:02x}", uint8_t(c));
       return InvalidArgument(
-          "topic name contains {}; topic names use only letters, digits, '.', '_' and '-'",
-          shown);
+          "topic name contains {}; topic names use only letters, digits, '.', '_' and '-'", shown);
     }
   }
   return Status::Ok();

@@ -22,8 +22,14 @@ class StrongInt {
   constexpr StrongInt operator+(Rep d) const { return StrongInt(v_ + d); }
   constexpr StrongInt operator-(Rep d) const { return StrongInt(v_ - d); }
   constexpr Rep operator-(StrongInt o) const { return v_ - o.v_; }
-  constexpr StrongInt& operator+=(Rep d) { v_ += d; return *this; }
-  constexpr StrongInt& operator++() { ++v_; return *this; }
+  constexpr StrongInt& operator+=(Rep d) {
+    v_ += d;
+    return *this;
+  }
+  constexpr StrongInt& operator++() {
+    ++v_;
+    return *this;
+  }
 
  private:
   Rep v_{};

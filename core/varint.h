@@ -58,13 +58,30 @@ inline bool GetVarint(const char** p, const char* end, int32_t* v) {
 }
 
 // Big-endian fixed-width.
-inline void PutBE16(char* p, uint16_t v) { p[0] = char(v >> 8); p[1] = char(v); }
-inline void PutBE32(char* p, uint32_t v) { v = __builtin_bswap32(v); std::memcpy(p, &v, 4); }
-inline void PutBE64(char* p, uint64_t v) { v = __builtin_bswap64(v); std::memcpy(p, &v, 8); }
+inline void PutBE16(char* p, uint16_t v) {
+  p[0] = char(v >> 8);
+  p[1] = char(v);
+}
+inline void PutBE32(char* p, uint32_t v) {
+  v = __builtin_bswap32(v);
+  std::memcpy(p, &v, 4);
+}
+inline void PutBE64(char* p, uint64_t v) {
+  v = __builtin_bswap64(v);
+  std::memcpy(p, &v, 8);
+}
 inline uint16_t GetBE16(const char* p) {
   return static_cast<uint16_t>((uint8_t(p[0]) << 8) | uint8_t(p[1]));
 }
-inline uint32_t GetBE32(const char* p) { uint32_t v; std::memcpy(&v, p, 4); return __builtin_bswap32(v); }
-inline uint64_t GetBE64(const char* p) { uint64_t v; std::memcpy(&v, p, 8); return __builtin_bswap64(v); }
+inline uint32_t GetBE32(const char* p) {
+  uint32_t v;
+  std::memcpy(&v, p, 4);
+  return __builtin_bswap32(v);
+}
+inline uint64_t GetBE64(const char* p) {
+  uint64_t v;
+  std::memcpy(&v, p, 8);
+  return __builtin_bswap64(v);
+}
 
 }  // namespace sluice::varint

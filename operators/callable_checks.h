@@ -23,7 +23,7 @@ inline constexpr bool kIsPair = IsPairT<std::remove_cvref_t<T>>::value;
 // std::pair<K2, V2> fn(const K& key, const V& value)
 template <typename F, typename K, typename V>
 concept KeyValueMapper = std::invocable<F&, const K&, const V&> &&
-                         internal::kIsPair<std::invoke_result_t<F&, const K&, const V&>>;
+    internal::kIsPair<std::invoke_result_t<F&, const K&, const V&>>;
 
 // V2 fn(const V& value), V2 not void
 template <typename F, typename V>
@@ -33,12 +33,13 @@ concept ValueMapper =
 // bool fn(const K& key, const V& value)
 template <typename F, typename K, typename V>
 concept KeyValuePredicate = std::invocable<F&, const K&, const V&> &&
-                            std::convertible_to<std::invoke_result_t<F&, const K&, const V&>, bool>;
+                            std::convertible_to < std::invoke_result_t<F&, const K&, const V&>,
+bool > ;
 
 // K2 fn(const K& key, const V& value), K2 not void
 template <typename F, typename K, typename V>
 concept KeySelector = std::invocable<F&, const K&, const V&> &&
-                      !std::is_void_v<std::invoke_result_t<F&, const K&, const V&>>;
+    !std::is_void_v<std::invoke_result_t<F&, const K&, const V&>>;
 
 // void fn(const K& key, const V& value)
 template <typename F, typename K, typename V>
@@ -46,16 +47,14 @@ concept KeyValueAction = std::invocable<F&, const K&, const V&>;
 
 // a range of std::pair<K2, V2> fn(const K& key, const V& value)
 template <typename F, typename K, typename V>
-concept FlatKeyValueMapper =
-    std::invocable<F&, const K&, const V&> &&
+concept FlatKeyValueMapper = std::invocable<F&, const K&, const V&> &&
     std::ranges::input_range<std::invoke_result_t<F&, const K&, const V&>> &&
-    internal::kIsPair<
-        std::ranges::range_value_t<std::invoke_result_t<F&, const K&, const V&>>>;
+    internal::kIsPair<std::ranges::range_value_t<std::invoke_result_t<F&, const K&, const V&>>>;
 
 // V fn(const V& aggregate, const V& value)
 template <typename F, typename V>
 concept Reducer = std::invocable<F&, const V&, const V&> &&
-                  std::convertible_to<std::invoke_result_t<F&, const V&, const V&>, V>;
+    std::convertible_to<std::invoke_result_t<F&, const V&, const V&>, V>;
 
 // A fn()
 template <typename F>
@@ -63,8 +62,7 @@ concept Initializer = std::invocable<F&> && !std::is_void_v<std::invoke_result_t
 
 // A fn(const K& key, const V& value, const A& aggregate)
 template <typename F, typename K, typename V, typename A>
-concept Aggregator =
-    std::invocable<F&, const K&, const V&, const A&> &&
+concept Aggregator = std::invocable<F&, const K&, const V&, const A&> &&
     std::convertible_to<std::invoke_result_t<F&, const K&, const V&, const A&>, A>;
 
 }  // namespace sluice

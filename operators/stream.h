@@ -183,8 +183,8 @@ class Stream {
         return std::make_unique<internal::BranchNode<K, V>>(std::move(n), list);
       });
       for (size_t i = 0; i < list.size(); ++i) {
-        int b = state_->AddNode(fmt::format("{}-{}", state_->NodeName(id), i), "branch-out",
-                                {id}, nullptr);
+        int b = state_->AddNode(fmt::format("{}-{}", state_->NodeName(id), i), "branch-out", {id},
+                                nullptr);
         SetPass(b);
         out.emplace_back(state_, b, serdes_, key_changed_);
       }
@@ -195,8 +195,9 @@ class Stream {
   // (k, v) -> (fn(k, v), v): sets a new key. A following GroupByKey repartitions by it.
   template <typename F>
   auto KeyBy(F fn, std::string name = "") const {
-    static_assert(KeySelector<F, K, V>,
-                  "KeyBy expects a callable K2(const K& key, const V& value) returning the new key");
+    static_assert(
+        KeySelector<F, K, V>,
+        "KeyBy expects a callable K2(const K& key, const V& value) returning the new key");
     if constexpr (KeySelector<F, K, V>) {
       using K2 = std::remove_cvref_t<std::invoke_result_t<F&, const K&, const V&>>;
       int id = Add(std::move(name), "key-by", [fn](std::string n) {
@@ -215,10 +216,10 @@ class Stream {
     int id = state_->AddNode(std::move(name), "sink", {node_}, nullptr);
     state_->AttachSink(t, id);
     if (!serdes_.key || !serdes_.value) {
-      state_->Error(fmt::format(
-          "sink '{}' writes topic '{}' but the stream has no {} serde; pass one with "
-          "WithSerdes(...) or specialise SerdeFor<T>",
-          state_->NodeName(id), topic, !serdes_.key ? "key" : "value"));
+      state_->Error(
+          fmt::format("sink '{}' writes topic '{}' but the stream has no {} serde; pass one with "
+                      "WithSerdes(...) or specialise SerdeFor<T>",
+                      state_->NodeName(id), topic, !serdes_.key ? "key" : "value"));
       return;
     }
     auto ser = serdes_;
@@ -240,9 +241,8 @@ class Stream {
     return id;
   }
   void SetPass(int id) const {
-    state_->SetFactory(id, [n = state_->NodeName(id)]() {
-      return std::make_unique<internal::PassNode<K, V>>(n);
-    });
+    state_->SetFactory(
+        id, [n = state_->NodeName(id)]() { return std::make_unique<internal::PassNode<K, V>>(n); });
   }
 
   internal::BuilderState* state_ = nullptr;
@@ -262,9 +262,8 @@ class Table {
   // The stream of this table's updates: one (key, new value) per change.
   Stream<K, V> ToStream(std::string name = "") const {
     int id = state_->AddNode(std::move(name), "to-stream", {node_}, nullptr);
-    state_->SetFactory(id, [n = state_->NodeName(id)]() {
-      return std::make_unique<internal::PassNode<K, V>>(n);
-    });
+    state_->SetFactory(
+        id, [n = state_->NodeName(id)]() { return std::make_unique<internal::PassNode<K, V>>(n); });
     return Stream<K, V>(state_, id, serdes_, false);
   }
 
@@ -294,17 +293,15 @@ class GroupedStream {
 
   // The number of records per key, in store `store`.
   Table<K, int64_t> Count(const std::string& store) const {
-    return Add<int64_t>(store, "count", Int64Serde(),
-                        [](const K&, const V&, bool found, int64_t old) {
-                          return found ? old + 1 : int64_t{1};
-                        });
+    return Add<int64_t>(
+        store, "count", Int64Serde(),
+        [](const K&, const V&, bool found, int64_t old) { return found ? old + 1 : int64_t{1}; });
   }
 
   // The first value of a key, then fn(aggregate, value) for each later one, in store `store`.
   template <typename F>
   Table<K, V> Reduce(const std::string& store, F fn) const {
-    static_assert(Reducer<F, V>,
-                  "Reduce expects a callable V(const V& aggregate, const V& value)");
+    static_assert(Reducer<F, V>, "Reduce expects a callable V(const V& aggregate, const V& value)");
     if constexpr (Reducer<F, V>) {
       return Add<V>(store, "reduce", s_.serdes().value,
                     [fn](const K&, const V& v, bool found, V old) mutable -> V {
@@ -317,8 +314,7 @@ class GroupedStream {
 
   // init() for a new key, then agg(key, value, aggregate) per record, in store `store`. The
   // aggregate's serde defaults to DefaultSerde<A>().
-  template <typename I, typename F,
-            typename A = std::remove_cvref_t<std::invoke_result_t<I&>>>
+  template <typename I, typename F, typename A = std::remove_cvref_t<std::invoke_result_t<I&>>>
   Table<K, A> Aggregate(const std::string& store, I init, F agg,
                         SerdePtr<A> aggregate_serde = DefaultSerde<A>()) const {
     static_assert(Initializer<I>, "Aggregate expects an initializer callable A()");

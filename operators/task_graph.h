@@ -46,7 +46,7 @@ class TaskGraph {
   const Topology* topology_ = nullptr;
   ProcessorContext* ctx_ = nullptr;
   std::vector<std::unique_ptr<internal::NodeBase>> nodes_;  // by node id; null outside stage
-  std::vector<internal::SourceNodeBase*> sources_;           // by topic index
+  std::vector<internal::SourceNodeBase*> sources_;          // by topic index
 };
 
 }  // namespace sluice

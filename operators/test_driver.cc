@@ -11,8 +11,7 @@ class TestDriver::Context final : public ProcessorContext {
   Status Send(int topic, std::string_view key, std::string_view value, Timestamp ts) override {
     const Topology::Topic& t = d_->topology_.topics()[topic];
     if (!t.internal) {
-      d_->outputs_[t.name].push_back(
-          TestRecord{std::string(key), std::string(value), ts});
+      d_->outputs_[t.name].push_back(TestRecord{std::string(key), std::string(value), ts});
     }
     if (!t.source_nodes.empty()) {
       Pending p{topic, std::string(key), std::string(value), ts};

@@ -120,7 +120,8 @@ class TestDriver {
     if (!serdes.value) serdes.value = DefaultSerde<V>();
     KeyValueStore* s = GetStore(store);
     if (s == nullptr) return NotFound("the topology has no store named '{}'", store);
-    if (!serdes.key || !serdes.value) return InvalidArgument("StoreContents: no serde for the type");
+    if (!serdes.key || !serdes.value)
+      return InvalidArgument("StoreContents: no serde for the type");
     std::map<K, V> out;
     Status err;
     SLUICE_RETURN_IF_ERROR(s->ForEach([&](std::string_view kb, std::string_view vb) {
@@ -142,7 +143,7 @@ class TestDriver {
     std::optional<std::string> key;
     std::optional<std::string> value;
     Timestamp ts;
-    bool marker = false;            // a watermark marker, no record
+    bool marker = false;               // a watermark marker, no record
     Timestamp carried{kMinWatermark};  // internal topics: the sender's watermark
   };
   Status Drain();

@@ -36,9 +36,10 @@ class TopologyBuilder {
     int id = state_.AddNode(std::move(name), "source", {}, nullptr);
     state_.AttachSource(t, id);
     if (!serdes.key || !serdes.value) {
-      state_.Error(fmt::format("source '{}' reads topic '{}' but has no {} serde; pass one in "
-                               "Stream<K, V>(topic, {{.key = ..., .value = ...}})",
-                               state_.NodeName(id), topic, !serdes.key ? "key" : "value"));
+      state_.Error(
+          fmt::format("source '{}' reads topic '{}' but has no {} serde; pass one in "
+                      "Stream<K, V>(topic, {{.key = ..., .value = ...}})",
+                      state_.NodeName(id), topic, !serdes.key ? "key" : "value"));
     } else {
       state_.SetFactory(id, [serdes, topic, n = state_.NodeName(id)]() {
         return std::make_unique<internal::SourceNode<K, V>>(n, topic, serdes.key, serdes.value);

@@ -78,14 +78,14 @@ Result<TaskCheckpoint> DecodeCheckpoint(std::string_view bytes) {
   TaskCheckpoint c;
   char format;
   auto bad = [](std::string_view what) {
-    return Corruption("task checkpoint in the state directory is malformed ({}); the state "
-                      "cannot be trusted: reset the job with `sluice job reset`",
-                      what);
+    return Corruption(
+        "task checkpoint in the state directory is malformed ({}); the state "
+        "cannot be trusted: reset the job with `sluice job reset`",
+        what);
   };
   if (!r.Byte(&format) || format != kCheckpointFormat) return bad("unknown format byte");
   int64_t n;
-  if (!r.Long(&c.commit_number) || !r.Long(&c.producer_id) || !r.Long(&n) || n < 0 ||
-      n > 100000) {
+  if (!r.Long(&c.commit_number) || !r.Long(&c.producer_id) || !r.Long(&n) || n < 0 || n > 100000) {
     return bad("header");
   }
   for (int64_t i = 0; i < n; ++i) {
@@ -135,8 +135,7 @@ Result<OutboxEntry> DecodeOutboxEntry(std::string_view bytes) {
   Reader r(bytes);
   OutboxEntry e;
   char format;
-  if (!r.Byte(&format) || format != kOutboxFormat || !r.String(&e.topic) ||
-      !r.Int(&e.partition)) {
+  if (!r.Byte(&format) || format != kOutboxFormat || !r.String(&e.topic) || !r.Int(&e.partition)) {
     return Corruption("outbox entry in the state directory is malformed");
   }
   e.batch.assign(r.Rest());

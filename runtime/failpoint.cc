@@ -46,8 +46,8 @@ void FailPoint(const char* name) {
   }
   if (config->hits.fetch_add(1) + 1 == config->target) {
     char msg[160];
-    int n = snprintf(msg, sizeof(msg), "sluice: failpoint %s hit %ld: exiting\n", name,
-                     config->target);
+    int n =
+        snprintf(msg, sizeof(msg), "sluice: failpoint %s hit %ld: exiting\n", name, config->target);
     if (write(2, msg, n) < 0) {
     }
     _exit(kFailPointExitCode);

@@ -1,9 +1,8 @@
 #include "runtime/job.h"
 
-#include <signal.h>
-
 #include <oneapi/tbb/flow_graph.h>
 #include <oneapi/tbb/task_arena.h>
+#include <signal.h>
 
 #include <filesystem>
 
@@ -41,11 +40,12 @@ class Job::Impl {
 
   Status Init() {
     if (options_.application_id.empty()) {
-      return InvalidArgument("JobOptions.application_id is empty; give the job an id (it names "
-                             "its state, repartition topics and offsets)");
+      return InvalidArgument(
+          "JobOptions.application_id is empty; give the job an id (it names "
+          "its state, repartition topics and offsets)");
     }
-    SLUICE_RETURN_IF_ERROR(ValidateGroupId(options_.application_id)
-                               .WithContext("JobOptions.application_id"));
+    SLUICE_RETURN_IF_ERROR(
+        ValidateGroupId(options_.application_id).WithContext("JobOptions.application_id"));
     if (options_.threads < 1) {
       return InvalidArgument("JobOptions.threads is {}; use 1 or more", options_.threads);
     }
@@ -61,12 +61,13 @@ class Job::Impl {
     plan_text_ = plan_.Describe();
     std::vector<std::string> stores;
     for (const auto& s : topology_.stores()) stores.push_back(s.name);
-    std::string dir = (std::filesystem::path(options_.state_dir) / options_.application_id).string();
+    std::string dir =
+        (std::filesystem::path(options_.state_dir) / options_.application_id).string();
     SLUICE_ASSIGN_OR_RETURN(db_, StateDb::Open(dir, stores));
     SLUICE_RETURN_IF_ERROR(CheckApplication());
     for (const auto& t : plan_.tasks) {
-      tasks_.push_back(std::make_unique<StreamTask>(t.id, topology_, plan_, options_, log_,
-                                                    db_.get()));
+      tasks_.push_back(
+          std::make_unique<StreamTask>(t.id, topology_, plan_, options_, log_, db_.get()));
       SLUICE_RETURN_IF_ERROR(tasks_.back()->Init());
     }
     running_ = true;
@@ -166,7 +167,10 @@ class Job::Impl {
         if (result.ok()) result = t->MirrorOffsets(true);
       }
     }
-    arena.execute([&] { nodes.clear(); graph.reset(); });
+    arena.execute([&] {
+      nodes.clear();
+      graph.reset();
+    });
     result_ = result;
     running_ = false;
   }

@@ -30,9 +30,9 @@
 namespace sluice {
 
 struct JobMetrics {
-  int64_t records_in = 0;   // input records processed (all stages)
-  int64_t records_out = 0;  // records published to topics (all stages, repartitions included)
-  int64_t lag = 0;          // records of external inputs not yet processed
+  int64_t records_in = 0;    // input records processed (all stages)
+  int64_t records_out = 0;   // records published to topics (all stages, repartitions included)
+  int64_t lag = 0;           // records of external inputs not yet processed
   int64_t late_records = 0;  // records dropped as late by windows and joins (all tasks)
   int tasks = 0;
   bool running = false;

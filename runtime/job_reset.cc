@@ -24,9 +24,10 @@ Result<std::vector<std::string>> ResetJob(Log* log, const ResetOptions& o) {
   std::vector<std::string> lines;
   SLUICE_ASSIGN_OR_RETURN(auto group, log->offsets().Fetch(app));
   if (group.empty()) {
-    return NotFound("application '{}' has no committed offsets in '{}'; nothing to reset (was it "
-                    "run with this --app and --data?)",
-                    app, log->data_dir());
+    return NotFound(
+        "application '{}' has no committed offsets in '{}'; nothing to reset (was it "
+        "run with this --app and --data?)",
+        app, log->data_dir());
   }
   std::string dir = (std::filesystem::path(o.state_dir) / app).string();
   // Opening the state takes its lock: a running job makes this fail with kUnavailable.
@@ -35,9 +36,10 @@ Result<std::vector<std::string>> ResetJob(Log* log, const ResetOptions& o) {
     Result<std::unique_ptr<StateDb>> opened = StateDb::Open(dir, {});
     if (!opened.ok()) {
       if (opened.status().code() == StatusCode::kUnavailable) {
-        return Unavailable("application '{}' is running (its state directory '{}' is locked); "
-                           "stop it before resetting",
-                           app, dir);
+        return Unavailable(
+            "application '{}' is running (its state directory '{}' is locked); "
+            "stop it before resetting",
+            app, dir);
       }
       return opened.status();
     }
@@ -82,9 +84,10 @@ Result<std::vector<std::string>> ResetJob(Log* log, const ResetOptions& o) {
   } else {
     if (!db) return NotFound("--keep-state: there is no state directory at '{}'", dir);
     std::vector<std::pair<std::string, std::string>> ckpts;
-    SLUICE_RETURN_IF_ERROR(db->ScanPrefix(db->meta(), "ckpt/", [&](std::string_view k, std::string_view v) {
-      ckpts.emplace_back(std::string(k), std::string(v));
-    }));
+    SLUICE_RETURN_IF_ERROR(
+        db->ScanPrefix(db->meta(), "ckpt/", [&](std::string_view k, std::string_view v) {
+          ckpts.emplace_back(std::string(k), std::string(v));
+        }));
     rocksdb::WriteBatch wb;
     for (const auto& [key, value] : ckpts) {
       SLUICE_ASSIGN_OR_RETURN(TaskCheckpoint c, DecodeCheckpoint(value));
@@ -93,8 +96,9 @@ Result<std::vector<std::string>> ResetJob(Log* log, const ResetOptions& o) {
         return Corruption("unexpected checkpoint key '{}' in '{}'", key, dir);
       }
       bool outbox = false;
-      SLUICE_RETURN_IF_ERROR(db->ScanPrefix(db->meta(), OutboxPrefix(id),
-                                            [&](std::string_view, std::string_view) { outbox = true; }));
+      SLUICE_RETURN_IF_ERROR(
+          db->ScanPrefix(db->meta(), OutboxPrefix(id),
+                         [&](std::string_view, std::string_view) { outbox = true; }));
       if (outbox) {
         return InvalidArgument(
             "application '{}' did not stop cleanly (task {}/{} has outputs not yet published); "

@@ -46,7 +46,7 @@ Result<Plan> MakePlan(const Topology& topology, std::string_view app,
     for (const auto& m : missing) list += (list.empty() ? "'" : ", '") + m + "'";
     errors.push_back(fmt::format(
         "topic{} {} do{} not exist; create {} first (sluice topic create NAME --partitions N)",
-        missing.size() == 1 ? "" : "s", list, missing.size() == 1 ? "es" : "", 
+        missing.size() == 1 ? "" : "s", list, missing.size() == 1 ? "es" : "",
         missing.size() == 1 ? "it" : "them"));
   }
 

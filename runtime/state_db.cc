@@ -13,9 +13,10 @@ Status FromRocks(const rocksdb::Status& s, std::string_view what) {
   if (s.ok()) return Status::Ok();
   std::string msg = s.ToString();
   if (s.IsIOError() && msg.find("lock") != std::string::npos) {
-    return Unavailable("{}: the state directory is locked by another process (is the job "
-                       "already running?): {}",
-                       what, msg);
+    return Unavailable(
+        "{}: the state directory is locked by another process (is the job "
+        "already running?): {}",
+        what, msg);
   }
   if (s.IsCorruption()) return Corruption("{}: {}", what, msg);
   if (s.IsNotFound()) return NotFound("{}: {}", what, msg);
@@ -67,8 +68,8 @@ StateDb::~StateDb() {
 
 Status StateDb::Get(rocksdb::ColumnFamilyHandle* cf, std::string_view key, std::string* value,
                     bool* found) const {
-  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf, rocksdb::Slice(key.data(), key.size()),
-                               value);
+  rocksdb::Status s =
+      db_->Get(rocksdb::ReadOptions(), cf, rocksdb::Slice(key.data(), key.size()), value);
   if (s.IsNotFound()) {
     *found = false;
     return Status::Ok();
@@ -83,8 +84,9 @@ Status StateDb::Write(rocksdb::WriteBatch* batch, bool sync) {
   return FromRocks(db_->Write(wo, batch), "committing state");
 }
 
-Status StateDb::ScanPrefix(rocksdb::ColumnFamilyHandle* cf, std::string_view prefix,
-                           const std::function<void(std::string_view, std::string_view)>& fn) const {
+Status StateDb::ScanPrefix(
+    rocksdb::ColumnFamilyHandle* cf, std::string_view prefix,
+    const std::function<void(std::string_view, std::string_view)>& fn) const {
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf));
   for (it->Seek(rocksdb::Slice(prefix.data(), prefix.size())); it->Valid(); it->Next()) {
     std::string_view k(it->key().data(), it->key().size());

@@ -5,13 +5,13 @@
 // Thread safety: RocksDB is thread-safe; tasks share one StateDb and write their own batches.
 #pragma once
 
+#include <rocksdb/db.h>
+#include <rocksdb/write_batch.h>
+
 #include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <rocksdb/db.h>
-#include <rocksdb/write_batch.h>
 
 #include "core/status.h"
 

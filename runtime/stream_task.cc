@@ -12,7 +12,8 @@ namespace {
 
 // Output batches are cut at this size so one stays well under a topic's max_message_bytes.
 constexpr size_t kOutputBatchBytes = 256 << 10;
-constexpr size_t kReadBytes = 256 << 10;  // about one producer batch; a budget cut re-reads at most this
+constexpr size_t kReadBytes =
+    256 << 10;  // about one producer batch; a budget cut re-reads at most this
 constexpr std::chrono::milliseconds kMirrorInterval{1000};
 
 // The commit number recorded in a mirrored offset's metadata, or -1.
@@ -160,9 +161,10 @@ Status StreamTask::LoadOrStart() {
       return c.topic == in.name && c.partition == id_.partition;
     });
     if (it == ckpt.inputs.end()) {
-      return Corruption("{} of application '{}': the checkpoint has no offset for input '{}' "
-                        "(was the topology changed?). {}",
-                        task, app, in.name, reset_hint);
+      return Corruption(
+          "{} of application '{}': the checkpoint has no offset for input '{}' "
+          "(was the topology changed?). {}",
+          task, app, in.name, reset_hint);
     }
     in.position = it->next_offset;
   }
@@ -196,10 +198,10 @@ Status StreamTask::LoadOrStart() {
 
 Status StreamTask::RepublishOutbox() {
   std::vector<std::pair<std::string, std::string>> entries;
-  SLUICE_RETURN_IF_ERROR(db_->ScanPrefix(db_->meta(), OutboxPrefix(id_),
-                                         [&](std::string_view k, std::string_view v) {
-                                           entries.emplace_back(std::string(k), std::string(v));
-                                         }));
+  SLUICE_RETURN_IF_ERROR(
+      db_->ScanPrefix(db_->meta(), OutboxPrefix(id_), [&](std::string_view k, std::string_view v) {
+        entries.emplace_back(std::string(k), std::string(v));
+      }));
   for (auto& [key, value] : entries) {
     SLUICE_ASSIGN_OR_RETURN(OutboxEntry e, DecodeOutboxEntry(value));
     SLUICE_RETURN_IF_ERROR(Publish(e));
@@ -227,8 +229,8 @@ Status StreamTask::Publish(const OutboxEntry& e) {
   Acks acks = options_.guarantee == ProcessingGuarantee::kExactlyOnce ? Acks::kAll : Acks::kLeader;
   Result<AppendResult> r = p->Append(e.batch, acks);
   if (!r.ok()) {
-    return r.status().WithContext(fmt::format("publishing to '{}' partition {}", e.topic,
-                                              e.partition));
+    return r.status().WithContext(
+        fmt::format("publishing to '{}' partition {}", e.topic, e.partition));
   }
   if (!r->duplicate) records_out_.fetch_add(view.record_count(), std::memory_order_relaxed);
   FailPoint("after_publish");
@@ -297,8 +299,7 @@ Status StreamTask::ProcessInput(Input& in, size_t budget, size_t* consumed) {
       int64_t off = rec.offset.value();
       // The budget bounds records per call even inside one large batch; the rest of the batch
       // is read again by the next call, from in.position.
-      if (!err.ok() || off < in.position || (in.end >= 0 && off >= in.end) ||
-          *consumed >= budget) {
+      if (!err.ok() || off < in.position || (in.end >= 0 && off >= in.end) || *consumed >= budget) {
         return;
       }
       if (time_->BeforeRecord(input_index, rec, this)) {  // a watermark marker
@@ -360,8 +361,8 @@ Status StreamTask::AdvanceTime() {
   if (wm > watermark()) {
     Status s = graph_->AdvanceWatermark(wm);
     if (!s.ok()) {
-      return s.WithContext(fmt::format("task {}/{}: advancing the watermark", id_.stage,
-                                       id_.partition));
+      return s.WithContext(
+          fmt::format("task {}/{}: advancing the watermark", id_.stage, id_.partition));
     }
   }
   late_.store(late_records(), std::memory_order_relaxed);
@@ -399,7 +400,7 @@ bool StreamTask::Uncommitted() const {
 Status StreamTask::Commit() {
   if (!Uncommitted()) return Status::Ok();
   Status s = options_.guarantee == ProcessingGuarantee::kExactlyOnce ? CommitExactlyOnce()
-                                                                      : CommitAtLeastOnce();
+                                                                     : CommitAtLeastOnce();
   if (!s.ok()) return s.WithContext(fmt::format("task {}/{} commit", id_.stage, id_.partition));
   pending_bytes_ = 0;
   consumed_since_commit_ = false;
@@ -485,11 +486,10 @@ Status StreamTask::MirrorOffsets(bool force) {
   SLUICE_ASSIGN_OR_RETURN(TaskCheckpoint ckpt, DecodeCheckpoint(ckpt_bytes));
   std::map<TopicPartition, CommittedOffset> offsets;
   for (const auto& in : ckpt.inputs) {
-    offsets[TopicPartition{in.topic, PartitionId(in.partition)}] =
-        CommittedOffset{Offset(in.next_offset),
-                        fmt::format("{}{} task={}/{}", kMirrorTag, ckpt.commit_number, id_.stage,
-                                    id_.partition),
-                        Now()};
+    offsets[TopicPartition{in.topic, PartitionId(in.partition)}] = CommittedOffset{
+        Offset(in.next_offset),
+        fmt::format("{}{} task={}/{}", kMirrorTag, ckpt.commit_number, id_.stage, id_.partition),
+        Now()};
   }
   SLUICE_RETURN_IF_ERROR(log_->offsets().Commit(options_.application_id, offsets));
   last_mirror_ = now;

@@ -75,16 +75,15 @@ class StreamTask final : public ProcessorContext {
 
   // ProcessorContext.
   KeyValueStore* store(int store_index) override;
-  Status Send(int topic_index, std::string_view key, std::string_view value,
-              Timestamp ts) override;
+  Status Send(int topic_index, std::string_view key, std::string_view value, Timestamp ts) override;
 
  private:
   struct Input {
-    int topic;                  // topology topic index
-    std::string name;           // log topic name
+    int topic;         // topology topic index
+    std::string name;  // log topic name
     Partition* partition = nullptr;
-    int64_t position = 0;       // next offset to read
-    int64_t end = -1;           // until_end bound for external topics; -1 none
+    int64_t position = 0;  // next offset to read
+    int64_t end = -1;      // until_end bound for external topics; -1 none
     bool internal = false;
   };
   struct Output {

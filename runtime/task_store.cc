@@ -73,8 +73,9 @@ Status TaskStore::ForEach(const std::function<void(std::string_view, std::string
 void TaskStore::MoveChangesTo(rocksdb::WriteBatch* batch) {
   // In key order: the memtable's skiplist inserts a sorted run far faster than random keys
   // (it reuses the insert position), which dominated the commit cost of wordcount.
-  std::sort(dirty_.begin(), dirty_.end(),
-            [](const Cache::value_type* a, const Cache::value_type* b) { return a->first < b->first; });
+  std::sort(
+      dirty_.begin(), dirty_.end(),
+      [](const Cache::value_type* a, const Cache::value_type* b) { return a->first < b->first; });
   for (Cache::value_type* kv : dirty_) {
     std::string& pk = Prefixed(kv->first);
     if (kv->second.value) {

@@ -7,13 +7,13 @@
 // Used by one task thread at a time.
 #pragma once
 
+#include <rocksdb/write_batch.h>
+
 #include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
-
-#include <rocksdb/write_batch.h>
 
 #include "operators/key_value_store.h"
 #include "runtime/state_db.h"

@@ -28,9 +28,10 @@ int16_t ValidateBatches(std::string_view records, int32_t max_message_bytes,
   while (!records.empty()) {
     int64_t size = BatchSizeAt(records);
     if (size <= 0 || static_cast<uint64_t>(size) > records.size()) {
-      *why = fmt::format("record batch length field is impossible or runs past the {} bytes "
-                         "sent",
-                         records.size());
+      *why = fmt::format(
+          "record batch length field is impossible or runs past the {} bytes "
+          "sent",
+          records.size());
       return kCorruptMessage;
     }
     std::string_view bytes = records.substr(0, static_cast<size_t>(size));
@@ -40,8 +41,8 @@ int16_t ValidateBatches(std::string_view records, int32_t max_message_bytes,
       return kCorruptMessage;
     }
     if (size > max_message_bytes) {
-      *why = fmt::format("record batch of {} bytes exceeds the topic's max.message.bytes {}",
-                         size, max_message_bytes);
+      *why = fmt::format("record batch of {} bytes exceeds the topic's max.message.bytes {}", size,
+                         max_message_bytes);
       return kMessageTooLarge;
     }
     auto view = RecordBatchView::Parse(bytes);
@@ -54,8 +55,9 @@ int16_t ValidateBatches(std::string_view records, int32_t max_message_bytes,
       return view->CrcMatches() ? kInvalidRecord : kCorruptMessage;
     }
     if (view->is_control() || (view->attributes() & batch_format::kTransactionalBit)) {
-      *why = "transactional and control batches are not accepted (transactions are not "
-             "supported)";
+      *why =
+          "transactional and control batches are not accepted (transactions are not "
+          "supported)";
       return kInvalidRecord;
     }
     if (view->producer_id() >= 0 && view->base_sequence() < 0) {
@@ -70,11 +72,16 @@ int16_t ValidateBatches(std::string_view records, int32_t max_message_bytes,
 
 int16_t AppendErrorCode(const Status& st) {
   switch (st.code()) {
-    case StatusCode::kCorruption: return kCorruptMessage;
-    case StatusCode::kInvalidArgument: return kInvalidRecord;
-    case StatusCode::kOutOfRange: return kOutOfOrderSequenceNumber;
-    case StatusCode::kIOError: return kKafkaStorageError;
-    default: return kUnknownServerError;
+    case StatusCode::kCorruption:
+      return kCorruptMessage;
+    case StatusCode::kInvalidArgument:
+      return kInvalidRecord;
+    case StatusCode::kOutOfRange:
+      return kOutOfOrderSequenceNumber;
+    case StatusCode::kIOError:
+      return kKafkaStorageError;
+    default:
+      return kUnknownServerError;
   }
 }
 
@@ -115,9 +122,8 @@ Reply RequestHandler::HandleProduce(const RequestHeader& h, const ProduceRequest
         std::vector<std::string_view> batches;
         std::string_view records = p.records ? std::string_view(*p.records) : std::string_view();
         pr.error_code = ValidateBatches(records, config->max_message_bytes, &batches, &why);
-        auto part = pr.error_code == kNone
-                        ? log_->GetPartition(t.name, PartitionId(p.index))
-                        : Result<Partition*>(NotFound("skipped"));
+        auto part = pr.error_code == kNone ? log_->GetPartition(t.name, PartitionId(p.index))
+                                           : Result<Partition*>(NotFound("skipped"));
         if (pr.error_code == kNone && !part.ok()) {
           pr.error_code = kUnknownTopicOrPartition;
           why = part.status().message();

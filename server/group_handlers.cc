@@ -68,8 +68,8 @@ Reply RequestHandler::HandleOffsetCommit(const RequestHeader& h, const OffsetCom
                                                    : Result<TopicConfig>(NotFound("bad"));
       for (const auto& p : t.partitions) {
         int16_t code = group_error;
-        if (code == kNone && (!config.ok() || p.partition_index < 0 ||
-                              p.partition_index >= config->partitions)) {
+        if (code == kNone &&
+            (!config.ok() || p.partition_index < 0 || p.partition_index >= config->partitions)) {
           code = kUnknownTopicOrPartition;
         } else if (code == kNone && p.committed_metadata &&
                    p.committed_metadata->size() > kMaxCommitMetadataBytes) {

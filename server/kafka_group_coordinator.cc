@@ -14,10 +14,14 @@ KafkaGroupCoordinator::KafkaGroupCoordinator(GroupCoordinatorOptions options)
 
 const char* KafkaGroupCoordinator::StateName(State s) {
   switch (s) {
-    case State::kEmpty: return "Empty";
-    case State::kPreparingRebalance: return "PreparingRebalance";
-    case State::kCompletingRebalance: return "CompletingRebalance";
-    case State::kStable: return "Stable";
+    case State::kEmpty:
+      return "Empty";
+    case State::kPreparingRebalance:
+      return "PreparingRebalance";
+    case State::kCompletingRebalance:
+      return "CompletingRebalance";
+    case State::kStable:
+      return "Stable";
   }
   return "Dead";
 }
@@ -29,8 +33,9 @@ void KafkaGroupCoordinator::RunAll(Pending& p) {
 
 std::string KafkaGroupCoordinator::NewMemberId(const std::string& client_id) {
   uint64_t a = rng_(), b = rng_();
-  return fmt::format("{}-{:08x}-{:04x}-{:04x}-{:04x}-{:012x}", client_id.empty() ? "member" : client_id,
-                     a >> 32, (a >> 16) & 0xffff, a & 0xffff, b >> 48, b & 0xffffffffffffULL);
+  return fmt::format("{}-{:08x}-{:04x}-{:04x}-{:04x}-{:012x}",
+                     client_id.empty() ? "member" : client_id, a >> 32, (a >> 16) & 0xffff,
+                     a & 0xffff, b >> 48, b & 0xffffffffffffULL);
 }
 
 bool KafkaGroupCoordinator::SupportsCommonProtocol(const Group& g,
@@ -135,8 +140,8 @@ void KafkaGroupCoordinator::Join(const JoinGroupRequest& req, const std::string&
     m.client_host = client_host;
     m.group_instance_id = req.group_instance_id;
     m.session_timeout_ms = req.session_timeout_ms;
-    m.rebalance_timeout_ms = req.rebalance_timeout_ms > 0 ? req.rebalance_timeout_ms
-                                                          : req.session_timeout_ms;
+    m.rebalance_timeout_ms =
+        req.rebalance_timeout_ms > 0 ? req.rebalance_timeout_ms : req.session_timeout_ms;
     m.protocols = req.protocols;
     m.last_heartbeat = now;
     if (m.pending_join) {
@@ -151,12 +156,12 @@ void KafkaGroupCoordinator::Join(const JoinGroupRequest& req, const std::string&
     }
     m.pending_join = std::move(done);
     g.protocol_type = req.protocol_type;
-    if (new_group) g.initial_delay_until = now + std::chrono::milliseconds(
-                                                     options_.initial_rebalance_delay_ms);
+    if (new_group)
+      g.initial_delay_until = now + std::chrono::milliseconds(options_.initial_rebalance_delay_ms);
     if (g.state != State::kPreparingRebalance) PrepareRebalance(g, now, pending);
     // A longer rebalance timeout from the joiner extends the phase.
-    g.rebalance_deadline = std::max(
-        g.rebalance_deadline, now + std::chrono::milliseconds(m.rebalance_timeout_ms));
+    g.rebalance_deadline =
+        std::max(g.rebalance_deadline, now + std::chrono::milliseconds(m.rebalance_timeout_ms));
     MaybeCompleteJoin(g, now, pending);
   }
   RunAll(pending);

@@ -69,9 +69,10 @@ Status ServerImpl::Start() {
   asio::error_code ec;
   auto addr = asio::ip::make_address(host, ec);
   if (ec) {
-    return InvalidArgument("listen address '{}' is not an IP address; use e.g. 127.0.0.1 or "
-                           "0.0.0.0",
-                           options_.listen_host);
+    return InvalidArgument(
+        "listen address '{}' is not an IP address; use e.g. 127.0.0.1 or "
+        "0.0.0.0",
+        options_.listen_host);
   }
   asio::ip::tcp::endpoint ep(addr, options_.listen_port);
   acceptor_.open(ep.protocol(), ec);
@@ -79,9 +80,10 @@ Status ServerImpl::Start() {
   if (!ec) acceptor_.bind(ep, ec);
   if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
   if (ec) {
-    return IOError("cannot listen on {}:{}: {}; is another server using that port? choose "
-                   "another with --listen HOST:PORT",
-                   host, options_.listen_port, ec.message());
+    return IOError(
+        "cannot listen on {}:{}: {}; is another server using that port? choose "
+        "another with --listen HOST:PORT",
+        host, options_.listen_port, ec.message());
   }
   port_ = acceptor_.local_endpoint().port();
   advertised_host_ = options_.advertised_host;
@@ -90,17 +92,17 @@ Status ServerImpl::Start() {
   }
   advertised_port_ = options_.advertised_port > 0 ? options_.advertised_port : port_;
   workers_ = std::make_unique<asio::thread_pool>(std::max(1, options_.worker_threads));
-  handler_ = std::make_unique<RequestHandler>(log_, options_, advertised_host_, advertised_port_,
-                                              [this](std::function<void()> fn) {
-                                                RunOnWorker(std::move(fn));
-                                              });
+  handler_ = std::make_unique<RequestHandler>(
+      log_, options_, advertised_host_, advertised_port_,
+      [this](std::function<void()> fn) { RunOnWorker(std::move(fn)); });
   Accept();
   Housekeeping();
   io_thread_ = std::thread([this] { io_.run(); });
   LogLine(fmt::format("serving {} over the Kafka protocol on {}:{} (advertised as {}:{})",
-                  log_->data_dir(), host, port_, advertised_host_, advertised_port_));
+                      log_->data_dir(), host, port_, advertised_host_, advertised_port_));
   if (addr.is_unspecified() && options_.advertised_host.empty()) {
-    LogLine("listening on all interfaces but advertising 127.0.0.1: remote clients need "
+    LogLine(
+        "listening on all interfaces but advertising 127.0.0.1: remote clients need "
         "--advertised HOST:PORT");
   }
   return Status::Ok();
@@ -179,7 +181,7 @@ void ServerImpl::Stop() {
   io_.stop();
   io_thread_.join();
   LogLine(fmt::format("stopped ({} connections served, {} requests)", accepted.load(),
-                  requests.load()));
+                      requests.load()));
 }
 
 }  // namespace internal

@@ -10,9 +10,8 @@
 
 namespace sluice::kafka {
 
-RequestHandler::RequestHandler(Log* log, const ServerOptions& options,
-                               std::string advertised_host, int32_t advertised_port,
-                               Executor executor)
+RequestHandler::RequestHandler(Log* log, const ServerOptions& options, std::string advertised_host,
+                               int32_t advertised_port, Executor executor)
     : log_(log),
       options_(options),
       advertised_host_(std::move(advertised_host)),
@@ -43,7 +42,8 @@ void RequestHandler::HandleDecoded(DecodedRequest req, const ClientInfo& client,
   switch (static_cast<ApiKey>(h.api_key)) {
     case ApiKey::kApiVersions:
       return done(HandleApiVersions(h, std::get<ApiVersionsRequest>(req.body)));
-    case ApiKey::kMetadata: return done(HandleMetadata(h, std::get<MetadataRequest>(req.body)));
+    case ApiKey::kMetadata:
+      return done(HandleMetadata(h, std::get<MetadataRequest>(req.body)));
     case ApiKey::kCreateTopics:
       return done(HandleCreateTopics(h, std::get<CreateTopicsRequest>(req.body)));
     case ApiKey::kDeleteTopics:
@@ -52,9 +52,11 @@ void RequestHandler::HandleDecoded(DecodedRequest req, const ClientInfo& client,
       return done(HandleInitProducerId(h, std::get<InitProducerIdRequest>(req.body)));
     case ApiKey::kFindCoordinator:
       return done(HandleFindCoordinator(h, std::get<FindCoordinatorRequest>(req.body)));
-    case ApiKey::kProduce: return done(HandleProduce(h, std::get<ProduceRequest>(req.body)));
+    case ApiKey::kProduce:
+      return done(HandleProduce(h, std::get<ProduceRequest>(req.body)));
     case ApiKey::kFetch: {
-      auto fetch = std::make_shared<const FetchRequest>(std::move(std::get<FetchRequest>(req.body)));
+      auto fetch =
+          std::make_shared<const FetchRequest>(std::move(std::get<FetchRequest>(req.body)));
       auto wait = std::chrono::milliseconds(std::max(0, fetch->max_wait_ms));
       return HandleFetch(h, std::move(fetch), std::chrono::steady_clock::now() + wait,
                          std::move(done));
@@ -65,7 +67,8 @@ void RequestHandler::HandleDecoded(DecodedRequest req, const ClientInfo& client,
       return HandleJoinGroup(h, std::get<JoinGroupRequest>(req.body), client, std::move(done));
     case ApiKey::kSyncGroup:
       return HandleSyncGroup(h, std::get<SyncGroupRequest>(req.body), std::move(done));
-    case ApiKey::kHeartbeat: return done(HandleHeartbeat(h, std::get<HeartbeatRequest>(req.body)));
+    case ApiKey::kHeartbeat:
+      return done(HandleHeartbeat(h, std::get<HeartbeatRequest>(req.body)));
     case ApiKey::kLeaveGroup:
       return done(HandleLeaveGroup(h, std::get<LeaveGroupRequest>(req.body)));
     case ApiKey::kOffsetCommit:
@@ -103,9 +106,10 @@ int16_t RequestHandler::CreateTopicLocked(const std::string& topic, int32_t part
   }
   auto topics = log_->ListTopics();
   if (topics.ok() && static_cast<int64_t>(topics->size()) >= options_.max_topics) {
-    *message = fmt::format("the server already has {} topics (its limit, max_topics); delete "
-                           "topics or raise the limit",
-                           topics->size());
+    *message = fmt::format(
+        "the server already has {} topics (its limit, max_topics); delete "
+        "topics or raise the limit",
+        topics->size());
     return kPolicyViolation;
   }
   TopicConfig c = config ? *config : TopicConfig{};
@@ -166,8 +170,7 @@ Reply RequestHandler::HandleMetadata(const RequestHeader& h, const MetadataReque
 namespace {
 
 // Maps CreateTopics configs onto a TopicConfig; returns an error message for unknown or bad ones.
-std::string ApplyConfigs(const std::vector<CreateTopicsRequest::Config>& configs,
-                         TopicConfig* c) {
+std::string ApplyConfigs(const std::vector<CreateTopicsRequest::Config>& configs, TopicConfig* c) {
   for (const auto& kv : configs) {
     if (!kv.value) continue;
     char* end = nullptr;
@@ -184,10 +187,11 @@ std::string ApplyConfigs(const std::vector<CreateTopicsRequest::Config>& configs
     } else if (kv.name == "cleanup.policy" && *kv.value == "delete") {
       // The only policy the log implements.
     } else {
-      return fmt::format("config {}={} is not supported; supported: retention.ms, "
-                         "retention.bytes, segment.bytes, max.message.bytes (integers), "
-                         "cleanup.policy=delete",
-                         kv.name, *kv.value);
+      return fmt::format(
+          "config {}={} is not supported; supported: retention.ms, "
+          "retention.bytes, segment.bytes, max.message.bytes (integers), "
+          "cleanup.policy=delete",
+          kv.name, *kv.value);
     }
   }
   Status st = c->Validate();
@@ -217,9 +221,8 @@ Reply RequestHandler::HandleCreateTopics(const RequestHeader& h, const CreateTop
     if (Status st = ValidateTopicName(t.name); !st.ok()) {
       fail(kInvalidTopicException, st.message());
     } else if (partitions < 1 || partitions > options_.max_partitions_per_topic) {
-      fail(kInvalidPartitions,
-           fmt::format("num_partitions {} is outside 1..{}", partitions,
-                       options_.max_partitions_per_topic));
+      fail(kInvalidPartitions, fmt::format("num_partitions {} is outside 1..{}", partitions,
+                                           options_.max_partitions_per_topic));
     } else if (t.replication_factor != -1 && t.replication_factor != 1) {
       fail(kInvalidReplicationFactor,
            fmt::format("replication factor {} is impossible on this single-node server; use 1",

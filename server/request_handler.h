@@ -87,8 +87,8 @@ class RequestHandler {
   Reply HandleDescribeGroups(const RequestHeader& h, const DescribeGroupsRequest& req);
 
   // Creates `topic` with `partitions` if the caps allow; returns a Kafka error code.
-  int16_t CreateTopicLocked(const std::string& topic, int32_t partitions,
-                            const TopicConfig* config, std::string* message);
+  int16_t CreateTopicLocked(const std::string& topic, int32_t partitions, const TopicConfig* config,
+                            std::string* message);
   // Builds a Fetch response; sets *ready when it should be sent now (enough bytes or an error).
   FetchResponse BuildFetch(const FetchRequest& req, bool* ready);
 

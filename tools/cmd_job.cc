@@ -37,9 +37,8 @@ Status RunReset(CliContext& ctx, const JobResetArgs& a) {
   }
   Result<std::unique_ptr<Log>> log = OpenWriter(ctx);
   if (!log.ok()) {
-    return log.status().WithContext(
-        fmt::format("cannot reset '{}' while the data directory is in use (is the job running?)",
-                    a.app));
+    return log.status().WithContext(fmt::format(
+        "cannot reset '{}' while the data directory is in use (is the job running?)", a.app));
   }
   SLUICE_ASSIGN_OR_RETURN(std::vector<std::string> lines, ResetJob(log->get(), o));
   fmt::print("reset application '{}' to {}:\n", a.app,

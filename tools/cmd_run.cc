@@ -1,7 +1,8 @@
 // sluice run wordcount|balances: runs a shipped job on the embedded log.
 //
 //   sluice run balances --input tx --output balances [--until-end] [--threads N] [--app ID]
-//       [--state DIR] [--commit-interval-ms N] [--batch-records N] [--at-least-once] [--from earliest|latest|TIME]
+//       [--state DIR] [--commit-interval-ms N] [--batch-records N] [--at-least-once] [--from
+//       earliest|latest|TIME]
 //       [--describe] [--quiet]
 //
 // Progress (records in, records out, lag) goes to stderr once a second. SIGINT/SIGTERM stop the
@@ -105,9 +106,10 @@ Status Run(CliContext& ctx, const RunArgs& a, const AnalyticsArgs& analytics) {
 
   SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<Log> log, OpenWriter(ctx));
   if (!log->HasTopic(a.input)) {
-    return NotFound("input topic '{}' does not exist; create it with `sluice topic create {} "
-                    "--partitions N` and produce into it",
-                    a.input, a.input);
+    return NotFound(
+        "input topic '{}' does not exist; create it with `sluice topic create {} "
+        "--partitions N` and produce into it",
+        a.input, a.input);
   }
   if (!log->HasTopic(a.output)) {
     SLUICE_ASSIGN_OR_RETURN(TopicConfig in, log->DescribeTopic(a.input));

@@ -54,9 +54,10 @@ Result<std::unique_ptr<Job>> StartJob(const ServeArgs& a, Log* log) {
   }
   SLUICE_ASSIGN_OR_RETURN(Topology topology, b.Build());
   if (!log->HasTopic(a.input)) {
-    return NotFound("--input topic '{}' does not exist; create it first (sluice topic create {} "
-                    "--partitions N, before starting serve)",
-                    a.input, a.input);
+    return NotFound(
+        "--input topic '{}' does not exist; create it first (sluice topic create {} "
+        "--partitions N, before starting serve)",
+        a.input, a.input);
   }
   if (!log->HasTopic(a.output)) {
     SLUICE_ASSIGN_OR_RETURN(TopicConfig in, log->DescribeTopic(a.input));
@@ -109,7 +110,8 @@ Status RunServe(const CliContext& ctx, const ServeArgs& args) {
     return UsageError(fmt::format("--run {} needs --input and --output", args.job));
   }
   if (args.threads < 1) return UsageError("--threads must be 1 or more");
-  if (args.max_connections_per_ip < 1) return UsageError("--max-connections-per-ip must be at least 1");
+  if (args.max_connections_per_ip < 1)
+    return UsageError("--max-connections-per-ip must be at least 1");
   options.max_connections = args.max_connections;
   options.max_connections_per_ip = args.max_connections_per_ip;
   options.default_partitions = args.default_partitions;
@@ -119,8 +121,7 @@ Status RunServe(const CliContext& ctx, const ServeArgs& args) {
   LogOptions log_options;
   log_options.data_dir = ctx.data_dir;
   log_options.lock_wait = ctx.lock_wait;
-  log_options.lock_holder_label =
-      fmt::format("sluice serve (Kafka protocol on {})", args.listen);
+  log_options.lock_holder_label = fmt::format("sluice serve (Kafka protocol on {})", args.listen);
   SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<Log> log, Log::Open(log_options));
 
   InstallInterruptHandler();
@@ -161,8 +162,9 @@ Status RunServe(const CliContext& ctx, const ServeArgs& args) {
 void RegisterServeCommand(CLI::App& app, CliContext& ctx) {
   auto args = std::make_shared<ServeArgs>();
   CLI::App* cmd = app.add_subcommand(
-      "serve", "Serve the data directory to Kafka clients (kcat, librdkafka, kafka-python, "
-               "kafkajs) over the Kafka wire protocol");
+      "serve",
+      "Serve the data directory to Kafka clients (kcat, librdkafka, kafka-python, "
+      "kafkajs) over the Kafka wire protocol");
   cmd->add_option("--listen", args->listen,
                   "HOST:PORT to listen on (default 127.0.0.1:9092; loopback only unless you "
                   "choose otherwise)");

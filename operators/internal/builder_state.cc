@@ -13,8 +13,8 @@ namespace {
 bool IsValidTopicName(std::string_view name) {
   if (name.empty() || name.size() > 249 || name == "." || name == "..") return false;
   return std::all_of(name.begin(), name.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '.' || c == '_' || c == '-';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+           c == '_' || c == '-';
   });
 }
 
@@ -49,8 +49,8 @@ int BuilderState::Topic(const std::string& name, bool internal) {
   if (idx >= 0) return idx;
   std::string full = internal ? "app-" + name : name;
   if (!IsValidTopicName(full)) {
-    Error(fmt::format(
-        "topic name '{}' is invalid: use 1 to 249 characters from [a-zA-Z0-9._-]", name));
+    Error(fmt::format("topic name '{}' is invalid: use 1 to 249 characters from [a-zA-Z0-9._-]",
+                      name));
   }
   topology_.topics_.push_back(Topology::Topic{.name = name, .internal = internal});
   return static_cast<int>(topology_.topics_.size() - 1);
@@ -59,10 +59,10 @@ int BuilderState::Topic(const std::string& name, bool internal) {
 void BuilderState::AttachSource(int topic, int node) {
   auto& t = topology_.topics_[topic];
   if (!t.source_nodes.empty()) {
-    Error(fmt::format("topic '{}' is read by two sources ('{}' and '{}'); read it once and "
-                      "share the stream",
-                      t.name, topology_.nodes_[t.source_nodes[0]].name,
-                      topology_.nodes_[node].name));
+    Error(
+        fmt::format("topic '{}' is read by two sources ('{}' and '{}'); read it once and "
+                    "share the stream",
+                    t.name, topology_.nodes_[t.source_nodes[0]].name, topology_.nodes_[node].name));
   }
   t.source_nodes.push_back(node);
   topology_.nodes_[node].topic = topic;
@@ -76,9 +76,10 @@ void BuilderState::AttachSink(int topic, int node) {
 int BuilderState::AddStore(const std::string& name, int node, std::string_view key_serde,
                            std::string_view value_serde) {
   if (name.empty()) {
-    Error(fmt::format("operator '{}' keeps state and needs a store name (stateful operators "
-                      "are named so state survives topology edits)",
-                      topology_.nodes_[node].name));
+    Error(
+        fmt::format("operator '{}' keeps state and needs a store name (stateful operators "
+                    "are named so state survives topology edits)",
+                    topology_.nodes_[node].name));
   } else if (topology_.FindStore(name) >= 0) {
     Error(fmt::format("store name '{}' is used twice; give each store a unique name", name));
   } else if (!IsValidTopicName(name + "-repartition")) {
@@ -110,7 +111,9 @@ Result<Topology> BuilderState::Build() const {
   // join two components on their own).
   std::vector<int> parent(t.nodes_.size());
   std::iota(parent.begin(), parent.end(), 0);
-  std::function<int(int)> find = [&](int x) { return parent[x] == x ? x : parent[x] = find(parent[x]); };
+  std::function<int(int)> find = [&](int x) {
+    return parent[x] == x ? x : parent[x] = find(parent[x]);
+  };
   for (const auto& n : t.nodes_) {
     for (int c : n.children) parent[find(c)] = find(n.id);
   }

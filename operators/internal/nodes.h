@@ -104,7 +104,10 @@ template <typename K, typename V>
 class TableSourceNode final : public SourceNodeBase {
  public:
   TableSourceNode(std::string name, std::string topic, int store, SerdePtr<K> ks, SerdePtr<V> vs)
-      : SourceNodeBase(std::move(name)), topic_(std::move(topic)), store_index_(store), ks_(ks),
+      : SourceNodeBase(std::move(name)),
+        topic_(std::move(topic)),
+        store_index_(store),
+        ks_(ks),
         vs_(vs) {}
   void Connect(NodeBase* child) override { out_.Add(child); }
   Status Init(ProcessorContext* ctx) override {
@@ -294,7 +297,10 @@ template <typename K, typename V, typename A, typename Update>
 class AggregateNode final : public Receiver<K, V> {
  public:
   AggregateNode(std::string name, int store, SerdePtr<K> ks, SerdePtr<A> as, Update update)
-      : Receiver<K, V>(std::move(name)), store_index_(store), ks_(ks), as_(as),
+      : Receiver<K, V>(std::move(name)),
+        store_index_(store),
+        ks_(ks),
+        as_(as),
         update_(std::move(update)) {}
   void Connect(NodeBase* child) override { out_.Add(child); }
   Status Init(ProcessorContext* ctx) override {

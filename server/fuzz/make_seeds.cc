@@ -47,7 +47,8 @@ RequestBody Sample(int16_t key) {
       r.topics = std::vector<OffsetFetchRequest::Topic>{{"t", {0}}};
       return r;
     }
-    case ApiKey::kFindCoordinator: return FindCoordinatorRequest{"g", 0};
+    case ApiKey::kFindCoordinator:
+      return FindCoordinatorRequest{"g", 0};
     case ApiKey::kJoinGroup: {
       JoinGroupRequest r;
       r.group_id = "g";
@@ -56,19 +57,27 @@ RequestBody Sample(int16_t key) {
       r.protocols = {{"range", "x"}};
       return r;
     }
-    case ApiKey::kHeartbeat: return HeartbeatRequest{"g", 1, "m", std::nullopt};
-    case ApiKey::kLeaveGroup: return LeaveGroupRequest{"g", {{"m", std::nullopt}}};
-    case ApiKey::kSyncGroup: return SyncGroupRequest{"g", 1, "m", std::nullopt, {{"m", "a"}}};
-    case ApiKey::kDescribeGroups: return DescribeGroupsRequest{{"g"}, false};
-    case ApiKey::kListGroups: return ListGroupsRequest{};
-    case ApiKey::kApiVersions: return ApiVersionsRequest{"librdkafka", "2.0.2"};
+    case ApiKey::kHeartbeat:
+      return HeartbeatRequest{"g", 1, "m", std::nullopt};
+    case ApiKey::kLeaveGroup:
+      return LeaveGroupRequest{"g", {{"m", std::nullopt}}};
+    case ApiKey::kSyncGroup:
+      return SyncGroupRequest{"g", 1, "m", std::nullopt, {{"m", "a"}}};
+    case ApiKey::kDescribeGroups:
+      return DescribeGroupsRequest{{"g"}, false};
+    case ApiKey::kListGroups:
+      return ListGroupsRequest{};
+    case ApiKey::kApiVersions:
+      return ApiVersionsRequest{"librdkafka", "2.0.2"};
     case ApiKey::kCreateTopics: {
       CreateTopicsRequest r;
       r.topics = {{"t", 1, 1, {}, {{"retention.ms", std::string("1")}}}};
       return r;
     }
-    case ApiKey::kDeleteTopics: return DeleteTopicsRequest{{"t"}, 1000};
-    case ApiKey::kInitProducerId: return InitProducerIdRequest{std::nullopt, 1000};
+    case ApiKey::kDeleteTopics:
+      return DeleteTopicsRequest{{"t"}, 1000};
+    case ApiKey::kInitProducerId:
+      return InitProducerIdRequest{std::nullopt, 1000};
   }
   return ListGroupsRequest{};
 }
@@ -88,10 +97,13 @@ int main(int argc, char** argv) {
   for (const ApiInfo& api : SupportedApis()) {
     for (int16_t v = api.min_version; v <= api.max_version; ++v) {
       RequestHeader h{api.key, v, 1, std::string("seed")};
-      Write(dir, std::string(api.name) + "-v" + std::to_string(v), EncodeRequest(h, Sample(api.key)));
+      Write(dir, std::string(api.name) + "-v" + std::to_string(v),
+            EncodeRequest(h, Sample(api.key)));
     }
   }
-  Write(dir, "bad-huge-array", std::string("\0\0\0\x12\0\0\0\7\0\0\0\1\xff\xff\xff\xff\0\1\0\0\x75\x30\x7f\xff\xff\xff", 26));
+  Write(dir, "bad-huge-array",
+        std::string("\0\0\0\x12\0\0\0\7\0\0\0\1\xff\xff\xff\xff\0\1\0\0\x75\x30\x7f\xff\xff\xff",
+                    26));
   Write(dir, "bad-negative-size", std::string("\xff\xff\xff\xff", 4));
   Write(dir, "bad-tags", std::string("\0\0\0\7\0\x12\0\3\0\0\0\1\xff\xff\x7f", 15));
   return 0;

@@ -48,19 +48,19 @@ void Connection::ReadMore() {
     ArmTimer(Clock::now() + server_->options().idle_timeout,
              "");  // idle connections close quietly, as Kafka's connections.max.idle.ms
   }
-  socket_.async_read_some(asio::buffer(read_buf_),
-                          [self = shared_from_this()](const asio::error_code& ec, size_t n) {
-                            self->OnRead(ec, n);
-                          });
+  socket_.async_read_some(
+      asio::buffer(read_buf_),
+      [self = shared_from_this()](const asio::error_code& ec, size_t n) { self->OnRead(ec, n); });
 }
 
 void Connection::OnRead(const asio::error_code& ec, size_t n) {
   if (closed_) return;
   if (ec) {
     if (splitter_.in_frame()) {
-      Close(fmt::format("connection closed by the client in the middle of a request ({} bytes "
-                        "buffered)",
-                        splitter_.buffered()));
+      Close(
+          fmt::format("connection closed by the client in the middle of a request ({} bytes "
+                      "buffered)",
+                      splitter_.buffered()));
     } else {
       Close(ec == asio::error::eof || ec == asio::error::connection_reset
                 ? std::string()
@@ -111,10 +111,8 @@ void Connection::OnReply(Reply reply) {
   ArmTimer(Clock::now() + server_->options().write_timeout,
            "client did not read its response within the write deadline; closing the connection");
   asio::async_write(socket_, asio::buffer(write_buf_),
-                    [self = shared_from_this(), close = reply.close](const asio::error_code& ec,
-                                                                     size_t) {
-                      self->OnWritten(ec, close);
-                    });
+                    [self = shared_from_this(), close = reply.close](
+                        const asio::error_code& ec, size_t) { self->OnWritten(ec, close); });
 }
 
 void Connection::OnWritten(const asio::error_code& ec, bool close) {

@@ -3,7 +3,6 @@
 
 #define ASIO_STANDALONE 1
 #include <asio.hpp>
-
 #include <atomic>
 #include <chrono>
 #include <deque>
@@ -96,7 +95,7 @@ class ServerImpl {
   int32_t advertised_port_ = 0;
   uint64_t next_id_ = 1;
   std::map<uint64_t, std::weak_ptr<Connection>> connections_;  // io thread only
-  std::map<std::string, int32_t> per_ip_;                       // io thread only
+  std::map<std::string, int32_t> per_ip_;                      // io thread only
   bool stopped_ = false;
   std::mutex log_mu_;
   int64_t log_window_start_ms_ = 0;

@@ -17,7 +17,7 @@ struct FetchRequest {
     int32_t partition = 0;
     int32_t current_leader_epoch = -1;  // v9+
     int64_t fetch_offset = 0;
-    int64_t log_start_offset = -1;      // v5+, followers only
+    int64_t log_start_offset = -1;  // v5+, followers only
     int32_t partition_max_bytes = 0;
   };
   struct Topic {

@@ -23,9 +23,9 @@ struct FindCoordinatorRequest {
 };
 
 struct FindCoordinatorResponse {
-  int32_t throttle_time_ms = 0;               // v1+
+  int32_t throttle_time_ms = 0;  // v1+
   int16_t error_code = 0;
-  std::optional<std::string> error_message;   // v1+
+  std::optional<std::string> error_message;  // v1+
   int32_t node_id = 0;
   std::string host;
   int32_t port = 0;

@@ -23,15 +23,15 @@ class WireWriter {
   void Varint(int32_t v);
   void Varlong(int64_t v);
 
-  void String(std::string_view s);                          // INT16 length
-  void NullableString(std::optional<std::string_view> s);   // -1 = null
-  void CompactString(std::string_view s);                   // UNSIGNED_VARINT length + 1
+  void String(std::string_view s);                         // INT16 length
+  void NullableString(std::optional<std::string_view> s);  // -1 = null
+  void CompactString(std::string_view s);                  // UNSIGNED_VARINT length + 1
   void CompactNullableString(std::optional<std::string_view> s);
-  void Bytes(std::string_view b);                           // INT32 length
+  void Bytes(std::string_view b);  // INT32 length
   void NullableBytes(std::optional<std::string_view> b);
   void CompactBytes(std::string_view b);
   void CompactNullableBytes(std::optional<std::string_view> b);
-  void ArrayCount(int32_t n) { Int32(n); }                  // -1 = null
+  void ArrayCount(int32_t n) { Int32(n); }  // -1 = null
   void CompactArrayCount(int32_t n) { UnsignedVarint(static_cast<uint32_t>(n + 1)); }
   // An empty TAG_BUFFER (the single byte 0).
   void EmptyTaggedFields() { UnsignedVarint(0); }

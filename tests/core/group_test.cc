@@ -61,10 +61,10 @@ TEST_F(GroupTest, RangeAssignmentSplitsPartitionsAndRebalancesOnJoinAndLeave) {
 }
 
 TEST_F(GroupTest, AMemberThatStopsPollingIsExpelledAndItsPartitionsMove) {
-  auto a = std::move(Consumer::Create(log_.get(), {.group_id = "g", .session_timeout = 100ms}))
-               .value();
-  auto b = std::move(Consumer::Create(log_.get(), {.group_id = "g", .session_timeout = 100ms}))
-               .value();
+  auto a =
+      std::move(Consumer::Create(log_.get(), {.group_id = "g", .session_timeout = 100ms})).value();
+  auto b =
+      std::move(Consumer::Create(log_.get(), {.group_id = "g", .session_timeout = 100ms})).value();
   ASSERT_TRUE(a->Subscribe({"t"}).ok());
   ASSERT_TRUE(b->Subscribe({"t"}).ok());
   ASSERT_TRUE(a->Poll(0ms).ok());
@@ -94,8 +94,8 @@ TEST_F(GroupTest, NoPartitionIsEverOwnedTwiceWhileMembersComeAndGo) {
   }
   std::atomic<int> consumed{0};
   auto member = [&](int id, std::chrono::milliseconds life) {
-    auto c = std::move(Consumer::Create(log_.get(), {.group_id = "g", .max_poll_records = 7}))
-                 .value();
+    auto c =
+        std::move(Consumer::Create(log_.get(), {.group_id = "g", .max_poll_records = 7})).value();
     ASSERT_TRUE(c->Subscribe({"t"}).ok());
     auto end = std::chrono::steady_clock::now() + life;
     std::set<TopicPartition> mine;

@@ -75,10 +75,10 @@ TEST_F(LogTest, CreatesListsDescribesAndDeletesTopics) {
 
 TEST_F(LogTest, BadTopicNamesCreateNothingAnywhere) {
   auto log = OpenLog();
-  for (std::string bad : std::vector<std::string>{"", ".", "..", "a/b", "../../escape", std::string(250, 'x')}) {
+  for (std::string bad :
+       std::vector<std::string>{"", ".", "..", "a/b", "../../escape", std::string(250, 'x')}) {
     EXPECT_EQ(log->CreateTopic(bad, {}).code(), StatusCode::kInvalidArgument) << bad;
-    EXPECT_EQ(log->GetPartition(bad, PartitionId(0)).status().code(),
-              StatusCode::kInvalidArgument);
+    EXPECT_EQ(log->GetPartition(bad, PartitionId(0)).status().code(), StatusCode::kInvalidArgument);
   }
   EXPECT_FALSE(std::filesystem::exists(root_ + "/escape"));
   EXPECT_TRUE(log->ListTopics()->empty());
@@ -365,7 +365,8 @@ TEST_F(LogTest, CommittedOffsetsSurviveReopenAndResumeTheGroup) {
 TEST_F(LogTest, GroupIdsWithAnyCharactersAreStoredSafely) {
   auto log = OpenLog();
   std::string weird = "../weird group/\xff";
-  ASSERT_TRUE(log->offsets().Commit(weird, {{{"t", PartitionId(0)}, {Offset(5), "m\n\t", Now()}}}).ok());
+  ASSERT_TRUE(
+      log->offsets().Commit(weird, {{{"t", PartitionId(0)}, {Offset(5), "m\n\t", Now()}}}).ok());
   auto back = log->offsets().Fetch(weird, {"t", PartitionId(0)});
   ASSERT_TRUE(back.ok());
   ASSERT_TRUE(back->has_value());
@@ -405,14 +406,15 @@ TEST_F(LogTest, ManyProducerThreadsOnOnePartitionGetDenseUniqueOffsets) {
       for (int i = 0; i < 2000; ++i) {
         Record r;
         r.value = fmt::format("{}-{}", t, i);
-        ASSERT_TRUE((*producer)
-                        ->Send("t", r, std::nullopt,
-                               [&, v = *r.value](const Status& st, const TopicPartition&, Offset o) {
-                                 ASSERT_TRUE(st.ok());
-                                 std::lock_guard lock(mu);
-                                 EXPECT_TRUE(by_offset.emplace(o.value(), v).second);
-                               })
-                        .ok());
+        ASSERT_TRUE(
+            (*producer)
+                ->Send("t", r, std::nullopt,
+                       [&, v = *r.value](const Status& st, const TopicPartition&, Offset o) {
+                         ASSERT_TRUE(st.ok());
+                         std::lock_guard lock(mu);
+                         EXPECT_TRUE(by_offset.emplace(o.value(), v).second);
+                       })
+                .ok());
       }
     });
   }

@@ -55,7 +55,8 @@ TEST(RecordBatchTest, RoundTripsRecordsWithNullsAndHeaders) {
 
 TEST(RecordBatchTest, DetectsAFlippedBitAnywhereUnderTheCrc) {
   RecordBatchBuilder b;
-  for (int i = 0; i < 10; ++i) b.Add(Timestamp(i), std::string_view("key"), std::string_view("value"));
+  for (int i = 0; i < 10; ++i)
+    b.Add(Timestamp(i), std::string_view("key"), std::string_view("value"));
   std::string bytes = b.Finish();
   for (size_t pos = batch_format::kAttributes; pos < bytes.size(); pos += 7) {
     std::string bad = bytes;

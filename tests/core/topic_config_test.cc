@@ -18,15 +18,10 @@ TEST(TopicNameTest, RejectsIllegalNamesWithAMessageSayingWhy) {
   struct Case {
     std::string name;
     std::string expect;
-  } cases[] = {{"", "empty"},
-               {".", "not allowed"},
-               {"..", "not allowed"},
-               {"a/b", "'/'"},
-               {"../../x", "'/'"},
-               {std::string("a\0b", 3), "0x00"},
-               {"caf\xc3\xa9", "0xc3"},
-               {"sp ace", "' '"},
-               {std::string(250, 'x'), "250 characters"}};
+  } cases[] = {
+      {"", "empty"},           {".", "not allowed"}, {"..", "not allowed"},
+      {"a/b", "'/'"},          {"../../x", "'/'"},   {std::string("a\0b", 3), "0x00"},
+      {"caf\xc3\xa9", "0xc3"}, {"sp ace", "' '"},    {std::string(250, 'x'), "250 characters"}};
   for (const auto& c : cases) {
     Status st = ValidateTopicName(c.name);
     EXPECT_EQ(st.code(), StatusCode::kInvalidArgument) << c.name;
@@ -35,8 +30,11 @@ TEST(TopicNameTest, RejectsIllegalNamesWithAMessageSayingWhy) {
 }
 
 TEST(TopicConfigTest, RoundTripsAndRejectsBadValues) {
-  TopicConfig c{.partitions = 4, .retention_ms = 1000, .retention_bytes = 1 << 20,
-                .segment_bytes = 4096, .max_message_bytes = 2048};
+  TopicConfig c{.partitions = 4,
+                .retention_ms = 1000,
+                .retention_bytes = 1 << 20,
+                .segment_bytes = 4096,
+                .max_message_bytes = 2048};
   auto parsed = TopicConfig::Parse(c.Serialize());
   ASSERT_TRUE(parsed.ok()) << parsed.status();
   EXPECT_EQ(parsed->partitions, 4);

@@ -69,7 +69,8 @@ class AnalyticsCrashTest : public ::testing::Test {
       dup2(1, 2);
       // Runs that are meant to be killed sleep 60 ms after each poll, so that the kill lands
       // while input is left on any machine; the commit path itself is unchanged.
-      if (kill_after < std::chrono::seconds(60)) setenv("SLUICE_FAILPOINT", "after_poll:delay=60", 1);
+      if (kill_after < std::chrono::seconds(60))
+        setenv("SLUICE_FAILPOINT", "after_poll:delay=60", 1);
       std::string state = (dir_ / "state").string(), prefix = app + "-";
       execl(SLUICE_BINARY, SLUICE_BINARY, "--data", data_.c_str(), "run", job.c_str(),
             "--until-end", "--quiet", "--app", app.c_str(), "--output-prefix", prefix.c_str(),

@@ -24,7 +24,8 @@ TEST(BalancesTest, EmitsTheBalanceAfterEveryTransaction) {
   TestDriver d = MakeDriver();
   for (auto [acct, amount] : std::vector<std::pair<const char*, const char*>>{
            {"alice", "100"}, {"bob", "5"}, {"alice", "-30"}, {"alice", "+2"}}) {
-    ASSERT_TRUE(d.PipeBytes("tx", std::string_view(acct), std::string_view(amount), Timestamp(1)).ok());
+    ASSERT_TRUE(
+        d.PipeBytes("tx", std::string_view(acct), std::string_view(amount), Timestamp(1)).ok());
   }
   auto out = d.ReadOutput("bal");
   ASSERT_EQ(out.size(), 4u);
@@ -33,7 +34,8 @@ TEST(BalancesTest, EmitsTheBalanceAfterEveryTransaction) {
   EXPECT_EQ(out[1].value, "5");
   EXPECT_EQ(out[2].value, "70");
   EXPECT_EQ(out[3].value, "72");
-  auto store = d.StoreContents<std::string, int64_t>("balances-store", {.value = DecimalInt64Serde()});
+  auto store =
+      d.StoreContents<std::string, int64_t>("balances-store", {.value = DecimalInt64Serde()});
   ASSERT_TRUE(store.ok());
   EXPECT_EQ(*store, (std::map<std::string, int64_t>{{"alice", 72}, {"bob", 5}}));
 }

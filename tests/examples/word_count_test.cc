@@ -39,7 +39,8 @@ TEST(WordCountTest, EmitsTheRunningCountOfEveryWord) {
                                    {"end", 1, Timestamp(20)}}));
   auto store = d.StoreContents<std::string, int64_t>("word-counts-store");
   ASSERT_TRUE(store.ok());
-  EXPECT_EQ(*store, (std::map<std::string, int64_t>{{"cat", 1}, {"dog", 1}, {"end", 1}, {"the", 3}}));
+  EXPECT_EQ(*store,
+            (std::map<std::string, int64_t>{{"cat", 1}, {"dog", 1}, {"end", 1}, {"the", 3}}));
 }
 
 TEST(WordCountTest, OutputValuesAreDecimalText) {

@@ -78,9 +78,9 @@ TEST(OperatorsTest, FlatMapEmitsEveryPairInOrder) {
   TestDriver d(BuildOrDie(b));
   Pipe(d, "in", "k", "abc", 3);
   Pipe(d, "in", "k", "", 4);
-  EXPECT_EQ(Out(d, "out"), (std::vector<KV>{{"k", "a", Timestamp(3)},
-                                            {"k", "b", Timestamp(3)},
-                                            {"k", "c", Timestamp(3)}}));
+  EXPECT_EQ(Out(d, "out"),
+            (std::vector<KV>{
+                {"k", "a", Timestamp(3)}, {"k", "b", Timestamp(3)}, {"k", "c", Timestamp(3)}}));
 }
 
 TEST(OperatorsTest, PeekSeesEveryRecordAndForwardsIt) {
@@ -105,9 +105,9 @@ TEST(OperatorsTest, MergeInterleavesTwoStreamsInArrivalOrder) {
   Pipe(d, "left", "l", "1", 1);
   Pipe(d, "right", "r", "2", 2);
   Pipe(d, "left", "l", "3", 3);
-  EXPECT_EQ(Out(d, "out"), (std::vector<KV>{{"l", "1", Timestamp(1)},
-                                            {"r", "2", Timestamp(2)},
-                                            {"l", "3", Timestamp(3)}}));
+  EXPECT_EQ(Out(d, "out"),
+            (std::vector<KV>{
+                {"l", "1", Timestamp(1)}, {"r", "2", Timestamp(2)}, {"l", "3", Timestamp(3)}}));
 }
 
 TEST(OperatorsTest, BranchSendsToTheFirstMatchingPredicateAndDropsTheRest) {
@@ -143,8 +143,8 @@ TEST(OperatorsTest, KeyByThenCountRepartitionsAndCountsPerNewKey) {
   auto out = d.ReadOutput<std::string, int64_t>("out");
   ASSERT_TRUE(out.ok());
   using C = KeyValueTimestamp<std::string, int64_t>;
-  EXPECT_EQ(*out, (std::vector<C>{{"a", 1, Timestamp(1)}, {"a", 2, Timestamp(2)},
-                                  {"b", 1, Timestamp(3)}}));
+  EXPECT_EQ(*out, (std::vector<C>{
+                      {"a", 1, Timestamp(1)}, {"a", 2, Timestamp(2)}, {"b", 1, Timestamp(3)}}));
   auto store = d.StoreContents<std::string, int64_t>("by-initial");
   ASSERT_TRUE(store.ok());
   EXPECT_EQ(*store, (std::map<std::string, int64_t>{{"a", 2}, {"b", 1}}));
@@ -164,9 +164,8 @@ TEST(OperatorsTest, ReduceStartsWithTheFirstValue) {
   TopologyBuilder b;
   b.Stream<std::string, std::string>("in")
       .GroupByKey()
-      .Reduce("longest", [](const std::string& a, const std::string& v) {
-        return v.size() > a.size() ? v : a;
-      })
+      .Reduce("longest", [](const std::string& a,
+                            const std::string& v) { return v.size() > a.size() ? v : a; })
       .ToStream()
       .To("out");
   TestDriver d(BuildOrDie(b));

@@ -102,8 +102,7 @@ template <>
 struct SerdeFor<Point> {
   static SerdePtr<Point> Get() {
     return MakeSerde<Point>(
-        "point",
-        [](const Point& p, std::string* out) { *out = fmt::format("{},{}", p.x, p.y); },
+        "point", [](const Point& p, std::string* out) { *out = fmt::format("{},{}", p.x, p.y); },
         [](std::string_view b, Point* p) -> Status {
           if (sscanf(std::string(b).c_str(), "%d,%d", &p->x, &p->y) != 2) {
             return InvalidArgument("expected 'x,y'");

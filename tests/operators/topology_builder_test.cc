@@ -21,11 +21,11 @@ TEST(TopologyBuilderTest, BuildListsEveryWiringErrorAtOnce) {
   TopologyBuilder b;
   auto s = b.Stream<std::string, std::string>("in");
   s.GroupByKey().Count("dup");
-  s.GroupByKey().Count("dup");                       // duplicate store
-  b.Stream<std::string, std::string>("in");          // topic read twice
+  s.GroupByKey().Count("dup");                                         // duplicate store
+  b.Stream<std::string, std::string>("in");                            // topic read twice
   s.MapValues([](const std::string&) { return Opaque{}; }).To("out");  // missing serde
-  s.To("bad topic!");                                // invalid name
-  s.GroupByKey().Count("");                          // missing store name
+  s.To("bad topic!");                                                  // invalid name
+  s.GroupByKey().Count("");                                            // missing store name
   auto t = b.Build();
   ASSERT_FALSE(t.ok());
   EXPECT_EQ(t.status().code(), StatusCode::kInvalidArgument);
@@ -101,8 +101,7 @@ TEST(TopologyBuilderTest, DescribeShowsStagesStoresAndRepartitions) {
   EXPECT_NE(d.find("read-lines [source] (topic: lines)"), std::string::npos) << d;
   EXPECT_NE(d.find("--> by-line"), std::string::npos) << d;
   EXPECT_NE(d.find("app-line-counts-repartition, repartition"), std::string::npos) << d;
-  EXPECT_NE(d.find("line-counts (stage 1, key serde string, value serde int64)"),
-            std::string::npos)
+  EXPECT_NE(d.find("line-counts (stage 1, key serde string, value serde int64)"), std::string::npos)
       << d;
 }
 

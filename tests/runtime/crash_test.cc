@@ -2,11 +2,10 @@
 // at random moments and at named failpoints of the commit path, restarted, and finally run to
 // the end; the output must be the prefix-sum oracle exactly (every balance once, in order).
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <gtest/gtest.h>
 
 #include <chrono>
 #include <cstdlib>
@@ -23,7 +22,7 @@ namespace sluice {
 namespace {
 
 struct ChildResult {
-  bool killed = false;    // we sent SIGKILL
+  bool killed = false;  // we sent SIGKILL
   bool exited = false;
   int exit_code = -1;
 };
@@ -50,11 +49,12 @@ class CrashTest : public ::testing::Test {
         dup2(fd, 2);
       }
       if (!failpoint.empty()) setenv("SLUICE_FAILPOINT", failpoint.c_str(), 1);
-      std::vector<const char*> argv = {SLUICE_BINARY, "--data", data_.c_str(), "run", "balances",
-                                       "--input", "tx", "--output", "bal", "--state",
-                                       state_.c_str(), "--commit-interval-ms", "1",
-                                       "--batch-records", "40", "--threads", "2", "--app",
-                                       "crash-app"};
+      std::vector<const char*> argv = {
+          SLUICE_BINARY, "--data",          data_.c_str(),  "run",
+          "balances",    "--input",         "tx",           "--output",
+          "bal",         "--state",         state_.c_str(), "--commit-interval-ms",
+          "1",           "--batch-records", "40",           "--threads",
+          "2",           "--app",           "crash-app"};
       if (until_end) argv.push_back("--until-end");
       argv.push_back(nullptr);
       execv(SLUICE_BINARY, const_cast<char* const*>(argv.data()));
@@ -163,7 +163,8 @@ int64_t Published(const std::string& data) {
   auto log = Log::Open(o);
   if (!log.ok()) return -1;
   int64_t n = 0;
-  for (const auto& part : testing::ReadTopic(log->get(), "bal")) n += static_cast<int64_t>(part.size());
+  for (const auto& part : testing::ReadTopic(log->get(), "bal"))
+    n += static_cast<int64_t>(part.size());
   return n;
 }
 
@@ -222,18 +223,19 @@ TEST_P(CrashPointTest, CrashAtPointThenRecoverNeverDuplicatesOrLoses) {
   FinishAndCheck();
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    CommitPath, CrashPointTest,
-    ::testing::Values("after_poll:3", "after_process:5", "before_commit_write:2",
-                      "after_commit_write:1", "after_commit_write:4", "after_publish:1",
-                      "after_publish:5", "before_outbox_clear:2", "during_recovery:1"),
-    [](const ::testing::TestParamInfo<const char*>& info) {
-      std::string n = info.param;
-      for (char& c : n) {
-        if (c == ':') c = '_';
-      }
-      return n;
-    });
+INSTANTIATE_TEST_SUITE_P(CommitPath, CrashPointTest,
+                         ::testing::Values("after_poll:3", "after_process:5",
+                                           "before_commit_write:2", "after_commit_write:1",
+                                           "after_commit_write:4", "after_publish:1",
+                                           "after_publish:5", "before_outbox_clear:2",
+                                           "during_recovery:1"),
+                         [](const ::testing::TestParamInfo<const char*>& info) {
+                           std::string n = info.param;
+                           for (char& c : n) {
+                             if (c == ':') c = '_';
+                           }
+                           return n;
+                         });
 
 }  // namespace
 }  // namespace sluice

@@ -148,7 +148,8 @@ TEST_F(JobTest, StopCommitsAndReturnsOk) {
   o.until_end = false;
   auto job = Job::Start(o, Balances());
   ASSERT_TRUE(job.ok()) << job.status();
-  while ((*job)->metrics().records_in < 1000) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  while ((*job)->metrics().records_in < 1000)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
   (*job)->Stop();
   ASSERT_TRUE((*job)->Wait().ok());
   EXPECT_EQ((*job)->metrics().lag, 0);
@@ -259,7 +260,8 @@ std::map<std::string, std::vector<int64_t>> Twice(std::map<std::string, std::vec
 TEST_F(JobTest, ResetToEarliestWipesStateAndReprocessesFromScratch) {
   auto inputs = testing::ProduceTransactions(log_.get(), "tx", 800, 10, 10);
   ASSERT_TRUE(Run(Options(), Balances()).ok());
-  auto lines = ResetJob(log_.get(), {.application_id = "bal-app", .state_dir = dir_.path() + "/state"});
+  auto lines =
+      ResetJob(log_.get(), {.application_id = "bal-app", .state_dir = dir_.path() + "/state"});
   ASSERT_TRUE(lines.ok()) << lines.status();
   EXPECT_FALSE(std::filesystem::exists(dir_.path() + "/state/bal-app"));
   ASSERT_TRUE(Run(Options(), Balances()).ok());
@@ -281,16 +283,17 @@ TEST_F(JobTest, ResetToEarliestWipesStateAndReprocessesFromScratch) {
 TEST_F(JobTest, ResetWithKeepStateReprocessesOnTopOfTheState) {
   auto inputs = testing::ProduceTransactions(log_.get(), "tx", 800, 10, 12);
   ASSERT_TRUE(Run(Options(), Balances()).ok());
-  auto lines = ResetJob(log_.get(), {.application_id = "bal-app",
-                                     .state_dir = dir_.path() + "/state",
-                                     .keep_state = true});
+  auto lines = ResetJob(
+      log_.get(),
+      {.application_id = "bal-app", .state_dir = dir_.path() + "/state", .keep_state = true});
   ASSERT_TRUE(lines.ok()) << lines.status();
   ASSERT_TRUE(Run(Options(), Balances()).ok());
   EXPECT_EQ(CheckBalances(Twice(inputs), ReadTopic(log_.get(), "bal")), "");
 }
 
 TEST_F(JobTest, ResetRefusesWhileTheJobRunsAndWithoutOffsets) {
-  auto none = ResetJob(log_.get(), {.application_id = "never-ran", .state_dir = dir_.path() + "/state"});
+  auto none =
+      ResetJob(log_.get(), {.application_id = "never-ran", .state_dir = dir_.path() + "/state"});
   EXPECT_EQ(none.status().code(), StatusCode::kNotFound);
   testing::ProduceTransactions(log_.get(), "tx", 100, 5, 13);
   ASSERT_TRUE(Run(Options(), Balances()).ok());

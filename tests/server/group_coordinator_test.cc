@@ -19,8 +19,8 @@ GroupCoordinatorOptions TestOptions() {
   return o;
 }
 
-JoinGroupRequest JoinReq(const std::string& member, std::vector<std::string> protocols = {
-                                                        "range", "roundrobin"}) {
+JoinGroupRequest JoinReq(const std::string& member,
+                         std::vector<std::string> protocols = {"range", "roundrobin"}) {
   JoinGroupRequest r;
   r.group_id = "g";
   r.session_timeout_ms = 10000;
@@ -177,8 +177,7 @@ TEST_F(GroupCoordinatorTest, LeaveRebalancesTheRestAndEmptiesTheGroup) {
 TEST_F(GroupCoordinatorTest, CommitsAreValidatedAgainstMembershipAndGeneration) {
   EXPECT_EQ(gc_.ValidateCommit("g", -1, ""), kNone) << "standalone commit to an empty group";
   auto a = JoinNow(JoinReq(""));
-  EXPECT_EQ(gc_.ValidateCommit("g", 1, a.member_id), kRebalanceInProgress)
-      << "awaiting SyncGroup";
+  EXPECT_EQ(gc_.ValidateCommit("g", 1, a.member_id), kRebalanceInProgress) << "awaiting SyncGroup";
   SyncNow(a.member_id, 1, {{a.member_id, "x"}});
   EXPECT_EQ(gc_.ValidateCommit("g", 1, a.member_id), kNone);
   EXPECT_EQ(gc_.ValidateCommit("g", 0, a.member_id), kIllegalGeneration);

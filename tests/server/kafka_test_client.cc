@@ -56,8 +56,7 @@ bool RawClient::Send(std::string_view bytes) {
   return true;
 }
 
-bool RawClient::SendRequest(int16_t api_version, const RequestBody& body,
-                            int32_t correlation_id) {
+bool RawClient::SendRequest(int16_t api_version, const RequestBody& body, int32_t correlation_id) {
   RequestHeader h{ApiKeyOf(body), api_version, correlation_id, std::string("raw-test")};
   return Send(EncodeRequest(h, body));
 }
@@ -109,10 +108,10 @@ bool RawClient::WaitClosed(std::chrono::milliseconds timeout) {
 ServerFixture::ServerFixture(ServerOptions options, std::string data_dir) {
   static std::atomic<int> counter{0};
   if (data_dir.empty()) {
-    data_dir = (std::filesystem::temp_directory_path() /
-                ("sluice-server-test-" + std::to_string(::getpid()) + "-" +
-                 std::to_string(counter++)))
-                   .string();
+    data_dir =
+        (std::filesystem::temp_directory_path() /
+         ("sluice-server-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++)))
+            .string();
     std::filesystem::remove_all(data_dir);
   }
   data_dir_ = data_dir;

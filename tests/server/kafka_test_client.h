@@ -25,7 +25,8 @@ class RawClient {
   // Sends a request frame built from a typed body.
   bool SendRequest(int16_t api_version, const RequestBody& body, int32_t correlation_id = 1);
   // Reads one response frame (without size prefix); nullopt on close or timeout.
-  std::optional<std::string> ReadFrame(std::chrono::milliseconds timeout = std::chrono::seconds(20));
+  std::optional<std::string> ReadFrame(
+      std::chrono::milliseconds timeout = std::chrono::seconds(20));
   // True if the server closes the connection within `timeout` (reads and drops any data).
   bool WaitClosed(std::chrono::milliseconds timeout = std::chrono::seconds(10));
   void Close();

@@ -53,9 +53,7 @@ std::vector<std::string> StoredValues(Log& log, const std::string& topic) {
     int64_t size = BatchSizeAt(data);
     auto view = RecordBatchView::Parse(data.substr(0, size));
     EXPECT_TRUE(view.ok());
-    EXPECT_TRUE(view->ForEachRecord([&](const RecordView& r) {
-                      out.emplace_back(r.value);
-                    }).ok());
+    EXPECT_TRUE(view->ForEachRecord([&](const RecordView& r) { out.emplace_back(r.value); }).ok());
     data.remove_prefix(size);
   }
   return out;
@@ -128,10 +126,9 @@ TEST(LibrdkafkaTest, SubscribedConsumerReadsAllAndCommitsToTheOffsetStore) {
   ASSERT_EQ(rd_kafka_flush(prod, 10000), RD_KAFKA_RESP_ERR_NO_ERROR);
   rd_kafka_destroy(prod);
 
-  rd_kafka_t* cons = NewClient(RD_KAFKA_CONSUMER, f.port(),
-                               {{"group.id", "subg"},
-                                {"auto.offset.reset", "earliest"},
-                                {"enable.auto.commit", "false"}});
+  rd_kafka_t* cons = NewClient(
+      RD_KAFKA_CONSUMER, f.port(),
+      {{"group.id", "subg"}, {"auto.offset.reset", "earliest"}, {"enable.auto.commit", "false"}});
   rd_kafka_poll_set_consumer(cons);
   rd_kafka_topic_partition_list_t* topics = rd_kafka_topic_partition_list_new(1);
   rd_kafka_topic_partition_list_add(topics, "sub", RD_KAFKA_PARTITION_UA);

@@ -63,7 +63,8 @@ RequestBody SampleBody(int16_t key) {
       r.topics = std::vector<OffsetFetchRequest::Topic>{{"t1", {0, 1}}};
       return r;
     }
-    case ApiKey::kFindCoordinator: return FindCoordinatorRequest{"g", 0};
+    case ApiKey::kFindCoordinator:
+      return FindCoordinatorRequest{"g", 0};
     case ApiKey::kJoinGroup: {
       JoinGroupRequest r;
       r.group_id = "g";
@@ -73,7 +74,8 @@ RequestBody SampleBody(int16_t key) {
       r.protocols = {{"range", "meta"}, {"roundrobin", "meta2"}};
       return r;
     }
-    case ApiKey::kHeartbeat: return HeartbeatRequest{"g", 2, "m", std::nullopt};
+    case ApiKey::kHeartbeat:
+      return HeartbeatRequest{"g", 2, "m", std::nullopt};
     case ApiKey::kLeaveGroup: {
       LeaveGroupRequest r;
       r.group_id = "g";
@@ -93,16 +95,20 @@ RequestBody SampleBody(int16_t key) {
       r.groups = {"g", "h"};
       return r;
     }
-    case ApiKey::kListGroups: return ListGroupsRequest{};
-    case ApiKey::kApiVersions: return ApiVersionsRequest{"librdkafka", "2.0.2"};
+    case ApiKey::kListGroups:
+      return ListGroupsRequest{};
+    case ApiKey::kApiVersions:
+      return ApiVersionsRequest{"librdkafka", "2.0.2"};
     case ApiKey::kCreateTopics: {
       CreateTopicsRequest r;
       r.topics = {{"new", 3, 1, {{0, {1}}}, {{"retention.ms", std::string("1000")}}}};
       r.timeout_ms = 1000;
       return r;
     }
-    case ApiKey::kDeleteTopics: return DeleteTopicsRequest{{"a", "b"}, 1000};
-    case ApiKey::kInitProducerId: return InitProducerIdRequest{std::nullopt, 60000};
+    case ApiKey::kDeleteTopics:
+      return DeleteTopicsRequest{{"a", "b"}, 1000};
+    case ApiKey::kInitProducerId:
+      return InitProducerIdRequest{std::nullopt, 60000};
   }
   ADD_FAILURE() << "no sample for key " << key;
   return ListGroupsRequest{};
@@ -165,7 +171,10 @@ TEST(RequestCodecTest, ApiVersionsV3ResponseHasNoHeaderTagByte) {
 TEST(RequestCodecTest, UnsupportedApiVersionsAnswerUsesTheV0Layout) {
   RequestHeader h{18, 9, 5, std::nullopt};
   std::string frame = UnsupportedApiVersionsFrame(h);
-  EXPECT_EQ(Hex(frame.substr(4, 10)), "00000005" "0023" "00000011");  // corr, 35, 17 keys
+  EXPECT_EQ(Hex(frame.substr(4, 10)),
+            "00000005"
+            "0023"
+            "00000011");  // corr, 35, 17 keys
   EXPECT_EQ(frame.size(), 4u + 4 + 2 + 4 + 17 * 6);
 }
 
@@ -200,9 +209,13 @@ TEST(RequestCodecTest, MetadataV0EmptyListMeansAllTopicsAndV1NullDoes) {
 
 TEST(RequestCodecTest, LyingProduceTopicCountIsRejectedWithoutAllocating) {
   // Produce v7: null txn id, acks, timeout, topic count INT32_MAX, nothing else.
-  std::string frame("\x00\x00\x00\x07\x00\x00\x00\x01\xff\xff" "\xff\xff" "\x00\x01"
-                    "\x00\x00\x75\x30" "\x7f\xff\xff\xff",
-                    20);
+  std::string frame(
+      "\x00\x00\x00\x07\x00\x00\x00\x01\xff\xff"
+      "\xff\xff"
+      "\x00\x01"
+      "\x00\x00\x75\x30"
+      "\x7f\xff\xff\xff",
+      20);
   auto d = DecodeRequest(frame);
   ASSERT_FALSE(d.ok());
   EXPECT_EQ(d.status().code(), StatusCode::kInvalidArgument);

@@ -46,7 +46,7 @@ struct PartitionResult {
 // Produce v7 response with one topic and one partition.
 PartitionResult ParseProduce(const std::string& frame) {
   WireReader r(frame);
-  r.Int32();                  // correlation id
+  r.Int32();  // correlation id
   EXPECT_EQ(r.ArrayCount(1), 1);
   r.String();
   EXPECT_EQ(r.ArrayCount(1), 1);
@@ -189,7 +189,9 @@ TEST_F(ServerSocketTest, LyingInnerLengthsCloseTheConnection) {  // E3
           Be32(1000) + std::string("\x00\x01t", 3) + Be32(0),
       // Metadata v1: topic name length one past the end.
       std::string("\x00\x03\x00\x01\x00\x00\x00\x01\xff\xff", 10) + Be32(1) +
-          std::string("\x00\x05" "abcd", 6),
+          std::string("\x00\x05"
+                      "abcd",
+                      6),
       // Metadata v1: topic count -2.
       std::string("\x00\x03\x00\x01\x00\x00\x00\x01\xff\xff", 10) + Be32(-2),
       // ApiVersions v3: compact string length 2^30.
@@ -262,9 +264,9 @@ TEST_F(ServerSocketTest, BadBatchesGetPerPartitionErrorsAndAppendNothing) {  // 
   struct Case {
     std::string batch;
     int16_t error;
-  } cases[] = {{bad_crc, kCorruptMessage},         {bad_magic, kCorruptMessage},
-               {bad_count, kCorruptMessage},       {too_big, kMessageTooLarge},
-               {truncated, kCorruptMessage},       {valid_then_bad, kCorruptMessage},
+  } cases[] = {{bad_crc, kCorruptMessage},     {bad_magic, kCorruptMessage},
+               {bad_count, kCorruptMessage},   {too_big, kMessageTooLarge},
+               {truncated, kCorruptMessage},   {valid_then_bad, kCorruptMessage},
                {std::string(), kInvalidRecord}};
   for (const auto& tc : cases) {
     ASSERT_TRUE(c->SendRequest(7, OneBatch("b", 0, tc.batch)));
@@ -347,8 +349,14 @@ TEST_F(ServerSocketTest, IdempotentSequencesAreEnforced) {
 }
 
 TEST_F(ServerSocketTest, InvalidTopicNamesAreRejectedAndCreateNothingOnDisk) {  // E6
-  std::vector<std::string> names = {"",  ".",      "..",          std::string(250, 'a'),
-                                    "a/b", "../../sluice-escape-check", std::string("a\0b", 3), "caf\xc3\xa9"};
+  std::vector<std::string> names = {"",
+                                    ".",
+                                    "..",
+                                    std::string(250, 'a'),
+                                    "a/b",
+                                    "../../sluice-escape-check",
+                                    std::string("a\0b", 3),
+                                    "caf\xc3\xa9"};
   auto c = f_.Connect();
   CreateTopicsRequest create;
   for (const auto& n : names) create.topics.push_back({n, 1, 1, {}, {}});

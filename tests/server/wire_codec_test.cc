@@ -82,8 +82,7 @@ TEST(WireCodecTest, ArrayCountLargerThanTheBytesLeftFails) {
   WireReader r(buf);
   EXPECT_EQ(r.ArrayCount(4), 0);
   EXPECT_FALSE(r.ok());
-  EXPECT_NE(r.status().message().find("claims 1000 elements"), std::string::npos)
-      << r.status();
+  EXPECT_NE(r.status().message().find("claims 1000 elements"), std::string::npos) << r.status();
 }
 
 TEST(WireCodecTest, HugeAndNegativeArrayCountsFail) {
@@ -110,7 +109,10 @@ TEST(WireCodecTest, StringLengthsThatLieFail) {
     EXPECT_FALSE(r.ok());
   }
   {
-    std::string buf("\x00\x05" "abcd", 6);  // one past the end
+    std::string buf(
+        "\x00\x05"
+        "abcd",
+        6);  // one past the end
     WireReader r(buf);
     r.String();
     EXPECT_FALSE(r.ok());
