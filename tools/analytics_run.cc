@@ -15,6 +15,7 @@
 #include "examples/sessions.h"
 #include "operators/topology_builder.h"
 #include "runtime/job.h"
+#include "tools/job_runner.h"
 #include "tools/time_parse.h"
 
 namespace sluice::tools {
@@ -215,41 +216,15 @@ Status RunAnalytics(CliContext& ctx, const CommonRunArgs& r, const AnalyticsArgs
   SLUICE_ASSIGN_OR_RETURN(TopicConfig in_cfg, log->DescribeTopic(spec.inputs.front()));
   std::map<std::string, std::vector<int64_t>> start;
   for (const auto& out : spec.outputs) {
-    if (!log->HasTopic(out)) {
-      TopicConfig c;
-      c.partitions = in_cfg.partitions;
-      SLUICE_RETURN_IF_ERROR(log->CreateTopic(out, c));
-      if (!r.quiet)
-        fmt::print(stderr, "created output topic '{}' with {} partitions\n", out, c.partitions);
-    }
+    SLUICE_RETURN_IF_ERROR(EnsureOutputTopic(*log, out, in_cfg.partitions, r.quiet));
     SLUICE_ASSIGN_OR_RETURN(start[out], EndOffsets(*log, out));
   }
   o.log = log.get();
   InstallInterruptHandler();
   auto t0 = std::chrono::steady_clock::now();
   SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<Job> job, Job::Start(o, std::move(spec.topology)));
-  auto last = std::chrono::steady_clock::now();
-  auto progress = [&] {
-    JobMetrics m = job->metrics();
-    fmt::print(stderr, "{}: in {}, out {}, lag {}, late {}\n", app, m.records_in, m.records_out,
-               m.lag, m.late_records);
-  };
-  bool stopping = false;
-  while (job->metrics().running) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    if (Interrupted() && !stopping) {
-      job->Stop();
-      stopping = true;
-    }
-    auto now = std::chrono::steady_clock::now();
-    if (!r.quiet && now - last >= std::chrono::seconds(1)) {
-      progress();
-      last = now;
-    }
-  }
-  Status s = job->Wait();
-  JobMetrics m = job->metrics();
-  if (!r.quiet) progress();
+  JobMetrics m;
+  Status s = WaitWithProgress(*job, app, r.quiet, /*show_late=*/true, &m);
   SLUICE_RETURN_IF_ERROR(s);
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   job.reset();

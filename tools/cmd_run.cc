@@ -19,6 +19,7 @@
 #include "runtime/job.h"
 #include "tools/analytics_run.h"
 #include "tools/commands.h"
+#include "tools/job_runner.h"
 #include "tools/time_parse.h"
 
 namespace sluice::tools {
@@ -111,39 +112,12 @@ Status Run(CliContext& ctx, const RunArgs& a, const AnalyticsArgs& analytics) {
         "--partitions N` and produce into it",
         a.input, a.input);
   }
-  if (!log->HasTopic(a.output)) {
-    SLUICE_ASSIGN_OR_RETURN(TopicConfig in, log->DescribeTopic(a.input));
-    TopicConfig out;
-    out.partitions = in.partitions;
-    SLUICE_RETURN_IF_ERROR(log->CreateTopic(a.output, out));
-    if (!a.quiet) {
-      fmt::print(stderr, "created output topic '{}' with {} partitions\n", a.output,
-                 out.partitions);
-    }
-  }
+  SLUICE_ASSIGN_OR_RETURN(TopicConfig in, log->DescribeTopic(a.input));
+  SLUICE_RETURN_IF_ERROR(EnsureOutputTopic(*log, a.output, in.partitions, a.quiet));
   o.log = log.get();
   InstallInterruptHandler();
   SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<Job> job, Job::Start(o, std::move(topology)));
-  auto last = std::chrono::steady_clock::now();
-  auto progress = [&] {
-    JobMetrics m = job->metrics();
-    fmt::print(stderr, "{}: in {}, out {}, lag {}\n", app, m.records_in, m.records_out, m.lag);
-  };
-  bool stopping = false;
-  while (job->metrics().running) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    if (Interrupted() && !stopping) {
-      job->Stop();
-      stopping = true;
-    }
-    auto now = std::chrono::steady_clock::now();
-    if (!a.quiet && now - last >= std::chrono::seconds(1)) {
-      progress();
-      last = now;
-    }
-  }
-  Status s = job->Wait();
-  if (!a.quiet) progress();
+  Status s = WaitWithProgress(*job, app, a.quiet, /*show_late=*/false, nullptr);
   SLUICE_RETURN_IF_ERROR(s);
   job.reset();
   return log->Close();

@@ -1,0 +1,22 @@
+// What every `sluice run` entry does around a Job: create missing output topics and wait for the
+// job with a progress line per second.
+#pragma once
+
+#include <string>
+
+#include "core/log.h"
+#include "runtime/job.h"
+
+namespace sluice::tools {
+
+// Creates topic `output` with `partitions` partitions if it does not exist (saying so on stderr
+// unless `quiet`).
+Status EnsureOutputTopic(Log& log, const std::string& output, int32_t partitions, bool quiet);
+
+// Waits until `job` stops (end of input with --until-end, an error, or Ctrl-C, which stops it with
+// a final commit). Unless `quiet`, prints "APP: in N, out N, lag N[, late N]" to stderr once a
+// second and once at the end. Returns the job's final status; *final holds its last metrics.
+Status WaitWithProgress(Job& job, const std::string& app, bool quiet, bool show_late,
+                        JobMetrics* final);
+
+}  // namespace sluice::tools
