@@ -19,7 +19,6 @@
 #include "tools/commands.h"
 #include "tools/format.h"
 #include "tools/time_parse.h"
-#include "tools/time_seek.h"
 #include "tools/topic_check.h"
 
 namespace sluice::tools {
@@ -82,7 +81,7 @@ Status SeekStart(Log& log, Consumer& consumer, const ConsumeArgs& args,
     for (const TopicPartition& tp : tps) {
       SLUICE_ASSIGN_OR_RETURN(Partition * p, log.GetPartition(tp.topic, tp.partition));
       SLUICE_RETURN_IF_ERROR(p->Refresh());
-      SLUICE_ASSIGN_OR_RETURN(Offset offset, OffsetOfTime(*p, ts));
+      SLUICE_ASSIGN_OR_RETURN(Offset offset, p->OffsetForTime(ts));
       SLUICE_RETURN_IF_ERROR(consumer.Seek(tp, offset));
     }
     return Status::Ok();

@@ -9,7 +9,6 @@
 #include "core/offset_store.h"
 #include "tools/commands.h"
 #include "tools/time_parse.h"
-#include "tools/time_seek.h"
 #include "tools/topic_check.h"
 
 namespace sluice::tools {
@@ -98,7 +97,7 @@ Status RunReset(const CliContext& ctx, const ResetArgs& args) {
             args.to_offset, args.topic, i, start.value(), end.value());
       }
     } else {
-      SLUICE_ASSIGN_OR_RETURN(target, OffsetOfTime(*p, *to_time));
+      SLUICE_ASSIGN_OR_RETURN(target, p->OffsetForTime(*to_time));
     }
     offsets[tp] = CommittedOffset{target, "", now};
   }
