@@ -1,0 +1,28 @@
+# `cmake --install` puts the libraries, the headers (under include/sluice, so that
+# `#include "core/log.h"` works as in the tree) and a CMake package so that another project can
+# `find_package(Sluice)` and link `Sluice::sluice`. examples/standalone/ is such a project.
+include(CMakePackageConfigHelpers)
+
+set_target_properties(sluice_core PROPERTIES EXPORT_NAME core)
+set_target_properties(sluice_operators PROPERTIES EXPORT_NAME operators)
+set_target_properties(sluice_runtime PROPERTIES EXPORT_NAME runtime)
+add_library(sluice_all INTERFACE)
+set_target_properties(sluice_all PROPERTIES EXPORT_NAME sluice)
+target_link_libraries(sluice_all INTERFACE sluice_core sluice_operators sluice_runtime)
+
+install(TARGETS sluice_core sluice_operators sluice_runtime sluice_all
+  EXPORT SluiceTargets
+  ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
+  LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR})
+install(DIRECTORY core operators runtime
+  DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/sluice
+  FILES_MATCHING PATTERN "*.h")
+install(EXPORT SluiceTargets NAMESPACE Sluice::
+  DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/Sluice)
+configure_package_config_file(${PROJECT_SOURCE_DIR}/cmake/SluiceConfig.cmake.in
+  ${PROJECT_BINARY_DIR}/SluiceConfig.cmake
+  INSTALL_DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/Sluice)
+write_basic_package_version_file(${PROJECT_BINARY_DIR}/SluiceConfigVersion.cmake
+  COMPATIBILITY SameMajorVersion)
+install(FILES ${PROJECT_BINARY_DIR}/SluiceConfig.cmake ${PROJECT_BINARY_DIR}/SluiceConfigVersion.cmake
+  DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/Sluice)
