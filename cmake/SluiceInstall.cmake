@@ -14,7 +14,7 @@ install(TARGETS sluice_core sluice_operators sluice_runtime sluice_all
   EXPORT SluiceTargets
   ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
   LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR})
-install(DIRECTORY core operators runtime
+install(DIRECTORY core operators runtime sluice
   DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/sluice
   FILES_MATCHING PATTERN "*.h")
 install(EXPORT SluiceTargets NAMESPACE Sluice::

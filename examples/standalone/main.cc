@@ -7,8 +7,7 @@
 #include <utility>
 #include <vector>
 
-#include "operators/test_driver.h"
-#include "operators/topology_builder.h"
+#include "sluice/sluice.h"
 
 namespace {
 
