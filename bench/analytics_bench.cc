@@ -19,6 +19,7 @@
 #include <filesystem>
 #include <string>
 
+#include "bench/bench_util.h"
 #include "core/log.h"
 #include "core/partitioner.h"
 #include "core/record_batch.h"
@@ -32,24 +33,9 @@ namespace sluice {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-[[noreturn]] void Die(const Status& s, const char* what) {
-  fmt::print(stderr, "analytics_bench: {}: {}\n", what, s.ToString());
-  std::exit(1);
-}
-
-double CpuSeconds() {
-  rusage u{};
-  getrusage(RUSAGE_SELF, &u);
-  return u.ru_utime.tv_sec + u.ru_stime.tv_sec + (u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
-}
-
-void CreateTopic(Log* log, const std::string& name, int32_t partitions) {
-  TopicConfig c;
-  c.partitions = partitions;
-  Status s = log->CreateTopic(name, c);
-  if (!s.ok() && s.code() != StatusCode::kAlreadyExists) Die(s, "create topic");
-}
+using bench::CpuSeconds;
+using bench::CreateTopic;
+using bench::Die;
 
 // Appends keyed records to a 2-partition topic in large batches.
 class Filler {
@@ -112,25 +98,10 @@ void RunCase(Log* log, const std::string& name, int threads, int64_t events,
 
 int main(int argc, char** argv) {
   using namespace sluice;
-  std::string dir, filter;
-  double scale = 1;
-  for (int i = 1; i < argc; ++i) {
-    if (!std::strcmp(argv[i], "--dir") && i + 1 < argc)
-      dir = argv[++i];
-    else if (!std::strcmp(argv[i], "--scale") && i + 1 < argc)
-      scale = std::atof(argv[++i]);
-    else if (!std::strcmp(argv[i], "--filter") && i + 1 < argc)
-      filter = argv[++i];
-    else {
-      fmt::print(stderr, "usage: analytics_bench [--dir DIR] [--scale F] [--filter SUBSTRING]\n");
-      return 2;
-    }
-  }
-  bool own_dir = dir.empty();
-  if (own_dir) {
-    const char* tmp = std::getenv("TMPDIR");
-    dir = fmt::format("{}/analytics_bench.{}", tmp ? tmp : "/var/tmp", getpid());
-  }
+  bench::Args args = bench::ParseArgs(argc, argv);
+  const std::string& dir = args.dir;
+  const std::string& filter = args.filter;
+  const double scale = args.scale;
   std::filesystem::create_directories(dir + "/data");
   LogOptions lo;
   lo.data_dir = dir + "/data";
@@ -197,6 +168,6 @@ int main(int argc, char** argv) {
     }
   }
   (void)(*log)->Close();
-  if (own_dir) std::filesystem::remove_all(dir);
+  if (args.own_dir) std::filesystem::remove_all(dir);
   return 0;
 }

@@ -22,6 +22,7 @@
 #include <string>
 #include <unordered_map>
 
+#include "bench/bench_util.h"
 #include "core/log.h"
 #include "core/partitioner.h"
 #include "core/record_batch.h"
@@ -33,18 +34,9 @@ namespace sluice {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-[[noreturn]] void Die(const Status& s, const char* what) {
-  fmt::print(stderr, "pipeline_bench: {}: {}\n", what, s.ToString());
-  std::exit(1);
-}
-
-// CPU seconds (user + system) this process has used so far.
-double CpuSeconds() {
-  rusage u{};
-  getrusage(RUSAGE_SELF, &u);
-  return u.ru_utime.tv_sec + u.ru_stime.tv_sec + (u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
-}
+using bench::CpuSeconds;
+using bench::CreateTopic;
+using bench::Die;
 
 // Wall time and CPU time: on a shared machine the CPU figure is the steadier one.
 void Row(const std::string& name, int64_t records, double seconds, double cpu) {
@@ -53,13 +45,6 @@ void Row(const std::string& name, int64_t records, double seconds, double cpu) {
       "records_per_cpu_s={:.0f}\n",
       name, records, seconds, records / seconds, cpu, records / cpu);
   std::fflush(stdout);
-}
-
-void CreateTopic(Log* log, const std::string& name, int32_t partitions) {
-  TopicConfig c;
-  c.partitions = partitions;
-  Status s = log->CreateTopic(name, c);
-  if (!s.ok() && s.code() != StatusCode::kAlreadyExists) Die(s, "create topic");
 }
 
 // Appends n records to `topic` (2 partitions) with values from `make(i)` and keys from key(i).
@@ -181,25 +166,10 @@ void RunJob(Log* log, const std::string& dir, const std::string& job, const std:
 
 int main(int argc, char** argv) {
   using namespace sluice;
-  std::string dir, filter;
-  double scale = 1.0;
-  for (int i = 1; i < argc; ++i) {
-    if (!std::strcmp(argv[i], "--dir") && i + 1 < argc)
-      dir = argv[++i];
-    else if (!std::strcmp(argv[i], "--scale") && i + 1 < argc)
-      scale = std::atof(argv[++i]);
-    else if (!std::strcmp(argv[i], "--filter") && i + 1 < argc)
-      filter = argv[++i];
-    else {
-      fmt::print(stderr, "usage: pipeline_bench [--dir DIR] [--scale F] [--filter SUBSTRING]\n");
-      return 2;
-    }
-  }
-  if (dir.empty()) {
-    std::string tmpl = "/var/tmp/sluice-pipeline-bench-XXXXXX";
-    if (mkdtemp(tmpl.data()) == nullptr) return 1;
-    dir = tmpl;
-  }
+  bench::Args args = bench::ParseArgs(argc, argv);
+  const std::string& dir = args.dir;
+  const std::string& filter = args.filter;
+  const double scale = args.scale;
   int64_t n = static_cast<int64_t>(10'000'000 * scale);
   LogOptions lo;
   lo.data_dir = dir + "/data";
@@ -240,6 +210,6 @@ int main(int argc, char** argv) {
   }
   (void)(*log)->Close();
   std::error_code ec;
-  std::filesystem::remove_all(dir, ec);
+  if (args.own_dir) std::filesystem::remove_all(dir, ec);
   return 0;
 }

@@ -1,0 +1,71 @@
+// What the runtime benchmarks share: argument parsing, the data directory, CPU time, topics.
+#pragma once
+
+#include <errno.h>
+#include <fmt/format.h>
+#include <stdlib.h>
+#include <sys/resource.h>
+
+#include <cstring>
+#include <string>
+
+#include "core/log.h"
+
+namespace sluice::bench {
+
+// Prints "<program>: <what>: <status>" and exits 1.
+[[noreturn]] inline void Die(const Status& s, const char* what) {
+  fmt::print(stderr, "{}: {}: {}\n", program_invocation_short_name, what, s.ToString());
+  std::exit(1);
+}
+
+// CPU seconds (user + system, all threads) this process has used so far.
+inline double CpuSeconds() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return u.ru_utime.tv_sec + u.ru_stime.tv_sec + (u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+}
+
+// Creates `name` with `partitions` partitions unless it exists.
+inline void CreateTopic(Log* log, const std::string& name, int32_t partitions) {
+  TopicConfig c;
+  c.partitions = partitions;
+  Status s = log->CreateTopic(name, c);
+  if (!s.ok() && s.code() != StatusCode::kAlreadyExists) Die(s, "create topic");
+}
+
+// --dir DIR, --scale F, --filter SUBSTRING. Without --dir, a fresh directory under /var/tmp that
+// the benchmark removes at the end (own_dir).
+struct Args {
+  std::string dir;
+  double scale = 1.0;
+  std::string filter;
+  bool own_dir = false;
+};
+
+// Parses the arguments; anything else prints the usage line and exits 2.
+inline Args ParseArgs(int argc, char** argv) {
+  Args a;
+  for (int i = 1; i < argc; ++i) {
+    if (!std::strcmp(argv[i], "--dir") && i + 1 < argc) {
+      a.dir = argv[++i];
+    } else if (!std::strcmp(argv[i], "--scale") && i + 1 < argc) {
+      a.scale = std::atof(argv[++i]);
+    } else if (!std::strcmp(argv[i], "--filter") && i + 1 < argc) {
+      a.filter = argv[++i];
+    } else {
+      fmt::print(stderr, "usage: {} [--dir DIR] [--scale F] [--filter SUBSTRING]\n",
+                 program_invocation_short_name);
+      std::exit(2);
+    }
+  }
+  if (a.dir.empty()) {
+    std::string tmpl = fmt::format("/var/tmp/{}-XXXXXX", program_invocation_short_name);
+    if (mkdtemp(tmpl.data()) == nullptr) Die(ErrnoToStatus(errno, "mkdtemp", tmpl), "dir");
+    a.dir = tmpl;
+    a.own_dir = true;
+  }
+  return a;
+}
+
+}  // namespace sluice::bench
