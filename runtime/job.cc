@@ -63,7 +63,7 @@ class Job::Impl {
     for (const auto& s : topology_.stores()) stores.push_back(s.name);
     std::string dir =
         (std::filesystem::path(options_.state_dir) / options_.application_id).string();
-    SLUICE_ASSIGN_OR_RETURN(db_, StateDb::Open(dir, stores));
+    SLUICE_ASSIGN_OR_RETURN(db_, StateDb::Open(dir, stores, options_.state_env));
     SLUICE_RETURN_IF_ERROR(CheckApplication());
     for (const auto& t : plan_.tasks) {
       tasks_.push_back(

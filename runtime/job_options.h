@@ -7,6 +7,10 @@
 
 #include "core/types.h"
 
+namespace rocksdb {
+class Env;
+}  // namespace rocksdb
+
 namespace sluice {
 
 class Log;
@@ -34,6 +38,9 @@ struct JobOptions {
   // Directory for job state; the RocksDB instance lives in <state_dir>/<application_id>.
   // Default "./sluice-state".
   std::string state_dir = "./sluice-state";
+  // For tests: the Env RocksDB uses for the state (e.g. a fault-injecting file system). Not owned.
+  // Default null: the process's default Env.
+  rocksdb::Env* state_env = nullptr;
   // Size of the TBB task arena (tasks run in parallel up to this). Default 1.
   int threads = 1;
   // A task commits at least this often while it has uncommitted work. Default 100 ms.

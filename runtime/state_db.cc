@@ -26,7 +26,8 @@ Status FromRocks(const rocksdb::Status& s, std::string_view what) {
 }
 
 Result<std::unique_ptr<StateDb>> StateDb::Open(const std::string& dir,
-                                               const std::vector<std::string>& stores) {
+                                               const std::vector<std::string>& stores,
+                                               rocksdb::Env* env) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (ec) return IOError("cannot create state directory '{}': {}", dir, ec.message());
@@ -34,6 +35,7 @@ Result<std::unique_ptr<StateDb>> StateDb::Open(const std::string& dir,
   rocksdb::DBOptions opts;
   opts.create_if_missing = true;
   opts.create_missing_column_families = true;
+  if (env != nullptr) opts.env = env;
   rocksdb::ColumnFamilyOptions cf_opts;
 
   std::vector<std::string> names = {rocksdb::kDefaultColumnFamilyName,

@@ -23,9 +23,11 @@ Status FromRocks(const rocksdb::Status& s, std::string_view what);
 class StateDb {
  public:
   // Opens or creates the DB in `dir` with a column family per store (existing ones are kept).
-  // kUnavailable if another process has it open (the job is running elsewhere).
+  // kUnavailable if another process has it open (the job is running elsewhere). `env` (not owned)
+  // replaces the default Env when not null (tests pass a fault-injecting one).
   static Result<std::unique_ptr<StateDb>> Open(const std::string& dir,
-                                               const std::vector<std::string>& stores);
+                                               const std::vector<std::string>& stores,
+                                               rocksdb::Env* env = nullptr);
   ~StateDb();
 
   rocksdb::DB* db() const { return db_.get(); }

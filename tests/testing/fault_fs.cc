@@ -65,6 +65,10 @@ Status FaultInjectionFileSystem::MaybeFailLocked(FaultOp op, std::string_view wh
   if (frozen_ && op != kOpRead) {
     return ErrnoToStatus(EIO, fmt::format("{} (file system frozen)", what), path);
   }
+  if (op != kOpRead && gate_ && !gate_()) {
+    frozen_ = true;
+    return ErrnoToStatus(EIO, fmt::format("{} (power cut)", what), path);
+  }
   uint32_t mask = mode_ == Mode::kNone ? static_cast<uint32_t>(kOpAllMutating) : spec_.ops;
   if ((mask & op) == 0) return Status::Ok();
   ++op_count_;
@@ -192,6 +196,11 @@ void FaultInjectionFileSystem::ClearFaults() {
 void FaultInjectionFileSystem::SetBeforeSyncHook(std::function<void(const std::string&)> hook) {
   std::lock_guard<std::mutex> l(mu_);
   before_sync_ = std::move(hook);
+}
+
+void FaultInjectionFileSystem::SetMutationGate(std::function<bool()> gate) {
+  std::lock_guard<std::mutex> l(mu_);
+  gate_ = std::move(gate);
 }
 
 int64_t FaultInjectionFileSystem::op_count() const {

@@ -77,6 +77,10 @@ class FaultInjectionFileSystem final : public FileSystem {
   // point that lets a test hold an fsync open while other threads run (e.g. to pin down group
   // commit deterministically).
   void SetBeforeSyncHook(std::function<void(const std::string& path)> hook);
+  // Consulted (under the file system's lock) before every mutating operation while not frozen;
+  // returning false freezes the file system and fails that operation. Lets one "power switch"
+  // cut several fault layers at the same operation count (tests/runtime/power_loss_test.cc).
+  void SetMutationGate(std::function<bool()> gate);
 
   // FileSystem.
   Result<std::unique_ptr<WritableFile>> OpenWritable(const std::string& path) override;
@@ -112,6 +116,7 @@ class FaultInjectionFileSystem final : public FileSystem {
   mutable std::mutex mu_;
   bool frozen_ = false;
   std::function<void(const std::string&)> before_sync_;
+  std::function<bool()> gate_;
   std::map<std::string, uint64_t> synced_size_;                // files written through us
   std::map<std::string, std::set<std::string>> unsynced_new_;  // dir -> paths created since SyncDir
   std::map<std::string, std::vector<PendingRename>> pending_renames_;  // dir -> renames
