@@ -1,163 +1,306 @@
 #include "examples/json.h"
 
+#include <fmt/compile.h>
 #include <fmt/format.h>
 
 #include <charconv>
 #include <cstdlib>
+#include <cstring>
 
 namespace sluice::examples {
 namespace {
 
-class Reader {
- public:
-  explicit Reader(std::string_view s) : s_(s) {}
-  void Ws() {
-    while (i_ < s_.size() &&
-           (s_[i_] == ' ' || s_[i_] == '\t' || s_[i_] == '\n' || s_[i_] == '\r')) {
-      ++i_;
-    }
-  }
-  bool Eat(char c) {
-    Ws();
-    if (i_ < s_.size() && s_[i_] == c) {
-      ++i_;
-      return true;
-    }
-    return false;
-  }
-  bool AtEnd() {
-    Ws();
-    return i_ >= s_.size();
-  }
-  char Peek() {
-    Ws();
-    return i_ < s_.size() ? s_[i_] : '\0';
-  }
-  Status Error(std::string_view what) const {
-    return InvalidArgument(
-        "not a flat JSON object: {} at byte {} of '{}'", what, i_,
-        s_.size() > 80 ? std::string(s_.substr(0, 80)) + "..." : std::string(s_));
-  }
-  Status String(std::string* out) {
-    if (!Eat('"')) return Error("expected a string");
-    out->clear();
-    while (i_ < s_.size()) {
-      // Copy the run up to the next quote or backslash in one go.
-      size_t j = i_;
-      while (j < s_.size() && s_[j] != '"' && s_[j] != '\\') ++j;
-      out->append(s_.data() + i_, j - i_);
-      i_ = j;
-      if (i_ >= s_.size()) break;
-      char c = s_[i_++];
-      if (c == '"') return Status::Ok();
-      if (i_ >= s_.size()) break;
-      char e = s_[i_++];
-      switch (e) {
-        case '"':
-          out->push_back('"');
-          break;
-        case '\\':
-          out->push_back('\\');
-          break;
-        case '/':
-          out->push_back('/');
-          break;
-        case 'b':
-          out->push_back('\b');
-          break;
-        case 'f':
-          out->push_back('\f');
-          break;
-        case 'n':
-          out->push_back('\n');
-          break;
-        case 'r':
-          out->push_back('\r');
-          break;
-        case 't':
-          out->push_back('\t');
-          break;
-        case 'u': {
-          if (i_ + 4 > s_.size()) return Error("short \\u escape");
-          unsigned cp = 0;
-          auto r = std::from_chars(s_.data() + i_, s_.data() + i_ + 4, cp, 16);
-          if (r.ec != std::errc() || r.ptr != s_.data() + i_ + 4) return Error("bad \\u escape");
-          i_ += 4;
-          if (cp < 0x80) {
-            out->push_back(static_cast<char>(cp));
-          } else if (cp < 0x800) {
-            out->push_back(static_cast<char>(0xC0 | (cp >> 6)));
-            out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-          } else {
-            out->push_back(static_cast<char>(0xE0 | (cp >> 12)));
-            out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-            out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-          }
-          break;
-        }
-        default:
-          return Error("bad escape");
-      }
-    }
-    return Error("unterminated string");
-  }
-  Status Scalar(std::string* out, bool* is_null) {
-    Ws();
-    size_t b = i_;
-    while (i_ < s_.size() && s_[i_] != ',' && s_[i_] != '}' && s_[i_] != ' ' && s_[i_] != '\n' &&
-           s_[i_] != '\t' && s_[i_] != '\r') {
-      ++i_;
-    }
-    std::string_view t = s_.substr(b, i_ - b);
-    *is_null = t == "null";
-    if (*is_null) {
-      out->clear();
-      return Status::Ok();
-    }
-    if (t == "true" || t == "false") {
-      out->assign(t);
-      return Status::Ok();
-    }
-    if (t.empty()) return Error("expected a value");
-    if (t[0] == '{' || t[0] == '[') return Error("nested objects and arrays are not supported");
-    char* end = nullptr;
-    std::string tmp(t);
-    std::strtod(tmp.c_str(), &end);
-    if (end != tmp.c_str() + tmp.size())
-      return Error("expected a number, string, true, false or null");
-    out->assign(t);
-    return Status::Ok();
-  }
+bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 
- private:
-  std::string_view s_;
-  size_t i_ = 0;
-};
+// Whether t is a number in JSON's grammar: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?
+// (strtod reads all of such a token, so it is the common case's fast answer).
+bool IsJsonNumber(std::string_view t) {
+  size_t i = 0, n = t.size();
+  if (i < n && t[i] == '-') ++i;
+  if (i >= n || !IsDigit(t[i])) return false;
+  if (t[i] == '0') {
+    ++i;
+  } else {
+    while (i < n && IsDigit(t[i])) ++i;
+  }
+  if (i < n && t[i] == '.') {
+    ++i;
+    if (i >= n || !IsDigit(t[i])) return false;
+    while (i < n && IsDigit(t[i])) ++i;
+  }
+  if (i < n && (t[i] == 'e' || t[i] == 'E')) {
+    ++i;
+    if (i < n && (t[i] == '+' || t[i] == '-')) ++i;
+    if (i >= n || !IsDigit(t[i])) return false;
+    while (i < n && IsDigit(t[i])) ++i;
+  }
+  return i == n;
+}
+
+// Whether strtod reads all of t: what a number member may be (it accepts more than JSON, e.g.
+// "+1", "0x10", ".5", "inf"; kept so that the same documents parse as always did).
+bool IsNumberToken(std::string_view t) {
+  if (IsJsonNumber(t)) return true;
+  std::string tmp(t);
+  char* end = nullptr;
+  std::strtod(tmp.c_str(), &end);
+  return end == tmp.c_str() + tmp.size();
+}
+
+// Appends the UTF-8 encoding of a \u escape's code unit (as written: surrogates are not paired).
+void AppendCodeUnit(std::string* out, unsigned cp) {
+  if (cp < 0x80) {
+    out->push_back(static_cast<char>(cp));
+  } else if (cp < 0x800) {
+    out->push_back(static_cast<char>(0xC0 | (cp >> 6)));
+    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  } else {
+    out->push_back(static_cast<char>(0xE0 | (cp >> 12)));
+    out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  }
+}
 
 }  // namespace
 
-Result<FlatJson> FlatJson::Parse(std::string_view text) {
-  Reader r(text);
-  FlatJson j;
-  if (!r.Eat('{')) return r.Error("expected '{'");
-  if (!r.Eat('}')) {
-    while (true) {
-      Member m;
-      SLUICE_RETURN_IF_ERROR(r.String(&m.name));
-      if (!r.Eat(':')) return r.Error("expected ':'");
-      if (r.Peek() == '"') {
-        SLUICE_RETURN_IF_ERROR(r.String(&m.text));
-        m.is_string = true;
-      } else {
-        SLUICE_RETURN_IF_ERROR(r.Scalar(&m.text, &m.is_null));
-      }
-      j.members_.push_back(std::move(m));
-      if (r.Eat(',')) continue;
-      if (r.Eat('}')) break;
-      return r.Error("expected ',' or '}'");
+void FlatJsonReader::Ws() {
+  while (i_ < s_.size() && (s_[i_] == ' ' || s_[i_] == '\t' || s_[i_] == '\n' || s_[i_] == '\r')) {
+    ++i_;
+  }
+}
+
+bool FlatJsonReader::Eat(char c) {
+  Ws();
+  if (i_ < s_.size() && s_[i_] == c) {
+    ++i_;
+    return true;
+  }
+  return false;
+}
+
+bool FlatJsonReader::Fail(std::string_view what) {
+  status_ =
+      InvalidArgument("not a flat JSON object: {} at byte {} of '{}'", what, i_,
+                      s_.size() > 80 ? std::string(s_.substr(0, 80)) + "..." : std::string(s_));
+  state_ = State::kDone;
+  return false;
+}
+
+bool FlatJsonReader::String(std::string* scratch, std::string_view* out) {
+  if (!Eat('"')) return Fail("expected a string");
+  const size_t start = i_;
+  // The common case: no escapes, so the value is a view of the text.
+  const void* q = std::memchr(s_.data() + i_, '"', s_.size() - i_);
+  if (q != nullptr) {
+    size_t end = static_cast<size_t>(static_cast<const char*>(q) - s_.data());
+    if (std::memchr(s_.data() + i_, '\\', end - i_) == nullptr) {
+      *out = s_.substr(start, end - start);
+      i_ = end + 1;
+      return true;
     }
   }
-  if (!r.AtEnd()) return r.Error("trailing bytes after the object");
+  scratch->clear();
+  while (i_ < s_.size()) {
+    // Copy the run up to the next quote or backslash in one go.
+    size_t j = i_;
+    while (j < s_.size() && s_[j] != '"' && s_[j] != '\\') ++j;
+    scratch->append(s_.data() + i_, j - i_);
+    i_ = j;
+    if (i_ >= s_.size()) break;
+    char c = s_[i_++];
+    if (c == '"') {
+      *out = *scratch;
+      return true;
+    }
+    if (i_ >= s_.size()) break;
+    char e = s_[i_++];
+    switch (e) {
+      case '"':
+        scratch->push_back('"');
+        break;
+      case '\\':
+        scratch->push_back('\\');
+        break;
+      case '/':
+        scratch->push_back('/');
+        break;
+      case 'b':
+        scratch->push_back('\b');
+        break;
+      case 'f':
+        scratch->push_back('\f');
+        break;
+      case 'n':
+        scratch->push_back('\n');
+        break;
+      case 'r':
+        scratch->push_back('\r');
+        break;
+      case 't':
+        scratch->push_back('\t');
+        break;
+      case 'u': {
+        if (i_ + 4 > s_.size()) return Fail("short \\u escape");
+        unsigned cp = 0;
+        auto r = std::from_chars(s_.data() + i_, s_.data() + i_ + 4, cp, 16);
+        if (r.ec != std::errc() || r.ptr != s_.data() + i_ + 4) return Fail("bad \\u escape");
+        i_ += 4;
+        AppendCodeUnit(scratch, cp);
+        break;
+      }
+      default:
+        return Fail("bad escape");
+    }
+  }
+  return Fail("unterminated string");
+}
+
+bool FlatJsonReader::Scalar(Member* m) {
+  Ws();
+  size_t b = i_;
+  while (i_ < s_.size() && s_[i_] != ',' && s_[i_] != '}' && s_[i_] != ' ' && s_[i_] != '\n' &&
+         s_[i_] != '\t' && s_[i_] != '\r') {
+    ++i_;
+  }
+  std::string_view t = s_.substr(b, i_ - b);
+  if (t == "null") {
+    m->type = JsonType::kNull;
+    m->text = std::string_view();
+    return true;
+  }
+  if (t == "true" || t == "false") {
+    m->type = t[0] == 't' ? JsonType::kTrue : JsonType::kFalse;
+    m->text = t;
+    return true;
+  }
+  if (t.empty()) return Fail("expected a value");
+  if (t[0] == '{' || t[0] == '[') return Fail("nested objects and arrays are not supported");
+  if (!IsNumberToken(t)) return Fail("expected a number, string, true, false or null");
+  m->type = JsonType::kNumber;
+  m->text = t;
+  return true;
+}
+
+bool FlatJsonReader::End() {
+  state_ = State::kDone;
+  Ws();
+  if (i_ < s_.size()) return Fail("trailing bytes after the object");
+  return false;
+}
+
+bool FlatJsonReader::Next(Member* m) {
+  if (state_ == State::kDone) return false;
+  if (state_ == State::kStart) {
+    state_ = State::kMore;
+    if (!Eat('{')) return Fail("expected '{'");
+    if (Eat('}')) return End();
+  } else if (!Eat(',')) {
+    if (Eat('}')) return End();
+    return Fail("expected ',' or '}'");
+  }
+  if (!String(&name_buf_, &m->name)) return false;
+  if (!Eat(':')) return Fail("expected ':'");
+  Ws();
+  if (i_ < s_.size() && s_[i_] == '"') {
+    if (!String(&text_buf_, &m->text)) return false;
+    m->type = JsonType::kString;
+  } else if (!Scalar(m)) {
+    return false;
+  }
+  return true;
+}
+
+JsonFields& JsonFields::Bind(std::string_view name, Kind kind, void* out) {
+  SLUICE_CHECK(n_ < kMaxFields);
+  Field& f = fields_[n_++];
+  f.name = name;
+  f.kind = kind;
+  f.out = out;
+  return *this;
+}
+
+JsonFields& JsonFields::String(std::string_view name, std::string* out) {
+  return Bind(name, Kind::kString, out);
+}
+JsonFields& JsonFields::OptionalString(std::string_view name, std::string* out) {
+  return Bind(name, Kind::kOptionalString, out);
+}
+JsonFields& JsonFields::NullableString(std::string_view name, std::string* out) {
+  return Bind(name, Kind::kNullableString, out);
+}
+JsonFields& JsonFields::Int(std::string_view name, int64_t* out) {
+  return Bind(name, Kind::kInt, out);
+}
+
+Status JsonFields::Parse(std::string_view json) {
+  for (size_t i = 0; i < n_; ++i) fields_[i].got = Got::kMissing;
+  FlatJsonReader r(json);
+  FlatJsonReader::Member m;
+  while (r.Next(&m)) {
+    Field* f = nullptr;
+    for (size_t i = 0; i < n_; ++i) {
+      if (fields_[i].name == m.name) {
+        f = &fields_[i];
+        break;
+      }
+    }
+    if (f == nullptr || f->got != Got::kMissing) continue;  // unbound, or not the first
+    switch (f->kind) {
+      case Kind::kInt: {
+        int64_t v = 0;
+        const char* end = m.text.data() + m.text.size();
+        auto res = std::from_chars(m.text.data(), end, v);
+        if (m.type == JsonType::kNumber && res.ec == std::errc() && res.ptr == end) {
+          *static_cast<int64_t*>(f->out) = v;
+          f->got = Got::kOk;
+        } else {
+          f->got = Got::kBad;
+          f->bad_text.assign(m.text);
+        }
+        break;
+      }
+      case Kind::kNullableString:
+        if (m.type == JsonType::kNull) {
+          f->got = Got::kOk;
+          break;
+        }
+        [[fallthrough]];
+      case Kind::kString:
+      case Kind::kOptionalString:
+        if (m.type == JsonType::kString) {
+          static_cast<std::string*>(f->out)->assign(m.text);
+          f->got = Got::kOk;
+        } else {
+          f->got = Got::kBad;
+        }
+        break;
+    }
+  }
+  SLUICE_RETURN_IF_ERROR(r.status());
+  for (size_t i = 0; i < n_; ++i) {
+    const Field& f = fields_[i];
+    if (f.got == Got::kMissing && (f.kind == Kind::kString || f.kind == Kind::kInt)) {
+      return InvalidArgument("member \"{}\" is missing", f.name);
+    }
+    if (f.got == Got::kBad) {
+      if (f.kind == Kind::kInt) {
+        return InvalidArgument("member \"{}\" must be an integer, got '{}'", f.name, f.bad_text);
+      }
+      return InvalidArgument("member \"{}\" must be a string", f.name);
+    }
+  }
+  return Status::Ok();
+}
+
+Result<FlatJson> FlatJson::Parse(std::string_view text) {
+  FlatJsonReader r(text);
+  FlatJson j;
+  FlatJsonReader::Member m;
+  while (r.Next(&m)) {
+    j.members_.push_back(Member{std::string(m.name), std::string(m.text),
+                                m.type == JsonType::kString, m.type == JsonType::kNull});
+  }
+  SLUICE_RETURN_IF_ERROR(r.status());
   return j;
 }
 
@@ -245,15 +388,28 @@ JsonWriter& JsonWriter::Add(std::string_view name, std::string_view value) {
   return *this;
 }
 
+void AppendJsonNumber(std::string* out, int64_t v) {
+  char buf[24];
+  auto r = std::to_chars(buf, buf + sizeof(buf), v);
+  out->append(buf, r.ptr);
+}
+
+void AppendJsonNumber(std::string* out, double v) {
+  // The compiled "{}" is fmt's runtime "{}" without parsing the format string each time.
+  char buf[40];
+  char* end = fmt::format_to(buf, FMT_COMPILE("{}"), v);
+  out->append(buf, end);
+}
+
 JsonWriter& JsonWriter::Add(std::string_view name, int64_t value) {
   Name(name);
-  fmt::format_to(std::back_inserter(out_), "{}", value);
+  AppendJsonNumber(&out_, value);
   return *this;
 }
 
 JsonWriter& JsonWriter::Add(std::string_view name, double value) {
   Name(name);
-  fmt::format_to(std::back_inserter(out_), "{}", value);
+  AppendJsonNumber(&out_, value);
   return *this;
 }
 

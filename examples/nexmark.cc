@@ -78,53 +78,50 @@ std::string ToJson(const Bid& b) {
 }
 
 Result<Person> ParsePerson(std::string_view json) {
-  SLUICE_ASSIGN_OR_RETURN(FlatJson j, FlatJson::Parse(json));
   Person p;
-  SLUICE_ASSIGN_OR_RETURN(p.id, j.GetInt("id"));
-  SLUICE_ASSIGN_OR_RETURN(p.name, j.GetString("name"));
-  SLUICE_ASSIGN_OR_RETURN(p.email, j.GetString("email"));
-  SLUICE_ASSIGN_OR_RETURN(p.credit_card, j.GetString("credit_card"));
-  SLUICE_ASSIGN_OR_RETURN(p.city, j.GetString("city"));
-  SLUICE_ASSIGN_OR_RETURN(p.state, j.GetString("state"));
-  SLUICE_ASSIGN_OR_RETURN(p.date_time, j.GetInt("date_time"));
-  if (j.Find("extra")) {
-    SLUICE_ASSIGN_OR_RETURN(p.extra, j.GetString("extra"));
-  }
+  JsonFields f;
+  f.Int("id", &p.id)
+      .String("name", &p.name)
+      .String("email", &p.email)
+      .String("credit_card", &p.credit_card)
+      .String("city", &p.city)
+      .String("state", &p.state)
+      .Int("date_time", &p.date_time)
+      .OptionalString("extra", &p.extra);
+  SLUICE_RETURN_IF_ERROR(f.Parse(json));
   SLUICE_RETURN_IF_ERROR(CheckEventTime(p.date_time));
   return p;
 }
 
 Result<Auction> ParseAuction(std::string_view json) {
-  SLUICE_ASSIGN_OR_RETURN(FlatJson j, FlatJson::Parse(json));
   Auction a;
-  SLUICE_ASSIGN_OR_RETURN(a.id, j.GetInt("id"));
-  SLUICE_ASSIGN_OR_RETURN(a.item_name, j.GetString("item_name"));
-  SLUICE_ASSIGN_OR_RETURN(a.description, j.GetString("description"));
-  SLUICE_ASSIGN_OR_RETURN(a.initial_bid, j.GetInt("initial_bid"));
-  SLUICE_ASSIGN_OR_RETURN(a.reserve, j.GetInt("reserve"));
-  SLUICE_ASSIGN_OR_RETURN(a.date_time, j.GetInt("date_time"));
-  SLUICE_ASSIGN_OR_RETURN(a.expires, j.GetInt("expires"));
-  SLUICE_ASSIGN_OR_RETURN(a.seller, j.GetInt("seller"));
-  SLUICE_ASSIGN_OR_RETURN(a.category, j.GetInt("category"));
-  if (j.Find("extra")) {
-    SLUICE_ASSIGN_OR_RETURN(a.extra, j.GetString("extra"));
-  }
+  JsonFields f;
+  f.Int("id", &a.id)
+      .String("item_name", &a.item_name)
+      .String("description", &a.description)
+      .Int("initial_bid", &a.initial_bid)
+      .Int("reserve", &a.reserve)
+      .Int("date_time", &a.date_time)
+      .Int("expires", &a.expires)
+      .Int("seller", &a.seller)
+      .Int("category", &a.category)
+      .OptionalString("extra", &a.extra);
+  SLUICE_RETURN_IF_ERROR(f.Parse(json));
   SLUICE_RETURN_IF_ERROR(CheckEventTime(a.date_time));
   return a;
 }
 
 Result<Bid> ParseBid(std::string_view json) {
-  SLUICE_ASSIGN_OR_RETURN(FlatJson j, FlatJson::Parse(json));
   Bid b;
-  SLUICE_ASSIGN_OR_RETURN(b.auction, j.GetInt("auction"));
-  SLUICE_ASSIGN_OR_RETURN(b.bidder, j.GetInt("bidder"));
-  SLUICE_ASSIGN_OR_RETURN(b.price, j.GetInt("price"));
-  SLUICE_ASSIGN_OR_RETURN(b.channel, j.GetString("channel"));
-  SLUICE_ASSIGN_OR_RETURN(b.url, j.GetString("url"));
-  SLUICE_ASSIGN_OR_RETURN(b.date_time, j.GetInt("date_time"));
-  if (j.Find("extra")) {
-    SLUICE_ASSIGN_OR_RETURN(b.extra, j.GetString("extra"));
-  }
+  JsonFields f;
+  f.Int("auction", &b.auction)
+      .Int("bidder", &b.bidder)
+      .Int("price", &b.price)
+      .String("channel", &b.channel)
+      .String("url", &b.url)
+      .Int("date_time", &b.date_time)
+      .OptionalString("extra", &b.extra);
+  SLUICE_RETURN_IF_ERROR(f.Parse(json));
   SLUICE_RETURN_IF_ERROR(CheckEventTime(b.date_time));
   return b;
 }
