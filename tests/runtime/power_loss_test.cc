@@ -12,8 +12,9 @@
 //
 // N is drawn from a seeded RNG within the operation count of a clean run. The seed is printed;
 // SLUICE_TEST_SEED=<seed> replays a run, SLUICE_POWER_CUTS=<k> changes the number of cut points
-// (default 200), SLUICE_POWER_CUT_AT=<n> runs the single cut point n. Some points cut a second
-// time while the restarted job is recovering (Log::Open and Job::Start), then recover again.
+// (default 200), SLUICE_POWER_CUT_AT=<n>[,<m>] runs the single cut point n (and m of the restart).
+// Every 8th point cuts a second time while the restarted job is recovering (Log::Open and
+// Job::Start), then recovers again.
 //
 // Directories are made under /dev/shm when it exists: the fault layers simulate durability, so
 // the real fsyncs they pass on only cost time.
@@ -23,6 +24,7 @@
 #include <stdlib.h>
 
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -144,6 +146,7 @@ struct Power {
 // What one attempt (open the log, run the job to the end, tear down) saw.
 struct Attempt {
   Status status;             // the first error, or Ok
+  bool job_ok = false;       // the job itself (Start and Wait) succeeded
   bool started = false;      // Log::Open and Job::Start succeeded (recovery was over)
   int64_t ops_at_start = 0;  // switch count when Job::Start returned
 };
@@ -182,8 +185,8 @@ class PowerLossTest : public ::testing::Test {
     o.state_env = p->env.get();
     o.threads = 2;
     o.until_end = true;
-    o.commit_interval = std::chrono::milliseconds(1);
-    o.batch_records = 40;
+    o.commit_interval = std::chrono::milliseconds(0);  // a commit after every batch
+    o.batch_records = 20;
     return o;
   }
 
@@ -214,6 +217,7 @@ class PowerLossTest : public ::testing::Test {
         a.started = true;
         a.ops_at_start = p->power.count();
         a.status = (*job)->Wait();
+        a.job_ok = a.status.ok();
       }
     }
     Status closed = log->Close();
@@ -275,15 +279,23 @@ class PowerLossTest : public ::testing::Test {
 
   // One cut point: cut at `n`; if `recovery_cut` > 0, cut again at that count of the restart;
   // then run to the end without faults and check. Returns "" or what went wrong.
+  // Where the first cut landed: counts per Landing, for the summary line.
+  enum Landing { kInStartup, kWhileRunning, kInTeardown, kNotReached, kLandings };
+
   std::string CutAndRecover(const std::string& dir, int64_t n, int64_t recovery_cut,
-                            bool* recovery_cut_landed) {
+                            Landing* landing, bool* recovery_cut_landed, int64_t* started_at) {
     FreshCopy(dir);
     Power p;
     p.power.Arm(n);
     Attempt first = RunOnce(dir, &p);
+    if (first.started) *started_at = first.ops_at_start;
     if (!first.status.ok() && !p.power.cut()) {
       return "the job failed before the power cut: " + first.status.ToString();
     }
+    *landing = !p.power.cut()   ? kNotReached
+               : !first.started ? kInStartup
+               : !first.job_ok  ? kWhileRunning
+                                : kInTeardown;
     p.LoseUnsyncedData();
     if (recovery_cut > 0) {
       p.power.Arm(recovery_cut);
@@ -306,13 +318,20 @@ class PowerLossTest : public ::testing::Test {
 TEST_F(PowerLossTest, CutAtSeededPointsRecoversEveryBalanceExactlyOnce) {
   uint64_t seed = static_cast<uint64_t>(EnvInt("SLUICE_TEST_SEED", std::random_device()()));
   int64_t cuts = EnvInt("SLUICE_POWER_CUTS", 200);
-  int64_t only = EnvInt("SLUICE_POWER_CUT_AT", 0);
+  // SLUICE_POWER_CUT_AT=<n>[,<m>]: one point, cut at n, and at m of the restart if given.
+  int64_t only = EnvInt("SLUICE_POWER_CUT_AT", 0), only_second = 0;
+  if (const char* at = std::getenv("SLUICE_POWER_CUT_AT"); at && std::strchr(at, ',')) {
+    only_second = std::strtoll(std::strchr(at, ',') + 1, nullptr, 10);
+  }
+  if (only > 0) cuts = 1;
   ScratchDir work;
   const std::string dir = work.path() + "/run";
 
-  // A clean run bounds the cut points: its mutating operations across both layers, and those up
-  // to the end of Log::Open + Job::Start (a restart's recovery is at least that long).
-  int64_t total = 0, startup = 0;
+  // A clean run bounds the cut points: its mutating operations across both layers. Second cuts
+  // are drawn below the operations up to the end of Log::Open + Job::Start (a restart's recovery
+  // is at least that long); the job's thread may already have run when Start returns, so the
+  // bound is the least count seen at that point over the clean run and the sweep.
+  int64_t total = 0, startup = 0, log_ops = 0, rocks_ops = 0;
   {
     FreshCopy(dir);
     Power p;
@@ -320,40 +339,51 @@ TEST_F(PowerLossTest, CutAtSeededPointsRecoversEveryBalanceExactlyOnce) {
     ASSERT_TRUE(clean.status.ok()) << clean.status;
     total = p.power.count();
     startup = clean.ops_at_start;
+    log_ops = p.log_fs.op_count();
+    rocks_ops = p.rocks_fs->op_count();
     p.LoseUnsyncedData();
     ASSERT_EQ(CheckEverything(dir, &p), "");
   }
   std::printf(
       "power-loss sweep: SLUICE_TEST_SEED=%llu, %lld cut points; a clean run has %lld mutating "
-      "operations (%lld up to the end of Job::Start)\n",
+      "operations (log %lld, RocksDB %lld; %lld up to the end of Job::Start)\n",
       static_cast<unsigned long long>(seed), static_cast<long long>(cuts),
-      static_cast<long long>(total), static_cast<long long>(startup));
+      static_cast<long long>(total), static_cast<long long>(log_ops),
+      static_cast<long long>(rocks_ops), static_cast<long long>(startup));
   std::fflush(stdout);
   ASSERT_GT(total, 100) << "the clean run did too little I/O for a sweep";
 
   std::mt19937_64 rng(seed);
   int recovery_cuts = 0, recovery_cuts_landed = 0;
-  for (int64_t i = 0; i < (only > 0 ? 1 : cuts); ++i) {
+  int landings[kLandings] = {};
+  for (int64_t i = 0; i < cuts; ++i) {
     int64_t n = only > 0 ? only : std::uniform_int_distribution<int64_t>(1, total)(rng);
     // Every 8th point also cuts the restart, within what recovery takes.
-    int64_t second = 0;
+    int64_t second = only_second;
     if (only == 0 && i % 8 == 7) {
       second = std::uniform_int_distribution<int64_t>(1, std::max<int64_t>(startup, 1))(rng);
     }
     bool landed = false;
-    std::string err = CutAndRecover(dir, n, second, &landed);
+    Landing landing = kNotReached;
+    int64_t started_at = 0;
+    std::string err = CutAndRecover(dir, n, second, &landing, &landed, &started_at);
+    ++landings[landing];
+    if (started_at > 0) startup = std::min(startup, started_at);
     if (second > 0) {
       ++recovery_cuts;
       recovery_cuts_landed += landed ? 1 : 0;
     }
     ASSERT_EQ(err, "") << "cut point " << i << ": power cut at mutating operation " << n
                        << (second > 0 ? fmt::format(", again at {} of the restart", second) : "")
-                       << " (replay: SLUICE_TEST_SEED=" << seed << ", or SLUICE_POWER_CUT_AT=" << n
-                       << " for the first cut alone)";
+                       << " (replay: SLUICE_TEST_SEED=" << seed
+                       << ", or this point alone: SLUICE_POWER_CUT_AT=" << n
+                       << (second > 0 ? fmt::format(",{}", second) : "") << ")";
   }
   std::printf(
-      "power-loss sweep: %d second cuts during a restart, %d of them before Job::Start "
-      "returned\n",
+      "power-loss sweep: first cuts landed %d in Log::Open/Job::Start, %d while the job ran, %d "
+      "in Job/Log teardown, %d not reached; %d second cuts during a restart, %d of them before "
+      "Job::Start returned\n",
+      landings[kInStartup], landings[kWhileRunning], landings[kInTeardown], landings[kNotReached],
       recovery_cuts, recovery_cuts_landed);
 }
 
