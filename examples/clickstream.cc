@@ -9,13 +9,20 @@
 
 namespace sluice::examples {
 
-std::string ToJson(const PageView& v) {
-  return JsonWriter()
+void ToJson(const PageView& v, std::string* out) {
+  JsonWriter(out)
       .Add("user", v.user)
       .Add("page", v.page)
       .Add("referrer", v.referrer)
       .Add("ts", v.ts)
-      .Finish();
+      .End();
+}
+
+std::string ToJson(const PageView& v) {
+  std::string out;
+  out.reserve(192);
+  ToJson(v, &out);
+  return out;
 }
 
 Status CheckEventTime(int64_t ts) {
@@ -102,7 +109,7 @@ sluice::SerdePtr<sluice::examples::PageView> sluice::SerdeFor<sluice::examples::
   using sluice::examples::PageView;
   static const auto serde = sluice::MakeSerde<PageView>(
       "pageview-json",
-      [](const PageView& v, std::string* out) { *out = sluice::examples::ToJson(v); },
+      [](const PageView& v, std::string* out) { sluice::examples::ToJson(v, out); },
       [](std::string_view b, PageView* out) -> sluice::Status {
         SLUICE_ASSIGN_OR_RETURN(*out, sluice::examples::ParsePageView(b));
         return sluice::Status::Ok();

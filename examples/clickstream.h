@@ -33,6 +33,8 @@ struct PageView {
 };
 
 std::string ToJson(const PageView& v);
+// The same JSON written into *out (replacing its contents, reusing its capacity).
+void ToJson(const PageView& v, std::string* out);
 // Parses and checks a page view: JSON shape, non-empty user and page, and a plausible event
 // time (see CheckEventTime). The error says what is wrong.
 Result<PageView> ParsePageView(std::string_view json);

@@ -39,8 +39,7 @@ bool IsJsonNumber(std::string_view t) {
 
 // Whether strtod reads all of t: what a number member may be (it accepts more than JSON, e.g.
 // "+1", "0x10", ".5", "inf"; kept so that the same documents parse as always did).
-bool IsNumberToken(std::string_view t) {
-  if (IsJsonNumber(t)) return true;
+bool StrtodReadsAll(std::string_view t) {
   std::string tmp(t);
   char* end = nullptr;
   std::strtod(tmp.c_str(), &end);
@@ -63,13 +62,19 @@ void AppendCodeUnit(std::string* out, unsigned cp) {
 
 }  // namespace
 
-void FlatJsonReader::Ws() {
-  while (i_ < s_.size() && (s_[i_] == ' ' || s_[i_] == '\t' || s_[i_] == '\n' || s_[i_] == '\r')) {
-    ++i_;
-  }
+namespace {
+inline bool IsWs(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+}  // namespace
+
+inline void FlatJsonReader::Ws() {
+  while (i_ < s_.size() && IsWs(s_[i_])) ++i_;
 }
 
-bool FlatJsonReader::Eat(char c) {
+inline bool FlatJsonReader::Eat(char c) {
+  if (i_ < s_.size() && s_[i_] == c) {  // the common case: no whitespace before c
+    ++i_;
+    return true;
+  }
   Ws();
   if (i_ < s_.size() && s_[i_] == c) {
     ++i_;
@@ -88,16 +93,16 @@ bool FlatJsonReader::Fail(std::string_view what) {
 
 bool FlatJsonReader::String(std::string* scratch, std::string_view* out) {
   if (!Eat('"')) return Fail("expected a string");
-  const size_t start = i_;
   // The common case: no escapes, so the value is a view of the text.
-  const void* q = std::memchr(s_.data() + i_, '"', s_.size() - i_);
-  if (q != nullptr) {
-    size_t end = static_cast<size_t>(static_cast<const char*>(q) - s_.data());
-    if (std::memchr(s_.data() + i_, '\\', end - i_) == nullptr) {
-      *out = s_.substr(start, end - start);
-      i_ = end + 1;
+  const char* const begin = s_.data() + i_;
+  const char* const end = s_.data() + s_.size();
+  for (const char* p = begin; p < end; ++p) {
+    if (*p == '"') {
+      *out = std::string_view(begin, static_cast<size_t>(p - begin));
+      i_ = static_cast<size_t>(p + 1 - s_.data());
       return true;
     }
+    if (*p == '\\') break;
   }
   scratch->clear();
   while (i_ < s_.size()) {
@@ -158,11 +163,13 @@ bool FlatJsonReader::String(std::string* scratch, std::string_view* out) {
 bool FlatJsonReader::Scalar(Member* m) {
   Ws();
   size_t b = i_;
-  while (i_ < s_.size() && s_[i_] != ',' && s_[i_] != '}' && s_[i_] != ' ' && s_[i_] != '\n' &&
-         s_[i_] != '\t' && s_[i_] != '\r') {
-    ++i_;
-  }
+  while (i_ < s_.size() && s_[i_] != ',' && s_[i_] != '}' && !IsWs(s_[i_])) ++i_;
   std::string_view t = s_.substr(b, i_ - b);
+  if (IsJsonNumber(t)) {  // the common case first
+    m->type = JsonType::kNumber;
+    m->text = t;
+    return true;
+  }
   if (t == "null") {
     m->type = JsonType::kNull;
     m->text = std::string_view();
@@ -175,7 +182,7 @@ bool FlatJsonReader::Scalar(Member* m) {
   }
   if (t.empty()) return Fail("expected a value");
   if (t[0] == '{' || t[0] == '[') return Fail("nested objects and arrays are not supported");
-  if (!IsNumberToken(t)) return Fail("expected a number, string, true, false or null");
+  if (!StrtodReadsAll(t)) return Fail("expected a number, string, true, false or null");
   m->type = JsonType::kNumber;
   m->text = t;
   return true;
@@ -234,13 +241,18 @@ JsonFields& JsonFields::Int(std::string_view name, int64_t* out) {
 
 Status JsonFields::Parse(std::string_view json) {
   for (size_t i = 0; i < n_; ++i) fields_[i].got = Got::kMissing;
+  bad_int_ = kMaxFields;
   FlatJsonReader r(json);
   FlatJsonReader::Member m;
+  size_t next = 0;  // documents usually list the members in binding order: try that one first
   while (r.Next(&m)) {
     Field* f = nullptr;
-    for (size_t i = 0; i < n_; ++i) {
-      if (fields_[i].name == m.name) {
+    for (size_t k = 0; k < n_; ++k) {
+      size_t i = next + k < n_ ? next + k : next + k - n_;
+      if (fields_[i].name.size() == m.name.size() &&
+          std::memcmp(fields_[i].name.data(), m.name.data(), m.name.size()) == 0) {
         f = &fields_[i];
+        next = i + 1 < n_ ? i + 1 : 0;
         break;
       }
     }
@@ -255,7 +267,11 @@ Status JsonFields::Parse(std::string_view json) {
           f->got = Got::kOk;
         } else {
           f->got = Got::kBad;
-          f->bad_text.assign(m.text);
+          size_t i = static_cast<size_t>(f - fields_.data());
+          if (i < bad_int_) {
+            bad_int_ = i;
+            bad_int_text_.assign(m.text);
+          }
         }
         break;
       }
@@ -284,7 +300,8 @@ Status JsonFields::Parse(std::string_view json) {
     }
     if (f.got == Got::kBad) {
       if (f.kind == Kind::kInt) {
-        return InvalidArgument("member \"{}\" must be an integer, got '{}'", f.name, f.bad_text);
+        // The first field in binding order that is bad is the first bad integer: its text.
+        return InvalidArgument("member \"{}\" must be an integer, got '{}'", f.name, bad_int_text_);
       }
       return InvalidArgument("member \"{}\" must be a string", f.name);
     }
@@ -377,14 +394,14 @@ void AppendJsonString(std::string* out, std::string_view s) {
 }
 
 void JsonWriter::Name(std::string_view name) {
-  if (out_.size() > 1) out_.push_back(',');
-  AppendJsonString(&out_, name);
-  out_.push_back(':');
+  if (out_->size() > 1) out_->push_back(',');
+  AppendJsonString(out_, name);
+  out_->push_back(':');
 }
 
 JsonWriter& JsonWriter::Add(std::string_view name, std::string_view value) {
   Name(name);
-  AppendJsonString(&out_, value);
+  AppendJsonString(out_, value);
   return *this;
 }
 
@@ -403,48 +420,48 @@ void AppendJsonNumber(std::string* out, double v) {
 
 JsonWriter& JsonWriter::Add(std::string_view name, int64_t value) {
   Name(name);
-  AppendJsonNumber(&out_, value);
+  AppendJsonNumber(out_, value);
   return *this;
 }
 
 JsonWriter& JsonWriter::Add(std::string_view name, double value) {
   Name(name);
-  AppendJsonNumber(&out_, value);
+  AppendJsonNumber(out_, value);
   return *this;
 }
 
 JsonWriter& JsonWriter::Add(std::string_view name, bool value) {
   Name(name);
-  out_.append(value ? "true" : "false");
+  out_->append(value ? "true" : "false");
   return *this;
 }
 
 JsonWriter& JsonWriter::AddNull(std::string_view name) {
   Name(name);
-  out_.append("null");
+  out_->append("null");
   return *this;
 }
 
 JsonWriter& JsonWriter::Add(std::string_view name, const std::vector<std::string>& values) {
   Name(name);
-  out_.push_back('[');
+  out_->push_back('[');
   for (size_t i = 0; i < values.size(); ++i) {
-    if (i > 0) out_.push_back(',');
-    AppendJsonString(&out_, values[i]);
+    if (i > 0) out_->push_back(',');
+    AppendJsonString(out_, values[i]);
   }
-  out_.push_back(']');
+  out_->push_back(']');
   return *this;
 }
 
 JsonWriter& JsonWriter::AddRaw(std::string_view name, std::string_view json) {
   Name(name);
-  out_.append(json);
+  out_->append(json);
   return *this;
 }
 
 std::string JsonWriter::Finish() {
-  out_.push_back('}');
-  return std::move(out_);
+  End();
+  return std::move(*out_);
 }
 
 }  // namespace sluice::examples

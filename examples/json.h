@@ -87,11 +87,13 @@ class JsonFields {
     Kind kind = Kind::kString;
     Got got = Got::kMissing;
     void* out = nullptr;
-    std::string bad_text;  // the text of a member that is not an integer
   };
   JsonFields& Bind(std::string_view name, Kind kind, void* out);
   std::array<Field, kMaxFields> fields_;
   size_t n_ = 0;
+  // The text of the first field, in binding order, that is not an integer but should be.
+  size_t bad_int_ = kMaxFields;
+  std::string bad_int_text_;
 };
 
 // A parsed flat object: members in document order.
@@ -121,12 +123,20 @@ class FlatJson {
 };
 
 // Builds one object: JsonWriter().Add("a", 1).Add("b", "x").Finish() == R"({"a":1,"b":"x"})".
+// JsonWriter(&buf)...End() builds it in `buf` instead (replacing its contents, reusing its
+// capacity: a serde's output buffer, say).
 class JsonWriter {
  public:
-  JsonWriter() {
-    out_.reserve(128);
-    out_.push_back('{');
+  JsonWriter() : out_(&own_) {
+    own_.reserve(128);
+    own_.push_back('{');
   }
+  explicit JsonWriter(std::string* out) : out_(out) {
+    out_->clear();
+    out_->push_back('{');
+  }
+  JsonWriter(const JsonWriter&) = delete;
+  JsonWriter& operator=(const JsonWriter&) = delete;
   JsonWriter& Add(std::string_view name, std::string_view value);
   JsonWriter& Add(std::string_view name, const char* value) {
     return Add(name, std::string_view(value));
@@ -142,11 +152,15 @@ class JsonWriter {
   JsonWriter& Add(std::string_view name, const std::vector<std::string>& values);
   // Adds pre-encoded JSON (an object or array) as the value.
   JsonWriter& AddRaw(std::string_view name, std::string_view json);
+  // Closes the object and returns it (moved out of the writer's own string).
   std::string Finish();
+  // Closes the object in the buffer given to the constructor.
+  void End() { out_->push_back('}'); }
 
  private:
   void Name(std::string_view name);
-  std::string out_;
+  std::string own_;
+  std::string* out_;
 };
 
 // Appends `s` as a quoted JSON string.

@@ -37,8 +37,8 @@ int64_t Price(SplitMix64& r) {
 
 }  // namespace
 
-std::string ToJson(const Person& p) {
-  return JsonWriter()
+void ToJson(const Person& p, std::string* out) {
+  JsonWriter(out)
       .Add("id", p.id)
       .Add("name", p.name)
       .Add("email", p.email)
@@ -47,11 +47,18 @@ std::string ToJson(const Person& p) {
       .Add("state", p.state)
       .Add("date_time", p.date_time)
       .Add("extra", p.extra)
-      .Finish();
+      .End();
 }
 
-std::string ToJson(const Auction& a) {
-  return JsonWriter()
+std::string ToJson(const Person& p) {
+  std::string out;
+  out.reserve(192);
+  ToJson(p, &out);
+  return out;
+}
+
+void ToJson(const Auction& a, std::string* out) {
+  JsonWriter(out)
       .Add("id", a.id)
       .Add("item_name", a.item_name)
       .Add("description", a.description)
@@ -62,11 +69,18 @@ std::string ToJson(const Auction& a) {
       .Add("seller", a.seller)
       .Add("category", a.category)
       .Add("extra", a.extra)
-      .Finish();
+      .End();
 }
 
-std::string ToJson(const Bid& b) {
-  return JsonWriter()
+std::string ToJson(const Auction& a) {
+  std::string out;
+  out.reserve(192);
+  ToJson(a, &out);
+  return out;
+}
+
+void ToJson(const Bid& b, std::string* out) {
+  JsonWriter(out)
       .Add("auction", b.auction)
       .Add("bidder", b.bidder)
       .Add("price", b.price)
@@ -74,7 +88,14 @@ std::string ToJson(const Bid& b) {
       .Add("url", b.url)
       .Add("date_time", b.date_time)
       .Add("extra", b.extra)
-      .Finish();
+      .End();
+}
+
+std::string ToJson(const Bid& b) {
+  std::string out;
+  out.reserve(192);
+  ToJson(b, &out);
+  return out;
 }
 
 Result<Person> ParsePerson(std::string_view json) {

@@ -56,6 +56,10 @@ struct Bid {
 std::string ToJson(const Person& p);
 std::string ToJson(const Auction& a);
 std::string ToJson(const Bid& b);
+// The same JSON written into *out (replacing its contents, reusing its capacity).
+void ToJson(const Person& p, std::string* out);
+void ToJson(const Auction& a, std::string* out);
+void ToJson(const Bid& b, std::string* out);
 Result<Person> ParsePerson(std::string_view json);
 Result<Auction> ParseAuction(std::string_view json);
 Result<Bid> ParseBid(std::string_view json);

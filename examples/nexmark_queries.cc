@@ -350,7 +350,7 @@ namespace sluice {
 template <typename T, typename P>
 static SerdePtr<T> JsonSerdeOf(const char* name, P parse) {
   return MakeSerde<T>(
-      name, [](const T& v, std::string* out) { *out = examples::ToJson(v); },
+      name, [](const T& v, std::string* out) { examples::ToJson(v, out); },
       [parse](std::string_view b, T* out) -> Status {
         SLUICE_ASSIGN_OR_RETURN(*out, parse(b));
         return Status::Ok();

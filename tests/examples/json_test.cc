@@ -158,6 +158,10 @@ TEST(JsonFieldsTest, BindsFieldsWithTheGettersChecks) {
   EXPECT_EQ(message(R"({"a":1,"s":true,"b":1})"), "member \"s\" must be a string");
   EXPECT_EQ(message(R"({"a":1,"s":"x","o":null,"b":1})"), "member \"o\" must be a string");
   EXPECT_EQ(message(R"({"a":1,"s":"x","z":3,"b":1})"), "member \"z\" must be a string");
+  // Several bad members: the first in binding order is reported, whatever the document order.
+  EXPECT_EQ(message(R"({"b":1.5,"s":"x","a":2.5})"), "member \"a\" must be an integer, got '2.5'");
+  EXPECT_EQ(message(R"({"s":1,"b":"q","a":1})"), "member \"s\" must be a string");
+  EXPECT_EQ(message(R"({"b":"q","a":1,"s":"x"})"), "member \"b\" must be an integer, got 'q'");
   EXPECT_EQ(message(R"({"a":1,"s":"x","b":1})"), "");
 }
 
@@ -191,6 +195,19 @@ TEST(JsonWriterTest, WritesNumbersAsFmtDoes) {
   }
   EXPECT_EQ(JsonWriter().Add("p", 2.5).Add("n", int64_t{-7}).Add("d", 1e300).Finish(),
             R"({"p":2.5,"n":-7,"d":1e+300})");
+}
+
+TEST(JsonWriterTest, WritesIntoAGivenBufferReplacingItsContents) {
+  std::string buf = "old contents that are longer than the new object";
+  JsonWriter(&buf).Add("a", "x\"y").Add("n", int64_t{3}).AddNull("z").End();
+  EXPECT_EQ(buf, R"({"a":"x\"y","n":3,"z":null})");
+  Bid b{.auction = 1001, .bidder = 1002, .price = 77, .channel = "Apple", .url = "u\n"};
+  b.date_time = 1700000000000;
+  ToJson(b, &buf);
+  EXPECT_EQ(buf, ToJson(b));
+  auto back = ParseBid(buf);
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_TRUE(*back == b);
 }
 
 // Generated records with random damage parse to the same value, or fail with the same message,
