@@ -11,30 +11,70 @@ namespace sluice::examples {
 namespace {
 
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+bool IsWs(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+
+// Word-at-a-time byte tests (exact as yes/no answers): whether some byte of w is zero, equals c,
+// or is below n (n <= 128).
+constexpr uint64_t kOnes = 0x0101010101010101ull;
+constexpr uint64_t kHighs = 0x8080808080808080ull;
+inline uint64_t HasZero(uint64_t w) { return (w - kOnes) & ~w & kHighs; }
+inline uint64_t HasByte(uint64_t w, unsigned char c) { return HasZero(w ^ (kOnes * c)); }
+inline uint64_t HasLess(uint64_t w, unsigned char n) { return (w - kOnes * n) & ~w & kHighs; }
+inline uint64_t Load64(const char* p) {
+  uint64_t w;
+  std::memcpy(&w, p, sizeof(w));
+  return w;
+}
+
+// The first '"' or '\\' in [p, end), or end.
+const char* FindQuoteOrBackslash(const char* p, const char* end) {
+  while (end - p >= 8) {
+    uint64_t w = Load64(p);
+    if (HasByte(w, '"') | HasByte(w, '\\')) break;
+    p += 8;
+  }
+  while (p < end && *p != '"' && *p != '\\') ++p;
+  return p;
+}
+
+// The first byte of [p, end) that a JSON string must escape ('"', '\\', control), or end.
+const char* FindEscape(const char* p, const char* end) {
+  while (end - p >= 8) {
+    uint64_t w = Load64(p);
+    if (HasByte(w, '"') | HasByte(w, '\\') | HasLess(w, 0x20)) break;
+    p += 8;
+  }
+  while (p < end && static_cast<unsigned char>(*p) >= 0x20 && *p != '"' && *p != '\\') ++p;
+  return p;
+}
+
+// The end of the number in JSON's grammar that starts at p, or nullptr if none starts there.
+const char* ScanJsonNumber(const char* p, const char* end) {
+  if (p < end && *p == '-') ++p;
+  if (p >= end || !IsDigit(*p)) return nullptr;
+  if (*p == '0') {
+    ++p;
+  } else {
+    while (p < end && IsDigit(*p)) ++p;
+  }
+  if (p < end && *p == '.') {
+    ++p;
+    if (p >= end || !IsDigit(*p)) return nullptr;
+    while (p < end && IsDigit(*p)) ++p;
+  }
+  if (p < end && (*p == 'e' || *p == 'E')) {
+    ++p;
+    if (p < end && (*p == '+' || *p == '-')) ++p;
+    if (p >= end || !IsDigit(*p)) return nullptr;
+    while (p < end && IsDigit(*p)) ++p;
+  }
+  return p;
+}
 
 // Whether t is a number in JSON's grammar: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?
 // (strtod reads all of such a token, so it is the common case's fast answer).
 bool IsJsonNumber(std::string_view t) {
-  size_t i = 0, n = t.size();
-  if (i < n && t[i] == '-') ++i;
-  if (i >= n || !IsDigit(t[i])) return false;
-  if (t[i] == '0') {
-    ++i;
-  } else {
-    while (i < n && IsDigit(t[i])) ++i;
-  }
-  if (i < n && t[i] == '.') {
-    ++i;
-    if (i >= n || !IsDigit(t[i])) return false;
-    while (i < n && IsDigit(t[i])) ++i;
-  }
-  if (i < n && (t[i] == 'e' || t[i] == 'E')) {
-    ++i;
-    if (i < n && (t[i] == '+' || t[i] == '-')) ++i;
-    if (i >= n || !IsDigit(t[i])) return false;
-    while (i < n && IsDigit(t[i])) ++i;
-  }
-  return i == n;
+  return ScanJsonNumber(t.data(), t.data() + t.size()) == t.data() + t.size();
 }
 
 // Whether strtod reads all of t: what a number member may be (it accepts more than JSON, e.g.
@@ -44,6 +84,15 @@ bool StrtodReadsAll(std::string_view t) {
   char* end = nullptr;
   std::strtod(tmp.c_str(), &end);
   return end == tmp.c_str() + tmp.size();
+}
+
+// a == b, for the short member names (a loop beats a call to memcmp).
+bool SameName(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (a[i] != b[i]) return false;
+  }
+  return true;
 }
 
 // Appends the UTF-8 encoding of a \u escape's code unit (as written: surrogates are not paired).
@@ -60,10 +109,6 @@ void AppendCodeUnit(std::string* out, unsigned cp) {
   }
 }
 
-}  // namespace
-
-namespace {
-inline bool IsWs(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
 }  // namespace
 
 inline void FlatJsonReader::Ws() {
@@ -96,19 +141,16 @@ bool FlatJsonReader::String(std::string* scratch, std::string_view* out) {
   // The common case: no escapes, so the value is a view of the text.
   const char* const begin = s_.data() + i_;
   const char* const end = s_.data() + s_.size();
-  for (const char* p = begin; p < end; ++p) {
-    if (*p == '"') {
-      *out = std::string_view(begin, static_cast<size_t>(p - begin));
-      i_ = static_cast<size_t>(p + 1 - s_.data());
-      return true;
-    }
-    if (*p == '\\') break;
+  const char* p = FindQuoteOrBackslash(begin, end);
+  if (p < end && *p == '"') {
+    *out = std::string_view(begin, static_cast<size_t>(p - begin));
+    i_ = static_cast<size_t>(p + 1 - s_.data());
+    return true;
   }
   scratch->clear();
   while (i_ < s_.size()) {
     // Copy the run up to the next quote or backslash in one go.
-    size_t j = i_;
-    while (j < s_.size() && s_[j] != '"' && s_[j] != '\\') ++j;
+    size_t j = static_cast<size_t>(FindQuoteOrBackslash(s_.data() + i_, end) - s_.data());
     scratch->append(s_.data() + i_, j - i_);
     i_ = j;
     if (i_ >= s_.size()) break;
@@ -163,6 +205,17 @@ bool FlatJsonReader::String(std::string* scratch, std::string_view* out) {
 bool FlatJsonReader::Scalar(Member* m) {
   Ws();
   size_t b = i_;
+  {
+    // The common case: a number in JSON's grammar, followed by a delimiter.
+    const char* end = s_.data() + s_.size();
+    const char* q = ScanJsonNumber(s_.data() + b, end);
+    if (q != nullptr && (q == end || *q == ',' || *q == '}' || IsWs(*q))) {
+      i_ = static_cast<size_t>(q - s_.data());
+      m->type = JsonType::kNumber;
+      m->text = s_.substr(b, i_ - b);
+      return true;
+    }
+  }
   while (i_ < s_.size() && s_[i_] != ',' && s_[i_] != '}' && !IsWs(s_[i_])) ++i_;
   std::string_view t = s_.substr(b, i_ - b);
   if (IsJsonNumber(t)) {  // the common case first
@@ -217,28 +270,6 @@ bool FlatJsonReader::Next(Member* m) {
   return true;
 }
 
-JsonFields& JsonFields::Bind(std::string_view name, Kind kind, void* out) {
-  SLUICE_CHECK(n_ < kMaxFields);
-  Field& f = fields_[n_++];
-  f.name = name;
-  f.kind = kind;
-  f.out = out;
-  return *this;
-}
-
-JsonFields& JsonFields::String(std::string_view name, std::string* out) {
-  return Bind(name, Kind::kString, out);
-}
-JsonFields& JsonFields::OptionalString(std::string_view name, std::string* out) {
-  return Bind(name, Kind::kOptionalString, out);
-}
-JsonFields& JsonFields::NullableString(std::string_view name, std::string* out) {
-  return Bind(name, Kind::kNullableString, out);
-}
-JsonFields& JsonFields::Int(std::string_view name, int64_t* out) {
-  return Bind(name, Kind::kInt, out);
-}
-
 Status JsonFields::Parse(std::string_view json) {
   for (size_t i = 0; i < n_; ++i) fields_[i].got = Got::kMissing;
   bad_int_ = kMaxFields;
@@ -249,8 +280,7 @@ Status JsonFields::Parse(std::string_view json) {
     Field* f = nullptr;
     for (size_t k = 0; k < n_; ++k) {
       size_t i = next + k < n_ ? next + k : next + k - n_;
-      if (fields_[i].name.size() == m.name.size() &&
-          std::memcmp(fields_[i].name.data(), m.name.data(), m.name.size()) == 0) {
+      if (SameName(fields_[i].name, m.name)) {
         f = &fields_[i];
         next = i + 1 < n_ ? i + 1 : 0;
         break;
@@ -358,11 +388,8 @@ Result<double> FlatJson::GetDouble(std::string_view name) const {
 
 void AppendJsonString(std::string* out, std::string_view s) {
   out->push_back('"');
-  size_t plain = 0;  // leading bytes that need no escaping, appended in one go
-  while (plain < s.size() && static_cast<unsigned char>(s[plain]) >= 0x20 && s[plain] != '"' &&
-         s[plain] != '\\') {
-    ++plain;
-  }
+  // Leading bytes that need no escaping, appended in one go.
+  size_t plain = static_cast<size_t>(FindEscape(s.data(), s.data() + s.size()) - s.data());
   out->append(s.data(), plain);
   s.remove_prefix(plain);
   for (char c : s) {

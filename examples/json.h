@@ -70,13 +70,19 @@ class JsonFields {
  public:
   static constexpr size_t kMaxFields = 12;
   // A string; missing is an error.
-  JsonFields& String(std::string_view name, std::string* out);
+  JsonFields& String(std::string_view name, std::string* out) {
+    return Bind(name, Kind::kString, out);
+  }
   // A string or absent (then *out is left alone).
-  JsonFields& OptionalString(std::string_view name, std::string* out);
+  JsonFields& OptionalString(std::string_view name, std::string* out) {
+    return Bind(name, Kind::kOptionalString, out);
+  }
   // A string, null or absent (then *out is left alone).
-  JsonFields& NullableString(std::string_view name, std::string* out);
+  JsonFields& NullableString(std::string_view name, std::string* out) {
+    return Bind(name, Kind::kNullableString, out);
+  }
   // An integer written as one (from_chars accepts all of it); missing is an error.
-  JsonFields& Int(std::string_view name, int64_t* out);
+  JsonFields& Int(std::string_view name, int64_t* out) { return Bind(name, Kind::kInt, out); }
   Status Parse(std::string_view json);
 
  private:
@@ -88,7 +94,11 @@ class JsonFields {
     Got got = Got::kMissing;
     void* out = nullptr;
   };
-  JsonFields& Bind(std::string_view name, Kind kind, void* out);
+  JsonFields& Bind(std::string_view name, Kind kind, void* out) {
+    SLUICE_CHECK(n_ < kMaxFields);
+    fields_[n_++] = Field{name, kind, Got::kMissing, out};
+    return *this;
+  }
   std::array<Field, kMaxFields> fields_;
   size_t n_ = 0;
   // The text of the first field, in binding order, that is not an integer but should be.

@@ -197,6 +197,48 @@ TEST(JsonWriterTest, WritesNumbersAsFmtDoes) {
             R"({"p":2.5,"n":-7,"d":1e+300})");
 }
 
+// Escaping and unescaping find a special byte at every offset (the scans go 8 bytes at a time).
+TEST(JsonWriterTest, EscapesAndReadsBackSpecialBytesAtEveryOffset) {
+  auto escaped = [](std::string_view s) {  // the plain way
+    std::string out = "\"";
+    for (char c : s) {
+      if (c == '"') {
+        out += "\\\"";
+      } else if (c == '\\') {
+        out += "\\\\";
+      } else if (c == '\n') {
+        out += "\\n";
+      } else if (static_cast<unsigned char>(c) < 0x20 && c != '\r' && c != '\t') {
+        out += fmt::format("\\u{:04x}", static_cast<unsigned char>(c));
+      } else if (c == '\r') {
+        out += "\\r";
+      } else if (c == '\t') {
+        out += "\\t";
+      } else {
+        out += c;
+      }
+    }
+    return out + "\"";
+  };
+  for (char special : {'"', '\\', '\n', '\x01', '\x1f', '\x7f', '\xc3', ' '}) {
+    for (size_t len = 1; len <= 20; ++len) {
+      for (size_t at = 0; at < len; ++at) {
+        std::string s(len, 'a');
+        s[at] = special;
+        std::string out;
+        AppendJsonString(&out, s);
+        ASSERT_EQ(out, escaped(s)) << int(special) << " at " << at << " of " << len;
+        Status st;
+        auto ms = ReadAll("{" + out + ":" + out + "}", &st);
+        ASSERT_TRUE(st.ok()) << st;
+        ASSERT_EQ(ms.size(), 1u);
+        EXPECT_EQ(ms[0].name, s);
+        EXPECT_EQ(ms[0].text, s);
+      }
+    }
+  }
+}
+
 TEST(JsonWriterTest, WritesIntoAGivenBufferReplacingItsContents) {
   std::string buf = "old contents that are longer than the new object";
   JsonWriter(&buf).Add("a", "x\"y").Add("n", int64_t{3}).AddNull("z").End();
