@@ -130,6 +130,48 @@ SerdePtr<Q8State> Q8Serde() {
   return s;
 }
 
+}  // namespace
+
+SerdePtr<Bid> BidRecordSerde() {
+  static const auto s = MakeSerde<Bid>(
+      "bid-record",
+      [](const Bid& b, std::string* out) {
+        out->assign(32, '\0');
+        varint::PutBE64(out->data(), static_cast<uint64_t>(b.auction));
+        varint::PutBE64(out->data() + 8, static_cast<uint64_t>(b.bidder));
+        varint::PutBE64(out->data() + 16, static_cast<uint64_t>(b.price));
+        varint::PutBE64(out->data() + 24, static_cast<uint64_t>(b.date_time));
+        for (const std::string* f : {&b.channel, &b.url, &b.extra}) {
+          varint::PutVarlong(out, static_cast<int64_t>(f->size()));
+          out->append(*f);
+        }
+      },
+      [](std::string_view in, Bid* b) -> Status {
+        if (in.size() < 32) {
+          return InvalidArgument("bid-record needs at least 32 bytes, got {}", in.size());
+        }
+        b->auction = static_cast<int64_t>(varint::GetBE64(in.data()));
+        b->bidder = static_cast<int64_t>(varint::GetBE64(in.data() + 8));
+        b->price = static_cast<int64_t>(varint::GetBE64(in.data() + 16));
+        b->date_time = static_cast<int64_t>(varint::GetBE64(in.data() + 24));
+        const char* p = in.data() + 32;
+        const char* end = in.data() + in.size();
+        for (std::string* f : {&b->channel, &b->url, &b->extra}) {
+          int64_t n = 0;
+          if (!varint::GetVarlong(&p, end, &n) || n < 0 || n > end - p) {
+            return InvalidArgument("bid-record: a string runs past the {} bytes", in.size());
+          }
+          f->assign(p, static_cast<size_t>(n));
+          p += n;
+        }
+        if (p != end) return InvalidArgument("bid-record: {} bytes left over", end - p);
+        return Status::Ok();
+      });
+  return s;
+}
+
+namespace {
+
 // q7's total order: higher price, then smaller auction, bidder, date_time, url.
 bool BidBefore(const Bid& a, const Bid& b) {
   return std::tuple(-a.price, a.auction, a.bidder, a.date_time, a.url) <
@@ -273,6 +315,8 @@ Status AddNexmarkQuery(TopologyBuilder& b, const NexmarkQueryOptions& o) {
         .To(out, "q5-sink");
   } else if (q == "q7") {
     Bids(b, o)
+        // Through the repartition topic and the window store as BidRecordSerde, not JSON.
+        .WithSerdes({.value = BidRecordSerde()})
         .KeyBy([](const std::string&,
                   const Bid& x) { return std::to_string(x.date_time / 10000 * 10000); },
                "q7-by-window")

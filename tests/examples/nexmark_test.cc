@@ -256,5 +256,33 @@ TEST(NexmarkTest, BadInputAndUnknownQueries) {
   EXPECT_TRUE(d.ReadOutput("nexmark-q1").empty());
 }
 
+TEST(NexmarkTest, BidRecordSerdeRoundTripsAndRejectsBadBytes) {
+  auto serde = BidRecordSerde();
+  std::string buf = "previous contents";
+  Bid odd{
+      .auction = -1, .bidder = INT64_MAX, .price = 0, .channel = "", .url = std::string(300, 'u')};
+  odd.date_time = INT64_MIN;
+  odd.extra = "x\0y";
+  std::vector<Bid> bids(Generated().bids.begin(), Generated().bids.begin() + 50);
+  bids.push_back(odd);
+  for (const Bid& b : bids) {
+    serde->Serialize(b, &buf);
+    Bid back;
+    back.url = "stale";
+    ASSERT_TRUE(serde->Deserialize(buf, &back).ok());
+    EXPECT_TRUE(back == b) << ToJson(b);
+  }
+  serde->Serialize(Generated().bids.front(), &buf);
+  Bid back;
+  for (size_t cut = 0; cut < buf.size(); ++cut) {
+    Status s = serde->Deserialize(std::string_view(buf).substr(0, cut), &back);
+    EXPECT_FALSE(s.ok()) << "cut at " << cut;
+  }
+  EXPECT_NE(serde->Deserialize("short", &back).message().find("at least 32 bytes"),
+            std::string::npos);
+  EXPECT_NE(serde->Deserialize(buf + "z", &back).message().find("1 bytes left over"),
+            std::string::npos);
+}
+
 }  // namespace
 }  // namespace sluice::examples
