@@ -133,28 +133,37 @@ SerdePtr<Q8State> Q8Serde() {
 }  // namespace
 
 SerdePtr<Bid> BidRecordSerde() {
+  // The first byte: a format version, and never '{', so a JSON bid is refused, not misread.
+  constexpr char kVersion = 1;
   static const auto s = MakeSerde<Bid>(
       "bid-record",
       [](const Bid& b, std::string* out) {
-        out->assign(32, '\0');
-        varint::PutBE64(out->data(), static_cast<uint64_t>(b.auction));
-        varint::PutBE64(out->data() + 8, static_cast<uint64_t>(b.bidder));
-        varint::PutBE64(out->data() + 16, static_cast<uint64_t>(b.price));
-        varint::PutBE64(out->data() + 24, static_cast<uint64_t>(b.date_time));
+        out->assign(33, '\0');
+        (*out)[0] = kVersion;
+        varint::PutBE64(out->data() + 1, static_cast<uint64_t>(b.auction));
+        varint::PutBE64(out->data() + 9, static_cast<uint64_t>(b.bidder));
+        varint::PutBE64(out->data() + 17, static_cast<uint64_t>(b.price));
+        varint::PutBE64(out->data() + 25, static_cast<uint64_t>(b.date_time));
         for (const std::string* f : {&b.channel, &b.url, &b.extra}) {
           varint::PutVarlong(out, static_cast<int64_t>(f->size()));
           out->append(*f);
         }
       },
       [](std::string_view in, Bid* b) -> Status {
-        if (in.size() < 32) {
-          return InvalidArgument("bid-record needs at least 32 bytes, got {}", in.size());
+        if (!in.empty() && in[0] != kVersion) {
+          return InvalidArgument(
+              "not a bid-record (first byte {:#04x}; a JSON bid from a build before q7 used "
+              "bid-record?): reset the q7 application's state and repartition topic",
+              static_cast<unsigned char>(in[0]));
         }
-        b->auction = static_cast<int64_t>(varint::GetBE64(in.data()));
-        b->bidder = static_cast<int64_t>(varint::GetBE64(in.data() + 8));
-        b->price = static_cast<int64_t>(varint::GetBE64(in.data() + 16));
-        b->date_time = static_cast<int64_t>(varint::GetBE64(in.data() + 24));
-        const char* p = in.data() + 32;
+        if (in.size() < 33) {
+          return InvalidArgument("bid-record needs at least 33 bytes, got {}", in.size());
+        }
+        b->auction = static_cast<int64_t>(varint::GetBE64(in.data() + 1));
+        b->bidder = static_cast<int64_t>(varint::GetBE64(in.data() + 9));
+        b->price = static_cast<int64_t>(varint::GetBE64(in.data() + 17));
+        b->date_time = static_cast<int64_t>(varint::GetBE64(in.data() + 25));
+        const char* p = in.data() + 33;
         const char* end = in.data() + in.size();
         for (std::string* f : {&b->channel, &b->url, &b->extra}) {
           int64_t n = 0;
