@@ -4,6 +4,45 @@
 
 namespace sluice {
 
+namespace {
+
+// Node kinds that never look at a watermark. Anything else (windows, windowed joins, dedup,
+// top-N, and kinds added later) counts as consuming one.
+bool IgnoresWatermark(std::string_view kind) {
+  static constexpr std::string_view kKinds[] = {
+      "source",         "table-source", "map",   "map-values", "filter",     "flat-map",
+      "event-time",     "peek",         "merge", "branch",     "branch-out", "key-by",
+      "sink",           "to-stream",    "count", "reduce",     "aggregate",  "stream-table-join",
+      "join-table-link"};
+  for (std::string_view k : kKinds) {
+    if (k == kind) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+bool Topology::CarriesWatermark(int topic) const {
+  // Stages reachable from the readers of `topic` through internal topics.
+  std::vector<bool> seen(stages_.size(), false);
+  std::vector<int> todo;
+  for (int n : topics_[topic].source_nodes) todo.push_back(nodes_[n].stage);
+  while (!todo.empty()) {
+    int st = todo.back();
+    todo.pop_back();
+    if (st < 0 || seen[st]) continue;
+    seen[st] = true;
+    for (int n : stages_[st].nodes) {
+      if (!IgnoresWatermark(nodes_[n].kind)) return true;
+    }
+    for (int t : stages_[st].sink_topics) {
+      if (!topics_[t].internal) continue;
+      for (int n : topics_[t].source_nodes) todo.push_back(nodes_[n].stage);
+    }
+  }
+  return false;
+}
+
 int Topology::FindTopic(std::string_view name) const {
   for (size_t i = 0; i < topics_.size(); ++i) {
     if (topics_[i].name == name) return static_cast<int>(i);

@@ -67,6 +67,14 @@ class Topology {
   // Watermark settings (operators/watermark.h), set with TopologyBuilder::EventTime.
   const EventTimeOptions& event_time() const { return event_time_; }
 
+  // Whether records written to internal topic `topic` must carry their watermark (a header; see
+  // runtime/task_time.h): true when a stage reading it, or any stage downstream of that one
+  // through internal topics, has an operator that consumes watermarks (windows, windowed joins,
+  // dedup, top-N, or any kind not known to ignore event time). Stateless stages and plain
+  // aggregations ignore watermarks, so e.g. wordcount's repartition records go without the
+  // 25-byte header.
+  bool CarriesWatermark(int topic) const;
+
   // Index of a topic by its topology name (internal topics without the application id); -1.
   int FindTopic(std::string_view name) const;
   int FindStore(std::string_view name) const;

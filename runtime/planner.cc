@@ -32,6 +32,7 @@ Result<Plan> MakePlan(const Topology& topology, std::string_view app,
     PlannedTopic& pt = plan.topics[i];
     pt.log_name = topology.TopicName(static_cast<int>(i), app);
     pt.internal = topics[i].internal;
+    pt.carries_watermark = pt.internal && topology.CarriesWatermark(static_cast<int>(i));
     pt.is_source = !topics[i].source_nodes.empty();
     pt.is_sink = !topics[i].sink_nodes.empty();
     auto it = existing.find(pt.log_name);

@@ -24,6 +24,8 @@ struct PlannedTopic {
   std::string log_name;
   int32_t partitions = 0;
   bool internal = false;
+  // Internal topics only: records carry the sender's watermark (Topology::CarriesWatermark).
+  bool carries_watermark = false;
   bool is_source = false;
   bool is_sink = false;
 };

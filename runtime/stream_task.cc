@@ -56,7 +56,7 @@ Status StreamTask::Init() {
   for (const auto& in : inputs_) {
     int senders = 0;
     const auto& sinks = topology_.topics()[in.topic].sink_nodes;
-    if (in.internal && !sinks.empty()) {
+    if (in.internal && plan_.topics[in.topic].carries_watermark && !sinks.empty()) {
       senders = plan_.stage_partitions[topology_.nodes()[sinks.front()].stage];
     }
     time_->AddInput(senders);
@@ -256,7 +256,7 @@ Status StreamTask::Send(int topic_index, std::string_view key, std::string_view 
   const PlannedTopic& t = plan_.topics[topic_index];
   int32_t part = PartitionForKey(key, t.partitions).value();
   Output& o = OutputFor(topic_index, part);
-  if (t.internal) {
+  if (t.carries_watermark) {
     Header h = time_->CarryHeader(*this);  // the watermark travels with the record
     o.builder.Add(ts, key, value, std::span<const Header>(&h, 1));
   } else {
@@ -287,6 +287,7 @@ Status StreamTask::ProcessInput(Input& in, size_t budget, size_t* consumed) {
         fmt::format("reading '{}' partition {} at offset {}", in.name, id_.partition, in.position));
   }
   FailPoint("after_poll");
+  time_->BeginBatch();
   std::string_view data = r->data;
   Status err;
   while (!data.empty() && *consumed < budget) {
@@ -369,11 +370,11 @@ Status StreamTask::AdvanceTime() {
   Header marker;
   bool has_internal_sink = false;
   for (int t : topology_.stages()[id_.stage].sink_topics) {
-    has_internal_sink = has_internal_sink || plan_.topics[t].internal;
+    has_internal_sink = has_internal_sink || plan_.topics[t].carries_watermark;
   }
   if (has_internal_sink && time_->NextMarker(watermark(), &marker)) {
     for (int t : topology_.stages()[id_.stage].sink_topics) {
-      if (!plan_.topics[t].internal) continue;
+      if (!plan_.topics[t].carries_watermark) continue;
       for (int32_t p = 0; p < plan_.topics[t].partitions; ++p) {
         OutputFor(t, p).builder.Add(Timestamp(0), std::nullopt, std::nullopt,
                                     std::span<const Header>(&marker, 1));

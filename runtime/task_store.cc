@@ -18,29 +18,39 @@ std::string& TaskStore::Prefixed(std::string_view key) {
   return scratch_;
 }
 
-Status TaskStore::Get(std::string_view key, std::string* value, bool* found) {
+Result<TaskStore::Cache::value_type*> TaskStore::Lookup(std::string_view key, bool load) {
+  // A read-modify-write (Get then Put of one key) is the common pattern: remember the last entry.
+  if (last_ != nullptr && last_->first == key) return last_;
   auto it = cache_.find(key);
   if (it == cache_.end()) {
-    std::string v;
-    bool f = false;
-    SLUICE_RETURN_IF_ERROR(db_->Get(cf_, Prefixed(key), &v, &f));
     Entry e;
-    if (f) e.value = std::move(v);
+    if (load) {
+      std::string v;
+      bool f = false;
+      SLUICE_RETURN_IF_ERROR(db_->Get(cf_, Prefixed(key), &v, &f));
+      if (f) e.value = std::move(v);
+    }
     it = cache_.emplace(std::string(key), std::move(e)).first;
   }
-  *found = it->second.value.has_value();
-  if (*found) value->assign(*it->second.value);
+  last_ = &*it;
+  return last_;
+}
+
+Status TaskStore::Get(std::string_view key, std::string* value, bool* found) {
+  SLUICE_ASSIGN_OR_RETURN(Cache::value_type * kv, Lookup(key, /*load=*/true));
+  *found = kv->second.value.has_value();
+  if (*found) value->assign(*kv->second.value);
   return Status::Ok();
 }
 
 TaskStore::Entry& TaskStore::Slot(std::string_view key) {
-  auto it = cache_.find(key);
-  if (it == cache_.end()) it = cache_.emplace(std::string(key), Entry{}).first;
-  if (!it->second.dirty) {
-    it->second.dirty = true;
-    dirty_.push_back(&*it);
+  // Without load: the value is overwritten. Cannot fail.
+  Cache::value_type* kv = *Lookup(key, /*load=*/false);
+  if (!kv->second.dirty) {
+    kv->second.dirty = true;
+    dirty_.push_back(kv);
   }
-  return it->second;
+  return kv->second;
 }
 
 Status TaskStore::Put(std::string_view key, std::string_view value) {
@@ -86,7 +96,10 @@ void TaskStore::MoveChangesTo(rocksdb::WriteBatch* batch) {
     kv->second.dirty = false;
   }
   dirty_.clear();
-  if (cache_.size() > kMaxCacheEntries) cache_.clear();
+  if (cache_.size() > kMaxCacheEntries) {
+    cache_.clear();
+    last_ = nullptr;
+  }
 }
 
 }  // namespace sluice

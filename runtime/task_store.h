@@ -39,6 +39,7 @@ class TaskStore final : public KeyValueStore {
   void Discard() {
     dirty_.clear();
     cache_.clear();
+    last_ = nullptr;
   }
 
  private:
@@ -58,8 +59,11 @@ class TaskStore final : public KeyValueStore {
   };
   using Cache = std::unordered_map<std::string, Entry, Hash, std::equal_to<>>;
   Entry& Slot(std::string_view key);
+  // The cache entry of `key`, created if missing (read from RocksDB first when `load`).
+  Result<Cache::value_type*> Lookup(std::string_view key, bool load);
   Cache cache_;
   std::vector<Cache::value_type*> dirty_;  // node pointers stay valid across rehashing
+  Cache::value_type* last_ = nullptr;      // the entry of the last lookup
 };
 
 }  // namespace sluice

@@ -15,6 +15,8 @@ int64_t TaskTime::NowMs() {
       .count();
 }
 
+void TaskTime::BeginBatch() { now_ms_ = NowMs(); }
+
 int TaskTime::AddInput(int senders) {
   carried_.push_back(senders > 0);
   last_data_ms_.push_back(NowMs());
@@ -45,7 +47,7 @@ bool TaskTime::BeforeRecord(int input, const RecordView& rec, ProcessorContext* 
       }
     }
   }
-  int64_t now = NowMs();
+  const int64_t now = now_ms_;
   last_data_ms_[input] = now;
   tracker_.ObserveWatermark(input, sender, carried, Timestamp(now), (flags & 2) != 0);
   ctx->set_record_watermark(std::max(task_wm, carried));
@@ -57,7 +59,7 @@ void TaskTime::AfterRecord(int input, Timestamp ts, const ProcessorContext& ctx)
   Timestamp et = ctx.reported_event_time() == Timestamp(ProcessorContext::kNoEventTime)
                      ? ts
                      : ctx.reported_event_time();
-  int64_t now = NowMs();
+  const int64_t now = now_ms_;
   last_data_ms_[input] = now;
   tracker_.ObserveRecord(input, et, Timestamp(now));
 }

@@ -33,6 +33,9 @@ class TaskTime {
   // Adds an input; `senders` = the writing stage's task count for a repartition topic, else 0.
   int AddInput(int senders);
 
+  // Reads the processing-time clock once for the records of the batch that follows (a clock read
+  // per record cost ~2% of a stateless job).
+  void BeginBatch();
   // Before processing `rec` of input i: sets the context's record watermark (never below the
   // watermark the operators have seen) and clears the reported event time. Returns true when rec is
   // a watermark marker (bookkept here; not to be processed).
@@ -66,6 +69,7 @@ class TaskTime {
   WatermarkTracker tracker_;
   std::vector<bool> carried_;
   std::vector<int64_t> last_data_ms_;
+  int64_t now_ms_ = NowMs();
   Timestamp sent_wm_{kMinWatermark};
   bool sent_idle_ = false;
   bool sent_any_ = false;
