@@ -109,6 +109,24 @@ class RecordBatchView {
   int32_t base_sequence() const;
   uint32_t stored_crc() const;
 
+  // A position among the records, for readers that stop part-way through a batch and resume
+  // later without decoding the records before it again (a default Cursor is the first record).
+  struct Cursor {
+    size_t byte = batch_format::kHeaderSize;
+    int32_t index = 0;
+  };
+  bool AtEnd(const Cursor& c) const { return c.index >= record_count(); }
+  // Decodes the record at `c` into `*r` and moves `c` to the next one. REQUIRES: !AtEnd(*c).
+  // Malformed records give kCorruption; compressed batches kInvalidArgument naming the codec.
+  Status Next(Cursor* c, RecordView* r) const {
+    if (compression() != 0) return CompressedError();
+    const char* p = bytes_.data() + c->byte;
+    SLUICE_RETURN_IF_ERROR(DecodeRecord(&p, bytes_.data() + bytes_.size(), r));
+    c->byte = static_cast<size_t>(p - bytes_.data());
+    ++c->index;
+    return Status::Ok();
+  }
+
   // Decodes the records in order and calls fn(const RecordView&) for each; stops at the first
   // malformed record with kCorruption. Compressed batches return kInvalidArgument naming the codec.
   template <typename Fn>

@@ -281,45 +281,61 @@ Status StreamTask::ProcessInput(Input& in, size_t budget, size_t* consumed) {
   *consumed = 0;
   if (in.end >= 0 && in.position >= in.end) return Status::Ok();
   if (in.position >= in.partition->high_watermark().value()) return Status::Ok();
-  Result<ReadResult> r = in.partition->Read(Offset(in.position), kReadBytes);
-  if (!r.ok()) {
-    return r.status().WithContext(
-        fmt::format("reading '{}' partition {} at offset {}", in.name, id_.partition, in.position));
+  if (in.buffered_next != in.position || in.read_pos >= in.read.data.size()) {
+    in.buffered_next = -1;
+    Status s = in.partition->ReadInto(Offset(in.position), kReadBytes, &in.read);
+    if (!s.ok()) {
+      return s.WithContext(fmt::format("reading '{}' partition {} at offset {}", in.name,
+                                       id_.partition, in.position));
+    }
+    in.read_pos = 0;
+    in.cursor = {};
+    FailPoint("after_poll");
   }
-  FailPoint("after_poll");
+  in.buffered_next = -1;  // re-established below unless an error leaves the cursor unknown
   time_->BeginBatch();
-  std::string_view data = r->data;
-  Status err;
-  while (!data.empty() && *consumed < budget) {
+  const std::string_view all = in.read.data;
+  bool at_end = false;
+  while (!at_end && *consumed < budget && in.read_pos < all.size()) {
+    std::string_view data = all.substr(in.read_pos);
     int64_t size = BatchSizeAt(data);
-    if (size <= 0 || static_cast<size_t>(size) > data.size()) break;
+    if (size <= 0 || static_cast<size_t>(size) > data.size()) {
+      in.read_pos = all.size();  // a partial tail (cannot happen: reads return whole batches)
+      break;
+    }
     SLUICE_ASSIGN_OR_RETURN(RecordBatchView batch, RecordBatchView::Parse(data.substr(0, size)));
-    data.remove_prefix(size);
-    if (batch.is_control() || batch.last_offset().value() < in.position) continue;
-    Status s = batch.ForEachRecord([&](const RecordView& rec) {
-      int64_t off = rec.offset.value();
-      // The budget bounds records per call even inside one large batch; the rest of the batch
-      // is read again by the next call, from in.position.
-      if (!err.ok() || off < in.position || (in.end >= 0 && off >= in.end) || *consumed >= budget) {
-        return;
-      }
-      if (time_->BeforeRecord(input_index, rec, this)) {  // a watermark marker
+    if (!batch.is_control() && batch.last_offset().value() >= in.position) {
+      RecordView rec;
+      // The budget bounds records per call even inside one large batch; the cursor keeps the
+      // place for the next call.
+      while (!batch.AtEnd(in.cursor) && *consumed < budget) {
+        SLUICE_RETURN_IF_ERROR(batch.Next(&in.cursor, &rec));
+        const int64_t off = rec.offset.value();
+        if (off < in.position) continue;
+        if (in.end >= 0 && off >= in.end) {
+          at_end = true;
+          break;
+        }
+        if (time_->BeforeRecord(input_index, rec, this)) {  // a watermark marker
+          in.position = off + 1;
+          continue;
+        }
+        Status err = graph_->Process(in.topic, rec.key_opt(), rec.value_opt(), rec.timestamp);
+        time_->AfterRecord(input_index, rec.timestamp, *this);
+        if (!err.ok()) {
+          return err.WithContext(fmt::format("task {}/{}: record at offset {} of '{}' partition {}",
+                                             id_.stage, id_.partition, off, in.name,
+                                             id_.partition));
+        }
         in.position = off + 1;
-        return;
+        ++*consumed;
       }
-      err = graph_->Process(in.topic, rec.key_opt(), rec.value_opt(), rec.timestamp);
-      time_->AfterRecord(input_index, rec.timestamp, *this);
-      if (!err.ok()) {
-        err = err.WithContext(fmt::format("task {}/{}: record at offset {} of '{}' partition {}",
-                                          id_.stage, id_.partition, off, in.name, id_.partition));
-        return;
-      }
-      in.position = off + 1;
-      ++*consumed;
-    });
-    SLUICE_RETURN_IF_ERROR(s);
-    SLUICE_RETURN_IF_ERROR(err);
+      if (!batch.AtEnd(in.cursor)) break;
+    }
+    in.read_pos += static_cast<size_t>(size);
+    in.cursor = {};
   }
+  in.buffered_next = in.position;
   if (*consumed > 0) {
     consumed_since_commit_ = true;
     records_in_.fetch_add(static_cast<int64_t>(*consumed), std::memory_order_relaxed);

@@ -85,6 +85,14 @@ class StreamTask final : public ProcessorContext {
     int64_t position = 0;  // next offset to read
     int64_t end = -1;      // until_end bound for external topics; -1 none
     bool internal = false;
+    // Read-ahead: whole batches read from the partition, consumed across several ProcessInput
+    // calls (a batch can hold far more records than one call's budget). Valid only while
+    // buffered_next == position: then read.data[read_pos..] starts with the batch holding
+    // `position` and `cursor` points at its next record.
+    ReadResult read;
+    size_t read_pos = 0;
+    RecordBatchView::Cursor cursor;
+    int64_t buffered_next = -1;
   };
   struct Output {
     int topic;

@@ -18,11 +18,11 @@ std::string& TaskStore::Prefixed(std::string_view key) {
   return scratch_;
 }
 
-Result<TaskStore::Cache::value_type*> TaskStore::Lookup(std::string_view key, bool load) {
+Result<TaskStore::Cache::Node*> TaskStore::Lookup(std::string_view key, bool load) {
   // A read-modify-write (Get then Put of one key) is the common pattern: remember the last entry.
-  if (last_ != nullptr && last_->first == key) return last_;
-  auto it = cache_.find(key);
-  if (it == cache_.end()) {
+  if (last_ != nullptr && last_->key == key) return last_;
+  Cache::Node* n = cache_.Find(key);
+  if (n == nullptr) {
     Entry e;
     if (load) {
       std::string v;
@@ -30,27 +30,28 @@ Result<TaskStore::Cache::value_type*> TaskStore::Lookup(std::string_view key, bo
       SLUICE_RETURN_IF_ERROR(db_->Get(cf_, Prefixed(key), &v, &f));
       if (f) e.value = std::move(v);
     }
-    it = cache_.emplace(std::string(key), std::move(e)).first;
+    n = cache_.Insert(key);
+    n->value = std::move(e);
   }
-  last_ = &*it;
-  return last_;
+  last_ = n;
+  return n;
 }
 
 Status TaskStore::Get(std::string_view key, std::string* value, bool* found) {
-  SLUICE_ASSIGN_OR_RETURN(Cache::value_type * kv, Lookup(key, /*load=*/true));
-  *found = kv->second.value.has_value();
-  if (*found) value->assign(*kv->second.value);
+  SLUICE_ASSIGN_OR_RETURN(Cache::Node * n, Lookup(key, /*load=*/true));
+  *found = n->value.value.has_value();
+  if (*found) value->assign(*n->value.value);
   return Status::Ok();
 }
 
 TaskStore::Entry& TaskStore::Slot(std::string_view key) {
   // Without load: the value is overwritten. Cannot fail.
-  Cache::value_type* kv = *Lookup(key, /*load=*/false);
-  if (!kv->second.dirty) {
-    kv->second.dirty = true;
-    dirty_.push_back(kv);
+  Cache::Node* n = *Lookup(key, /*load=*/false);
+  if (!n->value.dirty) {
+    n->value.dirty = true;
+    dirty_.push_back(n);
   }
-  return kv->second;
+  return n->value;
 }
 
 Status TaskStore::Put(std::string_view key, std::string_view value) {
@@ -73,7 +74,7 @@ Status TaskStore::ForEach(const std::function<void(std::string_view, std::string
   SLUICE_RETURN_IF_ERROR(db_->ScanPrefix(cf_, prefix_, [&](std::string_view k, std::string_view v) {
     merged[std::string(k.substr(prefix_.size()))] = std::string(v);
   }));
-  for (const auto* kv : dirty_) merged[kv->first] = kv->second.value;
+  for (const Cache::Node* n : dirty_) merged[n->key] = n->value.value;
   for (const auto& [k, v] : merged) {
     if (v) fn(k, *v);
   }
@@ -83,21 +84,20 @@ Status TaskStore::ForEach(const std::function<void(std::string_view, std::string
 void TaskStore::MoveChangesTo(rocksdb::WriteBatch* batch) {
   // In key order: the memtable's skiplist inserts a sorted run far faster than random keys
   // (it reuses the insert position), which dominated the commit cost of wordcount.
-  std::sort(
-      dirty_.begin(), dirty_.end(),
-      [](const Cache::value_type* a, const Cache::value_type* b) { return a->first < b->first; });
-  for (Cache::value_type* kv : dirty_) {
-    std::string& pk = Prefixed(kv->first);
-    if (kv->second.value) {
-      batch->Put(cf_, pk, *kv->second.value).PermitUncheckedError();
+  std::sort(dirty_.begin(), dirty_.end(),
+            [](const Cache::Node* a, const Cache::Node* b) { return a->key < b->key; });
+  for (Cache::Node* n : dirty_) {
+    std::string& pk = Prefixed(n->key);
+    if (n->value.value) {
+      batch->Put(cf_, pk, *n->value.value).PermitUncheckedError();
     } else {
       batch->Delete(cf_, pk).PermitUncheckedError();
     }
-    kv->second.dirty = false;
+    n->value.dirty = false;
   }
   dirty_.clear();
   if (cache_.size() > kMaxCacheEntries) {
-    cache_.clear();
+    cache_.Clear();
     last_ = nullptr;
   }
 }

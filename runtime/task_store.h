@@ -12,10 +12,10 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 #include "operators/key_value_store.h"
+#include "runtime/node_map.h"
 #include "runtime/state_db.h"
 
 namespace sluice {
@@ -38,32 +38,28 @@ class TaskStore final : public KeyValueStore {
   // Drops uncommitted changes (and the cache).
   void Discard() {
     dirty_.clear();
-    cache_.clear();
+    cache_.Clear();
     last_ = nullptr;
   }
 
  private:
-  struct Hash {
-    using is_transparent = void;
-    size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
+  struct Entry {
+    std::optional<std::string> value;  // nullopt: absent (deleted or never written)
+    bool dirty = false;
   };
+  using Cache = NodeMap<Entry>;
   std::string& Prefixed(std::string_view key);
+  Entry& Slot(std::string_view key);
+  // The cache entry of `key`, created if missing (read from RocksDB first when `load`).
+  Result<Cache::Node*> Lookup(std::string_view key, bool load);
 
   StateDb* db_;
   rocksdb::ColumnFamilyHandle* cf_;
   std::string prefix_;
   std::string scratch_;
-  struct Entry {
-    std::optional<std::string> value;  // nullopt: absent (deleted or never written)
-    bool dirty = false;
-  };
-  using Cache = std::unordered_map<std::string, Entry, Hash, std::equal_to<>>;
-  Entry& Slot(std::string_view key);
-  // The cache entry of `key`, created if missing (read from RocksDB first when `load`).
-  Result<Cache::value_type*> Lookup(std::string_view key, bool load);
   Cache cache_;
-  std::vector<Cache::value_type*> dirty_;  // node pointers stay valid across rehashing
-  Cache::value_type* last_ = nullptr;      // the entry of the last lookup
+  std::vector<Cache::Node*> dirty_;  // nodes never move
+  Cache::Node* last_ = nullptr;      // the entry of the last lookup
 };
 
 }  // namespace sluice

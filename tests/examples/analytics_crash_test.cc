@@ -67,10 +67,10 @@ class AnalyticsCrashTest : public ::testing::Test {
       FILE* f = freopen(log.c_str(), "a", stdout);
       (void)f;
       dup2(1, 2);
-      // Runs that are meant to be killed sleep 60 ms after each poll, so that the kill lands
+      // Runs that are meant to be killed sleep 60 ms after each batch, so that the kill lands
       // while input is left on any machine; the commit path itself is unchanged.
       if (kill_after < std::chrono::seconds(60))
-        setenv("SLUICE_FAILPOINT", "after_poll:delay=60", 1);
+        setenv("SLUICE_FAILPOINT", "after_process:delay=60", 1);
       std::string state = (dir_ / "state").string(), prefix = app + "-";
       execl(SLUICE_BINARY, SLUICE_BINARY, "--data", data_.c_str(), "run", job.c_str(),
             "--until-end", "--quiet", "--app", app.c_str(), "--output-prefix", prefix.c_str(),

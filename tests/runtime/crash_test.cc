@@ -25,7 +25,13 @@ struct ChildResult {
   bool killed = false;  // we sent SIGKILL
   bool exited = false;
   int exit_code = -1;
+  int signal = 0;  // the signal that ended it, when not exited (and not killed by us)
 };
+
+std::string Describe(const ChildResult& r) {
+  return r.exited ? "child exited with code " + std::to_string(r.exit_code)
+                  : "child ended by signal " + std::to_string(r.signal);
+}
 
 class CrashTest : public ::testing::Test {
  protected:
@@ -85,6 +91,7 @@ class CrashTest : public ::testing::Test {
     }
     r.exited = WIFEXITED(status);
     r.exit_code = r.exited ? WEXITSTATUS(status) : -1;
+    r.signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
     return r;
   }
 
@@ -135,7 +142,7 @@ class CrashTest : public ::testing::Test {
 
   void FinishAndCheck() {
     ChildResult r = RunChild(std::nullopt);
-    ASSERT_TRUE(r.exited && r.exit_code == 0) << ChildLog();
+    ASSERT_TRUE(r.exited && r.exit_code == 0) << Describe(r) << "; its log:\n" << ChildLog();
     auto log = testing::OpenLogOrDie(data_);
     EXPECT_EQ(testing::CheckBalances(inputs_, testing::ReadTopic(log.get(), "bal")), "")
         << ChildLog();
@@ -176,11 +183,11 @@ TEST_F(CrashTest, RandomKillsNeverDuplicateOrLoseABalance) {
   int kills = 0, mid_stream = 0;
   for (int round = 0; round < 15; ++round) {
     auto delay = std::chrono::milliseconds(10 + rng() % 200);
-    // Each poll of 40 records sleeps 4 ms, so the 20k transactions take a second or two on any
+    // Each batch of 40 records sleeps 4 ms, so the 20k transactions take a second or two on any
     // machine and the kills land mid-stream; the commit path itself is unchanged.
-    ChildResult r = RunChild(delay, "after_poll:delay=4");
+    ChildResult r = RunChild(delay, "after_process:delay=4");
     if (!r.killed) {
-      ASSERT_TRUE(r.exited && r.exit_code == 0) << ChildLog();
+      ASSERT_TRUE(r.exited && r.exit_code == 0) << Describe(r) << "; its log:\n" << ChildLog();
       break;  // it finished before we killed it
     }
     ++kills;
