@@ -78,7 +78,7 @@ Status PartitionImpl::MarkFailed(const Status& cause) {
   return FailedStatus();
 }
 
-Result<AppendResult> PartitionImpl::Append(std::string_view batch, Acks acks) {
+Result<AppendResult> PartitionImpl::DoAppend(std::string_view batch, Acks acks, bool validate) {
   if (options_.read_only) {
     return InvalidArgument(
         "partition {} is open read-only because another process is the writer; append "
@@ -94,7 +94,7 @@ Result<AppendResult> PartitionImpl::Append(std::string_view batch, Acks acks) {
   // Validation (CRC and record structure) runs before the lock so appenders check in parallel.
   Result<RecordBatchView> in = RecordBatchView::Parse(batch);
   if (!in.ok()) return in.status().WithContext("rejected record batch");
-  SLUICE_RETURN_IF_ERROR(in->Validate().WithContext("rejected record batch"));
+  if (validate) SLUICE_RETURN_IF_ERROR(in->Validate().WithContext("rejected record batch"));
   if (in->is_control()) {
     return InvalidArgument(
         "control batches (transaction markers) cannot be appended to partition {}", Name());

@@ -96,6 +96,11 @@ class Partition {
   // end offset. Returns once the batch is as durable as `acks` asks. After a failed write or fsync
   // the partition refuses further appends with kIOError until reopened; nothing is acknowledged.
   virtual Result<AppendResult> Append(std::string_view batch, Acks acks) = 0;
+  // As Append, for a batch this process built with RecordBatchBuilder (or read back from a store
+  // that checksums it): skips the CRC and per-record structure check, which for a job that
+  // republishes everything it computes was ~6% of its CPU. Size, producer sequences and
+  // everything else are checked as in Append. Never use it for bytes from a client or a file.
+  virtual Result<AppendResult> AppendTrusted(std::string_view batch, Acks acks) = 0;
 
   // Returns whole batches starting with the one containing `offset`, up to about `max_bytes` (at
   // least one batch if any is available). offset == HW returns no data. offset below the log

@@ -149,7 +149,8 @@ class Producer::Impl {
     acc.callbacks.clear();
     lock.unlock();
 
-    auto result = acc.partition->Append(batch, options_.acks);
+    // Built just above by our own builder: no second CRC pass.
+    auto result = acc.partition->AppendTrusted(batch, options_.acks);
     if (!result.ok() && producer_id_ >= 0) {
       // Nothing was appended after this batch (append_mu is held), so its sequences are free.
       std::lock_guard relock(acc.mu);

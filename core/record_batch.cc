@@ -1,5 +1,8 @@
 #include "core/record_batch.h"
 
+#include <algorithm>
+#include <cstring>
+
 #include "core/crc32c.h"
 #include "core/varint.h"
 
@@ -32,34 +35,33 @@ void RecordBatchBuilder::Add(Timestamp ts, std::optional<std::string_view> key,
     body += varint::VarlongSize(h.key.size()) + h.key.size();
     body += h.value ? varint::VarlongSize(h.value->size()) + h.value->size() : 1;
   }
-  buf_.reserve(buf_.size() + body + 5);
-  varint::PutVarlong(&buf_, body);
-  buf_.push_back('\0');  // record attributes
-  varint::PutVarlong(&buf_, ts_delta);
-  varint::PutVarlong(&buf_, count_);
-  if (key) {
-    varint::PutVarlong(&buf_, key->size());
-    buf_.append(*key);
-  } else {
-    varint::PutVarlong(&buf_, -1);
-  }
-  if (value) {
-    varint::PutVarlong(&buf_, value->size());
-    buf_.append(*value);
-  } else {
-    varint::PutVarlong(&buf_, -1);
-  }
-  varint::PutVarlong(&buf_, headers.size());
-  for (const Header& h : headers) {
-    varint::PutVarlong(&buf_, h.key.size());
-    buf_.append(h.key);
-    if (h.value) {
-      varint::PutVarlong(&buf_, h.value->size());
-      buf_.append(*h.value);
-    } else {
-      varint::PutVarlong(&buf_, -1);
+  // Encode into place: one size check for the record instead of one per field.
+  const size_t old_size = buf_.size();
+  if (buf_.capacity() < old_size + body + 10)
+    buf_.reserve(std::max(2 * buf_.capacity(), old_size + body + 10));
+  buf_.resize(old_size + body + 10);
+  char* p = buf_.data() + old_size;
+  auto put_bytes = [&p](std::optional<std::string_view> b) {
+    if (!b) {
+      p = varint::EncodeVarlong(p, -1);
+      return;
     }
+    p = varint::EncodeVarlong(p, static_cast<int64_t>(b->size()));
+    if (!b->empty()) std::memcpy(p, b->data(), b->size());
+    p += b->size();
+  };
+  p = varint::EncodeVarlong(p, body);
+  *p++ = '\0';  // record attributes
+  p = varint::EncodeVarlong(p, ts_delta);
+  p = varint::EncodeVarlong(p, count_);
+  put_bytes(key);
+  put_bytes(value);
+  p = varint::EncodeVarlong(p, static_cast<int64_t>(headers.size()));
+  for (const Header& h : headers) {
+    put_bytes(std::string_view(h.key));
+    put_bytes(h.value ? std::optional<std::string_view>(*h.value) : std::nullopt);
   }
+  buf_.resize(static_cast<size_t>(p - buf_.data()));
   ++count_;
 }
 

@@ -9,16 +9,19 @@
 
 namespace sluice::varint {
 
-inline void PutVarlong(std::string* out, int64_t v) {
+// Writes v at p (room for 10 bytes needed); returns the byte after it.
+inline char* EncodeVarlong(char* p, int64_t v) {
   uint64_t u = (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63);
-  char buf[10];
-  int n = 0;
   while (u >= 0x80) {
-    buf[n++] = static_cast<char>(u | 0x80);
+    *p++ = static_cast<char>(u | 0x80);
     u >>= 7;
   }
-  buf[n++] = static_cast<char>(u);
-  out->append(buf, n);
+  *p++ = static_cast<char>(u);
+  return p;
+}
+inline void PutVarlong(std::string* out, int64_t v) {
+  char buf[10];
+  out->append(buf, EncodeVarlong(buf, v) - buf);
 }
 inline void PutVarint(std::string* out, int32_t v) { PutVarlong(out, v); }
 
@@ -37,6 +40,12 @@ inline int VarlongSize(int64_t v) {
 inline bool GetVarlong(const char** p, const char* end, int64_t* v, int max_bytes = 10) {
   uint64_t result = 0;
   const char* q = *p;
+  if (q < end && !(static_cast<uint8_t>(*q) & 0x80)) {  // one byte: most lengths and deltas
+    result = static_cast<uint8_t>(*q);
+    *v = static_cast<int64_t>(result >> 1) ^ -static_cast<int64_t>(result & 1);
+    *p = q + 1;
+    return true;
+  }
   for (int shift = 0, i = 0; i < max_bytes; ++i, shift += 7) {
     if (q >= end) return false;
     uint8_t b = static_cast<uint8_t>(*q++);

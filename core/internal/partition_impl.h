@@ -40,7 +40,12 @@ class PartitionImpl final : public Partition {
 
   const std::string& topic() const override { return topic_; }
   PartitionId id() const override { return id_; }
-  Result<AppendResult> Append(std::string_view batch, Acks acks) override;
+  Result<AppendResult> Append(std::string_view batch, Acks acks) override {
+    return DoAppend(batch, acks, /*validate=*/true);
+  }
+  Result<AppendResult> AppendTrusted(std::string_view batch, Acks acks) override {
+    return DoAppend(batch, acks, /*validate=*/false);
+  }
   Status ReadInto(Offset offset, size_t max_bytes, ReadResult* out) const override;
   bool WaitForData(Offset offset, std::chrono::steady_clock::time_point deadline) const override;
   Result<Offset> OffsetForTime(Timestamp ts) const override;
@@ -57,6 +62,7 @@ class PartitionImpl final : public Partition {
   int32_t LastSequence(int64_t producer_id) const override;
 
  private:
+  Result<AppendResult> DoAppend(std::string_view batch, Acks acks, bool validate);
   std::shared_ptr<const SegmentList> segments() const {
     std::lock_guard<std::mutex> l(segments_mu_);
     return segments_;

@@ -99,6 +99,28 @@ TEST_F(PartitionTest, RejectsBadBatchesWithClearErrors) {
   EXPECT_EQ(p->high_watermark(), Offset(0));  // nothing was written
 }
 
+// AppendTrusted skips only the CRC/record pass: the size limit and the header checks still hold,
+// and a good batch lands exactly as with Append.
+TEST_F(PartitionTest, AppendTrustedChecksEverythingButTheCrc) {
+  config_.max_message_bytes = 200;
+  auto p = Open();
+  auto big = p->AppendTrusted(MakeBatch({std::string(300, 'x')}), Acks::kLeader);
+  EXPECT_EQ(big.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(p->AppendTrusted("short", Acks::kLeader).status().code(), StatusCode::kCorruption);
+  std::string wrong_magic = MakeBatch({"abc"});
+  wrong_magic[batch_format::kMagic] = 1;
+  EXPECT_EQ(p->AppendTrusted(wrong_magic, Acks::kLeader).status().code(), StatusCode::kCorruption);
+  auto ok = p->AppendTrusted(MakeBatch({"a", "b"}), Acks::kLeader);
+  ASSERT_TRUE(ok.ok()) << ok.status().ToString();
+  EXPECT_EQ(ok->base_offset, Offset(0));
+  EXPECT_EQ(p->high_watermark(), Offset(2));
+  auto r = p->Read(Offset(0), 1 << 20);
+  ASSERT_TRUE(r.ok());
+  auto view = RecordBatchView::Parse(r->data);
+  ASSERT_TRUE(view.ok());
+  EXPECT_TRUE(view->Validate().ok());  // the stored batch is whole, CRC included
+}
+
 TEST_F(PartitionTest, RollsSegmentsBySizeAndReadsAcrossThem) {
   config_.segment_bytes = 1000;
   auto p = Open({.index_interval_bytes = 128});
