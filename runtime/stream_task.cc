@@ -227,7 +227,8 @@ Status StreamTask::Publish(const OutboxEntry& e) {
     }
   }
   Acks acks = options_.guarantee == ProcessingGuarantee::kExactlyOnce ? Acks::kAll : Acks::kLeader;
-  Result<AppendResult> r = p->Append(e.batch, acks);
+  // Built by this task (or read back from RocksDB, which checksums it): no second CRC pass.
+  Result<AppendResult> r = p->AppendTrusted(e.batch, acks);
   if (!r.ok()) {
     return r.status().WithContext(
         fmt::format("publishing to '{}' partition {}", e.topic, e.partition));
