@@ -19,7 +19,7 @@ struct Parsed {
   bool ok = false;
   T value{};
   std::string reason;  // when !ok
-  std::string raw;     // when !ok: the original value
+  std::string raw;     // when !ok: the original value (when ok: empty unless the caller sets it)
 };
 
 template <typename T>

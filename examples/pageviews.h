@@ -6,7 +6,8 @@
 //     {"page":"/page/3","window_start":1700000040000,"window_end":1700000100000,"views":42}
 //   top topic: key = window start (decimal text),
 //     {"window_start":...,"window_end":...,"top":[{"page":"/page/3","views":42},...]}
-//   late topic: the page views that arrived after their window closed, unchanged (key = page)
+//   late topic: the page views that arrived after their window closed, their values unchanged
+//     byte for byte (key = page)
 //   dead-letter topic: records that are not page views, key = input key,
 //     {"reason":"...","topic":"clicks","value":"<the original value>","timestamp":...}
 //
