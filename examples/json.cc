@@ -426,9 +426,36 @@ void JsonWriter::Name(std::string_view name) {
   out_->push_back(':');
 }
 
+char* JsonWriter::Key(std::string_view name, char* buf) const {
+  // Most names are short and need no escaping: ,"name": is built here and appended in one go
+  // with what follows it (std::string's appends are calls, not inlined).
+  if (name.size() > kMaxFastName ||
+      FindEscape(name.data(), name.data() + name.size()) != name.data() + name.size()) {
+    return nullptr;
+  }
+  char* p = buf;
+  if (out_->size() > 1) *p++ = ',';
+  *p++ = '"';
+  std::memcpy(p, name.data(), name.size());
+  p += name.size();
+  *p++ = '"';
+  *p++ = ':';
+  return p;
+}
+
 JsonWriter& JsonWriter::Add(std::string_view name, std::string_view value) {
-  Name(name);
-  AppendJsonString(out_, value);
+  char buf[kMaxFastName + 8];
+  char* p = Key(name, buf);
+  const char* plain_end = FindEscape(value.data(), value.data() + value.size());
+  if (p == nullptr || plain_end != value.data() + value.size()) {
+    Name(name);
+    AppendJsonString(out_, value);
+    return *this;
+  }
+  *p++ = '"';
+  out_->append(buf, p);
+  out_->append(value);
+  out_->push_back('"');
   return *this;
 }
 
@@ -446,14 +473,28 @@ void AppendJsonNumber(std::string* out, double v) {
 }
 
 JsonWriter& JsonWriter::Add(std::string_view name, int64_t value) {
-  Name(name);
-  AppendJsonNumber(out_, value);
+  char buf[kMaxFastName + 8 + 24];
+  char* p = Key(name, buf);
+  if (p == nullptr) {
+    Name(name);
+    AppendJsonNumber(out_, value);
+    return *this;
+  }
+  p = std::to_chars(p, buf + sizeof(buf), value).ptr;
+  out_->append(buf, p);
   return *this;
 }
 
 JsonWriter& JsonWriter::Add(std::string_view name, double value) {
-  Name(name);
-  AppendJsonNumber(out_, value);
+  char buf[kMaxFastName + 8 + 40];
+  char* p = Key(name, buf);
+  if (p == nullptr) {
+    Name(name);
+    AppendJsonNumber(out_, value);
+    return *this;
+  }
+  p = fmt::format_to(p, FMT_COMPILE("{}"), value);
+  out_->append(buf, p);
   return *this;
 }
 

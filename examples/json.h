@@ -168,7 +168,11 @@ class JsonWriter {
   void End() { out_->push_back('}'); }
 
  private:
+  static constexpr size_t kMaxFastName = 48;
   void Name(std::string_view name);
+  // Writes [,]"name": to buf (kMaxFastName + 4 bytes at most) and returns its end, or nullptr
+  // if the name is long or needs escaping (then use Name).
+  char* Key(std::string_view name, char* buf) const;
   std::string own_;
   std::string* out_;
 };

@@ -239,6 +239,36 @@ TEST(JsonWriterTest, EscapesAndReadsBackSpecialBytesAtEveryOffset) {
   }
 }
 
+TEST(JsonWriterTest, LongAndEscapedNamesAndValuesTakeTheGeneralPath) {
+  std::string long_name(60, 'n');
+  std::string got = JsonWriter()
+                        .Add("q\"uote", int64_t{1})
+                        .Add(long_name, 2.5)
+                        .Add("s", "tab\there")
+                        .Add(long_name, "v")
+                        .Add("a\\b", "plain")
+                        .Finish();
+  std::string want = "{";
+  auto key = [&](std::string_view n) {
+    if (want.size() > 1) want += ',';
+    AppendJsonString(&want, n);
+    want += ':';
+  };
+  key("q\"uote");
+  want += "1";
+  key(long_name);
+  want += "2.5";
+  key("s");
+  AppendJsonString(&want, "tab\there");
+  key(long_name);
+  AppendJsonString(&want, "v");
+  key("a\\b");
+  AppendJsonString(&want, "plain");
+  want += "}";
+  EXPECT_EQ(got, want);
+  EXPECT_EQ(got.substr(0, 17), R"({"q\"uote":1,"nnn)");
+}
+
 TEST(JsonWriterTest, WritesIntoAGivenBufferReplacingItsContents) {
   std::string buf = "old contents that are longer than the new object";
   JsonWriter(&buf).Add("a", "x\"y").Add("n", int64_t{3}).AddNull("z").End();
