@@ -95,6 +95,8 @@ Status StateDb::Write(rocksdb::WriteBatch* batch, bool sync) {
   return FromRocks(db_->Write(wo, batch), "committing state");
 }
 
+Status StateDb::SyncWal() { return FromRocks(db_->SyncWAL(), "syncing the state's WAL"); }
+
 Status StateDb::ScanPrefix(
     rocksdb::ColumnFamilyHandle* cf, std::string_view prefix,
     const std::function<void(std::string_view, std::string_view)>& fn) const {

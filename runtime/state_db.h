@@ -40,6 +40,8 @@ class StateDb {
              bool* found) const;
   // Writes atomically; with sync, durable (WAL fsynced) before returning.
   Status Write(rocksdb::WriteBatch* batch, bool sync);
+  // Makes every write so far durable (fsyncs the WAL), for writes made with sync = false.
+  Status SyncWal();
   // Calls fn for each key with `prefix` in `cf`, in order.
   Status ScanPrefix(rocksdb::ColumnFamilyHandle* cf, std::string_view prefix,
                     const std::function<void(std::string_view, std::string_view)>& fn) const;

@@ -226,7 +226,10 @@ Status StreamTask::Publish(const OutboxEntry& e) {
           e.topic, e.partition, have, view.producer_id(), view.base_sequence());
     }
   }
-  Acks acks = options_.guarantee == ProcessingGuarantee::kExactlyOnce ? Acks::kAll : Acks::kLeader;
+  // Durable before the state and offsets that cover them are written, with either guarantee:
+  // an unsynced RocksDB write can reach the disk before unsynced log data, and a power loss in
+  // between would lose these outputs for good (at-least-once included).
+  const Acks acks = Acks::kAll;
   // Built by this task (or read back from RocksDB, which checksums it): no second CRC pass.
   Result<AppendResult> r = p->AppendTrusted(e.batch, acks);
   if (!r.ok()) {
@@ -496,6 +499,12 @@ Status StreamTask::MirrorOffsets(bool force) {
     return Status::Ok();
   }
   if (commit_number_ == 0) return Status::Ok();
+  if (options_.guarantee == ProcessingGuarantee::kAtLeastOnce) {
+    // At-least-once commits without syncing; the mirrored offsets must not outlive the state
+    // after a power loss (the restart would refuse the job as "state wiped"), so sync first. At
+    // most once per mirror interval.
+    SLUICE_RETURN_IF_ERROR(db_->SyncWal());
+  }
   // Mirror what the last commit recorded, never positions beyond it.
   std::string ckpt_bytes;
   bool found = false;
