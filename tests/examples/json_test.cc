@@ -11,6 +11,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <limits>
+#include <optional>
 
 #include "examples/clickstream.h"
 #include "examples/nexmark.h"
@@ -140,6 +141,26 @@ TEST(JsonFieldsTest, BindsFieldsWithTheGettersChecks) {
   EXPECT_EQ(opt, "keep");
   EXPECT_EQ(nul, "keep");
   EXPECT_EQ(b, std::numeric_limits<int64_t>::max());
+
+  // Integers: the short fast path, the full int64 range, and what from_chars accepts or not.
+  auto int_of = [](std::string_view text) -> std::optional<int64_t> {
+    int64_t v = 0;
+    JsonFields f;
+    f.Int("v", &v);
+    if (!f.Parse(fmt::format("{{\"v\":{}}}", text)).ok()) return std::nullopt;
+    return v;
+  };
+  EXPECT_EQ(int_of("0"), 0);
+  EXPECT_EQ(int_of("-0"), 0);
+  EXPECT_EQ(int_of("123456789012345678"), 123456789012345678);
+  EXPECT_EQ(int_of("-999999999999999999"), -999999999999999999);
+  EXPECT_EQ(int_of("9223372036854775807"), std::numeric_limits<int64_t>::max());
+  EXPECT_EQ(int_of("-9223372036854775808"), std::numeric_limits<int64_t>::min());
+  EXPECT_EQ(int_of("01"), 1);  // not JSON, but strtod and from_chars read it, as before
+  EXPECT_EQ(int_of("9223372036854775808"), std::nullopt);
+  EXPECT_EQ(int_of("+1"), std::nullopt);
+  EXPECT_EQ(int_of("1e3"), std::nullopt);
+  EXPECT_EQ(int_of("2.0"), std::nullopt);
 
   auto message = [](std::string_view json) {
     int64_t a = 0, b = 0;
@@ -325,8 +346,40 @@ void ExpectSameAsReference(const std::string& text, New parse, Ref ref) {
   }
 }
 
+// Documents at the edges of JsonFields' shortcut for JsonWriter's own layout parse as before.
+TEST(JsonFieldsTest, WriterLayoutShortcutEdgesParseAsBefore) {
+  const std::string head = R"({"auction":1000,"bidder":1001,"price":)";
+  const std::string tail =
+      R"(,"channel":"Google","url":"https://x/y","date_time":1700000000000,"extra":""})";
+  for (std::string price : std::vector<std::string>{
+           "5", "0", "-0", "01", "-", "123456789012345678", "1234567890123456789",
+           "9223372036854775807", "92233720368547758070", "1.5", "1e3", "\"5\"", "null", "true"}) {
+    ExpectSameAsReference<Bid>(head + price + tail, ParseBid, RefParseBid);
+  }
+  const std::string ok = head + "5" + tail;
+  const std::vector<std::string> docs = {
+      ok,
+      ok + " ",
+      ok + "}",
+      " " + ok,
+      ok.substr(0, ok.size() - 1),
+      R"({"auction":1000,"bidder":1001,"price":5,"channel":"Google","url":"https://x/y","date_time":1700000000000})",
+      R"({"auction":1000,"bidder":1001,"price":5,"channel":"Goo\"gle","url":"u","date_time":1700000000000,"extra":""})",
+      R"({"auction":1000,"bidder":1001,"price":5,"channel":"G","url":"u","date_time":1700000000000,"extra":"","price":6})",
+      R"({"auction":1000, "bidder":1001,"price":5,"channel":"G","url":"u","date_time":1700000000000,"extra":""})"};
+  for (const std::string& v : docs) ExpectSameAsReference<Bid>(v, ParseBid, RefParseBid);
+  for (std::string v :
+       std::vector<std::string>{R"({"user":"u1","page":"/p","referrer":"","ts":1700000000000})",
+                                R"({"user":"u1","page":"/p","referrer":null,"ts":1700000000000})",
+                                R"({"user":"","page":"/p","referrer":"","ts":1700000000000})",
+                                R"({"user":"u1","page":"/p","ts":1700000000000})",
+                                R"({"user":"u1","page":"/p","referrer":"","ts":-5})"}) {
+    ExpectSameAsReference<PageView>(v, ParsePageView, RefParsePageView);
+  }
+}
+
 TEST(JsonFieldsTest, PageViewsParseAsBeforeUnderRandomDamage) {
-  ClickstreamOptions o{.events = 300, .users = 7, .pages = 5, .seed = 3};
+  ClickstreamOptions o{.events = 1500, .users = 7, .pages = 5, .seed = 3};
   SplitMix64 r(11);
   int failed = 0, total = 0;
   GenerateClickstream(o, [&](const GeneratedRecord& g) {
@@ -343,7 +396,7 @@ TEST(JsonFieldsTest, PageViewsParseAsBeforeUnderRandomDamage) {
 }
 
 TEST(JsonFieldsTest, BidsParseAsBeforeUnderRandomDamage) {
-  NexmarkOptions o{.events = 400, .seed = 9};
+  NexmarkOptions o{.events = 2000, .seed = 9};
   SplitMix64 r(13);
   int failed = 0, total = 0;
   GenerateNexmark(o, [&](const NexmarkRecord& n) {
