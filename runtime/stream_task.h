@@ -125,7 +125,8 @@ class StreamTask final : public ProcessorContext {
   std::unique_ptr<TaskGraph> graph_;
   std::vector<std::unique_ptr<TaskStore>> stores_;  // by topology store index (null if not ours)
   std::vector<Input> inputs_;
-  std::map<std::pair<int, int32_t>, std::unique_ptr<Output>> outputs_;
+  // outputs_[topic][partition], created on first use (a lookup per sent record).
+  std::vector<std::vector<std::unique_ptr<Output>>> outputs_;
   std::vector<Output*> outputs_in_order_;
   std::vector<OutboxEntry> finished_batches_;  // finished but not yet committed
   size_t pending_bytes_ = 0;
