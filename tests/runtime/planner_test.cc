@@ -4,6 +4,7 @@
 
 #include "examples/balances.h"
 #include "examples/word_count.h"
+#include "operators/windows.h"
 
 namespace sluice {
 namespace {
@@ -31,6 +32,41 @@ TEST(PlannerTest, CutsWordCountIntoTwoStagesWithARepartitionTopic) {
   EXPECT_EQ(plan->topics[rp].partitions, 4);
   EXPECT_EQ(plan->tasks[4].input_topics, std::vector<int>{rp});
   EXPECT_EQ(plan->topics[t.FindTopic("counts")].partitions, 2);
+}
+
+// Repartition records carry the watermark header only where a stage at or after the reader
+// consumes watermarks (operators/topology.h CarriesWatermark).
+TEST(PlannerTest, OnlyTopicsFeedingTimeOperatorsCarryWatermarks) {
+  Topology wc = WordCount();
+  auto plan = MakePlan(wc, "wc", {{"lines", 2}, {"counts", 2}});
+  ASSERT_TRUE(plan.ok()) << plan.status();
+  int rp = wc.FindTopic("word-counts-store-repartition");
+  ASSERT_GE(rp, 0);
+  EXPECT_FALSE(plan->topics[rp].carries_watermark);  // a plain count ignores event time
+
+  // lines -> (re-key) count "per-word" -> (re-key) windowed count "per-len": the window two
+  // stages down needs the watermark carried through both repartition topics.
+  TopologyBuilder b;
+  b.Stream<std::string, std::string>("lines")
+      .KeyBy([](const std::string&, const std::string& v) { return v; })
+      .GroupByKey()
+      .Count("per-word")
+      .ToStream()
+      .KeyBy([](const std::string& k, const int64_t&) { return std::to_string(k.size()); })
+      .GroupByKey()
+      .WindowedBy(Windows::Tumbling(std::chrono::minutes(1)))
+      .Count("per-len")
+      .To("out");
+  auto t = b.Build();
+  ASSERT_TRUE(t.ok()) << t.status();
+  auto p2 = MakePlan(*t, "x", {{"lines", 2}, {"out", 2}});
+  ASSERT_TRUE(p2.ok()) << p2.status();
+  int first = t->FindTopic("per-word-repartition"), second = t->FindTopic("per-len-repartition");
+  ASSERT_GE(first, 0);
+  ASSERT_GE(second, 0);
+  EXPECT_TRUE(p2->topics[second].carries_watermark);
+  EXPECT_TRUE(p2->topics[first].carries_watermark);
+  EXPECT_FALSE(p2->topics[t->FindTopic("lines")].carries_watermark);  // not internal
 }
 
 TEST(PlannerTest, BalancesIsOneStageWithATaskPerInputPartition) {
