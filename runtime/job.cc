@@ -15,6 +15,8 @@ namespace sluice {
 namespace {
 
 std::atomic<bool> g_signal_stop{false};
+// How long a task with work runs batch after batch before the round ends.
+constexpr std::chrono::milliseconds kTimeSlice{5};
 
 void OnSignal(int) { g_signal_stop.store(true); }
 
@@ -127,9 +129,23 @@ class Job::Impl {
       for (size_t i = 0; i < tasks_.size(); ++i) {
         nodes.push_back(std::make_unique<tbb::flow::function_node<int>>(
             *graph, tbb::flow::serial, [&, i](int final_round) {
-              bool w = false;
-              statuses[i] = final_round ? tasks_[i]->Commit() : tasks_[i]->RunBatch(&w);
-              worked[i] = w;
+              if (final_round) {
+                statuses[i] = tasks_[i]->Commit();
+                return tbb::flow::continue_msg();
+              }
+              // A task with work keeps its thread for a time slice of batches, so a round is
+              // not one batch per task: with one batch, a round's barrier left a thread idle
+              // whenever tasks' batches differed in cost, and 2 threads barely beat 1.
+              const auto until = std::chrono::steady_clock::now() + kTimeSlice;
+              bool any = false, w = false;
+              do {
+                w = false;
+                statuses[i] = tasks_[i]->RunBatch(&w);
+                any = any || w;
+              } while (statuses[i].ok() && w && !stop_.load(std::memory_order_relaxed) &&
+                       !g_signal_stop.load(std::memory_order_relaxed) &&
+                       std::chrono::steady_clock::now() < until);
+              worked[i] = any;
               return tbb::flow::continue_msg();
             }));
       }
