@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <random>
+#include <set>
 
 #include "core/partitioner.h"
 #include "core/record_batch.h"
@@ -98,16 +99,32 @@ std::vector<std::vector<KeyValue>> ReadTopic(Log* log, const std::string& topic)
   return out;
 }
 
-std::string CheckBalances(const std::map<std::string, std::vector<int64_t>>& inputs,
-                          const std::vector<std::vector<KeyValue>>& outputs) {
+namespace {
+
+// Per account: the balances in the output, in order.
+std::map<std::string, std::vector<int64_t>> OutputsByAccount(
+    const std::vector<std::vector<KeyValue>>& outputs) {
   std::map<std::string, std::vector<int64_t>> got;
   for (const auto& part : outputs) {
     for (const auto& kv : part) got[kv.key].push_back(std::stoll(kv.value));
   }
+  return got;
+}
+
+std::vector<int64_t> PrefixSums(const std::vector<int64_t>& amounts) {
+  std::vector<int64_t> sums;
+  int64_t sum = 0;
+  for (int64_t a : amounts) sums.push_back(sum += a);
+  return sums;
+}
+
+}  // namespace
+
+std::string CheckBalances(const std::map<std::string, std::vector<int64_t>>& inputs,
+                          const std::vector<std::vector<KeyValue>>& outputs) {
+  auto got = OutputsByAccount(outputs);
   for (const auto& [acct, amounts] : inputs) {
-    std::vector<int64_t> expect;
-    int64_t sum = 0;
-    for (int64_t a : amounts) expect.push_back(sum += a);
+    const std::vector<int64_t> expect = PrefixSums(amounts);
     const auto& g = got[acct];
     if (g.size() != expect.size()) {
       return fmt::format("account {}: {} inputs but {} outputs", acct, expect.size(), g.size());
@@ -117,6 +134,28 @@ std::string CheckBalances(const std::map<std::string, std::vector<int64_t>>& inp
         return fmt::format("account {}: output {} is {} but the prefix sum is {}", acct, i, g[i],
                            expect[i]);
       }
+    }
+  }
+  for (const auto& [acct, g] : got) {
+    if (!inputs.count(acct)) return fmt::format("output for unknown account {}", acct);
+  }
+  return "";
+}
+
+std::string CheckBalancesAtLeastOnce(const std::map<std::string, std::vector<int64_t>>& inputs,
+                                     const std::vector<std::vector<KeyValue>>& outputs) {
+  auto got = OutputsByAccount(outputs);
+  for (const auto& [acct, amounts] : inputs) {
+    const std::vector<int64_t> expect = PrefixSums(amounts);
+    const std::set<int64_t> valid(expect.begin(), expect.end());
+    size_t matched = 0;
+    for (int64_t v : got[acct]) {
+      if (!valid.count(v)) return fmt::format("account {}: {} is no prefix sum", acct, v);
+      if (matched < expect.size() && v == expect[matched]) ++matched;
+    }
+    if (matched < expect.size()) {
+      return fmt::format("account {}: prefix sum {} ({}) is missing from the output", acct, matched,
+                         expect[matched]);
     }
   }
   for (const auto& [acct, g] : got) {

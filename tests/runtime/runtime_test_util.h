@@ -43,5 +43,9 @@ std::vector<std::vector<KeyValue>> ReadTopic(Log* log, const std::string& topic)
 // inputs in order. Returns "" if so, else a description of the first difference.
 std::string CheckBalances(const std::map<std::string, std::vector<int64_t>>& inputs,
                           const std::vector<std::vector<KeyValue>>& outputs);
+// At-least-once: per account every prefix sum appears, in order (a stretch replayed after a crash
+// may repeat), and nothing that is not a prefix sum of that account appears.
+std::string CheckBalancesAtLeastOnce(const std::map<std::string, std::vector<int64_t>>& inputs,
+                                     const std::vector<std::vector<KeyValue>>& outputs);
 
 }  // namespace sluice::testing
