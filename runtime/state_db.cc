@@ -97,6 +97,15 @@ Status StateDb::Write(rocksdb::WriteBatch* batch, bool sync) {
 
 Status StateDb::SyncWal() { return FromRocks(db_->SyncWAL(), "syncing the state's WAL"); }
 
+Result<bool> StateDb::AnyWithPrefix(rocksdb::ColumnFamilyHandle* cf,
+                                    std::string_view prefix) const {
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf));
+  it->Seek(rocksdb::Slice(prefix.data(), prefix.size()));
+  bool any = it->Valid() && it->key().starts_with(rocksdb::Slice(prefix.data(), prefix.size()));
+  SLUICE_RETURN_IF_ERROR(FromRocks(it->status(), "scanning state"));
+  return any;
+}
+
 Status StateDb::ScanPrefix(
     rocksdb::ColumnFamilyHandle* cf, std::string_view prefix,
     const std::function<void(std::string_view, std::string_view)>& fn) const {

@@ -42,6 +42,8 @@ class StateDb {
   Status Write(rocksdb::WriteBatch* batch, bool sync);
   // Makes every write so far durable (fsyncs the WAL), for writes made with sync = false.
   Status SyncWal();
+  // Whether `cf` holds any key starting with `prefix`.
+  Result<bool> AnyWithPrefix(rocksdb::ColumnFamilyHandle* cf, std::string_view prefix) const;
   // Calls fn for each key with `prefix` in `cf`, in order.
   Status ScanPrefix(rocksdb::ColumnFamilyHandle* cf, std::string_view prefix,
                     const std::function<void(std::string_view, std::string_view)>& fn) const;

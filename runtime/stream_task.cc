@@ -37,6 +37,7 @@ Status StreamTask::Init() {
   stores_.resize(topology_.stores().size());
   for (int s : stage.stores) {
     stores_[s] = std::make_unique<TaskStore>(db_, db_->store(s), id_.partition);
+    SLUICE_RETURN_IF_ERROR(stores_[s]->Init());
   }
   const PlannedTask* task = nullptr;
   for (const auto& t : plan_.tasks) {

@@ -12,6 +12,12 @@ TaskStore::TaskStore(StateDb* db, rocksdb::ColumnFamilyHandle* cf, int32_t parti
   varint::PutBE32(prefix_.data(), static_cast<uint32_t>(partition));
 }
 
+Status TaskStore::Init() {
+  SLUICE_ASSIGN_OR_RETURN(bool any, db_->AnyWithPrefix(cf_, prefix_));
+  complete_ = !any;
+  return Status::Ok();
+}
+
 std::string& TaskStore::Prefixed(std::string_view key) {
   scratch_.assign(prefix_);
   scratch_.append(key);
@@ -24,11 +30,13 @@ Result<TaskStore::Cache::Node*> TaskStore::Lookup(std::string_view key, bool loa
   Cache::Node* n = cache_.Find(key);
   if (n == nullptr) {
     Entry e;
-    if (load) {
+    e.persisted = !complete_;  // unknown unless the cache is complete or RocksDB says
+    if (load && !complete_) {
       std::string v;
       bool f = false;
       SLUICE_RETURN_IF_ERROR(db_->Get(cf_, Prefixed(key), &v, &f));
       if (f) e.value = std::move(v);
+      e.persisted = f;
     }
     n = cache_.Insert(key);
     n->value = std::move(e);
@@ -87,18 +95,20 @@ void TaskStore::MoveChangesTo(rocksdb::WriteBatch* batch) {
   std::sort(dirty_.begin(), dirty_.end(),
             [](const Cache::Node* a, const Cache::Node* b) { return a->key < b->key; });
   for (Cache::Node* n : dirty_) {
-    std::string& pk = Prefixed(n->key);
-    if (n->value.value) {
-      batch->Put(cf_, pk, *n->value.value).PermitUncheckedError();
-    } else {
-      batch->Delete(cf_, pk).PermitUncheckedError();
-    }
     n->value.dirty = false;
+    if (n->value.value) {
+      batch->Put(cf_, Prefixed(n->key), *n->value.value).PermitUncheckedError();
+      n->value.persisted = true;
+    } else if (n->value.persisted) {
+      batch->Delete(cf_, Prefixed(n->key)).PermitUncheckedError();
+      n->value.persisted = false;
+    }
   }
   dirty_.clear();
   if (cache_.size() > kMaxCacheEntries) {
     cache_.Clear();
     last_ = nullptr;
+    complete_ = false;
   }
 }
 

@@ -32,6 +32,12 @@ class TaskStore final : public KeyValueStore {
 
   static constexpr size_t kMaxCacheEntries = 1 << 20;
 
+  // Before first use: finds out whether RocksDB holds any key of this task's partition. If not,
+  // every key the store will ever hold passes through the cache, so a cache miss means "absent"
+  // without a RocksDB Get (windowed stores create a new key per window; each was a Get), until
+  // the cache is dropped.
+  Status Init();
+
   bool dirty() const { return !dirty_.empty(); }
   // Adds the uncommitted changes to `batch`; they count as committed from now on.
   void MoveChangesTo(rocksdb::WriteBatch* batch);
@@ -40,12 +46,16 @@ class TaskStore final : public KeyValueStore {
     dirty_.clear();
     cache_.Clear();
     last_ = nullptr;
+    complete_ = false;
   }
 
  private:
   struct Entry {
     std::optional<std::string> value;  // nullopt: absent (deleted or never written)
     bool dirty = false;
+    // RocksDB may hold a value for the key: a commit must Delete it to make it absent. False for
+    // a key created and deleted between two commits (a short window), which then costs nothing.
+    bool persisted = true;
   };
   using Cache = NodeMap<Entry>;
   std::string& Prefixed(std::string_view key);
@@ -60,6 +70,7 @@ class TaskStore final : public KeyValueStore {
   Cache cache_;
   std::vector<Cache::Node*> dirty_;  // nodes never move
   Cache::Node* last_ = nullptr;      // the entry of the last lookup
+  bool complete_ = false;            // the cache holds every key the partition has (see Init)
 };
 
 }  // namespace sluice
