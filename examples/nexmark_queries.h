@@ -48,8 +48,8 @@ std::string NexmarkOutput(const NexmarkQueryOptions& o);
 Status AddNexmarkQuery(TopologyBuilder& builder, const NexmarkQueryOptions& o);
 
 // A compact binary encoding of a Bid (a version byte, four big-endian int64s, then channel,
-// url and extra as varint-length strings) for q7's internal repartition topic and window store: the bids cross
-// them twice per record, and JSON there cost more than the query itself.
+// url and extra as varint-length strings) for q7's internal repartition topic and window store: the
+// bids cross them twice per record, and JSON there cost more than the query itself.
 SerdePtr<Bid> BidRecordSerde();
 
 // Converted price of q1.
