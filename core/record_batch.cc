@@ -13,6 +13,11 @@ using varint::GetBE16;
 using varint::GetBE32;
 using varint::GetBE64;
 
+namespace {
+// Records with a body up to this size are encoded in place (see Add).
+constexpr int64_t kInPlaceLimit = 256;
+}  // namespace
+
 RecordBatchBuilder::RecordBatchBuilder() { buf_.assign(kHeaderSize, '\0'); }
 
 void RecordBatchBuilder::Add(Timestamp ts, std::optional<std::string_view> key,
@@ -35,7 +40,29 @@ void RecordBatchBuilder::Add(Timestamp ts, std::optional<std::string_view> key,
     body += varint::VarlongSize(h.key.size()) + h.key.size();
     body += h.value ? varint::VarlongSize(h.value->size()) + h.value->size() : 1;
   }
-  // Encode into place: one size check for the record instead of one per field.
+  if (body > kInPlaceLimit) {
+    // Large records: append field by field; resizing first would zero-fill the value's bytes
+    // only to overwrite them.
+    buf_.reserve(buf_.size() + body + 10);
+    auto append_bytes = [this](std::optional<std::string_view> b) {
+      varint::PutVarlong(&buf_, b ? static_cast<int64_t>(b->size()) : -1);
+      if (b) buf_.append(*b);
+    };
+    varint::PutVarlong(&buf_, body);
+    buf_.push_back('\0');  // record attributes
+    varint::PutVarlong(&buf_, ts_delta);
+    varint::PutVarlong(&buf_, count_);
+    append_bytes(key);
+    append_bytes(value);
+    varint::PutVarlong(&buf_, static_cast<int64_t>(headers.size()));
+    for (const Header& h : headers) {
+      append_bytes(std::string_view(h.key));
+      append_bytes(h.value ? std::optional<std::string_view>(*h.value) : std::nullopt);
+    }
+    ++count_;
+    return;
+  }
+  // Small records: encode into place, one size check for the record instead of one per field.
   const size_t old_size = buf_.size();
   if (buf_.capacity() < old_size + body + 10)
     buf_.reserve(std::max(2 * buf_.capacity(), old_size + body + 10));

@@ -5,13 +5,12 @@
 // pointer chase per bucket; on wordcount the cache lookup was the largest single cost. Here the
 // index is open addressing over a power-of-two array of (hash, node) pairs, probed linearly, so a
 // hit is usually one cache line of the index plus the node itself. Nodes are allocated one by one
-// and owned by the map. No erase (the cache only grows until it is cleared).
+// and owned by the map; Erase frees one (backward-shift deletion keeps probe runs intact).
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <functional>
-#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -26,6 +25,11 @@ class NodeMap {
     V value{};
   };
 
+  NodeMap() = default;
+  NodeMap(const NodeMap&) = delete;
+  NodeMap& operator=(const NodeMap&) = delete;
+  ~NodeMap() { Clear(); }
+
   // The node of `key`, or nullptr.
   Node* Find(std::string_view key) const {
     if (slots_.empty()) return nullptr;
@@ -39,25 +43,53 @@ class NodeMap {
 
   // Adds `key` (which must not be present) with a default value; returns its node.
   Node* Insert(std::string_view key) {
-    if ((nodes_.size() + 1) * 2 > slots_.size()) Grow();
-    nodes_.push_back(std::make_unique<Node>());
-    Node* n = nodes_.back().get();
+    if ((size_ + 1) * 2 > slots_.size()) Grow();
+    Node* n = new Node();
     n->key.assign(key);
     Place(Hash(key), n);
+    ++size_;
     return n;
   }
 
-  size_t size() const { return nodes_.size(); }
+  // Removes and frees `n` (a node of this map); other nodes stay where they are.
+  void Erase(Node* n) {
+    const uint64_t h = Hash(n->key);
+    size_t i = h & mask_;
+    while (slots_[i].node != n) i = (i + 1) & mask_;
+    // Backward-shift deletion: pull later entries of the probe run into the hole.
+    for (size_t j = (i + 1) & mask_; slots_[j].node != nullptr; j = (j + 1) & mask_) {
+      const size_t home = slots_[j].hash & mask_;
+      // slots_[j] may move to i if its home is not in the cyclic range (i, j].
+      if (((j - home) & mask_) >= ((j - i) & mask_)) {
+        slots_[i] = slots_[j];
+        i = j;
+      }
+    }
+    slots_[i] = Slot{};
+    delete n;
+    --size_;
+  }
+
+  // Calls fn(node) for every node; fn may not insert or erase.
+  template <typename Fn>
+  void ForEach(Fn&& fn) const {
+    for (const Slot& s : slots_) {
+      if (s.node != nullptr) fn(s.node);
+    }
+  }
+
+  size_t size() const { return size_; }
   void Clear() {
-    nodes_.clear();
+    for (Slot& s : slots_) delete s.node;
     slots_.clear();
     mask_ = 0;
+    size_ = 0;
   }
 
  private:
   struct Slot {
     uint64_t hash = 0;
-    Node* node = nullptr;
+    Node* node = nullptr;  // owned
   };
 
   static uint64_t Hash(std::string_view key) { return std::hash<std::string_view>()(key); }
@@ -80,7 +112,7 @@ class NodeMap {
 
   std::vector<Slot> slots_;
   size_t mask_ = 0;
-  std::vector<std::unique_ptr<Node>> nodes_;
+  size_t size_ = 0;
 };
 
 }  // namespace sluice

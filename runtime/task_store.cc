@@ -104,6 +104,15 @@ void TaskStore::MoveChangesTo(rocksdb::WriteBatch* batch) {
       n->value.persisted = false;
     }
   }
+  // Keys that are now absent (deleted windows, mostly) leave the cache: it would otherwise keep
+  // every key a windowed store ever had. A later lookup finds them absent again (without a
+  // RocksDB Get while the cache is complete).
+  for (Cache::Node* n : dirty_) {
+    if (!n->value.value) {
+      if (last_ == n) last_ = nullptr;
+      cache_.Erase(n);
+    }
+  }
   dirty_.clear();
   if (cache_.size() > kMaxCacheEntries) {
     cache_.Clear();

@@ -42,5 +42,33 @@ TEST(NodeMapTest, FindsWhatWasInsertedAndNodesNeverMove) {
   EXPECT_EQ(m.Find("")->value, 5);
 }
 
+// Random inserts and erases against std::map: every key is found exactly while it is present,
+// and erasing never loses another key of the same probe run.
+TEST(NodeMapTest, EraseKeepsEveryOtherKeyFindable) {
+  NodeMap<int> m;
+  std::map<std::string, NodeMap<int>::Node*> oracle;
+  std::mt19937 rng(11);
+  for (int i = 0; i < 50000; ++i) {
+    std::string k = "k" + std::to_string(rng() % 3000);
+    auto it = oracle.find(k);
+    if (it == oracle.end()) {
+      ASSERT_EQ(m.Find(k), nullptr) << k;
+      oracle[k] = m.Insert(k);
+    } else if (rng() % 2) {
+      ASSERT_EQ(m.Find(k), it->second) << k;
+      m.Erase(it->second);
+      oracle.erase(it);
+      ASSERT_EQ(m.Find(k), nullptr) << k;
+    }
+    if (i % 5000 == 0) {
+      for (const auto& [key, n] : oracle) ASSERT_EQ(m.Find(key), n) << key;
+    }
+  }
+  EXPECT_EQ(m.size(), oracle.size());
+  size_t seen = 0;
+  m.ForEach([&](const NodeMap<int>::Node*) { ++seen; });
+  EXPECT_EQ(seen, oracle.size());
+}
+
 }  // namespace
 }  // namespace sluice
