@@ -121,6 +121,11 @@ class Partition {
 
   virtual Offset log_start_offset() const = 0;
   virtual Offset high_watermark() const = 0;
+  // Everything below this offset has been fsynced (acks=all appends, Flush, a clean close; at
+  // open, whatever the log holds). Never above the high watermark; in a read-only log, the high
+  // watermark (another process's syncs are not seen). A reader that must not act on
+  // data a power loss could take back (a job's repartition input) reads only below it.
+  virtual Offset synced_offset() const = 0;
   virtual PartitionStats Stats() const = 0;
   virtual const RecoveryReport& recovery_report() const = 0;
 

@@ -289,7 +289,8 @@ Status StreamTask::ProcessInput(Input& in, size_t budget, size_t* consumed) {
   const int input_index = static_cast<int>(&in - inputs_.data());
   *consumed = 0;
   if (in.end >= 0 && in.position >= in.end) return Status::Ok();
-  if (in.position >= in.partition->high_watermark().value()) return Status::Ok();
+  const int64_t limit = ReadLimit(in);
+  if (in.position >= limit) return Status::Ok();
   if (in.buffered_next != in.position || in.read_pos >= in.read.data.size()) {
     in.buffered_next = -1;
     Status s = in.partition->ReadInto(Offset(in.position), kReadBytes, &in.read);
@@ -318,10 +319,12 @@ Status StreamTask::ProcessInput(Input& in, size_t budget, size_t* consumed) {
       // The budget bounds records per call even inside one large batch; the cursor keeps the
       // place for the next call.
       while (!batch.AtEnd(in.cursor) && *consumed < budget) {
+        const RecordBatchView::Cursor at = in.cursor;
         SLUICE_RETURN_IF_ERROR(batch.Next(&in.cursor, &rec));
         const int64_t off = rec.offset.value();
         if (off < in.position) continue;
-        if (in.end >= 0 && off >= in.end) {
+        if ((in.end >= 0 && off >= in.end) || off >= limit) {
+          in.cursor = at;  // not taken: the next call starts with this record
           at_end = true;
           break;
         }
@@ -532,10 +535,18 @@ Status StreamTask::MirrorOffsets(bool force) {
   return Status::Ok();
 }
 
+int64_t StreamTask::ReadLimit(const Input& in) {
+  // A repartition topic is read only where it is fsynced: a batch its writer has appended but not
+  // yet synced could be lost to a power cut and republished after another writer's batch, and
+  // offsets committed over it would then skip one batch and repeat the other.
+  return in.internal ? in.partition->synced_offset().value()
+                     : in.partition->high_watermark().value();
+}
+
 bool StreamTask::Finished() const {
   if (Uncommitted()) return false;
   for (const auto& in : inputs_) {
-    int64_t end = in.end >= 0 ? in.end : in.partition->high_watermark().value();
+    int64_t end = in.end >= 0 ? in.end : ReadLimit(in);
     if (in.position < end) return false;
   }
   return true;

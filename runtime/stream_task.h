@@ -107,6 +107,8 @@ class StreamTask final : public ProcessorContext {
   Status RepublishOutbox();
   Status Publish(const OutboxEntry& e);
   Status ProcessInput(Input& in, size_t budget, size_t* consumed);
+  // Where reading `in` stops for now: its synced offset for a repartition topic, else its HW.
+  static int64_t ReadLimit(const Input& in);
   Output& OutputFor(int topic, int32_t partition);
   void FinishBatch(Output& o, std::vector<OutboxEntry>* out);
   Status CommitExactlyOnce();

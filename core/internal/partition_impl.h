@@ -13,6 +13,7 @@
 //  - A failed write or fsync latches failed_ forever (until reopen): nothing more is acknowledged.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <memory>
@@ -53,6 +54,11 @@ class PartitionImpl final : public Partition {
     return Offset(log_start_.load(std::memory_order_acquire));
   }
   Offset high_watermark() const override { return Offset(hw_.load(std::memory_order_acquire)); }
+  Offset synced_offset() const override {
+    if (options_.read_only) return high_watermark();  // the writer's syncs are not visible here
+    std::lock_guard<std::mutex> l(sync_mu_);
+    return Offset(std::min(synced_offset_, hw_.load(std::memory_order_acquire)));
+  }
   PartitionStats Stats() const override;
   const RecoveryReport& recovery_report() const override { return report_; }
   Result<int> ApplyRetention(Timestamp now) override;
@@ -116,7 +122,7 @@ class PartitionImpl final : public Partition {
   mutable std::mutex failed_mu_;
   Status failed_status_;
 
-  std::mutex sync_mu_;
+  mutable std::mutex sync_mu_;
   std::condition_variable sync_cv_;
   bool sync_in_progress_ = false;
   int64_t synced_offset_ = 0;
