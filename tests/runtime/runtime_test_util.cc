@@ -142,6 +142,32 @@ std::string CheckBalances(const std::map<std::string, std::vector<int64_t>>& inp
   return "";
 }
 
+std::string CheckBalancesAnyOrder(const std::map<std::string, std::vector<int64_t>>& inputs,
+                                  const std::vector<std::vector<KeyValue>>& outputs) {
+  auto got = OutputsByAccount(outputs);
+  for (const auto& [acct, amounts] : inputs) {
+    const auto& g = got[acct];
+    if (g.size() != amounts.size()) {
+      return fmt::format("account {}: {} inputs but {} outputs", acct, amounts.size(), g.size());
+    }
+    std::multiset<int64_t> left(amounts.begin(), amounts.end());
+    int64_t prev = 0;
+    for (size_t i = 0; i < g.size(); ++i) {
+      auto it = left.find(g[i] - prev);
+      if (it == left.end()) {
+        return fmt::format("account {}: output {} ({}) is no input amount added to {}", acct, i,
+                           g[i], prev);
+      }
+      left.erase(it);
+      prev = g[i];
+    }
+  }
+  for (const auto& [acct, g] : got) {
+    if (!inputs.count(acct)) return fmt::format("output for unknown account {}", acct);
+  }
+  return "";
+}
+
 std::string CheckBalancesAtLeastOnce(const std::map<std::string, std::vector<int64_t>>& inputs,
                                      const std::vector<std::vector<KeyValue>>& outputs) {
   auto got = OutputsByAccount(outputs);

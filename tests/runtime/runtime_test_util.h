@@ -45,6 +45,11 @@ std::string CheckBalances(const std::map<std::string, std::vector<int64_t>>& inp
                           const std::vector<std::vector<KeyValue>>& outputs);
 // At-least-once: per account every prefix sum appears, in order (a stretch replayed after a crash
 // may repeat), and nothing that is not a prefix sum of that account appears.
+// Exactly once in any order (an account's inputs came through several partitions): per account,
+// as many outputs as inputs, and the steps between consecutive outputs (from 0) are exactly its
+// input amounts, each used once.
+std::string CheckBalancesAnyOrder(const std::map<std::string, std::vector<int64_t>>& inputs,
+                                  const std::vector<std::vector<KeyValue>>& outputs);
 std::string CheckBalancesAtLeastOnce(const std::map<std::string, std::vector<int64_t>>& inputs,
                                      const std::vector<std::vector<KeyValue>>& outputs);
 
