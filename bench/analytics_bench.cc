@@ -32,8 +32,6 @@
 namespace sluice {
 namespace {
 
-using Clock = std::chrono::steady_clock;
-using bench::CpuSeconds;
 using bench::CreateTopic;
 using bench::Die;
 
@@ -77,15 +75,8 @@ void RunCase(Log* log, const std::string& name, int threads, int64_t events,
   o.log = log;
   o.state_dir = log->data_dir() + "/../state";
   o.threads = threads;
-  o.until_end = true;
-  auto start = Clock::now();
-  double cpu0 = CpuSeconds();
-  auto job = Job::Start(o, std::move(t).value());
-  if (!job.ok()) Die(job.status(), "start");
-  Status w = (*job)->Wait();
-  if (!w.ok()) Die(w, "run");
-  double secs = std::chrono::duration<double>(Clock::now() - start).count();
-  double cpu = CpuSeconds() - cpu0;
+  const bench::Timing time = bench::RunToEnd(o, std::move(t).value());
+  const double secs = time.seconds, cpu = time.cpu_seconds;
   fmt::print(
       "name={}_eos_{}thr events={} seconds={:.3f} events_per_s={:.0f} cpu_seconds={:.3f} "
       "events_per_cpu_s={:.0f}\n",
@@ -103,15 +94,12 @@ int main(int argc, char** argv) {
   const std::string& filter = args.filter;
   const double scale = args.scale;
   std::filesystem::create_directories(dir + "/data");
-  LogOptions lo;
-  lo.data_dir = dir + "/data";
-  auto log = Log::Open(lo);
-  if (!log.ok()) Die(log.status(), "open log");
+  auto log = bench::OpenLog(dir + "/data");
   const int64_t clicks = static_cast<int64_t>(2000000 * scale);
   const int64_t nexmark = static_cast<int64_t>(2000000 * scale);
   int64_t bids = 0;
   {
-    Filler f(log->get(), "clicks");
+    Filler f(log.get(), "clicks");
     examples::ClickstreamOptions o{.events = clicks,
                                    .users = 10000,
                                    .pages = 1000,
@@ -121,7 +109,7 @@ int main(int argc, char** argv) {
     examples::GenerateClickstream(o, [&](const examples::GeneratedRecord& r) { f.Add(r); });
   }
   {
-    Filler p(log->get(), "persons"), a(log->get(), "auctions"), bf(log->get(), "bids");
+    Filler p(log.get(), "persons"), a(log.get(), "auctions"), bf(log.get(), "bids");
     examples::NexmarkOptions o{.events = nexmark, .seed = 1, .events_per_second = 100000};
     examples::GenerateNexmark(o, [&](const examples::NexmarkRecord& r) {
       if (r.kind == examples::NexmarkRecord::Kind::kBid) {
@@ -140,7 +128,7 @@ int main(int argc, char** argv) {
              fmt::format("{}_eos_{}thr", n, threads).find(filter) != std::string::npos;
     };
     if (want("pageviews")) {
-      RunCase(log->get(), "pageviews", threads, clicks, [&](TopologyBuilder& b) {
+      RunCase(log.get(), "pageviews", threads, clicks, [&](TopologyBuilder& b) {
         examples::PageviewsOptions o;
         std::string pre = fmt::format("t{}-", threads);
         o.counts_output = pre + o.counts_output;
@@ -148,7 +136,7 @@ int main(int argc, char** argv) {
         o.late_topic = pre + o.late_topic;
         o.dead_letter_topic = pre + o.dead_letter_topic;
         for (const auto& t : {o.counts_output, o.top_output, o.late_topic, o.dead_letter_topic}) {
-          CreateTopic(log->get(), t, 2);
+          CreateTopic(log.get(), t, 2);
         }
         examples::AddPageviews(b, o);
         return Status::Ok();
@@ -156,18 +144,18 @@ int main(int argc, char** argv) {
     }
     for (const char* q : {"q1", "q5", "q7"}) {
       if (!want(std::string("nexmark_") + q)) continue;
-      RunCase(log->get(), std::string("nexmark_") + q, threads, bids, [&](TopologyBuilder& b) {
+      RunCase(log.get(), std::string("nexmark_") + q, threads, bids, [&](TopologyBuilder& b) {
         examples::NexmarkQueryOptions o;
         o.query = q;
         o.output = fmt::format("t{}-nexmark-{}", threads, q);
         o.dead_letter_topic = fmt::format("t{}-nexmark-{}-dead-letters", threads, q);
-        CreateTopic(log->get(), o.output, 2);
-        CreateTopic(log->get(), o.dead_letter_topic, 2);
+        CreateTopic(log.get(), o.output, 2);
+        CreateTopic(log.get(), o.dead_letter_topic, 2);
         return examples::AddNexmarkQuery(b, o);
       });
     }
   }
-  (void)(*log)->Close();
+  (void)log->Close();
   if (args.own_dir) std::filesystem::remove_all(dir);
   return 0;
 }

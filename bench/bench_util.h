@@ -1,4 +1,5 @@
-// What the runtime benchmarks share: argument parsing, the data directory, CPU time, topics.
+// What the runtime benchmarks share: argument parsing, the data directory, the log, CPU time,
+// topics, and timing a job run to the end of its input.
 #pragma once
 
 #include <errno.h>
@@ -6,10 +7,13 @@
 #include <stdlib.h>
 #include <sys/resource.h>
 
+#include <chrono>
 #include <cstring>
+#include <memory>
 #include <string>
 
 #include "core/log.h"
+#include "runtime/job.h"
 
 namespace sluice::bench {
 
@@ -24,6 +28,35 @@ inline double CpuSeconds() {
   rusage u{};
   getrusage(RUSAGE_SELF, &u);
   return u.ru_utime.tv_sec + u.ru_stime.tv_sec + (u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+}
+
+// Opens (creating) the log in `data_dir`.
+inline std::unique_ptr<Log> OpenLog(const std::string& data_dir) {
+  LogOptions lo;
+  lo.data_dir = data_dir;
+  auto log = Log::Open(lo);
+  if (!log.ok()) Die(log.status(), "open log");
+  return std::move(log).value();
+}
+
+// What a timed run took: wall and CPU seconds (user + system, all threads).
+struct Timing {
+  double seconds = 0;
+  double cpu_seconds = 0;
+};
+
+// Starts `topology` with `options` (until_end is forced on), waits for it and times it; any
+// error ends the benchmark.
+inline Timing RunToEnd(JobOptions options, Topology topology) {
+  options.until_end = true;
+  const auto start = std::chrono::steady_clock::now();
+  const double cpu0 = CpuSeconds();
+  auto job = Job::Start(options, std::move(topology));
+  if (!job.ok()) Die(job.status(), "start the job");
+  Status s = (*job)->Wait();
+  if (!s.ok()) Die(s, "run the job");
+  return Timing{std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(),
+                CpuSeconds() - cpu0};
 }
 
 // Creates `name` with `partitions` partitions unless it exists.

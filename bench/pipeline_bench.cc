@@ -150,15 +150,9 @@ void RunJob(Log* log, const std::string& dir, const std::string& job, const std:
   o.log = log;
   o.state_dir = dir + "/state";
   o.threads = threads;
-  o.until_end = true;
   o.guarantee = eos ? ProcessingGuarantee::kExactlyOnce : ProcessingGuarantee::kAtLeastOnce;
-  auto start = Clock::now();
-  double cpu0 = CpuSeconds();
-  auto j = Job::Start(o, std::move(t).value());
-  if (!j.ok()) Die(j.status(), "start");
-  Status s = (*j)->Wait();
-  if (!s.ok()) Die(s, "job");
-  Row(name, n, std::chrono::duration<double>(Clock::now() - start).count(), CpuSeconds() - cpu0);
+  const bench::Timing time = bench::RunToEnd(o, std::move(t).value());
+  Row(name, n, time.seconds, time.cpu_seconds);
 }
 
 }  // namespace
@@ -171,10 +165,7 @@ int main(int argc, char** argv) {
   const std::string& filter = args.filter;
   const double scale = args.scale;
   int64_t n = static_cast<int64_t>(10'000'000 * scale);
-  LogOptions lo;
-  lo.data_dir = dir + "/data";
-  auto log = Log::Open(lo);
-  if (!log.ok()) Die(log.status(), "open log");
+  auto log = bench::OpenLog(dir + "/data");
   std::mt19937 rng(1);
   for (std::string job : {"wordcount", "balances"}) {
     bool any = filter.empty();
@@ -186,7 +177,7 @@ int main(int argc, char** argv) {
     std::string in = job + "-in";
     if (job == "wordcount") {
       Fill(
-          log->get(), in, n, [](int64_t) { return std::string(); },
+          log.get(), in, n, [](int64_t) { return std::string(); },
           [&](int64_t) {
             std::string line;
             for (int w = 0; w < 5; ++w) line += "w" + std::to_string(rng() % 10000) + " ";
@@ -194,21 +185,21 @@ int main(int argc, char** argv) {
           });
     } else {
       Fill(
-          log->get(), in, n, [&](int64_t) { return "acct-" + std::to_string(rng() % 10000); },
+          log.get(), in, n, [&](int64_t) { return "acct-" + std::to_string(rng() % 10000); },
           [&](int64_t) { return std::to_string(static_cast<int64_t>(rng() % 2001) - 1000); });
     }
     auto want = [&](const std::string& name) {
       return filter.empty() || name.find(filter) != std::string::npos;
     };
-    if (want(job + "_handwritten_1thr")) HandWritten(log->get(), job, in, job + "-hand-out", n);
+    if (want(job + "_handwritten_1thr")) HandWritten(log.get(), job, in, job + "-hand-out", n);
     for (bool eos : {false, true}) {
       for (int threads : {1, 2}) {
         std::string name = fmt::format("{}_{}_{}thr", job, eos ? "eos" : "alo", threads);
-        if (want(name)) RunJob(log->get(), dir, job, in, eos, threads, n);
+        if (want(name)) RunJob(log.get(), dir, job, in, eos, threads, n);
       }
     }
   }
-  (void)(*log)->Close();
+  (void)log->Close();
   std::error_code ec;
   if (args.own_dir) std::filesystem::remove_all(dir, ec);
   return 0;

@@ -37,16 +37,12 @@ Result<std::unique_ptr<TaskGraph>> TaskGraph::Create(const Topology& topology, i
   return g;
 }
 
-Status TaskGraph::Process(int topic, std::optional<std::string_view> key,
-                          std::optional<std::string_view> value, Timestamp ts) {
-  internal::SourceNodeBase* src =
-      topic >= 0 && topic < static_cast<int>(sources_.size()) ? sources_[topic] : nullptr;
-  if (src == nullptr) {
-    return InvalidArgument("this stage does not read topic #{}", topic);
-  }
-  ctx_->set_current_operator(&src->name());
+// The one place user code's exceptions become a Status: Aborted, naming the operator that was
+// running (ctx_->current_operator(), kept up to date by the nodes as records move through them).
+template <typename F>
+Status TaskGraph::Guarded(F&& f) {
   try {
-    return src->ProcessBytes(key, value, ts);
+    return f();
   } catch (const std::exception& e) {
     return Aborted("operator '{}' threw: {}; the job stops (fix the operator or its input)",
                    *ctx_->current_operator(), e.what());
@@ -56,9 +52,16 @@ Status TaskGraph::Process(int topic, std::optional<std::string_view> key,
   }
 }
 
-}  // namespace sluice
-
-namespace sluice {
+Status TaskGraph::Process(int topic, std::optional<std::string_view> key,
+                          std::optional<std::string_view> value, Timestamp ts) {
+  internal::SourceNodeBase* src =
+      topic >= 0 && topic < static_cast<int>(sources_.size()) ? sources_[topic] : nullptr;
+  if (src == nullptr) {
+    return InvalidArgument("this stage does not read topic #{}", topic);
+  }
+  ctx_->set_current_operator(&src->name());
+  return Guarded([&] { return src->ProcessBytes(key, value, ts); });
+}
 
 Status TaskGraph::AdvanceWatermark(Timestamp wm) {
   if (wm <= ctx_->watermark()) return Status::Ok();
@@ -67,15 +70,7 @@ Status TaskGraph::AdvanceWatermark(Timestamp wm) {
   for (auto& n : nodes_) {
     if (!n) continue;
     ctx_->set_current_operator(&n->name());
-    try {
-      SLUICE_RETURN_IF_ERROR(n->OnWatermark(wm));
-    } catch (const std::exception& e) {
-      return Aborted("operator '{}' threw: {}; the job stops (fix the operator or its input)",
-                     *ctx_->current_operator(), e.what());
-    } catch (...) {
-      return Aborted("operator '{}' threw a non-std::exception; the job stops",
-                     *ctx_->current_operator());
-    }
+    SLUICE_RETURN_IF_ERROR(Guarded([&] { return n->OnWatermark(wm); }));
   }
   return Status::Ok();
 }

@@ -42,6 +42,9 @@ class TaskGraph {
   Status AdvanceWatermark(Timestamp wm);
 
  private:
+  // Runs f (a call into the operators); an exception from user code becomes kAborted.
+  template <typename F>
+  Status Guarded(F&& f);
   TaskGraph() = default;
   const Topology* topology_ = nullptr;
   ProcessorContext* ctx_ = nullptr;

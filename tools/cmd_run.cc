@@ -13,8 +13,6 @@
 #include <thread>
 
 #include "core/log.h"
-#include "examples/balances.h"
-#include "examples/word_count.h"
 #include "operators/topology_builder.h"
 #include "runtime/job.h"
 #include "tools/analytics_run.h"
@@ -43,11 +41,7 @@ struct RunArgs {
 
 Result<Topology> BuildJob(const RunArgs& a) {
   TopologyBuilder b;
-  if (a.job == "wordcount") {
-    examples::AddWordCount(b, {.input = a.input, .output = a.output});
-  } else if (a.job == "balances") {
-    examples::AddBalances(b, {.input = a.input, .output = a.output});
-  } else {
+  if (!AddSimpleJob(b, a.job, a.input, a.output)) {
     return UsageError(fmt::format(
         "unknown job '{}'; the shipped jobs are wordcount, balances, pageviews, sessions, enrich "
         "and nexmark",

@@ -12,12 +12,11 @@
 #include <thread>
 
 #include "core/log.h"
-#include "examples/balances.h"
-#include "examples/word_count.h"
 #include "operators/topology_builder.h"
 #include "runtime/job.h"
 #include "server/kafka_server.h"
 #include "tools/commands.h"
+#include "tools/job_runner.h"
 
 namespace sluice::tools {
 namespace {
@@ -42,11 +41,7 @@ struct ServeArgs {
 // Builds and starts the --run job on `log`; creates a missing output topic like `sluice run`.
 Result<std::unique_ptr<Job>> StartJob(const ServeArgs& a, Log* log) {
   TopologyBuilder b;
-  if (a.job == "wordcount") {
-    examples::AddWordCount(b, {.input = a.input, .output = a.output});
-  } else if (a.job == "balances") {
-    examples::AddBalances(b, {.input = a.input, .output = a.output});
-  } else {
+  if (!AddSimpleJob(b, a.job, a.input, a.output)) {
     return UsageError(fmt::format(
         "--run '{}': serve can run wordcount or balances in-process; run other jobs with "
         "`sluice run` on a separate data directory",
@@ -59,12 +54,8 @@ Result<std::unique_ptr<Job>> StartJob(const ServeArgs& a, Log* log) {
         "--partitions N, before starting serve)",
         a.input, a.input);
   }
-  if (!log->HasTopic(a.output)) {
-    SLUICE_ASSIGN_OR_RETURN(TopicConfig in, log->DescribeTopic(a.input));
-    TopicConfig out;
-    out.partitions = in.partitions;
-    SLUICE_RETURN_IF_ERROR(log->CreateTopic(a.output, out));
-  }
+  SLUICE_ASSIGN_OR_RETURN(TopicConfig in, log->DescribeTopic(a.input));
+  SLUICE_RETURN_IF_ERROR(EnsureOutputTopic(*log, a.output, in.partitions, /*quiet=*/true));
   JobOptions o;
   o.application_id = a.app.empty() ? "serve-" + a.job : a.app;
   o.log = log;

@@ -5,9 +5,23 @@
 #include <chrono>
 #include <thread>
 
+#include "examples/balances.h"
+#include "examples/word_count.h"
 #include "tools/commands.h"
 
 namespace sluice::tools {
+
+bool AddSimpleJob(TopologyBuilder& builder, const std::string& job, const std::string& input,
+                  const std::string& output) {
+  if (job == "wordcount") {
+    examples::AddWordCount(builder, {.input = input, .output = output});
+  } else if (job == "balances") {
+    examples::AddBalances(builder, {.input = input, .output = output});
+  } else {
+    return false;
+  }
+  return true;
+}
 
 Status EnsureOutputTopic(Log& log, const std::string& output, int32_t partitions, bool quiet) {
   if (log.HasTopic(output)) return Status::Ok();

@@ -1,13 +1,19 @@
-// What every `sluice run` entry does around a Job: create missing output topics and wait for the
-// job with a progress line per second.
+// What every `sluice run` entry does around a Job: build the simple shipped jobs, create missing
+// output topics and wait for the job with a progress line per second.
 #pragma once
 
 #include <string>
 
 #include "core/log.h"
+#include "operators/topology_builder.h"
 #include "runtime/job.h"
 
 namespace sluice::tools {
+
+// Adds the shipped single-topic job `job` ("wordcount" or "balances") reading `input` and writing
+// `output`. Returns false for any other name (the caller says what it can run instead).
+bool AddSimpleJob(TopologyBuilder& builder, const std::string& job, const std::string& input,
+                  const std::string& output);
 
 // Creates topic `output` with `partitions` partitions if it does not exist (saying so on stderr
 // unless `quiet`).
