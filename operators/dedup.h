@@ -28,11 +28,11 @@ template <typename K, typename V>
 class DedupNode final : public Receiver<K, V> {
  public:
   DedupNode(std::string name, int store, int64_t window, SerdePtr<K> ks)
-      : Receiver<K, V>(std::move(name)), store_index_(store), window_(window), ks_(ks) {}
+      : Receiver<K, V>(std::move(name)), store_(store), window_(window), ks_(ks) {}
   void Connect(NodeBase* child) override { out_.Add(child); }
   Status Init(ProcessorContext* ctx) override {
     SLUICE_RETURN_IF_ERROR(NodeBase::Init(ctx));
-    store_ = ctx->store(store_index_);
+    store_.Bind(ctx);
     return store_->ForEach([&](std::string_view k, std::string_view v) {
       if (v.size() == 8) expiry_.emplace(static_cast<int64_t>(varint::GetBE64(v.data())), k);
     });
@@ -71,10 +71,9 @@ class DedupNode final : public Receiver<K, V> {
   }
 
  private:
-  int store_index_;
+  StoreRef store_;
   int64_t window_;
   SerdePtr<K> ks_;
-  KeyValueStore* store_ = nullptr;
   std::string kbuf_, vbuf_;
   std::set<std::pair<int64_t, std::string>> expiry_;
   Outputs<K, V> out_;

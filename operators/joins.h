@@ -71,7 +71,7 @@ class StreamTableJoinNode final : public Receiver<K, V> {
   StreamTableJoinNode(std::string name, int store, JoinKind kind, SerdePtr<K> ks, SerdePtr<T> ts,
                       F fn)
       : Receiver<K, V>(std::move(name)),
-        store_index_(store),
+        store_(store),
         kind_(kind),
         ks_(ks),
         ts_(ts),
@@ -79,7 +79,7 @@ class StreamTableJoinNode final : public Receiver<K, V> {
   void Connect(NodeBase* child) override { out_.Add(child); }
   Status Init(ProcessorContext* ctx) override {
     SLUICE_RETURN_IF_ERROR(NodeBase::Init(ctx));
-    store_ = ctx->store(store_index_);
+    store_.Bind(ctx);
     return Status::Ok();
   }
   Status Process(const K& key, const V& value, Timestamp ts) override {
@@ -101,12 +101,11 @@ class StreamTableJoinNode final : public Receiver<K, V> {
   }
 
  private:
-  int store_index_;
+  StoreRef store_;
   JoinKind kind_;
   SerdePtr<K> ks_;
   SerdePtr<T> ts_;
   F fn_;
-  KeyValueStore* store_ = nullptr;
   std::string kbuf_, tbuf_;
   Outputs<K, R> out_;
 };

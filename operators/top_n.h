@@ -86,7 +86,7 @@ class TopNNode final : public SourceNodeBase {
   TopNNode(std::string name, int store, size_t n, int64_t grace, SerdePtr<K> ks,
            SerdePtr<WindowResult<A>> rs, Better better)
       : SourceNodeBase(std::move(name)),
-        store_index_(store),
+        store_(store),
         n_(n),
         grace_(grace),
         ks_(ks),
@@ -95,7 +95,7 @@ class TopNNode final : public SourceNodeBase {
   void Connect(NodeBase* child) override { out_.Add(child); }
   Status Init(ProcessorContext* ctx) override {
     SLUICE_RETURN_IF_ERROR(NodeBase::Init(ctx));
-    store_ = ctx->store(store_index_);
+    store_.Bind(ctx);
     return store_->ForEach([&](std::string_view k, std::string_view v) {
       if (k.size() == 8 && v.size() >= 8) {
         open_.emplace(static_cast<int64_t>(varint::GetBE64(v.data())) + grace_,
@@ -183,13 +183,12 @@ class TopNNode final : public SourceNodeBase {
     return Status::Ok();
   }
 
-  int store_index_;
+  StoreRef store_;
   size_t n_;
   int64_t grace_;
   SerdePtr<K> ks_;
   SerdePtr<WindowResult<A>> rs_;
   Better better_;
-  KeyValueStore* store_ = nullptr;
   std::string sbuf_;
   std::set<std::pair<int64_t, int64_t>> open_;  // (close time, window start)
   Outputs<int64_t, Out> out_;

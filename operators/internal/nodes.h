@@ -19,6 +19,19 @@
 
 namespace sluice::internal {
 
+// The store a stateful node writes: its index in Topology::stores(), resolved to the task's
+// KeyValueStore when the node is initialised (Bind, from Init).
+class StoreRef {
+ public:
+  explicit StoreRef(int index) : index_(index) {}
+  void Bind(ProcessorContext* ctx) { store_ = ctx->store(index_); }
+  KeyValueStore* operator->() const { return store_; }
+
+ private:
+  int index_;
+  KeyValueStore* store_ = nullptr;
+};
+
 class NodeBase {
  public:
   explicit NodeBase(std::string name) : name_(std::move(name)) {}
@@ -106,13 +119,13 @@ class TableSourceNode final : public SourceNodeBase {
   TableSourceNode(std::string name, std::string topic, int store, SerdePtr<K> ks, SerdePtr<V> vs)
       : SourceNodeBase(std::move(name)),
         topic_(std::move(topic)),
-        store_index_(store),
+        store_(store),
         ks_(ks),
         vs_(vs) {}
   void Connect(NodeBase* child) override { out_.Add(child); }
   Status Init(ProcessorContext* ctx) override {
     SLUICE_RETURN_IF_ERROR(NodeBase::Init(ctx));
-    store_ = ctx->store(store_index_);
+    store_.Bind(ctx);
     return Status::Ok();
   }
   Status ProcessBytes(std::optional<std::string_view> key, std::optional<std::string_view> value,
@@ -129,10 +142,9 @@ class TableSourceNode final : public SourceNodeBase {
 
  private:
   std::string topic_;
-  int store_index_;
+  StoreRef store_;
   SerdePtr<K> ks_;
   SerdePtr<V> vs_;
-  KeyValueStore* store_ = nullptr;
   K key_{};
   V value_{};
   Outputs<K, V> out_;
@@ -298,14 +310,14 @@ class AggregateNode final : public Receiver<K, V> {
  public:
   AggregateNode(std::string name, int store, SerdePtr<K> ks, SerdePtr<A> as, Update update)
       : Receiver<K, V>(std::move(name)),
-        store_index_(store),
+        store_(store),
         ks_(ks),
         as_(as),
         update_(std::move(update)) {}
   void Connect(NodeBase* child) override { out_.Add(child); }
   Status Init(ProcessorContext* ctx) override {
     SLUICE_RETURN_IF_ERROR(NodeBase::Init(ctx));
-    store_ = ctx->store(store_index_);
+    store_.Bind(ctx);
     return Status::Ok();
   }
   Status Process(const K& key, const V& value, Timestamp ts) override {
@@ -324,11 +336,10 @@ class AggregateNode final : public Receiver<K, V> {
   }
 
  private:
-  int store_index_;
+  StoreRef store_;
   SerdePtr<K> ks_;
   SerdePtr<A> as_;
   Update update_;
-  KeyValueStore* store_ = nullptr;
   std::string kbuf_, abuf_;
   A agg_{};
   Outputs<K, A> out_;

@@ -32,7 +32,7 @@ class WindowAggregateNode final : public Receiver<K, V> {
                       SerdePtr<A> as, Update update, Merge merge, int late_topic)
       : Receiver<K, V>(std::move(name)),
         w_(std::move(w)),
-        store_index_(store),
+        store_(store),
         ks_(ks),
         vs_(vs),
         as_(as),
@@ -44,7 +44,7 @@ class WindowAggregateNode final : public Receiver<K, V> {
 
   Status Init(ProcessorContext* ctx) override {
     SLUICE_RETURN_IF_ERROR(NodeBase::Init(ctx));
-    store_ = ctx->store(store_index_);
+    store_.Bind(ctx);
     Status bad;
     SLUICE_RETURN_IF_ERROR(store_->ForEach([&](std::string_view k, std::string_view v) {
       if (k.size() < 8 || (session() && v.size() < 8)) {
@@ -204,14 +204,13 @@ class WindowAggregateNode final : public Receiver<K, V> {
   }
 
   Windows w_;
-  int store_index_;
+  StoreRef store_;
   SerdePtr<K> ks_;
   SerdePtr<V> vs_;
   SerdePtr<A> as_;
   Update update_;
   Merge merge_;
   int late_topic_;
-  KeyValueStore* store_ = nullptr;
   std::string kbuf_, skey_, vbuf_;
   K key_{};
   A agg_{};
