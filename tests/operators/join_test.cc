@@ -6,24 +6,15 @@
 #include "operators/joins.h"
 #include "operators/test_driver.h"
 #include "operators/topology_builder.h"
+#include "tests/operators/driver_util.h"
 
 namespace sluice {
 namespace {
 
 using std::chrono::milliseconds;
+using testing::BuildOrDie;
+using testing::Pipe;
 using testing::TestDriver;
-
-Topology BuildOrDie(const TopologyBuilder& b) {
-  auto t = b.Build();
-  EXPECT_TRUE(t.ok()) << t.status();
-  return std::move(t).value();
-}
-
-void Pipe(TestDriver& d, const std::string& topic, const std::string& k, const std::string& v,
-          int64_t ts) {
-  Status s = d.PipeInput<std::string, std::string>(topic, k, v, Timestamp(ts));
-  ASSERT_TRUE(s.ok()) << s;
-}
 
 std::vector<std::string> Values(TestDriver& d, const std::string& topic) {
   std::vector<std::string> out;
