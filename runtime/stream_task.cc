@@ -13,8 +13,8 @@ namespace {
 
 // Output batches are cut at this size so one stays well under a topic's max_message_bytes.
 constexpr size_t kOutputBatchBytes = 256 << 10;
-constexpr size_t kReadBytes =
-    256 << 10;  // about one producer batch; a budget cut re-reads at most this
+// Read-ahead per input: about one producer batch (a read returns at least one whole batch).
+constexpr size_t kReadBytes = 256 << 10;
 constexpr std::chrono::milliseconds kMirrorInterval{1000};
 
 // The commit number recorded in a mirrored offset's metadata, or -1.
@@ -292,7 +292,6 @@ Status StreamTask::ProcessInput(Input& in, size_t budget, size_t* consumed) {
   const int64_t limit = ReadLimit(in);
   if (in.position >= limit) return Status::Ok();
   if (in.buffered_next != in.position || in.read_pos >= in.read.data.size()) {
-    in.buffered_next = -1;
     Status s = in.partition->ReadInto(Offset(in.position), kReadBytes, &in.read);
     if (!s.ok()) {
       return s.WithContext(fmt::format("reading '{}' partition {} at offset {}", in.name,
@@ -440,35 +439,48 @@ Status StreamTask::Commit() {
   return MirrorOffsets(false);
 }
 
-Status StreamTask::CommitExactlyOnce() {
-  FailPoint("before_commit_write");
-  rocksdb::WriteBatch wb;
+void StreamTask::MoveStoreChanges(rocksdb::WriteBatch* wb) {
   for (auto& st : stores_) {
-    if (st) st->MoveChangesTo(&wb);
+    if (st) st->MoveChangesTo(wb);
   }
-  for (const auto& k : published_outbox_keys_) wb.Delete(db_->meta(), k).PermitUncheckedError();
+}
+
+std::vector<OutboxEntry> StreamTask::TakeFinishedBatches() {
   for (Output* o : outputs_in_order_) FinishBatch(*o, &finished_batches_);
   std::vector<OutboxEntry> entries = std::move(finished_batches_);
   finished_batches_.clear();
-  int64_t commit = commit_number_ + 1;
+  return entries;
+}
+
+void StreamTask::PutCheckpoint(int64_t commit, rocksdb::WriteBatch* wb) {
+  TaskCheckpoint ckpt;
+  ckpt.commit_number = commit;
+  for (const auto& in : inputs_) ckpt.inputs.push_back({in.name, id_.partition, in.position});
+  if (options_.guarantee == ProcessingGuarantee::kExactlyOnce) {
+    ckpt.producer_id = producer_id_;
+    for (const Output* o : outputs_in_order_) {
+      ckpt.outputs.push_back({o->name, o->partition, o->next_sequence});
+    }
+  }
+  wb->Put(db_->meta(), CheckpointKey(id_), EncodeCheckpoint(ckpt)).PermitUncheckedError();
+  wb->Put(db_->meta(), MarkKey(id_), EncodeMark(commit)).PermitUncheckedError();
+  wb->Put(db_->meta(), TaskTime::StateKey(id_.stage, id_.partition), time_->Snapshot(*this))
+      .PermitUncheckedError();
+}
+
+Status StreamTask::CommitExactlyOnce() {
+  FailPoint("before_commit_write");
+  rocksdb::WriteBatch wb;
+  MoveStoreChanges(&wb);
+  for (const auto& k : published_outbox_keys_) wb.Delete(db_->meta(), k).PermitUncheckedError();
+  std::vector<OutboxEntry> entries = TakeFinishedBatches();
+  const int64_t commit = commit_number_ + 1;
   std::vector<std::string> keys;
   for (size_t i = 0; i < entries.size(); ++i) {
     keys.push_back(OutboxKey(id_, commit * 1000000 + static_cast<int64_t>(i)));
     wb.Put(db_->meta(), keys.back(), EncodeOutboxEntry(entries[i])).PermitUncheckedError();
   }
-  TaskCheckpoint ckpt;
-  ckpt.commit_number = commit;
-  ckpt.producer_id = producer_id_;
-  for (const auto& in : inputs_) {
-    ckpt.inputs.push_back({in.name, id_.partition, in.position});
-  }
-  for (const Output* o : outputs_in_order_) {
-    ckpt.outputs.push_back({o->name, o->partition, o->next_sequence});
-  }
-  wb.Put(db_->meta(), CheckpointKey(id_), EncodeCheckpoint(ckpt)).PermitUncheckedError();
-  wb.Put(db_->meta(), MarkKey(id_), EncodeMark(commit)).PermitUncheckedError();
-  wb.Put(db_->meta(), TaskTime::StateKey(id_.stage, id_.partition), time_->Snapshot(*this))
-      .PermitUncheckedError();
+  PutCheckpoint(commit, &wb);
   SLUICE_RETURN_IF_ERROR(db_->Write(&wb, /*sync=*/true));
   commit_number_ = commit;
   FailPoint("after_commit_write");
@@ -482,22 +494,11 @@ Status StreamTask::CommitExactlyOnce() {
 }
 
 Status StreamTask::CommitAtLeastOnce() {
-  for (Output* o : outputs_in_order_) FinishBatch(*o, &finished_batches_);
-  std::vector<OutboxEntry> entries = std::move(finished_batches_);
-  finished_batches_.clear();
-  for (const auto& e : entries) SLUICE_RETURN_IF_ERROR(Publish(e));
+  for (const auto& e : TakeFinishedBatches()) SLUICE_RETURN_IF_ERROR(Publish(e));
   rocksdb::WriteBatch wb;
-  for (auto& st : stores_) {
-    if (st) st->MoveChangesTo(&wb);
-  }
-  int64_t commit = commit_number_ + 1;
-  TaskCheckpoint ckpt;
-  ckpt.commit_number = commit;
-  for (const auto& in : inputs_) ckpt.inputs.push_back({in.name, id_.partition, in.position});
-  wb.Put(db_->meta(), CheckpointKey(id_), EncodeCheckpoint(ckpt)).PermitUncheckedError();
-  wb.Put(db_->meta(), MarkKey(id_), EncodeMark(commit)).PermitUncheckedError();
-  wb.Put(db_->meta(), TaskTime::StateKey(id_.stage, id_.partition), time_->Snapshot(*this))
-      .PermitUncheckedError();
+  MoveStoreChanges(&wb);
+  const int64_t commit = commit_number_ + 1;
+  PutCheckpoint(commit, &wb);
   SLUICE_RETURN_IF_ERROR(db_->Write(&wb, /*sync=*/false));
   commit_number_ = commit;
   return Status::Ok();

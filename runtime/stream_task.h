@@ -107,6 +107,12 @@ class StreamTask final : public ProcessorContext {
   Status RepublishOutbox();
   Status Publish(const OutboxEntry& e);
   Status ProcessInput(Input& in, size_t budget, size_t* consumed);
+  // Commit helpers: every store's uncommitted changes into `wb`; the finished and still open
+  // output batches (taken); the checkpoint of `commit` with its mark and event-time state (the
+  // producer id and output sequences only with exactly-once).
+  void MoveStoreChanges(rocksdb::WriteBatch* wb);
+  std::vector<OutboxEntry> TakeFinishedBatches();
+  void PutCheckpoint(int64_t commit, rocksdb::WriteBatch* wb);
   // Where reading `in` stops for now: its synced offset for a repartition topic, else its HW.
   static int64_t ReadLimit(const Input& in);
   Output& OutputFor(int topic, int32_t partition);
