@@ -111,6 +111,15 @@ std::map<std::string, std::vector<int64_t>> OutputsByAccount(
   return got;
 }
 
+// "" if every account with output had input, else which one had not.
+std::string UnknownAccount(const std::map<std::string, std::vector<int64_t>>& inputs,
+                           const std::map<std::string, std::vector<int64_t>>& got) {
+  for (const auto& [acct, g] : got) {
+    if (!inputs.count(acct)) return fmt::format("output for unknown account {}", acct);
+  }
+  return "";
+}
+
 std::vector<int64_t> PrefixSums(const std::vector<int64_t>& amounts) {
   std::vector<int64_t> sums;
   int64_t sum = 0;
@@ -136,10 +145,7 @@ std::string CheckBalances(const std::map<std::string, std::vector<int64_t>>& inp
       }
     }
   }
-  for (const auto& [acct, g] : got) {
-    if (!inputs.count(acct)) return fmt::format("output for unknown account {}", acct);
-  }
-  return "";
+  return UnknownAccount(inputs, got);
 }
 
 std::string CheckBalancesAnyOrder(const std::map<std::string, std::vector<int64_t>>& inputs,
@@ -162,10 +168,7 @@ std::string CheckBalancesAnyOrder(const std::map<std::string, std::vector<int64_
       prev = g[i];
     }
   }
-  for (const auto& [acct, g] : got) {
-    if (!inputs.count(acct)) return fmt::format("output for unknown account {}", acct);
-  }
-  return "";
+  return UnknownAccount(inputs, got);
 }
 
 std::string CheckBalancesAtLeastOnce(const std::map<std::string, std::vector<int64_t>>& inputs,
@@ -184,10 +187,7 @@ std::string CheckBalancesAtLeastOnce(const std::map<std::string, std::vector<int
                          expect[matched]);
     }
   }
-  for (const auto& [acct, g] : got) {
-    if (!inputs.count(acct)) return fmt::format("output for unknown account {}", acct);
-  }
-  return "";
+  return UnknownAccount(inputs, got);
 }
 
 }  // namespace sluice::testing
