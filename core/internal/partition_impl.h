@@ -96,6 +96,7 @@ class PartitionImpl final : public Partition {
   // Reads batches appended to `seg` since the last look (read-only mode).
   Status GrowTail(Segment* seg) const;
   Status RefreshLocked() const;
+  Status RefreshOnceLocked() const;
   // Sorted base offsets of the segments in dir_. With `removed`, also deletes leftover temporary
   // files and index files without a log, counting them there.
   Result<std::vector<Offset>> ListSegmentBases(int64_t* removed) const;

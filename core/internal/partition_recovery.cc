@@ -308,14 +308,27 @@ Status PartitionImpl::Refresh() const {
 }
 
 Status PartitionImpl::RefreshLocked() const {
+  // The writer's retention may delete a segment between our listing and our open of it; the
+  // next listing no longer names it, so look again (each retry means the writer made progress).
+  constexpr int kAttempts = 8;
+  Status s;
+  for (int i = 0; i < kAttempts; ++i) {
+    s = RefreshOnceLocked();
+    if (s.code() != StatusCode::kNotFound) return s;
+  }
+  return s;
+}
+
+Status PartitionImpl::RefreshOnceLocked() const {
   std::shared_ptr<const SegmentList> current = segments();
   auto list = std::make_shared<SegmentList>(*current);
   bool changed = false;
   if (!list->empty()) SLUICE_RETURN_IF_ERROR(GrowTail(list->back().get()));
   if (list->empty() && !fs_->Exists(dir_)) return Status::Ok();  // nothing written yet
   SLUICE_ASSIGN_OR_RETURN(std::vector<Offset> bases, ListSegmentBases(nullptr));
-  // Retention by the writer removed the oldest segments.
-  while (list->size() > 1 && (bases.empty() || list->front()->base_offset() < bases.front())) {
+  // Retention by the writer removed the oldest segments, possibly every one this reader knew:
+  // then the listing starts afresh from the writer's oldest.
+  while (!list->empty() && !bases.empty() && list->front()->base_offset() < bases.front()) {
     list->erase(list->begin());
     changed = true;
   }

@@ -9,12 +9,14 @@
 #include <thread>
 
 #include "core/partition.h"
+#include "tests/testing/fault_fs.h"
 #include "tests/testing/storage_util.h"
 
 namespace sluice {
 namespace {
 
 using testing::DecodeBatches;
+using testing::FaultInjectionFileSystem;
 using testing::ReadAll;
 using testing::ReadRecord;
 using testing::TempDir;
@@ -192,6 +194,52 @@ TEST_F(StorageConcurrencyTest, ReadsRacingRollsAndRetentionGetDataOrOutOfRange) 
     EXPECT_LE(p->Stats().bytes, 3000u + 1024u);
   }
   EXPECT_EQ(OpenFds(), fds_before) << "descriptors of deleted segments leaked";
+}
+
+// G2, pinned down: retention deletes a segment after a read-only follower listed the directory
+// and before it opened that segment. The follower's next read gets data or out-of-range, never
+// "file not found" (a race that CI once hit under load).
+TEST_F(StorageConcurrencyTest, FollowerListingRacingRetentionRetriesInsteadOfFailing) {
+  config_.segment_bytes = 1024;
+  config_.retention_bytes = 3000;
+  FaultInjectionFileSystem fs;
+  PartitionOptions opts{.fs = &fs, .index_interval_bytes = 256};
+  auto writer = Partition::Open(tmp_.Sub("p"), "t", PartitionId(0), config_, opts);
+  ASSERT_TRUE(writer.ok()) << writer.status();
+  Partition& p = **writer;
+  auto append = [&](int from, int to) {
+    for (int i = from; i < to; ++i) {
+      ASSERT_TRUE(p.Append(testing::MakeBatch({"v" + std::to_string(i)}), Acks::kLeader).ok());
+    }
+  };
+  append(0, 100);
+  opts.read_only = true;
+  auto follower_or = Partition::Open(tmp_.Sub("p"), "t", PartitionId(0), config_, opts);
+  ASSERT_TRUE(follower_or.ok()) << follower_or.status();
+  Partition& follower = **follower_or;
+  const Offset seen = follower.high_watermark();
+  append(100, 400);  // many new segments the follower has not listed yet
+  bool fired = false;
+  fs.SetBeforeOpenReadableHook([&](const std::string& path) {
+    if (fired || !path.ends_with(".log")) return;
+    fired = true;
+    // The follower is about to open the first new segment: retention removes it first.
+    auto n = p.ApplyRetention(Timestamp(0));
+    ASSERT_TRUE(n.ok()) << n.status();
+    ASSERT_GT(*n, 0);
+  });
+  auto res = follower.Read(seen, 300);
+  fs.SetBeforeOpenReadableHook(nullptr);
+  ASSERT_TRUE(fired) << "the follower never opened a new segment: the test lost its race";
+  ASSERT_TRUE(res.ok() || res.status().code() == StatusCode::kOutOfRange) << res.status();
+  EXPECT_EQ(follower.log_start_offset(), p.log_start_offset());
+  EXPECT_EQ(follower.high_watermark(), p.high_watermark());
+  auto from_start = follower.Read(follower.log_start_offset(), 300);
+  ASSERT_TRUE(from_start.ok()) << from_start.status();
+  std::vector<ReadRecord> recs;
+  ASSERT_TRUE(DecodeBatches(from_start->data, &recs).ok());
+  ASSERT_FALSE(recs.empty());
+  for (const ReadRecord& rec : recs) EXPECT_EQ(rec.value, "v" + std::to_string(rec.offset));
 }
 
 }  // namespace

@@ -198,6 +198,12 @@ void FaultInjectionFileSystem::SetBeforeSyncHook(std::function<void(const std::s
   before_sync_ = std::move(hook);
 }
 
+void FaultInjectionFileSystem::SetBeforeOpenReadableHook(
+    std::function<void(const std::string&)> hook) {
+  std::lock_guard<std::mutex> l(mu_);
+  before_open_readable_ = std::move(hook);
+}
+
 void FaultInjectionFileSystem::SetMutationGate(std::function<bool()> gate) {
   std::lock_guard<std::mutex> l(mu_);
   gate_ = std::move(gate);
@@ -230,6 +236,12 @@ Result<std::unique_ptr<WritableFile>> FaultInjectionFileSystem::OpenWritable(
 
 Result<std::unique_ptr<ReadableFile>> FaultInjectionFileSystem::OpenReadable(
     const std::string& path) {
+  std::function<void(const std::string&)> hook;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    hook = before_open_readable_;
+  }
+  if (hook) hook(path);
   {
     std::lock_guard<std::mutex> l(mu_);
     bool partial;

@@ -77,6 +77,9 @@ class FaultInjectionFileSystem final : public FileSystem {
   // point that lets a test hold an fsync open while other threads run (e.g. to pin down group
   // commit deterministically).
   void SetBeforeSyncHook(std::function<void(const std::string& path)> hook);
+  // Called with the path before every OpenReadable, outside the file system's lock: lets a test
+  // run another actor (e.g. retention deleting that very file) between a listing and an open.
+  void SetBeforeOpenReadableHook(std::function<void(const std::string& path)> hook);
   // Consulted (under the file system's lock) before every mutating operation while not frozen;
   // returning false freezes the file system and fails that operation. Lets one "power switch"
   // cut several fault layers at the same operation count (tests/runtime/power_loss_test.cc).
@@ -116,6 +119,7 @@ class FaultInjectionFileSystem final : public FileSystem {
   mutable std::mutex mu_;
   bool frozen_ = false;
   std::function<void(const std::string&)> before_sync_;
+  std::function<void(const std::string&)> before_open_readable_;
   std::function<bool()> gate_;
   std::map<std::string, uint64_t> synced_size_;                // files written through us
   std::map<std::string, std::set<std::string>> unsynced_new_;  // dir -> paths created since SyncDir
