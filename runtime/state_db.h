@@ -17,6 +17,10 @@
 
 namespace sluice {
 
+// Every key in a store column family begins with its task's partition as 4 big-endian bytes
+// (TaskStore), so tasks sharing a store never share a key; the memtable's insert hints go by it.
+inline constexpr size_t kTaskPrefixBytes = 4;
+
 // Converts a RocksDB status from `what` into a Status (the one place this happens).
 Status FromRocks(const rocksdb::Status& s, std::string_view what);
 

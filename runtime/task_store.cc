@@ -8,7 +8,7 @@
 namespace sluice {
 
 TaskStore::TaskStore(StateDb* db, rocksdb::ColumnFamilyHandle* cf, int32_t partition)
-    : db_(db), cf_(cf), prefix_(4, '\0') {
+    : db_(db), cf_(cf), prefix_(kTaskPrefixBytes, '\0') {
   varint::PutBE32(prefix_.data(), static_cast<uint32_t>(partition));
 }
 
