@@ -3,11 +3,15 @@
 //
 // Store layout: key = key bytes + BE64(window start); value = aggregate bytes (time windows) or
 // BE64(last event) + aggregate bytes (sessions). In memory: the open windows ordered by close
-// time (and, for sessions, per key by start), rebuilt from the store in Init.
+// time (and, for sessions, per key by start), rebuilt from the store in Init. Time windows are
+// grouped by start (the close time follows from it): one vector of key bytes per start, sorted
+// when the window closes, so the emit order (start, then key bytes) does not depend on the order
+// records arrived in or on a restart.
 #pragma once
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <map>
 #include <set>
 #include <string>
@@ -59,7 +63,7 @@ class WindowAggregateNode final : public Receiver<K, V> {
         sessions_[kb][start] = end;
         by_close_.emplace(SessionClose(end), kb, start);
       } else {
-        by_close_.emplace(w_.CloseOf(start), kb, start);
+        open_[start].push_back(std::move(kb));
       }
     }));
     return bad;
@@ -91,7 +95,7 @@ class WindowAggregateNode final : public Receiver<K, V> {
       agg_ = update_(key, value, found, std::move(agg_));
       as_->Serialize(agg_, &vbuf_);
       SLUICE_RETURN_IF_ERROR(store_->Put(skey_, vbuf_));
-      if (!found) by_close_.emplace(w_.CloseOf(start), kbuf_, start);
+      if (!found) open_[start].push_back(kbuf_);
       if (w_.emit_updates) {
         SLUICE_RETURN_IF_ERROR(out_.Forward(key, WindowResult<A>{start, start + w_.size_ms, agg_},
                                             Timestamp(start + w_.size_ms - 1)));
@@ -102,33 +106,20 @@ class WindowAggregateNode final : public Receiver<K, V> {
   }
 
   Status OnWatermark(Timestamp wm) override {
+    while (!open_.empty() && w_.CloseOf(open_.begin()->first) <= wm.value()) {
+      auto node = open_.extract(open_.begin());
+      std::vector<std::string>& keys = node.mapped();
+      std::sort(keys.begin(), keys.end());
+      for (std::string& kb : keys) {
+        kbuf_ = std::move(kb);
+        SLUICE_RETURN_IF_ERROR(Close(node.key()));
+      }
+    }
     while (!by_close_.empty() && std::get<0>(*by_close_.begin()) <= wm.value()) {
       auto [close, kb, start] = *by_close_.begin();
       by_close_.erase(by_close_.begin());
       kbuf_ = kb;
-      StoreKey(start);
-      bool found = false;
-      SLUICE_RETURN_IF_ERROR(store_->Get(skey_, &vbuf_, &found));
-      if (!found) continue;
-      int64_t end = start + w_.size_ms;
-      std::string_view agg_bytes = vbuf_;
-      if (session()) {
-        end = static_cast<int64_t>(varint::GetBE64(vbuf_.data()));
-        agg_bytes.remove_prefix(8);
-        auto it = sessions_.find(kb);
-        if (it != sessions_.end()) {
-          it->second.erase(start);
-          if (it->second.empty()) sessions_.erase(it);
-        }
-      }
-      if (!w_.emit_updates) {
-        SLUICE_RETURN_IF_ERROR(Decode(agg_bytes, &agg_));
-        Status s = ks_->Deserialize(kb, &key_);
-        if (!s.ok()) return s.WithContext(fmt::format("stored key of '{}'", this->name()));
-        Timestamp out_ts(session() ? end : end - 1);
-        SLUICE_RETURN_IF_ERROR(out_.Forward(key_, WindowResult<A>{start, end, agg_}, out_ts));
-      }
-      SLUICE_RETURN_IF_ERROR(store_->Delete(skey_));
+      SLUICE_RETURN_IF_ERROR(Close(start));
     }
     return Status::Ok();
   }
@@ -138,6 +129,33 @@ class WindowAggregateNode final : public Receiver<K, V> {
   // A session closes once the watermark is past last event + gap + grace (strictly, so that a
   // record at exactly the watermark is still accepted and can extend it).
   int64_t SessionClose(int64_t end) const { return end + w_.gap_ms + w_.grace_ms + 1; }
+
+  // Emits (unless emitting updates) and deletes the window of key kbuf_ starting at `start`.
+  Status Close(int64_t start) {
+    StoreKey(start);
+    bool found = false;
+    SLUICE_RETURN_IF_ERROR(store_->Get(skey_, &vbuf_, &found));
+    if (!found) return Status::Ok();
+    int64_t end = start + w_.size_ms;
+    std::string_view agg_bytes = vbuf_;
+    if (session()) {
+      end = static_cast<int64_t>(varint::GetBE64(vbuf_.data()));
+      agg_bytes.remove_prefix(8);
+      auto it = sessions_.find(kbuf_);
+      if (it != sessions_.end()) {
+        it->second.erase(start);
+        if (it->second.empty()) sessions_.erase(it);
+      }
+    }
+    if (!w_.emit_updates) {
+      SLUICE_RETURN_IF_ERROR(Decode(agg_bytes, &agg_));
+      Status s = ks_->Deserialize(kbuf_, &key_);
+      if (!s.ok()) return s.WithContext(fmt::format("stored key of '{}'", this->name()));
+      Timestamp out_ts(session() ? end : end - 1);
+      SLUICE_RETURN_IF_ERROR(out_.Forward(key_, WindowResult<A>{start, end, agg_}, out_ts));
+    }
+    return store_->Delete(skey_);
+  }
 
   void StoreKey(int64_t start) {
     skey_.assign(kbuf_);
@@ -214,7 +232,9 @@ class WindowAggregateNode final : public Receiver<K, V> {
   std::string kbuf_, skey_, vbuf_;
   K key_{};
   A agg_{};
-  // Open windows by (close time, key bytes, start).
+  // Open time windows: start -> key bytes (unordered until the window closes).
+  std::map<int64_t, std::vector<std::string>> open_;
+  // Open sessions by (close time, key bytes, start).
   std::set<std::tuple<int64_t, std::string, int64_t>> by_close_;
   // Sessions: key bytes -> start -> last event.
   std::unordered_map<std::string, std::map<int64_t, int64_t>> sessions_;
