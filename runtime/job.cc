@@ -7,6 +7,7 @@
 #include <filesystem>
 
 #include "core/log.h"
+#include "runtime/flusher.h"
 #include "runtime/planner.h"
 #include "runtime/state_db.h"
 #include "runtime/stream_task.h"
@@ -73,9 +74,10 @@ class Job::Impl {
         (std::filesystem::path(options_.state_dir) / options_.application_id).string();
     SLUICE_ASSIGN_OR_RETURN(db_, StateDb::Open(dir, stores, options_.state_env));
     SLUICE_RETURN_IF_ERROR(CheckApplication());
+    flusher_ = std::make_unique<Flusher>();
     for (const auto& t : plan_.tasks) {
-      tasks_.push_back(
-          std::make_unique<StreamTask>(t.id, topology_, plan_, options_, log_, db_.get()));
+      tasks_.push_back(std::make_unique<StreamTask>(t.id, topology_, plan_, options_, log_,
+                                                    db_.get(), flusher_.get()));
       SLUICE_RETURN_IF_ERROR(tasks_.back()->Init());
     }
     running_ = true;
@@ -205,6 +207,7 @@ class Job::Impl {
       nodes.clear();
       graph.reset();
     });
+    flusher_->Stop();
     result_ = result;
     running_ = false;
   }
@@ -216,6 +219,7 @@ class Job::Impl {
   Plan plan_;
   std::string plan_text_;
   std::unique_ptr<StateDb> db_;
+  std::unique_ptr<Flusher> flusher_;  // used by the tasks: declared before them
   std::vector<std::unique_ptr<StreamTask>> tasks_;
   std::thread thread_;
   std::atomic<bool> stop_{false};

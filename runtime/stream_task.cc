@@ -26,8 +26,14 @@ int64_t MirroredCommit(const std::string& metadata) {
 }  // namespace
 
 StreamTask::StreamTask(TaskId id, const Topology& topology, const Plan& plan,
-                       const JobOptions& options, Log* log, StateDb* db)
-    : id_(id), topology_(topology), plan_(plan), options_(options), log_(log), db_(db) {}
+                       const JobOptions& options, Log* log, StateDb* db, Flusher* flusher)
+    : id_(id),
+      topology_(topology),
+      plan_(plan),
+      options_(options),
+      log_(log),
+      db_(db),
+      flusher_(flusher) {}
 
 StreamTask::~StreamTask() = default;
 
@@ -206,15 +212,26 @@ Status StreamTask::RepublishOutbox() {
       }));
   for (auto& [key, value] : entries) {
     SLUICE_ASSIGN_OR_RETURN(OutboxEntry e, DecodeOutboxEntry(value));
-    SLUICE_RETURN_IF_ERROR(Publish(e));
-    published_outbox_keys_.push_back(key);
+    Published pub{key};
+    SLUICE_RETURN_IF_ERROR(Publish(e, /*wait=*/true, &pub));
+    published_.push_back(std::move(pub));
   }
   return Status::Ok();
 }
 
-Status StreamTask::Publish(const OutboxEntry& e) {
+bool StreamTask::IsInternal(const std::string& log_name) const {
+  for (const PlannedTopic& t : plan_.topics) {
+    if (t.log_name == log_name) return t.internal;
+  }
+  return false;
+}
+
+Status StreamTask::Publish(const OutboxEntry& e, bool wait, Published* out) {
   SLUICE_ASSIGN_OR_RETURN(Partition * p, log_->GetPartition(e.topic, PartitionId(e.partition)));
   SLUICE_ASSIGN_OR_RETURN(RecordBatchView view, RecordBatchView::Parse(e.batch));
+  out->partition = p;
+  // A duplicate is durable already: the partition's recovery synced what it found at open.
+  out->end = 0;
   if (view.producer_id() >= 0) {
     // Already in the log (published before a crash)? The partition's sequence state says so
     // exactly, whatever its duplicate window.
@@ -228,10 +245,12 @@ Status StreamTask::Publish(const OutboxEntry& e) {
           e.topic, e.partition, have, view.producer_id(), view.base_sequence());
     }
   }
-  // Durable before the state and offsets that cover them are written, with either guarantee:
+  // At-least-once (wait): durable before the state and offsets that cover them are written, since
   // an unsynced RocksDB write can reach the disk before unsynced log data, and a power loss in
-  // between would lose these outputs for good (at-least-once included).
-  const Acks acks = Acks::kAll;
+  // between would lose these outputs for good. Exactly-once keeps the outbox entry until the
+  // batch is synced, so it need not wait unless the next stage reads this topic (it reads only
+  // synced data).
+  const Acks acks = wait ? Acks::kAll : Acks::kLeader;
   // Built by this task (or read back from RocksDB, which checksums it): no second CRC pass.
   Result<AppendResult> r = p->AppendTrusted(e.batch, acks);
   if (!r.ok()) {
@@ -239,6 +258,10 @@ Status StreamTask::Publish(const OutboxEntry& e) {
         fmt::format("publishing to '{}' partition {}", e.topic, e.partition));
   }
   if (!r->duplicate) records_out_.fetch_add(view.record_count(), std::memory_order_relaxed);
+  if (!wait) {
+    out->end = r->last_offset.value() + 1;
+    flusher_->Request(p);
+  }
   FailPoint("after_publish");
   return Status::Ok();
 }
@@ -416,7 +439,7 @@ Status StreamTask::AdvanceTime() {
 }
 
 bool StreamTask::Uncommitted() const {
-  if (consumed_since_commit_ || !finished_batches_.empty() || !published_outbox_keys_.empty()) {
+  if (consumed_since_commit_ || !finished_batches_.empty() || !published_.empty()) {
     return true;
   }
   for (const auto* o : outputs_in_order_) {
@@ -472,7 +495,15 @@ Status StreamTask::CommitExactlyOnce() {
   FailPoint("before_commit_write");
   rocksdb::WriteBatch wb;
   MoveStoreChanges(&wb);
-  for (const auto& k : published_outbox_keys_) wb.Delete(db_->meta(), k).PermitUncheckedError();
+  for (const Published& p : published_) {
+    // Usually the Flusher has synced it by now; if not, the outbox entry must stay valid until
+    // it has, so wait here.
+    if (p.partition->synced_offset().value() < p.end) {
+      Status s = p.partition->Flush();
+      if (!s.ok()) return s.WithContext(fmt::format("syncing output '{}'", p.partition->topic()));
+    }
+    wb.Delete(db_->meta(), p.key).PermitUncheckedError();
+  }
   std::vector<OutboxEntry> entries = TakeFinishedBatches();
   const int64_t commit = commit_number_ + 1;
   std::vector<std::string> keys;
@@ -484,17 +515,22 @@ Status StreamTask::CommitExactlyOnce() {
   SLUICE_RETURN_IF_ERROR(db_->Write(&wb, /*sync=*/true));
   commit_number_ = commit;
   FailPoint("after_commit_write");
-  published_outbox_keys_.clear();
+  published_.clear();
   for (size_t i = 0; i < entries.size(); ++i) {
-    SLUICE_RETURN_IF_ERROR(Publish(entries[i]));
-    published_outbox_keys_.push_back(keys[i]);
+    Published pub{std::move(keys[i])};
+    const bool wait = flusher_ == nullptr || IsInternal(entries[i].topic);
+    SLUICE_RETURN_IF_ERROR(Publish(entries[i], wait, &pub));
+    published_.push_back(std::move(pub));
   }
   FailPoint("before_outbox_clear");
   return Status::Ok();
 }
 
 Status StreamTask::CommitAtLeastOnce() {
-  for (const auto& e : TakeFinishedBatches()) SLUICE_RETURN_IF_ERROR(Publish(e));
+  for (const auto& e : TakeFinishedBatches()) {
+    Published ignored;
+    SLUICE_RETURN_IF_ERROR(Publish(e, /*wait=*/true, &ignored));
+  }
   rocksdb::WriteBatch wb;
   MoveStoreChanges(&wb);
   const int64_t commit = commit_number_ + 1;

@@ -7,11 +7,16 @@
 //      offsets, producer id, next idempotent sequence per output partition), a matching commit
 //      mark, the output batches as outbox entries (their producer id and sequences fixed here),
 //      and the deletion of the previous commit's (already published) outbox entries;
-//   2. the outbox batches are appended to their partitions with Acks::kAll;
+//   2. the outbox batches are appended to their partitions: to repartition topics with
+//      Acks::kAll (the next stage reads only synced data); to external topics without waiting
+//      (Acks::kLeader), the Flusher syncing them in the background;
 //   3. the committed offsets are mirrored into the log's group offsets (application id).
-// Outputs reach the log only in step 2, so readers see only committed results. Recovery
-// re-publishes the outbox, skipping batches whose sequences the partition already holds
-// (Partition::LastSequence), so a crash anywhere neither loses nor duplicates output.
+// An outbox entry is deleted (in a later commit's batch) only once its partition's synced offset
+// covers it, the task flushing the partition itself if the Flusher has not yet, so a power loss
+// never takes away the last copy of a committed output. Outputs reach the log only in step 2, so
+// readers see only committed results. Recovery re-publishes the outbox, skipping batches whose
+// sequences the partition already holds (Partition::LastSequence), so a crash anywhere neither
+// loses nor duplicates output.
 //
 // Not thread-safe: the executor runs one batch of a task at a time.
 #pragma once
@@ -29,6 +34,7 @@
 #include "operators/task_graph.h"
 #include "operators/topology.h"
 #include "runtime/commit_format.h"
+#include "runtime/flusher.h"
 #include "runtime/job_options.h"
 #include "runtime/planner.h"
 #include "runtime/state_db.h"
@@ -39,8 +45,10 @@ namespace sluice {
 
 class StreamTask final : public ProcessorContext {
  public:
+  // `flusher` (not owned, may be null: then every output is appended with Acks::kAll) syncs
+  // external output partitions in the background.
   StreamTask(TaskId id, const Topology& topology, const Plan& plan, const JobOptions& options,
-             Log* log, StateDb* db);
+             Log* log, StateDb* db, Flusher* flusher);
   ~StreamTask() override;
 
   TaskId id() const { return id_; }
@@ -105,7 +113,17 @@ class StreamTask final : public ProcessorContext {
 
   Status LoadOrStart();
   Status RepublishOutbox();
-  Status Publish(const OutboxEntry& e);
+  // A published outbox entry: deleted by a commit once `partition` is synced up to `end`.
+  struct Published {
+    std::string key;
+    Partition* partition = nullptr;
+    int64_t end = 0;
+  };
+  // Appends one outbox batch to its partition unless the partition already holds its sequences.
+  // `wait`: with Acks::kAll; else with Acks::kLeader, the Flusher asked to sync it. Fills
+  // out->partition and out->end.
+  Status Publish(const OutboxEntry& e, bool wait, Published* out);
+  bool IsInternal(const std::string& log_name) const;
   Status ProcessInput(Input& in, size_t budget, size_t* consumed);
   // Commit helpers: every store's uncommitted changes into `wb`; the finished and still open
   // output batches (taken); the checkpoint of `commit` with its mark and event-time state (the
@@ -140,7 +158,8 @@ class StreamTask final : public ProcessorContext {
   size_t pending_bytes_ = 0;
   int64_t producer_id_ = -1;
   int64_t commit_number_ = 0;
-  std::vector<std::string> published_outbox_keys_;  // to delete in the next commit
+  std::vector<Published> published_;  // outbox entries to delete once durable in the log
+  Flusher* flusher_;
   bool consumed_since_commit_ = false;
   std::chrono::steady_clock::time_point last_commit_;
   std::chrono::steady_clock::time_point last_mirror_;
