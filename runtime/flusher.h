@@ -1,6 +1,6 @@
 // Flusher: fsyncs log partitions on a background thread. An exactly-once task appends its
-// committed outputs to external topics without waiting for the fsync (their outbox entries keep
-// them safe until then), asks the flusher to sync those partitions, and goes on processing; at
+// committed outputs without waiting for the fsync (their outbox entries keep them safe until
+// then), asks the flusher to sync those partitions, and goes on processing; at
 // its next commit it deletes the outbox entries only once the partition's synced offset covers
 // them (flushing itself if the flusher has not got there yet). Without this, every commit's
 // output fsync blocked the task thread: NEXMark q1 ran 27% faster at 2 threads on tmpfs than on

@@ -219,13 +219,6 @@ Status StreamTask::RepublishOutbox() {
   return Status::Ok();
 }
 
-bool StreamTask::IsInternal(const std::string& log_name) const {
-  for (const PlannedTopic& t : plan_.topics) {
-    if (t.log_name == log_name) return t.internal;
-  }
-  return false;
-}
-
 Status StreamTask::Publish(const OutboxEntry& e, bool wait, Published* out) {
   SLUICE_ASSIGN_OR_RETURN(Partition * p, log_->GetPartition(e.topic, PartitionId(e.partition)));
   SLUICE_ASSIGN_OR_RETURN(RecordBatchView view, RecordBatchView::Parse(e.batch));
@@ -248,8 +241,8 @@ Status StreamTask::Publish(const OutboxEntry& e, bool wait, Published* out) {
   // At-least-once (wait): durable before the state and offsets that cover them are written, since
   // an unsynced RocksDB write can reach the disk before unsynced log data, and a power loss in
   // between would lose these outputs for good. Exactly-once keeps the outbox entry until the
-  // batch is synced, so it need not wait unless the next stage reads this topic (it reads only
-  // synced data).
+  // batch is synced, so it need not wait (a next stage reading this topic reads only synced data,
+  // and sees the batch once the Flusher has synced it).
   const Acks acks = wait ? Acks::kAll : Acks::kLeader;
   // Built by this task (or read back from RocksDB, which checksums it): no second CRC pass.
   Result<AppendResult> r = p->AppendTrusted(e.batch, acks);
@@ -518,7 +511,7 @@ Status StreamTask::CommitExactlyOnce() {
   published_.clear();
   for (size_t i = 0; i < entries.size(); ++i) {
     Published pub{std::move(keys[i])};
-    const bool wait = flusher_ == nullptr || IsInternal(entries[i].topic);
+    const bool wait = flusher_ == nullptr;
     SLUICE_RETURN_IF_ERROR(Publish(entries[i], wait, &pub));
     published_.push_back(std::move(pub));
   }

@@ -7,9 +7,9 @@
 //      offsets, producer id, next idempotent sequence per output partition), a matching commit
 //      mark, the output batches as outbox entries (their producer id and sequences fixed here),
 //      and the deletion of the previous commit's (already published) outbox entries;
-//   2. the outbox batches are appended to their partitions: to repartition topics with
-//      Acks::kAll (the next stage reads only synced data); to external topics without waiting
-//      (Acks::kLeader), the Flusher syncing them in the background;
+//   2. the outbox batches are appended to their partitions without waiting for the fsync
+//      (Acks::kLeader); the Flusher syncs them in the background (a next stage reads a
+//      repartition topic only where it is synced);
 //   3. the committed offsets are mirrored into the log's group offsets (application id).
 // An outbox entry is deleted (in a later commit's batch) only once its partition's synced offset
 // covers it, the task flushing the partition itself if the Flusher has not yet, so a power loss
@@ -123,7 +123,6 @@ class StreamTask final : public ProcessorContext {
   // `wait`: with Acks::kAll; else with Acks::kLeader, the Flusher asked to sync it. Fills
   // out->partition and out->end.
   Status Publish(const OutboxEntry& e, bool wait, Published* out);
-  bool IsInternal(const std::string& log_name) const;
   Status ProcessInput(Input& in, size_t budget, size_t* consumed);
   // Commit helpers: every store's uncommitted changes into `wb`; the finished and still open
   // output batches (taken); the checkpoint of `commit` with its mark and event-time state (the
