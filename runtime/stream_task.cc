@@ -220,7 +220,10 @@ Status StreamTask::RepublishOutbox() {
 }
 
 Status StreamTask::Publish(const OutboxEntry& e, bool wait, Published* out) {
-  SLUICE_ASSIGN_OR_RETURN(Partition * p, log_->GetPartition(e.topic, PartitionId(e.partition)));
+  const std::string where = fmt::format("publishing to '{}' partition {}", e.topic, e.partition);
+  Result<Partition*> part = log_->GetPartition(e.topic, PartitionId(e.partition));
+  if (!part.ok()) return part.status().WithContext(where);  // e.g. latched failed by an fsync
+  Partition* p = *part;
   SLUICE_ASSIGN_OR_RETURN(RecordBatchView view, RecordBatchView::Parse(e.batch));
   out->partition = p;
   // A duplicate is durable already: the partition's recovery synced what it found at open.
@@ -246,10 +249,7 @@ Status StreamTask::Publish(const OutboxEntry& e, bool wait, Published* out) {
   const Acks acks = wait ? Acks::kAll : Acks::kLeader;
   // Built by this task (or read back from RocksDB, which checksums it): no second CRC pass.
   Result<AppendResult> r = p->AppendTrusted(e.batch, acks);
-  if (!r.ok()) {
-    return r.status().WithContext(
-        fmt::format("publishing to '{}' partition {}", e.topic, e.partition));
-  }
+  if (!r.ok()) return r.status().WithContext(where);
   if (!r->duplicate) records_out_.fetch_add(view.record_count(), std::memory_order_relaxed);
   if (!wait) {
     out->end = r->last_offset.value() + 1;
