@@ -34,7 +34,7 @@ void AddWordCount(TopologyBuilder& builder, const WordCountOptions& options) {
       .FlatMap(
           [](const std::string&, const std::string& line) {
             std::vector<std::pair<std::string, std::string>> out;
-            for (std::string& w : SplitWords(line)) out.emplace_back(w, std::string());
+            for (std::string& w : SplitWords(line)) out.emplace_back(std::move(w), std::string());
             return out;
           },
           "split-words")
