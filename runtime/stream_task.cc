@@ -226,14 +226,18 @@ Status StreamTask::Publish(const OutboxEntry& e, bool wait, Published* out) {
   Partition* p = *part;
   SLUICE_ASSIGN_OR_RETURN(RecordBatchView view, RecordBatchView::Parse(e.batch));
   out->partition = p;
-  // A duplicate is durable already: the partition's recovery synced what it found at open.
   out->end = 0;
   if (view.producer_id() >= 0) {
     // Already in the log (published before a crash)? The partition's sequence state says so
-    // exactly, whatever its duplicate window.
+    // exactly, whatever its duplicate window. It may not be synced yet (a job that stopped on an
+    // error, restarted in the same process): the outbox entry stays until the partition is
+    // synced up to its current end, which covers it (after a reopen it already is).
     int32_t have = p->LastSequence(view.producer_id());
     int32_t last = view.base_sequence() + view.record_count() - 1;
-    if (last <= have) return Status::Ok();
+    if (last <= have) {
+      out->end = p->high_watermark().value();
+      return Status::Ok();
+    }
     if (view.base_sequence() != have + 1) {
       return Corruption(
           "output '{}' partition {} holds sequence {} of producer {} but the committed batch "

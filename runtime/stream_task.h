@@ -6,7 +6,7 @@
 //   1. one RocksDB WriteBatch, synced, holding the store changes, a TaskCheckpoint (input
 //      offsets, producer id, next idempotent sequence per output partition), a matching commit
 //      mark, the output batches as outbox entries (their producer id and sequences fixed here),
-//      and the deletion of the previous commit's (already published) outbox entries;
+//      and the deletion of earlier commits' outbox entries that are published and synced;
 //   2. the outbox batches are appended to their partitions without waiting for the fsync
 //      (Acks::kLeader); the Flusher syncs them in the background (a next stage reads a
 //      repartition topic only where it is synced);
@@ -46,7 +46,7 @@ namespace sluice {
 class StreamTask final : public ProcessorContext {
  public:
   // `flusher` (not owned, may be null: then every output is appended with Acks::kAll) syncs
-  // external output partitions in the background.
+  // output partitions in the background.
   StreamTask(TaskId id, const Topology& topology, const Plan& plan, const JobOptions& options,
              Log* log, StateDb* db, Flusher* flusher);
   ~StreamTask() override;
