@@ -13,6 +13,8 @@
 // N is drawn from a seeded RNG within the operation count of a clean run. The seed is printed;
 // SLUICE_TEST_SEED=<seed> replays a run, SLUICE_POWER_CUTS=<k> changes the number of cut points
 // (default 200), SLUICE_POWER_CUT_AT=<n>[,<m>] runs the single cut point n (and m of the restart).
+// A replay cuts at the same operation count, but which operation that is can differ a little:
+// the job's Flusher thread fsyncs output partitions concurrently with the task thread.
 // Every 8th point cuts a second time while the restarted job is recovering (Log::Open and
 // Job::Start), then recovers again.
 //
