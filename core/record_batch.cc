@@ -16,6 +16,53 @@ using varint::GetBE64;
 namespace {
 // Records with a body up to this size are encoded in place (see Add).
 constexpr int64_t kInPlaceLimit = 256;
+
+// The fields of one record after its length, in the v2 order, written through `out`: a sink
+// with Varlong(int64_t) and Bytes(optional<string_view>) (a length, -1 for null, then the bytes).
+// The size pass and both encodings go through here, so they cannot disagree on the layout.
+template <typename Out>
+void RecordFields(Out& out, int64_t ts_delta, int64_t index, std::optional<std::string_view> key,
+                  std::optional<std::string_view> value, std::span<const Header> headers) {
+  out.Varlong(0);  // record attributes: one zero byte (the varlong of 0)
+  out.Varlong(ts_delta);
+  out.Varlong(index);
+  out.Bytes(key);
+  out.Bytes(value);
+  out.Varlong(static_cast<int64_t>(headers.size()));
+  for (const Header& h : headers) {
+    out.Bytes(std::string_view(h.key));
+    out.Bytes(h.value ? std::optional<std::string_view>(*h.value) : std::nullopt);
+  }
+}
+
+struct SizeOut {
+  int64_t n = 0;
+  void Varlong(int64_t v) { n += varint::VarlongSize(v); }
+  void Bytes(std::optional<std::string_view> b) {
+    const int64_t len = b ? static_cast<int64_t>(b->size()) : -1;
+    n += varint::VarlongSize(len) + std::max<int64_t>(len, 0);
+  }
+};
+
+struct AppendOut {
+  std::string* s;
+  void Varlong(int64_t v) { varint::PutVarlong(s, v); }
+  void Bytes(std::optional<std::string_view> b) {
+    Varlong(b ? static_cast<int64_t>(b->size()) : -1);
+    if (b) s->append(*b);
+  }
+};
+
+struct InPlaceOut {
+  char* p;
+  void Varlong(int64_t v) { p = varint::EncodeVarlong(p, v); }
+  void Bytes(std::optional<std::string_view> b) {
+    Varlong(b ? static_cast<int64_t>(b->size()) : -1);
+    if (!b || b->empty()) return;
+    std::memcpy(p, b->data(), b->size());
+    p += b->size();
+  }
+};
 }  // namespace
 
 RecordBatchBuilder::RecordBatchBuilder() { buf_.assign(kHeaderSize, '\0'); }
@@ -31,64 +78,29 @@ void RecordBatchBuilder::Add(Timestamp ts, std::optional<std::string_view> key,
     max_ts_ = t;
   }
   // Body size first, so the length prefix can be written without a second buffer.
-  int64_t ts_delta = t - base_ts_;
-  int64_t body = 1 + varint::VarlongSize(ts_delta) + varint::VarlongSize(count_);
-  body += key ? varint::VarlongSize(key->size()) + key->size() : 1;
-  body += value ? varint::VarlongSize(value->size()) + value->size() : 1;
-  body += varint::VarlongSize(headers.size());
-  for (const Header& h : headers) {
-    body += varint::VarlongSize(h.key.size()) + h.key.size();
-    body += h.value ? varint::VarlongSize(h.value->size()) + h.value->size() : 1;
-  }
+  const int64_t ts_delta = t - base_ts_;
+  SizeOut size;
+  RecordFields(size, ts_delta, count_, key, value, headers);
+  const int64_t body = size.n;
   if (body > kInPlaceLimit) {
     // Large records: append field by field; resizing first would zero-fill the value's bytes
     // only to overwrite them.
     buf_.reserve(buf_.size() + body + 10);
-    auto append_bytes = [this](std::optional<std::string_view> b) {
-      varint::PutVarlong(&buf_, b ? static_cast<int64_t>(b->size()) : -1);
-      if (b) buf_.append(*b);
-    };
-    varint::PutVarlong(&buf_, body);
-    buf_.push_back('\0');  // record attributes
-    varint::PutVarlong(&buf_, ts_delta);
-    varint::PutVarlong(&buf_, count_);
-    append_bytes(key);
-    append_bytes(value);
-    varint::PutVarlong(&buf_, static_cast<int64_t>(headers.size()));
-    for (const Header& h : headers) {
-      append_bytes(std::string_view(h.key));
-      append_bytes(h.value ? std::optional<std::string_view>(*h.value) : std::nullopt);
+    AppendOut out{&buf_};
+    out.Varlong(body);
+    RecordFields(out, ts_delta, count_, key, value, headers);
+  } else {
+    // Small records: encode into place, one size check for the record instead of one per field.
+    const size_t old_size = buf_.size();
+    if (buf_.capacity() < old_size + body + 10) {
+      buf_.reserve(std::max(2 * buf_.capacity(), old_size + body + 10));
     }
-    ++count_;
-    return;
+    buf_.resize(old_size + body + 10);
+    InPlaceOut out{buf_.data() + old_size};
+    out.Varlong(body);
+    RecordFields(out, ts_delta, count_, key, value, headers);
+    buf_.resize(static_cast<size_t>(out.p - buf_.data()));
   }
-  // Small records: encode into place, one size check for the record instead of one per field.
-  const size_t old_size = buf_.size();
-  if (buf_.capacity() < old_size + body + 10)
-    buf_.reserve(std::max(2 * buf_.capacity(), old_size + body + 10));
-  buf_.resize(old_size + body + 10);
-  char* p = buf_.data() + old_size;
-  auto put_bytes = [&p](std::optional<std::string_view> b) {
-    if (!b) {
-      p = varint::EncodeVarlong(p, -1);
-      return;
-    }
-    p = varint::EncodeVarlong(p, static_cast<int64_t>(b->size()));
-    if (!b->empty()) std::memcpy(p, b->data(), b->size());
-    p += b->size();
-  };
-  p = varint::EncodeVarlong(p, body);
-  *p++ = '\0';  // record attributes
-  p = varint::EncodeVarlong(p, ts_delta);
-  p = varint::EncodeVarlong(p, count_);
-  put_bytes(key);
-  put_bytes(value);
-  p = varint::EncodeVarlong(p, static_cast<int64_t>(headers.size()));
-  for (const Header& h : headers) {
-    put_bytes(std::string_view(h.key));
-    put_bytes(h.value ? std::optional<std::string_view>(*h.value) : std::nullopt);
-  }
-  buf_.resize(static_cast<size_t>(p - buf_.data()));
   ++count_;
 }
 

@@ -18,12 +18,7 @@ void ToJson(const PageView& v, std::string* out) {
       .End();
 }
 
-std::string ToJson(const PageView& v) {
-  std::string out;
-  out.reserve(192);
-  ToJson(v, &out);
-  return out;
-}
+std::string ToJson(const PageView& v) { return JsonString(v, &ToJson); }
 
 Status CheckEventTime(int64_t ts) {
   if (ts < 0) return InvalidArgument("event time {} is before 1970", ts);

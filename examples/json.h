@@ -184,6 +184,16 @@ class JsonWriter {
   std::string* out_;
 };
 
+// The JSON that `write(value, &out)` builds, as a new string: the string-returning ToJson of a
+// record type, from its buffer-reusing one.
+template <typename T>
+std::string JsonString(const T& value, void (*write)(const T&, std::string*)) {
+  std::string out;
+  out.reserve(192);
+  write(value, &out);
+  return out;
+}
+
 // Appends `s` as a quoted JSON string.
 void AppendJsonString(std::string* out, std::string_view s);
 // Appends a number as JsonWriter writes it (doubles as fmt's "{}": shortest round trip).

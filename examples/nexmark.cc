@@ -50,12 +50,7 @@ void ToJson(const Person& p, std::string* out) {
       .End();
 }
 
-std::string ToJson(const Person& p) {
-  std::string out;
-  out.reserve(192);
-  ToJson(p, &out);
-  return out;
-}
+std::string ToJson(const Person& p) { return JsonString(p, &ToJson); }
 
 void ToJson(const Auction& a, std::string* out) {
   JsonWriter(out)
@@ -72,12 +67,7 @@ void ToJson(const Auction& a, std::string* out) {
       .End();
 }
 
-std::string ToJson(const Auction& a) {
-  std::string out;
-  out.reserve(192);
-  ToJson(a, &out);
-  return out;
-}
+std::string ToJson(const Auction& a) { return JsonString(a, &ToJson); }
 
 void ToJson(const Bid& b, std::string* out) {
   JsonWriter(out)
@@ -91,12 +81,7 @@ void ToJson(const Bid& b, std::string* out) {
       .End();
 }
 
-std::string ToJson(const Bid& b) {
-  std::string out;
-  out.reserve(192);
-  ToJson(b, &out);
-  return out;
-}
+std::string ToJson(const Bid& b) { return JsonString(b, &ToJson); }
 
 Result<Person> ParsePerson(std::string_view json) {
   Person p;

@@ -45,6 +45,9 @@ Status StreamTask::Init() {
     stores_[s] = std::make_unique<TaskStore>(db_, db_->store(s), id_.partition);
     SLUICE_RETURN_IF_ERROR(stores_[s]->Init());
   }
+  for (int t : stage.sink_topics) {
+    if (plan_.topics[t].carries_watermark) watermark_sinks_.push_back(t);
+  }
   const PlannedTask* task = nullptr;
   for (const auto& t : plan_.tasks) {
     if (t.id == id_) task = &t;
@@ -212,21 +215,18 @@ Status StreamTask::RepublishOutbox() {
       }));
   for (auto& [key, value] : entries) {
     SLUICE_ASSIGN_OR_RETURN(OutboxEntry e, DecodeOutboxEntry(value));
-    Published pub{key};
-    SLUICE_RETURN_IF_ERROR(Publish(e, /*wait=*/true, &pub));
-    published_.push_back(std::move(pub));
+    SLUICE_ASSIGN_OR_RETURN(SyncPoint sync, Publish(e, /*wait=*/true));
+    published_.push_back({key, sync});
   }
   return Status::Ok();
 }
 
-Status StreamTask::Publish(const OutboxEntry& e, bool wait, Published* out) {
+Result<StreamTask::SyncPoint> StreamTask::Publish(const OutboxEntry& e, bool wait) {
   const std::string where = fmt::format("publishing to '{}' partition {}", e.topic, e.partition);
   Result<Partition*> part = log_->GetPartition(e.topic, PartitionId(e.partition));
   if (!part.ok()) return part.status().WithContext(where);  // e.g. latched failed by an fsync
   Partition* p = *part;
   SLUICE_ASSIGN_OR_RETURN(RecordBatchView view, RecordBatchView::Parse(e.batch));
-  out->partition = p;
-  out->end = 0;
   if (view.producer_id() >= 0) {
     // Already in the log (published before a crash)? The partition's sequence state says so
     // exactly, whatever its duplicate window. It may not be synced yet (a job that stopped on an
@@ -234,10 +234,7 @@ Status StreamTask::Publish(const OutboxEntry& e, bool wait, Published* out) {
     // synced up to its current end, which covers it (after a reopen it already is).
     int32_t have = p->LastSequence(view.producer_id());
     int32_t last = view.base_sequence() + view.record_count() - 1;
-    if (last <= have) {
-      out->end = p->high_watermark().value();
-      return Status::Ok();
-    }
+    if (last <= have) return SyncPoint{p, p->high_watermark().value()};
     if (view.base_sequence() != have + 1) {
       return Corruption(
           "output '{}' partition {} holds sequence {} of producer {} but the committed batch "
@@ -255,12 +252,13 @@ Status StreamTask::Publish(const OutboxEntry& e, bool wait, Published* out) {
   Result<AppendResult> r = p->AppendTrusted(e.batch, acks);
   if (!r.ok()) return r.status().WithContext(where);
   if (!r->duplicate) records_out_.fetch_add(view.record_count(), std::memory_order_relaxed);
+  SyncPoint sync{p, 0};  // synced already when waited for
   if (!wait) {
-    out->end = r->last_offset.value() + 1;
+    sync.end = r->last_offset.value() + 1;
     flusher_->Request(p);
   }
   FailPoint("after_publish");
-  return Status::Ok();
+  return sync;
 }
 
 KeyValueStore* StreamTask::store(int store_index) { return stores_[store_index].get(); }
@@ -418,13 +416,8 @@ Status StreamTask::AdvanceTime() {
   }
   late_.store(late_records(), std::memory_order_relaxed);
   Header marker;
-  bool has_internal_sink = false;
-  for (int t : topology_.stages()[id_.stage].sink_topics) {
-    has_internal_sink = has_internal_sink || plan_.topics[t].carries_watermark;
-  }
-  if (has_internal_sink && time_->NextMarker(watermark(), &marker)) {
-    for (int t : topology_.stages()[id_.stage].sink_topics) {
-      if (!plan_.topics[t].carries_watermark) continue;
+  if (!watermark_sinks_.empty() && time_->NextMarker(watermark(), &marker)) {
+    for (int t : watermark_sinks_) {
       for (int32_t p = 0; p < plan_.topics[t].partitions; ++p) {
         OutputFor(t, p).builder.Add(Timestamp(0), std::nullopt, std::nullopt,
                                     std::span<const Header>(&marker, 1));
@@ -495,9 +488,10 @@ Status StreamTask::CommitExactlyOnce() {
   for (const Published& p : published_) {
     // Usually the Flusher has synced it by now; if not, the outbox entry must stay valid until
     // it has, so wait here.
-    if (p.partition->synced_offset().value() < p.end) {
-      Status s = p.partition->Flush();
-      if (!s.ok()) return s.WithContext(fmt::format("syncing output '{}'", p.partition->topic()));
+    Partition* part = p.sync.partition;
+    if (part->synced_offset().value() < p.sync.end) {
+      Status s = part->Flush();
+      if (!s.ok()) return s.WithContext(fmt::format("syncing output '{}'", part->topic()));
     }
     wb.Delete(db_->meta(), p.key).PermitUncheckedError();
   }
@@ -513,11 +507,10 @@ Status StreamTask::CommitExactlyOnce() {
   commit_number_ = commit;
   FailPoint("after_commit_write");
   published_.clear();
+  const bool wait = flusher_ == nullptr;
   for (size_t i = 0; i < entries.size(); ++i) {
-    Published pub{std::move(keys[i])};
-    const bool wait = flusher_ == nullptr;
-    SLUICE_RETURN_IF_ERROR(Publish(entries[i], wait, &pub));
-    published_.push_back(std::move(pub));
+    SLUICE_ASSIGN_OR_RETURN(SyncPoint sync, Publish(entries[i], wait));
+    published_.push_back({std::move(keys[i]), sync});
   }
   FailPoint("before_outbox_clear");
   return Status::Ok();
@@ -525,8 +518,7 @@ Status StreamTask::CommitExactlyOnce() {
 
 Status StreamTask::CommitAtLeastOnce() {
   for (const auto& e : TakeFinishedBatches()) {
-    Published ignored;
-    SLUICE_RETURN_IF_ERROR(Publish(e, /*wait=*/true, &ignored));
+    SLUICE_RETURN_IF_ERROR(Publish(e, /*wait=*/true).status());
   }
   rocksdb::WriteBatch wb;
   MoveStoreChanges(&wb);

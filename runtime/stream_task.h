@@ -113,16 +113,18 @@ class StreamTask final : public ProcessorContext {
 
   Status LoadOrStart();
   Status RepublishOutbox();
-  // A published outbox entry: deleted by a commit once `partition` is synced up to `end`.
-  struct Published {
-    std::string key;
+  // How far `partition` must be synced before a published batch's outbox entry may go.
+  struct SyncPoint {
     Partition* partition = nullptr;
     int64_t end = 0;
   };
+  struct Published {
+    std::string key;  // the outbox entry, deleted by a commit once `sync` is reached
+    SyncPoint sync;
+  };
   // Appends one outbox batch to its partition unless the partition already holds its sequences.
-  // `wait`: with Acks::kAll; else with Acks::kLeader, the Flusher asked to sync it. Fills
-  // out->partition and out->end.
-  Status Publish(const OutboxEntry& e, bool wait, Published* out);
+  // `wait`: with Acks::kAll; else with Acks::kLeader, the Flusher asked to sync it.
+  Result<SyncPoint> Publish(const OutboxEntry& e, bool wait);
   Status ProcessInput(Input& in, size_t budget, size_t* consumed);
   // Commit helpers: every store's uncommitted changes into `wb`; the finished and still open
   // output batches (taken); the checkpoint of `commit` with its mark and event-time state (the
@@ -158,6 +160,7 @@ class StreamTask final : public ProcessorContext {
   int64_t producer_id_ = -1;
   int64_t commit_number_ = 0;
   std::vector<Published> published_;  // outbox entries to delete once durable in the log
+  std::vector<int> watermark_sinks_;  // this stage's sink topics that carry its watermark
   Flusher* flusher_;
   bool consumed_since_commit_ = false;
   std::chrono::steady_clock::time_point last_commit_;

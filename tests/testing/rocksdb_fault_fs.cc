@@ -78,18 +78,10 @@ class RocksFaultWritableFile final : public rocksdb::FSWritableFileOwnerWrapper 
     return s;
   }
   IOStatus Sync(const IOOptions& options, IODebugContext* dbg) override {
-    std::lock_guard<std::mutex> l(fs_->mu_);
-    IOStatus s = fs_->CheckLocked("fdatasync", path_);
-    if (s.ok()) s = target()->Sync(options, dbg);
-    if (s.ok()) fs_->files_[path_].synced = fs_->files_[path_].size;
-    return s;
+    return WholeFileSync("fdatasync", [&] { return target()->Sync(options, dbg); });
   }
   IOStatus Fsync(const IOOptions& options, IODebugContext* dbg) override {
-    std::lock_guard<std::mutex> l(fs_->mu_);
-    IOStatus s = fs_->CheckLocked("fsync", path_);
-    if (s.ok()) s = target()->Fsync(options, dbg);
-    if (s.ok()) fs_->files_[path_].synced = fs_->files_[path_].size;
-    return s;
+    return WholeFileSync("fsync", [&] { return target()->Fsync(options, dbg); });
   }
   IOStatus RangeSync(uint64_t offset, uint64_t nbytes, const IOOptions& options,
                      IODebugContext* dbg) override {
@@ -105,6 +97,16 @@ class RocksFaultWritableFile final : public rocksdb::FSWritableFileOwnerWrapper 
   }
 
  private:
+  // A sync of the whole file by `sync` (the base file's): what is written so far becomes synced.
+  template <typename SyncFn>
+  IOStatus WholeFileSync(const char* what, SyncFn sync) {
+    std::lock_guard<std::mutex> l(fs_->mu_);
+    IOStatus s = fs_->CheckLocked(what, path_);
+    if (s.ok()) s = sync();
+    if (s.ok()) fs_->files_[path_].synced = fs_->files_[path_].size;
+    return s;
+  }
+
   RocksFaultFileSystem* fs_;
   std::string path_;
 };
@@ -116,19 +118,11 @@ class RocksFaultDirectory final : public rocksdb::FSDirectory {
       : fs_(fs), dir_(std::move(dir)), base_(std::move(base)) {}
 
   IOStatus Fsync(const IOOptions& options, IODebugContext* dbg) override {
-    std::lock_guard<std::mutex> l(fs_->mu_);
-    IOStatus s = fs_->CheckLocked("fsync directory", dir_);
-    if (s.ok()) s = base_->Fsync(options, dbg);
-    if (s.ok()) fs_->DirSyncedLocked(dir_);
-    return s;
+    return DirSync([&] { return base_->Fsync(options, dbg); });
   }
   IOStatus FsyncWithDirOptions(const IOOptions& options, IODebugContext* dbg,
                                const rocksdb::DirFsyncOptions& dir_options) override {
-    std::lock_guard<std::mutex> l(fs_->mu_);
-    IOStatus s = fs_->CheckLocked("fsync directory", dir_);
-    if (s.ok()) s = base_->FsyncWithDirOptions(options, dbg, dir_options);
-    if (s.ok()) fs_->DirSyncedLocked(dir_);
-    return s;
+    return DirSync([&] { return base_->FsyncWithDirOptions(options, dbg, dir_options); });
   }
   IOStatus Close(const IOOptions& options, IODebugContext* dbg) override {
     return base_->Close(options, dbg);
@@ -138,6 +132,16 @@ class RocksFaultDirectory final : public rocksdb::FSDirectory {
   }
 
  private:
+  // A directory fsync by `sync` (the base directory's): its entries become durable.
+  template <typename SyncFn>
+  IOStatus DirSync(SyncFn sync) {
+    std::lock_guard<std::mutex> l(fs_->mu_);
+    IOStatus s = fs_->CheckLocked("fsync directory", dir_);
+    if (s.ok()) s = sync();
+    if (s.ok()) fs_->DirSyncedLocked(dir_);
+    return s;
+  }
+
   RocksFaultFileSystem* fs_;
   std::string dir_;
   std::unique_ptr<rocksdb::FSDirectory> base_;
