@@ -61,6 +61,9 @@ inline constexpr std::string_view kMirrorTag = "sluice-commit=";
 // starts from them instead of JobOptions::start.
 inline constexpr std::string_view kResetTag = "sluice-reset";
 inline constexpr std::string_view kAppKey = "app";
+// How the job's stages exchange records: "local" or "log" (JobOptions::exchange). Absent in state
+// written before the key existed, which was always "log".
+inline constexpr std::string_view kExchangeKey = "exchange";
 
 std::string CheckpointKey(TaskId t);
 std::string MarkKey(TaskId t);

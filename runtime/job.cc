@@ -2,12 +2,15 @@
 
 #include <oneapi/tbb/flow_graph.h>
 #include <oneapi/tbb/task_arena.h>
+#include <rocksdb/perf_level.h>
 #include <signal.h>
 
 #include <filesystem>
 
 #include "core/log.h"
+#include "runtime/failpoint.h"
 #include "runtime/flusher.h"
+#include "runtime/local_exchange.h"
 #include "runtime/planner.h"
 #include "runtime/state_db.h"
 #include "runtime/stream_task.h"
@@ -24,6 +27,9 @@ std::atomic<bool> g_signal_stop{false};
 // (4 tasks on 2 threads) ~5% slower.
 constexpr std::chrono::milliseconds kTimeSlice{5};
 constexpr std::chrono::milliseconds kMaxSlice{20};
+// With a LocalExchange: the first stage stops its slice once this much waits in the exchange for
+// the next stage (bounds memory when a stage fans records out).
+constexpr size_t kMaxExchangeBytes = 16 << 20;
 
 void OnSignal(int) { g_signal_stop.store(true); }
 
@@ -66,7 +72,11 @@ class Job::Impl {
       SLUICE_ASSIGN_OR_RETURN(owned_log_, Log::Open(lo));
       log_ = owned_log_.get();
     }
-    SLUICE_ASSIGN_OR_RETURN(plan_, PlanInLog(topology_, options_.application_id, log_));
+    SLUICE_ASSIGN_OR_RETURN(plan_, PlanInLog(topology_, options_.application_id, log_,
+                                             options_.exchange == Exchange::kLocal));
+    for (const auto& t : plan_.topics) {
+      if (t.local && exchange_ == nullptr) exchange_ = std::make_unique<LocalExchange>(plan_);
+    }
     plan_text_ = plan_.Describe();
     std::vector<std::string> stores;
     for (const auto& s : topology_.stores()) stores.push_back(s.name);
@@ -77,7 +87,7 @@ class Job::Impl {
     flusher_ = std::make_unique<Flusher>();
     for (const auto& t : plan_.tasks) {
       tasks_.push_back(std::make_unique<StreamTask>(t.id, topology_, plan_, options_, log_,
-                                                    db_.get(), flusher_.get()));
+                                                    db_.get(), flusher_.get(), exchange_.get()));
       SLUICE_RETURN_IF_ERROR(tasks_.back()->Init());
     }
     running_ = true;
@@ -118,11 +128,48 @@ class Job::Impl {
       return InvalidArgument("state directory '{}' belongs to application '{}', not '{}'",
                              db_->dir(), app, options_.application_id);
     }
-    if (!found) {
+    // The exchange mode: switching it on existing state would lose (log -> local: records
+    // in repartition topics not yet read) or repeat (local -> log: no offsets for them) records.
+    const bool stateful_before = found;
+    const std::string mode = options_.exchange == Exchange::kLocal ? "local" : "log";
+    std::string had;
+    SLUICE_RETURN_IF_ERROR(db_->Get(db_->meta(), kExchangeKey, &had, &found));
+    if (!found && stateful_before) had = "log";
+    bool internal = false;
+    for (const auto& t : plan_.topics) internal = internal || t.internal;
+    if (internal && !had.empty() && had != mode) {
+      return InvalidArgument(
+          "state directory '{}' of application '{}' was written with exchange={} but the job now "
+          "runs with exchange={}; switching would lose or repeat records between its stages. Run "
+          "it with exchange={} (sluice run --exchange {}), or reset the application first "
+          "(sluice job reset {} --to-earliest)",
+          db_->dir(), options_.application_id, had, mode, had, had, options_.application_id);
+    }
+    if (!stateful_before || had.empty()) {
       rocksdb::WriteBatch wb;
       wb.Put(db_->meta(), std::string(kAppKey), options_.application_id).PermitUncheckedError();
+      wb.Put(db_->meta(), std::string(kExchangeKey), had.empty() ? mode : had)
+          .PermitUncheckedError();
       SLUICE_RETURN_IF_ERROR(db_->Write(&wb, true));
     }
+    return Status::Ok();
+  }
+
+  // With a LocalExchange: commits every task with uncommitted work in one RocksDB write (synced
+  // with exactly-once), then publishes their outputs. Between rounds, so the exchange is empty.
+  Status CommitAll() {
+    rocksdb::SetPerfLevel(rocksdb::PerfLevel::kDisable);
+    std::vector<StreamTask*> due;
+    for (auto& t : tasks_) {
+      if (t->Uncommitted()) due.push_back(t.get());
+    }
+    if (due.empty()) return Status::Ok();
+    rocksdb::WriteBatch wb;
+    for (StreamTask* t : due) SLUICE_RETURN_IF_ERROR(t->PrepareCommit(&wb));
+    const bool eos = options_.guarantee == ProcessingGuarantee::kExactlyOnce;
+    SLUICE_RETURN_IF_ERROR(db_->Write(&wb, /*sync=*/eos).WithContext("job commit"));
+    for (StreamTask* t : due) SLUICE_RETURN_IF_ERROR(t->FinishCommit());
+    last_commit_ = std::chrono::steady_clock::now();
     return Status::Ok();
   }
 
@@ -132,7 +179,18 @@ class Job::Impl {
     std::vector<char> worked(tasks_.size(), 0);
     // This round's tasks that have not started yet, and those running now.
     std::atomic<int> unstarted{0}, running{0};
-    const bool may_extend = tasks_.size() <= static_cast<size_t>(options_.threads);
+    // With a LocalExchange a round runs the stages one after another (a stage's tasks in
+    // parallel), each draining what the one before sent it, and the job commits between rounds.
+    const bool joint = exchange_ != nullptr;
+    std::vector<std::vector<size_t>> phases;  // task indexes per phase
+    for (size_t i = 0; i < tasks_.size(); ++i) {
+      const size_t phase = joint ? static_cast<size_t>(tasks_[i]->id().stage) : 0;
+      if (phases.size() <= phase) phases.resize(phase + 1);
+      phases[phase].push_back(i);
+    }
+    size_t max_phase = 0;
+    for (const auto& p : phases) max_phase = std::max(max_phase, p.size());
+    const bool may_extend = max_phase <= static_cast<size_t>(options_.threads);
     std::unique_ptr<tbb::flow::graph> graph;
     std::vector<std::unique_ptr<tbb::flow::function_node<int>>> nodes;
     arena.execute([&] {
@@ -141,7 +199,7 @@ class Job::Impl {
         nodes.push_back(std::make_unique<tbb::flow::function_node<int>>(
             *graph, tbb::flow::serial, [&, i](int final_round) {
               if (final_round) {
-                statuses[i] = tasks_[i]->Commit();
+                if (!joint) statuses[i] = tasks_[i]->Commit();
                 return tbb::flow::continue_msg();
               }
               // A task with work keeps its thread for a time slice of batches, so a round is
@@ -157,12 +215,19 @@ class Job::Impl {
                 return may_extend && now < start + kMaxSlice && unstarted.load() == 0 &&
                        running.load() > 1;
               };
+              // Input waiting in the exchange is always drained (even when stopping): the
+              // commit after the round must not leave records between stages.
+              auto go_on = [&] {
+                if (joint && tasks_[i]->HasQueuedInput()) return true;
+                return !stop_.load(std::memory_order_relaxed) &&
+                       !g_signal_stop.load(std::memory_order_relaxed) && more_time() &&
+                       !(joint && exchange_->bytes() >= kMaxExchangeBytes);
+              };
               do {
                 w = false;
                 statuses[i] = tasks_[i]->RunBatch(&w);
                 any = any || w;
-              } while (statuses[i].ok() && w && !stop_.load(std::memory_order_relaxed) &&
-                       !g_signal_stop.load(std::memory_order_relaxed) && more_time());
+              } while (statuses[i].ok() && w && go_on());
               running.fetch_sub(1);
               worked[i] = any;
               return tbb::flow::continue_msg();
@@ -170,15 +235,31 @@ class Job::Impl {
       }
     });
     auto round = [&](int final_round) {
-      unstarted.store(static_cast<int>(nodes.size()));
-      arena.execute([&] {
-        for (auto& n : nodes) n->try_put(final_round);
-        graph->wait_for_all();
-      });
-      for (const Status& s : statuses) {
-        if (!s.ok()) return s;
+      for (const auto& phase : phases) {
+        unstarted.store(static_cast<int>(phase.size()));
+        arena.execute([&] {
+          for (size_t i : phase) nodes[i]->try_put(final_round);
+          graph->wait_for_all();
+        });
+        for (const Status& s : statuses) {
+          if (!s.ok()) return s;
+        }
       }
       return Status::Ok();
+    };
+    // With a LocalExchange, after a round: commit when a task's commit interval passed, its
+    // pending output is past the bound, or the round found no work.
+    auto joint_commit = [&](bool idle) {
+      bool uncommitted = false, wanted = idle;
+      for (const auto& t : tasks_) {
+        uncommitted = uncommitted || t->Uncommitted();
+        wanted = wanted || t->CommitWanted();
+      }
+      if (!uncommitted) return Status::Ok();
+      if (!wanted && std::chrono::steady_clock::now() - last_commit_ < options_.commit_interval) {
+        return Status::Ok();
+      }
+      return CommitAll();
     };
     Status result;
     while (!stop_.load() && !g_signal_stop.load()) {
@@ -186,6 +267,10 @@ class Job::Impl {
       if (!result.ok()) break;
       bool any = false;
       for (char w : worked) any = any || w;
+      if (joint) {
+        result = joint_commit(!any);
+        if (!result.ok()) break;
+      }
       if (any) continue;
       if (options_.until_end) {
         bool done = true;
@@ -197,6 +282,7 @@ class Job::Impl {
     if (result.ok()) {
       // Final commit, then a last mirror of the offsets.
       result = round(1);
+      if (result.ok() && joint) result = CommitAll();
       for (auto& t : tasks_) {
         if (!result.ok()) break;
         result = t->Commit();
@@ -219,7 +305,9 @@ class Job::Impl {
   Plan plan_;
   std::string plan_text_;
   std::unique_ptr<StateDb> db_;
-  std::unique_ptr<Flusher> flusher_;  // used by the tasks: declared before them
+  std::unique_ptr<Flusher> flusher_;         // used by the tasks: declared before them
+  std::unique_ptr<LocalExchange> exchange_;  // likewise; null without local topics
+  std::chrono::steady_clock::time_point last_commit_ = std::chrono::steady_clock::now();
   std::vector<std::unique_ptr<StreamTask>> tasks_;
   std::thread thread_;
   std::atomic<bool> stop_{false};

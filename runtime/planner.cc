@@ -15,8 +15,10 @@ std::string Plan::Describe() const {
   }
   for (const auto& t : topics) {
     out += fmt::format("topic {} ({} partitions{}{}{})\n", t.log_name, t.partitions,
-                       t.internal ? ", internal" : "", t.is_source ? ", read" : "",
-                       t.is_sink ? ", written" : "");
+                       t.local      ? ", internal, in memory"
+                       : t.internal ? ", internal"
+                                    : "",
+                       t.is_source ? ", read" : "", t.is_sink ? ", written" : "");
   }
   return out;
 }
@@ -98,17 +100,19 @@ Result<Plan> MakePlan(const Topology& topology, std::string_view app,
   return plan;
 }
 
-Result<Plan> PlanInLog(const Topology& topology, std::string_view app, Log* log) {
+Result<Plan> PlanInLog(const Topology& topology, std::string_view app, Log* log, bool local) {
   std::map<std::string, int32_t> existing;
   for (size_t i = 0; i < topology.topics().size(); ++i) {
+    if (local && topology.topics()[i].internal) continue;
     std::string name = topology.TopicName(static_cast<int>(i), app);
     if (!log->HasTopic(name)) continue;
     SLUICE_ASSIGN_OR_RETURN(TopicConfig cfg, log->DescribeTopic(name));
     existing[name] = cfg.partitions;
   }
   SLUICE_ASSIGN_OR_RETURN(Plan plan, MakePlan(topology, app, existing));
-  for (const auto& t : plan.topics) {
-    if (!t.internal || existing.count(t.log_name)) continue;
+  for (auto& t : plan.topics) {
+    t.local = local && t.internal;
+    if (!t.internal || t.local || existing.count(t.log_name)) continue;
     TopicConfig cfg;
     cfg.partitions = t.partitions;
     Status s = log->CreateTopic(t.log_name, cfg);

@@ -24,6 +24,8 @@ struct PlannedTopic {
   std::string log_name;
   int32_t partitions = 0;
   bool internal = false;
+  // Internal topics of a job with Exchange::kLocal: records pass in memory; no log topic exists.
+  bool local = false;
   // Internal topics only: records carry the sender's watermark (Topology::CarriesWatermark).
   bool carries_watermark = false;
   bool is_source = false;
@@ -48,7 +50,10 @@ struct Plan {
 Result<Plan> MakePlan(const Topology& topology, std::string_view application_id,
                       const std::map<std::string, int32_t>& existing);
 
-// MakePlan against `log`, then creates the missing internal topics in it.
-Result<Plan> PlanInLog(const Topology& topology, std::string_view application_id, Log* log);
+// MakePlan against `log`, then creates the missing internal topics in it. With `local` (the
+// job's Exchange::kLocal), internal topics are marked local instead: existing log topics of the
+// same name are ignored and none is created.
+Result<Plan> PlanInLog(const Topology& topology, std::string_view application_id, Log* log,
+                       bool local = false);
 
 }  // namespace sluice

@@ -26,13 +26,15 @@ int64_t MirroredCommit(const std::string& metadata) {
 }  // namespace
 
 StreamTask::StreamTask(TaskId id, const Topology& topology, const Plan& plan,
-                       const JobOptions& options, Log* log, StateDb* db, Flusher* flusher)
+                       const JobOptions& options, Log* log, StateDb* db, Flusher* flusher,
+                       LocalExchange* exchange)
     : id_(id),
       topology_(topology),
       plan_(plan),
       options_(options),
       log_(log),
       db_(db),
+      exchange_(exchange),
       flusher_(flusher) {}
 
 StreamTask::~StreamTask() = default;
@@ -58,7 +60,12 @@ Status StreamTask::Init() {
     in.topic = t;
     in.name = plan_.topics[t].log_name;
     in.internal = plan_.topics[t].internal;
-    SLUICE_ASSIGN_OR_RETURN(in.partition, log_->GetPartition(in.name, PartitionId(id_.partition)));
+    in.local = plan_.topics[t].local;
+    SLUICE_CHECK(!in.local || exchange_ != nullptr);
+    if (!in.local) {
+      SLUICE_ASSIGN_OR_RETURN(in.partition,
+                              log_->GetPartition(in.name, PartitionId(id_.partition)));
+    }
     if (options_.until_end && !in.internal) in.end = in.partition->high_watermark().value();
     inputs_.push_back(std::move(in));
   }
@@ -95,6 +102,7 @@ Status StreamTask::LoadOrStart() {
   int64_t mirrored = -1;
   SLUICE_ASSIGN_OR_RETURN(auto group, log_->offsets().Fetch(app));
   for (const auto& in : inputs_) {
+    if (in.local) continue;
     auto it = group.find(TopicPartition{in.name, PartitionId(id_.partition)});
     if (it != group.end()) mirrored = std::max(mirrored, MirroredCommit(it->second.metadata));
   }
@@ -120,6 +128,7 @@ Status StreamTask::LoadOrStart() {
           task, app, mirrored, db_->dir(), reset_hint);
     }
     for (auto& in : inputs_) {
+      if (in.local) continue;
       // `sluice job reset` leaves the positions to start from in the group offsets.
       auto it = group.find(TopicPartition{in.name, PartitionId(id_.partition)});
       if (it != group.end() && it->second.metadata == kResetTag) {
@@ -168,6 +177,7 @@ Status StreamTask::LoadOrStart() {
   commit_number_ = ckpt.commit_number;
   producer_id_ = ckpt.producer_id;
   for (auto& in : inputs_) {
+    if (in.local) continue;
     auto it = std::find_if(ckpt.inputs.begin(), ckpt.inputs.end(), [&](const auto& c) {
       return c.topic == in.name && c.partition == id_.partition;
     });
@@ -189,6 +199,7 @@ Status StreamTask::LoadOrStart() {
   }
   SLUICE_RETURN_IF_ERROR(RepublishOutbox());
   for (auto& in : inputs_) {
+    if (in.local) continue;
     int64_t hw = in.partition->high_watermark().value();
     int64_t start = in.partition->log_start_offset().value();
     if (in.position > hw) {
@@ -273,6 +284,7 @@ StreamTask::Output& StreamTask::OutputFor(int topic, int32_t partition) {
     slot->topic = topic;
     slot->name = plan_.topics[topic].log_name;
     slot->partition = partition;
+    slot->local = plan_.topics[topic].local;
     outputs_in_order_.push_back(slot.get());
   }
   return *slot;
@@ -289,13 +301,17 @@ Status StreamTask::Send(int topic_index, std::string_view key, std::string_view 
   } else {
     o.builder.Add(ts, key, value);
   }
-  pending_bytes_ += key.size() + value.size() + 16;
+  if (!o.local) pending_bytes_ += key.size() + value.size() + 16;
   if (o.builder.size_bytes() >= kOutputBatchBytes) FinishBatch(o, &finished_batches_);
   return Status::Ok();
 }
 
 void StreamTask::FinishBatch(Output& o, std::vector<OutboxEntry>* out) {
   if (o.builder.empty()) return;
+  if (o.local) {
+    exchange_->Push(o.topic, o.partition, o.builder.Finish());
+    return;
+  }
   if (options_.guarantee == ProcessingGuarantee::kExactlyOnce) {
     o.builder.SetProducer(producer_id_, 0, o.next_sequence);
     o.next_sequence += o.builder.record_count();
@@ -303,9 +319,71 @@ void StreamTask::FinishBatch(Output& o, std::vector<OutboxEntry>* out) {
   out->push_back(OutboxEntry{o.name, o.partition, o.builder.Finish()});
 }
 
-Status StreamTask::ProcessInput(Input& in, size_t budget, size_t* consumed) {
+template <typename Where>
+Status StreamTask::ProcessRecord(Input& in, const RecordView& rec, bool* record, Where where) {
   const int input_index = static_cast<int>(&in - inputs_.data());
+  if (time_->BeforeRecord(input_index, rec, this)) return Status::Ok();  // a watermark marker
+  *record = true;
+  Status err = graph_->Process(in.topic, rec.key_opt(), rec.value_opt(), rec.timestamp);
+  time_->AfterRecord(input_index, rec.timestamp, *this);
+  if (!err.ok()) {
+    return err.WithContext(fmt::format("task {}/{}: {}", id_.stage, id_.partition, where()));
+  }
+  return Status::Ok();
+}
+
+Status StreamTask::ProcessLocal(Input& in, size_t budget, size_t* consumed) {
+  if (in.queued_next == in.queued.size()) {
+    in.queued.clear();
+    in.queued_next = 0;
+    exchange_->TakeAll(in.topic, id_.partition, &in.queued);
+  }
+  time_->BeginBatch();
+  while (*consumed < budget && in.queued_next < in.queued.size()) {
+    SLUICE_ASSIGN_OR_RETURN(RecordBatchView batch,
+                            RecordBatchView::Parse(in.queued[in.queued_next]));
+    RecordBatchView::Cursor cursor;
+    RecordView rec;
+    while (!batch.AtEnd(cursor)) {
+      SLUICE_RETURN_IF_ERROR(batch.Next(&cursor, &rec));
+      bool record = false;
+      SLUICE_RETURN_IF_ERROR(ProcessRecord(in, rec, &record, [&] {
+        return fmt::format("record for '{}' partition {} (in-memory exchange)", in.name,
+                           id_.partition);
+      }));
+      if (record) ++*consumed;
+    }
+    ++in.queued_next;
+  }
+  return Status::Ok();
+}
+
+bool StreamTask::HasQueuedInput() const {
+  for (const auto& in : inputs_) {
+    if (!in.local) continue;
+    if (in.queued_next < in.queued.size() || !exchange_->Empty(in.topic, id_.partition)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+Status StreamTask::ProcessInput(Input& in, size_t budget, size_t* consumed) {
   *consumed = 0;
+  if (in.local) {
+    SLUICE_RETURN_IF_ERROR(ProcessLocal(in, budget, consumed));
+  } else {
+    SLUICE_RETURN_IF_ERROR(ReadAndProcess(in, budget, consumed));
+  }
+  if (*consumed > 0) {
+    consumed_since_commit_ = true;
+    records_in_.fetch_add(static_cast<int64_t>(*consumed), std::memory_order_relaxed);
+  }
+  FailPoint("after_process");
+  return Status::Ok();
+}
+
+Status StreamTask::ReadAndProcess(Input& in, size_t budget, size_t* consumed) {
   if (in.end >= 0 && in.position >= in.end) return Status::Ok();
   const int64_t limit = ReadLimit(in);
   if (in.position >= limit) return Status::Ok();
@@ -345,19 +423,13 @@ Status StreamTask::ProcessInput(Input& in, size_t budget, size_t* consumed) {
           at_end = true;
           break;
         }
-        if (time_->BeforeRecord(input_index, rec, this)) {  // a watermark marker
-          in.position = off + 1;
-          continue;
-        }
-        Status err = graph_->Process(in.topic, rec.key_opt(), rec.value_opt(), rec.timestamp);
-        time_->AfterRecord(input_index, rec.timestamp, *this);
-        if (!err.ok()) {
-          return err.WithContext(fmt::format("task {}/{}: record at offset {} of '{}' partition {}",
-                                             id_.stage, id_.partition, off, in.name,
-                                             id_.partition));
-        }
+        bool record = false;
+        SLUICE_RETURN_IF_ERROR(ProcessRecord(in, rec, &record, [&] {
+          return fmt::format("record at offset {} of '{}' partition {}", off, in.name,
+                             id_.partition);
+        }));
         in.position = off + 1;
-        ++*consumed;
+        if (record) ++*consumed;
       }
       if (!batch.AtEnd(in.cursor)) break;
     }
@@ -365,11 +437,6 @@ Status StreamTask::ProcessInput(Input& in, size_t budget, size_t* consumed) {
     in.cursor = {};
   }
   in.buffered_next = in.position;
-  if (*consumed > 0) {
-    consumed_since_commit_ = true;
-    records_in_.fetch_add(static_cast<int64_t>(*consumed), std::memory_order_relaxed);
-  }
-  FailPoint("after_process");
   return Status::Ok();
 }
 
@@ -386,6 +453,14 @@ Status StreamTask::RunBatch(bool* did_work) {
   }
   SLUICE_RETURN_IF_ERROR(AdvanceTime());
   *did_work = total > 0;
+  if (exchange_ != nullptr) {
+    // The next stage runs after this one in the round: hand it everything sent so far. The job
+    // commits for us.
+    for (Output* o : outputs_in_order_) {
+      if (o->local) FinishBatch(*o, nullptr);
+    }
+    return mirror_stale_ ? MirrorOffsets(false) : Status::Ok();
+  }
   auto now = std::chrono::steady_clock::now();
   bool due = total == 0 ? Uncommitted()
                         : (now - last_commit_ >= options_.commit_interval ||
@@ -402,6 +477,10 @@ Status StreamTask::RunBatch(bool* did_work) {
 Status StreamTask::AdvanceTime() {
   for (size_t i = 0; i < inputs_.size(); ++i) {
     const Input& in = inputs_[i];
+    if (in.local) {
+      time_->UpdateInput(static_cast<int>(i), in.queued_next == in.queued.size(), false);
+      continue;
+    }
     int64_t hw = in.partition->high_watermark().value();
     bool ended = !in.internal && in.end >= 0 && in.position >= in.end;
     time_->UpdateInput(static_cast<int>(i), in.position >= hw, ended);
@@ -443,9 +522,39 @@ bool StreamTask::Uncommitted() const {
 
 Status StreamTask::Commit() {
   if (!Uncommitted()) return Status::Ok();
-  Status s = options_.guarantee == ProcessingGuarantee::kExactlyOnce ? CommitExactlyOnce()
-                                                                     : CommitAtLeastOnce();
+  rocksdb::WriteBatch wb;
+  SLUICE_RETURN_IF_ERROR(PrepareCommit(&wb));
+  const bool eos = options_.guarantee == ProcessingGuarantee::kExactlyOnce;
+  Status s = db_->Write(&wb, /*sync=*/eos);
   if (!s.ok()) return s.WithContext(fmt::format("task {}/{} commit", id_.stage, id_.partition));
+  return FinishCommit();
+}
+
+Status StreamTask::PrepareCommit(rocksdb::WriteBatch* wb) {
+  Status s = options_.guarantee == ProcessingGuarantee::kExactlyOnce ? PrepareExactlyOnce(wb)
+                                                                     : PrepareAtLeastOnce(wb);
+  if (!s.ok()) return s.WithContext(fmt::format("task {}/{} commit", id_.stage, id_.partition));
+  return Status::Ok();
+}
+
+Status StreamTask::FinishCommit() {
+  ++commit_number_;
+  if (options_.guarantee == ProcessingGuarantee::kExactlyOnce) {
+    FailPoint("after_commit_write");
+    published_.clear();
+    const bool wait = flusher_ == nullptr;
+    for (size_t i = 0; i < committing_.size(); ++i) {
+      Result<SyncPoint> sync = Publish(committing_[i], wait);
+      if (!sync.ok()) {
+        return sync.status().WithContext(
+            fmt::format("task {}/{} commit", id_.stage, id_.partition));
+      }
+      published_.push_back({std::move(committing_keys_[i]), *sync});
+    }
+    committing_.clear();
+    committing_keys_.clear();
+    FailPoint("before_outbox_clear");
+  }
   pending_bytes_ = 0;
   consumed_since_commit_ = false;
   last_commit_ = std::chrono::steady_clock::now();
@@ -468,11 +577,13 @@ std::vector<OutboxEntry> StreamTask::TakeFinishedBatches() {
 void StreamTask::PutCheckpoint(int64_t commit, rocksdb::WriteBatch* wb) {
   TaskCheckpoint ckpt;
   ckpt.commit_number = commit;
-  for (const auto& in : inputs_) ckpt.inputs.push_back({in.name, id_.partition, in.position});
+  for (const auto& in : inputs_) {
+    if (!in.local) ckpt.inputs.push_back({in.name, id_.partition, in.position});
+  }
   if (options_.guarantee == ProcessingGuarantee::kExactlyOnce) {
     ckpt.producer_id = producer_id_;
     for (const Output* o : outputs_in_order_) {
-      ckpt.outputs.push_back({o->name, o->partition, o->next_sequence});
+      if (!o->local) ckpt.outputs.push_back({o->name, o->partition, o->next_sequence});
     }
   }
   wb->Put(db_->meta(), CheckpointKey(id_), EncodeCheckpoint(ckpt)).PermitUncheckedError();
@@ -481,10 +592,9 @@ void StreamTask::PutCheckpoint(int64_t commit, rocksdb::WriteBatch* wb) {
       .PermitUncheckedError();
 }
 
-Status StreamTask::CommitExactlyOnce() {
+Status StreamTask::PrepareExactlyOnce(rocksdb::WriteBatch* wb) {
   FailPoint("before_commit_write");
-  rocksdb::WriteBatch wb;
-  MoveStoreChanges(&wb);
+  MoveStoreChanges(wb);
   for (const Published& p : published_) {
     // Usually the Flusher has synced it by now; if not, the outbox entry must stay valid until
     // it has, so wait here.
@@ -493,39 +603,26 @@ Status StreamTask::CommitExactlyOnce() {
       Status s = part->Flush();
       if (!s.ok()) return s.WithContext(fmt::format("syncing output '{}'", part->topic()));
     }
-    wb.Delete(db_->meta(), p.key).PermitUncheckedError();
+    wb->Delete(db_->meta(), p.key).PermitUncheckedError();
   }
-  std::vector<OutboxEntry> entries = TakeFinishedBatches();
+  committing_ = TakeFinishedBatches();
   const int64_t commit = commit_number_ + 1;
-  std::vector<std::string> keys;
-  for (size_t i = 0; i < entries.size(); ++i) {
-    keys.push_back(OutboxKey(id_, commit * 1000000 + static_cast<int64_t>(i)));
-    wb.Put(db_->meta(), keys.back(), EncodeOutboxEntry(entries[i])).PermitUncheckedError();
+  committing_keys_.clear();
+  for (size_t i = 0; i < committing_.size(); ++i) {
+    committing_keys_.push_back(OutboxKey(id_, commit * 1000000 + static_cast<int64_t>(i)));
+    wb->Put(db_->meta(), committing_keys_.back(), EncodeOutboxEntry(committing_[i]))
+        .PermitUncheckedError();
   }
-  PutCheckpoint(commit, &wb);
-  SLUICE_RETURN_IF_ERROR(db_->Write(&wb, /*sync=*/true));
-  commit_number_ = commit;
-  FailPoint("after_commit_write");
-  published_.clear();
-  const bool wait = flusher_ == nullptr;
-  for (size_t i = 0; i < entries.size(); ++i) {
-    SLUICE_ASSIGN_OR_RETURN(SyncPoint sync, Publish(entries[i], wait));
-    published_.push_back({std::move(keys[i]), sync});
-  }
-  FailPoint("before_outbox_clear");
+  PutCheckpoint(commit, wb);
   return Status::Ok();
 }
 
-Status StreamTask::CommitAtLeastOnce() {
+Status StreamTask::PrepareAtLeastOnce(rocksdb::WriteBatch* wb) {
   for (const auto& e : TakeFinishedBatches()) {
     SLUICE_RETURN_IF_ERROR(Publish(e, /*wait=*/true).status());
   }
-  rocksdb::WriteBatch wb;
-  MoveStoreChanges(&wb);
-  const int64_t commit = commit_number_ + 1;
-  PutCheckpoint(commit, &wb);
-  SLUICE_RETURN_IF_ERROR(db_->Write(&wb, /*sync=*/false));
-  commit_number_ = commit;
+  MoveStoreChanges(wb);
+  PutCheckpoint(commit_number_ + 1, wb);
   return Status::Ok();
 }
 
@@ -572,10 +669,11 @@ int64_t StreamTask::ReadLimit(const Input& in) {
 bool StreamTask::Finished() const {
   if (Uncommitted()) return false;
   for (const auto& in : inputs_) {
+    if (in.local) continue;
     int64_t end = in.end >= 0 ? in.end : ReadLimit(in);
     if (in.position < end) return false;
   }
-  return true;
+  return !HasQueuedInput();
 }
 
 int64_t StreamTask::Lag() const {

@@ -18,6 +18,11 @@
 // sequences the partition already holds (Partition::LastSequence), so a crash anywhere neither
 // loses nor duplicates output.
 //
+// With Exchange::kLocal (`exchange` given), records for a repartition topic go to the
+// LocalExchange instead of the log, a local input is read from it, and the task never commits on
+// its own: the job commits all its tasks in one write (PrepareCommit, the write, FinishCommit)
+// at the end of a round, when the exchange is empty.
+//
 // Not thread-safe: the executor runs one batch of a task at a time.
 #pragma once
 
@@ -36,6 +41,7 @@
 #include "runtime/commit_format.h"
 #include "runtime/flusher.h"
 #include "runtime/job_options.h"
+#include "runtime/local_exchange.h"
 #include "runtime/planner.h"
 #include "runtime/state_db.h"
 #include "runtime/task_store.h"
@@ -46,9 +52,10 @@ namespace sluice {
 class StreamTask final : public ProcessorContext {
  public:
   // `flusher` (not owned, may be null: then every output is appended with Acks::kAll) syncs
-  // output partitions in the background.
+  // output partitions in the background. `exchange` (not owned): the job's in-memory channel for
+  // the plan's local topics; null when the plan has none.
   StreamTask(TaskId id, const Topology& topology, const Plan& plan, const JobOptions& options,
-             Log* log, StateDb* db, Flusher* flusher);
+             Log* log, StateDb* db, Flusher* flusher, LocalExchange* exchange = nullptr);
   ~StreamTask() override;
 
   TaskId id() const { return id_; }
@@ -58,12 +65,28 @@ class StreamTask final : public ProcessorContext {
   // disagree), re-publishes the outbox, and positions the inputs.
   Status Init();
 
-  // Processes up to options.batch_records input records, then commits if due. *did_work is
-  // set when records were read or a commit happened.
+  // Processes up to options.batch_records input records, then (unless the job commits for it,
+  // with a LocalExchange) commits if due. Batches for local topics are pushed to the exchange
+  // before it returns. *did_work is set when records were read or a commit happened.
   Status RunBatch(bool* did_work);
 
   // Commits and publishes whatever is uncommitted (no-op if nothing is).
   Status Commit();
+
+  // A commit in three steps, for a job that commits several tasks in one write: PrepareCommit
+  // adds this task's part (state changes, checkpoint, and with exactly-once its outbox) to `wb`
+  // (with at-least-once it publishes the outputs first); after `wb` is written (synced with
+  // exactly-once), FinishCommit publishes the outbox and mirrors offsets. Call only when
+  // Uncommitted().
+  Status PrepareCommit(rocksdb::WriteBatch* wb);
+  Status FinishCommit();
+
+  // State changes, consumed input or outputs not yet committed (or outbox entries to delete).
+  bool Uncommitted() const;
+  // Pending output passed JobOptions::max_pending_output_bytes: commit soon.
+  bool CommitWanted() const { return pending_bytes_ >= options_.max_pending_output_bytes; }
+  // Local input queued in the exchange or taken but not yet processed.
+  bool HasQueuedInput() const;
 
   // True when every input is at its end (external inputs at `end_offsets` if until_end,
   // internal ones at their high watermark) and nothing is uncommitted.
@@ -93,6 +116,10 @@ class StreamTask final : public ProcessorContext {
     int64_t position = 0;  // next offset to read
     int64_t end = -1;      // until_end bound for external topics; -1 none
     bool internal = false;
+    bool local = false;  // read from the LocalExchange, not the log (partition stays null)
+    // Local inputs: batches taken from the exchange, processed from queued[queued_next].
+    std::vector<std::string> queued;
+    size_t queued_next = 0;
     // Read-ahead: whole batches read from the partition, consumed across several ProcessInput
     // calls (a batch can hold far more records than one call's budget). Valid only while
     // buffered_next == position: then read.data[read_pos..] starts with the batch holding
@@ -107,6 +134,7 @@ class StreamTask final : public ProcessorContext {
     std::string name;
     int32_t partition;
     Partition* log_partition = nullptr;
+    bool local = false;  // finished batches go to the LocalExchange
     RecordBatchBuilder builder;
     int32_t next_sequence = 0;
   };
@@ -126,6 +154,15 @@ class StreamTask final : public ProcessorContext {
   // `wait`: with Acks::kAll; else with Acks::kLeader, the Flusher asked to sync it.
   Result<SyncPoint> Publish(const OutboxEntry& e, bool wait);
   Status ProcessInput(Input& in, size_t budget, size_t* consumed);
+  // ProcessInput for a log input: reads (or continues its read-ahead) and processes.
+  Status ReadAndProcess(Input& in, size_t budget, size_t* consumed);
+  // ProcessInput for a local input: whole batches from the exchange until `budget` is reached.
+  Status ProcessLocal(Input& in, size_t budget, size_t* consumed);
+  // Runs one record of input `in` through the graph (or books a watermark marker); `where`
+  // describes the record for an error.
+  // *record: false for a watermark marker.
+  template <typename Where>
+  Status ProcessRecord(Input& in, const RecordView& rec, bool* record, Where where);
   // Commit helpers: every store's uncommitted changes into `wb`; the finished and still open
   // output batches (taken); the checkpoint of `commit` with its mark and event-time state (the
   // producer id and output sequences only with exactly-once).
@@ -136,9 +173,8 @@ class StreamTask final : public ProcessorContext {
   static int64_t ReadLimit(const Input& in);
   Output& OutputFor(int topic, int32_t partition);
   void FinishBatch(Output& o, std::vector<OutboxEntry>* out);
-  Status CommitExactlyOnce();
-  Status CommitAtLeastOnce();
-  bool Uncommitted() const;
+  Status PrepareExactlyOnce(rocksdb::WriteBatch* wb);
+  Status PrepareAtLeastOnce(rocksdb::WriteBatch* wb);
   // Event time after a batch: input idleness/end, the watermark advance (windows close), and
   // watermark markers to the internal topics this task writes.
   Status AdvanceTime();
@@ -160,6 +196,10 @@ class StreamTask final : public ProcessorContext {
   int64_t producer_id_ = -1;
   int64_t commit_number_ = 0;
   std::vector<Published> published_;  // outbox entries to delete once durable in the log
+  // Between PrepareCommit and FinishCommit (exactly-once): the outbox batches and their keys.
+  std::vector<OutboxEntry> committing_;
+  std::vector<std::string> committing_keys_;
+  LocalExchange* exchange_;
   std::vector<int> watermark_sinks_;  // this stage's sink topics that carry its watermark
   Flusher* flusher_;
   bool consumed_since_commit_ = false;

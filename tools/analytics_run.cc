@@ -16,7 +16,6 @@
 #include "operators/topology_builder.h"
 #include "runtime/job.h"
 #include "tools/job_runner.h"
-#include "tools/time_parse.h"
 
 namespace sluice::tools {
 namespace {
@@ -174,34 +173,13 @@ void AddAnalyticsOptions(CLI::App* run, AnalyticsArgs* a) {
 }
 
 Status RunAnalytics(CliContext& ctx, const CommonRunArgs& r, const AnalyticsArgs& a) {
-  if (r.threads < 1) return UsageError("--threads must be 1 or more");
-  if (r.commit_interval_ms < 1) return UsageError("--commit-interval-ms must be 1 or more");
-  if (r.batch_records < 1) return UsageError("--batch-records must be 1 or more");
   SLUICE_ASSIGN_OR_RETURN(JobSpec spec, MakeSpec(r, a));
   // Each NEXMark query is its own application (its own state and offsets).
   std::string app = !r.app.empty() ? r.app : r.job == "nexmark" ? "nexmark-" + a.query : r.job;
+  SLUICE_ASSIGN_OR_RETURN(JobOptions o, MakeJobOptions(r, app));
   if (r.describe) {
     fmt::print("{}", spec.topology.Describe(app));
     return Status::Ok();
-  }
-  JobOptions o;
-  o.application_id = app;
-  o.state_dir = r.state_dir;
-  o.threads = r.threads;
-  o.commit_interval = std::chrono::milliseconds(r.commit_interval_ms);
-  o.batch_records = static_cast<size_t>(r.batch_records);
-  o.until_end = r.until_end;
-  o.guarantee =
-      r.at_least_once ? ProcessingGuarantee::kAtLeastOnce : ProcessingGuarantee::kExactlyOnce;
-  if (r.from == "earliest" || r.from.empty()) {
-    o.start = StartPosition::kEarliest;
-  } else if (r.from == "latest") {
-    o.start = StartPosition::kLatest;
-  } else {
-    Result<Timestamp> t = ParseTime(r.from);
-    if (!t.ok()) return UsageError("--from: " + t.status().message());
-    o.start = StartPosition::kTimestamp;
-    o.start_time = *t;
   }
 
   SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<Log> log, OpenWriter(ctx));

@@ -10,24 +10,9 @@
 
 #include "core/status.h"
 #include "tools/commands.h"
+#include "tools/job_runner.h"
 
 namespace sluice::tools {
-
-// The options every `sluice run` job shares (filled by cmd_run.cc).
-struct CommonRunArgs {
-  std::string job;
-  std::string input;  // "" = the example's default
-  std::string app;
-  std::string state_dir;
-  std::string from;
-  int threads = 1;
-  int64_t commit_interval_ms = 100;
-  int64_t batch_records = 2000;
-  bool until_end = false;
-  bool describe = false;
-  bool at_least_once = false;
-  bool quiet = false;
-};
 
 // The analytics-only options.
 struct AnalyticsArgs {

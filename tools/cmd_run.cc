@@ -2,7 +2,7 @@
 //
 //   sluice run balances --input tx --output balances [--until-end] [--threads N] [--app ID]
 //       [--state DIR] [--commit-interval-ms N] [--batch-records N] [--at-least-once] [--from
-//       earliest|latest|TIME]
+//       earliest|latest|TIME] [--exchange local|log]
 //       [--describe] [--quiet]
 //
 // Progress (records in, records out, lag) goes to stderr once a second. SIGINT/SIGTERM stop the
@@ -18,25 +18,12 @@
 #include "tools/analytics_run.h"
 #include "tools/commands.h"
 #include "tools/job_runner.h"
-#include "tools/time_parse.h"
 
 namespace sluice::tools {
 namespace {
 
-struct RunArgs {
-  std::string job;
-  std::string input;
+struct RunArgs : CommonRunArgs {
   std::string output;
-  std::string app;
-  std::string state_dir = "./sluice-state";
-  std::string from = "earliest";
-  int threads = 1;
-  int64_t commit_interval_ms = 100;
-  int64_t batch_records = 2000;
-  bool until_end = false;
-  bool describe = false;
-  bool at_least_once = false;
-  bool quiet = false;
 };
 
 Result<Topology> BuildJob(const RunArgs& a) {
@@ -52,20 +39,7 @@ Result<Topology> BuildJob(const RunArgs& a) {
 
 Status Run(CliContext& ctx, const RunArgs& a, const AnalyticsArgs& analytics) {
   if (IsAnalyticsJob(a.job)) {
-    return RunAnalytics(ctx,
-                        {.job = a.job,
-                         .input = a.input,
-                         .app = a.app,
-                         .state_dir = a.state_dir,
-                         .from = a.from,
-                         .threads = a.threads,
-                         .commit_interval_ms = a.commit_interval_ms,
-                         .batch_records = a.batch_records,
-                         .until_end = a.until_end,
-                         .describe = a.describe,
-                         .at_least_once = a.at_least_once,
-                         .quiet = a.quiet},
-                        analytics);
+    return RunAnalytics(ctx, a, analytics);
   }
   if ((a.job == "wordcount" || a.job == "balances") && (a.input.empty() || a.output.empty())) {
     return UsageError(fmt::format("{} needs --input and --output", a.job));
@@ -76,28 +50,7 @@ Status Run(CliContext& ctx, const RunArgs& a, const AnalyticsArgs& analytics) {
     fmt::print("{}", topology.Describe(app));
     return Status::Ok();
   }
-  JobOptions o;
-  o.application_id = app;
-  o.state_dir = a.state_dir;
-  o.threads = a.threads;
-  o.commit_interval = std::chrono::milliseconds(a.commit_interval_ms);
-  o.until_end = a.until_end;
-  o.guarantee =
-      a.at_least_once ? ProcessingGuarantee::kAtLeastOnce : ProcessingGuarantee::kExactlyOnce;
-  if (a.from == "earliest") {
-    o.start = StartPosition::kEarliest;
-  } else if (a.from == "latest") {
-    o.start = StartPosition::kLatest;
-  } else {
-    Result<Timestamp> t = ParseTime(a.from);
-    if (!t.ok()) return UsageError("--from: " + t.status().message());
-    o.start = StartPosition::kTimestamp;
-    o.start_time = *t;
-  }
-  if (a.threads < 1) return UsageError("--threads must be 1 or more");
-  if (a.batch_records < 1) return UsageError("--batch-records must be 1 or more");
-  o.batch_records = static_cast<size_t>(a.batch_records);
-  if (a.commit_interval_ms < 1) return UsageError("--commit-interval-ms must be 1 or more");
+  SLUICE_ASSIGN_OR_RETURN(JobOptions o, MakeJobOptions(a, app));
 
   SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<Log> log, OpenWriter(ctx));
   if (!log->HasTopic(a.input)) {
@@ -142,6 +95,10 @@ void RegisterRunCommand(CLI::App& app, CliContext& ctx) {
   run->add_option("--from", args->from,
                   "Where to start without committed offsets: earliest (default), latest, or a "
                   "time (epoch ms or ISO-8601)");
+  run->add_option("--exchange", args->exchange,
+                  "How stages pass records at a repartition: log (default; through repartition "
+                  "topics) or local (in memory, all tasks commit together; faster, no "
+                  "repartition topics)");
   run->add_flag("--until-end", args->until_end, "Stop at the end of the input");
   run->add_flag("--at-least-once", args->at_least_once,
                 "At-least-once instead of exactly-once (faster, may repeat outputs after a crash)");

@@ -8,8 +8,45 @@
 #include "examples/balances.h"
 #include "examples/word_count.h"
 #include "tools/commands.h"
+#include "tools/time_parse.h"
 
 namespace sluice::tools {
+
+Result<JobOptions> MakeJobOptions(const CommonRunArgs& r, const std::string& app) {
+  if (r.threads < 1) return UsageError("--threads must be 1 or more");
+  if (r.commit_interval_ms < 1) return UsageError("--commit-interval-ms must be 1 or more");
+  if (r.batch_records < 1) return UsageError("--batch-records must be 1 or more");
+  JobOptions o;
+  o.application_id = app;
+  o.state_dir = r.state_dir;
+  o.threads = r.threads;
+  o.commit_interval = std::chrono::milliseconds(r.commit_interval_ms);
+  o.batch_records = static_cast<size_t>(r.batch_records);
+  o.until_end = r.until_end;
+  o.guarantee =
+      r.at_least_once ? ProcessingGuarantee::kAtLeastOnce : ProcessingGuarantee::kExactlyOnce;
+  if (r.exchange == "local") {
+    o.exchange = Exchange::kLocal;
+  } else if (r.exchange == "log") {
+    o.exchange = Exchange::kLog;
+  } else {
+    return UsageError(
+        fmt::format("--exchange must be 'local' (stages pass records in memory) or 'log' (through "
+                    "repartition topics), not '{}'",
+                    r.exchange));
+  }
+  if (r.from == "earliest" || r.from.empty()) {
+    o.start = StartPosition::kEarliest;
+  } else if (r.from == "latest") {
+    o.start = StartPosition::kLatest;
+  } else {
+    Result<Timestamp> t = ParseTime(r.from);
+    if (!t.ok()) return UsageError("--from: " + t.status().message());
+    o.start = StartPosition::kTimestamp;
+    o.start_time = *t;
+  }
+  return o;
+}
 
 bool AddSimpleJob(TopologyBuilder& builder, const std::string& job, const std::string& input,
                   const std::string& output) {

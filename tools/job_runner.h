@@ -1,5 +1,6 @@
-// What every `sluice run` entry does around a Job: build the simple shipped jobs, create missing
-// output topics and wait for the job with a progress line per second.
+// What every `sluice run` entry does around a Job: the options every job shares and the
+// JobOptions they make, build the simple shipped jobs, create missing output topics and wait for
+// the job with a progress line per second.
 #pragma once
 
 #include <string>
@@ -9,6 +10,27 @@
 #include "runtime/job.h"
 
 namespace sluice::tools {
+
+// The options every `sluice run` job shares (filled by cmd_run.cc).
+struct CommonRunArgs {
+  std::string job;
+  std::string input;  // "" = the example's default
+  std::string app;
+  std::string state_dir = "./sluice-state";
+  std::string from = "earliest";
+  std::string exchange = "log";
+  int threads = 1;
+  int64_t commit_interval_ms = 100;
+  int64_t batch_records = 2000;
+  bool until_end = false;
+  bool describe = false;
+  bool at_least_once = false;
+  bool quiet = false;
+};
+
+// The JobOptions of `args` for application `app` (the log left to the caller), or a usage error
+// naming the option that is out of range.
+Result<JobOptions> MakeJobOptions(const CommonRunArgs& args, const std::string& app);
 
 // Adds the shipped single-topic job `job` ("wordcount" or "balances") reading `input` and writing
 // `output`. Returns false for any other name (the caller says what it can run instead).

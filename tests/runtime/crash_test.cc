@@ -1,6 +1,8 @@
 // Exactly-once under real crashes: `sluice run balances` as a child process, killed with SIGKILL
 // at random moments and at named failpoints of the commit path, restarted, and finally run to
 // the end; the output must be the prefix-sum oracle exactly (every balance once, in order).
+// The same for `sluice run wordcount`, a two-stage job whose stages pass records in memory and
+// commit together: every word's running counts must be 1, 2, ..., n exactly once, in order.
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -15,6 +17,7 @@
 #include <thread>
 #include <vector>
 
+#include "core/record_batch.h"
 #include "runtime/failpoint.h"
 #include "tests/runtime/runtime_test_util.h"
 
@@ -33,16 +36,66 @@ std::string Describe(const ChildResult& r) {
                   : "child ended by signal " + std::to_string(r.signal);
 }
 
+// Every word's outputs (all in one partition) must be its running count 1, 2, ..., n: no count
+// repeated, skipped or out of order, and none missing. "" when they are.
+std::string CheckRunningCounts(const std::map<std::string, int64_t>& expect,
+                               const std::vector<std::vector<testing::KeyValue>>& parts) {
+  std::map<std::string, int64_t> seen;
+  for (const auto& part : parts) {
+    for (const auto& kv : part) {
+      int64_t& n = seen[kv.key];
+      if (kv.value != std::to_string(n + 1)) {
+        return "word '" + kv.key + "': count " + kv.value + " after " + std::to_string(n);
+      }
+      ++n;
+    }
+  }
+  for (const auto& [w, n] : expect) {
+    if (seen[w] != n)
+      return "word '" + w + "': " + std::to_string(seen[w]) + " of " + std::to_string(n) +
+             " counts";
+  }
+  if (seen.size() != expect.size()) return "counts for words not in the input";
+  return "";
+}
+
 class CrashTest : public ::testing::Test {
  protected:
+  // The job under test: balances (one stage), or wordcount (two stages, in-memory exchange).
+  explicit CrashTest(bool wordcount = false)
+      : wordcount_(wordcount),
+        input_(wordcount ? "lines" : "tx"),
+        output_(wordcount ? "counts" : "bal"),
+        records_(wordcount ? kLines : kTransactions) {}
+
   void SetUp() override {
     data_ = dir_.path() + "/data";
     state_ = dir_.path() + "/state";
     log_path_ = dir_.path() + "/child.log";
     auto log = testing::OpenLogOrDie(data_);
-    testing::CreateTopicOrDie(log.get(), "tx", 4);
-    testing::CreateTopicOrDie(log.get(), "bal", 2);
-    inputs_ = testing::ProduceTransactions(log.get(), "tx", kTransactions, 200, 11, 50);
+    testing::CreateTopicOrDie(log.get(), input_, 4);
+    testing::CreateTopicOrDie(log.get(), output_, 2);
+    if (!wordcount_) {
+      inputs_ = testing::ProduceTransactions(log.get(), "tx", kTransactions, 200, 11, 50);
+    } else {
+      // Lines of 1-5 words from a 300-word vocabulary, over the 4 partitions.
+      std::mt19937 rng(7);
+      RecordBatchBuilder b[4];
+      for (int i = 0; i < kLines; ++i) {
+        std::string line;
+        for (int w = 0, n = 1 + static_cast<int>(rng() % 5); w < n; ++w) {
+          std::string word = "w" + std::to_string(rng() % 300);
+          ++words_[word];
+          line += word + " ";
+        }
+        b[i % 4].Add(Timestamp(i), std::nullopt, line);
+      }
+      for (int32_t p = 0; p < 4; ++p) {
+        auto part = log->GetPartition("lines", PartitionId(p));
+        ASSERT_TRUE(part.ok());
+        ASSERT_TRUE((*part)->Append(b[p].Finish(), Acks::kAll).ok());
+      }
+    }
     ASSERT_TRUE(log->Close().ok());
   }
 
@@ -55,12 +108,29 @@ class CrashTest : public ::testing::Test {
         dup2(fd, 2);
       }
       if (!failpoint.empty()) setenv("SLUICE_FAILPOINT", failpoint.c_str(), 1);
-      std::vector<const char*> argv = {
-          SLUICE_BINARY, "--data",          data_.c_str(),  "run",
-          "balances",    "--input",         "tx",           "--output",
-          "bal",         "--state",         state_.c_str(), "--commit-interval-ms",
-          "1",           "--batch-records", "40",           "--threads",
-          "2",           "--app",           "crash-app"};
+      std::vector<const char*> argv = {SLUICE_BINARY,
+                                       "--data",
+                                       data_.c_str(),
+                                       "run",
+                                       wordcount_ ? "wordcount" : "balances",
+                                       "--input",
+                                       input_.c_str(),
+                                       "--output",
+                                       output_.c_str(),
+                                       "--state",
+                                       state_.c_str(),
+                                       "--commit-interval-ms",
+                                       "1",
+                                       "--batch-records",
+                                       "40",
+                                       "--threads",
+                                       "2",
+                                       "--app",
+                                       "crash-app"};
+      if (wordcount_) {
+        argv.push_back("--exchange");
+        argv.push_back("local");
+      }
       if (until_end) argv.push_back("--until-end");
       argv.push_back(nullptr);
       execv(SLUICE_BINARY, const_cast<char* const*>(argv.data()));
@@ -144,38 +214,60 @@ class CrashTest : public ::testing::Test {
     ChildResult r = RunChild(std::nullopt);
     ASSERT_TRUE(r.exited && r.exit_code == 0) << Describe(r) << "; its log:\n" << ChildLog();
     auto log = testing::OpenLogOrDie(data_);
-    EXPECT_EQ(testing::CheckBalances(inputs_, testing::ReadTopic(log.get(), "bal")), "")
+    auto outputs = testing::ReadTopic(log.get(), output_);
+    EXPECT_EQ(
+        wordcount_ ? CheckRunningCounts(words_, outputs) : testing::CheckBalances(inputs_, outputs),
+        "")
         << ChildLog();
     // The committed offsets (mirrored into the log) cover the whole input.
     auto group = log->offsets().Fetch("crash-app");
     ASSERT_TRUE(group.ok());
     int64_t committed = 0;
     for (const auto& [tp, off] : *group) {
-      if (tp.topic == "tx") committed += off.offset.value();
+      if (tp.topic == input_) committed += off.offset.value();
     }
-    EXPECT_EQ(committed, kTransactions);
+    EXPECT_EQ(committed, records_);
+  }
+
+  // SIGKILLs the job at random moments until it finishes on its own, then checks the oracle.
+  void RandomKills();
+  // Crashes at the failpoint `fp` ("name:k"), again at the same point during the restart, then
+  // runs to the end and checks the oracle.
+  void CrashAtPoint(const char* fp);
+
+  // Output records of a complete run: one per transaction, or one per word occurrence.
+  int64_t ExpectedOutputs() const {
+    if (!wordcount_) return kTransactions;
+    int64_t n = 0;
+    for (const auto& [w, c] : words_) n += c;
+    return n;
+  }
+
+  // Output records published so far.
+  int64_t Published() const {
+    LogOptions o;
+    o.data_dir = data_;
+    o.read_only = true;
+    auto log = Log::Open(o);
+    if (!log.ok()) return -1;
+    int64_t n = 0;
+    for (const auto& part : testing::ReadTopic(log->get(), output_))
+      n += static_cast<int64_t>(part.size());
+    return n;
   }
 
   static constexpr int kTransactions = 20000;
+  static constexpr int kLines = 6000;
+  const bool wordcount_;
+  const std::string input_, output_;
+  const int records_;
   testing::TempDir dir_;
   std::string data_, state_, log_path_;
-  std::map<std::string, std::vector<int64_t>> inputs_;
+  std::map<std::string, std::vector<int64_t>> inputs_;  // balances
+  std::map<std::string, int64_t> words_;                // wordcount: occurrences per word
 };
 
-// Balances published so far (each is one committed input).
-int64_t Published(const std::string& data) {
-  LogOptions o;
-  o.data_dir = data;
-  o.read_only = true;
-  auto log = Log::Open(o);
-  if (!log.ok()) return -1;
-  int64_t n = 0;
-  for (const auto& part : testing::ReadTopic(log->get(), "bal"))
-    n += static_cast<int64_t>(part.size());
-  return n;
-}
-
-TEST_F(CrashTest, RandomKillsNeverDuplicateOrLoseABalance) {
+void CrashTest::RandomKills() {
   uint32_t seed = static_cast<uint32_t>(std::random_device()());
   if (const char* s = std::getenv("SLUICE_CRASH_SEED")) seed = static_cast<uint32_t>(std::atoll(s));
   std::printf("crash test seed: %u (rerun with SLUICE_CRASH_SEED=%u)\n", seed, seed);
@@ -183,22 +275,25 @@ TEST_F(CrashTest, RandomKillsNeverDuplicateOrLoseABalance) {
   int kills = 0, mid_stream = 0;
   for (int round = 0; round < 15; ++round) {
     auto delay = std::chrono::milliseconds(10 + rng() % 200);
-    // Each batch of 40 records sleeps 4 ms, so the 20k transactions take a second or two on any
-    // machine and the kills land mid-stream; the commit path itself is unchanged.
+    // Each batch of 40 records sleeps 4 ms, so the input (20k transactions, 6k lines) takes a
+    // second or two on any machine and the kills land mid-stream; the commit path itself is
+    // unchanged.
     ChildResult r = RunChild(delay, "after_process:delay=4");
     if (!r.killed) {
       ASSERT_TRUE(r.exited && r.exit_code == 0) << Describe(r) << "; its log:\n" << ChildLog();
       break;  // it finished before we killed it
     }
     ++kills;
-    int64_t done = Published(data_);
-    std::printf("kill %d after %d ms: %lld of %d balances published\n", kills,
-                static_cast<int>(delay.count()), static_cast<long long>(done), kTransactions);
-    if (done < kTransactions) ++mid_stream;
+    int64_t done = Published();
+    std::printf("kill %d after %d ms: %lld outputs published\n", kills,
+                static_cast<int>(delay.count()), static_cast<long long>(done));
+    if (done < ExpectedOutputs()) ++mid_stream;
   }
   EXPECT_GE(mid_stream, 3) << "too few kills landed while input was left; the test is too weak";
   FinishAndCheck();
 }
+
+TEST_F(CrashTest, RandomKillsNeverDuplicateOrLoseABalance) { RandomKills(); }
 
 // B6: SIGTERM mid-stream stops the job within 10 s with a final commit, repeatedly; the runs
 // without --until-end would never end on their own.
@@ -208,7 +303,7 @@ TEST_F(CrashTest, SigtermStopsCleanlyAndRestartsWithoutDuplicates) {
     ChildResult r = RunAndTerminate();
     ASSERT_TRUE(r.exited) << ChildLog();
     EXPECT_EQ(r.exit_code, 0) << ChildLog();
-    int64_t now = Published(data_);
+    int64_t now = Published();
     EXPECT_GE(now, before);
     before = now;
   }
@@ -219,8 +314,7 @@ TEST_F(CrashTest, SigtermStopsCleanlyAndRestartsWithoutDuplicates) {
 // the same point after recovery (B3), then run to the end and check the oracle.
 class CrashPointTest : public CrashTest, public ::testing::WithParamInterface<const char*> {};
 
-TEST_P(CrashPointTest, CrashAtPointThenRecoverNeverDuplicatesOrLoses) {
-  const char* fp = GetParam();
+void CrashTest::CrashAtPoint(const char* fp) {
   ChildResult r = RunChild(std::nullopt, fp);
   ASSERT_TRUE(r.exited) << fp;
   EXPECT_EQ(r.exit_code, kFailPointExitCode) << fp << "\n" << ChildLog();
@@ -230,19 +324,45 @@ TEST_P(CrashPointTest, CrashAtPointThenRecoverNeverDuplicatesOrLoses) {
   FinishAndCheck();
 }
 
+TEST_P(CrashPointTest, CrashAtPointThenRecoverNeverDuplicatesOrLoses) { CrashAtPoint(GetParam()); }
+
+std::string ParamName(const ::testing::TestParamInfo<const char*>& info) {
+  std::string n = info.param;
+  for (char& c : n) {
+    if (c == ':') c = '_';
+  }
+  return n;
+}
+
 INSTANTIATE_TEST_SUITE_P(CommitPath, CrashPointTest,
                          ::testing::Values("after_poll:3", "after_process:5",
                                            "before_commit_write:2", "after_commit_write:1",
                                            "after_commit_write:4", "after_publish:1",
                                            "after_publish:5", "before_outbox_clear:2",
                                            "during_recovery:1"),
-                         [](const ::testing::TestParamInfo<const char*>& info) {
-                           std::string n = info.param;
-                           for (char& c : n) {
-                             if (c == ':') c = '_';
-                           }
-                           return n;
-                         });
+                         ParamName);
+
+// wordcount: two stages in one process, committed together. A crash between the first stage's
+// commit and the second's would lose or repeat counts; there is one write, so there is none.
+class WordCountCrashTest : public CrashTest {
+ protected:
+  WordCountCrashTest() : CrashTest(/*wordcount=*/true) {}
+};
+
+TEST_F(WordCountCrashTest, RandomKillsNeverRepeatOrLoseACount) { RandomKills(); }
+
+class WordCountCrashPointTest : public WordCountCrashTest,
+                                public ::testing::WithParamInterface<const char*> {};
+
+TEST_P(WordCountCrashPointTest, CrashAtPointThenRecoverNeverRepeatsOrLoses) {
+  CrashAtPoint(GetParam());
+}
+
+INSTANTIATE_TEST_SUITE_P(JointCommit, WordCountCrashPointTest,
+                         ::testing::Values("after_process:7", "before_commit_write:2",
+                                           "before_commit_write:5", "after_commit_write:3",
+                                           "after_publish:2", "during_recovery:3"),
+                         ParamName);
 
 }  // namespace
 }  // namespace sluice

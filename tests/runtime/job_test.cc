@@ -2,6 +2,7 @@
 // state/offset disagreement cases of reliability group B5.
 #include "runtime/job.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -101,10 +102,9 @@ std::map<std::string, std::string> FinalCounts(Log* log, const std::string& topi
   return m;
 }
 
-TEST_F(JobTest, WordCountGivesTheSameTableWithOneAndTwoThreads) {
+// Both ways of exchanging records between stages, each with 1 and 2 threads.
+TEST_F(JobTest, WordCountGivesTheSameTableWithOneAndTwoThreadsAndEitherExchange) {
   testing::CreateTopicOrDie(log_.get(), "lines", 3);
-  testing::CreateTopicOrDie(log_.get(), "counts-1", 2);
-  testing::CreateTopicOrDie(log_.get(), "counts-2", 2);
   // Lines of words drawn from a small vocabulary, spread over the 3 partitions.
   std::map<std::string, int64_t> expect;
   for (int32_t p = 0; p < 3; ++p) {
@@ -122,24 +122,71 @@ TEST_F(JobTest, WordCountGivesTheSameTableWithOneAndTwoThreads) {
     ASSERT_TRUE(part.ok());
     ASSERT_TRUE((*part)->Append(b.Finish(), Acks::kLeader).ok());
   }
-  for (int threads : {1, 2}) {
-    TopologyBuilder b;
-    std::string out = "counts-" + std::to_string(threads);
-    examples::AddWordCount(b, {.input = "lines", .output = out});
-    auto t = b.Build();
-    ASSERT_TRUE(t.ok());
-    JobOptions o = Options("wc-" + std::to_string(threads));
-    o.threads = threads;
-    o.batch_records = threads == 1 ? 100 : 257;  // results must not depend on batch size either
-    Status s = Run(o, std::move(t).value());
-    ASSERT_TRUE(s.ok()) << s;
-    EXPECT_TRUE(log_->HasTopic("wc-" + std::to_string(threads) + "-word-counts-store-repartition"));
+  std::vector<std::string> outs;
+  for (Exchange exchange : {Exchange::kLocal, Exchange::kLog}) {
+    for (int threads : {1, 2}) {
+      const std::string app =
+          fmt::format("wc-{}-{}", exchange == Exchange::kLocal ? "local" : "log", threads);
+      outs.push_back(app + "-out");
+      testing::CreateTopicOrDie(log_.get(), outs.back(), 2);
+      TopologyBuilder b;
+      examples::AddWordCount(b, {.input = "lines", .output = outs.back()});
+      auto t = b.Build();
+      ASSERT_TRUE(t.ok());
+      JobOptions o = Options(app);
+      o.threads = threads;
+      o.exchange = exchange;
+      o.batch_records = threads == 1 ? 100 : 257;  // results must not depend on batch size either
+      Status s = Run(o, std::move(t).value());
+      ASSERT_TRUE(s.ok()) << s;
+      // Only the log exchange goes through a repartition topic.
+      EXPECT_EQ(log_->HasTopic(app + "-word-counts-store-repartition"), exchange == Exchange::kLog);
+    }
   }
-  auto one = FinalCounts(log_.get(), "counts-1");
-  auto two = FinalCounts(log_.get(), "counts-2");
-  EXPECT_EQ(one, two);
-  ASSERT_EQ(one.size(), expect.size());
-  for (const auto& [w, n] : expect) EXPECT_EQ(one[w], std::to_string(n)) << w;
+  auto first = FinalCounts(log_.get(), outs.front());
+  ASSERT_EQ(first.size(), expect.size());
+  for (const auto& [w, n] : expect) EXPECT_EQ(first[w], std::to_string(n)) << w;
+  for (const std::string& out : outs) EXPECT_EQ(FinalCounts(log_.get(), out), first) << out;
+}
+
+// Switching the exchange on existing state would lose the records waiting in repartition topics
+// (log -> local) or find no offsets for them (local -> log): the job refuses, naming the mode the
+// state was written with and the reset that allows the switch.
+TEST_F(JobTest, TheExchangeIsFixedForAStateDirectoryUntilAReset) {
+  testing::CreateTopicOrDie(log_.get(), "lines", 2);
+  testing::CreateTopicOrDie(log_.get(), "counts", 2);
+  RecordBatchBuilder lines;
+  for (int i = 0; i < 200; ++i)
+    lines.Add(Timestamp(i), std::nullopt, "a b c" + std::to_string(i % 7));
+  ASSERT_TRUE(
+      (*log_->GetPartition("lines", PartitionId(0)))->Append(lines.Finish(), Acks::kAll).ok());
+  auto wordcount = [] {
+    TopologyBuilder b;
+    examples::AddWordCount(b, {.input = "lines", .output = "counts"});
+    return std::move(b.Build()).value();
+  };
+  JobOptions o = Options("wc-switch");
+  o.exchange = Exchange::kLog;
+  ASSERT_TRUE(Run(o, wordcount()).ok());
+
+  o.exchange = Exchange::kLocal;
+  Status s = Run(o, wordcount());
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument) << s;
+  EXPECT_NE(s.message().find("written with exchange=log"), std::string::npos) << s;
+  EXPECT_NE(s.message().find("sluice job reset wc-switch"), std::string::npos) << s;
+
+  ResetOptions r;
+  r.application_id = "wc-switch";
+  r.state_dir = o.state_dir;
+  ASSERT_TRUE(ResetJob(log_.get(), r).ok());
+  ASSERT_TRUE(Run(o, wordcount()).ok());  // local now, from the start again
+  auto counts = FinalCounts(log_.get(), "counts");
+  EXPECT_EQ(counts["a"], "200");
+  EXPECT_EQ(counts["c3"], std::to_string(200 / 7 + (3 < 200 % 7)));
+
+  o.exchange = Exchange::kLog;
+  s = Run(o, wordcount());
+  EXPECT_NE(s.message().find("written with exchange=local"), std::string::npos) << s;
 }
 
 TEST_F(JobTest, StopCommitsAndReturnsOk) {

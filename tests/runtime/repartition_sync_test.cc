@@ -27,6 +27,7 @@ Status RunToEnd(Log* log, const std::string& state_dir) {
   if (!t.ok()) return t.status();
   JobOptions o;
   o.application_id = kApp;
+  o.exchange = Exchange::kLog;  // the synced-offset rule is about repartition topics
   o.log = log;
   o.state_dir = state_dir;
   o.until_end = true;
@@ -96,6 +97,7 @@ TEST(RepartitionSyncTest, ARunningJobResumesAtTheFirstUnsyncedRecordOnceItIsSync
   ASSERT_TRUE(t.ok());
   JobOptions o;
   o.application_id = kApp;
+  o.exchange = Exchange::kLog;  // the synced-offset rule is about repartition topics
   o.log = log.get();
   o.state_dir = dir.path() + "/state";
   o.commit_interval = std::chrono::milliseconds(1);
