@@ -1,6 +1,8 @@
 // analytics_bench: throughput of the analytics examples over input already in the log, one row
 // per case, exactly-once, at 1 and 2 threads:
 //   name=pageviews_eos_1thr events=... seconds=... events_per_s=... cpu_seconds=...
+// The jobs with a repartition (pageviews, q5, q7) run twice: through repartition topics (the
+// default, "_eos_") and with the in-memory exchange ("_local_eos_", JobOptions::exchange).
 //
 // Cases: pageviews (clickstream: parse, repartition by page, 1-minute windows, top 10) and
 // NEXMark q1 (currency conversion), q5 (hot items, hopping windows + top 1) and q7 (highest bid
@@ -63,24 +65,30 @@ class Filler {
   RecordBatchBuilder b_[2];
 };
 
-void RunCase(Log* log, const std::string& name, int threads, int64_t events,
+std::string CaseName(const std::string& name, int threads, Exchange exchange) {
+  return fmt::format("{}{}_eos_{}thr", name, exchange == Exchange::kLocal ? "_local" : "", threads);
+}
+
+void RunCase(Log* log, const std::string& name, int threads, Exchange exchange, int64_t events,
              const std::function<Status(TopologyBuilder&)>& add) {
   TopologyBuilder b;
   Status s = add(b);
   if (!s.ok()) Die(s, "topology");
   auto t = b.Build();
   if (!t.ok()) Die(t.status(), "build");
+  const std::string row = CaseName(name, threads, exchange);
   JobOptions o;
-  o.application_id = fmt::format("{}-{}thr", name, threads);
+  o.application_id = row;
   o.log = log;
   o.state_dir = log->data_dir() + "/../state";
   o.threads = threads;
+  o.exchange = exchange;
   const bench::Timing time = bench::RunToEnd(o, std::move(t).value());
   const double secs = time.seconds, cpu = time.cpu_seconds;
   fmt::print(
-      "name={}_eos_{}thr events={} seconds={:.3f} events_per_s={:.0f} cpu_seconds={:.3f} "
+      "name={} events={} seconds={:.3f} events_per_s={:.0f} cpu_seconds={:.3f} "
       "events_per_cpu_s={:.0f}\n",
-      name, threads, events, secs, events / secs, cpu, events / cpu);
+      row, events, secs, events / secs, cpu, events / cpu);
   std::fflush(stdout);
 }
 
@@ -123,36 +131,38 @@ int main(int argc, char** argv) {
     });
   }
   for (int threads : {1, 2}) {
-    auto want = [&](const std::string& n) {
-      return filter.empty() ||
-             fmt::format("{}_eos_{}thr", n, threads).find(filter) != std::string::npos;
-    };
-    if (want("pageviews")) {
-      RunCase(log.get(), "pageviews", threads, clicks, [&](TopologyBuilder& b) {
-        examples::PageviewsOptions o;
-        std::string pre = fmt::format("t{}-", threads);
-        o.counts_output = pre + o.counts_output;
-        o.top_output = pre + o.top_output;
-        o.late_topic = pre + o.late_topic;
-        o.dead_letter_topic = pre + o.dead_letter_topic;
-        for (const auto& t : {o.counts_output, o.top_output, o.late_topic, o.dead_letter_topic}) {
-          CreateTopic(log.get(), t, 2);
-        }
-        examples::AddPageviews(b, o);
-        return Status::Ok();
-      });
-    }
-    for (const char* q : {"q1", "q5", "q7"}) {
-      if (!want(std::string("nexmark_") + q)) continue;
-      RunCase(log.get(), std::string("nexmark_") + q, threads, bids, [&](TopologyBuilder& b) {
-        examples::NexmarkQueryOptions o;
-        o.query = q;
-        o.output = fmt::format("t{}-nexmark-{}", threads, q);
-        o.dead_letter_topic = fmt::format("t{}-nexmark-{}-dead-letters", threads, q);
-        CreateTopic(log.get(), o.output, 2);
-        CreateTopic(log.get(), o.dead_letter_topic, 2);
-        return examples::AddNexmarkQuery(b, o);
-      });
+    for (Exchange ex : {Exchange::kLog, Exchange::kLocal}) {
+      auto want = [&](const std::string& n) {
+        return filter.empty() || CaseName(n, threads, ex).find(filter) != std::string::npos;
+      };
+      const std::string pre = CaseName("t", threads, ex) + "-";
+      if (want("pageviews")) {
+        RunCase(log.get(), "pageviews", threads, ex, clicks, [&](TopologyBuilder& b) {
+          examples::PageviewsOptions o;
+          o.counts_output = pre + o.counts_output;
+          o.top_output = pre + o.top_output;
+          o.late_topic = pre + o.late_topic;
+          o.dead_letter_topic = pre + o.dead_letter_topic;
+          for (const auto& t : {o.counts_output, o.top_output, o.late_topic, o.dead_letter_topic}) {
+            CreateTopic(log.get(), t, 2);
+          }
+          examples::AddPageviews(b, o);
+          return Status::Ok();
+        });
+      }
+      for (const char* q : {"q1", "q5", "q7"}) {
+        if (!want(std::string("nexmark_") + q)) continue;
+        if (ex == Exchange::kLocal && std::string(q) == "q1") continue;  // one stage: no exchange
+        RunCase(log.get(), std::string("nexmark_") + q, threads, ex, bids, [&](TopologyBuilder& b) {
+          examples::NexmarkQueryOptions o;
+          o.query = q;
+          o.output = pre + "nexmark-" + q;
+          o.dead_letter_topic = pre + "nexmark-" + q + "-dead-letters";
+          CreateTopic(log.get(), o.output, 2);
+          CreateTopic(log.get(), o.dead_letter_topic, 2);
+          return examples::AddNexmarkQuery(b, o);
+        });
+      }
     }
   }
   (void)log->Close();

@@ -2,12 +2,14 @@
 //   name=wordcount_eos_1thr records=... seconds=... records_per_s=...
 //
 // Cases: wordcount and balances, at-least-once (alo) and exactly-once (eos), 1 and 2 threads,
-// each as a Job with until_end over the same input; plus a hand-written single-threaded loop per
-// job that reads the same log, computes the same outputs with a hash map, and appends them to an
-// output topic (the ceiling). records = input records (lines for wordcount, transactions for
-// balances). Input: 2 partitions; wordcount lines have 5 words from a 10k-word vocabulary;
-// balances has 10k accounts. Commit interval 100 ms (the default). Each row also gives the CPU
-// seconds the case used (user + system, all threads), steadier than wall time on a busy machine.
+// each as a Job with until_end over the same input; wordcount (two stages) also with the
+// in-memory exchange between its stages ("wordcount_local_eos_1thr", JobOptions::exchange); plus a
+// hand-written single-threaded loop per job that reads the same log, computes the same outputs with
+// a hash map, and appends them to an output topic (the ceiling). records = input records (lines for
+// wordcount, transactions for balances). Input: 2 partitions; wordcount lines have 5 words from a
+// 10k-word vocabulary; balances has 10k accounts. Commit interval 100 ms (the default). Each row
+// also gives the CPU seconds the case used (user + system, all threads), steadier than wall time on
+// a busy machine.
 //
 // Usage: pipeline_bench [--dir DIR] [--scale F] [--filter SUBSTRING]
 //   --scale multiplies the 10M input records (default 1; 0.1 for 1M)
@@ -133,9 +135,14 @@ void HandWritten(Log* log, const std::string& job, const std::string& in, const 
       CpuSeconds() - cpu0);
 }
 
+std::string CaseName(const std::string& job, Exchange exchange, bool eos, int threads) {
+  return fmt::format("{}{}_{}_{}thr", job, exchange == Exchange::kLocal ? "_local" : "",
+                     eos ? "eos" : "alo", threads);
+}
+
 void RunJob(Log* log, const std::string& dir, const std::string& job, const std::string& in,
-            bool eos, int threads, int64_t n) {
-  std::string name = fmt::format("{}_{}_{}thr", job, eos ? "eos" : "alo", threads);
+            Exchange exchange, bool eos, int threads, int64_t n) {
+  std::string name = CaseName(job, exchange, eos, threads);
   TopologyBuilder b;
   if (job == "wordcount") {
     examples::AddWordCount(b, {.input = in, .output = name + "-out"});
@@ -150,6 +157,7 @@ void RunJob(Log* log, const std::string& dir, const std::string& job, const std:
   o.log = log;
   o.state_dir = dir + "/state";
   o.threads = threads;
+  o.exchange = exchange;
   o.guarantee = eos ? ProcessingGuarantee::kExactlyOnce : ProcessingGuarantee::kAtLeastOnce;
   const bench::Timing time = bench::RunToEnd(o, std::move(t).value());
   Row(name, n, time.seconds, time.cpu_seconds);
@@ -170,7 +178,8 @@ int main(int argc, char** argv) {
   for (std::string job : {"wordcount", "balances"}) {
     bool any = filter.empty();
     for (const char* c :
-         {"_handwritten_1thr", "_alo_1thr", "_alo_2thr", "_eos_1thr", "_eos_2thr"}) {
+         {"_handwritten_1thr", "_alo_1thr", "_alo_2thr", "_eos_1thr", "_eos_2thr",
+          "_local_alo_1thr", "_local_alo_2thr", "_local_eos_1thr", "_local_eos_2thr"}) {
       any = any || (job + c).find(filter) != std::string::npos;
     }
     if (!any) continue;
@@ -192,10 +201,14 @@ int main(int argc, char** argv) {
       return filter.empty() || name.find(filter) != std::string::npos;
     };
     if (want(job + "_handwritten_1thr")) HandWritten(log.get(), job, in, job + "-hand-out", n);
-    for (bool eos : {false, true}) {
-      for (int threads : {1, 2}) {
-        std::string name = fmt::format("{}_{}_{}thr", job, eos ? "eos" : "alo", threads);
-        if (want(name)) RunJob(log.get(), dir, job, in, eos, threads, n);
+    for (Exchange ex : {Exchange::kLog, Exchange::kLocal}) {
+      if (ex == Exchange::kLocal && job != "wordcount") continue;  // one stage: no exchange
+      for (bool eos : {false, true}) {
+        for (int threads : {1, 2}) {
+          if (want(CaseName(job, ex, eos, threads))) {
+            RunJob(log.get(), dir, job, in, ex, eos, threads, n);
+          }
+        }
       }
     }
   }

@@ -57,10 +57,10 @@ class AnalyticsCrashTest : public ::testing::Test {
             extra};
   }
 
-  // Starts `sluice run pageviews` for `app`; SIGKILLs it after `kill_after` if still running.
-  // Returns true if it was killed.
+  // Starts `sluice run pageviews` for `app` (with `--exchange exchange`); SIGKILLs it after
+  // `kill_after` if still running. Returns true if it was killed.
   bool RunChild(const std::string& job, const std::string& app,
-                std::chrono::milliseconds kill_after) {
+                std::chrono::milliseconds kill_after, const std::string& exchange = "log") {
     pid_t pid = fork();
     if (pid == 0) {
       std::string log = (dir_ / "log.txt").string();
@@ -75,7 +75,7 @@ class AnalyticsCrashTest : public ::testing::Test {
       execl(SLUICE_BINARY, SLUICE_BINARY, "--data", data_.c_str(), "run", job.c_str(),
             "--until-end", "--quiet", "--app", app.c_str(), "--output-prefix", prefix.c_str(),
             "--state", state.c_str(), "--threads", "2", "--commit-interval-ms", "5",
-            "--batch-records", "64", static_cast<char*>(nullptr));
+            "--batch-records", "64", "--exchange", exchange.c_str(), static_cast<char*>(nullptr));
       _exit(127);
     }
     auto start = std::chrono::steady_clock::now();
@@ -111,23 +111,37 @@ TEST_F(AnalyticsCrashTest, ThreadsBatchSizesAndKillsGiveTheSameWindowResults) {
   EXPECT_EQ(Topic("par-pageviews-counts"), base_counts);
   EXPECT_EQ(Topic("par-pageviews-top"), base_top);
   EXPECT_EQ(Topic("par-pageviews-late"), base_late);
+  // The in-memory exchange between the stages (windows after a repartition by page, watermarks
+  // carried with the records).
+  ASSERT_EQ(Sh("run pageviews --until-end --quiet --app loc --output-prefix loc- --threads 2 "
+               "--batch-records 7 --exchange local " +
+               state),
+            0);
+  EXPECT_EQ(Topic("loc-pageviews-counts"), base_counts);
+  EXPECT_EQ(Topic("loc-pageviews-top"), base_top);
+  EXPECT_EQ(Topic("loc-pageviews-late"), base_late);
 
   uint32_t seed = static_cast<uint32_t>(std::random_device()());
   if (const char* s = std::getenv("SLUICE_CRASH_SEED")) seed = static_cast<uint32_t>(std::atoll(s));
   std::printf("analytics crash test seed: %u (rerun with SLUICE_CRASH_SEED=%u)\n", seed, seed);
   std::fflush(stdout);  // before forking children
   std::mt19937 rng(seed);
-  int kills = 0;
-  for (int round = 0; round < 12; ++round) {
-    if (!RunChild("pageviews", "crash", std::chrono::milliseconds(30 + rng() % 400))) break;
-    ++kills;
+  for (const std::string exchange : {"log", "local"}) {
+    const std::string app = exchange + "-crash";
+    int kills = 0;
+    for (int round = 0; round < 12; ++round) {
+      if (!RunChild("pageviews", app, std::chrono::milliseconds(30 + rng() % 400), exchange)) {
+        break;
+      }
+      ++kills;
+    }
+    RunChild("pageviews", app, std::chrono::seconds(120), exchange);
+    std::printf("exchange %s: killed %d times\n", exchange.c_str(), kills);
+    EXPECT_GT(kills, 0);
+    EXPECT_EQ(Topic(app + "-pageviews-counts"), base_counts) << exchange;
+    EXPECT_EQ(Topic(app + "-pageviews-top"), base_top) << exchange;
+    EXPECT_EQ(Topic(app + "-pageviews-late"), base_late) << exchange;
   }
-  RunChild("pageviews", "crash", std::chrono::seconds(120));
-  std::printf("killed %d times\n", kills);
-  EXPECT_GT(kills, 0);
-  EXPECT_EQ(Topic("crash-pageviews-counts"), base_counts);
-  EXPECT_EQ(Topic("crash-pageviews-top"), base_top);
-  EXPECT_EQ(Topic("crash-pageviews-late"), base_late);
 }
 
 TEST_F(AnalyticsCrashTest, SessionsSurviveKillsWithTheSameSessions) {
