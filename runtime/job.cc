@@ -8,6 +8,7 @@
 #include <filesystem>
 
 #include "core/log.h"
+#include "runtime/background_write.h"
 #include "runtime/failpoint.h"
 #include "runtime/flusher.h"
 #include "runtime/local_exchange.h"
@@ -83,6 +84,7 @@ class Job::Impl {
     std::string dir =
         (std::filesystem::path(options_.state_dir) / options_.application_id).string();
     SLUICE_ASSIGN_OR_RETURN(db_, StateDb::Open(dir, stores, options_.state_env));
+    if (exchange_ != nullptr) writer_ = std::make_unique<BackgroundWrite>(db_.get());
     SLUICE_RETURN_IF_ERROR(CheckApplication());
     flusher_ = std::make_unique<Flusher>();
     for (const auto& t : plan_.tasks) {
@@ -157,19 +159,32 @@ class Job::Impl {
 
   // With a LocalExchange: commits every task with uncommitted work in one RocksDB write (synced
   // with exactly-once), then publishes their outputs. Between rounds, so the exchange is empty.
-  Status CommitAll() {
+  // Unless `wait`, the write runs in the background while the next round runs, and the outputs
+  // are published when FinishWrite finds it done (at the latest, before the next commit).
+  Status CommitAll(bool wait) {
+    SLUICE_RETURN_IF_ERROR(FinishWrite(/*block=*/true));
     rocksdb::SetPerfLevel(rocksdb::PerfLevel::kDisable);
     std::vector<StreamTask*> due;
     for (auto& t : tasks_) {
       if (t->Uncommitted()) due.push_back(t.get());
     }
     if (due.empty()) return Status::Ok();
-    rocksdb::WriteBatch wb;
-    for (StreamTask* t : due) SLUICE_RETURN_IF_ERROR(t->PrepareCommit(&wb));
-    const bool eos = options_.guarantee == ProcessingGuarantee::kExactlyOnce;
-    SLUICE_RETURN_IF_ERROR(db_->Write(&wb, /*sync=*/eos).WithContext("job commit"));
-    for (StreamTask* t : due) SLUICE_RETURN_IF_ERROR(t->FinishCommit());
+    auto wb = std::make_unique<rocksdb::WriteBatch>();
+    for (StreamTask* t : due) SLUICE_RETURN_IF_ERROR(t->PrepareCommit(wb.get()));
     last_commit_ = std::chrono::steady_clock::now();
+    writing_ = std::move(due);
+    writer_->Start(std::move(wb), options_.guarantee == ProcessingGuarantee::kExactlyOnce);
+    return wait ? FinishWrite(/*block=*/true) : Status::Ok();
+  }
+
+  // Completes the joint commit being written, if any (and, unless `block`, if its write is done):
+  // its tasks publish their outputs.
+  Status FinishWrite(bool block) {
+    if (writing_.empty() || (!block && !writer_->done())) return Status::Ok();
+    std::vector<StreamTask*> tasks = std::move(writing_);
+    writing_.clear();
+    SLUICE_RETURN_IF_ERROR(writer_->Wait().WithContext("job commit"));
+    for (StreamTask* t : tasks) SLUICE_RETURN_IF_ERROR(t->FinishCommit());
     return Status::Ok();
   }
 
@@ -249,7 +264,10 @@ class Job::Impl {
     };
     // With a LocalExchange, after a round: commit when a task's commit interval passed, its
     // pending output is past the bound, or the round found no work.
+    // A round that found no work commits and publishes at once; otherwise the commit's write
+    // overlaps the next round.
     auto joint_commit = [&](bool idle) {
+      SLUICE_RETURN_IF_ERROR(FinishWrite(/*block=*/idle));
       bool uncommitted = false, wanted = idle;
       for (const auto& t : tasks_) {
         uncommitted = uncommitted || t->Uncommitted();
@@ -259,7 +277,7 @@ class Job::Impl {
       if (!wanted && std::chrono::steady_clock::now() - last_commit_ < options_.commit_interval) {
         return Status::Ok();
       }
-      return CommitAll();
+      return CommitAll(/*wait=*/idle);
     };
     Status result;
     while (!stop_.load() && !g_signal_stop.load()) {
@@ -282,12 +300,16 @@ class Job::Impl {
     if (result.ok()) {
       // Final commit, then a last mirror of the offsets.
       result = round(1);
-      if (result.ok() && joint) result = CommitAll();
+      if (result.ok() && joint) result = CommitAll(/*wait=*/true);
       for (auto& t : tasks_) {
         if (!result.ok()) break;
         result = t->Commit();
         if (result.ok()) result = t->MirrorOffsets(true);
       }
+    }
+    if (writer_ != nullptr) {
+      Status s = writer_->Wait();  // after an error: a write may still be running
+      if (result.ok()) result = s;
     }
     arena.execute([&] {
       nodes.clear();
@@ -307,6 +329,8 @@ class Job::Impl {
   std::unique_ptr<StateDb> db_;
   std::unique_ptr<Flusher> flusher_;         // used by the tasks: declared before them
   std::unique_ptr<LocalExchange> exchange_;  // likewise; null without local topics
+  std::unique_ptr<BackgroundWrite> writer_;  // the joint commit's writes, with exchange_
+  std::vector<StreamTask*> writing_;         // the tasks of the joint commit being written
   std::chrono::steady_clock::time_point last_commit_ = std::chrono::steady_clock::now();
   std::vector<std::unique_ptr<StreamTask>> tasks_;
   std::thread thread_;

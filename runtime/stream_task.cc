@@ -534,6 +534,11 @@ Status StreamTask::PrepareCommit(rocksdb::WriteBatch* wb) {
   Status s = options_.guarantee == ProcessingGuarantee::kExactlyOnce ? PrepareExactlyOnce(wb)
                                                                      : PrepareAtLeastOnce(wb);
   if (!s.ok()) return s.WithContext(fmt::format("task {}/{} commit", id_.stage, id_.partition));
+  // What the task did so far is in `wb` now; what it does next (while `wb` is written, with a
+  // joint commit) belongs to the next commit.
+  pending_bytes_ = 0;
+  consumed_since_commit_ = false;
+  last_commit_ = std::chrono::steady_clock::now();
   return Status::Ok();
 }
 
@@ -555,9 +560,6 @@ Status StreamTask::FinishCommit() {
     committing_keys_.clear();
     FailPoint("before_outbox_clear");
   }
-  pending_bytes_ = 0;
-  consumed_since_commit_ = false;
-  last_commit_ = std::chrono::steady_clock::now();
   return MirrorOffsets(false);
 }
 

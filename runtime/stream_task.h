@@ -76,8 +76,9 @@ class StreamTask final : public ProcessorContext {
   // A commit in three steps, for a job that commits several tasks in one write: PrepareCommit
   // adds this task's part (state changes, checkpoint, and with exactly-once its outbox) to `wb`
   // (with at-least-once it publishes the outputs first); after `wb` is written (synced with
-  // exactly-once), FinishCommit publishes the outbox and mirrors offsets. Call only when
-  // Uncommitted().
+  // exactly-once), FinishCommit publishes the outbox and mirrors offsets. The task may run
+  // batches between the two (they belong to the next commit), but no second PrepareCommit.
+  // Call PrepareCommit only when Uncommitted().
   Status PrepareCommit(rocksdb::WriteBatch* wb);
   Status FinishCommit();
 
