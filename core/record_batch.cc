@@ -21,8 +21,9 @@ constexpr int64_t kInPlaceLimit = 256;
 // with Varlong(int64_t) and Bytes(optional<string_view>) (a length, -1 for null, then the bytes).
 // The size pass and both encodings go through here, so they cannot disagree on the layout.
 template <typename Out>
-void RecordFields(Out& out, int64_t ts_delta, int64_t index, std::optional<std::string_view> key,
-                  std::optional<std::string_view> value, std::span<const Header> headers) {
+void RecordFields(Out& out, int64_t ts_delta, int64_t index,
+                  const std::optional<std::string_view>& key,
+                  const std::optional<std::string_view>& value, std::span<const Header> headers) {
   out.Varlong(0);  // record attributes: one zero byte (the varlong of 0)
   out.Varlong(ts_delta);
   out.Varlong(index);
@@ -67,8 +68,8 @@ struct InPlaceOut {
 
 RecordBatchBuilder::RecordBatchBuilder() { buf_.assign(kHeaderSize, '\0'); }
 
-void RecordBatchBuilder::Add(Timestamp ts, std::optional<std::string_view> key,
-                             std::optional<std::string_view> value,
+void RecordBatchBuilder::Add(Timestamp ts, const std::optional<std::string_view>& key,
+                             const std::optional<std::string_view>& value,
                              std::span<const Header> headers) {
   int64_t t = ts.value();
   if (count_ == 0) {
