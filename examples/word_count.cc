@@ -13,6 +13,7 @@ bool IsWordByte(unsigned char c) {
 
 std::vector<std::string> SplitWords(std::string_view line) {
   std::vector<std::string> words;
+  words.reserve(8);  // one allocation for a typical line instead of one per doubling
   size_t i = 0;
   while (i < line.size()) {
     while (i < line.size() && !IsWordByte(static_cast<unsigned char>(line[i]))) ++i;
@@ -33,8 +34,10 @@ void AddWordCount(TopologyBuilder& builder, const WordCountOptions& options) {
   builder.Stream<std::string, std::string>(options.input)
       .FlatMap(
           [](const std::string&, const std::string& line) {
+            std::vector<std::string> words = SplitWords(line);
             std::vector<std::pair<std::string, std::string>> out;
-            for (std::string& w : SplitWords(line)) out.emplace_back(std::move(w), std::string());
+            out.reserve(words.size());
+            for (std::string& w : words) out.emplace_back(std::move(w), std::string());
             return out;
           },
           "split-words")
