@@ -132,6 +132,11 @@ class Partition {
   // Deletes whole segments past retention (never the active one); moves the log start offset.
   // Returns the number of segments deleted.
   virtual Result<int> ApplyRetention(Timestamp now) = 0;
+  // Deletes the whole segments that hold only offsets below `offset` (never the active one) and
+  // moves the log start offset to the first kept segment, at most to `offset`: records a reader
+  // has durably consumed (a job's repartition topics) stop taking disk. Returns the number of
+  // segments deleted (0 when the oldest segment still holds `offset` or more).
+  virtual Result<int> DeleteSegmentsBefore(Offset offset) = 0;
 
   // Picks up batches and segments appended by another process (read-only mode). No-op for writers.
   virtual Status Refresh() const = 0;

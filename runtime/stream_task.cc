@@ -657,6 +657,20 @@ Status StreamTask::MirrorOffsets(bool force) {
   SLUICE_RETURN_IF_ERROR(log_->offsets().Commit(options_.application_id, offsets));
   last_mirror_ = now;
   mirror_stale_ = false;
+  // This task is the only reader of its repartition partitions, and the checkpoint just read is
+  // durable (synced with exactly-once, the WAL synced above with at-least-once): the segments
+  // below its offsets are never read again, as Kafka Streams purges its repartition topics.
+  for (const auto& in : inputs_) {
+    if (!in.internal || in.local) continue;
+    for (const auto& c : ckpt.inputs) {
+      if (c.topic != in.name || c.partition != id_.partition) continue;
+      Result<int> deleted = in.partition->DeleteSegmentsBefore(Offset(c.next_offset));
+      if (!deleted.ok()) {
+        return deleted.status().WithContext(
+            fmt::format("deleting consumed records of '{}' partition {}", in.name, id_.partition));
+      }
+    }
+  }
   return Status::Ok();
 }
 

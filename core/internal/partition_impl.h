@@ -62,6 +62,7 @@ class PartitionImpl final : public Partition {
   PartitionStats Stats() const override;
   const RecoveryReport& recovery_report() const override { return report_; }
   Result<int> ApplyRetention(Timestamp now) override;
+  Result<int> DeleteSegmentsBefore(Offset offset) override;
   Status Refresh() const override;
   Status Flush() override;
   Status Close() override;
@@ -88,6 +89,11 @@ class PartitionImpl final : public Partition {
   Status FailedStatus() const;
   Status WaitDurable(Offset target);
   void NotifyReaders();
+  // Retention and DeleteSegmentsBefore: `count(segments)` says how many of the oldest segments
+  // go (never the active one); the new log start is made durable first, then their files go.
+  // `why_writer` completes the error for a read-only partition. Takes append_mu_.
+  template <typename CountFn>
+  Result<int> DeleteOldestSegments(std::string_view why_writer, CountFn count);
 
   // Recovery (partition_recovery.cc).
   Result<SegmentList> OpenSegments(const std::vector<Offset>& bases, size_t first_writable) const;

@@ -356,26 +356,42 @@ Status PartitionImpl::RefreshOnceLocked() const {
 }
 
 Result<int> PartitionImpl::ApplyRetention(Timestamp now) {
+  return DeleteOldestSegments("retention runs in the writer", [&](const SegmentList& segs) {
+    uint64_t total = 0;
+    for (const auto& s : segs) total += s->size();
+    size_t k = 0;
+    while (k + 1 < segs.size()) {  // never the active segment
+      const Segment& seg = *segs[k];
+      bool by_time =
+          config_.retention_ms >= 0 && seg.max_timestamp() < now.value() - config_.retention_ms;
+      bool by_size = config_.retention_bytes >= 0 &&
+                     total - seg.size() >= static_cast<uint64_t>(config_.retention_bytes);
+      if (!by_time && !by_size) break;
+      total -= seg.size();
+      ++k;
+    }
+    return k;
+  });
+}
+
+Result<int> PartitionImpl::DeleteSegmentsBefore(Offset offset) {
+  return DeleteOldestSegments("records are deleted by the writer", [&](const SegmentList& segs) {
+    size_t k = 0;
+    while (k + 1 < segs.size() && segs[k]->end_offset() <= offset) ++k;  // never the active one
+    return k;
+  });
+}
+
+template <typename CountFn>
+Result<int> PartitionImpl::DeleteOldestSegments(std::string_view why_writer, CountFn count) {
   if (options_.read_only) {
-    return InvalidArgument("partition {} is open read-only; retention runs in the writer", Name());
+    return InvalidArgument("partition {} is open read-only; {}", Name(), why_writer);
   }
   std::lock_guard<std::mutex> l(append_mu_);
   if (failed_.load()) return FailedStatus();
   if (closed_) return InvalidArgument("partition {} is closed", Name());
   std::shared_ptr<const SegmentList> segs = segments();
-  uint64_t total = 0;
-  for (const auto& s : *segs) total += s->size();
-  size_t k = 0;
-  while (k + 1 < segs->size()) {  // never the active segment
-    const Segment& seg = *(*segs)[k];
-    bool by_time =
-        config_.retention_ms >= 0 && seg.max_timestamp() < now.value() - config_.retention_ms;
-    bool by_size = config_.retention_bytes >= 0 &&
-                   total - seg.size() >= static_cast<uint64_t>(config_.retention_bytes);
-    if (!by_time && !by_size) break;
-    total -= seg.size();
-    ++k;
-  }
+  const size_t k = count(*segs);
   if (k == 0) return 0;
   // The new log start is durable before any file goes, so it never moves back after a crash.
   Offset new_start = (*segs)[k]->base_offset();

@@ -331,6 +331,49 @@ TEST_F(PartitionTest, RetentionByTimeKeepsTheActiveSegment) {
   EXPECT_EQ(r->base_offset, Offset(40));
 }
 
+// A reader that has durably consumed up to an offset (a job's repartition input) frees the
+// segments below it; the segment holding the offset stays, and so does everything after it.
+TEST_F(PartitionTest, DeleteSegmentsBeforeFreesOnlyWholeSegmentsBelowTheOffset) {
+  config_.segment_bytes = 1000;
+  auto p = Open();
+  for (int i = 0; i < 100; ++i) ASSERT_TRUE(p->Append(MakeBatch(Values(i, 1)), Acks::kLeader).ok());
+  const int segments = p->Stats().segments;
+  ASSERT_GT(segments, 4);
+  auto none = p->DeleteSegmentsBefore(Offset(0));
+  ASSERT_TRUE(none.ok()) << none.status();
+  EXPECT_EQ(*none, 0);
+
+  auto n = p->DeleteSegmentsBefore(Offset(50));
+  ASSERT_TRUE(n.ok()) << n.status();
+  EXPECT_GT(*n, 0);
+  EXPECT_EQ(p->Stats().segments, segments - *n);
+  const Offset start = p->log_start_offset();
+  EXPECT_GT(start, Offset(0));
+  EXPECT_LE(start, Offset(50));  // offset 50 is still readable
+  auto recs = ReadAll(*p);
+  ASSERT_TRUE(recs.ok());
+  EXPECT_EQ(recs->front().offset, start.value());
+  EXPECT_EQ(recs->back().offset, 99);
+  EXPECT_EQ(p->Read(Offset(0), 100).status().code(), StatusCode::kOutOfRange);
+
+  // Past the end: everything but the active segment goes; appends go on at the same offsets.
+  auto all = p->DeleteSegmentsBefore(Offset(1000));
+  ASSERT_TRUE(all.ok());
+  EXPECT_EQ(p->Stats().segments, 1);
+  EXPECT_EQ(p->high_watermark(), Offset(100));
+  auto r = p->Append(MakeBatch({"next"}), Acks::kLeader);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->base_offset, Offset(100));
+
+  // The new log start survives an unclean restart.
+  const Offset kept = p->log_start_offset();
+  p.reset();
+  ASSERT_TRUE(FileSystem::Default()->RemoveFile(dir_.Sub("p0/clean-shutdown")).ok());
+  p = Open();
+  EXPECT_EQ(p->log_start_offset(), kept);
+  EXPECT_EQ(p->high_watermark(), Offset(101));
+}
+
 TEST_F(PartitionTest, ReadOnlyReaderSeesAppendsOfTheWriter) {
   config_.segment_bytes = 700;
   auto w = Open();

@@ -61,9 +61,12 @@ std::string CheckRunningCounts(const std::map<std::string, int64_t>& expect,
 
 class CrashTest : public ::testing::Test {
  protected:
-  // The job under test: balances (one stage), or wordcount (two stages, in-memory exchange).
-  explicit CrashTest(bool wordcount = false)
+  // The job under test: balances (one stage), or wordcount (two stages) with `exchange` "local"
+  // (in memory) or "log" (a repartition topic of small segments, so that consumed ones are
+  // deleted while the job runs and is killed).
+  explicit CrashTest(bool wordcount = false, std::string exchange = "local")
       : wordcount_(wordcount),
+        exchange_(std::move(exchange)),
         input_(wordcount ? "lines" : "tx"),
         output_(wordcount ? "counts" : "bal"),
         records_(wordcount ? kLines : kTransactions) {}
@@ -75,6 +78,12 @@ class CrashTest : public ::testing::Test {
     auto log = testing::OpenLogOrDie(data_);
     testing::CreateTopicOrDie(log.get(), input_, 4);
     testing::CreateTopicOrDie(log.get(), output_, 2);
+    if (wordcount_ && exchange_ == "log") {
+      TopicConfig c;
+      c.partitions = 4;
+      c.segment_bytes = 4096;
+      ASSERT_TRUE(log->CreateTopic(kRepartition, c).ok());
+    }
     if (!wordcount_) {
       inputs_ = testing::ProduceTransactions(log.get(), "tx", kTransactions, 200, 11, 50);
     } else {
@@ -129,7 +138,7 @@ class CrashTest : public ::testing::Test {
                                        "crash-app"};
       if (wordcount_) {
         argv.push_back("--exchange");
-        argv.push_back("local");
+        argv.push_back(exchange_.c_str());
       }
       if (until_end) argv.push_back("--until-end");
       argv.push_back(nullptr);
@@ -258,7 +267,9 @@ class CrashTest : public ::testing::Test {
 
   static constexpr int kTransactions = 20000;
   static constexpr int kLines = 6000;
+  static constexpr char kRepartition[] = "crash-app-word-counts-store-repartition";
   const bool wordcount_;
+  const std::string exchange_;
   const std::string input_, output_;
   const int records_;
   testing::TempDir dir_;
@@ -356,6 +367,33 @@ class WordCountCrashPointTest : public WordCountCrashTest,
 
 TEST_P(WordCountCrashPointTest, CrashAtPointThenRecoverNeverRepeatsOrLoses) {
   CrashAtPoint(GetParam());
+}
+
+// wordcount through a repartition topic whose consumed segments are deleted as the job commits:
+// kills never leave a committed offset below the topic's new start.
+class WordCountLogCrashTest : public CrashTest {
+ protected:
+  WordCountLogCrashTest() : CrashTest(/*wordcount=*/true, "log") {}
+
+  // Segments deleted from the repartition topic (its log start moved past 0).
+  bool Purged() {
+    auto log = testing::OpenLogOrDie(data_);
+    int64_t start = 0;
+    for (int32_t p = 0; p < 4; ++p) {
+      start += (*log->GetPartition(kRepartition, PartitionId(p)))->log_start_offset().value();
+    }
+    return start > 0;
+  }
+};
+
+TEST_F(WordCountLogCrashTest, RandomKillsWhileConsumedRepartitionSegmentsGo) {
+  RandomKills();
+  EXPECT_TRUE(Purged());
+}
+
+TEST_F(WordCountLogCrashTest, CrashRightAfterCommitsThenRecover) {
+  CrashAtPoint("after_commit_write:9");
+  EXPECT_TRUE(Purged());
 }
 
 INSTANTIATE_TEST_SUITE_P(JointCommit, WordCountCrashPointTest,
