@@ -262,10 +262,10 @@ class Job::Impl {
       }
       return Status::Ok();
     };
-    // With a LocalExchange, after a round: commit when a task's commit interval passed, its
-    // pending output is past the bound, or the round found no work.
-    // A round that found no work commits and publishes at once; otherwise the commit's write
-    // overlaps the next round.
+    // With a LocalExchange, after a round: publish the commit being written if its write is done,
+    // then commit when a task's commit interval passed, its pending output is past the bound, or
+    // the round found no work. After an idle round the commit is written and published at once;
+    // otherwise its write overlaps the next round.
     auto joint_commit = [&](bool idle) {
       SLUICE_RETURN_IF_ERROR(FinishWrite(/*block=*/idle));
       bool uncommitted = false, wanted = idle;
