@@ -303,7 +303,7 @@ class Job::Impl {
       if (result.ok() && joint) result = CommitAll(/*wait=*/true);
       for (auto& t : tasks_) {
         if (!result.ok()) break;
-        result = t->Commit();
+        if (!joint) result = t->Commit();  // with a LocalExchange, CommitAll did: one write
         if (result.ok()) result = t->MirrorOffsets(true);
       }
     }
