@@ -46,11 +46,11 @@ Status Run(CliContext& ctx, const RunArgs& a, const AnalyticsArgs& analytics) {
   }
   SLUICE_ASSIGN_OR_RETURN(Topology topology, BuildJob(a));
   std::string app = a.app.empty() ? a.job : a.app;
+  SLUICE_ASSIGN_OR_RETURN(JobOptions o, MakeJobOptions(a, app));
   if (a.describe) {
-    fmt::print("{}", topology.Describe(app));
+    PrintDescription(topology, app, a);
     return Status::Ok();
   }
-  SLUICE_ASSIGN_OR_RETURN(JobOptions o, MakeJobOptions(a, app));
 
   SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<Log> log, OpenWriter(ctx));
   if (!log->HasTopic(a.input)) {

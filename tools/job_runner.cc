@@ -48,6 +48,22 @@ Result<JobOptions> MakeJobOptions(const CommonRunArgs& r, const std::string& app
   return o;
 }
 
+void PrintDescription(const Topology& topology, const std::string& app, const CommonRunArgs& args) {
+  fmt::print("{}", topology.Describe(app));
+  bool repartitions = false;
+  for (const auto& t : topology.topics()) repartitions = repartitions || t.internal;
+  if (!repartitions) return;
+  if (args.exchange == "local") {
+    fmt::print(
+        "Exchange: local (--exchange local): the repartition topics above are passed in "
+        "memory and never created; all tasks commit together\n");
+  } else {
+    fmt::print(
+        "Exchange: log: the repartition topics above are created in the log; consumed "
+        "segments are deleted as the job commits\n");
+  }
+}
+
 bool AddSimpleJob(TopologyBuilder& builder, const std::string& job, const std::string& input,
                   const std::string& output) {
   if (job == "wordcount") {

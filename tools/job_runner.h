@@ -32,6 +32,9 @@ struct CommonRunArgs {
 // naming the option that is out of range.
 Result<JobOptions> MakeJobOptions(const CommonRunArgs& args, const std::string& app);
 
+// `sluice run JOB --describe`: the topology, then how its repartitions would run with `args`.
+void PrintDescription(const Topology& topology, const std::string& app, const CommonRunArgs& args);
+
 // Adds the shipped single-topic job `job` ("wordcount" or "balances") reading `input` and writing
 // `output`. Returns false for any other name (the caller says what it can run instead).
 bool AddSimpleJob(TopologyBuilder& builder, const std::string& job, const std::string& input,

@@ -97,6 +97,10 @@ TEST_F(CliErrorsTest, BadOptionValuesAreUsageErrors) {
   ExpectRejected({"group", "reset", "g", "--topic", "t", "--to-earliest", "--to-latest"}, 2);
   ExpectRejected({"group", "reset", "g", "--to-earliest"}, 2);
   ExpectRejected({"produce", "t", "--key-separator", ""}, 2, "a\n");
+  std::string err = ExpectRejected(
+      {"run", "wordcount", "--input", "t", "--output", "o", "--exchange", "memory"}, 2);
+  EXPECT_NE(err.find("--exchange must be 'local'"), std::string::npos) << err;
+  ExpectRejected({"run", "pageviews", "--exchange", "memory", "--describe"}, 2);
 }
 
 TEST_F(CliErrorsTest, UnknownTopicsAndPartitionsChangeNothing) {
