@@ -353,7 +353,7 @@ Status StreamTask::ProcessLocal(Input& in, size_t budget, size_t* consumed) {
       }));
       if (record) ++*consumed;
     }
-    ++in.queued_next;
+    std::string().swap(in.queued[in.queued_next++]);  // processed: free it now
   }
   return Status::Ok();
 }
