@@ -33,6 +33,24 @@ class Server:
         self.log_path = os.path.join(os.path.dirname(data_dir), 'serve-%d.log' % self.port)
 
     def start(self):
+        # free_port() gives the port back before serve binds it; another test's client may take
+        # it as a source port meanwhile. A first start then moves to another port (restarts keep
+        # theirs: clients reconnect to it).
+        for attempt in range(3):
+            if self.try_start():
+                self.started = True
+                return
+            if getattr(self, 'started', False) or 'Address already in use' not in self.logtext():
+                break
+            self.port = free_port()
+            self.broker = '127.0.0.1:%d' % self.port
+        fail('sluice serve exited with %s; log:\n%s' % (self.proc.returncode, self.logtext()))
+
+    # Starts serve; False if it exited (its log says why), True once it says it is serving. (A
+    # connection test could reach another test's server that took the port.)
+    def try_start(self):
+        serving = 'over the Kafka protocol on 127.0.0.1:%d ' % self.port
+        before = self.logtext().count(serving) if os.path.exists(self.log_path) else 0
         self.log = open(self.log_path, 'a')
         self.proc = subprocess.Popen([ARGS.sluice, 'serve', '--data', self.data_dir, '--listen',
                                       self.broker] + self.extra_args,
@@ -40,12 +58,11 @@ class Server:
         deadline = time.time() + 20
         while time.time() < deadline:
             if self.proc.poll() is not None:
-                fail('sluice serve exited with %s; log:\n%s' % (self.proc.returncode, self.logtext()))
-            try:
-                socket.create_connection(('127.0.0.1', self.port), timeout=1).close()
-                return
-            except OSError:
-                time.sleep(0.05)
+                self.log.close()
+                return False
+            if self.logtext().count(serving) > before:
+                return True
+            time.sleep(0.05)
         fail('sluice serve did not start listening')
 
     def stop(self, sig=signal.SIGTERM):
