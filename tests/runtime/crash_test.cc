@@ -36,29 +36,6 @@ std::string Describe(const ChildResult& r) {
                   : "child ended by signal " + std::to_string(r.signal);
 }
 
-// Every word's outputs (all in one partition) must be its running count 1, 2, ..., n: no count
-// repeated, skipped or out of order, and none missing. "" when they are.
-std::string CheckRunningCounts(const std::map<std::string, int64_t>& expect,
-                               const std::vector<std::vector<testing::KeyValue>>& parts) {
-  std::map<std::string, int64_t> seen;
-  for (const auto& part : parts) {
-    for (const auto& kv : part) {
-      int64_t& n = seen[kv.key];
-      if (kv.value != std::to_string(n + 1)) {
-        return "word '" + kv.key + "': count " + kv.value + " after " + std::to_string(n);
-      }
-      ++n;
-    }
-  }
-  for (const auto& [w, n] : expect) {
-    if (seen[w] != n)
-      return "word '" + w + "': " + std::to_string(seen[w]) + " of " + std::to_string(n) +
-             " counts";
-  }
-  if (seen.size() != expect.size()) return "counts for words not in the input";
-  return "";
-}
-
 class CrashTest : public ::testing::Test {
  protected:
   // The job under test: balances (one stage), or wordcount (two stages) with `exchange` "local"
@@ -88,22 +65,7 @@ class CrashTest : public ::testing::Test {
       inputs_ = testing::ProduceTransactions(log.get(), "tx", kTransactions, 200, 11, 50);
     } else {
       // Lines of 1-5 words from a 300-word vocabulary, over the 4 partitions.
-      std::mt19937 rng(7);
-      RecordBatchBuilder b[4];
-      for (int i = 0; i < kLines; ++i) {
-        std::string line;
-        for (int w = 0, n = 1 + static_cast<int>(rng() % 5); w < n; ++w) {
-          std::string word = "w" + std::to_string(rng() % 300);
-          ++words_[word];
-          line += word + " ";
-        }
-        b[i % 4].Add(Timestamp(i), std::nullopt, line);
-      }
-      for (int32_t p = 0; p < 4; ++p) {
-        auto part = log->GetPartition("lines", PartitionId(p));
-        ASSERT_TRUE(part.ok());
-        ASSERT_TRUE((*part)->Append(b[p].Finish(), Acks::kAll).ok());
-      }
+      words_ = testing::ProduceLines(log.get(), "lines", kLines, 300, 7);
     }
     ASSERT_TRUE(log->Close().ok());
   }
@@ -224,9 +186,9 @@ class CrashTest : public ::testing::Test {
     ASSERT_TRUE(r.exited && r.exit_code == 0) << Describe(r) << "; its log:\n" << ChildLog();
     auto log = testing::OpenLogOrDie(data_);
     auto outputs = testing::ReadTopic(log.get(), output_);
-    EXPECT_EQ(
-        wordcount_ ? CheckRunningCounts(words_, outputs) : testing::CheckBalances(inputs_, outputs),
-        "")
+    EXPECT_EQ(wordcount_ ? testing::CheckRunningCounts(words_, outputs)
+                         : testing::CheckBalances(inputs_, outputs),
+              "")
         << ChildLog();
     // The committed offsets (mirrored into the log) cover the whole input.
     auto group = log->offsets().Fetch("crash-app");

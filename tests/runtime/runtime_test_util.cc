@@ -69,6 +69,53 @@ std::map<std::string, std::vector<int64_t>> ProduceTransactions(Log* log, const 
   return inputs;
 }
 
+std::map<std::string, int64_t> ProduceLines(Log* log, const std::string& topic, int n,
+                                            int vocabulary, uint32_t seed) {
+  auto cfg = log->DescribeTopic(topic);
+  SLUICE_CHECK_OK(cfg.status());
+  const int32_t parts = cfg->partitions;
+  std::vector<RecordBatchBuilder> builders(parts);
+  std::map<std::string, int64_t> words;
+  std::mt19937 rng(seed);
+  for (int i = 0; i < n; ++i) {
+    std::string line;
+    for (int w = 0, k = 1 + static_cast<int>(rng() % 5); w < k; ++w) {
+      std::string word = "w" + std::to_string(rng() % vocabulary);
+      ++words[word];
+      line += word + " ";
+    }
+    builders[i % parts].Add(Timestamp(i), std::nullopt, line);
+  }
+  for (int32_t p = 0; p < parts; ++p) {
+    auto part = log->GetPartition(topic, PartitionId(p));
+    SLUICE_CHECK_OK(part.status());
+    SLUICE_CHECK_OK((*part)->Append(builders[p].Finish(), Acks::kAll).status());
+  }
+  return words;
+}
+
+std::string CheckRunningCounts(const std::map<std::string, int64_t>& expect,
+                               const std::vector<std::vector<KeyValue>>& outputs) {
+  std::map<std::string, int64_t> seen;
+  for (const auto& part : outputs) {
+    for (const auto& kv : part) {
+      int64_t& n = seen[kv.key];
+      if (kv.value != std::to_string(n + 1)) {
+        return "word '" + kv.key + "': count " + kv.value + " after " + std::to_string(n);
+      }
+      ++n;
+    }
+  }
+  for (const auto& [w, n] : expect) {
+    if (seen[w] != n) {
+      return "word '" + w + "': " + std::to_string(seen[w]) + " of " + std::to_string(n) +
+             " counts";
+    }
+  }
+  if (seen.size() != expect.size()) return "counts for words not in the input";
+  return "";
+}
+
 std::vector<std::vector<KeyValue>> ReadTopic(Log* log, const std::string& topic) {
   auto cfg = log->DescribeTopic(topic);
   SLUICE_CHECK_OK(cfg.status());

@@ -1,5 +1,6 @@
-// Helpers for runtime tests: temporary directories, producing balances input into a Log,
-// reading topics back, and the prefix-sum oracle of the balances job.
+// Helpers for runtime tests: temporary directories, producing balances and wordcount input into a
+// Log, reading topics back, and the oracles of the balances job (prefix sums) and of wordcount
+// (running counts).
 #pragma once
 
 #include <map>
@@ -32,6 +33,11 @@ std::map<std::string, std::vector<int64_t>> ProduceTransactions(Log* log, const 
                                                                 int n, int accounts, uint32_t seed,
                                                                 int batch = 100);
 
+// Appends `n` lines of 1-5 words "w<k>" (k < vocabulary) to `topic`, round-robin over its
+// partitions, one batch per partition. Returns the occurrences per word.
+std::map<std::string, int64_t> ProduceLines(Log* log, const std::string& topic, int n,
+                                            int vocabulary, uint32_t seed);
+
 struct KeyValue {
   std::string key;
   std::string value;
@@ -50,6 +56,10 @@ std::string CheckBalances(const std::map<std::string, std::vector<int64_t>>& inp
 // input amounts, each used once.
 std::string CheckBalancesAnyOrder(const std::map<std::string, std::vector<int64_t>>& inputs,
                                   const std::vector<std::vector<KeyValue>>& outputs);
+// wordcount: every word's outputs (all in one partition) must be its running count 1, 2, ..., n:
+// no count repeated, skipped or out of order, and none missing. "" when they are.
+std::string CheckRunningCounts(const std::map<std::string, int64_t>& expect,
+                               const std::vector<std::vector<KeyValue>>& outputs);
 std::string CheckBalancesAtLeastOnce(const std::map<std::string, std::vector<int64_t>>& inputs,
                                      const std::vector<std::vector<KeyValue>>& outputs);
 
