@@ -65,10 +65,6 @@ class Filler {
   RecordBatchBuilder b_[2];
 };
 
-std::string CaseName(const std::string& name, int threads, Exchange exchange) {
-  return fmt::format("{}{}_eos_{}thr", name, exchange == Exchange::kLocal ? "_local" : "", threads);
-}
-
 void RunCase(Log* log, const std::string& name, int threads, Exchange exchange, int64_t events,
              const std::function<Status(TopologyBuilder&)>& add) {
   TopologyBuilder b;
@@ -76,7 +72,7 @@ void RunCase(Log* log, const std::string& name, int threads, Exchange exchange, 
   if (!s.ok()) Die(s, "topology");
   auto t = b.Build();
   if (!t.ok()) Die(t.status(), "build");
-  const std::string row = CaseName(name, threads, exchange);
+  const std::string row = bench::CaseName(name, exchange, /*eos=*/true, threads);
   JobOptions o;
   o.application_id = row;
   o.log = log;
@@ -99,7 +95,6 @@ int main(int argc, char** argv) {
   using namespace sluice;
   bench::Args args = bench::ParseArgs(argc, argv);
   const std::string& dir = args.dir;
-  const std::string& filter = args.filter;
   const double scale = args.scale;
   std::filesystem::create_directories(dir + "/data");
   auto log = bench::OpenLog(dir + "/data");
@@ -133,9 +128,9 @@ int main(int argc, char** argv) {
   for (int threads : {1, 2}) {
     for (Exchange ex : {Exchange::kLog, Exchange::kLocal}) {
       auto want = [&](const std::string& n) {
-        return filter.empty() || CaseName(n, threads, ex).find(filter) != std::string::npos;
+        return args.Wants(bench::CaseName(n, ex, /*eos=*/true, threads));
       };
-      const std::string pre = CaseName("t", threads, ex) + "-";
+      const std::string pre = bench::CaseName("t", ex, /*eos=*/true, threads) + "-";
       if (want("pageviews")) {
         RunCase(log.get(), "pageviews", threads, ex, clicks, [&](TopologyBuilder& b) {
           examples::PageviewsOptions o;

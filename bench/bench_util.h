@@ -74,7 +74,18 @@ struct Args {
   double scale = 1.0;
   std::string filter;
   bool own_dir = false;
+  // Whether the case `name` runs: no --filter, or the name contains it.
+  bool Wants(const std::string& name) const {
+    return filter.empty() || name.find(filter) != std::string::npos;
+  }
 };
+
+// The row name of a job case: "<base>[_local]_<eos|alo>_<threads>thr" ("_local": the in-memory
+// exchange between the job's stages).
+inline std::string CaseName(const std::string& base, Exchange exchange, bool eos, int threads) {
+  return fmt::format("{}{}_{}_{}thr", base, exchange == Exchange::kLocal ? "_local" : "",
+                     eos ? "eos" : "alo", threads);
+}
 
 // Parses the arguments; anything else prints the usage line and exits 2.
 inline Args ParseArgs(int argc, char** argv) {

@@ -135,14 +135,9 @@ void HandWritten(Log* log, const std::string& job, const std::string& in, const 
       CpuSeconds() - cpu0);
 }
 
-std::string CaseName(const std::string& job, Exchange exchange, bool eos, int threads) {
-  return fmt::format("{}{}_{}_{}thr", job, exchange == Exchange::kLocal ? "_local" : "",
-                     eos ? "eos" : "alo", threads);
-}
-
 void RunJob(Log* log, const std::string& dir, const std::string& job, const std::string& in,
             Exchange exchange, bool eos, int threads, int64_t n) {
-  std::string name = CaseName(job, exchange, eos, threads);
+  std::string name = bench::CaseName(job, exchange, eos, threads);
   TopologyBuilder b;
   if (job == "wordcount") {
     examples::AddWordCount(b, {.input = in, .output = name + "-out"});
@@ -170,19 +165,29 @@ int main(int argc, char** argv) {
   using namespace sluice;
   bench::Args args = bench::ParseArgs(argc, argv);
   const std::string& dir = args.dir;
-  const std::string& filter = args.filter;
   const double scale = args.scale;
   int64_t n = static_cast<int64_t>(10'000'000 * scale);
   auto log = bench::OpenLog(dir + "/data");
   std::mt19937 rng(1);
   for (std::string job : {"wordcount", "balances"}) {
-    bool any = filter.empty();
-    for (const char* c :
-         {"_handwritten_1thr", "_alo_1thr", "_alo_2thr", "_eos_1thr", "_eos_2thr",
-          "_local_alo_1thr", "_local_alo_2thr", "_local_eos_1thr", "_local_eos_2thr"}) {
-      any = any || (job + c).find(filter) != std::string::npos;
+    // The job cases this run wants; the input is generated only if some case does.
+    struct Case {
+      Exchange exchange;
+      bool eos;
+      int threads;
+    };
+    std::vector<Case> cases;
+    for (Exchange ex : {Exchange::kLog, Exchange::kLocal}) {
+      if (ex == Exchange::kLocal && job != "wordcount") continue;  // one stage: no exchange
+      for (bool eos : {false, true}) {
+        for (int threads : {1, 2}) {
+          if (args.Wants(bench::CaseName(job, ex, eos, threads)))
+            cases.push_back({ex, eos, threads});
+        }
+      }
     }
-    if (!any) continue;
+    const bool hand = args.Wants(job + "_handwritten_1thr");
+    if (cases.empty() && !hand) continue;
     std::string in = job + "-in";
     if (job == "wordcount") {
       Fill(
@@ -197,20 +202,8 @@ int main(int argc, char** argv) {
           log.get(), in, n, [&](int64_t) { return "acct-" + std::to_string(rng() % 10000); },
           [&](int64_t) { return std::to_string(static_cast<int64_t>(rng() % 2001) - 1000); });
     }
-    auto want = [&](const std::string& name) {
-      return filter.empty() || name.find(filter) != std::string::npos;
-    };
-    if (want(job + "_handwritten_1thr")) HandWritten(log.get(), job, in, job + "-hand-out", n);
-    for (Exchange ex : {Exchange::kLog, Exchange::kLocal}) {
-      if (ex == Exchange::kLocal && job != "wordcount") continue;  // one stage: no exchange
-      for (bool eos : {false, true}) {
-        for (int threads : {1, 2}) {
-          if (want(CaseName(job, ex, eos, threads))) {
-            RunJob(log.get(), dir, job, in, ex, eos, threads, n);
-          }
-        }
-      }
-    }
+    if (hand) HandWritten(log.get(), job, in, job + "-hand-out", n);
+    for (const Case& c : cases) RunJob(log.get(), dir, job, in, c.exchange, c.eos, c.threads, n);
   }
   (void)log->Close();
   std::error_code ec;

@@ -5,11 +5,12 @@
 #include <rocksdb/perf_level.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <filesystem>
+#include <future>
+#include <utility>
 
 #include "core/log.h"
-#include "runtime/background_write.h"
-#include "runtime/failpoint.h"
 #include "runtime/flusher.h"
 #include "runtime/local_exchange.h"
 #include "runtime/planner.h"
@@ -75,8 +76,9 @@ class Job::Impl {
     }
     SLUICE_ASSIGN_OR_RETURN(plan_, PlanInLog(topology_, options_.application_id, log_,
                                              options_.exchange == Exchange::kLocal));
-    for (const auto& t : plan_.topics) {
-      if (t.local && exchange_ == nullptr) exchange_ = std::make_unique<LocalExchange>(plan_);
+    if (std::any_of(plan_.topics.begin(), plan_.topics.end(),
+                    [](const PlannedTopic& t) { return t.local; })) {
+      exchange_ = std::make_unique<LocalExchange>(plan_);
     }
     plan_text_ = plan_.Describe();
     std::vector<std::string> stores;
@@ -84,7 +86,6 @@ class Job::Impl {
     std::string dir =
         (std::filesystem::path(options_.state_dir) / options_.application_id).string();
     SLUICE_ASSIGN_OR_RETURN(db_, StateDb::Open(dir, stores, options_.state_env));
-    if (exchange_ != nullptr) writer_ = std::make_unique<BackgroundWrite>(db_.get());
     SLUICE_RETURN_IF_ERROR(CheckApplication());
     flusher_ = std::make_unique<Flusher>();
     for (const auto& t : plan_.tasks) {
@@ -132,14 +133,14 @@ class Job::Impl {
     }
     // The exchange mode: switching it on existing state would lose (log -> local: records
     // in repartition topics not yet read) or repeat (local -> log: no offsets for them) records.
-    const bool stateful_before = found;
+    const bool fresh = !found;
     const std::string mode = options_.exchange == Exchange::kLocal ? "local" : "log";
-    std::string had;
+    std::string had;  // the mode the state was written with; "" for fresh state
     SLUICE_RETURN_IF_ERROR(db_->Get(db_->meta(), kExchangeKey, &had, &found));
-    if (!found && stateful_before) had = "log";
-    bool internal = false;
-    for (const auto& t : plan_.topics) internal = internal || t.internal;
-    if (internal && !had.empty() && had != mode) {
+    if (!found && !fresh) had = "log";  // state from before the key existed
+    const bool repartitions = std::any_of(plan_.topics.begin(), plan_.topics.end(),
+                                          [](const PlannedTopic& t) { return t.internal; });
+    if (repartitions && !had.empty() && had != mode) {
       return InvalidArgument(
           "state directory '{}' of application '{}' was written with exchange={} but the job now "
           "runs with exchange={}; switching would lose or repeat records between its stages. Run "
@@ -147,11 +148,10 @@ class Job::Impl {
           "(sluice job reset {} --to-earliest)",
           db_->dir(), options_.application_id, had, mode, had, had, options_.application_id);
     }
-    if (!stateful_before || had.empty()) {
+    if (fresh) {
       rocksdb::WriteBatch wb;
       wb.Put(db_->meta(), std::string(kAppKey), options_.application_id).PermitUncheckedError();
-      wb.Put(db_->meta(), std::string(kExchangeKey), had.empty() ? mode : had)
-          .PermitUncheckedError();
+      wb.Put(db_->meta(), std::string(kExchangeKey), mode).PermitUncheckedError();
       SLUICE_RETURN_IF_ERROR(db_->Write(&wb, true));
     }
     return Status::Ok();
@@ -159,11 +159,11 @@ class Job::Impl {
 
   // With a LocalExchange: commits every task with uncommitted work in one RocksDB write (synced
   // with exactly-once), then publishes their outputs. Between rounds, so the exchange is empty.
-  // Unless `wait`, the write runs in the background while the next round runs, and the outputs
-  // are published when FinishWrite finds it done (at the latest, before the next commit).
+  // Unless `wait`, the write runs on a thread of its own (std::async) while the next round runs,
+  // and the outputs are published when FinishWrite finds it done (at the latest, before the next
+  // commit), so an output reaches the log only after the write that holds it is durable.
   Status CommitAll(bool wait) {
     SLUICE_RETURN_IF_ERROR(FinishWrite(/*block=*/true));
-    rocksdb::SetPerfLevel(rocksdb::PerfLevel::kDisable);
     std::vector<StreamTask*> due;
     for (auto& t : tasks_) {
       if (t->Uncommitted()) due.push_back(t.get());
@@ -173,18 +173,23 @@ class Job::Impl {
     for (StreamTask* t : due) SLUICE_RETURN_IF_ERROR(t->PrepareCommit(wb.get()));
     last_commit_ = std::chrono::steady_clock::now();
     writing_ = std::move(due);
-    writer_->Start(std::move(wb), options_.guarantee == ProcessingGuarantee::kExactlyOnce);
+    const bool sync = options_.guarantee == ProcessingGuarantee::kExactlyOnce;
+    write_ = std::async(std::launch::async, [db = db_.get(), wb = std::move(wb), sync] {
+      rocksdb::SetPerfLevel(rocksdb::PerfLevel::kDisable);  // thread-local; we never read them
+      return db->Write(wb.get(), sync);
+    });
     return wait ? FinishWrite(/*block=*/true) : Status::Ok();
   }
 
   // Completes the joint commit being written, if any (and, unless `block`, if its write is done):
   // its tasks publish their outputs.
   Status FinishWrite(bool block) {
-    if (writing_.empty() || (!block && !writer_->done())) return Status::Ok();
-    std::vector<StreamTask*> tasks = std::move(writing_);
-    writing_.clear();
-    SLUICE_RETURN_IF_ERROR(writer_->Wait().WithContext("job commit"));
-    for (StreamTask* t : tasks) SLUICE_RETURN_IF_ERROR(t->FinishCommit());
+    if (!write_.valid()) return Status::Ok();
+    if (!block && write_.wait_for(std::chrono::seconds(0)) != std::future_status::ready) {
+      return Status::Ok();
+    }
+    SLUICE_RETURN_IF_ERROR(write_.get().WithContext("job commit"));
+    for (StreamTask* t : std::exchange(writing_, {})) SLUICE_RETURN_IF_ERROR(t->FinishCommit());
     return Status::Ok();
   }
 
@@ -213,8 +218,8 @@ class Job::Impl {
       for (size_t i = 0; i < tasks_.size(); ++i) {
         nodes.push_back(std::make_unique<tbb::flow::function_node<int>>(
             *graph, tbb::flow::serial, [&, i](int final_round) {
-              if (final_round) {
-                if (!joint) statuses[i] = tasks_[i]->Commit();
+              if (final_round) {  // only without a LocalExchange (CommitAll otherwise)
+                statuses[i] = tasks_[i]->Commit();
                 return tbb::flow::continue_msg();
               }
               // A task with work keeps its thread for a time slice of batches, so a round is
@@ -298,17 +303,16 @@ class Job::Impl {
       std::this_thread::sleep_for(std::chrono::milliseconds(2));
     }
     if (result.ok()) {
-      // Final commit, then a last mirror of the offsets.
-      result = round(1);
-      if (result.ok() && joint) result = CommitAll(/*wait=*/true);
+      // Final commit (every task's in parallel, or the joint one), then a last mirror of the
+      // offsets.
+      result = joint ? CommitAll(/*wait=*/true) : round(1);
       for (auto& t : tasks_) {
         if (!result.ok()) break;
-        if (!joint) result = t->Commit();  // with a LocalExchange, CommitAll did: one write
-        if (result.ok()) result = t->MirrorOffsets(true);
+        result = t->MirrorOffsets(true);
       }
     }
-    if (writer_ != nullptr) {
-      Status s = writer_->Wait();  // after an error: a write may still be running
+    if (write_.valid()) {
+      Status s = write_.get();  // after an error: a write may still be running
       if (result.ok()) result = s;
     }
     arena.execute([&] {
@@ -329,8 +333,8 @@ class Job::Impl {
   std::unique_ptr<StateDb> db_;
   std::unique_ptr<Flusher> flusher_;         // used by the tasks: declared before them
   std::unique_ptr<LocalExchange> exchange_;  // likewise; null without local topics
-  std::unique_ptr<BackgroundWrite> writer_;  // the joint commit's writes, with exchange_
-  std::vector<StreamTask*> writing_;         // the tasks of the joint commit being written
+  std::future<Status> write_;                // the joint commit being written, if any
+  std::vector<StreamTask*> writing_;         // its tasks
   std::chrono::steady_clock::time_point last_commit_ = std::chrono::steady_clock::now();
   std::vector<std::unique_ptr<StreamTask>> tasks_;
   std::thread thread_;

@@ -54,8 +54,8 @@ Result<std::unique_ptr<StateDb>> StateDb::Open(const std::string& dir,
   // the top, so a sorted run costs little more than appending. In-place updates (tried before)
   // need a full search per key first, which costs more than the versions they save once inserts
   // are hinted. Hints need non-concurrent memtable writes; our writers are one WriteBatch per
-  // task commit, so nothing is lost there. Measured against in-place updates: NEXMark q5 +21%,
-  // wordcount exactly-once +13% at 5M lines, balances +10% (bench/analytics_bench,
+  // task commit (or per joint commit), so nothing is lost there. Measured against in-place updates:
+  // NEXMark q5 +21%, wordcount exactly-once +13% at 5M lines, balances +10% (bench/analytics_bench,
   // bench/pipeline_bench).
   opts.allow_concurrent_memtable_write = false;
   rocksdb::ColumnFamilyOptions store_opts = cf_opts;

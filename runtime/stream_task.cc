@@ -526,14 +526,18 @@ Status StreamTask::Commit() {
   SLUICE_RETURN_IF_ERROR(PrepareCommit(&wb));
   const bool eos = options_.guarantee == ProcessingGuarantee::kExactlyOnce;
   Status s = db_->Write(&wb, /*sync=*/eos);
-  if (!s.ok()) return s.WithContext(fmt::format("task {}/{} commit", id_.stage, id_.partition));
+  if (!s.ok()) return s.WithContext(CommitContext());
   return FinishCommit();
+}
+
+std::string StreamTask::CommitContext() const {
+  return fmt::format("task {}/{} commit", id_.stage, id_.partition);
 }
 
 Status StreamTask::PrepareCommit(rocksdb::WriteBatch* wb) {
   Status s = options_.guarantee == ProcessingGuarantee::kExactlyOnce ? PrepareExactlyOnce(wb)
                                                                      : PrepareAtLeastOnce(wb);
-  if (!s.ok()) return s.WithContext(fmt::format("task {}/{} commit", id_.stage, id_.partition));
+  if (!s.ok()) return s.WithContext(CommitContext());
   // What the task did so far is in `wb` now; what it does next (while `wb` is written, with a
   // joint commit) belongs to the next commit.
   pending_bytes_ = 0;
@@ -548,16 +552,12 @@ Status StreamTask::FinishCommit() {
     FailPoint("after_commit_write");
     published_.clear();
     const bool wait = flusher_ == nullptr;
-    for (size_t i = 0; i < committing_.size(); ++i) {
-      Result<SyncPoint> sync = Publish(committing_[i], wait);
-      if (!sync.ok()) {
-        return sync.status().WithContext(
-            fmt::format("task {}/{} commit", id_.stage, id_.partition));
-      }
-      published_.push_back({std::move(committing_keys_[i]), *sync});
+    for (auto& [key, entry] : committing_) {
+      Result<SyncPoint> sync = Publish(entry, wait);
+      if (!sync.ok()) return sync.status().WithContext(CommitContext());
+      published_.push_back({std::move(key), *sync});
     }
     committing_.clear();
-    committing_keys_.clear();
     FailPoint("before_outbox_clear");
   }
   return MirrorOffsets(false);
@@ -607,13 +607,12 @@ Status StreamTask::PrepareExactlyOnce(rocksdb::WriteBatch* wb) {
     }
     wb->Delete(db_->meta(), p.key).PermitUncheckedError();
   }
-  committing_ = TakeFinishedBatches();
   const int64_t commit = commit_number_ + 1;
-  committing_keys_.clear();
-  for (size_t i = 0; i < committing_.size(); ++i) {
-    committing_keys_.push_back(OutboxKey(id_, commit * 1000000 + static_cast<int64_t>(i)));
-    wb->Put(db_->meta(), committing_keys_.back(), EncodeOutboxEntry(committing_[i]))
-        .PermitUncheckedError();
+  committing_.clear();
+  for (OutboxEntry& e : TakeFinishedBatches()) {
+    std::string key = OutboxKey(id_, commit * 1000000 + static_cast<int64_t>(committing_.size()));
+    wb->Put(db_->meta(), key, EncodeOutboxEntry(e)).PermitUncheckedError();
+    committing_.emplace_back(std::move(key), std::move(e));
   }
   PutCheckpoint(commit, wb);
   return Status::Ok();

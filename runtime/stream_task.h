@@ -31,6 +31,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/log.h"
@@ -134,7 +135,6 @@ class StreamTask final : public ProcessorContext {
     int topic;
     std::string name;
     int32_t partition;
-    Partition* log_partition = nullptr;
     bool local = false;  // finished batches go to the LocalExchange
     RecordBatchBuilder builder;
     int32_t next_sequence = 0;
@@ -159,9 +159,8 @@ class StreamTask final : public ProcessorContext {
   Status ReadAndProcess(Input& in, size_t budget, size_t* consumed);
   // ProcessInput for a local input: whole batches from the exchange until `budget` is reached.
   Status ProcessLocal(Input& in, size_t budget, size_t* consumed);
-  // Runs one record of input `in` through the graph (or books a watermark marker); `where`
-  // describes the record for an error.
-  // *record: false for a watermark marker.
+  // Runs one record of input `in` through the graph, or books it if it is a watermark marker
+  // (then *record stays false); `where()` describes the record for an error.
   template <typename Where>
   Status ProcessRecord(Input& in, const RecordView& rec, bool* record, Where where);
   // Commit helpers: every store's uncommitted changes into `wb`; the finished and still open
@@ -174,6 +173,8 @@ class StreamTask final : public ProcessorContext {
   static int64_t ReadLimit(const Input& in);
   Output& OutputFor(int topic, int32_t partition);
   void FinishBatch(Output& o, std::vector<OutboxEntry>* out);
+  // "task <stage>/<partition> commit", the context of every commit error.
+  std::string CommitContext() const;
   Status PrepareExactlyOnce(rocksdb::WriteBatch* wb);
   Status PrepareAtLeastOnce(rocksdb::WriteBatch* wb);
   // Event time after a batch: input idleness/end, the watermark advance (windows close), and
@@ -197,9 +198,8 @@ class StreamTask final : public ProcessorContext {
   int64_t producer_id_ = -1;
   int64_t commit_number_ = 0;
   std::vector<Published> published_;  // outbox entries to delete once durable in the log
-  // Between PrepareCommit and FinishCommit (exactly-once): the outbox batches and their keys.
-  std::vector<OutboxEntry> committing_;
-  std::vector<std::string> committing_keys_;
+  // Between PrepareCommit and FinishCommit (exactly-once): the outbox batches, by outbox key.
+  std::vector<std::pair<std::string, OutboxEntry>> committing_;
   LocalExchange* exchange_;
   std::vector<int> watermark_sinks_;  // this stage's sink topics that carry its watermark
   Flusher* flusher_;

@@ -178,7 +178,7 @@ Status RunAnalytics(CliContext& ctx, const CommonRunArgs& r, const AnalyticsArgs
   std::string app = !r.app.empty() ? r.app : r.job == "nexmark" ? "nexmark-" + a.query : r.job;
   SLUICE_ASSIGN_OR_RETURN(JobOptions o, MakeJobOptions(r, app));
   if (r.describe) {
-    PrintDescription(spec.topology, app, r);
+    PrintDescription(spec.topology, o);
     return Status::Ok();
   }
 

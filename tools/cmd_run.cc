@@ -48,7 +48,7 @@ Status Run(CliContext& ctx, const RunArgs& a, const AnalyticsArgs& analytics) {
   std::string app = a.app.empty() ? a.job : a.app;
   SLUICE_ASSIGN_OR_RETURN(JobOptions o, MakeJobOptions(a, app));
   if (a.describe) {
-    PrintDescription(topology, app, a);
+    PrintDescription(topology, o);
     return Status::Ok();
   }
 

@@ -48,12 +48,12 @@ Result<JobOptions> MakeJobOptions(const CommonRunArgs& r, const std::string& app
   return o;
 }
 
-void PrintDescription(const Topology& topology, const std::string& app, const CommonRunArgs& args) {
-  fmt::print("{}", topology.Describe(app));
+void PrintDescription(const Topology& topology, const JobOptions& options) {
+  fmt::print("{}", topology.Describe(options.application_id));
   bool repartitions = false;
   for (const auto& t : topology.topics()) repartitions = repartitions || t.internal;
   if (!repartitions) return;
-  if (args.exchange == "local") {
+  if (options.exchange == Exchange::kLocal) {
     fmt::print(
         "Exchange: local (--exchange local): the repartition topics above are passed in "
         "memory and never created; all tasks commit together\n");

@@ -32,8 +32,8 @@ struct CommonRunArgs {
 // naming the option that is out of range.
 Result<JobOptions> MakeJobOptions(const CommonRunArgs& args, const std::string& app);
 
-// `sluice run JOB --describe`: the topology, then how its repartitions would run with `args`.
-void PrintDescription(const Topology& topology, const std::string& app, const CommonRunArgs& args);
+// `sluice run JOB --describe`: the topology, then how its repartitions would run with `options`.
+void PrintDescription(const Topology& topology, const JobOptions& options);
 
 // Adds the shipped single-topic job `job` ("wordcount" or "balances") reading `input` and writing
 // `output`. Returns false for any other name (the caller says what it can run instead).
