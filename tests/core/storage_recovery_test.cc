@@ -1,7 +1,7 @@
 // Recovery of a partition after crashes and damage: reliability scenarios A1 (torn tail),
 // A2 (garbage and zero tails, garbage index), A3 (CRC flips above and below the recovery point),
 // A4 (indexes missing, truncated, lying, orphaned) and A8 (crash during recovery; recovery is
-// idempotent). See /work/shared/reliability-scenarios.md.
+// idempotent). The catalogue is in tests/README.md.
 #include <gtest/gtest.h>
 
 #include <random>
