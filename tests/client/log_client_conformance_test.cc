@@ -414,6 +414,8 @@ TEST_P(LogClientTest, AMissingTopicOrPartitionIsNotFoundNamingIt) {
 INSTANTIATE_TEST_SUITE_P(Conformance, LogClientTest, ::testing::Values(CLIENT_TEST_KIND),
                          [](const auto& info) { return info.param; });
 
+// Tests that start no server: built into the embedded binary only.
+#if defined(CLIENT_TEST_EMBEDDED_ONLY)
 TEST(OpenLogClientTest, AnUnreachableBrokerIsUnavailableNamingTheAddress) {
   ClientOptions options{.bootstrap_servers = "127.0.0.1:1",
                         .request_timeout = milliseconds(1500),
@@ -429,6 +431,7 @@ TEST(OpenLogClientTest, ExactlyOneKindOfLogMustBeGiven) {
   auto both = OpenLogClient({.data_dir = FreshDir(), .bootstrap_servers = "127.0.0.1:9092"});
   EXPECT_EQ(both.status().code(), StatusCode::kInvalidArgument);
 }
+#endif
 
 }  // namespace
 }  // namespace sluice::client
