@@ -317,6 +317,7 @@ class KafkaConsumer final : public LogConsumer {
   ~KafkaConsumer() override {
     if (rk_ == nullptr) return;
     Close();
+    if (queue_ != nullptr) rd_kafka_queue_destroy(queue_);
     rd_kafka_destroy(rk_);
   }
 
@@ -346,6 +347,7 @@ class KafkaConsumer final : public LogConsumer {
     if (!rk.ok()) return rk.status();
     rk_ = *rk;
     rd_kafka_poll_set_consumer(rk_);
+    queue_ = rd_kafka_queue_get_consumer(rk_);
     return Status::Ok();
   }
 
@@ -424,26 +426,32 @@ class KafkaConsumer final : public LogConsumer {
   Result<ConsumerRecords> Poll(std::chrono::milliseconds timeout) override {
     if (!pending_error_.ok()) return std::exchange(pending_error_, Status::Ok());
     auto held = std::make_shared<PolledMessages>();
-    auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (held->messages.size() < config_.max_poll_records) {
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-          deadline - std::chrono::steady_clock::now());
-      int wait = held->messages.empty() ? static_cast<int>(std::max<int64_t>(left.count(), 0)) : 0;
-      rd_kafka_message_t* m = rd_kafka_consumer_poll(rk_, wait);
-      if (m == nullptr) {
-        if (!held->messages.empty() || left.count() <= 0) break;
-        continue;
+    // The first record waits up to `timeout`; the rest are taken in batches of what librdkafka
+    // has already fetched (one queue operation per batch instead of per record).
+    rd_kafka_message_t* first = rd_kafka_consumer_poll(rk_, static_cast<int>(timeout.count()));
+    std::vector<rd_kafka_message_t*> batch;
+    auto take = [&](rd_kafka_message_t* m) {
+      if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        held->messages.push_back(m);
+        return;
       }
-      if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        rd_kafka_resp_err_t err = m->err;
-        Status s = KafkaStatus(err, "consume", rd_kafka_message_errstr(m));
-        rd_kafka_message_destroy(m);
-        if (err == RD_KAFKA_RESP_ERR__PARTITION_EOF) continue;
-        if (held->messages.empty()) return s;
-        pending_error_ = s;  // return what was read first
-        break;
+      rd_kafka_resp_err_t err = m->err;
+      Status s = KafkaStatus(err, "consume", rd_kafka_message_errstr(m));
+      rd_kafka_message_destroy(m);
+      if (err != RD_KAFKA_RESP_ERR__PARTITION_EOF && pending_error_.ok()) pending_error_ = s;
+    };
+    if (first != nullptr) {
+      take(first);
+      while (held->messages.size() < config_.max_poll_records && pending_error_.ok()) {
+        batch.resize(config_.max_poll_records - held->messages.size());
+        ssize_t k = rd_kafka_consume_batch_queue(queue_, 0, batch.data(), batch.size());
+        if (k <= 0) break;
+        for (ssize_t i = 0; i < k; ++i) take(batch[i]);
       }
-      held->messages.push_back(m);
+    }
+    // An error is returned at once when nothing was read before it, else by the next Poll.
+    if (held->messages.empty() && !pending_error_.ok()) {
+      return std::exchange(pending_error_, Status::Ok());
     }
     ConsumerRecords out;
     auto& recs = out.mutable_records();
@@ -591,6 +599,7 @@ class KafkaConsumer final : public LogConsumer {
   ClientOptions options_;
   ConsumerConfig config_;
   rd_kafka_t* rk_ = nullptr;
+  rd_kafka_queue_t* queue_ = nullptr;  // the consumer queue (records and rebalance events)
   bool subscribed_ = false;
   bool closed_ = false;
   Status pending_error_;
