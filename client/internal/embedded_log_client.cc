@@ -105,7 +105,14 @@ class EmbeddedConsumer final : public LogConsumer {
     }
     return out;
   }
-  void Close() override { c_->Close(); }
+  // Reports the partitions given up before leaving, as Kafka's consumer does on close.
+  void Close() override {
+    if (closed_) return;
+    closed_ = true;
+    if (subscribed_ && !last_.empty() && config_.on_revoked) config_.on_revoked(last_);
+    last_.clear();
+    c_->Close();
+  }
 
  private:
   void NotifyRebalance() {
@@ -122,6 +129,7 @@ class EmbeddedConsumer final : public LogConsumer {
   ConsumerConfig config_;
   std::unique_ptr<Consumer> c_;
   bool subscribed_ = false;
+  bool closed_ = false;
   std::vector<TopicPartition> last_;
 };
 

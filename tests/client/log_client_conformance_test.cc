@@ -14,6 +14,7 @@
 
 #include "client/log_client.h"
 #include "core/partitioner.h"
+#include "core/record_batch.h"
 #include "server/kafka_server.h"
 
 namespace sluice::client {
@@ -33,20 +34,19 @@ class LogClientTest : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
     dir_ = FreshDir();
+    LogOptions lo;
+    lo.data_dir = dir_;
+    lo.lock_holder_label = "client conformance test";
+    auto log = Log::Open(lo);
+    ASSERT_TRUE(log.ok()) << log.status();
+    log_ = std::move(log).value();
     ClientOptions options;
     if (GetParam() == "embedded") {
-      options.data_dir = dir_;
+      options.log = log_.get();  // the same Log the Kafka case serves, so tests can inspect it
     } else {
-      LogOptions lo;
-      lo.data_dir = dir_;
-      lo.lock_holder_label = "client conformance test server";
-      auto log = Log::Open(lo);
-      ASSERT_TRUE(log.ok()) << log.status();
-      log_ = std::move(log).value();
       kafka::ServerOptions so;
       so.listen_port = 0;
       so.log_line = [](std::string_view) {};
-      // Short rebalances: a member that leaves is noticed quickly.
       auto server = kafka::KafkaServer::Start(log_.get(), so);
       ASSERT_TRUE(server.ok()) << server.status();
       server_ = std::move(server).value();
@@ -380,6 +380,80 @@ TEST_P(LogClientTest, TwoGroupMembersSplitAFourPartitionTopicAndResetWaitsForThe
   ASSERT_TRUE(client_->ResetGroupOffsets("split", {{{"clicks", PartitionId(0)}, Offset(0)}}).ok());
 }
 
+TEST_P(LogClientTest, WhenAMemberLeavesTheOtherTakesOverItsPartitions) {
+  ASSERT_TRUE(client_->CreateTopic("views", {.partitions = 4}).ok());
+  std::vector<TopicPartition> revoked_a, revoked_b;
+  auto a = NewConsumer({.group_id = "handover",
+                        .session_timeout = milliseconds(6000),
+                        .on_revoked = [&](const std::vector<TopicPartition>& tps) {
+                          revoked_a.insert(revoked_a.end(), tps.begin(), tps.end());
+                        }});
+  auto b = NewConsumer({.group_id = "handover",
+                        .session_timeout = milliseconds(6000),
+                        .on_revoked = [&](const std::vector<TopicPartition>& tps) {
+                          revoked_b.insert(revoked_b.end(), tps.begin(), tps.end());
+                        }});
+  ASSERT_TRUE(a->Subscribe({"views"}).ok());
+  ASSERT_TRUE(b->Subscribe({"views"}).ok());
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (std::chrono::steady_clock::now() < deadline &&
+         !(a->assignment().size() == 2 && b->assignment().size() == 2)) {
+    ASSERT_TRUE(a->Poll(milliseconds(50)).ok());
+    ASSERT_TRUE(b->Poll(milliseconds(50)).ok());
+  }
+  auto owned_b = b->assignment();
+  ASSERT_EQ(owned_b.size(), 2u);
+  // Leaving reports the partitions given up, as Kafka's consumer does on close.
+  b->Close();
+  for (const auto& tp : owned_b) {
+    EXPECT_NE(std::find(revoked_b.begin(), revoked_b.end(), tp), revoked_b.end());
+  }
+  deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (std::chrono::steady_clock::now() < deadline && a->assignment().size() != 4) {
+    ASSERT_TRUE(a->Poll(milliseconds(50)).ok());
+  }
+  ASSERT_EQ(a->assignment().size(), 4u);
+  auto producer = NewProducer();
+  for (int i = 0; i < 40; ++i) {
+    ASSERT_TRUE(
+        producer->Send("views", {.key = "k" + std::to_string(i), .value = std::to_string(i)}).ok());
+  }
+  ASSERT_TRUE(producer->Flush().ok());
+  auto got = ReadN(*a, 40);
+  EXPECT_EQ(got.size(), 40u);
+  std::set<PartitionId> partitions;
+  for (const auto& r : got) partitions.insert(r.tp.partition);
+  EXPECT_GT(partitions.size(), 1u);  // it reads what b owned too
+}
+
+TEST_P(LogClientTest, IdempotentProducersStampBatchesAndOthersDoNot) {
+  ASSERT_TRUE(client_->CreateTopic("idem", {.partitions = 1}).ok());
+  ASSERT_TRUE(client_->CreateTopic("plain", {.partitions = 1}).ok());
+  for (const auto& [topic, idempotent] : {std::pair{"idem", true}, std::pair{"plain", false}}) {
+    auto p = client_->NewProducer({.acks = Acks::kAll, .idempotent = idempotent});
+    ASSERT_TRUE(p.ok()) << p.status();
+    for (int i = 0; i < 5; ++i) ASSERT_TRUE((*p)->Send(topic, {.value = "v"}).ok());
+    ASSERT_TRUE((*p)->Flush().ok());
+  }
+  for (const auto& [topic, idempotent] : {std::pair{"idem", true}, std::pair{"plain", false}}) {
+    auto part = log_->GetPartition(topic, PartitionId(0));
+    ASSERT_TRUE(part.ok());
+    auto read = (*part)->Read(Offset(0), 1 << 20);
+    ASSERT_TRUE(read.ok());
+    std::string_view data = read->data;
+    ASSERT_GT(BatchSizeAt(data), 0);
+    auto batch = RecordBatchView::Parse(data.substr(0, BatchSizeAt(data)));
+    ASSERT_TRUE(batch.ok());
+    if (idempotent) {
+      EXPECT_GE(batch->producer_id(), 0) << topic;
+      EXPECT_EQ(batch->base_sequence(), 0) << topic;
+      EXPECT_EQ((*part)->LastSequence(batch->producer_id()), 4) << topic;
+    } else {
+      EXPECT_EQ(batch->producer_id(), -1) << topic;
+    }
+  }
+}
+
 TEST_P(LogClientTest, AMissingTopicOrPartitionIsNotFoundNamingIt) {
   ASSERT_TRUE(client_->CreateTopic("present", {.partitions = 2}).ok());
   auto producer = NewProducer();
@@ -424,6 +498,25 @@ TEST(OpenLogClientTest, AnUnreachableBrokerIsUnavailableNamingTheAddress) {
   ASSERT_FALSE(c.ok());
   EXPECT_EQ(c.status().code(), StatusCode::kUnavailable) << c.status();
   EXPECT_NE(c.status().message().find("127.0.0.1:1"), std::string::npos) << c.status();
+}
+
+TEST(OpenLogClientTest, ADataDirectoryIsOpenedAsTheWriterAndASecondWriterIsToldWhoHoldsIt) {
+  std::string dir = FreshDir();
+  auto first = OpenLogClient({.data_dir = dir, .client_id = "first writer"});
+  ASSERT_TRUE(first.ok()) << first.status();
+  ASSERT_TRUE((*first)->CreateTopic("t", {}).ok());
+  auto second = OpenLogClient({.data_dir = dir});
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.status().code(), StatusCode::kUnavailable);
+  EXPECT_NE(second.status().message().find("first writer"), std::string::npos) << second.status();
+  first->reset();
+  auto again = OpenLogClient({.data_dir = dir});
+  ASSERT_TRUE(again.ok()) << again.status();
+  auto topics = (*again)->ListTopics();
+  ASSERT_TRUE(topics.ok());
+  EXPECT_EQ(*topics, std::vector<std::string>{"t"});
+  again->reset();
+  std::filesystem::remove_all(dir);
 }
 
 TEST(OpenLogClientTest, ExactlyOneKindOfLogMustBeGiven) {
