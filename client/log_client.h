@@ -31,6 +31,13 @@ struct ClientOptions {
   // Embedded over a Log the caller opened and keeps open longer than the client (a job's or a
   // server's). Takes precedence over data_dir. Default none.
   Log* log = nullptr;
+  // Embedded (data_dir) only: open the directory read-only. Takes no lock, so it works beside a
+  // writer in another process and sees what it appends; producing, creating or deleting topics
+  // and committing fail with kInvalidArgument. Default false (open as the writer).
+  bool read_only = false;
+  // Embedded (data_dir, writer) only: how long to wait for another process's lock before failing
+  // with kUnavailable naming the holder. Default 0: fail at once.
+  std::chrono::milliseconds lock_wait{0};
   // Kafka: "HOST:PORT[,HOST:PORT]". Empty: not Kafka. Exactly one of data_dir, log and
   // bootstrap_servers must be set.
   std::string bootstrap_servers;

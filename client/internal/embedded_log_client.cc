@@ -279,6 +279,8 @@ Result<std::unique_ptr<LogClient>> OpenEmbeddedLogClient(const ClientOptions& op
   LogOptions lo;
   lo.data_dir = options.data_dir;
   lo.lock_holder_label = options.client_id;
+  lo.read_only = options.read_only;
+  lo.lock_wait = options.lock_wait;
   auto log = Log::Open(lo);
   if (!log.ok()) return log.status();
   Log* raw = log->get();

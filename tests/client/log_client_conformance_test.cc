@@ -519,6 +519,40 @@ TEST(OpenLogClientTest, ADataDirectoryIsOpenedAsTheWriterAndASecondWriterIsToldW
   std::filesystem::remove_all(dir);
 }
 
+TEST(OpenLogClientTest, AReadOnlyClientReadsBesideTheWriterAndRefusesWrites) {
+  std::string dir = FreshDir();
+  auto writer = OpenLogClient({.data_dir = dir});
+  ASSERT_TRUE(writer.ok()) << writer.status();
+  ASSERT_TRUE((*writer)->CreateTopic("t", {.partitions = 2}).ok());
+  auto reader = OpenLogClient({.data_dir = dir, .read_only = true});
+  ASSERT_TRUE(reader.ok()) << reader.status();
+  {
+    auto producer = (*writer)->NewProducer({});
+    ASSERT_TRUE(producer.ok());
+    for (int i = 0; i < 10; ++i) {
+      ASSERT_TRUE((*producer)->Send("t", {.value = std::to_string(i)}, PartitionId(1)).ok());
+    }
+    ASSERT_TRUE((*producer)->Flush().ok());
+  }
+  auto consumer = (*reader)->NewConsumer({});
+  ASSERT_TRUE(consumer.ok());
+  ASSERT_TRUE((*consumer)->Assign({{"t", PartitionId(1)}}).ok());
+  size_t got = 0;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (got < 10 && std::chrono::steady_clock::now() < deadline) {
+    auto recs = (*consumer)->Poll(milliseconds(100));
+    ASSERT_TRUE(recs.ok()) << recs.status();
+    got += recs->size();
+  }
+  EXPECT_EQ(got, 10u);
+  EXPECT_EQ((*reader)->CreateTopic("u", {}).code(), StatusCode::kInvalidArgument);
+  EXPECT_FALSE((*reader)->NewProducer({}).ok());
+  consumer->reset();
+  reader->reset();
+  writer->reset();
+  std::filesystem::remove_all(dir);
+}
+
 TEST(OpenLogClientTest, ExactlyOneKindOfLogMustBeGiven) {
   EXPECT_EQ(OpenLogClient({}).status().code(), StatusCode::kInvalidArgument);
   auto both = OpenLogClient({.data_dir = FreshDir(), .bootstrap_servers = "127.0.0.1:9092"});
