@@ -183,7 +183,7 @@ class EmbeddedLogClient final : public LogClient {
                  {"max.message.bytes", std::to_string(config->max_message_bytes)},
                  {"cleanup.policy", "delete"}};
     for (int32_t i = 0; i < config->partitions; ++i) {
-      auto p = log_->GetPartition(name, PartitionId(i));
+      auto p = Fresh(name, PartitionId(i));
       if (!p.ok()) return p.status();
       d.partitions.push_back({PartitionId(i), (*p)->log_start_offset(), (*p)->high_watermark()});
     }
@@ -245,7 +245,7 @@ class EmbeddedLogClient final : public LogClient {
                                                        OffsetSpec spec) override {
     std::map<TopicPartition, Offset> out;
     for (const auto& tp : tps) {
-      auto p = log_->GetPartition(tp.topic, tp.partition);
+      auto p = Fresh(tp.topic, tp.partition);
       if (!p.ok()) return p.status();
       switch (spec.kind) {
         case OffsetSpec::Kind::kEarliest:
@@ -266,6 +266,14 @@ class EmbeddedLogClient final : public LogClient {
   }
 
  private:
+  // The partition, with a read-only log's view brought up to what the writer has appended.
+  Result<Partition*> Fresh(const std::string& topic, PartitionId partition) {
+    auto p = log_->GetPartition(topic, partition);
+    if (!p.ok()) return p.status();
+    if (log_->read_only()) SLUICE_RETURN_IF_ERROR((*p)->Refresh());
+    return p;
+  }
+
   std::unique_ptr<Log> owned_;
   Log* log_;
 };

@@ -526,6 +526,9 @@ TEST(OpenLogClientTest, AReadOnlyClientReadsBesideTheWriterAndRefusesWrites) {
   ASSERT_TRUE((*writer)->CreateTopic("t", {.partitions = 2}).ok());
   auto reader = OpenLogClient({.data_dir = dir, .read_only = true});
   ASSERT_TRUE(reader.ok()) << reader.status();
+  auto before = (*reader)->ListOffsets({{"t", PartitionId(1)}}, OffsetSpec::Latest());
+  ASSERT_TRUE(before.ok()) << before.status();  // opens the reader's view of the partition
+  EXPECT_EQ(before->at({"t", PartitionId(1)}), Offset(0));
   {
     auto producer = (*writer)->NewProducer({});
     ASSERT_TRUE(producer.ok());
@@ -534,6 +537,13 @@ TEST(OpenLogClientTest, AReadOnlyClientReadsBesideTheWriterAndRefusesWrites) {
     }
     ASSERT_TRUE((*producer)->Flush().ok());
   }
+  // The reader's offsets and descriptions follow the writer's appends.
+  auto latest = (*reader)->ListOffsets({{"t", PartitionId(1)}}, OffsetSpec::Latest());
+  ASSERT_TRUE(latest.ok()) << latest.status();
+  EXPECT_EQ(latest->at({"t", PartitionId(1)}), Offset(10));
+  auto described = (*reader)->DescribeTopic("t");
+  ASSERT_TRUE(described.ok()) << described.status();
+  EXPECT_EQ(described->partitions[1].end_offset, Offset(10));
   auto consumer = (*reader)->NewConsumer({});
   ASSERT_TRUE(consumer.ok());
   ASSERT_TRUE((*consumer)->Assign({{"t", PartitionId(1)}}).ok());
