@@ -64,7 +64,8 @@ struct ProducerConfig {
 };
 
 // Called once per record with its offset, or the error that stopped it. Runs on a producer thread
-// (see client/README.md) and must not call Flush.
+// (see client/README.md) and must not call Flush, nor Send (with Kafka, a Send may wait for room
+// in a queue that only that thread empties).
 using DeliveryCallback = std::function<void(const Status&, const TopicPartition&, Offset)>;
 
 // Called from inside Poll with the partitions gained or lost by a group rebalance.
