@@ -247,18 +247,24 @@ Reply RequestHandler::HandleCreateTopics(const RequestHeader& h, const CreateTop
 Reply RequestHandler::HandleDeleteTopics(const RequestHeader& h, const DeleteTopicsRequest& req) {
   std::unique_lock<std::shared_mutex> lock(topics_mu_);
   DeleteTopicsResponse resp;
+  std::string refused;
   for (const auto& name : req.topic_names) {
     int16_t code = kNone;
+    std::string user;
     if (!ValidateTopicName(name).ok()) {
       code = kInvalidTopicException;
     } else if (!log_->HasTopic(name)) {
       code = kUnknownTopicOrPartition;
+    } else if (options_.topic_in_use && !(user = options_.topic_in_use(name)).empty()) {
+      code = kPolicyViolation;
+      refused += fmt::format(
+          "DeleteTopics '{}' refused: the topic is in use by {}; stop it first; ", name, user);
     } else if (Status st = log_->DeleteTopic(name); !st.ok()) {
       code = st.code() == StatusCode::kNotFound ? kUnknownTopicOrPartition : kUnknownServerError;
     }
     resp.responses.push_back({name, code});
   }
-  return {Frame(h, resp)};
+  return {Frame(h, resp), false, refused};
 }
 
 Reply RequestHandler::HandleInitProducerId(const RequestHeader& h,

@@ -59,6 +59,12 @@ struct ServerOptions {
 
   GroupCoordinatorOptions groups;
 
+  // Says who uses a topic that must not be deleted (for example "job wordcount, running in this
+  // server" for the input, output and repartition topics of `sluice serve --run`), or "" when
+  // nobody does. DeleteTopics of a topic in use fails with POLICY_VIOLATION and a log line.
+  // Default: none (every topic may be deleted).
+  std::function<std::string(std::string_view topic)> topic_in_use;
+
   // Receives one line per start, stop and client error. Default: stderr with a timestamp.
   std::function<void(std::string_view)> log_line;
   // Client-error lines beyond this many per second are counted and summarised. Default 20.

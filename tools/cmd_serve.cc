@@ -38,6 +38,8 @@ struct ServeArgs {
   int threads = 1;
 };
 
+std::string AppId(const ServeArgs& a) { return a.app.empty() ? "serve-" + a.job : a.app; }
+
 // Builds and starts the --run job on `log`; creates a missing output topic like `sluice run`.
 Result<std::unique_ptr<Job>> StartJob(const ServeArgs& a, Log* log) {
   TopologyBuilder b;
@@ -57,7 +59,7 @@ Result<std::unique_ptr<Job>> StartJob(const ServeArgs& a, Log* log) {
   SLUICE_ASSIGN_OR_RETURN(TopicConfig in, log->DescribeTopic(a.input));
   SLUICE_RETURN_IF_ERROR(EnsureOutputTopic(*log, a.output, in.partitions, /*quiet=*/true));
   JobOptions o;
-  o.application_id = a.app.empty() ? "serve-" + a.job : a.app;
+  o.application_id = AppId(a);
   o.log = log;
   o.state_dir = a.state_dir;
   o.threads = a.threads;
@@ -108,6 +110,18 @@ Status RunServe(const CliContext& ctx, const ServeArgs& args) {
   options.default_partitions = args.default_partitions;
   options.auto_create_topics = !args.no_auto_create;
   options.idle_timeout = std::chrono::milliseconds(std::max<int64_t>(1, args.idle_timeout_ms));
+
+  if (!args.job.empty()) {
+    // Deleting a topic the job reads or writes would pull its partitions from under it.
+    options.topic_in_use = [&args](std::string_view topic) -> std::string {
+      const std::string app = AppId(args);
+      if (topic == args.input || topic == args.output ||
+          (topic.starts_with(app + "-") && topic.ends_with("-repartition"))) {
+        return fmt::format("job {} (application '{}'), running in this server", args.job, app);
+      }
+      return "";
+    };
+  }
 
   LogOptions log_options;
   log_options.data_dir = ctx.data_dir;
