@@ -1,12 +1,14 @@
 // Decoding a whole request frame into a typed request, and encoding one (tests, fuzz round trip).
 #pragma once
 
+#include <iterator>
 #include <string>
 #include <string_view>
 #include <variant>
 
 #include "core/status.h"
 #include "server/protocol/admin_messages.h"
+#include "server/protocol/api_keys.h"
 #include "server/protocol/fetch_messages.h"
 #include "server/protocol/group_messages.h"
 #include "server/protocol/offset_messages.h"
@@ -15,12 +17,22 @@
 
 namespace sluice::kafka {
 
-using RequestBody =
-    std::variant<ProduceRequest, FetchRequest, ListOffsetsRequest, MetadataRequest,
-                 OffsetCommitRequest, OffsetFetchRequest, FindCoordinatorRequest, JoinGroupRequest,
-                 HeartbeatRequest, LeaveGroupRequest, SyncGroupRequest, DescribeGroupsRequest,
-                 ListGroupsRequest, ApiVersionsRequest, CreateTopicsRequest, DeleteTopicsRequest,
-                 InitProducerIdRequest>;
+namespace internal {
+// std::variant of the types after the first (the generated list starts with a comma).
+template <typename Ignored, typename... T>
+struct VariantOfRest {
+  using type = std::variant<T...>;
+};
+}  // namespace internal
+
+// One alternative per row of SLUICE_KAFKA_APIS, in table order.
+using RequestBody = internal::VariantOfRest<void
+#define SLUICE_API_TYPE(name, key, min_v, max_v, flex, type, handler) , type
+                                                SLUICE_KAFKA_APIS(SLUICE_API_TYPE)
+#undef SLUICE_API_TYPE
+                                            >::type;
+static_assert(std::variant_size_v<RequestBody> == std::size(kServedApis),
+              "SLUICE_KAFKA_APIS: one request type per served API");
 
 struct DecodedRequest {
   RequestHeader header;

@@ -247,6 +247,37 @@ TEST_F(ServerSocketTest, UnknownKeysAndVersionsCloseButApiVersionsAnswersUnsuppo
   ExpectServing(f_);
 }
 
+// The advertised table, pinned byte for byte on the wire for every ApiVersions version
+// (kafka-protocol.md §2.1). Written out here, independently of SLUICE_KAFKA_APIS, so that a change
+// to the API table that changes what clients see has to change this test too.
+TEST_F(ServerSocketTest, ApiVersionsAnswerIsThePinnedTable) {
+  struct Row {
+    int16_t key, min_version, max_version;
+  };
+  const Row kPinned[] = {{0, 3, 7},  {1, 4, 11}, {2, 1, 3},  {3, 0, 4},  {8, 2, 7},  {9, 1, 5},
+                         {10, 0, 2}, {11, 0, 5}, {12, 0, 3}, {13, 0, 3}, {14, 0, 3}, {15, 0, 4},
+                         {16, 0, 2}, {18, 0, 3}, {19, 0, 4}, {20, 0, 1}, {22, 0, 1}};
+  auto hex16 = [](int v) { return fmt::format("{:04x}", v & 0xffff); };
+  auto c = f_.Connect();
+  for (int16_t v = 0; v <= 3; ++v) {
+    std::string want = fmt::format("{:08x}", 40 + v) + "0000";  // correlation id, error 0
+    want += v >= 3 ? fmt::format("{:02x}", std::size(kPinned) + 1)
+                   : fmt::format("{:08x}", std::size(kPinned));
+    for (const Row& r : kPinned) {
+      want += hex16(r.key) + hex16(r.min_version) + hex16(r.max_version);
+      if (v >= 3) want += "00";  // entry tags
+    }
+    if (v >= 1) want += "00000000";  // throttle
+    if (v >= 3) want += "00";        // body tags
+    ASSERT_TRUE(c->SendRequest(v, ApiVersionsRequest{"pin", "1.0"}, 40 + v));
+    auto frame = c->ReadFrame();
+    ASSERT_TRUE(frame.has_value()) << "v" << v;
+    std::string got;
+    for (unsigned char ch : *frame) got += fmt::format("{:02x}", ch);
+    EXPECT_EQ(got, want) << "ApiVersions v" << v;
+  }
+}
+
 TEST_F(ServerSocketTest, BadBatchesGetPerPartitionErrorsAndAppendNothing) {  // E5
   auto c = f_.Connect();
   ASSERT_TRUE(c->SendRequest(7, OneBatch("b", 0, MakeBatch("ok"))));
