@@ -1,7 +1,10 @@
 // Raw-socket tests against an in-process server: bad input and resource limits
 // (reliability-scenarios.md E1-E7, F1, F2, F5). Each case checks the clear error or closed
 // connection AND that the server keeps serving other clients.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <ifaddrs.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 
 #include <filesystem>
@@ -520,6 +523,159 @@ TEST(ServerLimitsTest, IdleAndTricklingConnectionsAreClosed) {  // F2
   EXPECT_TRUE(closed || trickler->WaitClosed());
   EXPECT_TRUE(idle->WaitClosed());
   ExpectServing(f);
+}
+
+// A local IPv4 address that is not loopback (connections from it count as remote), or "".
+std::string NonLoopbackLocalAddress() {
+  ifaddrs* list = nullptr;
+  if (::getifaddrs(&list) != 0) return "";
+  std::string found;
+  for (ifaddrs* i = list; i != nullptr && found.empty(); i = i->ifa_next) {
+    if (i->ifa_addr == nullptr || i->ifa_addr->sa_family != AF_INET) continue;
+    const auto* sin = reinterpret_cast<const sockaddr_in*>(i->ifa_addr);
+    if ((ntohl(sin->sin_addr.s_addr) >> 24) == 127) continue;
+    char buf[INET_ADDRSTRLEN];
+    if (::inet_ntop(AF_INET, &sin->sin_addr, buf, sizeof(buf)) != nullptr) found = buf;
+  }
+  ::freeifaddrs(list);
+  return found;
+}
+
+// True once a fresh connection from `source_ip` gets an ApiVersions answer (several tries, as
+// closed connections free their slots asynchronously).
+bool ServedFrom(ServerFixture& f, const char* source_ip, int tries = 100) {
+  for (int i = 0; i < tries; ++i) {
+    RawClient c(f.port(), source_ip);
+    if (c.connected() && c.SendRequest(2, ApiVersionsRequest{}) && c.ReadFrame(milliseconds(300))) {
+      return true;
+    }
+    std::this_thread::sleep_for(milliseconds(50));
+  }
+  return false;
+}
+
+// reliability-scenarios: issue16 item 3
+// The probe's case with the default limits: 1,000 idle connections from one address (all of
+// max_connections) used to lock every other client out for the 10-minute idle timeout.
+TEST(ServerLimitsTest, ThousandIdleConnectionsFromOneAddressLeaveRoomForOthers) {
+  ServerOptions o;  // defaults: max_connections 1000, max_connections_per_ip well below it
+  ServerFixture f(o);
+  std::vector<std::unique_ptr<RawClient>> idle;
+  for (int i = 0; i < 1000; ++i) {
+    idle.push_back(std::make_unique<RawClient>(f.port(), "127.0.0.2"));
+  }
+  RawClient real(f.port(), "127.0.0.3");
+  ASSERT_TRUE(real.connected());
+  ASSERT_TRUE(real.SendRequest(2, ApiVersionsRequest{}));
+  EXPECT_TRUE(real.ReadFrame().has_value()) << "a second address was locked out";
+  EXPECT_LE(f.server().stats().connections_open, o.max_connections_per_ip + 1);
+  EXPECT_GE(f.server().stats().connections_rejected, 1000 - o.max_connections_per_ip);
+}
+
+// reliability-scenarios: issue16 item 3
+// Connections from many addresses fill every slot and never send a request: they are closed
+// after first_request_timeout (not idle_timeout), and a new client gets in. A client that did
+// complete a request is not subject to that timeout.
+TEST(ServerLimitsTest, ConnectionsThatNeverSendARequestAreClosedAfterTheFirstRequestTimeout) {
+  ServerOptions o;
+  o.max_connections = 12;
+  o.first_request_timeout = milliseconds(300);
+  ServerFixture f(o);  // idle_timeout stays 10 minutes
+  auto kept = f.Connect();
+  ASSERT_TRUE(kept->SendRequest(2, ApiVersionsRequest{}));
+  ASSERT_TRUE(kept->ReadFrame().has_value());
+  std::vector<std::unique_ptr<RawClient>> silent;
+  for (int i = 0; i < 11; ++i) {
+    std::string ip = fmt::format("127.0.1.{}", i + 1);
+    silent.push_back(std::make_unique<RawClient>(f.port(), ip.c_str()));
+    ASSERT_TRUE(silent.back()->connected());
+  }
+  for (auto& c : silent) EXPECT_TRUE(c->WaitClosed()) << "a silent connection kept its slot";
+  EXPECT_GE(f.server().stats().first_request_timeouts, 11);
+  EXPECT_TRUE(ServedFrom(f, "127.0.0.9"));
+  ASSERT_TRUE(kept->SendRequest(2, ApiVersionsRequest{}));
+  EXPECT_TRUE(kept->ReadFrame().has_value()) << "a connection that had spoken was closed";
+}
+
+// reliability-scenarios: issue16 item 3
+// Remote clients (here: connections from this host's non-loopback address) filling every slot
+// they may take still leave reserved_loopback_connections for an operator on the host.
+TEST(ServerLimitsTest, RemoteClientsCannotTakeTheSlotsReservedForLoopback) {
+  std::string remote = NonLoopbackLocalAddress();
+  if (remote.empty()) GTEST_SKIP() << "this host has no non-loopback IPv4 address";
+  ServerOptions o;
+  o.max_connections = 12;
+  o.reserved_loopback_connections = 2;
+  ServerFixture f(o);
+  std::vector<std::unique_ptr<RawClient>> remotes;
+  int accepted = 0;
+  for (int i = 0; i < 15; ++i) {
+    remotes.push_back(std::make_unique<RawClient>(f.port(), remote.c_str()));
+    ASSERT_TRUE(remotes.back()->connected()) << "cannot connect from " << remote;
+    // Each answered request proves the connection holds a slot.
+    if (remotes.back()->SendRequest(2, ApiVersionsRequest{}) &&
+        remotes.back()->ReadFrame(milliseconds(2000))) {
+      ++accepted;
+    }
+  }
+  EXPECT_EQ(accepted, 10);
+  RawClient operator_client(f.port(), "127.0.0.1");
+  ASSERT_TRUE(operator_client.SendRequest(2, ApiVersionsRequest{}));
+  EXPECT_TRUE(operator_client.ReadFrame().has_value()) << "the loopback reserve was taken";
+}
+
+// reliability-scenarios: issue16 item 4
+// Five connections each send most of a maximum-size frame and stop. The bytes the server holds
+// for requests never exceed max_buffered_request_bytes: past it, reads pause (back-pressure)
+// until the stalled frames hit request_read_timeout; then everything is released and the server
+// serves again.
+TEST(ServerLimitsTest, HalfSentHugeFramesFromSeveralConnectionsStayUnderTheBufferCap) {
+  ServerOptions o;
+  o.max_frame_bytes = 8 << 20;
+  o.max_buffered_request_bytes = 10 << 20;
+  o.request_read_timeout = milliseconds(1500);
+  ServerFixture f(o);
+  std::vector<std::unique_ptr<RawClient>> senders;
+  std::vector<std::thread> threads;
+  const std::string part = Be32(8 << 20) + std::string(6 << 20, 'x');  // 6 of 8 MiB
+  for (int i = 0; i < 5; ++i) {
+    senders.push_back(f.Connect());
+    ASSERT_TRUE(senders.back()->connected());
+  }
+  for (auto& c : senders) {
+    // Blocks while the server is not reading; fails once it closes the connection.
+    threads.emplace_back([&part, raw = c.get()] { raw->Send(part); });
+  }
+  for (auto& t : threads) t.join();
+  for (auto& c : senders) EXPECT_TRUE(c->WaitClosed());
+  auto stats = f.server().stats();
+  EXPECT_GT(stats.peak_buffered_request_bytes, 0);
+  EXPECT_LE(stats.peak_buffered_request_bytes, o.max_buffered_request_bytes);
+  EXPECT_GT(stats.reads_paused, 0);
+  ExpectServing(f);
+  for (int tries = 0; tries < 100 && f.server().stats().buffered_request_bytes != 0; ++tries) {
+    std::this_thread::sleep_for(milliseconds(20));
+  }
+  EXPECT_EQ(f.server().stats().buffered_request_bytes, 0) << "budget leaked";
+}
+
+TEST(ServerLimitsTest, MaxBufferedRequestBytesBelowOneFrameIsRefused) {
+  ServerOptions o;
+  o.max_frame_bytes = 8 << 20;
+  o.max_buffered_request_bytes = 8 << 20;
+  auto dir = std::filesystem::path(::testing::TempDir()) /
+             ("sluice-buffer-cap-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  LogOptions lo;
+  lo.data_dir = dir.string();
+  auto log = Log::Open(lo);
+  ASSERT_TRUE(log.ok()) << log.status();
+  o.listen_port = 0;
+  auto server = KafkaServer::Start(log->get(), o);
+  EXPECT_FALSE(server.ok());
+  EXPECT_NE(server.status().message().find("max_buffered_request_bytes"), std::string::npos);
+  (*log)->Close().IgnoreError();
+  std::filesystem::remove_all(dir);
 }
 
 TEST(ServerLimitsTest, ClientThatNeverReadsStaysBoundedAndOthersAreServed) {  // F5
