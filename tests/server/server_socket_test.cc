@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 
 #include <filesystem>
+#include <map>
 #include <thread>
 
 #include "core/crc32c.h"
@@ -17,6 +18,8 @@
 #include "server/protocol/error_codes.h"
 #include "server/protocol/wire_reader.h"
 #include "tests/server/kafka_test_client.h"
+#include "tests/testing/fault_fs.h"
+#include "tests/testing/storage_util.h"
 
 namespace sluice::kafka::testing {
 namespace {
@@ -713,6 +716,65 @@ TEST(ServerLimitsTest, FetchResponsesAreCappedWhateverTheClientAsks) {  // F5
   ASSERT_TRUE(r.records.has_value());
   EXPECT_GE(r.records->size(), batch.size());  // at least one whole batch
   EXPECT_LE(r.records->size(), 1000 + batch.size());
+}
+
+// reliability-scenarios: issue16 item 17
+// Power is cut (the fault-injecting file layer freezes and drops every byte not fsynced) right
+// after the last acks=-1 response; every acknowledged record must be back at its offset. Catches
+// acks=-1 mapped to "written to the OS" instead of "fsynced".
+TEST(ServerPowerLossTest, EveryAcksAllRecordSurvivesAPowerCutRightAfterItsResponse) {
+  ::sluice::testing::TempDir dir(/*in_memory=*/true);
+  ::sluice::testing::FaultInjectionFileSystem ffs;
+  LogOptions lo;
+  lo.data_dir = dir.path();
+  lo.fs = &ffs;
+  auto log = Log::Open(lo);
+  ASSERT_TRUE(log.ok()) << log.status();
+  TopicConfig tc;
+  tc.partitions = 2;
+  ASSERT_TRUE((*log)->CreateTopic("acked", tc).ok());
+  ServerOptions o;
+  o.listen_port = 0;
+  o.log_line = [](std::string_view) {};
+  auto server = KafkaServer::Start(log->get(), o);
+  ASSERT_TRUE(server.ok()) << server.status();
+  std::map<std::pair<int32_t, int64_t>, std::string> acked;  // (partition, offset) -> value
+  {
+    RawClient c((*server)->port());
+    for (int i = 0; i < 40; ++i) {
+      std::string value = fmt::format("v{}", i);
+      int32_t partition = i % 2;
+      ASSERT_TRUE(c.SendRequest(7, OneBatch("acked", partition, MakeBatch(value), /*acks=*/-1)));
+      auto frame = c.ReadFrame();
+      ASSERT_TRUE(frame.has_value());
+      auto r = ParseProduce(*frame);
+      ASSERT_EQ(r.error, kNone) << i;
+      acked[{partition, r.offset}] = value;
+    }
+  }
+  ffs.Freeze();  // the power cut: nothing after the last response reaches the disk
+  (*server)->Stop();
+  (*log)->Close().IgnoreError();
+  log->reset();
+  ASSERT_TRUE(ffs.DropUnsyncedData().ok());
+  ffs.Unfreeze();
+
+  auto reopened = Log::Open(lo);
+  ASSERT_TRUE(reopened.ok()) << reopened.status();
+  for (int32_t p = 0; p < 2; ++p) {
+    auto part = (*reopened)->GetPartition("acked", PartitionId(p));
+    ASSERT_TRUE(part.ok()) << part.status();
+    auto recs = ::sluice::testing::ReadAll(**part);
+    ASSERT_TRUE(recs.ok()) << recs.status();
+    for (const auto& [key, value] : acked) {
+      if (key.first != p) continue;
+      ASSERT_LT(key.second, static_cast<int64_t>(recs->size()))
+          << "acknowledged record " << value << " (partition " << p << ", offset " << key.second
+          << ") lost in the power cut";
+      EXPECT_EQ((*recs)[key.second].value, value) << "partition " << p << " offset " << key.second;
+    }
+  }
+  EXPECT_EQ(acked.size(), 40u);
 }
 
 TEST_F(ServerSocketTest, LongPollIsWokenByAnAppend) {
