@@ -119,6 +119,12 @@ Status ServerImpl::Start() {
         "allowed size could never be read; raise it or lower max_frame_bytes",
         options_.max_buffered_request_bytes, options_.max_frame_bytes);
   }
+  if (options_.max_decoded_request_bytes < options_.max_frame_bytes) {
+    return InvalidArgument(
+        "max_decoded_request_bytes {} is below max_frame_bytes {}: a request of the largest "
+        "allowed size could not be decoded; raise it or lower max_frame_bytes",
+        options_.max_decoded_request_bytes, options_.max_frame_bytes);
+  }
   asio::ip::tcp::endpoint ep(addr, options_.listen_port);
   acceptor_.open(ep.protocol(), ec);
   if (!ec) acceptor_.set_option(asio::ip::tcp::acceptor::reuse_address(true), ec);

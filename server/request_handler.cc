@@ -20,7 +20,7 @@ RequestHandler::RequestHandler(Log* log, const ServerOptions& options, std::stri
       groups_(options.groups) {}
 
 void RequestHandler::Handle(std::string frame, const ClientInfo& client, Done done) {
-  auto decoded = DecodeRequest(frame);
+  auto decoded = DecodeRequest(frame, static_cast<size_t>(options_.max_decoded_request_bytes));
   if (!decoded.ok()) {
     RequestHeader h;
     if (decoded.status().code() == StatusCode::kOutOfRange && PeekRequestHeader(frame, &h).ok() &&

@@ -46,6 +46,12 @@ struct ServerOptions {
   // memory; stalled partial frames are ended by request_read_timeout. Must be at least
   // max_frame_bytes + 4 so any single request can complete. Default 200 MiB.
   int64_t max_buffered_request_bytes = int64_t{200} << 20;
+  // Cap on what one request may take in memory once decoded (array elements at their in-memory
+  // size plus copied strings and records; small wire elements decode to several times their
+  // size). A request over it is refused before the allocation and its connection closed. Must be
+  // at least max_frame_bytes, as a request's copied records alone take about its wire size.
+  // Default 128 MiB.
+  int64_t max_decoded_request_bytes = int64_t{128} << 20;
   // Largest request frame (Kafka socket.request.max.bytes). Default 100 MiB.
   int32_t max_frame_bytes = 100 << 20;
   // A connection with no request in progress is closed after this (connections.max.idle.ms).

@@ -29,6 +29,7 @@ struct ServeArgs {
   int32_t reserved_loopback_connections = kafka::ServerOptions{}.reserved_loopback_connections;
   int64_t first_request_timeout_ms = kafka::ServerOptions{}.first_request_timeout.count();
   int64_t max_buffered_request_bytes = kafka::ServerOptions{}.max_buffered_request_bytes;
+  int64_t max_decoded_request_bytes = kafka::ServerOptions{}.max_decoded_request_bytes;
   int32_t default_partitions = 1;
   bool no_auto_create = false;
   int64_t idle_timeout_ms = 600000;
@@ -114,6 +115,7 @@ Status RunServe(const CliContext& ctx, const ServeArgs& args) {
   options.first_request_timeout =
       std::chrono::milliseconds(std::max<int64_t>(1, args.first_request_timeout_ms));
   options.max_buffered_request_bytes = args.max_buffered_request_bytes;
+  options.max_decoded_request_bytes = args.max_decoded_request_bytes;
   options.default_partitions = args.default_partitions;
   options.auto_create_topics = !args.no_auto_create;
   options.idle_timeout = std::chrono::milliseconds(std::max<int64_t>(1, args.idle_timeout_ms));
@@ -183,6 +185,9 @@ void RegisterServeCommand(CLI::App& app, CliContext& ctx) {
   cmd->add_option("--max-buffered-request-bytes", args->max_buffered_request_bytes,
                   "Cap on request bytes held across all connections; reads pause beyond it "
                   "(default 209715200, at least the 100 MiB frame limit + 4)");
+  cmd->add_option("--max-decoded-request-bytes", args->max_decoded_request_bytes,
+                  "Cap on what one request may take in memory once decoded; larger requests are "
+                  "refused (default 134217728, at least the 100 MiB frame limit)");
   cmd->add_option("--partitions", args->default_partitions,
                   "Partitions of topics auto-created by producers (default 1)");
   cmd->add_flag("--no-auto-create", args->no_auto_create,

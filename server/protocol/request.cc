@@ -22,7 +22,7 @@ Result<DecodedRequest> DecodeBody(WireReader& r, const RequestHeader& h) {
 
 }  // namespace
 
-Result<DecodedRequest> DecodeRequest(std::string_view frame) {
+Result<DecodedRequest> DecodeRequest(std::string_view frame, size_t max_decoded_bytes) {
   RequestHeader h;
   SLUICE_RETURN_IF_ERROR(PeekRequestHeader(frame, &h));
   if (!IsSupported(h.api_key, h.api_version)) {
@@ -39,6 +39,7 @@ Result<DecodedRequest> DecodeRequest(std::string_view frame) {
         api->name, h.api_version, api->min_version, api->max_version);
   }
   WireReader r(frame);
+  r.set_decoded_limit(max_decoded_bytes);
   SLUICE_RETURN_IF_ERROR(ReadRequestHeader(r, &h));
   switch (static_cast<ApiKey>(h.api_key)) {
 #define SLUICE_API_DECODE(name, key, min_v, max_v, flex, type, handler) \

@@ -1,6 +1,7 @@
 // Decoding a whole request frame into a typed request, and encoding one (tests, fuzz round trip).
 #pragma once
 
+#include <cstdint>
 #include <iterator>
 #include <string>
 #include <string_view>
@@ -43,7 +44,9 @@ struct DecodedRequest {
 // Errors: kOutOfRange when the API key or version is not served (the caller answers an
 // ApiVersions request with UNSUPPORTED_VERSION and closes the connection for anything else);
 // kInvalidArgument when the header or body is malformed (a length or count past the end, ...).
-Result<DecodedRequest> DecodeRequest(std::string_view frame);
+// `max_decoded_bytes` bounds what the decoded request may take in memory (WireReader's decoded
+// size); a request over it is kInvalidArgument, refused before the allocation.
+Result<DecodedRequest> DecodeRequest(std::string_view frame, size_t max_decoded_bytes = SIZE_MAX);
 
 // Encodes a request frame including its INT32 size prefix. REQUIRES: header.api_key matches the
 // body's type.

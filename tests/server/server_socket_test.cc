@@ -662,6 +662,28 @@ TEST(ServerLimitsTest, HalfSentHugeFramesFromSeveralConnectionsStayUnderTheBuffe
   EXPECT_EQ(f.server().stats().buffered_request_bytes, 0) << "budget leaked";
 }
 
+// reliability-scenarios: issue16 item 4
+// Decoded size: a Produce of 150,000 empty topics is 0.9 MB on the wire but about 8 MB once
+// decoded (56-byte structs for 6-byte elements). With max_decoded_request_bytes at 1 MiB it is
+// refused before the allocation: the connection closes and the server keeps serving.
+TEST(ServerLimitsTest, RequestThatDecodesPastTheDecodedSizeCapIsRefused) {
+  ServerOptions o;
+  o.max_frame_bytes = 1 << 20;
+  o.max_buffered_request_bytes = 2 << 20;
+  o.max_decoded_request_bytes = 1 << 20;
+  ServerFixture f(o);
+  ProduceRequest req;
+  req.acks = 1;
+  req.timeout_ms = 1000;
+  req.topics.resize(150000);
+  std::string frame = EncodeRequest({0, 7, 1, std::string("c")}, req);
+  ASSERT_LT(frame.size(), size_t{1} << 20);
+  auto c = f.Connect();
+  ASSERT_TRUE(c->Send(frame));
+  EXPECT_TRUE(c->WaitClosed()) << "an over-size decoded request was served";
+  ExpectServing(f);
+}
+
 TEST(ServerLimitsTest, MaxBufferedRequestBytesBelowOneFrameIsRefused) {
   ServerOptions o;
   o.max_frame_bytes = 8 << 20;
