@@ -48,6 +48,7 @@ TEST_F(CliReliabilityTest, ALineLongerThanMaxMessageBytesIsRefusedWithoutReading
   size_t written = 0;
   while (written < (16u << 20) && producer->Write(chunk)) written += chunk.size();
   EXPECT_LT(written, 16u << 20) << "the producer read the whole 16 MiB line";
+  producer->CloseStdin();
   EXPECT_EQ(producer->Wait(), 1) << producer->err();
   EXPECT_NE(producer->err().find("line 3 is longer than topic 't' accepts (max.message.bytes = "
                                  "4096 bytes)"),
