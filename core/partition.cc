@@ -315,5 +315,10 @@ int32_t PartitionImpl::LastSequence(int64_t producer_id) const {
   return producers_.LastSequence(producer_id);
 }
 
+int64_t PartitionImpl::MaxProducerId() const {
+  std::lock_guard<std::mutex> l(append_mu_);
+  return producers_.MaxProducerId();
+}
+
 }  // namespace internal
 }  // namespace sluice

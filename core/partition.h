@@ -149,6 +149,10 @@ class Partition {
   // Last appended sequence state per idempotent producer (for tests and for the runtime).
   // Returns -1 if the producer has no batch in this partition.
   virtual int32_t LastSequence(int64_t producer_id) const = 0;
+  // The largest idempotent producer id this partition has a batch of (in its log or its
+  // producer-state snapshot), or -1. Log::AllocateProducerId uses it so that a lost producer-ids
+  // file never makes it hand out an id again.
+  virtual int64_t MaxProducerId() const = 0;
 };
 
 }  // namespace sluice

@@ -67,6 +67,7 @@ class PartitionImpl final : public Partition {
   Status Flush() override;
   Status Close() override;
   int32_t LastSequence(int64_t producer_id) const override;
+  int64_t MaxProducerId() const override;
 
  private:
   Result<AppendResult> DoAppend(std::string_view batch, Acks acks, bool validate);
