@@ -102,7 +102,7 @@ node_pid() {
   [[ -f "$pidfile" ]] || return 1
   pid="$(cat "$pidfile")"
   [[ "$pid" =~ ^[0-9]+$ ]] || return 1
-  cmdline="$(tr '\0' ' ' < "/proc/$pid/cmdline" 2> /dev/null)" || return 1
+  cmdline="$(tr '\0' ' ' 2> /dev/null < "/proc/$pid/cmdline")" || return 1
   [[ "$cmdline" == *"kafka.Kafka $(node_dir "$1")/server.properties"* ]] || return 1
   echo "$pid"
 }
@@ -220,6 +220,11 @@ log.retention.check.interval.ms=60000
 log.cleaner.threads=1
 log.cleaner.dedupe.buffer.size=16777216
 group.initial.rebalance.delay.ms=0
+# `stop` stops every node at once. A controlled shutdown (moving leaders away first) has no
+# broker to move them to then, and it waits up to 5 minutes for a controller's approval that
+# never comes once the other nodes' controllers are gone (seen here: one broker hung past 60 s).
+# Without it each broker still flushes its logs and shuts down cleanly.
+controlled.shutdown.enable=false
 EOF
 }
 
@@ -228,15 +233,20 @@ EOF
 # "Kafka Server started" line after it (the metadata still lists a killed broker until the
 # controller fences it, so the listing alone does not show that a restarted broker runs).
 declare -A LOG_MARK=()
-start_node() {
-  local n="$1" d port
-  d="$(node_dir "$n")"
-  LOG_MARK[$n]="$(stat -c %s "$d/logs/server.log" 2> /dev/null || echo 0)"
+check_ports() {
+  local n="$1" port
   for port in "$(client_port "$n")" "$(controller_port "$n")"; do
     if port_in_use "$port"; then
       die "port $port (node $n) is in use by another program; stop it, or pick other ports with --base-port P (and --fresh)"
     fi
   done
+}
+
+start_node() {
+  local n="$1" d
+  d="$(node_dir "$n")"
+  LOG_MARK[$n]="$(stat -c %s "$d/logs/server.log" 2> /dev/null || echo 0)"
+  check_ports "$n"
   rm -f "$d/pid"
   echo "--- $(date -u +%FT%TZ) start" >> "$d/stdout.log"
   # setsid: the broker outlives this script and a Ctrl-C in its terminal; the pid file is
@@ -270,7 +280,7 @@ wait_ready() {
     for n in "$@"; do
       if ! node_pid "$n" > /dev/null; then
         last_logs "$n"
-        die "broker $n exited while starting (logs above; a port in use or a full disk are the usual causes)"
+        die "broker $n exited while starting; its logs above say why"
       fi
     done
     listed=" $(metadata_brokers)"
@@ -333,6 +343,7 @@ cmd_start() {
   for ((n = 1; n <= BROKERS; n++)); do
     node_pid "$n" > /dev/null || to_start+=("$n")
   done
+  for n in "${to_start[@]}"; do check_ports "$n"; done
   if ((fresh)); then
     say "formatting a new cluster ($BROKERS brokers, cluster id $CLUSTER_ID) in $DIR"
     for ((n = 1; n <= BROKERS; n++)); do write_config "$n"; done
