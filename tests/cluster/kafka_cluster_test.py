@@ -50,9 +50,11 @@ def ports_free(ports):
 
 
 def free_base_port(brokers):
-    # The script uses BASE..BASE+N-1 for clients and BASE+100.. for the controllers.
+    # The script uses BASE..BASE+N-1 for clients and BASE+100.. for the controllers. Below
+    # Linux's ephemeral range (32768 and up), so no other test's client connection takes one
+    # of them between this check and the brokers' bind.
     for _ in range(200):
-        base = random.randrange(20000, 40000)
+        base = random.randrange(20000, 32768 - 100 - brokers)
         if ports_free([base + i for i in range(brokers)] + [base + 100 + i for i in range(brokers)]):
             return base
     raise Failure('found no free loopback ports')
