@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/offset_rule.h"
 #include "core/record_batch_format.h"
 #include "core/status.h"
 #include "core/types.h"
@@ -91,8 +92,10 @@ class RecordBatchView {
   static Result<RecordBatchView> Parse(std::string_view bytes);
 
   // Checks CRC-32C, the record count against lastOffsetDelta, and (for uncompressed batches)
-  // that every record decodes within the batch bounds. Returns kCorruption naming the fault.
-  Status Validate() const;
+  // that every record decodes within the batch bounds with offsets as `rule` allows (see
+  // core/offset_rule.h: dense for a producer's batch, gaps allowed for a stored one). Returns
+  // kCorruption naming the fault.
+  Status Validate(OffsetRule rule = OffsetRule::kNewAppend) const;
   bool CrcMatches() const;
 
   std::string_view bytes() const { return bytes_; }
@@ -146,6 +149,7 @@ class RecordBatchView {
   }
 
  private:
+  friend class BatchCursor;  // frames batches itself
   explicit RecordBatchView(std::string_view b) : bytes_(b) {}
   Status DecodeRecord(const char** p, const char* end, RecordView* r) const;
   Status CompressedError() const;
