@@ -143,19 +143,13 @@ class Consumer::Impl {
       st = a.reader->Fill();
     }
     if (!st.ok()) return st.WithContext(fmt::format("{}-{}", tp.topic, tp.partition));
-    const size_t limit = options_.max_poll_records;
-    const TopicPartition* tpp = nullptr;
-    RecordView r;
-    while (out->records_.size() < limit) {
-      SLUICE_ASSIGN_OR_RETURN(bool got, a.reader->NextBuffered(&r));
-      if (!got) break;
-      if (tpp == nullptr) {
-        out->tps_.push_back(std::make_unique<TopicPartition>(tp));
-        tpp = out->tps_.back().get();
-      }
-      out->records_.push_back({tpp, r});
-    }
-    return Status::Ok();
+    const size_t room =
+        options_.max_poll_records - std::min(options_.max_poll_records, out->records_.size());
+    if (room == 0 || a.reader->Drained()) return Status::Ok();
+    out->tps_.push_back(std::make_unique<TopicPartition>(tp));
+    const TopicPartition* tpp = out->tps_.back().get();
+    auto take = [&](const RecordView& r) { out->records_.push_back({tpp, r}); };
+    return a.reader->ForEachBuffered(room, PartitionReader::kNoLimit, take).status();
   }
 
   // Drops every assignment, keeping the readers' buffers until the next Poll.

@@ -11,6 +11,7 @@ void PartitionReader::Seek(Offset offset) {
   position_ = offset;
   cursor_ = BatchCursor();
   in_batch_ = false;
+  left_ = 0;
 }
 
 Status PartitionReader::Fill() {
@@ -22,10 +23,11 @@ Status PartitionReader::Fill() {
 
 void PartitionReader::FinishBatch() {
   in_batch_ = false;
+  left_ = 0;
   position_ = std::max(position_, batch_.last_offset() + 1);
 }
 
-Result<bool> PartitionReader::NextBuffered(RecordView* rec, Offset limit) {
+Result<bool> PartitionReader::NextBufferedSlow(RecordView* rec, Offset limit) {
   while (true) {
     if (!in_batch_) {
       if (!cursor_.Next(&batch_)) {
@@ -46,8 +48,10 @@ Result<bool> PartitionReader::NextBuffered(RecordView* rec, Offset limit) {
       const RecordBatchView::Cursor at = record_;
       SLUICE_RETURN_IF_ERROR(batch_.Next(&record_, rec));
       if (rec->offset < position_) continue;
+      left_ = batch_.record_count() - record_.index;  // what follows takes the fast path
       if (rec->offset >= limit) {
         record_ = at;  // not taken: it stays next
+        ++left_;
         return false;
       }
       position_ = rec->offset + 1;

@@ -61,7 +61,26 @@ class PartitionReader {
   // The next record of the read-ahead at or after position() and below `limit`, without reading:
   // true and *rec, or false when the read-ahead is used up or the next record is at or past
   // `limit`. kCorruption for a malformed batch or record, kInvalidArgument for a compressed batch.
-  Result<bool> NextBuffered(RecordView* rec, Offset limit = kNoLimit);
+  Result<bool> NextBuffered(RecordView* rec, Offset limit = kNoLimit) {
+    if (NextInBatch(rec, limit)) return true;
+    return NextBufferedSlow(rec, limit);
+  }
+  // Calls fn(const RecordView&) for the next records of the read-ahead, as NextBuffered would
+  // return them, at most `max`; returns how many. For callers that take many records at once
+  // (the Consumer's Poll), without a Result per record.
+  template <typename Fn>
+  Result<size_t> ForEachBuffered(size_t max, Offset limit, Fn&& fn) {
+    size_t n = 0;
+    RecordView rec;
+    for (; n < max; ++n) {
+      if (!NextInBatch(&rec, limit)) {
+        SLUICE_ASSIGN_OR_RETURN(bool got, NextBufferedSlow(&rec, limit));
+        if (!got) break;
+      }
+      fn(static_cast<const RecordView&>(rec));
+    }
+    return n;
+  }
   // As NextBuffered, reading whenever the read-ahead is used up: false once the position reaches
   // `limit` or the high watermark.
   Result<bool> Next(RecordView* rec, Offset limit = kNoLimit);
@@ -70,15 +89,31 @@ class PartitionReader {
   // Whether the reader drops all of `batch`: control batches today; batches of aborted
   // transactions for a read_committed reader later.
   static bool Skips(const RecordBatchView& batch) { return batch.is_control(); }
+  // The fast path, inline: the next record of a batch already entered, if it is the answer.
+  bool NextInBatch(RecordView* rec, Offset limit) {
+    if (left_ == 0) return false;
+    const RecordBatchView::Cursor at = record_;
+    if (batch_.TryNext(&record_, rec) && rec->offset >= position_ && rec->offset < limit) {
+      position_ = rec->offset + 1;
+      --left_;
+      return true;
+    }
+    record_ = at;  // the slow path decides
+    return false;
+  }
+  Result<bool> NextBufferedSlow(RecordView* rec, Offset limit);
   // Leaves the current batch; the position moves to its next offset.
   void FinishBatch();
 
   const Partition* const partition_;
   const size_t read_bytes_;
   Offset position_;
-  ReadResult read_;     // the read-ahead
-  BatchCursor cursor_;  // over read_.data
-  bool in_batch_ = false;
+  ReadResult read_;        // the read-ahead
+  BatchCursor cursor_;     // over read_.data
+  bool in_batch_ = false;  // batch_ is framed
+  // Records of batch_ not yet returned once it is entered (not skipped, below the limit); 0
+  // otherwise, which keeps the fast path out.
+  int32_t left_ = 0;
   RecordBatchView batch_;           // the current batch, when in_batch_
   RecordBatchView::Cursor record_;  // the next record of batch_
 };

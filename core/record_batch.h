@@ -132,6 +132,17 @@ class RecordBatchView {
     return Status::Ok();
   }
 
+  // As Next, but false instead of an error (a compressed batch, a malformed record), so that a
+  // hot loop pays for no second Status; call Next to learn the error.
+  bool TryNext(Cursor* c, RecordView* r) const {
+    if (compression() != 0) return false;
+    const char* p = bytes_.data() + c->byte;
+    if (!DecodeRecord(&p, bytes_.data() + bytes_.size(), r).ok()) return false;
+    c->byte = static_cast<size_t>(p - bytes_.data());
+    ++c->index;
+    return true;
+  }
+
   // Decodes the records in order and calls fn(const RecordView&) for each; stops at the first
   // malformed record with kCorruption. Compressed batches return kInvalidArgument naming the codec.
   template <typename Fn>
