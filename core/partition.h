@@ -19,6 +19,7 @@
 #include "core/status.h"
 #include "core/topic_config.h"
 #include "core/types.h"
+#include "core/wake_signal.h"
 
 namespace sluice {
 
@@ -113,6 +114,11 @@ class Partition {
 
   // Blocks until the HW is above `offset` or the deadline passes; returns whether it is.
   virtual bool WaitForData(Offset offset, std::chrono::steady_clock::time_point deadline) const = 0;
+  // Registers `signal` (not owned) to be notified after every append, until RemoveListener. A
+  // read-only partition does not notify for what another process appends: its waiters need a
+  // timeout. A signal may be added once per partition.
+  virtual void AddListener(WakeSignal* signal) const = 0;
+  virtual void RemoveListener(WakeSignal* signal) const = 0;
 
   // First offset whose record timestamp is >= ts, as Kafka's offsetsForTimes (the time index finds
   // the batch, then its records are scanned; a compressed batch answers with its base offset).
