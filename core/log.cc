@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "core/group_coordinator.h"
+#include "core/internal/metadata_file.h"
 
 namespace sluice {
 namespace {
@@ -21,6 +22,8 @@ constexpr const char* kGroupsDir = "groups";
 constexpr const char* kTrashDir = "trash";
 constexpr const char* kTopicConf = "topic.conf";
 constexpr const char* kProducerIds = "producer-ids";
+// The first line of a checksummed producer-ids file; older files hold just the number.
+constexpr std::string_view kProducerIdsHeader = "sluice-producer-ids 2\n";
 
 std::string ProcessName() {
   std::ifstream in("/proc/self/cmdline", std::ios::binary);
@@ -52,40 +55,60 @@ Status Log::Init() {
   if (!options_.read_only) {
     SLUICE_RETURN_IF_ERROR(fs_->CreateDirs(JoinPath(dir, kTopicsDir)));
     SLUICE_RETURN_IF_ERROR(fs_->CreateDirs(JoinPath(dir, kGroupsDir)));
-    // The lock is an flock on LOCK: the kernel releases it when the holder dies, so a killed
-    // writer never leaves a stale lock behind. The file's contents only describe the holder.
+    // The lock is an flock on the data directory itself, which cannot be unlinked or replaced
+    // while it holds our files: a lock on the LOCK file alone let a second writer in once someone
+    // removed LOCK (the first kept its lock on the orphaned inode). LOCK is flocked as well, so a
+    // writer of an older version (which locks only LOCK) is still kept out, and it describes the
+    // holder for the error a second writer gets. The kernel drops both locks when the holder
+    // dies, so a killed writer never leaves a stale lock behind.
     std::string lock_path = JoinPath(dir, kLockFile);
+    dir_lock_fd_ = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dir_lock_fd_ < 0) return ErrnoToStatus(errno, "cannot open data directory", dir);
     lock_fd_ = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (lock_fd_ < 0) return ErrnoToStatus(errno, "cannot open lock file", lock_path);
+    if (lock_fd_ < 0) {
+      Status st = ErrnoToStatus(errno, "cannot open lock file", lock_path);
+      ReleaseLock();
+      return st;
+    }
     auto deadline = std::chrono::steady_clock::now() + options_.lock_wait;
-    while (::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
+    while (::flock(dir_lock_fd_, LOCK_EX | LOCK_NB) != 0 ||
+           ::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
       if (errno != EWOULDBLOCK && errno != EINTR) {
-        Status st = ErrnoToStatus(errno, "cannot lock", lock_path);
-        ::close(lock_fd_);
-        lock_fd_ = -1;
+        Status st = ErrnoToStatus(errno, "cannot lock", dir);
+        ReleaseLock();
         return st;
       }
+      ::flock(dir_lock_fd_, LOCK_UN);  // held only together with LOCK
       if (std::chrono::steady_clock::now() >= deadline) {
         std::string holder(512, '\0');
         ssize_t n = ::pread(lock_fd_, holder.data(), holder.size(), 0);
         holder.resize(n > 0 ? n : 0);
         while (!holder.empty() && holder.back() == '\n') holder.pop_back();
         std::replace(holder.begin(), holder.end(), '\n', ' ');
-        ::close(lock_fd_);
-        lock_fd_ = -1;
+        ReleaseLock();
         return Unavailable(
             "data directory '{}' is being written by another process ({}); wait for it to "
             "finish or stop it, or use a different --data directory",
             dir, holder.empty() ? "unknown holder" : holder);
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      // LOCK may have been removed or replaced meanwhile: read the holder from the current one.
+      ::close(lock_fd_);
+      lock_fd_ = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+      if (lock_fd_ < 0) {
+        Status st = ErrnoToStatus(errno, "cannot open lock file", lock_path);
+        ReleaseLock();
+        return st;
+      }
     }
     std::string label =
         options_.lock_holder_label.empty() ? ProcessName() : options_.lock_holder_label;
     std::string info = fmt::format("pid {}: {}\n", ::getpid(), label);
     if (::ftruncate(lock_fd_, 0) != 0 ||
         ::pwrite(lock_fd_, info.data(), info.size(), 0) != static_cast<ssize_t>(info.size())) {
-      return ErrnoToStatus(errno, "cannot write lock file", lock_path);
+      Status st = ErrnoToStatus(errno, "cannot write lock file", lock_path);
+      ReleaseLock();
+      return st;
     }
     // Leftovers of a topic deletion that a crash interrupted.
     std::string trash = JoinPath(dir, kTrashDir);
@@ -129,8 +152,13 @@ Status Log::CreateTopic(const std::string& name, const TopicConfig& config) {
   std::lock_guard lock(mu_);
   std::string dir = TopicDir(name);
   std::string conf = JoinPath(dir, kTopicConf);
-  if (fs_->Exists(conf)) return AlreadyExists("topic '{}' already exists", name);
-  // A directory without topic.conf is a creation a crash interrupted; it is reused.
+  // A damaged topic (or one whose topic.conf is gone but whose partitions are not) must not be
+  // created over: its old records would come back under the new configuration.
+  auto existing = LoadTopicConfig(name);
+  if (existing.ok()) return AlreadyExists("topic '{}' already exists", name);
+  if (existing.status().code() != StatusCode::kNotFound) return existing.status();
+  // A directory without topic.conf and without partitions is a creation a crash interrupted; it
+  // is reused.
   SLUICE_RETURN_IF_ERROR(fs_->CreateDirs(dir));
   SLUICE_RETURN_IF_ERROR(fs_->WriteFileAtomic(conf, config.Serialize()));
   SLUICE_RETURN_IF_ERROR(fs_->SyncDir(JoinPath(options_.data_dir, kTopicsDir)));
@@ -148,7 +176,12 @@ Status Log::DeleteTopic(const std::string& name) {
   }
   std::lock_guard lock(mu_);
   std::string dir = TopicDir(name);
-  if (!fs_->Exists(JoinPath(dir, kTopicConf))) return NotFound("topic '{}' does not exist", name);
+  // A topic whose topic.conf is damaged or missing can still be deleted (that is how its data is
+  // dropped on purpose).
+  if (!fs_->Exists(JoinPath(dir, kTopicConf))) {
+    SLUICE_ASSIGN_OR_RETURN(std::vector<int32_t> parts, PartitionDirs(dir));
+    if (parts.empty()) return NotFound("topic '{}' does not exist", name);
+  }
   auto it = topics_.find(name);
   if (it != topics_.end()) {
     for (auto& p : it->second->partitions) {
@@ -172,9 +205,16 @@ Result<std::vector<std::string>> Log::ListTopics() {
   if (!fs_->Exists(dir)) return out;
   SLUICE_ASSIGN_OR_RETURN(auto names, fs_->ListDir(dir));
   for (const std::string& n : names) {
-    if (ValidateTopicName(n).ok() && fs_->Exists(JoinPath(JoinPath(dir, n), kTopicConf))) {
-      out.push_back(n);
+    if (!ValidateTopicName(n).ok()) continue;
+    std::string tdir = JoinPath(dir, n);
+    // A topic that lost its topic.conf still has its partitions: it is listed (DescribeTopic
+    // then reports the damage) rather than silently vanishing.
+    bool listed = fs_->Exists(JoinPath(tdir, kTopicConf));
+    if (!listed) {
+      auto parts = PartitionDirs(tdir);
+      listed = !parts.ok() || !parts->empty();
     }
+    if (listed) out.push_back(n);
   }
   std::sort(out.begin(), out.end());
   return out;
@@ -187,14 +227,54 @@ Result<TopicConfig> Log::DescribeTopic(const std::string& name) {
     auto it = topics_.find(name);
     if (it != topics_.end()) return it->second->config;
   }
-  std::string conf = JoinPath(TopicDir(name), kTopicConf);
+  return LoadTopicConfig(name);
+}
+
+Result<std::vector<int32_t>> Log::PartitionDirs(const std::string& topic_dir) const {
+  std::vector<int32_t> out;
+  if (!fs_->Exists(topic_dir)) return out;
+  SLUICE_ASSIGN_OR_RETURN(auto names, fs_->ListDir(topic_dir));
+  for (const std::string& n : names) {
+    int64_t v = 0;
+    if (internal::ParseDecimal(n, &v) && v >= 0 && v <= INT32_MAX && n == std::to_string(v)) {
+      out.push_back(static_cast<int32_t>(v));
+    }
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+Result<TopicConfig> Log::LoadTopicConfig(const std::string& name) const {
+  std::string dir = TopicDir(name);
+  std::string conf = JoinPath(dir, kTopicConf);
+  SLUICE_ASSIGN_OR_RETURN(std::vector<int32_t> parts, PartitionDirs(dir));
+  const std::string fix = fmt::format(
+      "restore it from a backup, or drop the topic and its data with 'sluice topic delete {}'",
+      name);
   if (!fs_->Exists(conf)) {
-    return NotFound("topic '{}' does not exist; create it with 'sluice topic create {}'", name,
-                    name);
+    if (parts.empty()) {
+      return NotFound("topic '{}' does not exist; create it with 'sluice topic create {}'", name,
+                      name);
+    }
+    return Corruption(
+        "topic '{}' is damaged: '{}' holds data of {} partition{} but its topic.conf is missing; "
+        "{} "
+        "(it must allow at least {} partitions)",
+        name, dir, parts.size(), parts.size() == 1 ? "" : "s", fix, parts.back() + 1);
   }
   SLUICE_ASSIGN_OR_RETURN(std::string text, fs_->ReadFile(conf));
   auto parsed = TopicConfig::Parse(text);
-  if (!parsed.ok()) return parsed.status().WithContext(conf);
+  if (!parsed.ok()) {
+    return Corruption("topic '{}' is damaged: '{}' cannot be read ({}); {}", name, conf,
+                      parsed.status().message(), fix);
+  }
+  if (!parts.empty() && parts.back() >= parsed->partitions) {
+    return Corruption(
+        "topic '{}' is damaged: '{}' says {} partition{} but '{}' holds partition {}; {} (it must "
+        "allow at least {} partitions)",
+        name, conf, parsed->partitions, parsed->partitions == 1 ? "" : "s", dir, parts.back(), fix,
+        parts.back() + 1);
+  }
   return parsed;
 }
 
@@ -203,16 +283,14 @@ bool Log::HasTopic(const std::string& name) { return DescribeTopic(name).ok(); }
 Result<Partition*> Log::GetPartition(const std::string& topic, PartitionId partition) {
   SLUICE_RETURN_IF_ERROR(ValidateTopicName(topic));
   std::lock_guard lock(mu_);
+  return GetPartitionLocked(topic, partition);
+}
+
+Result<Partition*> Log::GetPartitionLocked(const std::string& topic, PartitionId partition) {
   auto it = topics_.find(topic);
   if (it == topics_.end()) {
-    std::string conf = JoinPath(TopicDir(topic), kTopicConf);
-    if (!fs_->Exists(conf)) {
-      return NotFound("topic '{}' does not exist; create it with 'sluice topic create {}'", topic,
-                      topic);
-    }
-    SLUICE_ASSIGN_OR_RETURN(std::string text, fs_->ReadFile(conf));
-    auto parsed = TopicConfig::Parse(text);
-    if (!parsed.ok()) return parsed.status().WithContext(conf);
+    auto parsed = LoadTopicConfig(topic);
+    if (!parsed.ok()) return parsed.status();
     auto state = std::make_unique<TopicState>();
     state->config = *parsed;
     state->partitions.resize(parsed->partitions);
@@ -246,14 +324,66 @@ Result<int64_t> Log::AllocateProducerId() {
   if (options_.read_only) return InvalidArgument("cannot allocate a producer id: log is read-only");
   std::lock_guard lock(mu_);
   std::string path = JoinPath(options_.data_dir, kProducerIds);
-  int64_t next = 0;
+  int64_t next = -1;
   if (fs_->Exists(path)) {
-    SLUICE_ASSIGN_OR_RETURN(std::string text, fs_->ReadFile(path));
-    auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), next);
-    if (ec != std::errc()) return Corruption("'{}' does not hold a number", path);
+    SLUICE_ASSIGN_OR_RETURN(std::string bytes, fs_->ReadFile(path));
+    Result<int64_t> stored = ParseProducerIds(bytes, path);
+    if (stored.ok()) {
+      next = *stored;
+    } else {
+      Info(fmt::format("{}; the next producer id is taken from the partitions instead",
+                       stored.status().message()));
+    }
   }
-  SLUICE_RETURN_IF_ERROR(fs_->WriteFileAtomic(path, fmt::format("{}\n", next + 1)));
+  if (next < 0) {
+    // The file is new, lost or damaged. Handing out an id a partition already knows would make
+    // that producer's first batches look like duplicates of the old ones and be acknowledged
+    // without being written, so the next id is one past the largest any partition holds.
+    SLUICE_ASSIGN_OR_RETURN(int64_t max_seen, MaxProducerIdLocked());
+    next = max_seen + 1;
+  }
+  SLUICE_RETURN_IF_ERROR(fs_->WriteFileAtomic(
+      path, internal::SealMetadata(fmt::format("{}next={}\n", kProducerIdsHeader, next + 1))));
   return next;
+}
+
+Result<int64_t> Log::ParseProducerIds(std::string_view bytes, const std::string& path) {
+  SLUICE_ASSIGN_OR_RETURN(internal::MetadataText m, internal::UnsealMetadata(bytes, path, ""));
+  std::string_view text = m.text;
+  int64_t next = -1;
+  bool ok = false;
+  if (m.checksummed && text.starts_with(kProducerIdsHeader)) {
+    text.remove_prefix(kProducerIdsHeader.size());
+    ok = text.starts_with("next=") && text.ends_with("\n") &&
+         internal::ParseDecimal(text.substr(5, text.size() - 6), &next);
+  } else if (!m.checksummed && !text.starts_with(kProducerIdsHeader)) {
+    // Written before checksums: the number and a newline.
+    ok = text.ends_with("\n") && internal::ParseDecimal(text.substr(0, text.size() - 1), &next);
+  }
+  if (!ok || next < 0) {
+    return Corruption("metadata file '{}' is damaged: it does not hold a producer id", path);
+  }
+  return next;
+}
+
+Result<int64_t> Log::MaxProducerIdLocked() {
+  int64_t max_seen = -1;
+  std::string dir = JoinPath(options_.data_dir, kTopicsDir);
+  if (!fs_->Exists(dir)) return max_seen;
+  SLUICE_ASSIGN_OR_RETURN(auto names, fs_->ListDir(dir));
+  for (const std::string& topic : names) {
+    if (!ValidateTopicName(topic).ok()) continue;
+    SLUICE_ASSIGN_OR_RETURN(std::vector<int32_t> parts, PartitionDirs(TopicDir(topic)));
+    for (int32_t p : parts) {
+      auto partition = GetPartitionLocked(topic, PartitionId(p));
+      if (!partition.ok()) {
+        return partition.status().WithContext(
+            "cannot find the largest producer id in use (producer-ids is missing or damaged)");
+      }
+      max_seen = std::max(max_seen, (*partition)->MaxProducerId());
+    }
+  }
+  return max_seen;
 }
 
 Result<int> Log::ApplyRetention(Timestamp now) {
@@ -298,11 +428,16 @@ Status Log::Close() {
       if (first.ok() && !st.ok()) first = st;
     }
   }
-  if (lock_fd_ >= 0) {
-    ::close(lock_fd_);  // releases the flock
-    lock_fd_ = -1;
-  }
+  ReleaseLock();
   return first;
+}
+
+void Log::ReleaseLock() {
+  // Closing the descriptors releases the flocks.
+  if (lock_fd_ >= 0) ::close(lock_fd_);
+  if (dir_lock_fd_ >= 0) ::close(dir_lock_fd_);
+  lock_fd_ = -1;
+  dir_lock_fd_ = -1;
 }
 
 }  // namespace sluice

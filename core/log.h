@@ -2,7 +2,7 @@
 // group offsets. The entry point of the core library.
 //
 // Layout (see core/README.md):
-//   <data>/LOCK                         writer lock (flock; dies with its process) + holder info
+//   <data>/LOCK                         holder info; it and <data> itself are flocked by the writer
 //   <data>/topics/<topic>/topic.conf    TopicConfig
 //   <data>/topics/<topic>/<p>/...       partition segments
 //   <data>/groups/<group>.offsets       committed offsets of one group
@@ -97,11 +97,23 @@ class Log {
   explicit Log(LogOptions options);
   Status Init();
   std::string TopicDir(const std::string& name) const;
+  // The partition numbers that have a directory under `topic_dir`, sorted.
+  Result<std::vector<int32_t>> PartitionDirs(const std::string& topic_dir) const;
+  // Reads topic.conf and checks it against the partition directories: kNotFound if the topic does
+  // not exist, kCorruption (saying what to do) if topic.conf is damaged, missing beside partition
+  // data, or has fewer partitions than there are directories.
+  Result<TopicConfig> LoadTopicConfig(const std::string& name) const;
+  Result<Partition*> GetPartitionLocked(const std::string& topic, PartitionId partition);
+  static Result<int64_t> ParseProducerIds(std::string_view bytes, const std::string& path);
+  Result<int64_t> MaxProducerIdLocked();
   void Info(const std::string& line) const;
 
   LogOptions options_;
   FileSystem* fs_;
-  int lock_fd_ = -1;
+  void ReleaseLock();
+
+  int lock_fd_ = -1;      // LOCK, flocked while this writer runs
+  int dir_lock_fd_ = -1;  // the data directory, flocked while this writer runs
   std::mutex mu_;
   struct TopicState {
     TopicConfig config;

@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <charconv>
 
+#include "core/internal/metadata_file.h"
+#include "core/topic_config.h"
+
 namespace sluice {
 namespace {
 
@@ -60,15 +63,42 @@ bool Unhex(std::string_view s, std::string* out) {
 }
 
 constexpr std::string_view kSuffix = ".offsets";
-constexpr std::string_view kMagicLine = "sluice-offsets 1";
+// Version 1 (no checksum, no group line) is still read; version 2 is written.
+constexpr std::string_view kMagicLineV1 = "sluice-offsets 1";
+constexpr std::string_view kMagicLine = "sluice-offsets 2";
+// Longest file name used as is: NAME_MAX (255) less the ".tmp" of WriteFileAtomic's temporary
+// file. Every name that worked before stays the same; longer encodings are shortened and hashed.
+constexpr size_t kMaxPlainFileName = 255 - 4;
+constexpr size_t kShortenedPrefix = 100;
 
-std::string Serialize(const std::map<TopicPartition, CommittedOffset>& all) {
-  std::string text = std::string(kMagicLine) + "\n";
+// FNV-1a, 64 bits: names the file of a group id too long to spell out. The group id itself is
+// stored in the file and checked on load, so a collision is detected, not merged.
+uint64_t Fnv1a64(std::string_view s) {
+  uint64_t h = 14695981039346656037ull;
+  for (char c : s) {
+    h ^= static_cast<uint8_t>(c);
+    h *= 1099511628211ull;
+  }
+  return h;
+}
+
+std::string Serialize(const std::string& group,
+                      const std::map<TopicPartition, CommittedOffset>& all) {
+  std::string text = fmt::format("{}\ngroup\t{}\n", kMagicLine, Hex(group));
   for (const auto& [tp, co] : all) {
     text += fmt::format("{}\t{}\t{}\t{}\t{}\n", tp.topic, tp.partition, co.offset, co.commit_time,
                         Hex(co.metadata));
   }
-  return text;
+  return internal::SealMetadata(text);
+}
+
+// Splits `*rest` at the next '\n'; false if there is none.
+bool NextLine(std::string_view* rest, std::string_view* line) {
+  size_t nl = rest->find('\n');
+  if (nl == std::string_view::npos) return false;
+  *line = rest->substr(0, nl);
+  rest->remove_prefix(nl + 1);
+  return true;
 }
 
 }  // namespace
@@ -85,47 +115,83 @@ OffsetStore::OffsetStore(FileSystem* fs, std::string groups_dir, bool read_only)
     : fs_(fs), dir_(std::move(groups_dir)), read_only_(read_only) {}
 
 std::string OffsetStore::PathFor(const std::string& group) const {
-  return JoinPath(dir_, EncodeName(group) + std::string(kSuffix));
+  std::string name = EncodeName(group);
+  if (name.size() + kSuffix.size() > kMaxPlainFileName) {
+    // Too long for a file name (a 249-character id, or one with many encoded bytes): a readable
+    // prefix, cut before a partial "%XX", then '~' (which EncodeName never emits) and a hash.
+    size_t cut = kShortenedPrefix;
+    if (name[cut - 1] == '%') cut -= 1;
+    if (name[cut - 2] == '%') cut -= 2;
+    name = fmt::format("{}~{:016x}", name.substr(0, cut), Fnv1a64(group));
+  }
+  return JoinPath(dir_, name + std::string(kSuffix));
 }
 
 Result<std::map<TopicPartition, CommittedOffset>> OffsetStore::Load(const std::string& group) {
   std::map<TopicPartition, CommittedOffset> out;
   std::string path = PathFor(group);
   if (!fs_->Exists(path)) return out;
-  SLUICE_ASSIGN_OR_RETURN(std::string text, fs_->ReadFile(path));
-  std::string_view rest = text;
-  bool first = true;
-  while (!rest.empty()) {
-    size_t nl = rest.find('\n');
-    if (nl == std::string_view::npos) return Corruption("offset file '{}' ends mid-line", path);
-    std::string_view line = rest.substr(0, nl);
-    rest.remove_prefix(nl + 1);
-    if (first) {
-      if (line != kMagicLine) return Corruption("offset file '{}' has an unknown header", path);
-      first = false;
-      continue;
+  SLUICE_ASSIGN_OR_RETURN(std::string bytes, fs_->ReadFile(path));
+  std::string stored_group;
+  SLUICE_ASSIGN_OR_RETURN(out, Parse(bytes, path, &stored_group));
+  if (stored_group != group && !stored_group.empty()) {
+    return Corruption(
+        "offset file '{}' holds the offsets of another group than '{}' (a file name collision); "
+        "use another group id",
+        path, group);
+  }
+  return out;
+}
+
+Result<std::map<TopicPartition, CommittedOffset>> OffsetStore::Parse(std::string_view bytes,
+                                                                     const std::string& path,
+                                                                     std::string* group) {
+  std::map<TopicPartition, CommittedOffset> out;
+  group->clear();
+  // What to do about a damaged file: the offsets cannot be guessed, so the group starts over
+  // where its owner decides.
+  const std::string fix = fmt::format(
+      "delete the file to forget the group's offsets (its consumers then start from "
+      "auto.offset.reset), or restore it from a backup");
+  auto bad = [&](std::string_view what) {
+    return Corruption("offset file '{}' is damaged: {}; {}", path, what, fix);
+  };
+  SLUICE_ASSIGN_OR_RETURN(internal::MetadataText m, internal::UnsealMetadata(bytes, path, fix));
+  std::string_view rest = m.text, line;
+  if (!NextLine(&rest, &line)) return bad("it has no header");
+  if (m.checksummed) {
+    if (line != kMagicLine) return bad("it has an unknown header");
+    if (!NextLine(&rest, &line) || !line.starts_with("group\t") || !Unhex(line.substr(6), group) ||
+        group->empty()) {
+      return bad("it has no group line");
     }
+  } else if (line == kMagicLine) {
+    return bad("its checksum line is missing (the file was cut short)");
+  } else if (line != kMagicLineV1) {
+    return bad("it has an unknown header");
+  }
+  while (NextLine(&rest, &line)) {
     // topic \t partition \t offset \t commit_time \t hex(metadata)
     std::string_view f[5];
     for (int i = 0; i < 5; ++i) {
       size_t tab = line.find('\t');
-      if (i < 4 && tab == std::string_view::npos) {
-        return Corruption("offset file '{}' has a malformed line", path);
-      }
+      if (i < 4 && tab == std::string_view::npos) return bad("it has a malformed line");
+      if (i == 4 && tab != std::string_view::npos) return bad("it has a malformed line");
       f[i] = line.substr(0, tab);
       line = tab == std::string_view::npos ? std::string_view() : line.substr(tab + 1);
     }
-    int32_t part = 0;
-    int64_t off = 0, ts = 0;
-    bool ok = std::from_chars(f[1].data(), f[1].data() + f[1].size(), part).ec == std::errc() &&
-              std::from_chars(f[2].data(), f[2].data() + f[2].size(), off).ec == std::errc() &&
-              std::from_chars(f[3].data(), f[3].data() + f[3].size(), ts).ec == std::errc();
-    CommittedOffset co{Offset(off), {}, Timestamp(ts)};
-    if (!ok || !Unhex(f[4], &co.metadata)) {
-      return Corruption("offset file '{}' has a malformed line", path);
+    int64_t part = 0, off = 0, ts = 0;
+    CommittedOffset co;
+    if (!ValidateTopicName(f[0]).ok() || !internal::ParseDecimal(f[1], &part) || part < 0 ||
+        part > INT32_MAX || !internal::ParseDecimal(f[2], &off) || off < 0 ||
+        !internal::ParseDecimal(f[3], &ts) || !Unhex(f[4], &co.metadata)) {
+      return bad("it has a malformed line");
     }
-    out[TopicPartition{std::string(f[0]), PartitionId(part)}] = std::move(co);
+    co.offset = Offset(off);
+    co.commit_time = Timestamp(ts);
+    out[TopicPartition{std::string(f[0]), PartitionId(static_cast<int32_t>(part))}] = std::move(co);
   }
+  if (!rest.empty()) return bad("it ends mid-line");
   return out;
 }
 
@@ -146,7 +212,7 @@ Status OffsetStore::Commit(const std::string& group,
   SLUICE_ASSIGN_OR_RETURN(auto all, Load(group));
   for (const auto& [tp, co] : offsets) all[tp] = co;
   SLUICE_RETURN_IF_ERROR(fs_->CreateDirs(dir_));
-  return fs_->WriteFileAtomic(PathFor(group), Serialize(all));
+  return fs_->WriteFileAtomic(PathFor(group), Serialize(group, all));
 }
 
 Result<std::map<TopicPartition, CommittedOffset>> OffsetStore::Fetch(const std::string& group) {
@@ -167,9 +233,19 @@ Result<std::vector<std::string>> OffsetStore::ListGroups() {
   if (!fs_->Exists(dir_)) return out;
   SLUICE_ASSIGN_OR_RETURN(auto names, fs_->ListDir(dir_));
   for (const std::string& n : names) {
-    if (n.size() > kSuffix.size() && n.ends_with(kSuffix)) {
-      out.push_back(DecodeName(std::string_view(n).substr(0, n.size() - kSuffix.size())));
+    if (n.size() <= kSuffix.size() || !n.ends_with(kSuffix)) continue;
+    std::string_view stem = std::string_view(n).substr(0, n.size() - kSuffix.size());
+    if (stem.find('~') == std::string_view::npos) {
+      out.push_back(DecodeName(stem));
+      continue;
     }
+    // A shortened name: the group id is in the file.
+    std::string path = JoinPath(dir_, n);
+    SLUICE_ASSIGN_OR_RETURN(std::string bytes, fs_->ReadFile(path));
+    std::string group;
+    SLUICE_RETURN_IF_ERROR(Parse(bytes, path, &group).status());
+    if (group.empty()) return Corruption("offset file '{}' does not name its group", path);
+    out.push_back(std::move(group));
   }
   std::sort(out.begin(), out.end());
   return out;
@@ -192,7 +268,7 @@ Status OffsetStore::DeleteTopic(const std::string& topic) {
     SLUICE_ASSIGN_OR_RETURN(auto all, Load(g));
     bool changed = std::erase_if(all, [&](const auto& kv) { return kv.first.topic == topic; }) > 0;
     if (!changed) continue;
-    SLUICE_RETURN_IF_ERROR(fs_->WriteFileAtomic(PathFor(g), Serialize(all)));
+    SLUICE_RETURN_IF_ERROR(fs_->WriteFileAtomic(PathFor(g), Serialize(g, all)));
   }
   return Status::Ok();
 }

@@ -34,8 +34,8 @@ class OffsetStore {
  public:
   OffsetStore(FileSystem* fs, std::string groups_dir, bool read_only);
 
-  // Durably records `offsets` for `group` (merged with what it had). Group ids follow the topic
-  // name rules except that they may be up to 249 chars of [a-zA-Z0-9._-].
+  // Durably records `offsets` for `group` (merged with what it had). A group id is 1..249 bytes,
+  // any bytes (Kafka clients choose them).
   Status Commit(const std::string& group, const std::map<TopicPartition, CommittedOffset>& offsets);
   // All committed offsets of a group; empty if none.
   Result<std::map<TopicPartition, CommittedOffset>> Fetch(const std::string& group);
@@ -49,6 +49,11 @@ class OffsetStore {
  private:
   std::string PathFor(const std::string& group) const;
   Result<std::map<TopicPartition, CommittedOffset>> Load(const std::string& group);
+  // Parses a group's file (either version; format in core/README.md). Sets `*group` to the
+  // group id the file names (empty for version 1, which does not).
+  static Result<std::map<TopicPartition, CommittedOffset>> Parse(std::string_view bytes,
+                                                                 const std::string& path,
+                                                                 std::string* group);
 
   FileSystem* fs_;
   std::string dir_;

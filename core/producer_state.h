@@ -50,6 +50,8 @@ class ProducerStateTable {
   int32_t LastSequence(int64_t producer_id) const;
 
   size_t size() const { return producers_.size(); }
+  // The largest producer id in the table, or -1 if it is empty.
+  int64_t MaxProducerId() const { return producers_.empty() ? -1 : producers_.rbegin()->first; }
 
   // Appends the snapshot to `out`; Decode reads one back from the front of `*in`, consuming it.
   void EncodeTo(std::string* out) const;

@@ -1,15 +1,21 @@
 #include "core/topic_config.h"
 
 #include <charconv>
+#include <set>
 #include <vector>
+
+#include "core/internal/metadata_file.h"
 
 namespace sluice {
 namespace {
 
+// The first line of a checksummed topic.conf; files without it (and without a checksum) were
+// written before checksums existed.
+constexpr std::string_view kHeader = "sluice-topic 2\n";
+
 Result<int64_t> ParseInt(std::string_view key, std::string_view v) {
   int64_t out = 0;
-  auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), out);
-  if (ec != std::errc() || p != v.data() + v.size()) {
+  if (!internal::ParseDecimal(v, &out)) {
     return Corruption("topic config: '{}' has non-numeric value '{}'", key, v);
   }
   return out;
@@ -18,15 +24,25 @@ Result<int64_t> ParseInt(std::string_view key, std::string_view v) {
 }  // namespace
 
 std::string TopicConfig::Serialize() const {
-  return fmt::format(
-      "partitions={}\nretention_ms={}\nretention_bytes={}\nsegment_bytes={}\nmax_message_bytes={}"
+  return internal::SealMetadata(fmt::format(
+      "{}partitions={}\nretention_ms={}\nretention_bytes={}\nsegment_bytes={}\nmax_message_bytes={}"
       "\n",
-      partitions, retention_ms, retention_bytes, segment_bytes, max_message_bytes);
+      kHeader, partitions, retention_ms, retention_bytes, segment_bytes, max_message_bytes));
 }
 
 Result<TopicConfig> TopicConfig::Parse(std::string_view text) {
+  SLUICE_ASSIGN_OR_RETURN(internal::MetadataText m,
+                          internal::UnsealMetadata(text, "topic.conf", ""));
+  text = m.text;
+  if (m.checksummed) {
+    if (!text.starts_with(kHeader)) return Corruption("topic config: unknown header");
+    text.remove_prefix(kHeader.size());
+  } else if (text.starts_with(kHeader)) {
+    return Corruption("topic config: the checksum line is missing (the file was cut short)");
+  }
   TopicConfig c;
   bool saw_partitions = false;
+  std::set<std::string_view> seen;
   while (!text.empty()) {
     size_t nl = text.find('\n');
     std::string_view line = text.substr(0, nl);
@@ -35,6 +51,7 @@ Result<TopicConfig> TopicConfig::Parse(std::string_view text) {
     size_t eq = line.find('=');
     if (eq == std::string_view::npos) return Corruption("topic config: bad line '{}'", line);
     std::string_view key = line.substr(0, eq);
+    if (!seen.insert(key).second) return Corruption("topic config: '{}' appears twice", key);
     SLUICE_ASSIGN_OR_RETURN(int64_t v, ParseInt(key, line.substr(eq + 1)));
     if (key == "partitions") {
       c.partitions = static_cast<int32_t>(v);
@@ -52,7 +69,9 @@ Result<TopicConfig> TopicConfig::Parse(std::string_view text) {
     }
   }
   if (!saw_partitions) return Corruption("topic config: no partition count");
-  SLUICE_RETURN_IF_ERROR(c.Validate());
+  if (Status st = c.Validate(); !st.ok()) {
+    return Corruption("topic config: {}", st.message());
+  }
   return c;
 }
 

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <map>
 
@@ -44,6 +45,18 @@ Result<std::vector<std::string>> ResetJob(Log* log, const ResetOptions& o) {
       return opened.status();
     }
     db = std::move(opened).value();
+  } else if (!o.state_deleted) {
+    const bool ran_with_state = std::any_of(group.begin(), group.end(), [](const auto& e) {
+      return e.second.metadata.starts_with(kMirrorTag);
+    });
+    if (ran_with_state) {
+      return NotFound(
+          "application '{}' has committed with a state directory, but there is none at '{}'; "
+          "nothing was changed. Give the --state directory the job runs with (its RocksDB is "
+          "<state>/{}); if its state was deleted on purpose, add --state-deleted to rewind the "
+          "offsets anyway",
+          app, dir, app);
+    }
   }
 
   // New positions of the external inputs.

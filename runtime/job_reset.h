@@ -8,8 +8,12 @@
 // positions (repartition inputs move to their end) with a new commit number, and mirrored.
 //
 // Fails with kUnavailable if the job is running (its state directory is locked), kNotFound if
-// the application has no offsets, and refuses keep_state when a task has unpublished outputs
-// (the job did not stop cleanly: run it once and stop it, then reset).
+// the application has no offsets, kNotFound (naming where it looked) if there is no state
+// directory although the application committed with one (a wrong --state would otherwise rewind
+// the offsets while the real state keeps its old positions, and the next run would process
+// nothing) unless state_deleted says the state is gone on purpose, and refuses keep_state when a
+// task has unpublished outputs (the job did not stop cleanly: run it once and stop it, then
+// reset). Nothing is changed when it fails.
 #pragma once
 
 #include <string>
@@ -30,6 +34,8 @@ struct ResetOptions {
   bool to_earliest = true;
   Timestamp time{0};
   bool keep_state = false;
+  // The state directory was deleted on purpose: rewind the offsets although it is missing.
+  bool state_deleted = false;
 };
 
 // Returns human-readable lines describing what was done. REQUIRES: `log` is a writer.

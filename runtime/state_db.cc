@@ -7,6 +7,7 @@
 #include <map>
 
 #include "runtime/commit_format.h"
+#include "runtime/state_info_log.h"
 
 namespace sluice {
 
@@ -37,6 +38,8 @@ Result<std::unique_ptr<StateDb>> StateDb::Open(const std::string& dir,
   opts.create_if_missing = true;
   opts.create_missing_column_families = true;
   if (env != nullptr) opts.env = env;
+  // Not RocksDB's own file logger: it aborts the process on a full disk (state_info_log.h).
+  opts.info_log = std::make_shared<StateInfoLog>((std::filesystem::path(dir) / "LOG").string());
   rocksdb::ColumnFamilyOptions cf_opts;
 
   std::vector<std::string> names = {rocksdb::kDefaultColumnFamilyName,
@@ -102,7 +105,18 @@ Status StateDb::Get(rocksdb::ColumnFamilyHandle* cf, std::string_view key, std::
 Status StateDb::Write(rocksdb::WriteBatch* batch, bool sync) {
   rocksdb::WriteOptions wo;
   wo.sync = sync;
-  return FromRocks(db_->Write(wo, batch), "committing state");
+  rocksdb::Status s = db_->Write(wo, batch);
+  if (s.IsNoSpace()) {
+    std::error_code ec;
+    const std::filesystem::space_info space = std::filesystem::space(dir_, ec);
+    return IOError(
+        "committing state in '{}': {}; its file system has {} bytes free. Free some disk space "
+        "there (or move the state with --state) and start the job again: it resumes from its "
+        "last commit",
+        dir_, s.ToString(),
+        ec ? std::string("an unknown number of") : std::to_string(space.available));
+  }
+  return FromRocks(s, "committing state");
 }
 
 Status StateDb::SyncWal() { return FromRocks(db_->SyncWAL(), "syncing the state's WAL"); }

@@ -3,6 +3,7 @@
 #include <fmt/chrono.h>
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <future>
 
@@ -58,6 +59,44 @@ void ServerImpl::LogClientError(uint64_t conn, const std::string& peer, std::str
 
 void ServerImpl::RunOnWorker(std::function<void()> fn) { asio::post(*workers_, std::move(fn)); }
 
+bool ServerImpl::TryCharge(int64_t n) {
+  int64_t now = buffered.load(std::memory_order_relaxed);
+  if (now + n > options_.max_buffered_request_bytes) return false;
+  now += n;
+  buffered.store(now, std::memory_order_relaxed);
+  if (now > peak_buffered.load(std::memory_order_relaxed)) {
+    peak_buffered.store(now, std::memory_order_relaxed);
+  }
+  return true;
+}
+
+void ServerImpl::Release(int64_t n) {
+  if (n <= 0) return;
+  buffered.fetch_sub(n, std::memory_order_relaxed);
+  if (paused_.empty() || resume_posted_ || stopped_) return;
+  // Resume outside the caller (which may be the connection that just released).
+  resume_posted_ = true;
+  asio::post(io_, [this] {
+    resume_posted_ = false;
+    while (!paused_.empty() && !stopped_) {
+      auto conn = paused_.front().lock();
+      if (!conn || conn->pending() == 0) {
+        paused_.pop_front();
+        continue;
+      }
+      if (!TryCharge(static_cast<int64_t>(conn->pending()))) break;
+      // The bytes are charged; Resume appends them.
+      paused_.pop_front();
+      conn->Resume();
+    }
+  });
+}
+
+void ServerImpl::Pause(std::shared_ptr<Connection> conn) {
+  ++reads_paused;
+  paused_.push_back(std::move(conn));
+}
+
 void ServerImpl::Forget(uint64_t id, const std::string& ip) {
   connections_.erase(id);
   auto it = per_ip_.find(ip);
@@ -73,6 +112,18 @@ Status ServerImpl::Start() {
         "listen address '{}' is not an IP address; use e.g. 127.0.0.1 or "
         "0.0.0.0",
         options_.listen_host);
+  }
+  if (options_.max_buffered_request_bytes < int64_t{options_.max_frame_bytes} + 4) {
+    return InvalidArgument(
+        "max_buffered_request_bytes {} is below max_frame_bytes {} + 4: a request of the largest "
+        "allowed size could never be read; raise it or lower max_frame_bytes",
+        options_.max_buffered_request_bytes, options_.max_frame_bytes);
+  }
+  if (options_.max_decoded_request_bytes < options_.max_frame_bytes) {
+    return InvalidArgument(
+        "max_decoded_request_bytes {} is below max_frame_bytes {}: a request of the largest "
+        "allowed size could not be decoded; raise it or lower max_frame_bytes",
+        options_.max_decoded_request_bytes, options_.max_frame_bytes);
   }
   asio::ip::tcp::endpoint ep(addr, options_.listen_port);
   acceptor_.open(ep.protocol(), ec);
@@ -127,16 +178,38 @@ void ServerImpl::Accept() {
     std::string ip = e ? std::string("unknown") : peer.address().to_string();
     auto from_ip = per_ip_.find(ip);
     int32_t ip_count = from_ip == per_ip_.end() ? 0 : from_ip->second;
-    if (open >= options_.max_connections || ip_count >= options_.max_connections_per_ip) {
+    // The last reserved_loopback_connections slots are for clients on this host (an operator).
+    bool loopback = false;
+    if (!e) {
+      auto a = peer.address();
+      if (a.is_v6() && a.to_v6().is_v4_mapped()) {
+        a = asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6());
+      }
+      loopback = a.is_loopback();
+    }
+    int64_t slots = options_.max_connections;
+    if (!loopback) {
+      slots -= std::clamp(options_.reserved_loopback_connections, 0, options_.max_connections / 2);
+    }
+    std::string refusal;
+    if (open >= slots) {
+      refusal = loopback || slots == options_.max_connections
+                    ? fmt::format("{} connections are open (max_connections); closing the new one",
+                                  open.load())
+                    : fmt::format(
+                          "{} connections are open (max_connections less the "
+                          "reserved_loopback_connections kept for clients on this host); closing "
+                          "the new one",
+                          open.load());
+    } else if (ip_count >= options_.max_connections_per_ip) {
+      refusal = fmt::format(
+          "{} connections from this address are open (max_connections_per_ip); closing the new "
+          "one",
+          ip_count);
+    }
+    if (!refusal.empty()) {
       ++rejected;
-      LogClientError(0, ip,
-                     open >= options_.max_connections
-                         ? fmt::format("{} connections are open (max_connections); closing the "
-                                       "new one",
-                                       open.load())
-                         : fmt::format("{} connections from this address are open "
-                                       "(max_connections_per_ip); closing the new one",
-                                       ip_count));
+      LogClientError(0, ip, refusal);
       socket.close(e);
     } else {
       ++open;
@@ -203,8 +276,16 @@ std::string KafkaServer::advertised_address() const {
 }
 
 KafkaServer::Stats KafkaServer::stats() const {
-  return {impl_->open.load(), impl_->accepted.load(), impl_->rejected.load(),
-          impl_->requests.load()};
+  Stats s;
+  s.connections_open = impl_->open.load();
+  s.connections_accepted = impl_->accepted.load();
+  s.connections_rejected = impl_->rejected.load();
+  s.first_request_timeouts = impl_->first_request_timeouts.load();
+  s.requests = impl_->requests.load();
+  s.buffered_request_bytes = impl_->buffered.load();
+  s.peak_buffered_request_bytes = impl_->peak_buffered.load();
+  s.reads_paused = impl_->reads_paused.load();
+  return s;
 }
 
 void KafkaServer::Stop() {

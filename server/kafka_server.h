@@ -5,8 +5,9 @@
 // (RequestHandler), so an fsync or a long-poll never stalls the network. Each connection has at
 // most one request in flight: it stops reading after a whole request (muted, as Kafka does) and
 // resumes after the response is written, which bounds its memory to one request plus one
-// response and keeps responses in request order. Limits (ServerOptions): max connections,
-// max frame size, idle timeout, per-request read deadline, write deadline.
+// response and keeps responses in request order. Limits (ServerOptions): max connections (per
+// address, and a reserve for loopback clients), max frame size, a global cap on buffered request
+// bytes (back-pressure: reads pause), first-request, idle, per-request read and write deadlines.
 //
 // Thread safety: Start/Stop from one thread; accessors are thread-safe.
 #pragma once
@@ -43,8 +44,17 @@ class KafkaServer {
   struct Stats {
     int64_t connections_open = 0;
     int64_t connections_accepted = 0;
-    int64_t connections_rejected = 0;  // over max_connections
+    // Closed right after accept: over max_connections (or its non-reserved part for a remote
+    // client) or over max_connections_per_ip.
+    int64_t connections_rejected = 0;
+    // Closed for not completing a first request within first_request_timeout.
+    int64_t first_request_timeouts = 0;
     int64_t requests = 0;
+    // Request bytes held now (partial frames plus requests awaiting their response), the most
+    // ever held (never above max_buffered_request_bytes), and how many reads waited for room.
+    int64_t buffered_request_bytes = 0;
+    int64_t peak_buffered_request_bytes = 0;
+    int64_t reads_paused = 0;
   };
   Stats stats() const;
 

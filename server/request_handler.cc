@@ -20,7 +20,7 @@ RequestHandler::RequestHandler(Log* log, const ServerOptions& options, std::stri
       groups_(options.groups) {}
 
 void RequestHandler::Handle(std::string frame, const ClientInfo& client, Done done) {
-  auto decoded = DecodeRequest(frame);
+  auto decoded = DecodeRequest(frame, static_cast<size_t>(options_.max_decoded_request_bytes));
   if (!decoded.ok()) {
     RequestHeader h;
     if (decoded.status().code() == StatusCode::kOutOfRange && PeekRequestHeader(frame, &h).ok() &&
@@ -40,47 +40,19 @@ void RequestHandler::Handle(std::string frame, const ClientInfo& client, Done do
 void RequestHandler::HandleDecoded(DecodedRequest req, const ClientInfo& client, Done done) {
   const RequestHeader& h = req.header;
   switch (static_cast<ApiKey>(h.api_key)) {
-    case ApiKey::kApiVersions:
-      return done(HandleApiVersions(h, std::get<ApiVersionsRequest>(req.body)));
-    case ApiKey::kMetadata:
-      return done(HandleMetadata(h, std::get<MetadataRequest>(req.body)));
-    case ApiKey::kCreateTopics:
-      return done(HandleCreateTopics(h, std::get<CreateTopicsRequest>(req.body)));
-    case ApiKey::kDeleteTopics:
-      return done(HandleDeleteTopics(h, std::get<DeleteTopicsRequest>(req.body)));
-    case ApiKey::kInitProducerId:
-      return done(HandleInitProducerId(h, std::get<InitProducerIdRequest>(req.body)));
-    case ApiKey::kFindCoordinator:
-      return done(HandleFindCoordinator(h, std::get<FindCoordinatorRequest>(req.body)));
-    case ApiKey::kProduce:
-      return done(HandleProduce(h, std::get<ProduceRequest>(req.body)));
-    case ApiKey::kFetch: {
-      auto fetch =
-          std::make_shared<const FetchRequest>(std::move(std::get<FetchRequest>(req.body)));
-      auto wait = std::chrono::milliseconds(std::max(0, fetch->max_wait_ms));
-      return HandleFetch(h, std::move(fetch), std::chrono::steady_clock::now() + wait,
-                         std::move(done));
-    }
-    case ApiKey::kListOffsets:
-      return done(HandleListOffsets(h, std::get<ListOffsetsRequest>(req.body)));
-    case ApiKey::kJoinGroup:
-      return HandleJoinGroup(h, std::get<JoinGroupRequest>(req.body), client, std::move(done));
-    case ApiKey::kSyncGroup:
-      return HandleSyncGroup(h, std::get<SyncGroupRequest>(req.body), std::move(done));
-    case ApiKey::kHeartbeat:
-      return done(HandleHeartbeat(h, std::get<HeartbeatRequest>(req.body)));
-    case ApiKey::kLeaveGroup:
-      return done(HandleLeaveGroup(h, std::get<LeaveGroupRequest>(req.body)));
-    case ApiKey::kOffsetCommit:
-      return done(HandleOffsetCommit(h, std::get<OffsetCommitRequest>(req.body)));
-    case ApiKey::kOffsetFetch:
-      return done(HandleOffsetFetch(h, std::get<OffsetFetchRequest>(req.body)));
-    case ApiKey::kListGroups:
-      return done(HandleListGroups(h, std::get<ListGroupsRequest>(req.body)));
-    case ApiKey::kDescribeGroups:
-      return done(HandleDescribeGroups(h, std::get<DescribeGroupsRequest>(req.body)));
+#define SLUICE_API_SERVE(name, key, min_v, max_v, flex, type, handler) \
+  case ApiKey::k##name:                                                \
+    return Serve(&RequestHandler::handler, h, std::get<type>(req.body), client, std::move(done));
+    SLUICE_KAFKA_APIS(SLUICE_API_SERVE)
+#undef SLUICE_API_SERVE
   }
   done({"", true, fmt::format("API key {} has no handler; closing the connection", h.api_key)});
+}
+
+void RequestHandler::StartFetch(const RequestHeader& h, FetchRequest& req, Done done) {
+  auto fetch = std::make_shared<const FetchRequest>(std::move(req));
+  auto wait = std::chrono::milliseconds(std::max(0, fetch->max_wait_ms));
+  HandleFetch(h, std::move(fetch), std::chrono::steady_clock::now() + wait, std::move(done));
 }
 
 void RequestHandler::Tick(std::chrono::steady_clock::time_point now) {
@@ -247,18 +219,24 @@ Reply RequestHandler::HandleCreateTopics(const RequestHeader& h, const CreateTop
 Reply RequestHandler::HandleDeleteTopics(const RequestHeader& h, const DeleteTopicsRequest& req) {
   std::unique_lock<std::shared_mutex> lock(topics_mu_);
   DeleteTopicsResponse resp;
+  std::string refused;
   for (const auto& name : req.topic_names) {
     int16_t code = kNone;
+    std::string user;
     if (!ValidateTopicName(name).ok()) {
       code = kInvalidTopicException;
     } else if (!log_->HasTopic(name)) {
       code = kUnknownTopicOrPartition;
+    } else if (options_.topic_in_use && !(user = options_.topic_in_use(name)).empty()) {
+      code = kPolicyViolation;
+      refused += fmt::format(
+          "DeleteTopics '{}' refused: the topic is in use by {}; stop it first; ", name, user);
     } else if (Status st = log_->DeleteTopic(name); !st.ok()) {
       code = st.code() == StatusCode::kNotFound ? kUnknownTopicOrPartition : kUnknownServerError;
     }
     resp.responses.push_back({name, code});
   }
-  return {Frame(h, resp)};
+  return {Frame(h, resp), false, refused};
 }
 
 Reply RequestHandler::HandleInitProducerId(const RequestHeader& h,

@@ -13,6 +13,7 @@
 #include <memory>
 #include <shared_mutex>
 #include <string>
+#include <type_traits>
 
 #include "core/log.h"
 #include "server/fetch_wait_list.h"
@@ -65,7 +66,23 @@ class RequestHandler {
     return FinishResponseFrame(w);
   }
 
+  // Calls the handler SLUICE_KAFKA_APIS names for the request's API.
   void HandleDecoded(DecodedRequest req, const ClientInfo& client, Done done);
+  // Adapts the three handler shapes of the API table to one call: a handler returning its Reply
+  // now, one answering later through `done`, and one that also needs the client.
+  template <typename Method, typename Req>
+  void Serve(Method method, const RequestHeader& h, Req& req, const ClientInfo& client, Done done) {
+    if constexpr (std::is_invocable_v<Method, RequestHandler*, const RequestHeader&, Req&,
+                                      const ClientInfo&, Done>) {
+      (this->*method)(h, req, client, std::move(done));
+    } else if constexpr (std::is_invocable_v<Method, RequestHandler*, const RequestHeader&, Req&,
+                                             Done>) {
+      (this->*method)(h, req, std::move(done));
+    } else {
+      done((this->*method)(h, req));
+    }
+  }
+
   Reply HandleApiVersions(const RequestHeader& h, const ApiVersionsRequest& req);
   Reply HandleMetadata(const RequestHeader& h, const MetadataRequest& req);
   Reply HandleCreateTopics(const RequestHeader& h, const CreateTopicsRequest& req);
@@ -73,6 +90,8 @@ class RequestHandler {
   Reply HandleInitProducerId(const RequestHeader& h, const InitProducerIdRequest& req);
   Reply HandleFindCoordinator(const RequestHeader& h, const FindCoordinatorRequest& req);
   Reply HandleProduce(const RequestHeader& h, const ProduceRequest& req);
+  // Takes the request (moved into the shared state a parked Fetch keeps) and its deadline.
+  void StartFetch(const RequestHeader& h, FetchRequest& req, Done done);
   void HandleFetch(const RequestHeader& h, std::shared_ptr<const FetchRequest> req,
                    std::chrono::steady_clock::time_point deadline, Done done);
   Reply HandleListOffsets(const RequestHeader& h, const ListOffsetsRequest& req);

@@ -29,8 +29,29 @@ struct ServerOptions {
   // Connections beyond this are closed right after accept. Default 1000.
   int32_t max_connections = 1000;
   // Connections from one client IP beyond this are closed right after accept (Kafka
-  // max.connections.per.ip). Default 1000.
-  int32_t max_connections_per_ip = 1000;
+  // max.connections.per.ip). Well below max_connections, so one address cannot take every slot
+  // and lock the others out. Default 100.
+  int32_t max_connections_per_ip = 100;
+  // The last this many of max_connections only accept loopback clients (127.0.0.0/8, ::1), so an
+  // operator on the server's host can always connect while remote clients hold every other
+  // slot. At most half of max_connections is reserved whatever this says. Default 10.
+  int32_t reserved_loopback_connections = 10;
+  // A connection that has not completed its first request within this of being accepted is
+  // closed, so connections that never speak free their slot quickly instead of after
+  // idle_timeout. Default 10 s.
+  std::chrono::milliseconds first_request_timeout{10000};
+  // Cap on the bytes of requests held by the whole server: partial frames buffered from sockets
+  // plus whole requests until their response is written. When a read would go past it, that
+  // connection stops reading (its bytes wait in its fixed read buffer) until others release
+  // memory; stalled partial frames are ended by request_read_timeout. Must be at least
+  // max_frame_bytes + 4 so any single request can complete. Default 200 MiB.
+  int64_t max_buffered_request_bytes = int64_t{200} << 20;
+  // Cap on what one request may take in memory once decoded (array elements at their in-memory
+  // size plus copied strings and records; small wire elements decode to several times their
+  // size). A request over it is refused before the allocation and its connection closed. Must be
+  // at least max_frame_bytes, as a request's copied records alone take about its wire size.
+  // Default 128 MiB.
+  int64_t max_decoded_request_bytes = int64_t{128} << 20;
   // Largest request frame (Kafka socket.request.max.bytes). Default 100 MiB.
   int32_t max_frame_bytes = 100 << 20;
   // A connection with no request in progress is closed after this (connections.max.idle.ms).
@@ -58,6 +79,12 @@ struct ServerOptions {
   int32_t max_partitions_per_topic = 1000;
 
   GroupCoordinatorOptions groups;
+
+  // Says who uses a topic that must not be deleted (for example "job wordcount, running in this
+  // server" for the input, output and repartition topics of `sluice serve --run`), or "" when
+  // nobody does. DeleteTopics of a topic in use fails with POLICY_VIOLATION and a log line.
+  // Default: none (every topic may be deleted).
+  std::function<std::string(std::string_view topic)> topic_in_use;
 
   // Receives one line per start, stop and client error. Default: stderr with a timestamp.
   std::function<void(std::string_view)> log_line;

@@ -88,15 +88,25 @@ Status SeekStart(Log& log, Consumer& consumer, const ConsumeArgs& args,
   }
   if (!args.group.empty()) {
     // The group's committed offsets; the earliest offset where there is none or it is no
-    // longer in the log.
+    // longer in the log (retention deleted it). An offset past the end cannot come from
+    // consuming this log: the offsets or the log lost something, and restarting from the
+    // beginning would silently print everything again.
     SLUICE_ASSIGN_OR_RETURN(auto committed, log.offsets().Fetch(args.group));
     for (const TopicPartition& tp : tps) {
       auto it = committed.find(tp);
       bool usable = false;
       if (it != committed.end()) {
         SLUICE_ASSIGN_OR_RETURN(Partition * p, log.GetPartition(tp.topic, tp.partition));
-        usable =
-            it->second.offset >= p->log_start_offset() && it->second.offset <= p->high_watermark();
+        if (it->second.offset > p->high_watermark()) {
+          return OutOfRange(
+              "group '{}' committed offset {} for {}-{}, but the partition ends at offset {}: the "
+              "log lost records or the group's offsets are wrong; move the group with 'sluice "
+              "group reset {} --topic {} --to-earliest' (or --to-latest, --to-offset N) and run "
+              "again",
+              args.group, it->second.offset, tp.topic, tp.partition, p->high_watermark(),
+              args.group, tp.topic);
+        }
+        usable = it->second.offset >= p->log_start_offset();
       }
       if (usable) {
         SLUICE_RETURN_IF_ERROR(consumer.Seek(tp, it->second.offset));
@@ -107,6 +117,13 @@ Status SeekStart(Log& log, Consumer& consumer, const ConsumeArgs& args,
     return Status::Ok();
   }
   return consumer.SeekToEnd(tps);
+}
+
+std::string OneLine(std::string s) {
+  for (char& c : s) {
+    if (c == '\n' || c == '\r') c = ' ';
+  }
+  return s;
 }
 
 Status WriteOut(fmt::memory_buffer& out) {
@@ -166,6 +183,9 @@ Status RunConsume(const CliContext& ctx, const ConsumeArgs& args) {
   Status status;
   auto last_commit = Clock::now();
   const auto kCommitInterval = std::chrono::seconds(2);
+  // The reason the last periodic commit failed (empty while commits succeed): a failure is said
+  // at once, once per reason, not only at exit.
+  std::string commit_failure;
 
   auto at_end = [&]() -> Result<bool> {
     for (const TopicPartition& tp : tps) {
@@ -206,8 +226,23 @@ Status RunConsume(const CliContext& ctx, const ConsumeArgs& args) {
     if (!status.ok()) break;
     if (args.follow && !args.group.empty() && next != committed &&
         Clock::now() - last_commit >= kCommitInterval) {
-      // Best effort while following: if a producer holds the lock, try again later.
-      if (CommitGroup(ctx, args.group, next, std::chrono::milliseconds(0)).ok()) committed = next;
+      // While following, a writer (a producer) may hold the lock: try again later, and say so.
+      Status c = CommitGroup(ctx, args.group, next, std::chrono::milliseconds(0));
+      if (c.ok()) {
+        committed = next;
+        if (!commit_failure.empty()) {
+          fmt::print(stderr, "sluice: committing offsets for group '{}' works again\n", args.group);
+        }
+        commit_failure.clear();
+      } else if (c.message() != commit_failure) {
+        commit_failure = c.message();
+        fmt::print(stderr,
+                   "sluice: could not commit offsets for group '{}' ({}); retrying every {} s; "
+                   "records printed meanwhile are committed at exit, or printed again if this "
+                   "process is killed; stop the other writer to let commits through\n",
+                   args.group, OneLine(commit_failure),
+                   std::chrono::duration_cast<std::chrono::seconds>(kCommitInterval).count());
+      }
       last_commit = Clock::now();
     }
   }

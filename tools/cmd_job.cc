@@ -1,4 +1,4 @@
-// sluice job reset APP (--to-earliest | --to-time T) [--keep-state] [--state DIR]
+// sluice job reset APP (--to-earliest | --to-time T) [--keep-state | --state-deleted] [--state DIR]
 //
 // Rewinds a stopped job's inputs so it reprocesses them; without --keep-state also deletes its
 // state and repartition topics. Prints what it did. A running job refuses (its data directory
@@ -18,6 +18,7 @@ struct JobResetArgs {
   bool to_earliest = false;
   std::string to_time;
   bool keep_state = false;
+  bool state_deleted = false;
   std::string state_dir = "./sluice-state";
 };
 
@@ -26,6 +27,10 @@ Status RunReset(CliContext& ctx, const JobResetArgs& a) {
   o.application_id = a.app;
   o.state_dir = a.state_dir;
   o.keep_state = a.keep_state;
+  o.state_deleted = a.state_deleted;
+  if (a.keep_state && a.state_deleted) {
+    return UsageError("--keep-state and --state-deleted exclude each other");
+  }
   if (a.to_earliest == !a.to_time.empty()) {
     return UsageError("give exactly one of --to-earliest and --to-time T");
   }
@@ -60,6 +65,8 @@ void RegisterJobCommands(CLI::App& app, CliContext& ctx) {
   reset->add_option("--to-time", args->to_time,
                     "Rewind to the first record at or after this time (epoch ms or ISO-8601)");
   reset->add_flag("--keep-state", args->keep_state, "Keep the job's state (default: delete it)");
+  reset->add_flag("--state-deleted", args->state_deleted,
+                  "The job's state directory was deleted on purpose: rewind its offsets anyway");
   reset->add_option("--state", args->state_dir, "State directory (default ./sluice-state)");
   reset->callback([&ctx, args] { ctx.action = [&ctx, args] { return RunReset(ctx, *args); }; });
 }

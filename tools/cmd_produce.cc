@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstring>
 #include <memory>
@@ -28,24 +29,38 @@ struct ProduceArgs {
 };
 
 // Reads lines from a file descriptor with large reads; stops at EOF or on SIGINT/SIGTERM.
+// Each byte is searched for '\n' once (linear in the input however long a line is), and a line
+// longer than `max_line` is refused as soon as that many bytes of it have been read, so memory
+// stays within about twice `max_line`.
 class LineReader {
  public:
-  explicit LineReader(int fd) : fd_(fd) { buf_.resize(1 << 20); }
+  LineReader(int fd, size_t max_line) : fd_(fd), max_line_(max_line) {
+    buf_.resize(std::min<size_t>(1 << 20, max_line + 1));
+  }
 
   // Sets *line to the next line without its '\n'. Returns false at end of input or when
   // interrupted; a final line without '\n' is still returned. *line is valid until the next call.
+  // kResourceExhausted if the line is longer than max_line.
   Result<bool> Next(std::string_view* line) {
     while (true) {
-      size_t nl = std::string_view(buf_.data() + begin_, end_ - begin_).find('\n');
+      // Bytes begin_ .. begin_ + scanned_ are known to hold no '\n'.
+      size_t nl =
+          std::string_view(buf_.data() + begin_ + scanned_, end_ - begin_ - scanned_).find('\n');
       if (nl != std::string_view::npos) {
+        nl += scanned_;
+        scanned_ = 0;
+        if (nl > max_line_) return TooLong();
         *line = std::string_view(buf_.data() + begin_, nl);
         begin_ += nl + 1;
         return true;
       }
+      scanned_ = end_ - begin_;
+      if (scanned_ > max_line_) return TooLong();
       if (eof_) {
         if (begin_ == end_) return false;
         *line = std::string_view(buf_.data() + begin_, end_ - begin_);
         begin_ = end_;
+        scanned_ = 0;
         return true;
       }
       // Make room: move the partial line to the front, grow if one line fills the buffer.
@@ -54,7 +69,7 @@ class LineReader {
         end_ -= begin_;
         begin_ = 0;
       }
-      if (end_ == buf_.size()) buf_.resize(buf_.size() * 2);
+      if (end_ == buf_.size()) buf_.resize(std::min(buf_.size() * 2, max_line_ + 1));
       ssize_t n = ::read(fd_, buf_.data() + end_, buf_.size() - end_);
       if (n < 0) {
         if (errno == EINTR) {
@@ -70,10 +85,16 @@ class LineReader {
   }
 
  private:
+  Status TooLong() const {
+    return ResourceExhausted("the line is longer than {} bytes", max_line_);
+  }
+
   int fd_;
+  size_t max_line_;
   std::string buf_;
   size_t begin_ = 0;
   size_t end_ = 0;
+  size_t scanned_ = 0;
   bool eof_ = false;
 };
 
@@ -104,7 +125,10 @@ Status RunProduce(const CliContext& ctx, const ProduceArgs& args) {
     if (s.ok()) delivered.fetch_add(1, std::memory_order_relaxed);
   };
 
-  LineReader reader(STDIN_FILENO);
+  // A record (key, value and their framing) never exceeds the topic's max.message.bytes, so a
+  // longer line can be refused without reading the rest of it.
+  SLUICE_ASSIGN_OR_RETURN(TopicConfig config, log->DescribeTopic(args.topic));
+  LineReader reader(STDIN_FILENO, static_cast<size_t>(config.max_message_bytes));
   int64_t line_no = 0;
   Status send_error;
   Record record;
@@ -112,7 +136,14 @@ Status RunProduce(const CliContext& ctx, const ProduceArgs& args) {
     std::string_view line;
     Result<bool> more = reader.Next(&line);
     if (!more.ok()) {
-      send_error = more.status();
+      if (more.status().code() == StatusCode::kResourceExhausted) {
+        send_error = InvalidArgument(
+            "line {} is longer than topic '{}' accepts (max.message.bytes = {} bytes); split the "
+            "line, or create the topic with a larger --max-message-bytes (up to 67108864)",
+            line_no + 1, args.topic, config.max_message_bytes);
+      } else {
+        send_error = more.status();
+      }
       break;
     }
     if (!*more) break;

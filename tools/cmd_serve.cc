@@ -25,7 +25,11 @@ struct ServeArgs {
   std::string listen = "127.0.0.1:9092";
   std::string advertised;
   int32_t max_connections = 1000;
-  int32_t max_connections_per_ip = 1000;
+  int32_t max_connections_per_ip = kafka::ServerOptions{}.max_connections_per_ip;
+  int32_t reserved_loopback_connections = kafka::ServerOptions{}.reserved_loopback_connections;
+  int64_t first_request_timeout_ms = kafka::ServerOptions{}.first_request_timeout.count();
+  int64_t max_buffered_request_bytes = kafka::ServerOptions{}.max_buffered_request_bytes;
+  int64_t max_decoded_request_bytes = kafka::ServerOptions{}.max_decoded_request_bytes;
   int32_t default_partitions = 1;
   bool no_auto_create = false;
   int64_t idle_timeout_ms = 600000;
@@ -37,6 +41,8 @@ struct ServeArgs {
   std::string state_dir = "./sluice-state";
   int threads = 1;
 };
+
+std::string AppId(const ServeArgs& a) { return a.app.empty() ? "serve-" + a.job : a.app; }
 
 // Builds and starts the --run job on `log`; creates a missing output topic like `sluice run`.
 Result<std::unique_ptr<Job>> StartJob(const ServeArgs& a, Log* log) {
@@ -57,7 +63,7 @@ Result<std::unique_ptr<Job>> StartJob(const ServeArgs& a, Log* log) {
   SLUICE_ASSIGN_OR_RETURN(TopicConfig in, log->DescribeTopic(a.input));
   SLUICE_RETURN_IF_ERROR(EnsureOutputTopic(*log, a.output, in.partitions, /*quiet=*/true));
   JobOptions o;
-  o.application_id = a.app.empty() ? "serve-" + a.job : a.app;
+  o.application_id = AppId(a);
   o.log = log;
   o.state_dir = a.state_dir;
   o.threads = a.threads;
@@ -105,9 +111,28 @@ Status RunServe(const CliContext& ctx, const ServeArgs& args) {
     return UsageError("--max-connections-per-ip must be at least 1");
   options.max_connections = args.max_connections;
   options.max_connections_per_ip = args.max_connections_per_ip;
+  if (args.reserved_loopback_connections < 0)
+    return UsageError("--reserved-loopback-connections must be 0 or more");
+  options.reserved_loopback_connections = args.reserved_loopback_connections;
+  options.first_request_timeout =
+      std::chrono::milliseconds(std::max<int64_t>(1, args.first_request_timeout_ms));
+  options.max_buffered_request_bytes = args.max_buffered_request_bytes;
+  options.max_decoded_request_bytes = args.max_decoded_request_bytes;
   options.default_partitions = args.default_partitions;
   options.auto_create_topics = !args.no_auto_create;
   options.idle_timeout = std::chrono::milliseconds(std::max<int64_t>(1, args.idle_timeout_ms));
+
+  if (!args.job.empty()) {
+    // Deleting a topic the job reads or writes would pull its partitions from under it.
+    options.topic_in_use = [&args](std::string_view topic) -> std::string {
+      const std::string app = AppId(args);
+      if (topic == args.input || topic == args.output ||
+          (topic.starts_with(app + "-") && topic.ends_with("-repartition"))) {
+        return fmt::format("job {} (application '{}'), running in this server", args.job, app);
+      }
+      return "";
+    };
+  }
 
   LogOptions log_options;
   log_options.data_dir = ctx.data_dir;
@@ -164,7 +189,19 @@ void RegisterServeCommand(CLI::App& app, CliContext& ctx) {
   cmd->add_option("--max-connections", args->max_connections,
                   "Connections beyond this are closed (default 1000)");
   cmd->add_option("--max-connections-per-ip", args->max_connections_per_ip,
-                  "Connections from one client address beyond this are closed (default 1000)");
+                  "Connections from one client address beyond this are closed (default 100)");
+  cmd->add_option("--reserved-loopback-connections", args->reserved_loopback_connections,
+                  "The last N of --max-connections only accept clients on this host, so an "
+                  "operator can always connect (default 10, at most half)");
+  cmd->add_option("--first-request-timeout-ms", args->first_request_timeout_ms,
+                  "Close connections that send no complete request this long after connecting "
+                  "(default 10000)");
+  cmd->add_option("--max-buffered-request-bytes", args->max_buffered_request_bytes,
+                  "Cap on request bytes held across all connections; reads pause beyond it "
+                  "(default 209715200, at least the 100 MiB frame limit + 4)");
+  cmd->add_option("--max-decoded-request-bytes", args->max_decoded_request_bytes,
+                  "Cap on what one request may take in memory once decoded; larger requests are "
+                  "refused (default 134217728, at least the 100 MiB frame limit)");
   cmd->add_option("--partitions", args->default_partitions,
                   "Partitions of topics auto-created by producers (default 1)");
   cmd->add_flag("--no-auto-create", args->no_auto_create,

@@ -24,7 +24,11 @@ Status RunCreate(const CliContext& ctx, const CreateArgs& args) {
   SLUICE_RETURN_IF_ERROR(ValidateTopicName(args.name));
   SLUICE_RETURN_IF_ERROR(args.config.Validate());
   SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<Log> log, OpenWriter(ctx, /*create_dir=*/true));
-  if (log->HasTopic(args.name)) {
+  Result<TopicConfig> existing = log->DescribeTopic(args.name);
+  if (!existing.ok() && existing.status().code() != StatusCode::kNotFound) {
+    return existing.status();  // damaged: creating over it would bring its old records back
+  }
+  if (existing.ok()) {
     return AlreadyExists(
         "topic '{}' already exists in {}; see it with 'sluice topic describe {}' or pick "
         "another name",
@@ -70,7 +74,8 @@ Status RunDescribe(const CliContext& ctx, const std::string& name) {
 Status RunDelete(const CliContext& ctx, const std::string& name) {
   SLUICE_RETURN_IF_ERROR(ValidateTopicName(name));
   SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<Log> log, OpenWriter(ctx));
-  SLUICE_RETURN_IF_ERROR(CheckTopicExists(*log, name));
+  // A damaged topic can be deleted: that is how its data is dropped on purpose.
+  if (Status st = CheckTopicExists(*log, name); st.code() == StatusCode::kNotFound) return st;
   SLUICE_RETURN_IF_ERROR(log->DeleteTopic(name));
   SLUICE_RETURN_IF_ERROR(log->offsets().DeleteTopic(name));
   SLUICE_RETURN_IF_ERROR(log->Close());

@@ -39,6 +39,30 @@ std::string OneLine(std::string s) {
   return s;
 }
 
+// CLI11 reads integers with base prefixes ("0x10" is 16, "010" is 8). Every integer option of
+// every command takes plain decimal only: an optional '-' and digits ("010" is 10).
+void RequireDecimalIntegers(CLI::App* app) {
+  static const CLI::Validator kDecimal(
+      [](std::string& s) -> std::string {
+        size_t i = !s.empty() && s[0] == '-' ? 1 : 0;
+        bool ok = i < s.size();
+        for (; ok && i < s.size(); ++i) ok = s[i] >= '0' && s[i] <= '9';
+        if (!ok) return fmt::format("'{}' is not a valid number (use decimal digits)", s);
+        // Leading zeros would make CLI11 read the rest as octal.
+        size_t sign = s[0] == '-' ? 1 : 0;
+        size_t zeros = s.find_first_not_of('0', sign);
+        if (zeros == std::string::npos) zeros = s.size() - 1;
+        s.erase(sign, zeros - sign);
+        return std::string();
+      },
+      "");
+  for (CLI::Option* opt : app->get_options()) {
+    std::string type = opt->get_type_name();
+    if (type.starts_with("INT") || type.starts_with("UINT")) opt->transform(kDecimal);
+  }
+  for (CLI::App* sub : app->get_subcommands({})) RequireDecimalIntegers(sub);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -78,6 +102,7 @@ int main(int argc, char** argv) {
   sluice::tools::RegisterServeCommand(app, ctx);
   sluice::tools::RegisterGenCommand(app, ctx);
   // Later command groups (sluice run, sluice job, ...) register here, one line each.
+  RequireDecimalIntegers(&app);
 
   try {
     app.parse(argc, argv);

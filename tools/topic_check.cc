@@ -6,7 +6,10 @@ namespace sluice::tools {
 
 Status CheckTopicExists(Log& log, const std::string& topic) {
   SLUICE_RETURN_IF_ERROR(ValidateTopicName(topic));
-  if (!log.HasTopic(topic)) {
+  Result<TopicConfig> config = log.DescribeTopic(topic);
+  // A damaged topic is reported as such (with what to do), not as a missing one.
+  if (!config.ok() && config.status().code() != StatusCode::kNotFound) return config.status();
+  if (!config.ok()) {
     return NotFound(
         "topic '{}' does not exist in {}; create it with 'sluice topic create {} --partitions N' "
         "or see the topics with 'sluice topic list'",

@@ -6,6 +6,11 @@ namespace sluice::kafka::internal {
 
 using Clock = std::chrono::steady_clock;
 
+namespace {
+const char* const kNoFirstRequest =
+    "no complete request within first_request_timeout of connecting; closing the connection";
+}  // namespace
+
 Connection::Connection(ServerImpl* server, asio::ip::tcp::socket socket, uint64_t id)
     : server_(server),
       socket_(std::move(socket)),
@@ -21,6 +26,7 @@ Connection::Connection(ServerImpl* server, asio::ip::tcp::socket socket, uint64_
 void Connection::Start() {
   asio::error_code ec;
   socket_.set_option(asio::ip::tcp::no_delay(true), ec);
+  first_request_deadline_ = Clock::now() + server_->options().first_request_timeout;
   ReadMore();
 }
 
@@ -29,6 +35,7 @@ void Connection::ArmTimer(Clock::time_point deadline, const char* what) {
   timer_.async_wait([self = shared_from_this(), what](const asio::error_code& ec) {
     // A wait replaced by a later ArmTimer may still be queued; only a current expiry counts.
     if (ec || self->closed_ || self->timer_.expiry() > Clock::now()) return;
+    if (what == kNoFirstRequest) ++self->server_->first_request_timeouts;
     self->Close(what);
   });
 }
@@ -39,14 +46,23 @@ void Connection::ReadMore() {
     if (!frame_started_) {
       frame_started_ = true;
       frame_deadline_ = Clock::now() + server_->options().request_read_timeout;
-      ArmTimer(frame_deadline_,
-               "request not received completely within the read deadline "
-               "(request_read_timeout); closing the connection");
+      if (!first_request_done_ && first_request_deadline_ < frame_deadline_) {
+        ArmTimer(first_request_deadline_, kNoFirstRequest);
+      } else {
+        ArmTimer(frame_deadline_,
+                 "request not received completely within the read deadline "
+                 "(request_read_timeout); closing the connection");
+      }
     }
   } else {
     frame_started_ = false;
-    ArmTimer(Clock::now() + server_->options().idle_timeout,
-             "");  // idle connections close quietly, as Kafka's connections.max.idle.ms
+    auto idle_deadline = Clock::now() + server_->options().idle_timeout;
+    if (!first_request_done_ && first_request_deadline_ < idle_deadline) {
+      ArmTimer(first_request_deadline_, kNoFirstRequest);
+    } else {
+      ArmTimer(idle_deadline,
+               "");  // idle connections close quietly, as Kafka's connections.max.idle.ms
+    }
   }
   socket_.async_read_some(
       asio::buffer(read_buf_),
@@ -68,8 +84,41 @@ void Connection::OnRead(const asio::error_code& ec, size_t n) {
     }
     return;
   }
+  if (Admit(n)) ProcessBuffered();
+}
+
+bool Connection::Admit(size_t n) {
+  if (!server_->TryCharge(static_cast<int64_t>(n))) {
+    // Back-pressure: keep the bytes in read_buf_ and stop reading until there is room.
+    pending_ = n;
+    server_->Pause(shared_from_this());
+    return false;
+  }
+  charged_ += static_cast<int64_t>(n);
   splitter_.Append(std::string_view(read_buf_.data(), n));
-  ProcessBuffered();
+  return true;
+}
+
+void Connection::Resume() {
+  // The server has charged pending_ bytes for us already.
+  size_t n = pending_;
+  pending_ = 0;
+  if (closed_) {
+    server_->Release(static_cast<int64_t>(n));
+    return;
+  }
+  charged_ += static_cast<int64_t>(n);
+  splitter_.Append(std::string_view(read_buf_.data(), n));
+  // A request may be in flight (pipelined bytes); OnWritten picks the buffer up then.
+  if (inflight_ == 0) ProcessBuffered();
+}
+
+void Connection::ReleaseInflight() {
+  if (inflight_ == 0) return;
+  charged_ -= inflight_;
+  int64_t n = inflight_;
+  inflight_ = 0;
+  server_->Release(n);
 }
 
 void Connection::ProcessBuffered() {
@@ -83,8 +132,11 @@ void Connection::ProcessBuffered() {
     ReadMore();
     return;
   }
-  // A whole request: stop reading (mute) until its response is written.
+  // A whole request: stop reading (mute) until its response is written. Its bytes stay
+  // charged to the server's budget until then.
+  inflight_ = 4 + static_cast<int64_t>((*next)->size());
   frame_started_ = false;
+  first_request_done_ = true;
   timer_.cancel();
   ++server_->requests;
   auto self = shared_from_this();
@@ -100,6 +152,7 @@ void Connection::OnReply(Reply reply) {
   if (!reply.error.empty()) server_->LogClientError(id_, client_.host, reply.error);
   if (closed_) return;
   if (reply.frame.empty()) {
+    ReleaseInflight();
     if (reply.close) {
       Close("");
     } else {
@@ -119,6 +172,7 @@ void Connection::OnWritten(const asio::error_code& ec, bool close) {
   if (closed_) return;
   write_buf_.clear();
   write_buf_.shrink_to_fit();
+  ReleaseInflight();
   if (ec) {
     Close("write failed: " + ec.message());
     return;
@@ -138,6 +192,12 @@ void Connection::Close(const std::string& reason) {
   socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
   socket_.close(ec);
   timer_.cancel();
+  // Everything this connection held goes back to the budget (a request still being handled
+  // included: its reply is dropped).
+  int64_t held = charged_;
+  charged_ = 0;
+  inflight_ = 0;
+  server_->Release(held);
   --server_->open;
   server_->Forget(id_, client_.host);
 }

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <chrono>
 #include <deque>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -29,9 +30,18 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // Closes the socket (idempotent); `reason` is logged when not empty.
   void Close(const std::string& reason);
   uint64_t id() const { return id_; }
+  // Bytes read but waiting for room under max_buffered_request_bytes (0 when reading).
+  size_t pending() const { return pending_; }
+  // Called by the server when there is room for pending() bytes again (io thread).
+  void Resume();
 
  private:
   void ReadMore();
+  // Moves `n` bytes of read_buf_ into the splitter if the server's request-byte budget allows;
+  // otherwise keeps them pending and waits for Resume. Returns true when appended.
+  bool Admit(size_t n);
+  // Gives back the budget of the request whose response was just sent.
+  void ReleaseInflight();
   void OnRead(const asio::error_code& ec, size_t n);
   // Dispatches the next buffered frame, or reads more.
   void ProcessBuffered();
@@ -51,6 +61,13 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool closed_ = false;
   bool frame_started_ = false;
   std::chrono::steady_clock::time_point frame_deadline_;
+  // Until the first whole request arrives, the connection must send one by this time.
+  bool first_request_done_ = false;
+  std::chrono::steady_clock::time_point first_request_deadline_;
+  // Request-byte budget held: the splitter's bytes plus the request being handled.
+  int64_t charged_ = 0;
+  int64_t inflight_ = 0;
+  size_t pending_ = 0;
 };
 
 class ServerImpl {
@@ -74,7 +91,15 @@ class ServerImpl {
   std::string advertised_host() const { return advertised_host_; }
   int32_t advertised_port() const { return advertised_port_; }
 
-  std::atomic<int64_t> open{0}, accepted{0}, rejected{0}, requests{0};
+  // The global request-byte budget (max_buffered_request_bytes), io thread only except the
+  // atomics read by stats(). TryCharge takes `n` bytes if they fit; Release gives bytes back and
+  // resumes paused connections that now fit, in the order they paused.
+  bool TryCharge(int64_t n);
+  void Release(int64_t n);
+  void Pause(std::shared_ptr<Connection> conn);
+
+  std::atomic<int64_t> open{0}, accepted{0}, rejected{0}, requests{0}, first_request_timeouts{0};
+  std::atomic<int64_t> buffered{0}, peak_buffered{0}, reads_paused{0};
 
  private:
   void Accept();
@@ -96,6 +121,8 @@ class ServerImpl {
   uint64_t next_id_ = 1;
   std::map<uint64_t, std::weak_ptr<Connection>> connections_;  // io thread only
   std::map<std::string, int32_t> per_ip_;                      // io thread only
+  std::deque<std::weak_ptr<Connection>> paused_;               // io thread only
+  bool resume_posted_ = false;                                 // io thread only
   bool stopped_ = false;
   std::mutex log_mu_;
   int64_t log_window_start_ms_ = 0;

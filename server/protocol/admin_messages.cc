@@ -49,7 +49,7 @@ void ApiVersionsResponse::Encode(WireWriter& w, int16_t version) const {
 }
 
 Status MetadataRequest::Decode(WireReader& r, int16_t version) {
-  int32_t n = r.ArrayCount(2, /*nullable=*/version >= 1);
+  int32_t n = r.ArrayCountOf<std::string>(2, /*nullable=*/version >= 1);
   if (n >= 0 && !(version == 0 && n == 0)) {
     topics.emplace();
     topics->reserve(n);
@@ -99,18 +99,18 @@ void MetadataResponse::Encode(WireWriter& w, int16_t version) const {
 }
 
 Status CreateTopicsRequest::Decode(WireReader& r, int16_t version) {
-  topics.resize(r.ArrayCount(2 + 4 + 2 + 4 + 4));
+  r.ResizeArray(topics, 2 + 4 + 2 + 4 + 4);
   for (auto& t : topics) {
     t.name = r.String();
     t.num_partitions = r.Int32();
     t.replication_factor = r.Int16();
-    t.assignments.resize(r.ArrayCount(4 + 4));
+    r.ResizeArray(t.assignments, 4 + 4);
     for (auto& a : t.assignments) {
       a.partition_index = r.Int32();
-      a.broker_ids.resize(r.ArrayCount(4));
+      r.ResizeArray(a.broker_ids, 4);
       for (auto& b : a.broker_ids) b = r.Int32();
     }
-    t.configs.resize(r.ArrayCount(2 + 2));
+    r.ResizeArray(t.configs, 2 + 2);
     for (auto& c : t.configs) {
       c.name = r.String();
       auto v = r.NullableString();
@@ -155,7 +155,7 @@ void CreateTopicsResponse::Encode(WireWriter& w, int16_t version) const {
 }
 
 Status DeleteTopicsRequest::Decode(WireReader& r, int16_t version) {
-  int32_t n = r.ArrayCount(2);
+  int32_t n = r.ArrayCountOf<std::string>(2);
   topic_names.reserve(n);
   for (int32_t i = 0; i < n && r.ok(); ++i) topic_names.emplace_back(r.String());
   timeout_ms = r.Int32();

@@ -1,31 +1,51 @@
-// The Kafka APIs this broker serves and the exact version ranges it advertises in ApiVersions
-// (see /work/shared/kafka-protocol.md §2.1: the lower bounds 0 for FindCoordinator, 3 for
-// Produce and 4 for Fetch are load-bearing for librdkafka's feature detection).
+// The Kafka APIs this broker serves: ONE table (SLUICE_KAFKA_APIS) lists each API with its key,
+// the exact version range it advertises in ApiVersions, its first flexible version, its request
+// type (whose Decode/Encode are the decoder) and the RequestHandler member that serves it.
+// Everything else is generated from it: the ApiKey enum, the ApiInfo table below, the
+// RequestBody variant and ApiKeyOf (request.h), the decode switch (request.cc) and the handler
+// switch (request_handler.cc). Adding an API is one row here plus its message codec and handler.
+//
+// The lower bounds 0 for FindCoordinator, 3 for Produce and 4 for Fetch are load-bearing for
+// librdkafka's feature detection (/work/shared/kafka-protocol.md §2.1).
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <span>
 
 namespace sluice::kafka {
 
+// X(Name, key, min_version, max_version, first_flexible, RequestType, Handler)
+//   Name           ApiKey::k<Name> and the name in logs and errors
+//   first_flexible first version with compact encodings and tagged fields (KIP-482); a value
+//                  above max_version means no served version is flexible
+//   RequestType    the decoded request (its Decode(WireReader&, version) is the decoder)
+//   Handler        the RequestHandler member serving it: Reply(h, const Req&),
+//                  void(h, const Req&, Done) or void(h, const Req&, const ClientInfo&, Done)
+// Rows are sorted by key (checked at compile time below).
+#define SLUICE_KAFKA_APIS(X)                                                     \
+  X(Produce, 0, 3, 7, 9, ProduceRequest, HandleProduce)                          \
+  X(Fetch, 1, 4, 11, 12, FetchRequest, StartFetch)                               \
+  X(ListOffsets, 2, 1, 3, 6, ListOffsetsRequest, HandleListOffsets)              \
+  X(Metadata, 3, 0, 4, 9, MetadataRequest, HandleMetadata)                       \
+  X(OffsetCommit, 8, 2, 7, 8, OffsetCommitRequest, HandleOffsetCommit)           \
+  X(OffsetFetch, 9, 1, 5, 6, OffsetFetchRequest, HandleOffsetFetch)              \
+  X(FindCoordinator, 10, 0, 2, 3, FindCoordinatorRequest, HandleFindCoordinator) \
+  X(JoinGroup, 11, 0, 5, 6, JoinGroupRequest, HandleJoinGroup)                   \
+  X(Heartbeat, 12, 0, 3, 4, HeartbeatRequest, HandleHeartbeat)                   \
+  X(LeaveGroup, 13, 0, 3, 4, LeaveGroupRequest, HandleLeaveGroup)                \
+  X(SyncGroup, 14, 0, 3, 4, SyncGroupRequest, HandleSyncGroup)                   \
+  X(DescribeGroups, 15, 0, 4, 5, DescribeGroupsRequest, HandleDescribeGroups)    \
+  X(ListGroups, 16, 0, 2, 3, ListGroupsRequest, HandleListGroups)                \
+  X(ApiVersions, 18, 0, 3, 3, ApiVersionsRequest, HandleApiVersions)             \
+  X(CreateTopics, 19, 0, 4, 5, CreateTopicsRequest, HandleCreateTopics)          \
+  X(DeleteTopics, 20, 0, 1, 4, DeleteTopicsRequest, HandleDeleteTopics)          \
+  X(InitProducerId, 22, 0, 1, 2, InitProducerIdRequest, HandleInitProducerId)
+
 enum class ApiKey : int16_t {
-  kProduce = 0,
-  kFetch = 1,
-  kListOffsets = 2,
-  kMetadata = 3,
-  kOffsetCommit = 8,
-  kOffsetFetch = 9,
-  kFindCoordinator = 10,
-  kJoinGroup = 11,
-  kHeartbeat = 12,
-  kLeaveGroup = 13,
-  kSyncGroup = 14,
-  kDescribeGroups = 15,
-  kListGroups = 16,
-  kApiVersions = 18,
-  kCreateTopics = 19,
-  kDeleteTopics = 20,
-  kInitProducerId = 22,
+#define SLUICE_API_ENUM(name, key, ...) k##name = key,
+  SLUICE_KAFKA_APIS(SLUICE_API_ENUM)
+#undef SLUICE_API_ENUM
 };
 
 struct ApiInfo {
@@ -37,6 +57,27 @@ struct ApiInfo {
   const char* name;
 };
 
+// Every served API in table order (sorted by key); ApiVersions advertises exactly this.
+inline constexpr ApiInfo kServedApis[] = {
+#define SLUICE_API_INFO(name, key, min_v, max_v, flex, ...) {key, min_v, max_v, flex, #name},
+    SLUICE_KAFKA_APIS(SLUICE_API_INFO)
+#undef SLUICE_API_INFO
+};
+
+namespace internal {
+constexpr bool ApiTableIsWellFormed() {
+  for (size_t i = 0; i < std::size(kServedApis); ++i) {
+    const ApiInfo& a = kServedApis[i];
+    if (a.min_version < 0 || a.min_version > a.max_version) return false;
+    if (i > 0 && kServedApis[i - 1].key >= a.key) return false;
+  }
+  return true;
+}
+}  // namespace internal
+static_assert(internal::ApiTableIsWellFormed(),
+              "SLUICE_KAFKA_APIS: rows must be sorted by strictly increasing key, with "
+              "0 <= min_version <= max_version");
+
 // Every served API, sorted by key.
 std::span<const ApiInfo> SupportedApis();
 // nullptr for an API key we do not serve.
@@ -45,7 +86,7 @@ const ApiInfo* FindApi(int16_t key);
 bool IsSupported(int16_t key, int16_t version);
 // True when (key, version) uses the flexible encoding (false for unknown keys).
 bool IsFlexible(int16_t key, int16_t version);
-// "Produce", "Fetch", ... or "ApiKey(<n>)".
+// "Produce", "Fetch", ... or "UnknownApi" for a key we do not serve.
 const char* ApiName(int16_t key);
 
 }  // namespace sluice::kafka

@@ -13,10 +13,10 @@ Status FetchRequest::Decode(WireReader& r, int16_t version) {
     session_epoch = r.Int32();
   }
   size_t min_partition = 4 + 8 + 4 + (version >= 9 ? 4 : 0) + (version >= 5 ? 8 : 0);
-  topics.resize(r.ArrayCount(2 + 4));
+  r.ResizeArray(topics, 2 + 4);
   for (auto& t : topics) {
     t.topic = r.String();
-    t.partitions.resize(r.ArrayCount(min_partition));
+    r.ResizeArray(t.partitions, min_partition);
     for (auto& p : t.partitions) {
       p.partition = r.Int32();
       if (version >= 9) p.current_leader_epoch = r.Int32();
@@ -26,10 +26,10 @@ Status FetchRequest::Decode(WireReader& r, int16_t version) {
     }
   }
   if (version >= 7) {
-    forgotten_topics.resize(r.ArrayCount(2 + 4));
+    r.ResizeArray(forgotten_topics, 2 + 4);
     for (auto& t : forgotten_topics) {
       t.topic = r.String();
-      t.partitions.resize(r.ArrayCount(4));
+      r.ResizeArray(t.partitions, 4);
       for (auto& p : t.partitions) p = r.Int32();
     }
   }
@@ -108,10 +108,10 @@ size_t FetchResponse::record_bytes() const {
 Status ListOffsetsRequest::Decode(WireReader& r, int16_t version) {
   replica_id = r.Int32();
   if (version >= 2) isolation_level = r.Int8();
-  topics.resize(r.ArrayCount(2 + 4));
+  r.ResizeArray(topics, 2 + 4);
   for (auto& t : topics) {
     t.name = r.String();
-    t.partitions.resize(r.ArrayCount(4 + 8));
+    r.ResizeArray(t.partitions, 4 + 8);
     for (auto& p : t.partitions) {
       p.partition_index = r.Int32();
       p.timestamp = r.Int64();

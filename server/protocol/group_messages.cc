@@ -35,7 +35,7 @@ Status JoinGroupRequest::Decode(WireReader& r, int16_t version) {
   member_id = r.String();
   if (version >= 5) group_instance_id = ToOpt(r.NullableString());
   protocol_type = r.String();
-  protocols.resize(r.ArrayCount(2 + 4));
+  r.ResizeArray(protocols, 2 + 4);
   for (auto& p : protocols) {
     p.name = r.String();
     p.metadata = r.Bytes();
@@ -77,7 +77,7 @@ Status SyncGroupRequest::Decode(WireReader& r, int16_t version) {
   generation_id = r.Int32();
   member_id = r.String();
   if (version >= 3) group_instance_id = ToOpt(r.NullableString());
-  assignments.resize(r.ArrayCount(2 + 4));
+  r.ResizeArray(assignments, 2 + 4);
   for (auto& a : assignments) {
     a.member_id = r.String();
     a.assignment = r.Bytes();
@@ -128,7 +128,7 @@ Status LeaveGroupRequest::Decode(WireReader& r, int16_t version) {
   if (version < 3) {
     members.push_back({std::string(r.String()), std::nullopt});
   } else {
-    members.resize(r.ArrayCount(2 + 2));
+    r.ResizeArray(members, 2 + 2);
     for (auto& m : members) {
       m.member_id = r.String();
       m.group_instance_id = ToOpt(r.NullableString());
@@ -174,7 +174,7 @@ void ListGroupsResponse::Encode(WireWriter& w, int16_t version) const {
 }
 
 Status DescribeGroupsRequest::Decode(WireReader& r, int16_t version) {
-  int32_t n = r.ArrayCount(2);
+  int32_t n = r.ArrayCountOf<std::string>(2);
   groups.reserve(n);
   for (int32_t i = 0; i < n && r.ok(); ++i) groups.emplace_back(r.String());
   if (version >= 3) include_authorized_operations = r.Bool();

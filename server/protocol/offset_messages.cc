@@ -14,10 +14,10 @@ Status OffsetCommitRequest::Decode(WireReader& r, int16_t version) {
   }
   if (version >= 2 && version <= 4) retention_time_ms = r.Int64();
   size_t min_partition = 4 + 8 + 2 + (version >= 6 ? 4 : 0) + (version == 1 ? 8 : 0);
-  topics.resize(r.ArrayCount(2 + 4));
+  r.ResizeArray(topics, 2 + 4);
   for (auto& t : topics) {
     t.name = r.String();
-    t.partitions.resize(r.ArrayCount(min_partition));
+    r.ResizeArray(t.partitions, min_partition);
     for (auto& p : t.partitions) {
       p.partition_index = r.Int32();
       p.committed_offset = r.Int64();
@@ -67,13 +67,13 @@ void OffsetCommitResponse::Encode(WireWriter& w, int16_t version) const {
 
 Status OffsetFetchRequest::Decode(WireReader& r, int16_t version) {
   group_id = r.String();
-  int32_t n = r.ArrayCount(2 + 4, /*nullable=*/version >= 2);
+  int32_t n = r.ArrayCountOf<Topic>(2 + 4, /*nullable=*/version >= 2);
   if (n >= 0) {
     topics.emplace();
     topics->resize(n);
     for (auto& t : *topics) {
       t.name = r.String();
-      t.partition_indexes.resize(r.ArrayCount(4));
+      r.ResizeArray(t.partition_indexes, 4);
       for (auto& p : t.partition_indexes) p = r.Int32();
     }
   }

@@ -7,12 +7,10 @@ Status ProduceRequest::Decode(WireReader& r, int16_t version) {
   if (txn) transactional_id = std::string(*txn);
   acks = r.Int16();
   timeout_ms = r.Int32();
-  int32_t nt = r.ArrayCount(2 + 4);
-  topics.resize(nt);
+  r.ResizeArray(topics, 2 + 4);
   for (auto& t : topics) {
     t.name = r.String();
-    int32_t np = r.ArrayCount(4 + 4);
-    t.partitions.resize(np);
+    r.ResizeArray(t.partitions, 4 + 4);
     for (auto& p : t.partitions) {
       p.index = r.Int32();
       auto rec = r.NullableBytes();

@@ -1,5 +1,8 @@
 #include "server/protocol/request.h"
 
+#include <iterator>
+#include <type_traits>
+
 #include "server/protocol/api_keys.h"
 #include "server/protocol/error_codes.h"
 
@@ -19,7 +22,7 @@ Result<DecodedRequest> DecodeBody(WireReader& r, const RequestHeader& h) {
 
 }  // namespace
 
-Result<DecodedRequest> DecodeRequest(std::string_view frame) {
+Result<DecodedRequest> DecodeRequest(std::string_view frame, size_t max_decoded_bytes) {
   RequestHeader h;
   SLUICE_RETURN_IF_ERROR(PeekRequestHeader(frame, &h));
   if (!IsSupported(h.api_key, h.api_version)) {
@@ -36,57 +39,50 @@ Result<DecodedRequest> DecodeRequest(std::string_view frame) {
         api->name, h.api_version, api->min_version, api->max_version);
   }
   WireReader r(frame);
+  r.set_decoded_limit(max_decoded_bytes);
   SLUICE_RETURN_IF_ERROR(ReadRequestHeader(r, &h));
   switch (static_cast<ApiKey>(h.api_key)) {
-    case ApiKey::kProduce:
-      return DecodeBody<ProduceRequest>(r, h);
-    case ApiKey::kFetch:
-      return DecodeBody<FetchRequest>(r, h);
-    case ApiKey::kListOffsets:
-      return DecodeBody<ListOffsetsRequest>(r, h);
-    case ApiKey::kMetadata:
-      return DecodeBody<MetadataRequest>(r, h);
-    case ApiKey::kOffsetCommit:
-      return DecodeBody<OffsetCommitRequest>(r, h);
-    case ApiKey::kOffsetFetch:
-      return DecodeBody<OffsetFetchRequest>(r, h);
-    case ApiKey::kFindCoordinator:
-      return DecodeBody<FindCoordinatorRequest>(r, h);
-    case ApiKey::kJoinGroup:
-      return DecodeBody<JoinGroupRequest>(r, h);
-    case ApiKey::kHeartbeat:
-      return DecodeBody<HeartbeatRequest>(r, h);
-    case ApiKey::kLeaveGroup:
-      return DecodeBody<LeaveGroupRequest>(r, h);
-    case ApiKey::kSyncGroup:
-      return DecodeBody<SyncGroupRequest>(r, h);
-    case ApiKey::kDescribeGroups:
-      return DecodeBody<DescribeGroupsRequest>(r, h);
-    case ApiKey::kListGroups:
-      return DecodeBody<ListGroupsRequest>(r, h);
-    case ApiKey::kApiVersions:
-      return DecodeBody<ApiVersionsRequest>(r, h);
-    case ApiKey::kCreateTopics:
-      return DecodeBody<CreateTopicsRequest>(r, h);
-    case ApiKey::kDeleteTopics:
-      return DecodeBody<DeleteTopicsRequest>(r, h);
-    case ApiKey::kInitProducerId:
-      return DecodeBody<InitProducerIdRequest>(r, h);
+#define SLUICE_API_DECODE(name, key, min_v, max_v, flex, type, handler) \
+  case ApiKey::k##name:                                                 \
+    return DecodeBody<type>(r, h);
+    SLUICE_KAFKA_APIS(SLUICE_API_DECODE)
+#undef SLUICE_API_DECODE
   }
   return Internal("API key {} is in the served table but has no decoder", h.api_key);
 }
 
-int16_t ApiKeyOf(const RequestBody& body) {
-  static constexpr ApiKey kKeys[] = {
-      ApiKey::kProduce,         ApiKey::kFetch,         ApiKey::kListOffsets,
-      ApiKey::kMetadata,        ApiKey::kOffsetCommit,  ApiKey::kOffsetFetch,
-      ApiKey::kFindCoordinator, ApiKey::kJoinGroup,     ApiKey::kHeartbeat,
-      ApiKey::kLeaveGroup,      ApiKey::kSyncGroup,     ApiKey::kDescribeGroups,
-      ApiKey::kListGroups,      ApiKey::kApiVersions,   ApiKey::kCreateTopics,
-      ApiKey::kDeleteTopics,    ApiKey::kInitProducerId};
-  static_assert(std::size(kKeys) == std::variant_size_v<RequestBody>);
-  return static_cast<int16_t>(kKeys[body.index()]);
+namespace {
+
+// The key of each RequestBody alternative, in variant order (both come from the same table).
+constexpr ApiKey kKeys[] = {
+#define SLUICE_API_KEY(name, ...) ApiKey::k##name,
+    SLUICE_KAFKA_APIS(SLUICE_API_KEY)
+#undef SLUICE_API_KEY
+};
+
+template <typename T, size_t I = 0>
+constexpr size_t IndexInBody() {
+  if constexpr (I == std::variant_size_v<RequestBody>) {
+    return I;
+  } else if constexpr (std::is_same_v<std::variant_alternative_t<I, RequestBody>, T>) {
+    return I;
+  } else {
+    return IndexInBody<T, I + 1>();
+  }
 }
+
+// Each row's request type sits at the index whose key is that row's key.
+#define SLUICE_API_CHECK(name, api_key, min_v, max_v, flex, type, handler) \
+  static_assert(IndexInBody<type>() < std::size(kKeys) &&                  \
+                    kKeys[IndexInBody<type>()] == ApiKey::k##name &&       \
+                    kServedApis[IndexInBody<type>()].key == api_key,       \
+                "SLUICE_KAFKA_APIS: " #type " is not at the position of " #name);
+SLUICE_KAFKA_APIS(SLUICE_API_CHECK)
+#undef SLUICE_API_CHECK
+
+}  // namespace
+
+int16_t ApiKeyOf(const RequestBody& body) { return static_cast<int16_t>(kKeys[body.index()]); }
 
 std::string EncodeRequest(const RequestHeader& header, const RequestBody& body) {
   WireWriter w;

@@ -103,6 +103,8 @@ std::optional<std::string_view> WireReader::LengthPrefixed(int64_t len, bool nul
     return std::nullopt;
   }
   if (!Need(static_cast<size_t>(len), what)) return std::nullopt;
+  Charge(static_cast<size_t>(len));
+  if (!ok()) return std::nullopt;
   std::string_view v = data_.substr(pos_, static_cast<size_t>(len));
   pos_ += static_cast<size_t>(len);
   return v;
@@ -197,6 +199,17 @@ void WireReader::SkipTaggedFields() {
     uint32_t size = UnsignedVarint();
     if (!Need(size, "tagged field")) return;
     pos_ += size;
+  }
+}
+
+void WireReader::Charge(size_t n) {
+  if (!ok()) return;
+  decoded_bytes_ += n;
+  if (decoded_bytes_ > decoded_limit_) {
+    Fail(fmt::format(
+        "request would take more than {} bytes in memory once decoded (at byte {}; the server's "
+        "max_decoded_request_bytes); send fewer topics, partitions or records per request",
+        decoded_limit_, pos_));
   }
 }
 

@@ -14,6 +14,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/status.h"
 
@@ -63,8 +64,32 @@ class WireReader {
   // COMPACT_ARRAY count (UNSIGNED_VARINT count + 1, 0 = null); same checks.
   int32_t CompactArrayCount(size_t min_element_bytes, bool nullable = false);
 
+  // ArrayCount for an array decoded into std::vector<T>: also charges count * sizeof(T) to the
+  // decoded size (below) before the caller allocates.
+  template <typename T>
+  int32_t ArrayCountOf(size_t min_element_bytes, bool nullable = false) {
+    int32_t n = ArrayCount(min_element_bytes, nullable);
+    if (n > 0) Charge(static_cast<size_t>(n) * sizeof(T));
+    return n;
+  }
+  // ArrayCountOf + resize, for arrays that cannot be null.
+  template <typename T>
+  void ResizeArray(std::vector<T>& v, size_t min_element_bytes) {
+    int32_t n = ArrayCountOf<T>(min_element_bytes);
+    if (n > 0) v.resize(static_cast<size_t>(n));
+  }
+
   // TAG_BUFFER: skips every tagged field; fails on descending/duplicate tags or sizes past the end.
   void SkipTaggedFields();
+
+  // Decoded size: an upper bound on what decoding this frame allocates — sizeof(element) for
+  // every array element read with ArrayCountOf/ResizeArray plus the bytes of every string and
+  // bytes field (their copies). Without this, small wire elements decode into structs many times
+  // their size (a Produce topic: 6 bytes on the wire, 56 in memory). Charge fails the reader,
+  // before the allocation, once the total passes the limit (default: none).
+  void set_decoded_limit(size_t limit) { decoded_limit_ = limit; }
+  size_t decoded_bytes() const { return decoded_bytes_; }
+  void Charge(size_t n);
 
  private:
   bool Need(size_t n, const char* what);
@@ -74,6 +99,8 @@ class WireReader {
   std::string_view data_;
   size_t pos_ = 0;
   std::string error_;
+  size_t decoded_bytes_ = 0;
+  size_t decoded_limit_ = SIZE_MAX;
 };
 
 }  // namespace sluice::kafka

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
+#include <algorithm>
 #include <atomic>
 #include <filesystem>
 #include <map>
@@ -127,6 +128,67 @@ TEST_F(GroupTest, NoPartitionIsEverOwnedTwiceWhileMembersComeAndGo) {
   for (auto& t : threads) t.join();
   EXPECT_FALSE(violation.load());
   EXPECT_GT(consumed.load(), 0);
+}
+
+// reliability-scenarios: issue16 item 19
+// The interleaving the threaded test above may never hit: members join before any of them syncs
+// and then sync in the reverse order (and every other order). Deterministic and exhaustive: for
+// three members, every interleaving of "join, then sync twice" (1,680 orders) runs against a
+// fresh coordinator; each member owns exactly what its last Sync returned and reports it on the
+// next one, as the Consumer does. After every step no partition may have two owners, and once
+// everyone keeps syncing the group converges to all six partitions, each owned once.
+TEST_F(GroupTest, NoPartitionIsOwnedTwiceWhenMembersJoinBeforeSyncingAndSyncInAnyOrder) {
+  constexpr int kMembers = 3, kSyncs = 2;
+  // The case from the probe, first: two members join, then the second syncs before the first.
+  std::vector<std::vector<int>> orders = {{0, 1, 1, 0, 1, 0}};
+  // Then every interleaving of (join, sync, sync) for each of three members.
+  std::vector<int> ops;
+  for (int m = 0; m < kMembers; ++m) ops.insert(ops.end(), kSyncs + 1, m);
+  do {
+    orders.push_back(ops);
+  } while (std::next_permutation(ops.begin(), ops.end()));
+  ASSERT_EQ(orders.size(), 1681u);
+  for (const std::vector<int>& order : orders) {
+    GroupCoordinator coordinator(log_.get());
+    std::vector<std::string> ids(kMembers);
+    std::vector<std::vector<TopicPartition>> owns(kMembers);
+    std::string trace;
+    // Every member's first occurrence in `order` is its Join, later ones are Syncs.
+    auto step = [&](int m) {
+      if (ids[m].empty()) {
+        auto id = coordinator.Join("g", {"t"}, 60s);
+        ASSERT_TRUE(id.ok()) << id.status();
+        ids[m] = *id;
+        trace += fmt::format("join {}, ", m);
+        return;
+      }
+      auto a = coordinator.Sync("g", ids[m], owns[m]);
+      ASSERT_TRUE(a.ok()) << a.status();
+      owns[m] = a->partitions;
+      trace += fmt::format("sync {} -> {}, ", m, owns[m].size());
+      std::map<TopicPartition, int> owner;
+      for (int i = 0; i < kMembers; ++i) {
+        for (const TopicPartition& tp : owns[i]) {
+          auto [it, inserted] = owner.emplace(tp, i);
+          ASSERT_TRUE(inserted) << "partition " << tp.partition.value() << " owned by members "
+                                << it->second << " and " << i << " after: " << trace;
+        }
+      }
+    };
+    for (int m : order) {
+      step(m);
+      if (HasFatalFailure()) return;
+    }
+    for (int round = 0; round < 3; ++round) {
+      for (int m = 0; m < kMembers; ++m) {
+        step(m);
+        if (HasFatalFailure()) return;
+      }
+    }
+    size_t total = 0;
+    for (const auto& o : owns) total += o.size();
+    ASSERT_EQ(total, 6u) << "did not converge after: " << trace;
+  }
 }
 
 }  // namespace

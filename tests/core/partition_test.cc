@@ -312,6 +312,44 @@ TEST_F(PartitionTest, RetentionBySizeDeletesOldSegmentsAndMovesTheLogStart) {
   EXPECT_EQ(p->log_start_offset(), start);
 }
 
+// reliability-scenarios: issue16 item 18
+TEST_F(PartitionTest, RetentionBySizeKeepsAnActiveSegmentLargerThanTheLimit) {
+  config_.segment_bytes = 4000;
+  config_.retention_bytes = 100;  // smaller than the active segment will be
+  auto p = Open();
+  for (int i = 0; i < 100; ++i) ASSERT_TRUE(p->Append(MakeBatch(Values(i, 1)), Acks::kAll).ok());
+  ASSERT_GT(p->Stats().segments, 1);
+  auto n = p->ApplyRetention(Now());
+  ASSERT_TRUE(n.ok()) << n.status();
+  EXPECT_GT(*n, 0);
+  // Every sealed segment went; the active one, alone over the limit, stays whole.
+  PartitionStats st = p->Stats();
+  EXPECT_EQ(st.segments, 1);
+  EXPECT_GT(st.bytes, 100u);
+  EXPECT_EQ(p->high_watermark(), Offset(100));
+  const Offset start = p->log_start_offset();
+  ASSERT_LT(start, Offset(100));
+  auto recs = ReadAll(*p);
+  ASSERT_TRUE(recs.ok()) << recs.status();
+  EXPECT_EQ(ValuesOf(*recs),
+            Values(static_cast<int>(start.value()), 100 - static_cast<int>(start.value())));
+  // Retention again changes nothing, and appends go on at the next offset.
+  auto again = p->ApplyRetention(Now());
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(*again, 0);
+  auto r = p->Append(MakeBatch({"next"}), Acks::kAll);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->base_offset, Offset(100));
+  // All of it is still there after a restart.
+  p.reset();
+  p = Open();
+  EXPECT_EQ(p->log_start_offset(), start);
+  EXPECT_EQ(p->high_watermark(), Offset(101));
+  recs = ReadAll(*p);
+  ASSERT_TRUE(recs.ok()) << recs.status();
+  EXPECT_EQ(recs->size(), static_cast<size_t>(101 - start.value()));
+}
+
 TEST_F(PartitionTest, RetentionByTimeKeepsTheActiveSegment) {
   config_.segment_bytes = 500;
   config_.retention_ms = 1000;

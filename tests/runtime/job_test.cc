@@ -350,17 +350,11 @@ std::map<std::string, std::vector<int64_t>> Twice(std::map<std::string, std::vec
   return m;
 }
 
-TEST_F(JobTest, ResetToEarliestWipesStateAndReprocessesFromScratch) {
-  auto inputs = testing::ProduceTransactions(log_.get(), "tx", 800, 10, 10);
-  ASSERT_TRUE(Run(Options(), Balances()).ok());
-  auto lines =
-      ResetJob(log_.get(), {.application_id = "bal-app", .state_dir = dir_.path() + "/state"});
-  ASSERT_TRUE(lines.ok()) << lines.status();
-  EXPECT_FALSE(std::filesystem::exists(dir_.path() + "/state/bal-app"));
-  ASSERT_TRUE(Run(Options(), Balances()).ok());
-  // Every account's balances appear twice, each time from zero.
+// After a reset that wiped the state: every account's balances appear twice, each time from zero.
+void ExpectBalancesTwiceFromZero(const std::map<std::string, std::vector<int64_t>>& inputs,
+                                 Log* log) {
   std::map<std::string, std::vector<std::string>> got;
-  for (const auto& part : ReadTopic(log_.get(), "bal")) {
+  for (const auto& part : ReadTopic(log, "bal")) {
     for (const auto& kv : part) got[kv.key].push_back(kv.value);
   }
   for (const auto& [acct, amounts] : inputs) {
@@ -373,6 +367,17 @@ TEST_F(JobTest, ResetToEarliestWipesStateAndReprocessesFromScratch) {
   }
 }
 
+TEST_F(JobTest, ResetToEarliestWipesStateAndReprocessesFromScratch) {
+  auto inputs = testing::ProduceTransactions(log_.get(), "tx", 800, 10, 10);
+  ASSERT_TRUE(Run(Options(), Balances()).ok());
+  auto lines =
+      ResetJob(log_.get(), {.application_id = "bal-app", .state_dir = dir_.path() + "/state"});
+  ASSERT_TRUE(lines.ok()) << lines.status();
+  EXPECT_FALSE(std::filesystem::exists(dir_.path() + "/state/bal-app"));
+  ASSERT_TRUE(Run(Options(), Balances()).ok());
+  ExpectBalancesTwiceFromZero(inputs, log_.get());
+}
+
 TEST_F(JobTest, ResetWithKeepStateReprocessesOnTopOfTheState) {
   auto inputs = testing::ProduceTransactions(log_.get(), "tx", 800, 10, 12);
   ASSERT_TRUE(Run(Options(), Balances()).ok());
@@ -382,6 +387,36 @@ TEST_F(JobTest, ResetWithKeepStateReprocessesOnTopOfTheState) {
   ASSERT_TRUE(lines.ok()) << lines.status();
   ASSERT_TRUE(Run(Options(), Balances()).ok());
   EXPECT_EQ(CheckBalances(Twice(inputs), ReadTopic(log_.get(), "bal")), "");
+}
+
+// A reset pointed at the wrong state directory used to rewind the offsets, print "no state
+// directory" and succeed; the real state kept its old positions and the next run processed
+// nothing. It must fail, say where it looked, and change nothing.
+TEST_F(JobTest, ResetWithAWrongStateDirectoryFailsAndChangesNothing) {
+  auto inputs = testing::ProduceTransactions(log_.get(), "tx", 300, 5, 14);
+  ASSERT_TRUE(Run(Options(), Balances()).ok());
+  auto before = log_->offsets().Fetch("bal-app");
+  ASSERT_TRUE(before.ok());
+  const std::string wrong = dir_.path() + "/elsewhere";
+  auto r = ResetJob(log_.get(), {.application_id = "bal-app", .state_dir = wrong});
+  ASSERT_EQ(r.status().code(), StatusCode::kNotFound) << r.status();
+  EXPECT_NE(r.status().message().find(wrong + "/bal-app"), std::string::npos) << r.status();
+  EXPECT_NE(r.status().message().find("--state-deleted"), std::string::npos) << r.status();
+  auto after = log_->offsets().Fetch("bal-app");
+  ASSERT_TRUE(after.ok());
+  ASSERT_EQ(after->size(), before->size());
+  for (const auto& [tp, c] : *before) {
+    EXPECT_EQ(after->at(tp).offset, c.offset);
+    EXPECT_EQ(after->at(tp).metadata, c.metadata);
+  }
+  // The state really deleted, said so: the offsets rewind and the job reprocesses from zero.
+  std::filesystem::remove_all(dir_.path() + "/state/bal-app");
+  auto ok = ResetJob(
+      log_.get(),
+      {.application_id = "bal-app", .state_dir = dir_.path() + "/state", .state_deleted = true});
+  ASSERT_TRUE(ok.ok()) << ok.status();
+  ASSERT_TRUE(Run(Options(), Balances()).ok());
+  ExpectBalancesTwiceFromZero(inputs, log_.get());
 }
 
 TEST_F(JobTest, ResetRefusesWhileTheJobRunsAndWithoutOffsets) {

@@ -1,4 +1,4 @@
-// B4 (reliability-scenarios.md): power loss across the log and RocksDB together.
+// B4 (tests/README.md): power loss across the log and RocksDB together.
 //
 // The log runs on FaultInjectionFileSystem and the job's RocksDB on RocksFaultFileSystem; both
 // consult one PowerSwitch before every mutating file operation, so the power goes off for both

@@ -354,6 +354,28 @@ def case_run(server):
             time.sleep(0.2)
         check(final == {'the': '3', 'cat': '1', 'dog': '1', 'end': '1'},
               'kcat consumed the running job\'s word counts: %s' % final)
+        # Issue 16 item 1: deleting a topic the job uses crashed the server (input) or made it
+        # exit 1 (output). Both are refused with POLICY_VIOLATION; server and job keep running.
+        from kafka.admin import KafkaAdminClient
+        from kafka.errors import PolicyViolationError
+        adm = KafkaAdminClient(bootstrap_servers=run.broker)
+        for topic in ('lines', 'word-counts'):
+            try:
+                adm.delete_topics([topic])
+                refused = False
+            except PolicyViolationError:
+                refused = True
+            check(refused, 'DeleteTopics of the job\'s topic %s is refused with POLICY_VIOLATION' % topic)
+        adm.close()
+        check(run.proc.poll() is None, 'the server still runs after the refused deletions')
+        r = kcat(run, '-P', '-t', 'lines', stdin='the last\n')
+        deadline = time.time() + 30
+        while time.time() < deadline and final.get('the') != '4':
+            r = kcat(run, '-C', '-t', 'word-counts', '-o', 'beginning', '-e', '-f', '%k=%s\n')
+            final = dict(l.split('=', 1) for l in r.stdout.splitlines() if '=' in l)
+            time.sleep(0.2)
+        check(final.get('the') == '4' and final.get('last') == '1',
+              'the job still counts after the refused deletions: %s' % final)
         rc = run.stop()
         check(rc == 0, 'SIGTERM stops the job and the server cleanly')
     finally:

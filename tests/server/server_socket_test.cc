@@ -1,10 +1,14 @@
 // Raw-socket tests against an in-process server: bad input and resource limits
 // (reliability-scenarios.md E1-E7, F1, F2, F5). Each case checks the clear error or closed
 // connection AND that the server keeps serving other clients.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <ifaddrs.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 
 #include <filesystem>
+#include <map>
 #include <thread>
 
 #include "core/crc32c.h"
@@ -14,6 +18,8 @@
 #include "server/protocol/error_codes.h"
 #include "server/protocol/wire_reader.h"
 #include "tests/server/kafka_test_client.h"
+#include "tests/testing/fault_fs.h"
+#include "tests/testing/storage_util.h"
 
 namespace sluice::kafka::testing {
 namespace {
@@ -245,6 +251,37 @@ TEST_F(ServerSocketTest, UnknownKeysAndVersionsCloseButApiVersionsAnswersUnsuppo
     EXPECT_TRUE(c->ReadFrame().has_value());
   }
   ExpectServing(f_);
+}
+
+// The advertised table, pinned byte for byte on the wire for every ApiVersions version
+// (kafka-protocol.md §2.1). Written out here, independently of SLUICE_KAFKA_APIS, so that a change
+// to the API table that changes what clients see has to change this test too.
+TEST_F(ServerSocketTest, ApiVersionsAnswerIsThePinnedTable) {
+  struct Row {
+    int16_t key, min_version, max_version;
+  };
+  const Row kPinned[] = {{0, 3, 7},  {1, 4, 11}, {2, 1, 3},  {3, 0, 4},  {8, 2, 7},  {9, 1, 5},
+                         {10, 0, 2}, {11, 0, 5}, {12, 0, 3}, {13, 0, 3}, {14, 0, 3}, {15, 0, 4},
+                         {16, 0, 2}, {18, 0, 3}, {19, 0, 4}, {20, 0, 1}, {22, 0, 1}};
+  auto hex16 = [](int v) { return fmt::format("{:04x}", v & 0xffff); };
+  auto c = f_.Connect();
+  for (int16_t v = 0; v <= 3; ++v) {
+    std::string want = fmt::format("{:08x}", 40 + v) + "0000";  // correlation id, error 0
+    want += v >= 3 ? fmt::format("{:02x}", std::size(kPinned) + 1)
+                   : fmt::format("{:08x}", std::size(kPinned));
+    for (const Row& r : kPinned) {
+      want += hex16(r.key) + hex16(r.min_version) + hex16(r.max_version);
+      if (v >= 3) want += "00";  // entry tags
+    }
+    if (v >= 1) want += "00000000";  // throttle
+    if (v >= 3) want += "00";        // body tags
+    ASSERT_TRUE(c->SendRequest(v, ApiVersionsRequest{"pin", "1.0"}, 40 + v));
+    auto frame = c->ReadFrame();
+    ASSERT_TRUE(frame.has_value()) << "v" << v;
+    std::string got;
+    for (unsigned char ch : *frame) got += fmt::format("{:02x}", ch);
+    EXPECT_EQ(got, want) << "ApiVersions v" << v;
+  }
 }
 
 TEST_F(ServerSocketTest, BadBatchesGetPerPartitionErrorsAndAppendNothing) {  // E5
@@ -491,6 +528,181 @@ TEST(ServerLimitsTest, IdleAndTricklingConnectionsAreClosed) {  // F2
   ExpectServing(f);
 }
 
+// A local IPv4 address that is not loopback (connections from it count as remote), or "".
+std::string NonLoopbackLocalAddress() {
+  ifaddrs* list = nullptr;
+  if (::getifaddrs(&list) != 0) return "";
+  std::string found;
+  for (ifaddrs* i = list; i != nullptr && found.empty(); i = i->ifa_next) {
+    if (i->ifa_addr == nullptr || i->ifa_addr->sa_family != AF_INET) continue;
+    const auto* sin = reinterpret_cast<const sockaddr_in*>(i->ifa_addr);
+    if ((ntohl(sin->sin_addr.s_addr) >> 24) == 127) continue;
+    char buf[INET_ADDRSTRLEN];
+    if (::inet_ntop(AF_INET, &sin->sin_addr, buf, sizeof(buf)) != nullptr) found = buf;
+  }
+  ::freeifaddrs(list);
+  return found;
+}
+
+// True once a fresh connection from `source_ip` gets an ApiVersions answer (several tries, as
+// closed connections free their slots asynchronously).
+bool ServedFrom(ServerFixture& f, const char* source_ip, int tries = 100) {
+  for (int i = 0; i < tries; ++i) {
+    RawClient c(f.port(), source_ip);
+    if (c.connected() && c.SendRequest(2, ApiVersionsRequest{}) && c.ReadFrame(milliseconds(300))) {
+      return true;
+    }
+    std::this_thread::sleep_for(milliseconds(50));
+  }
+  return false;
+}
+
+// reliability-scenarios: issue16 item 3
+// The probe's case with the default limits: 1,000 idle connections from one address (all of
+// max_connections) used to lock every other client out for the 10-minute idle timeout.
+TEST(ServerLimitsTest, ThousandIdleConnectionsFromOneAddressLeaveRoomForOthers) {
+  ServerOptions o;  // defaults: max_connections 1000, max_connections_per_ip well below it
+  ServerFixture f(o);
+  std::vector<std::unique_ptr<RawClient>> idle;
+  for (int i = 0; i < 1000; ++i) {
+    idle.push_back(std::make_unique<RawClient>(f.port(), "127.0.0.2"));
+  }
+  RawClient real(f.port(), "127.0.0.3");
+  ASSERT_TRUE(real.connected());
+  ASSERT_TRUE(real.SendRequest(2, ApiVersionsRequest{}));
+  EXPECT_TRUE(real.ReadFrame().has_value()) << "a second address was locked out";
+  EXPECT_LE(f.server().stats().connections_open, o.max_connections_per_ip + 1);
+  EXPECT_GE(f.server().stats().connections_rejected, 1000 - o.max_connections_per_ip);
+}
+
+// reliability-scenarios: issue16 item 3
+// Connections from many addresses fill every slot and never send a request: they are closed
+// after first_request_timeout (not idle_timeout), and a new client gets in. A client that did
+// complete a request is not subject to that timeout.
+TEST(ServerLimitsTest, ConnectionsThatNeverSendARequestAreClosedAfterTheFirstRequestTimeout) {
+  ServerOptions o;
+  o.max_connections = 12;
+  o.first_request_timeout = milliseconds(300);
+  ServerFixture f(o);  // idle_timeout stays 10 minutes
+  auto kept = f.Connect();
+  ASSERT_TRUE(kept->SendRequest(2, ApiVersionsRequest{}));
+  ASSERT_TRUE(kept->ReadFrame().has_value());
+  std::vector<std::unique_ptr<RawClient>> silent;
+  for (int i = 0; i < 11; ++i) {
+    std::string ip = fmt::format("127.0.1.{}", i + 1);
+    silent.push_back(std::make_unique<RawClient>(f.port(), ip.c_str()));
+    ASSERT_TRUE(silent.back()->connected());
+  }
+  for (auto& c : silent) EXPECT_TRUE(c->WaitClosed()) << "a silent connection kept its slot";
+  EXPECT_GE(f.server().stats().first_request_timeouts, 11);
+  EXPECT_TRUE(ServedFrom(f, "127.0.0.9"));
+  ASSERT_TRUE(kept->SendRequest(2, ApiVersionsRequest{}));
+  EXPECT_TRUE(kept->ReadFrame().has_value()) << "a connection that had spoken was closed";
+}
+
+// reliability-scenarios: issue16 item 3
+// Remote clients (here: connections from this host's non-loopback address) filling every slot
+// they may take still leave reserved_loopback_connections for an operator on the host.
+TEST(ServerLimitsTest, RemoteClientsCannotTakeTheSlotsReservedForLoopback) {
+  std::string remote = NonLoopbackLocalAddress();
+  if (remote.empty()) GTEST_SKIP() << "this host has no non-loopback IPv4 address";
+  ServerOptions o;
+  o.max_connections = 12;
+  o.reserved_loopback_connections = 2;
+  ServerFixture f(o);
+  std::vector<std::unique_ptr<RawClient>> remotes;
+  int accepted = 0;
+  for (int i = 0; i < 15; ++i) {
+    remotes.push_back(std::make_unique<RawClient>(f.port(), remote.c_str()));
+    ASSERT_TRUE(remotes.back()->connected()) << "cannot connect from " << remote;
+    // Each answered request proves the connection holds a slot.
+    if (remotes.back()->SendRequest(2, ApiVersionsRequest{}) &&
+        remotes.back()->ReadFrame(milliseconds(2000))) {
+      ++accepted;
+    }
+  }
+  EXPECT_EQ(accepted, 10);
+  RawClient operator_client(f.port(), "127.0.0.1");
+  ASSERT_TRUE(operator_client.SendRequest(2, ApiVersionsRequest{}));
+  EXPECT_TRUE(operator_client.ReadFrame().has_value()) << "the loopback reserve was taken";
+}
+
+// reliability-scenarios: issue16 item 4
+// Five connections each send most of a maximum-size frame and stop. The bytes the server holds
+// for requests never exceed max_buffered_request_bytes: past it, reads pause (back-pressure)
+// until the stalled frames hit request_read_timeout; then everything is released and the server
+// serves again.
+TEST(ServerLimitsTest, HalfSentHugeFramesFromSeveralConnectionsStayUnderTheBufferCap) {
+  ServerOptions o;
+  o.max_frame_bytes = 8 << 20;
+  o.max_buffered_request_bytes = 10 << 20;
+  o.request_read_timeout = milliseconds(1500);
+  ServerFixture f(o);
+  std::vector<std::unique_ptr<RawClient>> senders;
+  std::vector<std::thread> threads;
+  const std::string part = Be32(8 << 20) + std::string(6 << 20, 'x');  // 6 of 8 MiB
+  for (int i = 0; i < 5; ++i) {
+    senders.push_back(f.Connect());
+    ASSERT_TRUE(senders.back()->connected());
+  }
+  for (auto& c : senders) {
+    // Blocks while the server is not reading; fails once it closes the connection.
+    threads.emplace_back([&part, raw = c.get()] { raw->Send(part); });
+  }
+  for (auto& t : threads) t.join();
+  for (auto& c : senders) EXPECT_TRUE(c->WaitClosed());
+  auto stats = f.server().stats();
+  EXPECT_GT(stats.peak_buffered_request_bytes, 0);
+  EXPECT_LE(stats.peak_buffered_request_bytes, o.max_buffered_request_bytes);
+  EXPECT_GT(stats.reads_paused, 0);
+  ExpectServing(f);
+  for (int tries = 0; tries < 100 && f.server().stats().buffered_request_bytes != 0; ++tries) {
+    std::this_thread::sleep_for(milliseconds(20));
+  }
+  EXPECT_EQ(f.server().stats().buffered_request_bytes, 0) << "budget leaked";
+}
+
+// reliability-scenarios: issue16 item 4
+// Decoded size: a Produce of 150,000 empty topics is 0.9 MB on the wire but about 8 MB once
+// decoded (56-byte structs for 6-byte elements). With max_decoded_request_bytes at 1 MiB it is
+// refused before the allocation: the connection closes and the server keeps serving.
+TEST(ServerLimitsTest, RequestThatDecodesPastTheDecodedSizeCapIsRefused) {
+  ServerOptions o;
+  o.max_frame_bytes = 1 << 20;
+  o.max_buffered_request_bytes = 2 << 20;
+  o.max_decoded_request_bytes = 1 << 20;
+  ServerFixture f(o);
+  ProduceRequest req;
+  req.acks = 1;
+  req.timeout_ms = 1000;
+  req.topics.resize(150000);
+  std::string frame = EncodeRequest({0, 7, 1, std::string("c")}, req);
+  ASSERT_LT(frame.size(), size_t{1} << 20);
+  auto c = f.Connect();
+  ASSERT_TRUE(c->Send(frame));
+  EXPECT_TRUE(c->WaitClosed()) << "an over-size decoded request was served";
+  ExpectServing(f);
+}
+
+TEST(ServerLimitsTest, MaxBufferedRequestBytesBelowOneFrameIsRefused) {
+  ServerOptions o;
+  o.max_frame_bytes = 8 << 20;
+  o.max_buffered_request_bytes = 8 << 20;
+  auto dir = std::filesystem::path(::testing::TempDir()) /
+             ("sluice-buffer-cap-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  LogOptions lo;
+  lo.data_dir = dir.string();
+  auto log = Log::Open(lo);
+  ASSERT_TRUE(log.ok()) << log.status();
+  o.listen_port = 0;
+  auto server = KafkaServer::Start(log->get(), o);
+  EXPECT_FALSE(server.ok());
+  EXPECT_NE(server.status().message().find("max_buffered_request_bytes"), std::string::npos);
+  (*log)->Close().IgnoreError();
+  std::filesystem::remove_all(dir);
+}
+
 TEST(ServerLimitsTest, ClientThatNeverReadsStaysBoundedAndOthersAreServed) {  // F5
   ServerFixture f;
   auto greedy = f.Connect();
@@ -526,6 +738,65 @@ TEST(ServerLimitsTest, FetchResponsesAreCappedWhateverTheClientAsks) {  // F5
   ASSERT_TRUE(r.records.has_value());
   EXPECT_GE(r.records->size(), batch.size());  // at least one whole batch
   EXPECT_LE(r.records->size(), 1000 + batch.size());
+}
+
+// reliability-scenarios: issue16 item 17
+// Power is cut (the fault-injecting file layer freezes and drops every byte not fsynced) right
+// after the last acks=-1 response; every acknowledged record must be back at its offset. Catches
+// acks=-1 mapped to "written to the OS" instead of "fsynced".
+TEST(ServerPowerLossTest, EveryAcksAllRecordSurvivesAPowerCutRightAfterItsResponse) {
+  ::sluice::testing::TempDir dir(/*in_memory=*/true);
+  ::sluice::testing::FaultInjectionFileSystem ffs;
+  LogOptions lo;
+  lo.data_dir = dir.path();
+  lo.fs = &ffs;
+  auto log = Log::Open(lo);
+  ASSERT_TRUE(log.ok()) << log.status();
+  TopicConfig tc;
+  tc.partitions = 2;
+  ASSERT_TRUE((*log)->CreateTopic("acked", tc).ok());
+  ServerOptions o;
+  o.listen_port = 0;
+  o.log_line = [](std::string_view) {};
+  auto server = KafkaServer::Start(log->get(), o);
+  ASSERT_TRUE(server.ok()) << server.status();
+  std::map<std::pair<int32_t, int64_t>, std::string> acked;  // (partition, offset) -> value
+  {
+    RawClient c((*server)->port());
+    for (int i = 0; i < 40; ++i) {
+      std::string value = fmt::format("v{}", i);
+      int32_t partition = i % 2;
+      ASSERT_TRUE(c.SendRequest(7, OneBatch("acked", partition, MakeBatch(value), /*acks=*/-1)));
+      auto frame = c.ReadFrame();
+      ASSERT_TRUE(frame.has_value());
+      auto r = ParseProduce(*frame);
+      ASSERT_EQ(r.error, kNone) << i;
+      acked[{partition, r.offset}] = value;
+    }
+  }
+  ffs.Freeze();  // the power cut: nothing after the last response reaches the disk
+  (*server)->Stop();
+  (*log)->Close().IgnoreError();
+  log->reset();
+  ASSERT_TRUE(ffs.DropUnsyncedData().ok());
+  ffs.Unfreeze();
+
+  auto reopened = Log::Open(lo);
+  ASSERT_TRUE(reopened.ok()) << reopened.status();
+  for (int32_t p = 0; p < 2; ++p) {
+    auto part = (*reopened)->GetPartition("acked", PartitionId(p));
+    ASSERT_TRUE(part.ok()) << part.status();
+    auto recs = ::sluice::testing::ReadAll(**part);
+    ASSERT_TRUE(recs.ok()) << recs.status();
+    for (const auto& [key, value] : acked) {
+      if (key.first != p) continue;
+      ASSERT_LT(key.second, static_cast<int64_t>(recs->size()))
+          << "acknowledged record " << value << " (partition " << p << ", offset " << key.second
+          << ") lost in the power cut";
+      EXPECT_EQ((*recs)[key.second].value, value) << "partition " << p << " offset " << key.second;
+    }
+  }
+  EXPECT_EQ(acked.size(), 40u);
 }
 
 TEST_F(ServerSocketTest, LongPollIsWokenByAnAppend) {

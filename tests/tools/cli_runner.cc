@@ -151,6 +151,15 @@ std::string SluiceProcess::ReadStdoutLines(size_t lines, std::chrono::millisecon
   return out_;
 }
 
+bool SluiceProcess::WaitForStderr(const std::string& needle, std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (err_.find(needle) == std::string::npos && err_fd_ >= 0 &&
+         std::chrono::steady_clock::now() < deadline) {
+    Pump(50);
+  }
+  return err_.find(needle) != std::string::npos;
+}
+
 void SluiceProcess::Signal(int sig) { kill(pid_, sig); }
 
 int SluiceProcess::Wait() {

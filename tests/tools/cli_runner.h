@@ -37,6 +37,9 @@ class SluiceProcess {
   // Reads stdout until it holds at least `lines` newline-terminated lines or `timeout` passes
   // (a guard against hangs, not a timing assertion). Returns everything read so far.
   std::string ReadStdoutLines(size_t lines, std::chrono::milliseconds timeout);
+  // Reads stdout and stderr until stderr holds `needle` or `timeout` passes (a hang guard).
+  // Returns whether it does.
+  bool WaitForStderr(const std::string& needle, std::chrono::milliseconds timeout);
   void Signal(int sig);
   // Waits for exit; returns the exit code (128 + signal if killed) and collects the rest of
   // stdout/stderr.

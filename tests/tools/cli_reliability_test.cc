@@ -1,0 +1,124 @@
+// The command line's part of issue 16 ("nothing silent, nothing crashable"): numbers parsed
+// strictly, over-long lines refused early, a failing periodic commit said at once, damaged
+// metadata reported as damage. Real `sluice` processes on a temporary data directory.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/log.h"
+#include "core/offset_store.h"
+#include "tests/tools/cli_fixture.h"
+
+namespace sluice::testing {
+namespace {
+
+using std::chrono::milliseconds;
+constexpr milliseconds kHangGuard{20000};  // only guards against hangs; never a timing check
+
+class CliReliabilityTest : public CliTest {
+ protected:
+  std::unique_ptr<SluiceProcess> Start(std::vector<std::string> args) {
+    return std::make_unique<SluiceProcess>(WithData(std::move(args)), env_);
+  }
+};
+
+// reliability-scenarios: issue16 item 16
+TEST_F(CliReliabilityTest, NumbersWithBasePrefixesAreRefusedAndLeadingZerosAreDecimal) {
+  CliResult hex = Sluice({"topic", "create", "t", "--partitions", "0x10"});
+  std::string line = ExpectFailure(hex, 2);
+  EXPECT_NE(line.find("'0x10' is not a valid number"), std::string::npos) << line;
+  EXPECT_EQ(Sluice({"topic", "list"}).out, "");
+  Ok({"topic", "create", "t", "--partitions", "010"});
+  EXPECT_NE(Ok({"topic", "describe", "t"}).find("partitions=10 "), std::string::npos);
+  ExpectFailure(Sluice({"consume", "t", "--max", "1e3"}), 2);
+  ExpectFailure(Sluice({"consume", "t", "--offset", "0b1"}), 2);
+}
+
+// reliability-scenarios: issue16 item 15
+TEST_F(CliReliabilityTest, ALineLongerThanMaxMessageBytesIsRefusedWithoutReadingItAll) {
+  Ok({"topic", "create", "t", "--partitions", "1", "--max-message-bytes", "4096"});
+  auto producer = Start({"produce", "t", "--acks", "all"});
+  ASSERT_TRUE(producer->Write("first\nsecond\n"));
+  // One line of up to 16 MiB, stdin left open: the producer must give up once 4096 bytes of it
+  // have been read, so it stops reading and our writes fail long before the end.
+  const std::string chunk(64 << 10, 'x');
+  size_t written = 0;
+  while (written < (16u << 20) && producer->Write(chunk)) written += chunk.size();
+  EXPECT_LT(written, 16u << 20) << "the producer read the whole 16 MiB line";
+  producer->CloseStdin();
+  EXPECT_EQ(producer->Wait(), 1) << producer->err();
+  EXPECT_NE(producer->err().find("line 3 is longer than topic 't' accepts (max.message.bytes = "
+                                 "4096 bytes)"),
+            std::string::npos)
+      << producer->err();
+  EXPECT_NE(producer->err().find("--max-message-bytes"), std::string::npos) << producer->err();
+  EXPECT_NE(producer->err().find("2 records before it were written"), std::string::npos)
+      << producer->err();
+  EXPECT_EQ(Ok({"consume", "t", "--from-beginning"}), "first\nsecond\n");
+}
+
+// reliability-scenarios: issue16 item 14
+TEST_F(CliReliabilityTest, FollowWithGroupSaysAtOnceThatItCannotCommit) {
+  CreateTopic("live", 1);
+  Ok({"produce", "live"}, "a\nb\n");
+  // A long-running writer holds the data directory's lock.
+  auto producer = Start({"produce", "live"});
+  ASSERT_TRUE(producer->Write("c\n"));
+  auto follower = Start({"consume", "live", "--group", "g", "--follow"});
+  EXPECT_EQ(follower->ReadStdoutLines(3, kHangGuard), "a\nb\nc\n");
+  // The first periodic commit fails; the follower says so while it keeps running.
+  EXPECT_TRUE(follower->WaitForStderr("could not commit offsets for group 'g'", kHangGuard))
+      << follower->err();
+  EXPECT_NE(follower->err().find("stop the other writer"), std::string::npos) << follower->err();
+  producer->CloseStdin();
+  EXPECT_EQ(producer->Wait(), 0) << producer->err();
+  follower->Signal(SIGINT);
+  EXPECT_EQ(follower->Wait(), 0) << follower->err();
+}
+
+// reliability-scenarios: issue16 item 10
+TEST_F(CliReliabilityTest, ACommittedOffsetPastTheEndIsReportedNotRestartedFromZero) {
+  CreateTopic("t", 1);
+  Ok({"produce", "t"}, "a\nb\n");
+  {
+    LogOptions o;
+    o.data_dir = data_;
+    auto log = Log::Open(o);
+    ASSERT_TRUE(log.ok()) << log.status();
+    ASSERT_TRUE(
+        (*log)->offsets().Commit("g", {{{"t", PartitionId(0)}, {Offset(99), "", Now()}}}).ok());
+  }
+  CliResult r = Sluice({"consume", "t", "--group", "g"});
+  std::string line = ExpectFailure(r, 1);
+  EXPECT_EQ(r.out, "") << "the group started over from offset 0";
+  EXPECT_NE(line.find("committed offset 99 for t-0, but the partition ends at offset 2"),
+            std::string::npos)
+      << line;
+  EXPECT_NE(line.find("sluice group reset g --topic t"), std::string::npos) << line;
+}
+
+// reliability-scenarios: issue16 item 9
+TEST_F(CliReliabilityTest, DamagedTopicConfIsReportedAsDamageWithWhatToDo) {
+  CreateTopic("t", 2);
+  Ok({"produce", "t"}, "a\n");
+  CliResult w = RunSluice({"--data", data_, "topic", "list"});
+  ASSERT_EQ(w.out, "t\n");
+  FILE* f = fopen((data_ + "/topics/t/topic.conf").c_str(), "w");
+  ASSERT_NE(f, nullptr);
+  fputs("garbage\n", f);
+  fclose(f);
+  EXPECT_EQ(Ok({"topic", "list"}), "t\n");
+  std::string line = ExpectFailure(Sluice({"consume", "t", "--from-beginning"}), 1);
+  EXPECT_NE(line.find("topic 't' is damaged"), std::string::npos) << line;
+  EXPECT_EQ(line.find("does not exist"), std::string::npos) << line;
+  line = ExpectFailure(Sluice({"topic", "create", "t", "--partitions", "2"}), 1);
+  EXPECT_NE(line.find("topic 't' is damaged"), std::string::npos) << line;
+  Ok({"topic", "delete", "t"});
+  EXPECT_EQ(Ok({"topic", "list"}), "");
+}
+
+}  // namespace
+}  // namespace sluice::testing
