@@ -167,6 +167,25 @@ void PartitionImpl::NotifyReaders() {
     std::lock_guard<std::mutex> l(wait_mu_);
     wait_cv_.notify_all();
   }
+  NotifyListeners();
+}
+
+void PartitionImpl::NotifyListeners() const {
+  if (listener_count_.load(std::memory_order_seq_cst) == 0) return;
+  std::lock_guard<std::mutex> l(listeners_mu_);
+  for (WakeSignal* s : listeners_) s->Notify();
+}
+
+void PartitionImpl::AddListener(WakeSignal* signal) const {
+  std::lock_guard<std::mutex> l(listeners_mu_);
+  listeners_.push_back(signal);
+  listener_count_.store(static_cast<int>(listeners_.size()), std::memory_order_seq_cst);
+}
+
+void PartitionImpl::RemoveListener(WakeSignal* signal) const {
+  std::lock_guard<std::mutex> l(listeners_mu_);
+  std::erase(listeners_, signal);
+  listener_count_.store(static_cast<int>(listeners_.size()), std::memory_order_seq_cst);
 }
 
 // Group commit: the first waiter to find no fsync running becomes the leader and syncs

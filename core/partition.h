@@ -20,6 +20,7 @@
 #include "core/topic_config.h"
 #include "core/types.h"
 #include "core/validated_batch.h"
+#include "core/wake_signal.h"
 
 namespace sluice {
 
@@ -133,6 +134,11 @@ class Partition {
 
   // Blocks until the HW is above `offset` or the deadline passes; returns whether it is.
   virtual bool WaitForData(Offset offset, std::chrono::steady_clock::time_point deadline) const = 0;
+  // Registers `signal` (not owned) to be notified after every append, until RemoveListener. A
+  // read-only partition does not notify for what another process appends: its waiters need a
+  // timeout. A signal may be added once per partition.
+  virtual void AddListener(WakeSignal* signal) const = 0;
+  virtual void RemoveListener(WakeSignal* signal) const = 0;
 
   // First offset whose record timestamp is >= ts and that record's timestamp, as Kafka's
   // offsetsForTimes (the time index finds the batch, then its records are scanned; a compressed

@@ -51,6 +51,8 @@ class PartitionImpl final : public Partition {
   }
   Status ReadInto(Offset offset, size_t max_bytes, ReadResult* out) const override;
   bool WaitForData(Offset offset, std::chrono::steady_clock::time_point deadline) const override;
+  void AddListener(WakeSignal* signal) const override;
+  void RemoveListener(WakeSignal* signal) const override;
   Result<OffsetAndTimestamp> OffsetForTime(Timestamp ts) const override;
   Offset log_start_offset() const override {
     return Offset(log_start_.load(std::memory_order_acquire));
@@ -96,6 +98,8 @@ class PartitionImpl final : public Partition {
   Status FailedStatus() const;
   Status WaitDurable(Offset target);
   void NotifyReaders();
+  // Notifies the AddListener signals.
+  void NotifyListeners() const;
   // Retention and DeleteSegmentsBefore: `count(segments)` says how many of the oldest segments
   // go (never the active one); the new log start is made durable first, then their files go.
   // `why_writer` completes the error for a read-only partition. Takes append_mu_.
@@ -144,6 +148,11 @@ class PartitionImpl final : public Partition {
   mutable std::mutex wait_mu_;
   mutable std::condition_variable wait_cv_;
   mutable std::atomic<int> waiters_{0};
+
+  // Notified after every append (AddListener).
+  mutable std::mutex listeners_mu_;
+  mutable std::vector<WakeSignal*> listeners_;
+  mutable std::atomic<int> listener_count_{0};
 };
 
 }  // namespace sluice::internal
