@@ -41,12 +41,6 @@ Result<AppendResult> Partition::Append(std::string_view batch, Acks acks) {
   return Append(*valid, acks);
 }
 
-Result<AppendResult> Partition::AppendTrusted(std::string_view batch, Acks acks) {
-  Result<RecordBatchView> view = RecordBatchView::Parse(batch);
-  if (!view.ok()) return view.status().WithContext("rejected record batch");
-  return Append(ValidatedBatch(*view), acks);
-}
-
 Result<ReadResult> Partition::Read(Offset offset, size_t max_bytes) const {
   ReadResult r;
   SLUICE_RETURN_IF_ERROR(ReadInto(offset, max_bytes, &r));

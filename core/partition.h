@@ -111,10 +111,6 @@ class Partition {
   virtual Result<AppendResult> Append(const ValidatedBatch& batch, Acks acks) = 0;
   // Validates `batch` (kCorruption naming the fault) and appends it as above.
   Result<AppendResult> Append(std::string_view batch, Acks acks);
-  // As Append(std::string_view) without the CRC and per-record pass, for a batch this process
-  // built with RecordBatchBuilder. Only until runtime/ builds its outbox batches with
-  // ValidatedBatch::FromBuilder; new code uses that.
-  Result<AppendResult> AppendTrusted(std::string_view batch, Acks acks);
   // Appends `batch` keeping its own offsets: its base offset must be at or above the log end
   // (kInvalidArgument otherwise), so the log may get a gap, and its records may have gaps if it
   // was validated with OffsetRule::kStored (core/offset_rule.h). A batch whose relative offsets

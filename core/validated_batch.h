@@ -34,7 +34,6 @@ class ValidatedBatch {
   size_t size() const { return view_.size(); }
 
  private:
-  friend class Partition;  // Partition::AppendTrusted, until runtime/ uses FromBuilder
   explicit ValidatedBatch(const RecordBatchView& view) : view_(view) {}
   RecordBatchView view_;
 };

@@ -13,11 +13,13 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "core/status.h"
+#include "core/validated_batch.h"
 
 namespace sluice {
 
@@ -51,7 +53,28 @@ struct OutboxEntry {
   std::string topic;
   int32_t partition = 0;
   std::string batch;  // a RecordBatch v2 with producer id and base sequence set
-  bool operator==(const OutboxEntry&) const = default;
+  // The proof that `batch` is valid when this process built it (ValidatedBatch::FromBuilder),
+  // so publishing needs no second CRC pass. It views `batch`'s bytes: a move keeps them in place
+  // (a batch is longer than a string's inline buffer) and Publish checks that it still does; a
+  // copy drops it, and an entry read back from the state has none (Publish validates those).
+  std::optional<ValidatedBatch> built;
+
+  OutboxEntry() = default;
+  OutboxEntry(std::string t, int32_t p, std::string b)
+      : topic(std::move(t)), partition(p), batch(std::move(b)) {}
+  OutboxEntry(const OutboxEntry& o) : topic(o.topic), partition(o.partition), batch(o.batch) {}
+  OutboxEntry& operator=(const OutboxEntry& o) {
+    topic = o.topic;
+    partition = o.partition;
+    batch = o.batch;
+    built.reset();
+    return *this;
+  }
+  OutboxEntry(OutboxEntry&&) noexcept = default;
+  OutboxEntry& operator=(OutboxEntry&&) noexcept = default;
+  bool operator==(const OutboxEntry& o) const {
+    return topic == o.topic && partition == o.partition && batch == o.batch;
+  }
 };
 
 inline constexpr std::string_view kMetaColumnFamily = "__sluice_meta";

@@ -3,8 +3,7 @@
 // then), asks the flusher to sync those partitions, and goes on processing; at
 // its next commit it deletes the outbox entries only once the partition's synced offset covers
 // them (flushing itself if the flusher has not got there yet). Without this, every commit's
-// output fsync blocked the task thread: NEXMark q1 ran 27% faster at 2 threads on tmpfs than on
-// disk with the same CPU time.
+// output fsync blocked the task thread (bench/README.md has the measurement).
 //
 // Errors are not reported here: a failed fsync latches the partition failed, and the task's own
 // Flush at its next commit returns that error.

@@ -57,17 +57,16 @@ Result<std::unique_ptr<StateDb>> StateDb::Open(const std::string& dir,
   // the top, so a sorted run costs little more than appending. In-place updates (tried before)
   // need a full search per key first, which costs more than the versions they save once inserts
   // are hinted. Hints need non-concurrent memtable writes; our writers are one WriteBatch per
-  // task commit (or per joint commit), so nothing is lost there. Measured against in-place updates:
-  // NEXMark q5 +21%, wordcount exactly-once +13% at 5M lines, balances +10% (bench/analytics_bench,
-  // bench/pipeline_bench).
+  // task commit (or per joint commit), so nothing is lost there. Measured against in-place updates
+  // with bench/analytics_bench and bench/pipeline_bench (figures in bench/README.md).
   opts.allow_concurrent_memtable_write = false;
   rocksdb::ColumnFamilyOptions store_opts = cf_opts;
   store_opts.memtable_insert_with_hint_prefix_extractor.reset(
       rocksdb::NewFixedPrefixTransform(kTaskPrefixBytes));
   // Smaller memtables than the 64 MiB default: windowed stores insert a new key per window and a
   // tombstone at its close, and a skiplist of a few 100k entries makes every insert a chain of
-  // cache misses; flushing 8 MiB (mostly superseded versions) is cheaper. Measured: NEXMark q5
-  // +12%, pageviews +9%, wordcount +4% (bench/analytics_bench, bench/pipeline_bench).
+  // cache misses; flushing 8 MiB (mostly superseded versions) is cheaper (measured with
+  // bench/analytics_bench and bench/pipeline_bench; figures in bench/README.md).
   store_opts.write_buffer_size = 8 << 20;
   std::vector<rocksdb::ColumnFamilyDescriptor> descs;
   for (const auto& n : names) descs.emplace_back(n, n.starts_with("store.") ? store_opts : cf_opts);

@@ -15,6 +15,7 @@ TaskInput::TaskInput(int topic, std::string name, bool internal, Partition* part
       name_(std::move(name)),
       internal_(internal),
       partition_(partition),
+      reader_(std::make_unique<PartitionReader>(partition, Offset(0), kReadBytes)),
       end_(end) {}
 
 TaskInput::TaskInput(int topic, std::string name, LocalExchange* exchange, int32_t task_partition)
@@ -25,10 +26,7 @@ TaskInput::TaskInput(int topic, std::string name, LocalExchange* exchange, int32
       exchange_(exchange),
       exchange_partition_(task_partition) {}
 
-void TaskInput::Seek(int64_t position) {
-  position_ = position;
-  buffered_next_ = -1;
-}
+void TaskInput::Seek(int64_t position) { reader_->Seek(Offset(position)); }
 
 int64_t TaskInput::ReadLimit() const {
   // A repartition topic is read only where it is fsynced: a batch its writer has appended but not
@@ -39,14 +37,14 @@ int64_t TaskInput::ReadLimit() const {
 
 bool TaskInput::CaughtUp() const {
   if (local_) return queued_next_ == queued_.size();
-  return position_ >= partition_->high_watermark().value();
+  return position() >= partition_->high_watermark().value();
 }
 
-bool TaskInput::Ended() const { return !local_ && !internal_ && end_ >= 0 && position_ >= end_; }
+bool TaskInput::Ended() const { return !local_ && !internal_ && end_ >= 0 && position() >= end_; }
 
 bool TaskInput::AtEnd() const {
   if (local_) return true;
-  return position_ >= (end_ >= 0 ? end_ : ReadLimit());
+  return position() >= (end_ >= 0 ? end_ : ReadLimit());
 }
 
 bool TaskInput::HasQueued() const {
@@ -56,18 +54,16 @@ bool TaskInput::HasQueued() const {
 
 int64_t TaskInput::Lag() const {
   if (internal_) return 0;
-  return std::max<int64_t>(0, partition_->high_watermark().value() - position_);
+  return std::max<int64_t>(0, partition_->high_watermark().value() - position());
 }
 
 Status TaskInput::Fill(int32_t task_partition) {
-  if (buffered_next_ == position_ && read_pos_ < read_.data.size()) return Status::Ok();
-  Status s = partition_->ReadInto(Offset(position_), kReadBytes, &read_);
+  if (!reader_->Drained()) return Status::Ok();
+  Status s = reader_->Fill();
   if (!s.ok()) {
     return s.WithContext(
-        fmt::format("reading '{}' partition {} at offset {}", name_, task_partition, position_));
+        fmt::format("reading '{}' partition {} at offset {}", name_, task_partition, position()));
   }
-  read_pos_ = 0;
-  cursor_ = {};
   FailPoint("after_poll");
   return Status::Ok();
 }

@@ -1,28 +1,28 @@
 // TaskInput: one input partition of a StreamTask — where the task reads next, how far it may read,
 // and the records it has fetched but not yet processed.
 //
-// A log input reads whole batches from its Partition into a read-ahead buffer (about one
-// producer batch per read) and hands their records to the task across several calls: a batch can
-// hold far more records than one call's budget, so a cursor keeps the place inside it. A
-// repartition (internal) topic is read only below its synced offset, an external one below its
-// high watermark, and an until_end input stops at the end it had when the job started.
+// A log input reads through core's PartitionReader: whole batches into a read-ahead (about one
+// producer batch per read), handed to the task across several calls (a batch can hold far more
+// records than one call's budget; the reader keeps the place inside it). A repartition
+// (internal) topic is read only below its synced offset, an external one below its high
+// watermark, and an until_end input stops at the end it had when the job started.
 //
 // A local input (Exchange::kLocal) has no partition: it takes the batches the previous stage
 // pushed to the LocalExchange and processes them whole, freeing each as soon as it is done.
-//
-// ProcessRecords is the only reader of the buffers; a later core partition reader can replace
-// the read-ahead here without the task noticing.
 //
 // Not thread-safe: owned by one StreamTask, which the executor runs on one thread at a time.
 #pragma once
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "core/partition.h"
+#include "core/partition_reader.h"
 #include "core/record_batch.h"
 #include "core/status.h"
 #include "runtime/failpoint.h"
@@ -44,7 +44,7 @@ class TaskInput {
   bool local() const { return local_; }
   Partition* partition() const { return partition_; }  // null for a local input
   // Next offset to read (log inputs).
-  int64_t position() const { return position_; }
+  int64_t position() const { return local_ ? 0 : reader_->position().value(); }
   // Moves the read position (recovery, before the first read); drops any read-ahead.
   void Seek(int64_t position);
 
@@ -71,7 +71,7 @@ class TaskInput {
                         BeginBatch&& begin_batch, Process&& process);
 
  private:
-  // Makes read_ hold the batch with position_ (reading if the read-ahead does not).
+  // Reads the next batches from the position if the read-ahead is used up.
   Status Fill(int32_t task_partition);
 
   int topic_;
@@ -79,20 +79,14 @@ class TaskInput {
   bool internal_ = false;
   bool local_ = false;
   Partition* partition_ = nullptr;
-  int64_t position_ = 0;  // next offset to read
-  int64_t end_ = -1;      // until_end bound for external topics; -1 none
+  // Log inputs: the position and read-ahead (a PartitionReader can be neither copied nor moved).
+  std::unique_ptr<PartitionReader> reader_;
+  int64_t end_ = -1;  // until_end bound for external topics; -1 none
   // Local inputs: batches taken from the exchange, processed from queued_[queued_next_].
   LocalExchange* exchange_ = nullptr;
   int32_t exchange_partition_ = 0;
   std::vector<std::string> queued_;
   size_t queued_next_ = 0;
-  // Read-ahead: whole batches read from the partition. Valid only while buffered_next_ ==
-  // position_: then read_.data[read_pos_..] starts with the batch holding position_ and cursor_
-  // points at its next record.
-  ReadResult read_;
-  size_t read_pos_ = 0;
-  RecordBatchView::Cursor cursor_;
-  int64_t buffered_next_ = -1;
 };
 
 template <typename BeginBatch, typename Process>
@@ -124,50 +118,25 @@ Status TaskInput::ProcessRecords(size_t budget, int32_t task_partition, size_t* 
     return Status::Ok();
   }
 
-  if (end_ >= 0 && position_ >= end_) return Status::Ok();
-  const int64_t limit = ReadLimit();
-  if (position_ >= limit) return Status::Ok();
+  const int64_t limit = end_ >= 0 ? std::min(end_, ReadLimit()) : ReadLimit();
+  if (reader_->position().value() >= limit) return Status::Ok();
   SLUICE_RETURN_IF_ERROR(Fill(task_partition));
-  buffered_next_ = -1;  // re-established below unless an error leaves the cursor unknown
   begin_batch();
-  const std::string_view all = read_.data;
-  bool at_end = false;
-  while (!at_end && *consumed < budget && read_pos_ < all.size()) {
-    std::string_view data = all.substr(read_pos_);
-    int64_t size = BatchSizeAt(data);
-    if (size <= 0 || static_cast<size_t>(size) > data.size()) {
-      read_pos_ = all.size();  // a partial tail (cannot happen: reads return whole batches)
-      break;
+  RecordView rec;
+  while (*consumed < budget) {
+    SLUICE_ASSIGN_OR_RETURN(bool got, reader_->NextBuffered(&rec, Offset(limit)));
+    if (!got) break;
+    bool record = false;
+    Status s = process(rec, &record, [&] {
+      return fmt::format("record at offset {} of '{}' partition {}", rec.offset.value(), name_,
+                         task_partition);
+    });
+    if (!s.ok()) {
+      reader_->Seek(rec.offset);  // not processed: it stays next
+      return s;
     }
-    SLUICE_ASSIGN_OR_RETURN(RecordBatchView batch, RecordBatchView::Parse(data.substr(0, size)));
-    if (!batch.is_control() && batch.last_offset().value() >= position_) {
-      RecordView rec;
-      // The budget bounds records per call even inside one large batch; the cursor keeps the
-      // place for the next call.
-      while (!batch.AtEnd(cursor_) && *consumed < budget) {
-        const RecordBatchView::Cursor at = cursor_;
-        SLUICE_RETURN_IF_ERROR(batch.Next(&cursor_, &rec));
-        const int64_t off = rec.offset.value();
-        if (off < position_) continue;
-        if ((end_ >= 0 && off >= end_) || off >= limit) {
-          cursor_ = at;  // not taken: the next call starts with this record
-          at_end = true;
-          break;
-        }
-        bool record = false;
-        SLUICE_RETURN_IF_ERROR(process(rec, &record, [&] {
-          return fmt::format("record at offset {} of '{}' partition {}", off, name_,
-                             task_partition);
-        }));
-        position_ = off + 1;
-        if (record) ++*consumed;
-      }
-      if (!batch.AtEnd(cursor_)) break;
-    }
-    read_pos_ += static_cast<size_t>(size);
-    cursor_ = {};
+    if (record) ++*consumed;
   }
-  buffered_next_ = position_;
   return Status::Ok();
 }
 

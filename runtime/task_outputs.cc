@@ -57,7 +57,8 @@ void TaskOutputs::Finish(Output& o) {
     o.builder.SetProducer(producer_id_, 0, o.next_sequence);
     o.next_sequence += o.builder.record_count();
   }
-  finished_.push_back(OutboxEntry{o.name, o.partition, o.builder.Finish()});
+  OutboxEntry& e = finished_.emplace_back(o.name, o.partition, std::string());
+  e.built = ValidatedBatch::FromBuilder(&o.builder, &e.batch);
 }
 
 void TaskOutputs::FlushLocal() {

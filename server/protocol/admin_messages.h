@@ -1,5 +1,5 @@
 // ApiVersions (18) v0..3, Metadata (3) v0..4, CreateTopics (19) v0..4, DeleteTopics (20) v0..1 and
-// InitProducerId (22) v0..1. See kafka-protocol.md §2.2, §2.3, §2.14, §2.15.
+// InitProducerId (22) v0..1. Layouts: Apache Kafka's definitions.
 #pragma once
 
 #include <cstdint>

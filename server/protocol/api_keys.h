@@ -6,7 +6,7 @@
 // switch (request_handler.cc). Adding an API is one row here plus its message codec and handler.
 //
 // The lower bounds 0 for FindCoordinator, 3 for Produce and 4 for Fetch are load-bearing for
-// librdkafka's feature detection (/work/shared/kafka-protocol.md §2.1).
+// librdkafka's feature detection (server/README.md, "APIs and versions served").
 #pragma once
 
 #include <array>

@@ -1,4 +1,4 @@
-// Fetch (key 1) v4..11 and ListOffsets (key 2) v1..3. See kafka-protocol.md §2.5 and §2.6.
+// Fetch (key 1) v4..11 and ListOffsets (key 2) v1..3. Layouts: Apache Kafka's definitions.
 #pragma once
 
 #include <cstdint>

@@ -1,6 +1,6 @@
 // Consumer group APIs of the classic protocol: FindCoordinator (10) v0..2, JoinGroup (11) v0..5,
 // Heartbeat (12) v0..3, LeaveGroup (13) v0..3, SyncGroup (14) v0..3, DescribeGroups (15) v0..4,
-// ListGroups (16) v0..2. See kafka-protocol.md §2.7..§2.11, §2.15.
+// ListGroups (16) v0..2. Layouts: Apache Kafka's message definitions of these APIs.
 #pragma once
 
 #include <cstdint>

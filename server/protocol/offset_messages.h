@@ -1,4 +1,4 @@
-// OffsetCommit (8) v2..7 and OffsetFetch (9) v1..5. See kafka-protocol.md §2.12, §2.13.
+// OffsetCommit (8) v2..7 and OffsetFetch (9) v1..5. Layouts: Apache Kafka's definitions.
 #pragma once
 
 #include <cstdint>

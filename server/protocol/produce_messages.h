@@ -1,5 +1,5 @@
 // Produce (key 0) request and response, versions 3..7 (identical layouts apart from the
-// response's log_start_offset from v5). See kafka-protocol.md §2.4.
+// response's log_start_offset from v5), as Apache Kafka's ProduceRequest/ProduceResponse define.
 #pragma once
 
 #include <cstdint>

@@ -1,5 +1,5 @@
 // The data directory's own metadata: the writer lock, topic.conf, committed offsets and producer
-// ids. Each case is one of issue 16's "nothing silent" findings (reliability-scenarios.md): a
+// ids. Each case is one of issue 16's "nothing silent" findings (tests/README.md): a
 // damaged or missing file is reported as corruption saying what to do, never read as something
 // else, and nothing acknowledged is lost.
 #include <gtest/gtest.h>

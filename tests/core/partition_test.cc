@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "core/segment_format.h"
+#include "core/validated_batch.h"
 #include "tests/testing/fault_fs.h"
 #include "tests/testing/storage_util.h"
 
@@ -99,18 +100,21 @@ TEST_F(PartitionTest, RejectsBadBatchesWithClearErrors) {
   EXPECT_EQ(p->high_watermark(), Offset(0));  // nothing was written
 }
 
-// AppendTrusted skips only the CRC/record pass: the size limit and the header checks still hold,
-// and a good batch lands exactly as with Append.
-TEST_F(PartitionTest, AppendTrustedChecksEverythingButTheCrc) {
+// A batch this process built (ValidatedBatch::FromBuilder, as the Producer and a job's outbox
+// make them) skips only the CRC/record pass: the size limit still holds, and a good batch lands
+// exactly as with Append. (Unchecked bytes cannot be appended at all: there is no such API.)
+TEST_F(PartitionTest, BuiltBatchesSkipOnlyTheCrcPass) {
   config_.max_message_bytes = 200;
   auto p = Open();
-  auto big = p->AppendTrusted(MakeBatch({std::string(300, 'x')}), Acks::kLeader);
+  auto built = [](const std::vector<std::string>& values, std::string* storage) {
+    RecordBatchBuilder b;
+    for (const auto& v : values) b.Add(Timestamp(1000), std::nullopt, v);
+    return ValidatedBatch::FromBuilder(&b, storage);
+  };
+  std::string big_bytes, ok_bytes;
+  auto big = p->Append(built({std::string(300, 'x')}, &big_bytes), Acks::kLeader);
   EXPECT_EQ(big.status().code(), StatusCode::kInvalidArgument);
-  EXPECT_EQ(p->AppendTrusted("short", Acks::kLeader).status().code(), StatusCode::kCorruption);
-  std::string wrong_magic = MakeBatch({"abc"});
-  wrong_magic[batch_format::kMagic] = 1;
-  EXPECT_EQ(p->AppendTrusted(wrong_magic, Acks::kLeader).status().code(), StatusCode::kCorruption);
-  auto ok = p->AppendTrusted(MakeBatch({"a", "b"}), Acks::kLeader);
+  auto ok = p->Append(built({"a", "b"}, &ok_bytes), Acks::kLeader);
   ASSERT_TRUE(ok.ok()) << ok.status().ToString();
   EXPECT_EQ(ok->base_offset, Offset(0));
   EXPECT_EQ(p->high_watermark(), Offset(2));

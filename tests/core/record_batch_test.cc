@@ -18,7 +18,7 @@ TEST(Crc32cTest, MatchesTheStandardCheckValue) {
 }
 
 TEST(RecordBatchTest, MatchesTheBatchKcatWrites) {
-  // kcat -P -k k -H h1=v1 with value "hello" (kafka-protocol.md §3.4).
+  // kcat -P -k k -H h1=v1 with value "hello" (a capture of kcat 1.7.1's bytes).
   RecordBatchBuilder b;
   std::vector<Header> headers{{"h1", std::string("v1")}};
   b.Add(Timestamp(0x1a218bcd858), std::string_view("k"), std::string_view("hello"), headers);

@@ -1,4 +1,4 @@
-// kafkajs 2.2.4 end to end against `sluice serve` (kafka-protocol.md T14); run by kafka_clients_test.py.
+// kafkajs 2.2.4 end to end against `sluice serve`; run by kafka_clients_test.py.
 // Usage: node kafkajs_client.js HOST:PORT (with kafkajs in NODE_PATH)
 const { Kafka, logLevel } = require('kafkajs')
 const kafka = new Kafka({ clientId: 'kj', brokers: [process.argv[2]], logLevel: logLevel.NOTHING })

@@ -1,5 +1,5 @@
 // Request decoding/encoding for every served API and version, and the ApiVersions bytes that
-// real clients depend on (kafka-protocol.md §1.5, §1.6).
+// real clients depend on (captured from the real clients).
 #include <gtest/gtest.h>
 
 #include <string>
@@ -141,7 +141,7 @@ TEST(RequestCodecTest, EveryTruncationOfAValidRequestIsRejectedCleanly) {
 }
 
 TEST(RequestCodecTest, ParsesLibrdkafkasApiVersionsV3Request) {
-  // kafka-protocol.md §1.6, verified capture.
+  // A capture of librdkafka 2.0.2's first request.
   static const char kBytes[] =
       "\x00\x12\x00\x03\x00\x00\x00\x01\x00\x07rdkafka\x00\x0blibrdkafka\x06"
       "2.0.2\x00";

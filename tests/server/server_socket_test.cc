@@ -1,5 +1,5 @@
 // Raw-socket tests against an in-process server: bad input and resource limits
-// (reliability-scenarios.md E1-E7, F1, F2, F5). Each case checks the clear error or closed
+// (scenarios E1-E7, F1, F2, F5 of tests/README.md). Each case checks the clear error or closed
 // connection AND that the server keeps serving other clients.
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
@@ -254,8 +254,9 @@ TEST_F(ServerSocketTest, UnknownKeysAndVersionsCloseButApiVersionsAnswersUnsuppo
 }
 
 // The advertised table, pinned byte for byte on the wire for every ApiVersions version
-// (kafka-protocol.md §2.1). Written out here, independently of SLUICE_KAFKA_APIS, so that a change
-// to the API table that changes what clients see has to change this test too.
+// (server/README.md, "APIs and versions served"). Written out here, independently of
+// SLUICE_KAFKA_APIS, so that a change to the API table that changes what clients see has to change
+// this test too.
 TEST_F(ServerSocketTest, ApiVersionsAnswerIsThePinnedTable) {
   struct Row {
     int16_t key, min_version, max_version;
