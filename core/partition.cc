@@ -290,10 +290,6 @@ Result<std::optional<OffsetAndTimestamp>> PartitionImpl::FirstRecordAtTime(Offse
     if (!cursor.Next(&batch)) return std::optional<OffsetAndTimestamp>();
     pos = batch.last_offset() + 1;
     if (batch.is_control() || batch.max_timestamp() < ts) continue;
-    if (batch.compression() != 0) {  // opaque: the batch is the finest answer
-      return std::optional(
-          OffsetAndTimestamp{std::max(batch.base_offset(), from), batch.max_timestamp()});
-    }
     std::optional<OffsetAndTimestamp> exact;
     SLUICE_RETURN_IF_ERROR(batch.ForEachRecord([&](const RecordView& r) {
       if (!exact && r.offset >= from && r.timestamp >= ts) {

@@ -137,9 +137,8 @@ class Partition {
   virtual void RemoveListener(WakeSignal* signal) const = 0;
 
   // First offset whose record timestamp is >= ts and that record's timestamp, as Kafka's
-  // offsetsForTimes (the time index finds the batch, then its records are scanned; a compressed
-  // batch answers with its base offset and max timestamp). {high watermark, kNoTimestamp} if there
-  // is none.
+  // offsetsForTimes (the time index finds the batch, then its records are scanned, a compressed
+  // batch's after decompressing it). {high watermark, kNoTimestamp} if there is none.
   virtual Result<OffsetAndTimestamp> OffsetForTime(Timestamp ts) const = 0;
 
   virtual Offset log_start_offset() const = 0;

@@ -12,10 +12,12 @@ void PartitionReader::Seek(Offset offset) {
   cursor_ = BatchCursor();
   in_batch_ = false;
   left_ = 0;
+  inflated_.clear();
 }
 
 Status PartitionReader::Fill() {
   if (!Drained()) return Status::Ok();
+  inflated_.clear();
   SLUICE_RETURN_IF_ERROR(partition_->ReadInto(position_, read_bytes_, &read_));
   cursor_ = BatchCursor(read_.data);
   return Status::Ok();
@@ -43,6 +45,16 @@ Result<bool> PartitionReader::NextBufferedSlow(RecordView* rec, Offset limit) {
     if (batch_.last_offset() < position_ || Skips(batch_)) {
       FinishBatch();
       continue;
+    }
+    if (batch_.compression() != 0) {
+      // Decompressed once: from here on batch_ is its uncompressed equivalent.
+      auto plain = batch_.Decompressed(&inflated_.emplace_back());
+      if (!plain.ok()) {
+        inflated_.pop_back();
+        return plain.status().WithContext(
+            fmt::format("reading {}-{}", partition_->topic(), partition_->id()));
+      }
+      batch_ = *plain;
     }
     while (!batch_.AtEnd(record_)) {
       const RecordBatchView::Cursor at = record_;

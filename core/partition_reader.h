@@ -19,14 +19,19 @@
 // one place where a read_committed reader will also drop the records of aborted transactions (from
 // the partition's aborted-transaction index, when transactions come).
 //
-// Record views point into the read-ahead and stay valid until the reader reads again (Fill, or
-// Next once the read-ahead is used up), Seek, or destruction. Not thread-safe; neither copyable
-// nor movable (its cursors point into its own buffer).
+// Compressed batches (gzip, snappy, lz4, zstd) are decompressed once, when the reader enters them,
+// into buffers kept with the read-ahead, and their records are returned like any others.
+//
+// Record views point into the read-ahead (or its decompressed batches) and stay valid until the
+// reader reads again (Fill, or Next once the read-ahead is used up), Seek, or destruction. Not
+// thread-safe; neither copyable nor movable (its cursors point into its own buffer).
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <limits>
+#include <string>
 
 #include "core/batch_cursor.h"
 #include "core/partition.h"
@@ -60,7 +65,8 @@ class PartitionReader {
   Status Fill();
   // The next record of the read-ahead at or after position() and below `limit`, without reading:
   // true and *rec, or false when the read-ahead is used up or the next record is at or past
-  // `limit`. kCorruption for a malformed batch or record, kInvalidArgument for a compressed batch.
+  // `limit`. kCorruption for a malformed batch or record, or compressed data that does not
+  // decompress.
   Result<bool> NextBuffered(RecordView* rec, Offset limit = kNoLimit) {
     if (NextInBatch(rec, limit)) return true;
     return NextBufferedSlow(rec, limit);
@@ -116,6 +122,9 @@ class PartitionReader {
   int32_t left_ = 0;
   RecordBatchView batch_;           // the current batch, when in_batch_
   RecordBatchView::Cursor record_;  // the next record of batch_
+  // The decompressed forms of the compressed batches of the read-ahead entered so far (a deque:
+  // adding one moves none of the others, whose records callers may still hold).
+  std::deque<std::string> inflated_;
 };
 
 }  // namespace sluice

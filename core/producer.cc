@@ -145,6 +145,7 @@ class Producer::Impl {
       acc.builder.SetProducer(producer_id_, 0, base_seq);
       acc.next_sequence += count;
     }
+    acc.builder.set_compression(options_.compression);
     std::string bytes;
     // Built here by our own builder: valid by construction, no CRC or record pass.
     const ValidatedBatch batch = ValidatedBatch::FromBuilder(&acc.builder, &bytes);

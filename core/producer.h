@@ -30,6 +30,8 @@ struct ProducerOptions {
   std::chrono::milliseconds linger{5};
   // Attach producer id/epoch/sequences so retried batches are not duplicated. Default true.
   bool idempotent = true;
+  // The codec each batch is compressed with (core/codec.h). Default kNone.
+  Codec compression = Codec::kNone;
 };
 
 // Called once per record with its offset, or the error that stopped its batch.

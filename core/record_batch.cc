@@ -117,7 +117,7 @@ std::string RecordBatchBuilder::Finish() {
   varint::PutBE32(h + kBatchLength, static_cast<uint32_t>(buf_.size() - kLogOverhead));
   varint::PutBE32(h + kPartitionLeaderEpoch, 0);
   h[kMagic] = kMagicV2;
-  varint::PutBE16(h + kAttributes, 0);
+  varint::PutBE16(h + kAttributes, static_cast<uint16_t>(codec_));
   varint::PutBE32(h + kLastOffsetDelta, static_cast<uint32_t>(count_ - 1));
   varint::PutBE64(h + kBaseTimestamp, static_cast<uint64_t>(base_ts_));
   varint::PutBE64(h + kMaxTimestamp, static_cast<uint64_t>(max_ts_));
@@ -125,6 +125,14 @@ std::string RecordBatchBuilder::Finish() {
   varint::PutBE16(h + kProducerEpoch, static_cast<uint16_t>(producer_epoch_));
   varint::PutBE32(h + kBaseSequence, static_cast<uint32_t>(base_sequence_));
   varint::PutBE32(h + kRecordCount, static_cast<uint32_t>(count_));
+  if (codec_ != Codec::kNone) {
+    std::string packed(buf_.data(), kHeaderSize);
+    // Compressing a string in memory fails only if the library cannot allocate.
+    SLUICE_CHECK_OK(codec::Compress(codec_, std::string_view(buf_).substr(kHeaderSize), &packed));
+    buf_ = std::move(packed);
+    h = buf_.data();
+    varint::PutBE32(h + kBatchLength, static_cast<uint32_t>(buf_.size() - kLogOverhead));
+  }
   uint32_t crc = crc32c::Value(h + kAttributes, buf_.size() - kAttributes);
   varint::PutBE32(h + kCrc, crc);
   std::string out = std::move(buf_);
@@ -199,7 +207,30 @@ Status RecordBatchView::Validate(OffsetRule rule) const {
   const int32_t n = record_count();
   const int32_t last_delta = last_offset_delta();
   SLUICE_RETURN_IF_ERROR(offset_rule::CheckCounts(rule, base_offset(), n, last_delta));
-  if (compression() != 0) return Status::Ok();  // opaque; the CRC covers it
+  if (compression() == 0) return ValidateRecords(rule);
+  std::string storage;
+  SLUICE_ASSIGN_OR_RETURN(RecordBatchView plain, Decompressed(&storage));
+  return plain.ValidateRecords(rule);
+}
+
+Result<RecordBatchView> RecordBatchView::Decompressed(std::string* storage) const {
+  if (compression() == 0) return *this;
+  storage->assign(bytes_.data(), kHeaderSize);
+  Status st =
+      codec::Decompress(compression(), bytes_.substr(kHeaderSize), kMaxDecompressedBytes, storage);
+  if (!st.ok()) {
+    return st.WithContext(fmt::format("record batch at offset {} ({} bytes compressed with {})",
+                                      base_offset(), bytes_.size(), codec::Name(compression())));
+  }
+  char* h = storage->data();
+  varint::PutBE32(h + kBatchLength, static_cast<uint32_t>(storage->size() - kLogOverhead));
+  varint::PutBE16(h + kAttributes, static_cast<uint16_t>(attributes() & ~kCompressionMask));
+  return RecordBatchView(*storage);
+}
+
+Status RecordBatchView::ValidateRecords(OffsetRule rule) const {
+  const int32_t n = record_count();
+  const int32_t last_delta = last_offset_delta();
   RecordView r;
   const char* p = bytes_.data() + kHeaderSize;
   const char* end = bytes_.data() + bytes_.size();
@@ -221,11 +252,9 @@ Status RecordBatchView::Validate(OffsetRule rule) const {
 }
 
 Status RecordBatchView::CompressedError() const {
-  static constexpr const char* kNames[] = {"none", "gzip", "snappy", "lz4", "zstd", "?", "?", "?"};
   return InvalidArgument(
-      "record batch at offset {} is compressed with {}; the embedded reader reads only "
-      "uncompressed batches (consume it through a Kafka client via 'sluice serve')",
-      base_offset(), kNames[compression()]);
+      "record batch at offset {} is compressed with {}: decode the records of Decompressed()",
+      base_offset(), codec::Name(compression()));
 }
 
 Status RecordBatchView::DecodeRecord(const char** pp, const char* end, RecordView* r) const {

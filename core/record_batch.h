@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/codec.h"
 #include "core/offset_rule.h"
 #include "core/record_batch_format.h"
 #include "core/status.h"
@@ -55,7 +56,8 @@ struct RecordView {
   Result<std::vector<Header>> ParseHeaders() const;
 };
 
-// Accumulates records into one uncompressed v2 batch. Not thread-safe.
+// Accumulates records into one v2 batch, compressed with `compression` when it is finished
+// (uncompressed by default). Not thread-safe.
 class RecordBatchBuilder {
  public:
   RecordBatchBuilder();
@@ -66,9 +68,12 @@ class RecordBatchBuilder {
            const std::optional<std::string_view>& value, std::span<const Header> headers = {});
   // Marks the batch as idempotent: producer id, epoch and first sequence.
   void SetProducer(int64_t producer_id, int16_t epoch, int32_t base_sequence);
+  // The codec Finish compresses the records with (kNone by default); kept across Finish.
+  void set_compression(Codec codec) { codec_ = codec; }
   int32_t record_count() const { return count_; }
   bool empty() const { return count_ == 0; }
-  // Bytes the finished batch will take.
+  // Bytes the finished batch takes uncompressed (an upper bound, give or take a codec's frame,
+  // when compressed).
   size_t size_bytes() const { return buf_.size(); }
   // Returns the finished batch (baseOffset 0, CRC set) and resets the builder.
   std::string Finish();
@@ -81,6 +86,7 @@ class RecordBatchBuilder {
   int64_t producer_id_ = -1;
   int16_t producer_epoch_ = -1;
   int32_t base_sequence_ = -1;
+  Codec codec_ = Codec::kNone;
 };
 
 // A read-only view of one batch's bytes. Cheap to copy; does not own the bytes.
@@ -91,11 +97,25 @@ class RecordBatchView {
   // length field and magic, not the CRC.
   static Result<RecordBatchView> Parse(std::string_view bytes);
 
-  // Checks CRC-32C, the record count against lastOffsetDelta, and (for uncompressed batches)
-  // that every record decodes within the batch bounds with offsets as `rule` allows (see
-  // core/offset_rule.h: dense for a producer's batch, gaps allowed for a stored one). Returns
-  // kCorruption naming the fault.
+  // The most a compressed batch's records may decompress to: the largest batch the log takes at
+  // all (kMaxBatchBytes, 64 MiB) less the header. A batch inflating past it (a zip bomb) is
+  // refused as corrupt after at most this much memory.
+  static constexpr size_t kMaxDecompressedBytes =
+      static_cast<size_t>(batch_format::kMaxBatchBytes) - batch_format::kHeaderSize;
+
+  // Checks CRC-32C, the record count against lastOffsetDelta, and that every record decodes
+  // within the batch bounds (for a compressed batch: within its decompressed records, bounded by
+  // kMaxDecompressedBytes) with offsets as `rule` allows (see core/offset_rule.h: dense for a
+  // producer's batch, gaps allowed for a stored one), and nothing after the last record.
+  // Returns kCorruption naming the fault.
   Status Validate(OffsetRule rule = OffsetRule::kNewAppend) const;
+
+  // For a compressed batch: decompresses its records (at most kMaxDecompressedBytes) into
+  // *storage, after a copy of the header with the compression bits cleared, and returns a view
+  // of that uncompressed equivalent (same offsets, timestamps, producer fields; its CRC field is
+  // the original's and does not match). For an uncompressed batch: *this, storage untouched.
+  // kCorruption for data that does not decompress.
+  Result<RecordBatchView> Decompressed(std::string* storage) const;
   bool CrcMatches() const;
 
   std::string_view bytes() const { return bytes_; }
@@ -122,7 +142,8 @@ class RecordBatchView {
   };
   bool AtEnd(const Cursor& c) const { return c.index >= record_count(); }
   // Decodes the record at `c` into `*r` and moves `c` to the next one. REQUIRES: !AtEnd(*c).
-  // Malformed records give kCorruption; compressed batches kInvalidArgument naming the codec.
+  // Malformed records give kCorruption; compressed batches kInvalidArgument (read the records
+  // of Decompressed()).
   Status Next(Cursor* c, RecordView* r) const {
     if (compression() != 0) return CompressedError();
     const char* p = bytes_.data() + c->byte;
@@ -144,13 +165,18 @@ class RecordBatchView {
   }
 
   // Decodes the records in order and calls fn(const RecordView&) for each; stops at the first
-  // malformed record with kCorruption. Compressed batches return kInvalidArgument naming the codec.
+  // malformed record with kCorruption. A compressed batch is decompressed first (kCorruption if
+  // it does not); its record views are valid only during the call of fn.
   template <typename Fn>
   Status ForEachRecord(Fn&& fn) const {
+    if (compression() != 0) {
+      std::string storage;
+      SLUICE_ASSIGN_OR_RETURN(RecordBatchView plain, Decompressed(&storage));
+      return plain.ForEachRecord(fn);
+    }
     RecordView r;
     const char* p = bytes_.data() + batch_format::kHeaderSize;
     const char* end = bytes_.data() + bytes_.size();
-    if (compression() != 0) return CompressedError();
     int32_t n = record_count();
     for (int32_t i = 0; i < n; ++i) {
       SLUICE_RETURN_IF_ERROR(DecodeRecord(&p, end, &r));
@@ -164,6 +190,7 @@ class RecordBatchView {
   explicit RecordBatchView(std::string_view b) : bytes_(b) {}
   Status DecodeRecord(const char** p, const char* end, RecordView* r) const;
   Status CompressedError() const;
+  Status ValidateRecords(OffsetRule rule) const;
   std::string_view bytes_;
 };
 

@@ -39,7 +39,9 @@ int16_t ValidateBatches(std::string_view records, int32_t max_message_bytes,
     auto valid = ValidatedBatch::Validate(framed.bytes());
     if (!valid.ok()) {
       *why = valid.status().message();
-      return framed.CrcMatches() ? kInvalidRecord : kCorruptMessage;
+      // A compressed batch whose data does not decompress to the records its header announces
+      // is corrupt, whatever its CRC says.
+      return framed.CrcMatches() && framed.compression() == 0 ? kInvalidRecord : kCorruptMessage;
     }
     const RecordBatchView& view = valid->view();
     if (view.is_control() || (view.attributes() & batch_format::kTransactionalBit)) {
@@ -100,7 +102,14 @@ Reply RequestHandler::HandleProduce(const RequestHeader& h, const ProduceRequest
       ProduceResponse::PartitionResponse pr;
       pr.index = p.index;
       std::string why;
-      if (!acks_ok) {
+      if (h.api_version < 3) {
+        // Advertised only because librdkafka compresses with gzip, snappy and lz4 only when the
+        // broker's Produce range starts at 0 (Kafka 4 does the same, KAFKA-18659); v0-v2 carry
+        // message format v0/v1, which this log does not store.
+        pr.error_code = kUnsupportedVersion;
+        why = fmt::format("Produce v{} (message format v0/v1) is not served; use v3 or later",
+                          h.api_version);
+      } else if (!acks_ok) {
         pr.error_code = kInvalidRequiredAcks;
         why = fmt::format("acks={} is not one of 0, 1, -1", req.acks);
       } else if (!name_ok) {

@@ -26,6 +26,7 @@ struct ProduceArgs {
   int32_t partition = 0;
   bool has_partition = false;
   std::string acks = "leader";
+  std::string compression = "none";
 };
 
 // Reads lines from a file descriptor with large reads; stops at EOF or on SIGINT/SIGTERM.
@@ -119,6 +120,7 @@ Status RunProduce(const CliContext& ctx, const ProduceArgs& args) {
 
   ProducerOptions options;
   options.acks = ParseAcks(args.acks);
+  SLUICE_ASSIGN_OR_RETURN(options.compression, codec::Parse(args.compression));
   SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<Producer> producer, Producer::Create(log.get(), options));
   std::atomic<int64_t> delivered{0};
   DeliveryCallback on_delivery = [&delivered](const Status& s, const TopicPartition&, Offset) {
@@ -193,6 +195,10 @@ void RegisterProduceCommand(CLI::App& app, CliContext& ctx) {
                   "none: page cache; leader: written to the OS (survives kill -9, default); "
                   "all: fsynced (survives power loss)")
       ->check(CLI::IsMember({"none", "leader", "all"}));
+  cmd->add_option("--compression", args->compression,
+                  "Compress each batch with CODEC, as Kafka clients do: none (default), gzip, "
+                  "snappy, lz4 or zstd")
+      ->check(CLI::IsMember({"none", "gzip", "snappy", "lz4", "zstd"}));
   cmd->callback([&ctx, args, sep, part] {
     args->has_separator = sep->count() > 0;
     args->has_partition = part->count() > 0;

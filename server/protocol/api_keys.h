@@ -5,8 +5,12 @@
 // RequestBody variant and ApiKeyOf (request.h), the decode switch (request.cc) and the handler
 // switch (request_handler.cc). Adding an API is one row here plus its message codec and handler.
 //
-// The lower bounds 0 for FindCoordinator, 3 for Produce and 4 for Fetch are load-bearing for
-// librdkafka's feature detection (server/README.md, "APIs and versions served").
+// The lower bounds 0 for FindCoordinator, 0 for Produce and 4 for Fetch are load-bearing for
+// librdkafka's feature detection (server/README.md, "APIs and versions served"): librdkafka compresses
+// with gzip, snappy and lz4 only when Produce is advertised from version 0 (Kafka 4's broker
+// advertises 0 for this reason, KAFKA-18659). Produce v0-v2 requests decode, and each partition
+// is answered UNSUPPORTED_VERSION: they carry message format v0/v1, which the log does not store,
+// and no client that speaks v3 sends them.
 #pragma once
 
 #include <array>
@@ -24,7 +28,7 @@ namespace sluice::kafka {
 //                  void(h, const Req&, Done) or void(h, const Req&, const ClientInfo&, Done)
 // Rows are sorted by key (checked at compile time below).
 #define SLUICE_KAFKA_APIS(X)                                                     \
-  X(Produce, 0, 3, 7, 9, ProduceRequest, HandleProduce)                          \
+  X(Produce, 0, 0, 7, 9, ProduceRequest, HandleProduce)                          \
   X(Fetch, 1, 4, 11, 12, FetchRequest, StartFetch)                               \
   X(ListOffsets, 2, 1, 3, 6, ListOffsetsRequest, HandleListOffsets)              \
   X(Metadata, 3, 0, 4, 9, MetadataRequest, HandleMetadata)                       \

@@ -3,8 +3,10 @@
 namespace sluice::kafka {
 
 Status ProduceRequest::Decode(WireReader& r, int16_t version) {
-  auto txn = r.NullableString();
-  if (txn) transactional_id = std::string(*txn);
+  if (version >= 3) {  // v0-v2 have no transactional id
+    auto txn = r.NullableString();
+    if (txn) transactional_id = std::string(*txn);
+  }
   acks = r.Int16();
   timeout_ms = r.Int32();
   r.ResizeArray(topics, 2 + 4);
@@ -21,7 +23,7 @@ Status ProduceRequest::Decode(WireReader& r, int16_t version) {
 }
 
 void ProduceRequest::Encode(WireWriter& w, int16_t version) const {
-  w.NullableString(transactional_id);
+  if (version >= 3) w.NullableString(transactional_id);
   w.Int16(acks);
   w.Int32(timeout_ms);
   w.ArrayCount(static_cast<int32_t>(topics.size()));

@@ -3,7 +3,7 @@
 
 Run by ctest with Debian's /usr/bin/python3 (python3-kafka) and /usr/bin/kcat:
   kafka_clients_test.py --sluice PATH [--case NAME ...]
-Cases: kcat, python, group, restart, run, kill9, kafkajs (default: kcat python group restart).
+Cases: kcat, python, group, restart, run, kill9, compression, kafkajs (default: kcat python group restart).
 kafkajs is npm-installed (kafkajs@2.2.4) into --npm-dir on first use.
 Every case prints what it checked; the script exits 1 on the first failure.
 """
@@ -420,8 +420,107 @@ def case_kafkajs(server):
     check(r.returncode == 0, 'kafkajs producer, admin and group consumer match T14')
 
 
+
+def log_bytes(server, topic):
+    d = os.path.join(server.data_dir, 'topics', topic)
+    return sum(os.path.getsize(os.path.join(r, f)) for r, _, fs in os.walk(d) for f in fs
+               if f.endswith('.log'))
+
+
+def case_compression(server):
+    """Every codec from kcat (-z), confluent-kafka and kafka-python: read back identically by kcat
+    and, after the server stops, by `sluice consume`; stored compressed (librdkafka compresses
+    gzip/snappy/lz4 only if Produce is advertised from v0); offsetsForTimes finds the exact record
+    inside a compressed batch; a poison gzip batch over the wire is refused."""
+    import confluent_kafka
+    from kafka import KafkaProducer
+    from kafka.admin import KafkaAdminClient, NewTopic
+    n, base_ts = 200, 1700000000000
+    values = ['record %04d of a very compressible payload, %s' % (i, 'abc' * 20) for i in range(n)]
+    codecs = ['gzip', 'snappy', 'lz4', 'zstd']
+    topics = ['z-%s-%s' % (client, c) for client in ('kcat', 'ck', 'kp') for c in codecs]
+    adm = KafkaAdminClient(bootstrap_servers=server.broker)
+    adm.create_topics([NewTopic(t, 1, 1) for t in topics + ['z-none']])
+    adm.close()
+    r = kcat(server, '-P', '-t', 'z-none', '-p', '0', '-z', 'none', stdin=''.join(v + '\n' for v in values))
+    check(r.returncode == 0, 'kcat produced %d uncompressed records' % n)
+    for c in codecs:
+        r = kcat(server, '-P', '-t', 'z-kcat-' + c, '-p', '0', '-z', c, '-X', 'linger.ms=200',
+                 stdin=''.join(v + '\n' for v in values))
+        check(r.returncode == 0 and 'error' not in r.stderr.lower(), 'kcat -z %s produced' % c)
+        p = confluent_kafka.Producer({'bootstrap.servers': server.broker, 'compression.type': c,
+                                      'linger.ms': 200, 'acks': 'all'})
+        for i, v in enumerate(values):
+            p.produce('z-ck-' + c, v.encode(), partition=0, timestamp=base_ts + 10 * i)
+        check(p.flush(30) == 0, 'confluent-kafka compression.type=%s produced' % c)
+        kp = KafkaProducer(bootstrap_servers=server.broker, compression_type=c, linger_ms=200,
+                           acks='all')
+        for i, v in enumerate(values):
+            kp.send('z-kp-' + c, v.encode(), partition=0, timestamp_ms=base_ts + 10 * i)
+        kp.flush(30)
+        kp.close()
+    plain = log_bytes(server, 'z-none')
+    for t in topics:
+        r = kcat(server, '-C', '-t', t, '-p', '0', '-o', 'beginning', '-e', '-f', '%s\n')
+        check(r.stdout.splitlines() == values, '%s: kcat reads back all %d records in order' % (t, n))
+        size = log_bytes(server, t)
+        check(size * 4 < plain, '%s: %d bytes on disk, under a quarter of %d uncompressed' %
+              (t, size, plain))
+    cons = confluent_kafka.Consumer({'bootstrap.servers': server.broker, 'group.id': 'zt'})
+    for t in topics:
+        if t.startswith('z-kcat'):
+            continue
+        at = cons.offsets_for_times([confluent_kafka.TopicPartition(t, 0, base_ts + 10 * 70 - 5)],
+                                    timeout=10)
+        check(at[0].offset == 70, '%s: offsetsForTimes inside a compressed batch gives record 70 '
+              '(got %d)' % (t, at[0].offset))
+    cons.close()
+    # The probe's poison: a gzip batch of garbage claiming 2^31-1 records, sent five times.
+    import struct, zlib
+    def crc32c(data):
+        crc = 0xffffffff
+        for b in data:
+            crc ^= b
+            for _ in range(8):
+                crc = (crc >> 1) ^ (0x82f63b78 if crc & 1 else 0)
+        return crc ^ 0xffffffff
+    body = struct.pack('>hiqqqhii', 1, 0x7ffffffe, base_ts, base_ts, -1, -1, -1, 0x7fffffff) + \
+        bytes((0x5a ^ (i * 37)) & 0xff for i in range(64))
+    batch = struct.pack('>qiib', 0, 4 + 1 + 4 + len(body), 0, 2) + struct.pack('>I', crc32c(body)) + body
+    topic = b'z-none'
+    req = struct.pack('>hhi', 0, 7, 1) + struct.pack('>h', 5) + b'probe' + struct.pack('>hhi', -1, -1, 10000)
+    req += struct.pack('>i', 1) + struct.pack('>h', len(topic)) + topic + struct.pack('>ii', 1, 0)
+    req += struct.pack('>i', len(batch)) + batch
+    sock = socket.create_connection(('127.0.0.1', server.port))
+    fds = len(os.listdir('/proc/%d/fd' % server.proc.pid))
+    for _ in range(5):
+        sock.sendall(struct.pack('>i', len(req)) + req)
+        size = struct.unpack('>i', sock.recv(4, socket.MSG_WAITALL))[0]
+        resp = sock.recv(size, socket.MSG_WAITALL)
+        err = struct.unpack('>h', resp[4 + 4 + 2 + len(topic) + 4 + 4:][:2])[0]
+        check(err == 2, 'poison gzip batch answered CORRUPT_MESSAGE (got %d)' % err)
+    sock.close()
+    check(len(os.listdir('/proc/%d/fd' % server.proc.pid)) <= fds, 'no file descriptor left behind')
+    r = kcat(server, '-Q', '-t', 'z-none:0:-1')
+    check('offset %d' % n in r.stdout, 'z-none end offset still %d' % n)
+    rc = server.stop(signal.SIGTERM)
+    check(rc == 0, 'server stopped')
+    for t in topics:
+        r = subprocess.run([ARGS.sluice, 'consume', t, '--from-beginning', '--data', server.data_dir],
+                           capture_output=True, text=True, timeout=60)
+        check(r.returncode == 0 and r.stdout.splitlines() == values,
+              '%s: sluice consume reads the same %d records (%s)' % (t, n, r.stderr.strip()))
+        if t.startswith('z-kcat'):
+            continue
+        r = subprocess.run([ARGS.sluice, 'consume', t, '--from-time', str(base_ts + 700),
+                            '--data', server.data_dir], capture_output=True, text=True, timeout=60)
+        check(r.stdout.splitlines() == values[70:], '%s: consume --from-time starts at record 70' % t)
+    server.start()
+
+
 CASES = {'kcat': case_kcat, 'python': case_python, 'group': case_group, 'restart': case_restart,
-         'kill9': case_kill9, 'kafkajs': case_kafkajs, 'run': case_run}
+         'kill9': case_kill9, 'kafkajs': case_kafkajs, 'run': case_run,
+         'compression': case_compression}
 
 
 def main():

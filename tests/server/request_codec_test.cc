@@ -164,8 +164,8 @@ TEST(RequestCodecTest, ApiVersionsV3ResponseHasNoHeaderTagByte) {
   EXPECT_EQ(Hex(frame.substr(4, 7)), "00000001000012");
   // 17 entries of 7 bytes, throttle (4), body tags (1).
   EXPECT_EQ(frame.size(), 4u + 4 + 2 + 1 + 17 * 7 + 4 + 1);
-  // First entry: Produce 3..7, tag byte.
-  EXPECT_EQ(Hex(frame.substr(11, 7)), "00000003000700");
+  // First entry: Produce 0..7, tag byte.
+  EXPECT_EQ(Hex(frame.substr(11, 7)), "00000000000700");
 }
 
 TEST(RequestCodecTest, UnsupportedApiVersionsAnswerUsesTheV0Layout) {
@@ -185,7 +185,7 @@ TEST(RequestCodecTest, UnknownKeysAndVersionsAreOutOfRange) {
   std::string too_new("\x00\x00\x00\x08\x00\x00\x00\x01\xff\xff", 10);  // Produce v8
   auto r2 = DecodeRequest(too_new);
   EXPECT_EQ(r2.status().code(), StatusCode::kOutOfRange);
-  EXPECT_NE(r2.status().message().find("supported 3..7"), std::string::npos) << r2.status();
+  EXPECT_NE(r2.status().message().find("supported 0..7"), std::string::npos) << r2.status();
   auto r3 = DecodeRequest("\x00\x12\x00");
   EXPECT_EQ(r3.status().code(), StatusCode::kInvalidArgument);
 }

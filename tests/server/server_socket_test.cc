@@ -244,7 +244,7 @@ TEST_F(ServerSocketTest, UnknownKeysAndVersionsCloseButApiVersionsAnswersUnsuppo
     EXPECT_EQ(r.Int16(), kUnsupportedVersion);
     EXPECT_EQ(r.ArrayCount(6), 17);
     EXPECT_EQ(r.Int16(), 0);  // Produce
-    EXPECT_EQ(r.Int16(), 3);
+    EXPECT_EQ(r.Int16(), 0);
     EXPECT_EQ(r.Int16(), 7);
     // The connection stays usable for the retry at a lower version.
     ASSERT_TRUE(c->SendRequest(3, ApiVersionsRequest{"probe", "1.0"}, 6));
@@ -261,7 +261,7 @@ TEST_F(ServerSocketTest, ApiVersionsAnswerIsThePinnedTable) {
   struct Row {
     int16_t key, min_version, max_version;
   };
-  const Row kPinned[] = {{0, 3, 7},  {1, 4, 11}, {2, 1, 3},  {3, 0, 4},  {8, 2, 7},  {9, 1, 5},
+  const Row kPinned[] = {{0, 0, 7},  {1, 4, 11}, {2, 1, 3},  {3, 0, 4},  {8, 2, 7},  {9, 1, 5},
                          {10, 0, 2}, {11, 0, 5}, {12, 0, 3}, {13, 0, 3}, {14, 0, 3}, {15, 0, 4},
                          {16, 0, 2}, {18, 0, 3}, {19, 0, 4}, {20, 0, 1}, {22, 0, 1}};
   auto hex16 = [](int v) { return fmt::format("{:04x}", v & 0xffff); };
@@ -326,6 +326,75 @@ std::string WithFixedCrc(std::string batch) {
                                batch.size() - batch_format::kAttributes);
   varint::PutBE32(batch.data() + batch_format::kCrc, crc);
   return batch;
+}
+
+size_t OpenFds() {
+  return static_cast<size_t>(std::distance(std::filesystem::directory_iterator("/proc/self/fd"),
+                                           std::filesystem::directory_iterator()));
+}
+
+// The reliability probe's poison (issue 16 item 2): a 125-byte Produce of one batch with the gzip
+// flag, 64 bytes of garbage for records, and a record count of 2^31-1 (lastOffsetDelta to match,
+// CRC correct). It used to be accepted, move the end offset by 2^31-1 and roll a segment each
+// time, until file descriptors ran out. Then a zip bomb: 80 MiB of zeros gzipped to ~80 KB,
+// past the 64 MiB a batch may decompress to.
+TEST_F(ServerSocketTest, PoisonCompressedBatchesAreCorruptAndAppendNothing) {
+  auto c = f_.Connect();
+  ASSERT_TRUE(c->SendRequest(7, OneBatch("pz", 0, MakeBatch("ok"))));
+  ASSERT_EQ(ParseProduce(*c->ReadFrame()).offset, 0);
+  auto p = f_.log().GetPartition("pz", PartitionId(0));
+  ASSERT_TRUE(p.ok());
+  const int32_t segments = (*p)->Stats().segments;
+  const size_t fds = OpenFds();
+
+  std::string poison = MakeBatch("x").substr(0, batch_format::kHeaderSize);
+  for (int i = 0; i < 64; ++i) poison.push_back(static_cast<char>(0x5a ^ (i * 37)));
+  varint::PutBE32(poison.data() + batch_format::kBatchLength,
+                  static_cast<uint32_t>(poison.size() - batch_format::kLogOverhead));
+  varint::PutBE16(poison.data() + batch_format::kAttributes, 1);  // gzip
+  varint::PutBE32(poison.data() + batch_format::kLastOffsetDelta, 0x7ffffffe);
+  varint::PutBE32(poison.data() + batch_format::kRecordCount, 0x7fffffff);
+  poison = WithFixedCrc(poison);
+  ASSERT_EQ(poison.size(), 125u);
+
+  RecordBatchBuilder bomb_builder;
+  bomb_builder.set_compression(Codec::kGzip);
+  bomb_builder.Add(Timestamp(1), std::nullopt, std::string(80 << 20, '\0'));
+  const std::string bomb = bomb_builder.Finish();
+  ASSERT_LT(bomb.size(), 1u << 20);  // under max.message.bytes: only decompression can refuse it
+
+  const std::string* sends[] = {&poison, &poison, &poison, &bomb, &poison, &bomb};
+  for (const std::string* batch : sends) {
+    ASSERT_TRUE(c->SendRequest(7, OneBatch("pz", 0, *batch)));
+    auto r = ParseProduce(*c->ReadFrame());
+    EXPECT_EQ(r.error, kCorruptMessage);
+    EXPECT_EQ(r.offset, -1);
+    EXPECT_EQ((*p)->high_watermark(), Offset(1));
+  }
+  EXPECT_EQ((*p)->Stats().segments, segments);
+  EXPECT_EQ(OpenFds(), fds);
+  // Still serving, and appending: the next good batch (a real gzip one) gets offset 1.
+  RecordBatchBuilder good;
+  good.set_compression(Codec::kGzip);
+  good.Add(Timestamp(2), std::nullopt, std::string("compressed"));
+  good.Add(Timestamp(3), std::nullopt, std::string("twice"));
+  ASSERT_TRUE(c->SendRequest(7, OneBatch("pz", 0, good.Finish())));
+  EXPECT_EQ(ParseProduce(*c->ReadFrame()).offset, 1);
+  EXPECT_EQ((*p)->high_watermark(), Offset(3));
+  ExpectServing(f_);
+}
+
+// Produce is advertised from v0 (librdkafka compresses only then); v0-v2 requests decode and each
+// partition is answered UNSUPPORTED_VERSION, nothing appended.
+TEST_F(ServerSocketTest, ProduceBelowV3IsAnsweredUnsupportedVersion) {
+  auto c = f_.Connect();
+  for (int16_t v = 0; v <= 2; ++v) {
+    ASSERT_TRUE(c->SendRequest(v, OneBatch("old", 0, MakeBatch("v"))));
+    auto r = ParseProduce(*c->ReadFrame());
+    EXPECT_EQ(r.error, kUnsupportedVersion) << "v" << v;
+  }
+  ASSERT_TRUE(c->SendRequest(3, OneBatch("old", 0, MakeBatch("v3"))));
+  EXPECT_EQ(ParseProduce(*c->ReadFrame()).offset, 0);
 }
 
 TEST_F(ServerSocketTest, LyingRecordLengthsInsideABatchAreRejected) {  // E3 (records)
