@@ -6,11 +6,11 @@
 // switch (request_handler.cc). Adding an API is one row here plus its message codec and handler.
 //
 // The lower bounds 0 for FindCoordinator, 0 for Produce and 4 for Fetch are load-bearing for
-// librdkafka's feature detection (server/README.md, "APIs and versions served"): librdkafka compresses
-// with gzip, snappy and lz4 only when Produce is advertised from version 0 (Kafka 4's broker
-// advertises 0 for this reason, KAFKA-18659). Produce v0-v2 requests decode, and each partition
-// is answered UNSUPPORTED_VERSION: they carry message format v0/v1, which the log does not store,
-// and no client that speaks v3 sends them.
+// librdkafka's feature detection (server/README.md, "APIs and versions served"): librdkafka
+// compresses with gzip, snappy and lz4 only when Produce is advertised from version 0 (Kafka 4's
+// broker advertises 0 for this reason, KAFKA-18659). Produce v0-v2 requests decode, and each
+// partition is answered UNSUPPORTED_VERSION: they carry message format v0/v1, which the log does
+// not store, and no client that speaks v3 sends them.
 #pragma once
 
 #include <array>
