@@ -86,8 +86,15 @@ Status PartitionImpl::MarkFailed(const Status& cause) {
   return FailedStatus();
 }
 
+Result<AppendResult> PartitionImpl::AppendTxnMarker(int64_t producer_id, int16_t epoch, bool commit,
+                                                    Acks acks) {
+  std::string storage = BuildTxnMarker(producer_id, epoch, commit, /*coordinator_epoch=*/0, Now());
+  SLUICE_ASSIGN_OR_RETURN(ValidatedBatch marker, ValidatedBatch::Validate(storage));
+  return DoAppend(marker, acks, /*keep_offsets=*/false, /*allow_control=*/true);
+}
+
 Result<AppendResult> PartitionImpl::DoAppend(const ValidatedBatch& batch, Acks acks,
-                                             bool keep_offsets) {
+                                             bool keep_offsets, bool allow_control) {
   if (options_.read_only) {
     return InvalidArgument(
         "partition {} is open read-only because another process is the writer; append "
@@ -101,7 +108,7 @@ Result<AppendResult> PartitionImpl::DoAppend(const ValidatedBatch& batch, Acks a
         batch.size(), topic_, config_.max_message_bytes);
   }
   const RecordBatchView& in = batch.view();
-  if (in.is_control()) {
+  if (in.is_control() && !allow_control) {
     return InvalidArgument(
         "control batches (transaction markers) cannot be appended to partition {}", Name());
   }

@@ -117,6 +117,11 @@ class Partition {
   // do not fit the active segment starts a new segment named by its base offset. No producer
   // sequence check; the producer state follows the batch as recovery would. For rewriting a log
   // (compaction's cleaner) and for tests of logs with gaps; producers use Append.
+  // Appends the end-transaction marker (commit or abort) of `producer_id`/`epoch`: a control
+  // batch (BuildTxnMarker). Only the transaction coordinator calls this; Append keeps refusing
+  // control batches from clients. The marker takes one offset.
+  virtual Result<AppendResult> AppendTxnMarker(int64_t producer_id, int16_t epoch, bool commit,
+                                               Acks acks) = 0;
   virtual Result<AppendResult> AppendKeepingOffsets(const ValidatedBatch& batch, Acks acks) = 0;
 
   // Returns whole batches starting with the one containing `offset`, up to about `max_bytes` (at

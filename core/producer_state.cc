@@ -25,7 +25,7 @@ int32_t LastSequenceOf(const RecordBatchView& batch) {
 Result<ProducerStateTable::Verdict> ProducerStateTable::Check(const RecordBatchView& batch) const {
   Verdict v;
   int64_t pid = batch.producer_id();
-  if (pid < 0) return v;
+  if (pid < 0 || batch.is_control()) return v;
   auto it = producers_.find(pid);
   if (it == producers_.end() || it->second.batches.empty()) return v;
   const Entry& e = it->second;
@@ -64,7 +64,9 @@ Result<ProducerStateTable::Verdict> ProducerStateTable::Check(const RecordBatchV
 
 void ProducerStateTable::Update(const RecordBatchView& batch) {
   int64_t pid = batch.producer_id();
-  if (pid < 0) return;
+  // A transaction marker carries no sequence: the producer's next batch continues after its
+  // last data batch.
+  if (pid < 0 || batch.is_control()) return;
   Entry& e = producers_[pid];
   if (batch.producer_epoch() != e.epoch) {
     e.epoch = batch.producer_epoch();

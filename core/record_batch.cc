@@ -117,7 +117,8 @@ std::string RecordBatchBuilder::Finish() {
   varint::PutBE32(h + kBatchLength, static_cast<uint32_t>(buf_.size() - kLogOverhead));
   varint::PutBE32(h + kPartitionLeaderEpoch, 0);
   h[kMagic] = kMagicV2;
-  varint::PutBE16(h + kAttributes, static_cast<uint16_t>(codec_));
+  varint::PutBE16(h + kAttributes,
+                  static_cast<uint16_t>(attributes_ | static_cast<uint16_t>(codec_)));
   varint::PutBE32(h + kLastOffsetDelta, static_cast<uint32_t>(count_ - 1));
   varint::PutBE64(h + kBaseTimestamp, static_cast<uint64_t>(base_ts_));
   varint::PutBE64(h + kMaxTimestamp, static_cast<uint64_t>(max_ts_));
@@ -141,7 +142,31 @@ std::string RecordBatchBuilder::Finish() {
   producer_id_ = -1;
   producer_epoch_ = -1;
   base_sequence_ = -1;
+  attributes_ = 0;
   return out;
+}
+
+std::string BuildTxnMarker(int64_t producer_id, int16_t epoch, bool commit,
+                           int32_t coordinator_epoch, Timestamp ts) {
+  char key[4];
+  varint::PutBE16(key, 0);
+  varint::PutBE16(key + 2, commit ? 1 : 0);
+  char value[6];
+  varint::PutBE16(value, 0);
+  varint::PutBE32(value + 2, static_cast<uint32_t>(coordinator_epoch));
+  RecordBatchBuilder b;
+  b.Add(ts, std::string_view(key, sizeof(key)), std::string_view(value, sizeof(value)));
+  b.SetProducer(producer_id, epoch, -1);
+  b.attributes_ = kTransactionalBit | kControlBit;
+  return b.Finish();
+}
+
+int RecordBatchView::ControlType() const {
+  if (!is_control() || record_count() < 1) return -1;
+  Cursor c;
+  RecordView r;
+  if (!TryNext(&c, &r) || !r.has_key || r.key.size() < 4) return -1;
+  return static_cast<int16_t>(GetBE16(r.key.data() + 2));
 }
 
 int64_t BatchSizeAt(std::string_view bytes) {

@@ -70,6 +70,9 @@ class RecordBatchBuilder {
   void SetProducer(int64_t producer_id, int16_t epoch, int32_t base_sequence);
   // The codec Finish compresses the records with (kNone by default); kept across Finish.
   void set_compression(Codec codec) { codec_ = codec; }
+  // Sets the transactional attribute (Kafka's isTransactional): the batch belongs to the open
+  // transaction of its producer id and epoch.
+  void SetTransactional() { attributes_ |= batch_format::kTransactionalBit; }
   int32_t record_count() const { return count_; }
   bool empty() const { return count_ == 0; }
   // Bytes the finished batch takes uncompressed (an upper bound, give or take a codec's frame,
@@ -87,7 +90,15 @@ class RecordBatchBuilder {
   int16_t producer_epoch_ = -1;
   int32_t base_sequence_ = -1;
   Codec codec_ = Codec::kNone;
+  uint16_t attributes_ = 0;
+  friend std::string BuildTxnMarker(int64_t, int16_t, bool, int32_t, Timestamp);
 };
+
+// Kafka's end-transaction marker for `producer_id`/`epoch`: a transactional control batch of one
+// record whose key is {version 0, type 1 COMMIT or 0 ABORT} and whose value is {version 0,
+// coordinator_epoch} (big-endian int16/int16 and int16/int32), base sequence -1. Offset 0.
+std::string BuildTxnMarker(int64_t producer_id, int16_t epoch, bool commit,
+                           int32_t coordinator_epoch, Timestamp ts);
 
 // A read-only view of one batch's bytes. Cheap to copy; does not own the bytes.
 class RecordBatchView {
@@ -127,6 +138,10 @@ class RecordBatchView {
   uint16_t attributes() const;
   int compression() const { return attributes() & batch_format::kCompressionMask; }
   bool is_control() const { return attributes() & batch_format::kControlBit; }
+  bool is_transactional() const { return attributes() & batch_format::kTransactionalBit; }
+  // For a control batch: 1 COMMIT, 0 ABORT, another control type, or -1 if the batch is not a
+  // control batch or its first record has no 4-byte key.
+  int ControlType() const;
   Timestamp base_timestamp() const;
   Timestamp max_timestamp() const;
   int64_t producer_id() const;

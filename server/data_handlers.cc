@@ -44,10 +44,14 @@ int16_t ValidateBatches(std::string_view records, int32_t max_message_bytes,
       return framed.CrcMatches() && framed.compression() == 0 ? kInvalidRecord : kCorruptMessage;
     }
     const RecordBatchView& view = valid->view();
-    if (view.is_control() || (view.attributes() & batch_format::kTransactionalBit)) {
+    if (view.is_control()) {
       *why =
-          "transactional and control batches are not accepted (transactions are not "
-          "supported)";
+          "control batches (transaction markers) are written by the transaction coordinator, "
+          "not by producers";
+      return kInvalidRecord;
+    }
+    if (view.is_transactional() && view.producer_id() < 0) {
+      *why = "transactional batch without a producer id";
       return kInvalidRecord;
     }
     if (view.producer_id() >= 0 && view.base_sequence() < 0) {
@@ -62,6 +66,25 @@ int16_t ValidateBatches(std::string_view records, int32_t max_message_bytes,
     return kCorruptMessage;
   }
   return kNone;
+}
+
+// Drops the batches of `records` that start at or after `limit` (whole batches only: a batch
+// never straddles the last stable offset, which is a batch boundary or the high watermark).
+void CutAt(std::string* records, int64_t limit) {
+  BatchCursor cursor(*records);
+  RecordBatchView b;
+  size_t keep = 0;
+  while (cursor.Next(&b) && b.base_offset().value() < limit) keep += b.size();
+  records->resize(keep);
+}
+
+// The last offset of the last whole batch in `records` (non-empty).
+int64_t LastOffsetOf(std::string_view records) {
+  BatchCursor cursor(records);
+  RecordBatchView b;
+  int64_t last = -1;
+  while (cursor.Next(&b)) last = b.last_offset().value();
+  return last;
 }
 
 int16_t AppendErrorCode(const Status& st) {
@@ -129,6 +152,24 @@ Reply RequestHandler::HandleProduce(const RequestHeader& h, const ProduceRequest
           pr.error_code = kUnknownTopicOrPartition;
           why = part.status().message();
         }
+        // Transactional batches: the producer's transaction must hold this partition, checked
+        // and appended under the coordinator's shared lock so no marker lands in between.
+        std::shared_lock<std::shared_mutex> txn_lock(txns_.append_mutex(), std::defer_lock);
+        for (size_t i = 0; pr.error_code == kNone && i < batches.size(); ++i) {
+          const RecordBatchView& v = batches[i].view();
+          if (!v.is_transactional()) continue;
+          if (!txn_lock.owns_lock()) txn_lock.lock();
+          pr.error_code = txns_.CheckTransactionalAppend(v.producer_id(), v.producer_epoch(),
+                                                         {t.name, PartitionId(p.index)});
+          if (pr.error_code != kNone) {
+            why = fmt::format(
+                "transactional batch of producer {} epoch {}: {}", v.producer_id(),
+                v.producer_epoch(),
+                pr.error_code == kInvalidProducerEpoch
+                    ? "the producer is fenced (a newer instance or a timeout aborted it)"
+                    : "the partition is not in an ongoing transaction (AddPartitionsToTxn first)");
+          }
+        }
         for (size_t i = 0; pr.error_code == kNone && i < batches.size(); ++i) {
           auto appended = (*part)->Append(batches[i], ToAcks(req.acks));
           if (!appended.ok()) {
@@ -164,6 +205,7 @@ FetchResponse RequestHandler::BuildFetch(const FetchRequest& req, bool* ready) {
   FetchResponse resp;
   bool any_error = false;
   int64_t budget = req.max_bytes < 0 ? -1 : std::min(req.max_bytes, options_.max_fetch_bytes);
+  const bool read_committed = req.isolation_level == 1;
   bool first_data = true;
   for (const auto& t : req.topics) {
     FetchResponse::Topic rt;
@@ -180,22 +222,39 @@ FetchResponse RequestHandler::BuildFetch(const FetchRequest& req, bool* ready) {
         rp.error_code = kInvalidFetchSize;
       } else {
         Partition* pp = *part;
+        const TopicPartition tp{t.topic, PartitionId(p.partition)};
         rp.high_watermark = pp->high_watermark().value();
-        rp.last_stable_offset = rp.high_watermark;
+        rp.last_stable_offset = txns_.LastStableOffset(tp, rp.high_watermark);
+        // read_committed reads below the last stable offset only.
+        const int64_t readable = read_committed ? rp.last_stable_offset : rp.high_watermark;
         rp.log_start_offset = pp->log_start_offset().value();
         // KIP-74: the first partition with data returns at least one whole batch.
         size_t limit = static_cast<size_t>(std::min<int64_t>(p.partition_max_bytes, budget));
         bool want = limit > 0 || first_data;
         if (want && p.fetch_offset != rp.high_watermark) {
-          auto read = pp->Read(Offset(p.fetch_offset), std::max<size_t>(limit, 1));
+          auto read = p.fetch_offset >= readable && p.fetch_offset <= rp.high_watermark
+                          ? Result<ReadResult>(
+                                ReadResult{"", Offset(rp.high_watermark), pp->log_start_offset()})
+                          : pp->Read(Offset(p.fetch_offset), std::max<size_t>(limit, 1));
           if (!read.ok()) {
             rp.error_code = read.status().code() == StatusCode::kOutOfRange ? kOffsetOutOfRange
                                                                             : kUnknownServerError;
           } else {
             rp.records = std::move(read->data);
-            rp.high_watermark = read->high_watermark.value();
-            rp.last_stable_offset = rp.high_watermark;
             rp.log_start_offset = read->log_start_offset.value();
+            if (read_committed) {
+              CutAt(&rp.records, readable);
+              int64_t upper = readable;
+              if (!rp.records.empty()) {
+                upper = LastOffsetOf(rp.records) + 1;
+              }
+              for (const AbortedTxn& a : txns_.AbortedIn(tp, p.fetch_offset, upper)) {
+                rp.aborted_transactions.emplace_back(a.producer_id, a.first_offset);
+              }
+            } else {
+              rp.high_watermark = read->high_watermark.value();
+              rp.last_stable_offset = txns_.LastStableOffset(tp, rp.high_watermark);
+            }
           }
         }
         if (!rp.records.empty()) {
@@ -261,7 +320,11 @@ Reply RequestHandler::HandleListOffsets(const RequestHeader& h, const ListOffset
       if (!part.ok()) {
         rp.error_code = kUnknownTopicOrPartition;
       } else if (p.timestamp == -1) {
+        // LATEST is the last stable offset for read_committed (Kafka), else the high watermark.
         rp.offset = (*part)->high_watermark().value();
+        if (req.isolation_level == 1) {
+          rp.offset = txns_.LastStableOffset({t.name, PartitionId(p.partition_index)}, rp.offset);
+        }
       } else if (p.timestamp == -2) {
         rp.offset = (*part)->log_start_offset().value();
       } else if (p.timestamp < 0) {

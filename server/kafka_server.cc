@@ -146,6 +146,10 @@ Status ServerImpl::Start() {
   handler_ = std::make_unique<RequestHandler>(
       log_, options_, advertised_host_, advertised_port_,
       [this](std::function<void()> fn) { RunOnWorker(std::move(fn)); });
+  if (Status st = handler_->RecoverTransactions(); !st.ok()) {
+    acceptor_.close();
+    return st;
+  }
   Accept();
   Housekeeping();
   io_thread_ = std::thread([this] { io_.run(); });

@@ -17,7 +17,8 @@ RequestHandler::RequestHandler(Log* log, const ServerOptions& options, std::stri
       advertised_host_(std::move(advertised_host)),
       advertised_port_(advertised_port),
       fetch_waits_(std::move(executor)),
-      groups_(options.groups) {}
+      groups_(options.groups),
+      txns_(log) {}
 
 void RequestHandler::Handle(std::string frame, const ClientInfo& client, Done done) {
   auto decoded = DecodeRequest(frame, static_cast<size_t>(options_.max_decoded_request_bytes));
@@ -58,6 +59,11 @@ void RequestHandler::StartFetch(const RequestHeader& h, FetchRequest& req, Done 
 void RequestHandler::Tick(std::chrono::steady_clock::time_point now) {
   fetch_waits_.Tick(now);
   groups_.Tick(now);
+  if (now >= next_txn_expiry_check_) {  // Kafka checks every 10 s; a second is cheap here
+    next_txn_expiry_check_ = now + std::chrono::seconds(1);
+    std::shared_lock<std::shared_mutex> lock(topics_mu_);
+    txns_.AbortExpired(std::chrono::system_clock::now());
+  }
 }
 
 void RequestHandler::Shutdown() {
@@ -243,10 +249,21 @@ Reply RequestHandler::HandleInitProducerId(const RequestHeader& h,
                                            const InitProducerIdRequest& req) {
   InitProducerIdResponse resp;
   if (req.transactional_id) {
-    resp.error_code = kInvalidRequest;
+    if (req.transactional_id->empty()) {
+      resp.error_code = kInvalidRequest;
+      return {Frame(h, resp), false, "InitProducerId with an empty transactional id"};
+    }
+    std::shared_lock<std::shared_mutex> lock(topics_mu_);
+    auto r = txns_.InitProducerId(*req.transactional_id, req.transaction_timeout_ms);
+    // PRODUCER_FENCED is InitProducerId v4+; older versions say INVALID_PRODUCER_EPOCH.
+    resp.error_code =
+        r.error == kProducerFenced ? static_cast<int16_t>(kInvalidProducerEpoch) : r.error;
+    resp.producer_id = r.producer_id;
+    resp.producer_epoch = r.epoch;
     return {Frame(h, resp), false,
-            "InitProducerId with a transactional id: transactions are not supported; use an "
-            "idempotent (non-transactional) producer"};
+            r.error == kNone
+                ? ""
+                : fmt::format("InitProducerId '{}': {}", *req.transactional_id, r.message)};
   }
   auto id = log_->AllocateProducerId();
   if (!id.ok()) {
@@ -261,9 +278,9 @@ Reply RequestHandler::HandleInitProducerId(const RequestHeader& h,
 Reply RequestHandler::HandleFindCoordinator(const RequestHeader& h,
                                             const FindCoordinatorRequest& req) {
   FindCoordinatorResponse resp;
-  if (req.key_type != 0) {
-    resp.error_code = kCoordinatorNotAvailable;
-    resp.error_message = "transactions are not supported by this server";
+  if (req.key_type != 0 && req.key_type != 1) {  // 0 group, 1 transaction: both are us
+    resp.error_code = kInvalidRequest;
+    resp.error_message = fmt::format("unknown coordinator key type {}", req.key_type);
     resp.node_id = -1;
     resp.port = -1;
     return {Frame(h, resp)};

@@ -20,6 +20,7 @@
 #include "server/kafka_group_coordinator.h"
 #include "server/protocol/request.h"
 #include "server/server_options.h"
+#include "server/transaction_coordinator.h"
 
 namespace sluice::kafka {
 
@@ -48,6 +49,10 @@ class RequestHandler {
 
   // Handles one frame (without its size prefix). Calls `done` exactly once.
   void Handle(std::string frame, const ClientInfo& client, Done done);
+
+  // Loads the transaction state and finishes the transactions the last run left open (commits
+  // the decided ones, aborts the rest). The server calls it before accepting connections.
+  Status RecoverTransactions() { return txns_.Recover(); }
 
   // Expires long-polls and group timeouts; the server calls it every few milliseconds.
   void Tick(std::chrono::steady_clock::time_point now);
@@ -104,6 +109,10 @@ class RequestHandler {
   Reply HandleOffsetFetch(const RequestHeader& h, const OffsetFetchRequest& req);
   Reply HandleListGroups(const RequestHeader& h, const ListGroupsRequest& req);
   Reply HandleDescribeGroups(const RequestHeader& h, const DescribeGroupsRequest& req);
+  Reply HandleAddPartitionsToTxn(const RequestHeader& h, const AddPartitionsToTxnRequest& req);
+  Reply HandleAddOffsetsToTxn(const RequestHeader& h, const AddOffsetsToTxnRequest& req);
+  Reply HandleEndTxn(const RequestHeader& h, const EndTxnRequest& req);
+  Reply HandleTxnOffsetCommit(const RequestHeader& h, const TxnOffsetCommitRequest& req);
 
   // Creates `topic` with `partitions` if the caps allow; returns a Kafka error code.
   int16_t CreateTopicLocked(const std::string& topic, int32_t partitions, const TopicConfig* config,
@@ -122,6 +131,8 @@ class RequestHandler {
   std::mutex create_mu_;
   FetchWaitList fetch_waits_;
   KafkaGroupCoordinator groups_;
+  TransactionCoordinator txns_;
+  std::chrono::steady_clock::time_point next_txn_expiry_check_{};
 };
 
 }  // namespace sluice::kafka

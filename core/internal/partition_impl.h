@@ -46,6 +46,8 @@ class PartitionImpl final : public Partition {
   Result<AppendResult> Append(const ValidatedBatch& batch, Acks acks) override {
     return DoAppend(batch, acks, /*keep_offsets=*/false);
   }
+  Result<AppendResult> AppendTxnMarker(int64_t producer_id, int16_t epoch, bool commit,
+                                       Acks acks) override;
   Result<AppendResult> AppendKeepingOffsets(const ValidatedBatch& batch, Acks acks) override {
     return DoAppend(batch, acks, /*keep_offsets=*/true);
   }
@@ -74,7 +76,8 @@ class PartitionImpl final : public Partition {
   int64_t MaxProducerId() const override;
 
  private:
-  Result<AppendResult> DoAppend(const ValidatedBatch& batch, Acks acks, bool keep_offsets);
+  Result<AppendResult> DoAppend(const ValidatedBatch& batch, Acks acks, bool keep_offsets,
+                                bool allow_control = false);
   // The first record at or after `from` (below `hw`) whose timestamp is >= ts, if any.
   Result<std::optional<OffsetAndTimestamp>> FirstRecordAtTime(Offset from, Timestamp ts,
                                                               Offset hw) const;

@@ -78,6 +78,17 @@ RequestBody Sample(int16_t key) {
       return DeleteTopicsRequest{{"t"}, 1000};
     case ApiKey::kInitProducerId:
       return InitProducerIdRequest{std::nullopt, 1000};
+    case ApiKey::kAddPartitionsToTxn:
+      return AddPartitionsToTxnRequest{"tx", 1, 0, {{"t", {0, 1}}}};
+    case ApiKey::kAddOffsetsToTxn:
+      return AddOffsetsToTxnRequest{"tx", 1, 0, "g"};
+    case ApiKey::kEndTxn:
+      return EndTxnRequest{"tx", 1, 0, true};
+    case ApiKey::kTxnOffsetCommit: {
+      TxnOffsetCommitRequest r{"tx", "g", 1, 0, {}};
+      r.topics = {{"t", {{0, 5, -1, std::string("m")}}}};
+      return r;
+    }
   }
   return ListGroupsRequest{};
 }

@@ -27,24 +27,28 @@ namespace sluice::kafka {
 //   Handler        the RequestHandler member serving it: Reply(h, const Req&),
 //                  void(h, const Req&, Done) or void(h, const Req&, const ClientInfo&, Done)
 // Rows are sorted by key (checked at compile time below).
-#define SLUICE_KAFKA_APIS(X)                                                     \
-  X(Produce, 0, 0, 7, 9, ProduceRequest, HandleProduce)                          \
-  X(Fetch, 1, 4, 11, 12, FetchRequest, StartFetch)                               \
-  X(ListOffsets, 2, 1, 3, 6, ListOffsetsRequest, HandleListOffsets)              \
-  X(Metadata, 3, 0, 4, 9, MetadataRequest, HandleMetadata)                       \
-  X(OffsetCommit, 8, 2, 7, 8, OffsetCommitRequest, HandleOffsetCommit)           \
-  X(OffsetFetch, 9, 1, 5, 6, OffsetFetchRequest, HandleOffsetFetch)              \
-  X(FindCoordinator, 10, 0, 2, 3, FindCoordinatorRequest, HandleFindCoordinator) \
-  X(JoinGroup, 11, 0, 5, 6, JoinGroupRequest, HandleJoinGroup)                   \
-  X(Heartbeat, 12, 0, 3, 4, HeartbeatRequest, HandleHeartbeat)                   \
-  X(LeaveGroup, 13, 0, 3, 4, LeaveGroupRequest, HandleLeaveGroup)                \
-  X(SyncGroup, 14, 0, 3, 4, SyncGroupRequest, HandleSyncGroup)                   \
-  X(DescribeGroups, 15, 0, 4, 5, DescribeGroupsRequest, HandleDescribeGroups)    \
-  X(ListGroups, 16, 0, 2, 3, ListGroupsRequest, HandleListGroups)                \
-  X(ApiVersions, 18, 0, 3, 3, ApiVersionsRequest, HandleApiVersions)             \
-  X(CreateTopics, 19, 0, 4, 5, CreateTopicsRequest, HandleCreateTopics)          \
-  X(DeleteTopics, 20, 0, 1, 4, DeleteTopicsRequest, HandleDeleteTopics)          \
-  X(InitProducerId, 22, 0, 1, 2, InitProducerIdRequest, HandleInitProducerId)
+#define SLUICE_KAFKA_APIS(X)                                                              \
+  X(Produce, 0, 0, 7, 9, ProduceRequest, HandleProduce)                                   \
+  X(Fetch, 1, 4, 11, 12, FetchRequest, StartFetch)                                        \
+  X(ListOffsets, 2, 1, 3, 6, ListOffsetsRequest, HandleListOffsets)                       \
+  X(Metadata, 3, 0, 4, 9, MetadataRequest, HandleMetadata)                                \
+  X(OffsetCommit, 8, 2, 7, 8, OffsetCommitRequest, HandleOffsetCommit)                    \
+  X(OffsetFetch, 9, 1, 5, 6, OffsetFetchRequest, HandleOffsetFetch)                       \
+  X(FindCoordinator, 10, 0, 2, 3, FindCoordinatorRequest, HandleFindCoordinator)          \
+  X(JoinGroup, 11, 0, 5, 6, JoinGroupRequest, HandleJoinGroup)                            \
+  X(Heartbeat, 12, 0, 3, 4, HeartbeatRequest, HandleHeartbeat)                            \
+  X(LeaveGroup, 13, 0, 3, 4, LeaveGroupRequest, HandleLeaveGroup)                         \
+  X(SyncGroup, 14, 0, 3, 4, SyncGroupRequest, HandleSyncGroup)                            \
+  X(DescribeGroups, 15, 0, 4, 5, DescribeGroupsRequest, HandleDescribeGroups)             \
+  X(ListGroups, 16, 0, 2, 3, ListGroupsRequest, HandleListGroups)                         \
+  X(ApiVersions, 18, 0, 3, 3, ApiVersionsRequest, HandleApiVersions)                      \
+  X(CreateTopics, 19, 0, 4, 5, CreateTopicsRequest, HandleCreateTopics)                   \
+  X(DeleteTopics, 20, 0, 1, 4, DeleteTopicsRequest, HandleDeleteTopics)                   \
+  X(InitProducerId, 22, 0, 1, 2, InitProducerIdRequest, HandleInitProducerId)             \
+  X(AddPartitionsToTxn, 24, 0, 2, 3, AddPartitionsToTxnRequest, HandleAddPartitionsToTxn) \
+  X(AddOffsetsToTxn, 25, 0, 2, 3, AddOffsetsToTxnRequest, HandleAddOffsetsToTxn)          \
+  X(EndTxn, 26, 0, 2, 3, EndTxnRequest, HandleEndTxn)                                     \
+  X(TxnOffsetCommit, 28, 0, 2, 3, TxnOffsetCommitRequest, HandleTxnOffsetCommit)
 
 enum class ApiKey : int16_t {
 #define SLUICE_API_ENUM(name, key, ...) k##name = key,

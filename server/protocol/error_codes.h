@@ -34,9 +34,14 @@ enum ErrorCode : int16_t {
   kPolicyViolation = 44,
   kOutOfOrderSequenceNumber = 45,
   kInvalidProducerEpoch = 47,
+  kInvalidTxnState = 48,
+  kInvalidProducerIdMapping = 49,
+  kInvalidTransactionTimeout = 50,
+  kConcurrentTransactions = 51,
   kKafkaStorageError = 56,
   kUnknownProducerId = 59,
   kInvalidRecord = 87,
+  kProducerFenced = 90,
 };
 
 }  // namespace sluice::kafka

@@ -90,8 +90,14 @@ void FetchResponse::Encode(WireWriter& w, int16_t version) const {
       w.Int64(p.high_watermark);
       if (version >= 4) w.Int64(p.last_stable_offset);
       if (version >= 5) w.Int64(p.log_start_offset);
-      if (version >= 4) w.ArrayCount(0);  // aborted_transactions: none without transactions
-      if (version >= 11) w.Int32(-1);     // preferred_read_replica: read from us
+      if (version >= 4) {
+        w.ArrayCount(static_cast<int32_t>(p.aborted_transactions.size()));
+        for (const auto& [producer_id, first_offset] : p.aborted_transactions) {
+          w.Int64(producer_id);
+          w.Int64(first_offset);
+        }
+      }
+      if (version >= 11) w.Int32(-1);  // preferred_read_replica: read from us
       w.Bytes(p.records);
     }
   }

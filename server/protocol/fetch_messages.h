@@ -50,6 +50,9 @@ struct FetchResponse {
     int64_t high_watermark = -1;
     int64_t last_stable_offset = -1;  // v4+
     int64_t log_start_offset = -1;    // v5+
+    // v4+: transactions aborted in the returned range, as (producer id, first offset); for a
+    // read_committed fetch. Empty for read_uncommitted.
+    std::vector<std::pair<int64_t, int64_t>> aborted_transactions;
     // Stored batches, served verbatim. Never encoded as null (librdkafka rejects -1).
     std::string records;
   };

@@ -15,6 +15,7 @@
 #include "server/protocol/offset_messages.h"
 #include "server/protocol/produce_messages.h"
 #include "server/protocol/request_header.h"
+#include "server/protocol/txn_messages.h"
 
 namespace sluice::kafka {
 

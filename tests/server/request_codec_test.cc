@@ -109,6 +109,17 @@ RequestBody SampleBody(int16_t key) {
       return DeleteTopicsRequest{{"a", "b"}, 1000};
     case ApiKey::kInitProducerId:
       return InitProducerIdRequest{std::nullopt, 60000};
+    case ApiKey::kAddPartitionsToTxn:
+      return AddPartitionsToTxnRequest{"tx", 7, 2, {{"t1", {0, 3}}, {"t2", {1}}}};
+    case ApiKey::kAddOffsetsToTxn:
+      return AddOffsetsToTxnRequest{"tx", 7, 2, "g"};
+    case ApiKey::kEndTxn:
+      return EndTxnRequest{"tx", 7, 2, true};
+    case ApiKey::kTxnOffsetCommit: {
+      TxnOffsetCommitRequest r{"tx", "g", 7, 2, {}};
+      r.topics = {{"t1", {{0, 42, 5, std::nullopt}, {1, 7, -1, std::string("md")}}}};
+      return r;
+    }
   }
   ADD_FAILURE() << "no sample for key " << key;
   return ListGroupsRequest{};
@@ -160,10 +171,10 @@ TEST(RequestCodecTest, ApiVersionsV3ResponseHasNoHeaderTagByte) {
   BeginResponseFrame(h, w);
   ApiVersionsResponse::Supported(kNone).Encode(w, 3);
   std::string frame = FinishResponseFrame(w);
-  // size, correlation id 1, error 0, compact count 17+1 = 0x12.
-  EXPECT_EQ(Hex(frame.substr(4, 7)), "00000001000012");
-  // 17 entries of 7 bytes, throttle (4), body tags (1).
-  EXPECT_EQ(frame.size(), 4u + 4 + 2 + 1 + 17 * 7 + 4 + 1);
+  // size, correlation id 1, error 0, compact count 21+1 = 0x16.
+  EXPECT_EQ(Hex(frame.substr(4, 7)), "00000001000016");
+  // 21 entries of 7 bytes, throttle (4), body tags (1).
+  EXPECT_EQ(frame.size(), 4u + 4 + 2 + 1 + 21 * 7 + 4 + 1);
   // First entry: Produce 0..7, tag byte.
   EXPECT_EQ(Hex(frame.substr(11, 7)), "00000000000700");
 }
@@ -174,8 +185,8 @@ TEST(RequestCodecTest, UnsupportedApiVersionsAnswerUsesTheV0Layout) {
   EXPECT_EQ(Hex(frame.substr(4, 10)),
             "00000005"
             "0023"
-            "00000011");  // corr, 35, 17 keys
-  EXPECT_EQ(frame.size(), 4u + 4 + 2 + 4 + 17 * 6);
+            "00000015");  // corr, 35, 21 keys
+  EXPECT_EQ(frame.size(), 4u + 4 + 2 + 4 + 21 * 6);
 }
 
 TEST(RequestCodecTest, UnknownKeysAndVersionsAreOutOfRange) {
