@@ -20,12 +20,16 @@ RequestHandler::RequestHandler(Log* log, const ServerOptions& options, std::stri
       groups_(options.groups) {}
 
 void RequestHandler::Handle(std::string frame, const ClientInfo& client, Done done) {
+  if (client.sasl && client.sasl->raw_tokens) {
+    done(HandleRawSaslToken(frame, client));
+    return;
+  }
   auto decoded = DecodeRequest(frame, static_cast<size_t>(options_.max_decoded_request_bytes));
   if (!decoded.ok()) {
     RequestHeader h;
     if (decoded.status().code() == StatusCode::kOutOfRange && PeekRequestHeader(frame, &h).ok() &&
         h.api_key == static_cast<int16_t>(ApiKey::kApiVersions)) {
-      done({UnsupportedApiVersionsFrame(h), false,
+      done({UnsupportedApiVersionsFrame(h, sasl_enabled()), false,
             fmt::format("ApiVersions v{} is not served; answered UNSUPPORTED_VERSION with our "
                         "version table",
                         h.api_version)});
@@ -39,6 +43,24 @@ void RequestHandler::Handle(std::string frame, const ClientInfo& client, Done do
 
 void RequestHandler::HandleDecoded(DecodedRequest req, const ClientInfo& client, Done done) {
   const RequestHeader& h = req.header;
+  const bool sasl_api = h.api_key == static_cast<int16_t>(ApiKey::kSaslHandshake) ||
+                        h.api_key == static_cast<int16_t>(ApiKey::kSaslAuthenticate);
+  if (!sasl_enabled() && sasl_api) {
+    // Exactly as before SASL existed: an API this listener does not serve.
+    done({"", true,
+          fmt::format("{} v{} is not served: SASL is not enabled on this listener; closing the "
+                      "connection",
+                      ApiName(h.api_key), h.api_version)});
+    return;
+  }
+  if (sasl_enabled() && !client.sasl->authenticated && !sasl_api &&
+      h.api_key != static_cast<int16_t>(ApiKey::kApiVersions)) {
+    done({"", true,
+          fmt::format("{} v{} before SASL authentication (only ApiVersions, SaslHandshake and "
+                      "SaslAuthenticate are served until then); closing the connection",
+                      ApiName(h.api_key), h.api_version)});
+    return;
+  }
   switch (static_cast<ApiKey>(h.api_key)) {
 #define SLUICE_API_SERVE(name, key, min_v, max_v, flex, type, handler) \
   case ApiKey::k##name:                                                \
@@ -66,7 +88,7 @@ void RequestHandler::Shutdown() {
 }
 
 Reply RequestHandler::HandleApiVersions(const RequestHeader& h, const ApiVersionsRequest& req) {
-  return {Frame(h, ApiVersionsResponse::Supported(kNone))};
+  return {Frame(h, ApiVersionsResponse::Supported(kNone, sasl_enabled()))};
 }
 
 int16_t RequestHandler::CreateTopicLocked(const std::string& topic, int32_t partitions,

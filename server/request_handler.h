@@ -16,6 +16,8 @@
 #include <type_traits>
 
 #include "core/log.h"
+#include "server/auth/credentials.h"
+#include "server/auth/scram.h"
 #include "server/fetch_wait_list.h"
 #include "server/kafka_group_coordinator.h"
 #include "server/protocol/request.h"
@@ -23,10 +25,24 @@
 
 namespace sluice::kafka {
 
+// SASL state of one connection (only with ServerOptions::sasl_mechanisms). A connection has one
+// request in flight at a time, so its handlers never touch this concurrently.
+struct SaslSession {
+  std::string mechanism;        // chosen by SaslHandshake
+  bool handshake_done = false;  // a mechanism was accepted
+  // SaslHandshake v0: the next frames are bare SASL tokens (no Kafka header), answered bare.
+  bool raw_tokens = false;
+  std::unique_ptr<auth::ScramServer> scram;
+  bool authenticated = false;
+  std::string principal;  // the user name once authenticated
+};
+
 // Who sent a request (for logs, member ids and DescribeGroups).
 struct ClientInfo {
   std::string host;  // peer IP
   uint64_t connection_id = 0;
+  // Set by the connection when SASL is enabled; null otherwise.
+  std::shared_ptr<SaslSession> sasl;
 };
 
 // What the connection does with a handled request.
@@ -68,13 +84,17 @@ class RequestHandler {
 
   // Calls the handler SLUICE_KAFKA_APIS names for the request's API.
   void HandleDecoded(DecodedRequest req, const ClientInfo& client, Done done);
-  // Adapts the three handler shapes of the API table to one call: a handler returning its Reply
-  // now, one answering later through `done`, and one that also needs the client.
+  // Adapts the four handler shapes of the API table to one call: a handler returning its Reply
+  // now (optionally given the client), one answering later through `done`, and one that also
+  // needs the client.
   template <typename Method, typename Req>
   void Serve(Method method, const RequestHeader& h, Req& req, const ClientInfo& client, Done done) {
     if constexpr (std::is_invocable_v<Method, RequestHandler*, const RequestHeader&, Req&,
                                       const ClientInfo&, Done>) {
       (this->*method)(h, req, client, std::move(done));
+    } else if constexpr (std::is_invocable_v<Method, RequestHandler*, const RequestHeader&, Req&,
+                                             const ClientInfo&>) {
+      done((this->*method)(h, req, client));
     } else if constexpr (std::is_invocable_v<Method, RequestHandler*, const RequestHeader&, Req&,
                                              Done>) {
       (this->*method)(h, req, std::move(done));
@@ -104,6 +124,15 @@ class RequestHandler {
   Reply HandleOffsetFetch(const RequestHeader& h, const OffsetFetchRequest& req);
   Reply HandleListGroups(const RequestHeader& h, const ListGroupsRequest& req);
   Reply HandleDescribeGroups(const RequestHeader& h, const DescribeGroupsRequest& req);
+  Reply HandleSaslHandshake(const RequestHeader& h, const SaslHandshakeRequest& req,
+                            const ClientInfo& client);
+  Reply HandleSaslAuthenticate(const RequestHeader& h, const SaslAuthenticateRequest& req,
+                               const ClientInfo& client);
+  // A bare SASL token after SaslHandshake v0.
+  Reply HandleRawSaslToken(std::string_view token, const ClientInfo& client);
+  // One step of the chosen mechanism: the server's answer, or an error (authentication failed).
+  Result<std::string> SaslStep(SaslSession& session, std::string_view token);
+  bool sasl_enabled() const { return !options_.sasl_mechanisms.empty(); }
 
   // Creates `topic` with `partitions` if the caps allow; returns a Kafka error code.
   int16_t CreateTopicLocked(const std::string& topic, int32_t partitions, const TopicConfig* config,

@@ -21,6 +21,7 @@ Connection::Connection(ServerImpl* server, asio::ip::tcp::socket socket, uint64_
   auto ep = socket_.remote_endpoint(ec);
   client_.host = ec ? std::string("unknown") : ep.address().to_string();
   client_.connection_id = id;
+  if (!server->options().sasl_mechanisms.empty()) client_.sasl = std::make_shared<SaslSession>();
 }
 
 void Connection::Start() {
