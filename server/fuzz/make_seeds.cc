@@ -78,6 +78,10 @@ RequestBody Sample(int16_t key) {
       return DeleteTopicsRequest{{"t"}, 1000};
     case ApiKey::kInitProducerId:
       return InitProducerIdRequest{std::nullopt, 1000};
+    case ApiKey::kSaslHandshake:
+      return SaslHandshakeRequest{"SCRAM-SHA-256"};
+    case ApiKey::kSaslAuthenticate:
+      return SaslAuthenticateRequest{std::string("n,,n=user,r=abc")};
   }
   return ListGroupsRequest{};
 }

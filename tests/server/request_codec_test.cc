@@ -109,6 +109,10 @@ RequestBody SampleBody(int16_t key) {
       return DeleteTopicsRequest{{"a", "b"}, 1000};
     case ApiKey::kInitProducerId:
       return InitProducerIdRequest{std::nullopt, 60000};
+    case ApiKey::kSaslHandshake:
+      return SaslHandshakeRequest{"SCRAM-SHA-256"};
+    case ApiKey::kSaslAuthenticate:
+      return SaslAuthenticateRequest{std::string("n,,n=user,r=abc")};
   }
   ADD_FAILURE() << "no sample for key " << key;
   return ListGroupsRequest{};
