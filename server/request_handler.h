@@ -104,26 +104,49 @@ class RequestHandler {
   }
 
   Reply HandleApiVersions(const RequestHeader& h, const ApiVersionsRequest& req);
-  Reply HandleMetadata(const RequestHeader& h, const MetadataRequest& req);
-  Reply HandleCreateTopics(const RequestHeader& h, const CreateTopicsRequest& req);
-  Reply HandleDeleteTopics(const RequestHeader& h, const DeleteTopicsRequest& req);
-  Reply HandleInitProducerId(const RequestHeader& h, const InitProducerIdRequest& req);
+  Reply HandleMetadata(const RequestHeader& h, const MetadataRequest& req,
+                       const ClientInfo& client);
+  Reply HandleCreateTopics(const RequestHeader& h, const CreateTopicsRequest& req,
+                           const ClientInfo& client);
+  Reply HandleDeleteTopics(const RequestHeader& h, const DeleteTopicsRequest& req,
+                           const ClientInfo& client);
+  Reply HandleInitProducerId(const RequestHeader& h, const InitProducerIdRequest& req,
+                             const ClientInfo& client);
   Reply HandleFindCoordinator(const RequestHeader& h, const FindCoordinatorRequest& req);
-  Reply HandleProduce(const RequestHeader& h, const ProduceRequest& req);
+  Reply HandleProduce(const RequestHeader& h, const ProduceRequest& req, const ClientInfo& client);
   // Takes the request (moved into the shared state a parked Fetch keeps) and its deadline.
-  void StartFetch(const RequestHeader& h, FetchRequest& req, Done done);
+  void StartFetch(const RequestHeader& h, FetchRequest& req, const ClientInfo& client, Done done);
   void HandleFetch(const RequestHeader& h, std::shared_ptr<const FetchRequest> req,
                    std::chrono::steady_clock::time_point deadline, Done done);
-  Reply HandleListOffsets(const RequestHeader& h, const ListOffsetsRequest& req);
+  Reply HandleListOffsets(const RequestHeader& h, const ListOffsetsRequest& req,
+                          const ClientInfo& client);
   void HandleJoinGroup(const RequestHeader& h, const JoinGroupRequest& req,
                        const ClientInfo& client, Done done);
   void HandleSyncGroup(const RequestHeader& h, const SyncGroupRequest& req, Done done);
   Reply HandleHeartbeat(const RequestHeader& h, const HeartbeatRequest& req);
   Reply HandleLeaveGroup(const RequestHeader& h, const LeaveGroupRequest& req);
-  Reply HandleOffsetCommit(const RequestHeader& h, const OffsetCommitRequest& req);
-  Reply HandleOffsetFetch(const RequestHeader& h, const OffsetFetchRequest& req);
-  Reply HandleListGroups(const RequestHeader& h, const ListGroupsRequest& req);
-  Reply HandleDescribeGroups(const RequestHeader& h, const DescribeGroupsRequest& req);
+  Reply HandleOffsetCommit(const RequestHeader& h, const OffsetCommitRequest& req,
+                           const ClientInfo& client);
+  Reply HandleOffsetFetch(const RequestHeader& h, const OffsetFetchRequest& req,
+                          const ClientInfo& client);
+  Reply HandleListGroups(const RequestHeader& h, const ListGroupsRequest& req,
+                         const ClientInfo& client);
+  Reply HandleDescribeGroups(const RequestHeader& h, const DescribeGroupsRequest& req,
+                             const ClientInfo& client);
+
+  // Permissions (only with SASL; without it everything is permitted). True when the connection's
+  // principal holds every bit of `ops` on the resource.
+  bool Permitted(const ClientInfo& client, auth::ResourceType type, std::string_view name,
+                 uint8_t ops) const;
+  // True when the principal holds any of read/write/admin on the topic (Metadata visibility).
+  bool TopicVisible(const ClientInfo& client, std::string_view topic) const;
+  // The one log line of a refused request: principal, API and resources.
+  static std::string Denied(const ClientInfo& client, const RequestHeader& h, const char* what,
+                            const std::vector<std::string>& names, const char* error);
+  // JoinGroup, SyncGroup, Heartbeat, LeaveGroup and FindCoordinator need read on their group;
+  // returns the GROUP_AUTHORIZATION_FAILED answer when it is missing.
+  std::optional<Reply> CheckGroupAccess(const RequestHeader& h, const RequestBody& body,
+                                        const ClientInfo& client);
   Reply HandleSaslHandshake(const RequestHeader& h, const SaslHandshakeRequest& req,
                             const ClientInfo& client);
   Reply HandleSaslAuthenticate(const RequestHeader& h, const SaslAuthenticateRequest& req,
