@@ -42,9 +42,18 @@ def make_cert(d, ca, name, days='2'):
             '-CAcreateserial', '-out', name + '.pem', '-days', days, '-extfile', 'san.ext', cwd=d)
 
 
-def sluice(*args, stdin=None):
-    return subprocess.run([ARGS.sluice] + list(args), input=stdin, capture_output=True, text=True,
-                          timeout=60)
+def sluice(*args, stdin=None, timeout=60):
+    try:
+        return subprocess.run([ARGS.sluice] + list(args), input=stdin, capture_output=True,
+                              text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        fail('sluice %s did not exit within %d s' % (' '.join(args), timeout))
+
+
+def first(text, last=False):
+    """The first (or last) line of a client's stderr, '' if it printed nothing."""
+    lines = text.strip().splitlines()
+    return (lines[-1] if last else lines[0]) if lines else ''
 
 
 def add_user(data, name, password, *grants):
@@ -164,7 +173,7 @@ def case_password(s):
     for mech in MECHS:
         r = s.kcat(mech, 'alice', 'wrong', '-L')
         check(r.returncode != 0 and 'Authentication failed' in r.stderr,
-              'kcat with a wrong %s password: %s' % (mech, r.stderr.strip().splitlines()[0]))
+              'kcat with a wrong %s password: %s' % (mech, first(r.stderr)))
     from confluent_kafka import Producer, KafkaError as CkError
     seen = []
     p = Producer(dict(s.ck_conf('SCRAM-SHA-512', 'alice', 'wrong'), error_cb=seen.append))
@@ -194,7 +203,7 @@ def case_expired(s):
     s.server.start()
     r = s.kcat('SCRAM-SHA-256', 'alice', 'alice-secret', '-L')
     check(r.returncode != 0 and 'certificate verify failed' in r.stderr,
-          'kcat refuses the expired server certificate: %s' % r.stderr.strip().splitlines()[0])
+          'kcat refuses the expired server certificate: %s' % first(r.stderr))
     from kafka import KafkaProducer
     from kafka.errors import KafkaError
     try:
@@ -222,7 +231,7 @@ def case_other_ca(s):
            'ssl.key.location=' + s.path('stranger.key')]
     r = s.kcat('SCRAM-SHA-256', 'alice', 'alice-secret', '-L', extra=bad)
     check(r.returncode != 0 and ('SSL' in r.stderr or 'ssl' in r.stderr),
-          'kcat with a certificate from another CA is refused: %s' % r.stderr.strip().splitlines()[0])
+          'kcat with a certificate from another CA is refused: %s' % first(r.stderr))
     r = s.kcat('SCRAM-SHA-256', 'alice', 'alice-secret', '-L')
     check(r.returncode != 0, 'kcat without a client certificate is refused')
     log = s.server.logtext()
@@ -242,7 +251,7 @@ def case_permission(s):
     # Write denied.
     r = s.kcat('SCRAM-SHA-256', 'bob', 'bob-secret', '-P', '-t', 'clicks', stdin='c\n')
     check('Topic authorization failed' in r.stderr, 'kcat produce without write: %s' %
-          r.stderr.strip().splitlines()[-1])
+          first(r.stderr, last=True))
     errs = ck_produce(s.ck_conf('PLAIN', 'bob', 'bob-secret'), 'clicks', ['c'])
     check(len(errs) == 1 and errs[0].name() == 'TOPIC_AUTHORIZATION_FAILED',
           'confluent-kafka produce without write: %s' % errs)
@@ -264,7 +273,7 @@ def case_permission(s):
           'confluent-kafka in group "other" without permission: %s' % errs)
     r = s.kcat('SCRAM-SHA-256', 'bob', 'bob-secret', '-C', '-t', 'secret', '-o', 'beginning', '-e')
     check('Topic authorization failed' in r.stderr, 'kcat consume without read: %s' %
-          r.stderr.strip().splitlines()[-1])
+          first(r.stderr, last=True))
     r = s.kcat('SCRAM-SHA-256', 'bob', 'bob-secret', '-L')
     check(' topic "clicks"' in r.stdout and 'secret' not in r.stdout,
           'Metadata lists clicks but not secret to bob')
@@ -280,7 +289,7 @@ def case_permission(s):
 
 def case_insecure(tmp):
     data = os.path.join(tmp, 'data')
-    r = sluice('serve', '--data', data, '--listen', '0.0.0.0:0')
+    r = sluice('serve', '--data', data, '--listen', '0.0.0.0:0', timeout=10)
     check(r.returncode == 2 and '--insecure' in r.stderr,
           'serve --listen 0.0.0.0 without SASL is a usage error: %s' % r.stderr.strip())
     r = sluice('serve', '--data', data, '--listen', '0.0.0.0:0', '--security-protocol', 'SASL_SSL',
