@@ -27,6 +27,7 @@
 #include <thread>
 #include <vector>
 
+#include "core/batch_cursor.h"
 #include "core/consumer.h"
 #include "core/file_system.h"
 #include "core/log.h"
@@ -130,20 +131,17 @@ void ScanCase(Log& log, const std::string& name, const std::string& topic) {
   while (offset < p.high_watermark()) {
     auto read = p.Read(offset, 1 << 20);
     if (!read.ok()) Die(read.status(), "read");
-    std::string_view rest = read->data;
-    while (!rest.empty()) {
-      int64_t size = BatchSizeAt(rest);
-      if (size <= 0) Die(Corruption("bad batch at {}", offset.value()), "scan");
-      auto batch = RecordBatchView::Parse(rest.substr(0, static_cast<size_t>(size)));
-      if (!batch.ok()) Die(batch.status(), "parse");
-      Status s = batch->ForEachRecord([&](const RecordView& r) {
+    BatchCursor cursor(read->data);
+    RecordBatchView batch;
+    while (cursor.Next(&batch)) {
+      Status s = batch.ForEachRecord([&](const RecordView& r) {
         bytes += r.value.size();
         ++count;
       });
       if (!s.ok()) Die(s, "decode");
-      offset = batch->last_offset() + 1;
-      rest.remove_prefix(static_cast<size_t>(size));
+      offset = batch.last_offset() + 1;
     }
+    if (!cursor.status().ok()) Die(cursor.status(), "scan");
   }
   double secs = std::chrono::duration<double>(Clock::now() - t0).count();
   Row(name, count, secs, static_cast<double>(bytes));

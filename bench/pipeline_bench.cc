@@ -26,6 +26,7 @@
 
 #include "bench/bench_util.h"
 #include "core/log.h"
+#include "core/partition_reader.h"
 #include "core/partitioner.h"
 #include "core/record_batch.h"
 #include "examples/balances.h"
@@ -78,23 +79,13 @@ void Fill(Log* log, const std::string& topic, int64_t n, KeyFn key, ValueFn valu
 template <typename Fn>
 void Scan(Log* log, const std::string& topic, Fn fn) {
   for (int p = 0; p < 2; ++p) {
-    Partition* part = *log->GetPartition(topic, PartitionId(p));
-    int64_t pos = 0;
-    while (pos < part->high_watermark().value()) {
-      auto r = part->Read(Offset(pos), 1 << 20);
-      if (!r.ok()) Die(r.status(), "read");
-      std::string_view data = r->data;
-      while (!data.empty()) {
-        int64_t size = BatchSizeAt(data);
-        auto view = RecordBatchView::Parse(data.substr(0, size));
-        Status s = view->ForEachRecord([&](const RecordView& rec) {
-          if (rec.offset.value() < pos) return;
-          fn(rec.key, rec.value);
-          pos = rec.offset.value() + 1;
-        });
-        if (!s.ok()) Die(s, "parse");
-        data.remove_prefix(size);
-      }
+    PartitionReader reader(*log->GetPartition(topic, PartitionId(p)), Offset(0));
+    RecordView rec;
+    while (true) {
+      Result<bool> got = reader.Next(&rec);
+      if (!got.ok()) Die(got.status(), "read");
+      if (!*got) break;
+      fn(rec.key, rec.value);
     }
   }
 }

@@ -4,6 +4,7 @@
 #include <thread>
 
 #include "core/group_coordinator.h"
+#include "core/partition_reader.h"
 
 namespace sluice {
 
@@ -12,9 +13,12 @@ class Consumer::Impl {
   Impl(Log* log, ConsumerOptions options) : log_(log), options_(std::move(options)) {}
   ~Impl() { Close(); }
 
+  // An assigned partition: its reader holds the position and the read-ahead.
   struct Assigned {
     Partition* partition;
-    Offset position;
+    std::unique_ptr<PartitionReader> reader;
+    Offset position() const { return reader->position(); }
+    void Seek(Offset offset) { reader->Seek(offset); }
   };
 
   Result<Offset> InitialPosition(const TopicPartition& tp, Partition* p) {
@@ -44,13 +48,15 @@ class Consumer::Impl {
     for (const TopicPartition& tp : tps) {
       auto it = assigned_.find(tp);
       if (it != assigned_.end()) {
-        next.emplace(tp, it->second);
+        next.insert(assigned_.extract(it));
         continue;
       }
       SLUICE_ASSIGN_OR_RETURN(Partition * p, log_->GetPartition(tp.topic, tp.partition));
       SLUICE_ASSIGN_OR_RETURN(Offset pos, InitialPosition(tp, p));
-      next.emplace(tp, Assigned{p, pos});
+      next.emplace(tp, Assigned{p, std::make_unique<PartitionReader>(
+                                       p, pos, options_.max_partition_fetch_bytes)});
     }
+    Retire();
     assigned_ = std::move(next);
     return Status::Ok();
   }
@@ -68,7 +74,7 @@ class Consumer::Impl {
     SLUICE_ASSIGN_OR_RETURN(
         member_id_, log_->groups().Join(options_.group_id, topics, options_.session_timeout));
     topics_ = topics;
-    assigned_.clear();
+    Retire();
     return SyncGroup();
   }
 
@@ -78,7 +84,7 @@ class Consumer::Impl {
     auto result = log_->groups().Sync(options_.group_id, member_id_, owned);
     if (!result.ok() && result.status().code() == StatusCode::kNotFound) {
       // Expelled by the session timeout: rejoin, owning nothing.
-      assigned_.clear();
+      Retire();
       SLUICE_ASSIGN_OR_RETURN(
           member_id_, log_->groups().Join(options_.group_id, topics_, options_.session_timeout));
       result = log_->groups().Sync(options_.group_id, member_id_, {});
@@ -90,7 +96,7 @@ class Consumer::Impl {
 
   Result<ConsumerRecords> Poll(std::chrono::milliseconds timeout) {
     auto deadline = std::chrono::steady_clock::now() + timeout;
-    buffers_used_ = 0;
+    retired_.clear();  // the previous Poll's records are invalid now
     ConsumerRecords out;
     while (true) {
       if (!member_id_.empty()) SLUICE_RETURN_IF_ERROR(SyncGroup());
@@ -107,7 +113,7 @@ class Consumer::Impl {
       } else {
         auto it = assigned_.begin();
         std::advance(it, wait_rr_++ % assigned_.size());
-        it->second.partition->WaitForData(it->second.position, slice);
+        it->second.partition->WaitForData(it->second.position(), slice);
       }
     }
   }
@@ -127,44 +133,29 @@ class Consumer::Impl {
   }
 
   Status FetchPartition(const TopicPartition& tp, Assigned& a, ConsumerRecords* out) {
-    // Buffers are reused from poll to poll: the records of the previous Poll are invalid now.
-    if (buffers_used_ == buffers_.size()) buffers_.emplace_back();
-    ReadResult& read = buffers_[buffers_used_];
-    Status st = a.partition->ReadInto(a.position, options_.max_partition_fetch_bytes, &read);
-    if (st.code() == StatusCode::kOutOfRange && a.position < a.partition->log_start_offset()) {
+    // One read per partition per Poll, and only once the previous read-ahead is used up: the
+    // records of the previous Poll are invalid now.
+    Status st = a.reader->Fill();
+    if (st.code() == StatusCode::kOutOfRange && a.position() < a.partition->log_start_offset()) {
       if (options_.auto_offset_reset == AutoOffsetReset::kError) return st;
-      SLUICE_ASSIGN_OR_RETURN(a.position, ResetPosition(tp, a.partition));
-      st = a.partition->ReadInto(a.position, options_.max_partition_fetch_bytes, &read);
+      SLUICE_ASSIGN_OR_RETURN(Offset reset, ResetPosition(tp, a.partition));
+      a.Seek(reset);
+      st = a.reader->Fill();
     }
     if (!st.ok()) return st.WithContext(fmt::format("{}-{}", tp.topic, tp.partition));
-    if (read.data.empty()) return Status::Ok();
-    ++buffers_used_;
-    std::string_view data = read.data;
+    const size_t room =
+        options_.max_poll_records - std::min(options_.max_poll_records, out->records_.size());
+    if (room == 0 || a.reader->Drained()) return Status::Ok();
     out->tps_.push_back(std::make_unique<TopicPartition>(tp));
     const TopicPartition* tpp = out->tps_.back().get();
-    size_t limit = options_.max_poll_records;
-    while (!data.empty() && out->records_.size() < limit) {
-      int64_t size = BatchSizeAt(data);
-      if (size <= 0 || static_cast<size_t>(size) > data.size()) {
-        return Corruption("{}-{}: malformed batch at offset {}", tp.topic, tp.partition,
-                          a.position);
-      }
-      SLUICE_ASSIGN_OR_RETURN(RecordBatchView batch, RecordBatchView::Parse(data.substr(0, size)));
-      data.remove_prefix(size);
-      if (batch.last_offset() < a.position) continue;
-      if (batch.is_control()) {
-        a.position = batch.last_offset() + 1;
-        continue;
-      }
-      Offset pos = a.position;
-      SLUICE_RETURN_IF_ERROR(batch.ForEachRecord([&](const RecordView& r) {
-        if (r.offset < pos || out->records_.size() >= limit) return;
-        out->records_.push_back({tpp, r});
-        pos = r.offset + 1;
-      }));
-      a.position = out->records_.size() >= limit ? pos : batch.last_offset() + 1;
-    }
-    return Status::Ok();
+    auto take = [&](const RecordView& r) { out->records_.push_back({tpp, r}); };
+    return a.reader->ForEachBuffered(room, PartitionReader::kNoLimit, take).status();
+  }
+
+  // Drops every assignment, keeping the readers' buffers until the next Poll.
+  void Retire() {
+    for (auto& [tp, a] : assigned_) retired_.push_back(std::move(a.reader));
+    assigned_.clear();
   }
 
   Assigned* Find(const TopicPartition& tp) {
@@ -185,7 +176,7 @@ class Consumer::Impl {
       return OutOfRange("offset {} is out of range for {}-{}: valid offsets are {} to {}", offset,
                         tp.topic, tp.partition, start, hw);
     }
-    a->position = offset;
+    a->Seek(offset);
     return Status::Ok();
   }
 
@@ -203,7 +194,7 @@ class Consumer::Impl {
   bool AtEnd() {
     for (auto& [tp, a] : assigned_) {
       if (!a.partition->Refresh().ok()) return false;
-      if (a.position < a.partition->high_watermark()) return false;
+      if (a.position() < a.partition->high_watermark()) return false;
     }
     return true;
   }
@@ -218,7 +209,7 @@ class Consumer::Impl {
 
   Status CommitAll() {
     std::map<TopicPartition, Offset> offsets;
-    for (auto& [tp, a] : assigned_) offsets[tp] = a.position;
+    for (auto& [tp, a] : assigned_) offsets[tp] = a.position();
     return Commit(offsets);
   }
 
@@ -227,7 +218,7 @@ class Consumer::Impl {
       log_->groups().Leave(options_.group_id, member_id_);
       member_id_.clear();
     }
-    assigned_.clear();
+    Retire();
   }
 
   std::vector<TopicPartition> assignment() const {
@@ -243,9 +234,9 @@ class Consumer::Impl {
   std::string member_id_;
   std::vector<std::string> topics_;
   int32_t generation_ = 0;
-  // Read buffers behind the views of the last Poll's records, reused by the next Poll.
-  std::vector<ReadResult> buffers_;
-  size_t buffers_used_ = 0;
+  // Readers of partitions no longer assigned: their buffers stay behind the last Poll's records
+  // until the next Poll.
+  std::vector<std::unique_ptr<PartitionReader>> retired_;
   size_t fetch_rr_ = 0;
   size_t wait_rr_ = 0;
 };
@@ -266,21 +257,22 @@ Status Consumer::Seek(const TopicPartition& tp, Offset o) { return impl_->Seek(t
 
 Status Consumer::SeekToBeginning(const std::vector<TopicPartition>& tps) {
   return impl_->ForEach(tps, [](Impl::Assigned& a) {
-    a.position = a.partition->log_start_offset();
+    a.Seek(a.partition->log_start_offset());
     return Status::Ok();
   });
 }
 
 Status Consumer::SeekToEnd(const std::vector<TopicPartition>& tps) {
   return impl_->ForEach(tps, [](Impl::Assigned& a) {
-    a.position = a.partition->high_watermark();
+    a.Seek(a.partition->high_watermark());
     return Status::Ok();
   });
 }
 
 Status Consumer::SeekToTime(const std::vector<TopicPartition>& tps, Timestamp ts) {
   return impl_->ForEach(tps, [ts](Impl::Assigned& a) -> Status {
-    SLUICE_ASSIGN_OR_RETURN(a.position, a.partition->OffsetForTime(ts));
+    SLUICE_ASSIGN_OR_RETURN(OffsetAndTimestamp at, a.partition->OffsetForTime(ts));
+    a.Seek(at.offset);
     return Status::Ok();
   });
 }
@@ -288,7 +280,7 @@ Status Consumer::SeekToTime(const std::vector<TopicPartition>& tps, Timestamp ts
 Result<Offset> Consumer::Position(const TopicPartition& tp) {
   Impl::Assigned* a = impl_->Find(tp);
   if (!a) return impl_->NotAssigned(tp);
-  return a->position;
+  return a->position();
 }
 
 Result<ConsumerRecords> Consumer::Poll(std::chrono::milliseconds timeout) {

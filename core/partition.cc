@@ -5,7 +5,9 @@
 #include <algorithm>
 #include <thread>
 
+#include "core/batch_cursor.h"
 #include "core/internal/partition_impl.h"
+#include "core/offset_rule.h"
 #include "core/segment_format.h"
 
 namespace sluice {
@@ -31,6 +33,18 @@ Result<std::unique_ptr<Partition>> Partition::Open(const std::string& dir, std::
   auto p = std::make_unique<internal::PartitionImpl>(dir, std::move(topic), id, config, options);
   SLUICE_RETURN_IF_ERROR(p->Load());
   return std::unique_ptr<Partition>(std::move(p));
+}
+
+Result<AppendResult> Partition::Append(std::string_view batch, Acks acks) {
+  Result<ValidatedBatch> valid = ValidatedBatch::Validate(batch);
+  if (!valid.ok()) return valid.status().WithContext("rejected record batch");
+  return Append(*valid, acks);
+}
+
+Result<AppendResult> Partition::AppendTrusted(std::string_view batch, Acks acks) {
+  Result<RecordBatchView> view = RecordBatchView::Parse(batch);
+  if (!view.ok()) return view.status().WithContext("rejected record batch");
+  return Append(ValidatedBatch(*view), acks);
 }
 
 Result<ReadResult> Partition::Read(Offset offset, size_t max_bytes) const {
@@ -78,7 +92,8 @@ Status PartitionImpl::MarkFailed(const Status& cause) {
   return FailedStatus();
 }
 
-Result<AppendResult> PartitionImpl::DoAppend(std::string_view batch, Acks acks, bool validate) {
+Result<AppendResult> PartitionImpl::DoAppend(const ValidatedBatch& batch, Acks acks,
+                                             bool keep_offsets) {
   if (options_.read_only) {
     return InvalidArgument(
         "partition {} is open read-only because another process is the writer; append "
@@ -91,36 +106,46 @@ Result<AppendResult> PartitionImpl::DoAppend(std::string_view batch, Acks acks, 
         "smaller batches or raise the topic's --max-message-bytes",
         batch.size(), topic_, config_.max_message_bytes);
   }
-  // Validation (CRC and record structure) runs before the lock so appenders check in parallel.
-  Result<RecordBatchView> in = RecordBatchView::Parse(batch);
-  if (!in.ok()) return in.status().WithContext("rejected record batch");
-  if (validate) SLUICE_RETURN_IF_ERROR(in->Validate().WithContext("rejected record batch"));
-  if (in->is_control()) {
+  const RecordBatchView& in = batch.view();
+  if (in.is_control()) {
     return InvalidArgument(
         "control batches (transaction markers) cannot be appended to partition {}", Name());
   }
   // The copy lets the log write baseOffset (not covered by the CRC) without touching the caller's
   // bytes; the buffer is reused per thread.
   thread_local std::string buf;
-  buf.assign(batch);
-  int32_t delta = in->last_offset_delta();
+  buf.assign(batch.bytes());
+  int32_t delta = in.last_offset_delta();
 
   std::unique_lock<std::mutex> l(append_mu_);
   if (failed_.load()) return FailedStatus();
   if (closed_) return InvalidArgument("partition {} is closed", Name());
-  SLUICE_ASSIGN_OR_RETURN(ProducerStateTable::Verdict verdict, producers_.Check(*in));
-  if (verdict.duplicate) {
-    l.unlock();
-    if (acks == Acks::kAll) SLUICE_RETURN_IF_ERROR(WaitDurable(verdict.original.last_offset + 1));
-    return AppendResult{verdict.original.base_offset, verdict.original.last_offset, true};
+  const Offset log_end(hw_.load(std::memory_order_relaxed));
+  Offset base = log_end;
+  if (keep_offsets) {
+    base = in.base_offset();
+    if (!offset_rule::MayFollow(log_end, base)) {
+      return InvalidArgument(
+          "record batch keeps base offset {} but partition {} already ends at {}; offsets must "
+          "increase",
+          base, Name(), log_end);
+    }
+  } else {
+    SLUICE_ASSIGN_OR_RETURN(ProducerStateTable::Verdict verdict, producers_.Check(in));
+    if (verdict.duplicate) {
+      l.unlock();
+      if (acks == Acks::kAll) {
+        SLUICE_RETURN_IF_ERROR(WaitDurable(verdict.original.last_offset + 1));
+      }
+      return AppendResult{verdict.original.base_offset, verdict.original.last_offset, true};
+    }
   }
-  Offset base(hw_.load(std::memory_order_relaxed));
   std::shared_ptr<Segment> active = segments()->back();
   uint64_t seg_size = active->size();
   if (seg_size > 0 &&
       (seg_size + batch.size() > static_cast<uint64_t>(config_.segment_bytes) ||
        (base - active->base_offset()) + delta > segment_format::kMaxRelativeOffset)) {
-    Status s = RollLocked();
+    Status s = RollLocked(base);
     if (!s.ok()) return MarkFailed(s);
     active = segments()->back();
   }
@@ -142,6 +167,25 @@ void PartitionImpl::NotifyReaders() {
     std::lock_guard<std::mutex> l(wait_mu_);
     wait_cv_.notify_all();
   }
+  NotifyListeners();
+}
+
+void PartitionImpl::NotifyListeners() const {
+  if (listener_count_.load(std::memory_order_seq_cst) == 0) return;
+  std::lock_guard<std::mutex> l(listeners_mu_);
+  for (WakeSignal* s : listeners_) s->Notify();
+}
+
+void PartitionImpl::AddListener(WakeSignal* signal) const {
+  std::lock_guard<std::mutex> l(listeners_mu_);
+  listeners_.push_back(signal);
+  listener_count_.store(static_cast<int>(listeners_.size()), std::memory_order_seq_cst);
+}
+
+void PartitionImpl::RemoveListener(WakeSignal* signal) const {
+  std::lock_guard<std::mutex> l(listeners_mu_);
+  std::erase(listeners_, signal);
+  listener_count_.store(static_cast<int>(listeners_.size()), std::memory_order_seq_cst);
 }
 
 // Group commit: the first waiter to find no fsync running becomes the leader and syncs
@@ -192,8 +236,10 @@ Status PartitionImpl::ReadInto(Offset offset, size_t max_bytes, ReadResult* out)
         "at {}",
         offset, Name(), log_start_offset());
   }
+  // An offset in a gap between segments reads from the start of the next one.
   for (--it; it != segs->end() && r.data.empty(); ++it) {
-    SLUICE_RETURN_IF_ERROR((*it)->ReadBatches(offset, r.high_watermark, max_bytes, &r.data));
+    SLUICE_RETURN_IF_ERROR((*it)->ReadBatches(std::max(offset, (*it)->base_offset()),
+                                              r.high_watermark, max_bytes, &r.data));
   }
   return Status::Ok();
 }
@@ -221,7 +267,7 @@ bool PartitionImpl::WaitForData(Offset offset,
   return ok;
 }
 
-Result<Offset> PartitionImpl::OffsetForTime(Timestamp ts) const {
+Result<OffsetAndTimestamp> PartitionImpl::OffsetForTime(Timestamp ts) const {
   if (options_.read_only) SLUICE_RETURN_IF_ERROR(Refresh());
   Offset hw = high_watermark();
   Offset start = log_start_offset();
@@ -231,21 +277,38 @@ Result<Offset> PartitionImpl::OffsetForTime(Timestamp ts) const {
     SLUICE_ASSIGN_OR_RETURN(std::optional<Offset> found, seg->FindOffsetForTime(ts.value(), hw));
     if (!found) continue;
     // The index finds the batch; the answer is its first record at or after ts.
-    Offset batch_base = std::max(*found, start);
-    std::string bytes;
-    SLUICE_RETURN_IF_ERROR(seg->ReadBatches(batch_base, hw, 1, &bytes));
-    if (BatchSizeAt(bytes) <= 0) return batch_base;
-    SLUICE_ASSIGN_OR_RETURN(RecordBatchView batch,
-                            RecordBatchView::Parse(std::string_view(bytes).substr(
-                                0, static_cast<size_t>(BatchSizeAt(bytes)))));
-    std::optional<Offset> exact;
-    Status st = batch.ForEachRecord([&](const RecordView& r) {
-      if (!exact && r.offset >= start && r.timestamp >= ts) exact = r.offset;
-    });
-    if (!st.ok() || !exact) return batch_base;  // compressed: the batch is the finest answer
-    return *exact;
+    SLUICE_ASSIGN_OR_RETURN(std::optional<OffsetAndTimestamp> at,
+                            FirstRecordAtTime(std::max(*found, start), ts, hw));
+    if (at) return *at;
   }
-  return hw;
+  return OffsetAndTimestamp{hw, kNoTimestamp};
+}
+
+Result<std::optional<OffsetAndTimestamp>> PartitionImpl::FirstRecordAtTime(Offset from,
+                                                                           Timestamp ts,
+                                                                           Offset hw) const {
+  ReadResult read;
+  Offset pos = from;
+  while (pos < hw) {
+    SLUICE_RETURN_IF_ERROR(ReadInto(pos, /*max_bytes=*/1, &read));  // one batch at a time
+    BatchCursor cursor(read.data);
+    RecordBatchView batch;
+    if (!cursor.Next(&batch)) return std::optional<OffsetAndTimestamp>();
+    pos = batch.last_offset() + 1;
+    if (batch.is_control() || batch.max_timestamp() < ts) continue;
+    if (batch.compression() != 0) {  // opaque: the batch is the finest answer
+      return std::optional(
+          OffsetAndTimestamp{std::max(batch.base_offset(), from), batch.max_timestamp()});
+    }
+    std::optional<OffsetAndTimestamp> exact;
+    SLUICE_RETURN_IF_ERROR(batch.ForEachRecord([&](const RecordView& r) {
+      if (!exact && r.offset >= from && r.timestamp >= ts) {
+        exact = OffsetAndTimestamp{r.offset, r.timestamp};
+      }
+    }));
+    if (exact) return exact;
+  }
+  return std::optional<OffsetAndTimestamp>();
 }
 
 PartitionStats PartitionImpl::Stats() const {
@@ -259,10 +322,9 @@ PartitionStats PartitionImpl::Stats() const {
   return st;
 }
 
-Status PartitionImpl::RollLocked() {
+Status PartitionImpl::RollLocked(Offset base) {
   std::shared_ptr<const SegmentList> segs = segments();
   SLUICE_RETURN_IF_ERROR(segs->back()->Seal(/*close_writer=*/true));
-  Offset base(hw_.load());
   SLUICE_ASSIGN_OR_RETURN(std::shared_ptr<Segment> seg,
                           Segment::Open(fs_, dir_, base, /*writable=*/true,
                                         /*may_write_indexes=*/true, options_.index_interval_bytes));

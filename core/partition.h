@@ -19,6 +19,8 @@
 #include "core/status.h"
 #include "core/topic_config.h"
 #include "core/types.h"
+#include "core/validated_batch.h"
+#include "core/wake_signal.h"
 
 namespace sluice {
 
@@ -45,6 +47,15 @@ struct AppendResult {
   // True when an idempotent producer re-sent a batch that is already in the log; the offsets
   // are those of the original append and nothing was written.
   bool duplicate = false;
+};
+
+// The answer of a time lookup: the first record at or after a time and its timestamp, or the
+// high watermark and kNoTimestamp when there is none.
+struct OffsetAndTimestamp {
+  Offset offset;
+  Timestamp timestamp = kNoTimestamp;
+  // Callers that only seek use the answer as an offset.
+  operator Offset() const { return offset; }  // NOLINT(google-explicit-constructor)
 };
 
 // Whole batches read from a partition.
@@ -89,18 +100,28 @@ class Partition {
   virtual const std::string& topic() const = 0;
   virtual PartitionId id() const = 0;
 
-  // Appends one RecordBatch v2 (the bytes from RecordBatchBuilder::Finish or a Kafka client).
-  // Validates CRC and structure (kCorruption), size against max_message_bytes (kInvalidArgument
-  // naming the limit), and idempotent producer sequences (duplicates return the original offsets
-  // with duplicate=true; a gap or a stale epoch returns kOutOfRange). Assigns offsets from the log
-  // end offset. Returns once the batch is as durable as `acks` asks. After a failed write or fsync
-  // the partition refuses further appends with kIOError until reopened; nothing is acknowledged.
-  virtual Result<AppendResult> Append(std::string_view batch, Acks acks) = 0;
-  // As Append, for a batch this process built with RecordBatchBuilder (or read back from a store
-  // that checksums it): skips the CRC and per-record structure check, which for a job that
-  // republishes everything it computes was ~6% of its CPU. Size, producer sequences and
-  // everything else are checked as in Append. Never use it for bytes from a client or a file.
-  virtual Result<AppendResult> AppendTrusted(std::string_view batch, Acks acks) = 0;
+  // Appends one validated RecordBatch v2 (ValidatedBatch::Validate for bytes from a client or a
+  // file, ValidatedBatch::FromBuilder for a batch built here; neither is checked again). Checks
+  // the size against max_message_bytes (kInvalidArgument naming the limit), refuses control
+  // batches (kInvalidArgument), and checks idempotent producer sequences (duplicates return the
+  // original offsets with duplicate=true; a gap or a stale epoch returns kOutOfRange). Assigns
+  // offsets from the log end offset: new appends are dense. Returns once the batch is as durable
+  // as `acks` asks. After a failed write or fsync the partition refuses further appends with
+  // kIOError until reopened; nothing is acknowledged.
+  virtual Result<AppendResult> Append(const ValidatedBatch& batch, Acks acks) = 0;
+  // Validates `batch` (kCorruption naming the fault) and appends it as above.
+  Result<AppendResult> Append(std::string_view batch, Acks acks);
+  // As Append(std::string_view) without the CRC and per-record pass, for a batch this process
+  // built with RecordBatchBuilder. Only until runtime/ builds its outbox batches with
+  // ValidatedBatch::FromBuilder; new code uses that.
+  Result<AppendResult> AppendTrusted(std::string_view batch, Acks acks);
+  // Appends `batch` keeping its own offsets: its base offset must be at or above the log end
+  // (kInvalidArgument otherwise), so the log may get a gap, and its records may have gaps if it
+  // was validated with OffsetRule::kStored (core/offset_rule.h). A batch whose relative offsets
+  // do not fit the active segment starts a new segment named by its base offset. No producer
+  // sequence check; the producer state follows the batch as recovery would. For rewriting a log
+  // (compaction's cleaner) and for tests of logs with gaps; producers use Append.
+  virtual Result<AppendResult> AppendKeepingOffsets(const ValidatedBatch& batch, Acks acks) = 0;
 
   // Returns whole batches starting with the one containing `offset`, up to about `max_bytes` (at
   // least one batch if any is available). offset == HW returns no data. offset below the log
@@ -113,11 +134,17 @@ class Partition {
 
   // Blocks until the HW is above `offset` or the deadline passes; returns whether it is.
   virtual bool WaitForData(Offset offset, std::chrono::steady_clock::time_point deadline) const = 0;
+  // Registers `signal` (not owned) to be notified after every append, until RemoveListener. A
+  // read-only partition does not notify for what another process appends: its waiters need a
+  // timeout. A signal may be added once per partition.
+  virtual void AddListener(WakeSignal* signal) const = 0;
+  virtual void RemoveListener(WakeSignal* signal) const = 0;
 
-  // First offset whose record timestamp is >= ts, as Kafka's offsetsForTimes (the time index finds
-  // the batch, then its records are scanned; a compressed batch answers with its base offset).
-  // The high watermark if there is none.
-  virtual Result<Offset> OffsetForTime(Timestamp ts) const = 0;
+  // First offset whose record timestamp is >= ts and that record's timestamp, as Kafka's
+  // offsetsForTimes (the time index finds the batch, then its records are scanned; a compressed
+  // batch answers with its base offset and max timestamp). {high watermark, kNoTimestamp} if there
+  // is none.
+  virtual Result<OffsetAndTimestamp> OffsetForTime(Timestamp ts) const = 0;
 
   virtual Offset log_start_offset() const = 0;
   virtual Offset high_watermark() const = 0;

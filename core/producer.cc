@@ -7,6 +7,7 @@
 #include <unordered_map>
 
 #include "core/partitioner.h"
+#include "core/validated_batch.h"
 
 namespace sluice {
 namespace {
@@ -144,13 +145,14 @@ class Producer::Impl {
       acc.builder.SetProducer(producer_id_, 0, base_seq);
       acc.next_sequence += count;
     }
-    std::string batch = acc.builder.Finish();
+    std::string bytes;
+    // Built here by our own builder: valid by construction, no CRC or record pass.
+    const ValidatedBatch batch = ValidatedBatch::FromBuilder(&acc.builder, &bytes);
     std::vector<DeliveryCallback> callbacks = std::move(acc.callbacks);
     acc.callbacks.clear();
     lock.unlock();
 
-    // Built just above by our own builder: no second CRC pass.
-    auto result = acc.partition->AppendTrusted(batch, options_.acks);
+    auto result = acc.partition->Append(batch, options_.acks);
     if (!result.ok() && producer_id_ >= 0) {
       // Nothing was appended after this batch (append_mu is held), so its sequences are free.
       std::lock_guard relock(acc.mu);

@@ -192,25 +192,26 @@ bool RecordBatchView::CrcMatches() const {
   return crc32c::Value(bytes_.data() + kAttributes, bytes_.size() - kAttributes) == stored_crc();
 }
 
-Status RecordBatchView::Validate() const {
+Status RecordBatchView::Validate(OffsetRule rule) const {
   if (!CrcMatches()) {
     return Corruption("record batch at offset {} fails its CRC-32C check", base_offset());
   }
-  int32_t n = record_count();
-  if (n < 1 || last_offset_delta() != n - 1) {
-    return Corruption("record batch at offset {} has record count {} but last offset delta {}",
-                      base_offset(), n, last_offset_delta());
-  }
+  const int32_t n = record_count();
+  const int32_t last_delta = last_offset_delta();
+  SLUICE_RETURN_IF_ERROR(offset_rule::CheckCounts(rule, base_offset(), n, last_delta));
   if (compression() != 0) return Status::Ok();  // opaque; the CRC covers it
   RecordView r;
   const char* p = bytes_.data() + kHeaderSize;
   const char* end = bytes_.data() + bytes_.size();
+  int32_t prev = -1;
   for (int32_t i = 0; i < n; ++i) {
     SLUICE_RETURN_IF_ERROR(DecodeRecord(&p, end, &r));
-    if (r.offset != base_offset() + i) {
+    const int32_t delta = static_cast<int32_t>(r.offset - base_offset());
+    if (!offset_rule::RecordDeltaOk(rule, i, prev, delta, last_delta)) {
       return Corruption("record {} of batch at offset {} has offset delta {}", i, base_offset(),
-                        r.offset - base_offset());
+                        delta);
     }
+    prev = delta;
   }
   if (p != end) {
     return Corruption("record batch at offset {} has {} bytes after its last record", base_offset(),

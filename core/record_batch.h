@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/offset_rule.h"
 #include "core/record_batch_format.h"
 #include "core/status.h"
 #include "core/types.h"
@@ -91,8 +92,10 @@ class RecordBatchView {
   static Result<RecordBatchView> Parse(std::string_view bytes);
 
   // Checks CRC-32C, the record count against lastOffsetDelta, and (for uncompressed batches)
-  // that every record decodes within the batch bounds. Returns kCorruption naming the fault.
-  Status Validate() const;
+  // that every record decodes within the batch bounds with offsets as `rule` allows (see
+  // core/offset_rule.h: dense for a producer's batch, gaps allowed for a stored one). Returns
+  // kCorruption naming the fault.
+  Status Validate(OffsetRule rule = OffsetRule::kNewAppend) const;
   bool CrcMatches() const;
 
   std::string_view bytes() const { return bytes_; }
@@ -129,6 +132,17 @@ class RecordBatchView {
     return Status::Ok();
   }
 
+  // As Next, but false instead of an error (a compressed batch, a malformed record), so that a
+  // hot loop pays for no second Status; call Next to learn the error.
+  bool TryNext(Cursor* c, RecordView* r) const {
+    if (compression() != 0) return false;
+    const char* p = bytes_.data() + c->byte;
+    if (!DecodeRecord(&p, bytes_.data() + bytes_.size(), r).ok()) return false;
+    c->byte = static_cast<size_t>(p - bytes_.data());
+    ++c->index;
+    return true;
+  }
+
   // Decodes the records in order and calls fn(const RecordView&) for each; stops at the first
   // malformed record with kCorruption. Compressed batches return kInvalidArgument naming the codec.
   template <typename Fn>
@@ -146,6 +160,7 @@ class RecordBatchView {
   }
 
  private:
+  friend class BatchCursor;  // frames batches itself
   explicit RecordBatchView(std::string_view b) : bytes_(b) {}
   Status DecodeRecord(const char** p, const char* end, RecordView* r) const;
   Status CompressedError() const;

@@ -3,15 +3,13 @@
 #include <algorithm>
 #include <charconv>
 
+#include "core/batch_cursor.h"
 #include "core/crc32c.h"
 #include "core/record_batch_format.h"
 #include "core/segment_format.h"
 #include "core/varint.h"
 
 namespace sluice {
-
-using batch_format::kHeaderSize;
-using batch_format::kLogOverhead;
 
 namespace {
 
@@ -324,44 +322,32 @@ Status Segment::Scan(uint64_t from, uint64_t limit, Offset expected, bool valida
     SLUICE_ASSIGN_OR_RETURN(std::string_view got, reader_->Read(pos, n, buf.data()));
     if (got.size() < n) limit = pos + got.size();  // the file is shorter than expected
     if (got.empty()) break;
-    size_t off = 0;
-    while (off < got.size()) {
-      std::string_view rest = got.substr(off);
-      uint64_t at = pos + off;
-      int64_t sz = BatchSizeAt(rest);
-      if (sz == 0) {
-        if (at + rest.size() >= limit) {
-          return stop_at(
-              at, fmt::format("{} trailing bytes are too few for a batch header", rest.size()));
-        }
-        break;  // header straddles the chunk: read again from `at`
+    BatchCursor cursor(got);
+    RecordBatchView v;
+    while (cursor.Next(&v)) {
+      const uint64_t at = pos + cursor.valid_bytes() - v.size();
+      if (!offset_rule::MayFollow(next, v.base_offset())) {
+        return stop_at(at, fmt::format("the batch has base offset {} below the next offset {} "
+                                       "(offsets must increase)",
+                                       v.base_offset(), next));
       }
-      if (sz < 0) return stop_at(at, "the batch length field is invalid");
-      if (at + static_cast<uint64_t>(sz) > limit) {
-        return stop_at(
-            at, fmt::format("a batch of {} bytes runs past the end of the data ({})", sz, limit));
-      }
-      if (static_cast<uint64_t>(sz) > rest.size()) {
-        want = static_cast<size_t>(sz);
-        break;
-      }
-      Result<RecordBatchView> v = RecordBatchView::Parse(rest.substr(0, sz));
-      if (!v.ok()) return stop_at(at, v.status().message());
-      if (v->base_offset() != next) {
-        return stop_at(at, fmt::format("the batch has base offset {} where {} was expected",
-                                       v->base_offset(), next));
-      }
-      if (validate) {
-        Status s = v->Validate();
-        if (!s.ok()) return stop_at(at, s.message());
-      } else if (v->last_offset_delta() < 0 || v->record_count() != v->last_offset_delta() + 1) {
-        return stop_at(at, "the batch record count does not match its last offset delta");
-      }
-      if (fn) fn(*v, at);
-      next = v->last_offset() + 1;
-      off += static_cast<size_t>(sz);
+      Status s = validate ? v.Validate(OffsetRule::kStored)
+                          : offset_rule::CheckCounts(OffsetRule::kStored, v.base_offset(),
+                                                     v.record_count(), v.last_offset_delta());
+      if (!s.ok()) return stop_at(at, s.message());
+      if (fn) fn(v, at);
+      next = v.last_offset() + 1;
     }
-    pos += off;
+    const uint64_t at = pos + cursor.valid_bytes();
+    if (cursor.stop() == BatchCursor::Stop::kMalformed) {
+      return stop_at(at, cursor.status().message());
+    }
+    if (cursor.stop() == BatchCursor::Stop::kPartial) {
+      // A batch cut by the end of the data is a torn tail; one cut by the chunk is read again.
+      if (at + cursor.rest().size() >= limit) return stop_at(at, cursor.status().message());
+      want = static_cast<size_t>(cursor.partial_batch_bytes());
+    }
+    pos = at;
   }
   stop->position = pos;
   stop->clean = true;
@@ -422,26 +408,27 @@ Status Segment::ReadBatches(Offset offset, Offset hw, size_t max_bytes, std::str
     out->resize(old);
     return Damaged(pos, "the file is shorter than its visible data");
   }
-  size_t off = 0;
-  while (off + kLogOverhead <= n) {
-    std::string_view rest(out->data() + old + off, n - off);
-    int64_t sz = BatchSizeAt(rest);
-    if (sz <= 0) {
-      out->resize(old);
-      return Damaged(pos + off, "the batch length field is invalid");
+  // Whole CRC-checked batches below the HW. A damaged batch after good ones is left for the next
+  // read to report, so the reader gets everything before the damage first.
+  BatchCursor cursor(std::string_view(out->data() + old, n));
+  RecordBatchView v;
+  size_t good = 0;
+  Status damage;
+  while (cursor.Next(&v) && v.base_offset() < hw) {
+    if (!v.CrcMatches()) {
+      damage = Damaged(pos + good, "the batch fails its CRC-32C check");
+      break;
     }
-    if (static_cast<uint64_t>(sz) > rest.size()) break;
-    if (BaseOf(rest.data()) >= hw.value()) break;
-    Result<RecordBatchView> v = RecordBatchView::Parse(rest.substr(0, sz));
-    if (!v.ok() || !v->CrcMatches()) {
-      if (off > 0) break;  // return the good batches; the next read reports the bad one
-      out->resize(old);
-      return Damaged(pos + off,
-                     v.ok() ? "the batch fails its CRC-32C check" : v.status().message());
-    }
-    off += static_cast<size_t>(sz);
+    good = cursor.valid_bytes();
   }
-  out->resize(old + off);
+  if (damage.ok() && cursor.stop() == BatchCursor::Stop::kMalformed) {
+    damage = Damaged(pos + good, cursor.status().message());
+  }
+  if (!damage.ok() && good == 0) {
+    out->resize(old);
+    return damage;
+  }
+  out->resize(old + good);
   return Status::Ok();
 }
 

@@ -1,6 +1,7 @@
 // Segment: one file of a partition's log (`<base>.log`) with its offset and time indexes.
 //
-// A segment holds whole RecordBatch v2 batches with dense offsets from base_offset(). Its visible
+// A segment holds whole RecordBatch v2 batches whose offsets follow core/offset_rule.h from
+// base_offset() (strictly increasing, gaps allowed). Its visible
 // extent (size(), end_offset()) only ever covers whole batches: the writer publishes it after the
 // write(2) of a batch returns, a read-only reader after it has read and CRC-checked the batch.
 //
@@ -67,7 +68,7 @@ class Segment {
   // segment below the recovery point). Indexes load lazily on first use.
   void SetExtent(uint64_t size, Offset end);
 
-  // Writes one batch (offsets already assigned, base == end_offset()) with a single
+  // Writes one batch (offsets already assigned, base >= end_offset()) with a single
   // WritableFile::Append, updates the indexes and publishes the new extent.
   Status Append(const RecordBatchView& batch);
   // Records a batch found on disk at position size() (recovery and read-only refresh).
@@ -95,9 +96,11 @@ class Segment {
   // Adds the time index entry for the segment's largest timestamp if missing.
   void FinalizeTimeIndex();
 
-  // Walks the batches in [from, limit) starting at offset `expected`, calling fn for each whole
-  // batch; with `validate` it also checks each CRC and record structure. Stops at the first bad
-  // or torn batch and says where and why in *stop. Returns non-OK only for I/O errors.
+  // Walks the batches in [from, limit), the first at offset `expected` or later, calling fn for
+  // each whole batch; with `validate` it also checks each CRC and record structure. Offsets must
+  // follow OffsetRule::kStored (a gap is not damage). Stops at the first bad or torn batch (a
+  // BatchCursor stop, a failed check, offsets going backwards) and says where and why in *stop.
+  // Returns non-OK only for I/O errors.
   Status Scan(uint64_t from, uint64_t limit, Offset expected, bool validate, const BatchFn& fn,
               ScanStop* stop) const;
 

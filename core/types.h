@@ -39,7 +39,7 @@ struct OffsetTag {};
 struct PartitionTag {};
 struct TimestampTag {};
 
-// Position of a record in a partition: dense from 0.
+// Position of a record in a partition: from 0, strictly increasing (core/offset_rule.h).
 using Offset = StrongInt<OffsetTag, int64_t>;
 // Partition number within a topic, from 0.
 using PartitionId = StrongInt<PartitionTag, int32_t>;

@@ -1,19 +1,20 @@
 #include "runtime/job.h"
 
-#include <oneapi/tbb/flow_graph.h>
-#include <oneapi/tbb/task_arena.h>
 #include <rocksdb/perf_level.h>
 #include <signal.h>
 
 #include <algorithm>
 #include <filesystem>
 #include <future>
+#include <set>
 #include <utility>
 
 #include "core/log.h"
+#include "core/wake_signal.h"
 #include "runtime/flusher.h"
 #include "runtime/local_exchange.h"
 #include "runtime/planner.h"
+#include "runtime/round_scheduler.h"
 #include "runtime/state_db.h"
 #include "runtime/stream_task.h"
 
@@ -32,6 +33,9 @@ constexpr std::chrono::milliseconds kMaxSlice{20};
 // With a LocalExchange: the first stage stops its slice once this much waits in the exchange for
 // the next stage (bounds memory when a stage fans records out).
 constexpr size_t kMaxExchangeBytes = 16 << 20;
+// An idle job waits for an append to one of its inputs at most this long before it looks again
+// (for its time rules and a stop by signal).
+constexpr std::chrono::milliseconds kMaxIdleWait{100};
 
 void OnSignal(int) { g_signal_stop.store(true); }
 
@@ -98,7 +102,10 @@ class Job::Impl {
     return Status::Ok();
   }
 
-  void Stop() { stop_.store(true); }
+  void Stop() {
+    stop_.store(true);
+    wake_.Notify();
+  }
 
   Status Wait() {
     std::lock_guard<std::mutex> l(wait_mu_);
@@ -116,6 +123,7 @@ class Job::Impl {
     }
     m.tasks = static_cast<int>(tasks_.size());
     m.running = running_.load();
+    m.idle_waits = idle_waits_.load(std::memory_order_relaxed);
     return m;
   }
 
@@ -193,135 +201,169 @@ class Job::Impl {
     return Status::Ok();
   }
 
+  // The driver thread: rounds until stopped (or, with until_end, finished), then the final
+  // commit and a last mirror of the offsets.
   void Run() {
-    tbb::task_arena arena(options_.threads);
-    std::vector<Status> statuses(tasks_.size());
-    std::vector<char> worked(tasks_.size(), 0);
-    // This round's tasks that have not started yet, and those running now.
-    std::atomic<int> unstarted{0}, running{0};
-    // With a LocalExchange a round runs the stages one after another (a stage's tasks in
-    // parallel), each draining what the one before sent it, and the job commits between rounds.
-    const bool joint = exchange_ != nullptr;
-    std::vector<std::vector<size_t>> phases;  // task indexes per phase
-    for (size_t i = 0; i < tasks_.size(); ++i) {
-      const size_t phase = joint ? static_cast<size_t>(tasks_[i]->id().stage) : 0;
-      if (phases.size() <= phase) phases.resize(phase + 1);
-      phases[phase].push_back(i);
-    }
-    size_t max_phase = 0;
-    for (const auto& p : phases) max_phase = std::max(max_phase, p.size());
-    const bool may_extend = max_phase <= static_cast<size_t>(options_.threads);
-    std::unique_ptr<tbb::flow::graph> graph;
-    std::vector<std::unique_ptr<tbb::flow::function_node<int>>> nodes;
-    arena.execute([&] {
-      graph = std::make_unique<tbb::flow::graph>();
-      for (size_t i = 0; i < tasks_.size(); ++i) {
-        nodes.push_back(std::make_unique<tbb::flow::function_node<int>>(
-            *graph, tbb::flow::serial, [&, i](int final_round) {
-              if (final_round) {  // only without a LocalExchange (CommitAll otherwise)
-                statuses[i] = tasks_[i]->Commit();
-                return tbb::flow::continue_msg();
-              }
-              // A task with work keeps its thread for a time slice of batches, so a round is
-              // not one batch per task: with one batch, a round's barrier left a thread idle
-              // whenever tasks' batches differed in cost, and 2 threads barely beat 1.
-              unstarted.fetch_sub(1);
-              running.fetch_add(1);
-              const auto start = std::chrono::steady_clock::now();
-              bool any = false, w = false;
-              auto more_time = [&] {
-                const auto now = std::chrono::steady_clock::now();
-                if (now < start + kTimeSlice) return true;
-                return may_extend && now < start + kMaxSlice && unstarted.load() == 0 &&
-                       running.load() > 1;
-              };
-              // Input waiting in the exchange is always drained (even when stopping): the
-              // commit after the round must not leave records between stages.
-              auto go_on = [&] {
-                if (joint && tasks_[i]->HasQueuedInput()) return true;
-                return !stop_.load(std::memory_order_relaxed) &&
-                       !g_signal_stop.load(std::memory_order_relaxed) && more_time() &&
-                       !(joint && exchange_->bytes() >= kMaxExchangeBytes);
-              };
-              do {
-                w = false;
-                statuses[i] = tasks_[i]->RunBatch(&w);
-                any = any || w;
-              } while (statuses[i].ok() && w && go_on());
-              running.fetch_sub(1);
-              worked[i] = any;
-              return tbb::flow::continue_msg();
-            }));
-      }
-    });
-    auto round = [&](int final_round) {
-      for (const auto& phase : phases) {
-        unstarted.store(static_cast<int>(phase.size()));
-        arena.execute([&] {
-          for (size_t i : phase) nodes[i]->try_put(final_round);
-          graph->wait_for_all();
-        });
-        for (const Status& s : statuses) {
-          if (!s.ok()) return s;
-        }
-      }
-      return Status::Ok();
-    };
-    // With a LocalExchange, after a round: publish the commit being written if its write is done,
-    // then commit when a task's commit interval passed, its pending output is past the bound, or
-    // the round found no work. After an idle round the commit is written and published at once;
-    // otherwise its write overlaps the next round.
-    auto joint_commit = [&](bool idle) {
-      SLUICE_RETURN_IF_ERROR(FinishWrite(/*block=*/idle));
-      bool uncommitted = false, wanted = idle;
-      for (const auto& t : tasks_) {
-        uncommitted = uncommitted || t->Uncommitted();
-        wanted = wanted || t->CommitWanted();
-      }
-      if (!uncommitted) return Status::Ok();
-      if (!wanted && std::chrono::steady_clock::now() - last_commit_ < options_.commit_interval) {
-        return Status::Ok();
-      }
-      return CommitAll(/*wait=*/idle);
-    };
-    Status result;
-    while (!stop_.load() && !g_signal_stop.load()) {
-      result = round(0);
-      if (!result.ok()) break;
-      bool any = false;
-      for (char w : worked) any = any || w;
-      if (joint) {
-        result = joint_commit(!any);
-        if (!result.ok()) break;
-      }
-      if (any) continue;
-      if (options_.until_end) {
-        bool done = true;
-        for (const auto& t : tasks_) done = done && t->Finished();
-        if (done) break;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(2));
-    }
-    if (result.ok()) {
-      // Final commit (every task's in parallel, or the joint one), then a last mirror of the
-      // offsets.
-      result = joint ? CommitAll(/*wait=*/true) : round(1);
-      for (auto& t : tasks_) {
-        if (!result.ok()) break;
-        result = t->MirrorOffsets(true);
-      }
-    }
+    RoundScheduler scheduler(options_.threads, Phases(), tasks_.size());
+    may_extend_ = scheduler.max_phase_size() <= static_cast<size_t>(options_.threads);
+    WatchInputs(/*watch=*/true);
+    Status result = RunRounds(scheduler);
+    if (result.ok()) result = FinalCommit(scheduler);
     if (write_.valid()) {
       Status s = write_.get();  // after an error: a write may still be running
       if (result.ok()) result = s;
     }
-    arena.execute([&] {
-      nodes.clear();
-      graph.reset();
-    });
+    WatchInputs(/*watch=*/false);
     flusher_->Stop();
     result_ = result;
     running_ = false;
+  }
+
+  // With a LocalExchange a round runs the stages one after another (a stage's tasks in
+  // parallel), each draining what the one before sent it, and the job commits between rounds.
+  // Otherwise every task is in one phase.
+  std::vector<std::vector<size_t>> Phases() const {
+    std::vector<std::vector<size_t>> phases;
+    for (size_t i = 0; i < tasks_.size(); ++i) {
+      const size_t phase = joint() ? static_cast<size_t>(tasks_[i]->id().stage) : 0;
+      if (phases.size() <= phase) phases.resize(phase + 1);
+      phases[phase].push_back(i);
+    }
+    return phases;
+  }
+
+  bool joint() const { return exchange_ != nullptr; }
+  bool StopRequested() const {
+    return stop_.load(std::memory_order_relaxed) || g_signal_stop.load(std::memory_order_relaxed);
+  }
+
+  // Registers (or removes) wake_ with every log partition the tasks read, so an append there ends
+  // an idle wait. (A repartition input is read only where synced; no wake-up is needed for its
+  // sync: its writer's next commit, which is work and so no idle round, syncs it if the Flusher
+  // has not.)
+  void WatchInputs(bool watch) {
+    std::set<Partition*> inputs;
+    for (const auto& t : tasks_) {
+      for (Partition* p : t->InputPartitions()) inputs.insert(p);
+    }
+    for (Partition* p : inputs) {
+      if (watch) {
+        p->AddListener(&wake_);
+      } else {
+        p->RemoveListener(&wake_);
+      }
+    }
+  }
+
+  Status RunRounds(RoundScheduler& scheduler) {
+    while (!StopRequested()) {
+      // Read before the round: an append during the round makes the wait below return at once.
+      const uint64_t seen = wake_.count();
+      bool worked = false;
+      SLUICE_RETURN_IF_ERROR(Round(scheduler, &worked));
+      if (joint()) {
+        bool committed = false;
+        SLUICE_RETURN_IF_ERROR(JointCommit(/*idle=*/!worked, &committed));
+        // A commit after an idle round may leave outbox entries to delete: go round again.
+        worked = worked || committed;
+      }
+      if (worked) continue;
+      if (options_.until_end && AllFinished()) break;
+      WaitForWork(seen);
+    }
+    return Status::Ok();
+  }
+
+  // One round; *worked is set when any task read records or committed.
+  Status Round(RoundScheduler& scheduler, bool* worked) {
+    std::vector<char> task_worked(tasks_.size(), 0);
+    SLUICE_RETURN_IF_ERROR(scheduler.RunRound([&](size_t i) {
+      bool w = false;
+      Status s = RunSlice(scheduler, i, &w);
+      task_worked[i] = w;
+      return s;
+    }));
+    for (char w : task_worked) *worked = *worked || w;
+    return Status::Ok();
+  }
+
+  // A task with work keeps its thread for a time slice of batches, so a round is not one batch
+  // per task: with one batch, a round's barrier left a thread idle whenever tasks' batches
+  // differed in cost, and 2 threads barely beat 1.
+  Status RunSlice(const RoundScheduler& scheduler, size_t i, bool* worked) {
+    StreamTask& task = *tasks_[i];
+    const auto start = std::chrono::steady_clock::now();
+    auto more_time = [&] {
+      const auto now = std::chrono::steady_clock::now();
+      if (now < start + kTimeSlice) return true;
+      return may_extend_ && now < start + kMaxSlice && scheduler.unstarted() == 0 &&
+             scheduler.running() > 1;
+    };
+    // Input waiting in the exchange is always drained (even when stopping): the commit after the
+    // round must not leave records between stages.
+    auto go_on = [&] {
+      if (joint() && task.HasQueuedInput()) return true;
+      return !StopRequested() && more_time() &&
+             !(joint() && exchange_->bytes() >= kMaxExchangeBytes);
+    };
+    bool w = false;
+    Status s;
+    do {
+      w = false;
+      s = task.RunBatch(&w);
+      *worked = *worked || w;
+    } while (s.ok() && w && go_on());
+    return s;
+  }
+
+  bool AllFinished() const {
+    for (const auto& t : tasks_) {
+      if (!t->Finished()) return false;
+    }
+    return true;
+  }
+
+  // Waits for an append to an input since `seen`, a Stop, or
+  // a timeout: the time rules (a deferred offset mirror, inputs turning idle after the event-time
+  // idle_timeout) and a stop by signal, which cannot notify from its handler, are checked at
+  // least every kMaxIdleWait. No commit is due meanwhile: a round without work commits whatever
+  // was uncommitted (and counts as work when it does).
+  void WaitForWork(uint64_t seen) {
+    auto wait = kMaxIdleWait;
+    const auto idle = topology_.event_time().idle_timeout;
+    if (idle.count() > 0) wait = std::min<std::chrono::milliseconds>(wait, idle);
+    idle_waits_.fetch_add(1, std::memory_order_relaxed);
+    wake_.WaitFor(seen, std::chrono::steady_clock::now() + wait);
+  }
+
+  // With a LocalExchange, after a round: publish the commit being written if its write is done,
+  // then commit when a task's commit interval passed, its pending output is past the bound, or
+  // the round found no work. After an idle round the commit is written and published at once;
+  // otherwise its write overlaps the next round. *committed is set when a commit started.
+  Status JointCommit(bool idle, bool* committed) {
+    SLUICE_RETURN_IF_ERROR(FinishWrite(/*block=*/idle));
+    bool uncommitted = false, wanted = idle;
+    for (const auto& t : tasks_) {
+      uncommitted = uncommitted || t->Uncommitted();
+      wanted = wanted || t->CommitWanted();
+    }
+    if (!uncommitted) return Status::Ok();
+    if (!wanted && std::chrono::steady_clock::now() - last_commit_ < options_.commit_interval) {
+      return Status::Ok();
+    }
+    *committed = true;
+    return CommitAll(/*wait=*/idle);
+  }
+
+  // Every task's commit (in parallel, or the joint one), then a last mirror of the offsets.
+  Status FinalCommit(RoundScheduler& scheduler) {
+    if (joint()) {
+      SLUICE_RETURN_IF_ERROR(CommitAll(/*wait=*/true));
+    } else {
+      SLUICE_RETURN_IF_ERROR(scheduler.RunRound([&](size_t i) { return tasks_[i]->Commit(); }));
+    }
+    for (auto& t : tasks_) SLUICE_RETURN_IF_ERROR(t->MirrorOffsets(true));
+    return Status::Ok();
   }
 
   JobOptions options_;
@@ -337,6 +379,10 @@ class Job::Impl {
   std::vector<StreamTask*> writing_;         // its tasks
   std::chrono::steady_clock::time_point last_commit_ = std::chrono::steady_clock::now();
   std::vector<std::unique_ptr<StreamTask>> tasks_;
+  // Notified by appends to the tasks' input partitions and by Stop: ends an idle wait.
+  WakeSignal wake_;
+  std::atomic<int64_t> idle_waits_{0};
+  bool may_extend_ = false;  // a task's slice may extend (no more tasks in a phase than threads)
   std::thread thread_;
   std::atomic<bool> stop_{false};
   std::atomic<bool> running_{false};

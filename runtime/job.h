@@ -8,11 +8,12 @@
 //
 // Start plans the tasks (stage x partition; see planner.h), creates the repartition topics,
 // opens the job's RocksDB (<state_dir>/<application_id>, one column family per store), recovers
-// every task (see stream_task.h) and starts a driver thread. The driver runs rounds: each round
-// puts one token per task into a oneTBB flow graph (one serial function_node per task) on a
-// task_arena of options.threads, so tasks run in parallel and each task stays serial; a task
-// processes at most options.batch_records records per round (bounded batches, one batch in
-// flight per task). On stop every task commits a last time.
+// every task (see stream_task.h) and starts a driver thread. The driver runs rounds on a
+// RoundScheduler (round_scheduler.h): every task runs once per round, in parallel on a TBB
+// task_arena of options.threads, each task serial; a task with work runs batches of at most
+// options.batch_records records for a short time slice. A round in which no task had work ends
+// in a wait for an append to one of the tasks' input partitions (or a timeout for the time
+// rules) instead of spinning. On stop every task commits a last time.
 //
 // Errors: the first task error stops the job; Wait returns it. An exception thrown by user code
 // becomes kAborted naming the operator. Thread safety: Stop, Wait and metrics are thread-safe.
@@ -36,6 +37,7 @@ struct JobMetrics {
   int64_t late_records = 0;  // records dropped as late by windows and joins (all tasks)
   int tasks = 0;
   bool running = false;
+  int64_t idle_waits = 0;  // rounds without work after which the job waited for input
 };
 
 class Job {

@@ -6,7 +6,7 @@ set -euo pipefail
 PACKAGES=(cmake ninja-build g++ pkg-config libtbb-dev librocksdb-dev libfmt-dev libgtest-dev
   libgmock-dev libcli11-dev libasio-dev libbenchmark-dev librdkafka-dev kcat python3-kafka
   libssl-dev openssl python3-confluent-kafka
-  clang-format)
+  clang-format default-jdk-headless maven)
 
 if [[ "${SLUICE_SKIP_APT:-0}" == "1" ]]; then
   echo "install-deps: SLUICE_SKIP_APT=1, not installing packages" >&2

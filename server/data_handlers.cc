@@ -3,9 +3,11 @@
 
 #include <algorithm>
 
+#include "core/batch_cursor.h"
 #include "core/record_batch.h"
 #include "core/record_batch_format.h"
 #include "core/topic_config.h"
+#include "core/validated_batch.h"
 #include "server/protocol/error_codes.h"
 #include "server/request_handler.h"
 
@@ -18,54 +20,44 @@ Acks ToAcks(int16_t acks) {
   return Acks::kAll;
 }
 
-// Splits a RECORDS blob into batches and validates each; nothing is appended unless all pass.
+// Splits a RECORDS blob into batches and validates each, once: Partition::Append takes the
+// ValidatedBatch without checking it again. Nothing is appended unless all pass.
 int16_t ValidateBatches(std::string_view records, int32_t max_message_bytes,
-                        std::vector<std::string_view>* batches, std::string* why) {
+                        std::vector<ValidatedBatch>* batches, std::string* why) {
   if (records.empty()) {
     *why = "empty record set";
     return kInvalidRecord;
   }
-  while (!records.empty()) {
-    int64_t size = BatchSizeAt(records);
-    if (size <= 0 || static_cast<uint64_t>(size) > records.size()) {
-      *why = fmt::format(
-          "record batch length field is impossible or runs past the {} bytes "
-          "sent",
-          records.size());
-      return kCorruptMessage;
-    }
-    std::string_view bytes = records.substr(0, static_cast<size_t>(size));
-    if (bytes.size() <= batch_format::kMagic ||
-        bytes[batch_format::kMagic] != batch_format::kMagicV2) {
-      *why = "record batch magic is not 2 (only the v2 record format is accepted)";
-      return kCorruptMessage;
-    }
-    if (size > max_message_bytes) {
-      *why = fmt::format("record batch of {} bytes exceeds the topic's max.message.bytes {}", size,
-                         max_message_bytes);
+  BatchCursor cursor(records);
+  RecordBatchView framed;
+  while (cursor.Next(&framed)) {
+    if (framed.size() > static_cast<size_t>(max_message_bytes)) {
+      *why = fmt::format("record batch of {} bytes exceeds the topic's max.message.bytes {}",
+                         framed.size(), max_message_bytes);
       return kMessageTooLarge;
     }
-    auto view = RecordBatchView::Parse(bytes);
-    if (!view.ok()) {
-      *why = view.status().message();
-      return kCorruptMessage;
+    auto valid = ValidatedBatch::Validate(framed.bytes());
+    if (!valid.ok()) {
+      *why = valid.status().message();
+      return framed.CrcMatches() ? kInvalidRecord : kCorruptMessage;
     }
-    if (Status st = view->Validate(); !st.ok()) {
-      *why = st.message();
-      return view->CrcMatches() ? kInvalidRecord : kCorruptMessage;
-    }
-    if (view->is_control() || (view->attributes() & batch_format::kTransactionalBit)) {
+    const RecordBatchView& view = valid->view();
+    if (view.is_control() || (view.attributes() & batch_format::kTransactionalBit)) {
       *why =
           "transactional and control batches are not accepted (transactions are not "
           "supported)";
       return kInvalidRecord;
     }
-    if (view->producer_id() >= 0 && view->base_sequence() < 0) {
+    if (view.producer_id() >= 0 && view.base_sequence() < 0) {
       *why = "idempotent batch without a base sequence";
       return kInvalidRecord;
     }
-    batches->push_back(bytes);
-    records.remove_prefix(static_cast<size_t>(size));
+    batches->push_back(*valid);
+  }
+  if (cursor.stop() != BatchCursor::Stop::kEnd) {  // a torn or garbage batch: length or magic
+    *why = fmt::format("{} (at byte {} of the {} bytes sent)", cursor.status().message(),
+                       cursor.valid_bytes(), records.size());
+    return kCorruptMessage;
   }
   return kNone;
 }
@@ -133,7 +125,7 @@ Reply RequestHandler::HandleProduce(const RequestHeader& h, const ProduceRequest
         why = config.ok() ? fmt::format("topic has {} partitions", config->partitions)
                           : "unknown topic";
       } else {
-        std::vector<std::string_view> batches;
+        std::vector<ValidatedBatch> batches;
         std::string_view records = p.records ? std::string_view(*p.records) : std::string_view();
         pr.error_code = ValidateBatches(records, config->max_message_bytes, &batches, &why);
         auto part = pr.error_code == kNone ? log_->GetPartition(t.name, PartitionId(p.index))
@@ -260,42 +252,6 @@ void RequestHandler::HandleFetch(const RequestHeader& h, std::shared_ptr<const F
   fetch_waits_.Park(std::move(watched), deadline, std::move(retry), std::move(still_waiting));
 }
 
-namespace {
-
-// The first record at or after `from` with timestamp >= ts, looking inside batches; falls back
-// to a compressed batch's base offset and max timestamp.
-std::pair<int64_t, int64_t> FindByTime(Partition* p, Offset from, int64_t ts) {
-  Offset hw = p->high_watermark();
-  Offset pos = from;
-  while (pos < hw) {
-    auto read = p->Read(pos, 1 << 20);
-    if (!read.ok() || read->data.empty()) break;
-    std::string_view data = read->data;
-    while (!data.empty()) {
-      int64_t size = BatchSizeAt(data);
-      if (size <= 0 || static_cast<size_t>(size) > data.size()) return {-1, -1};
-      auto view = RecordBatchView::Parse(data.substr(0, static_cast<size_t>(size)));
-      data.remove_prefix(static_cast<size_t>(size));
-      if (!view.ok()) return {-1, -1};
-      pos = view->last_offset() + 1;
-      if (view->max_timestamp().value() < ts) continue;
-      if (view->compression() != 0) {
-        return {std::max(view->base_offset(), from).value(), view->max_timestamp().value()};
-      }
-      std::pair<int64_t, int64_t> found{-1, -1};
-      Status st = view->ForEachRecord([&](const RecordView& r) {
-        if (found.first < 0 && r.offset >= from && r.timestamp.value() >= ts) {
-          found = {r.offset.value(), r.timestamp.value()};
-        }
-      });
-      if (st.ok() && found.first >= 0) return found;
-    }
-  }
-  return {-1, -1};
-}
-
-}  // namespace
-
 Reply RequestHandler::HandleListOffsets(const RequestHeader& h, const ListOffsetsRequest& req,
                                         const ClientInfo& client) {
   std::shared_lock<std::shared_mutex> lock(topics_mu_);
@@ -329,10 +285,9 @@ Reply RequestHandler::HandleListOffsets(const RequestHeader& h, const ListOffset
         auto at = (*part)->OffsetForTime(Timestamp(p.timestamp));
         if (!at.ok()) {
           rp.error_code = kUnknownServerError;
-        } else if (*at < (*part)->high_watermark()) {
-          auto [offset, ts] = FindByTime(*part, *at, p.timestamp);
-          rp.offset = offset;
-          rp.timestamp = ts;
+        } else if (at->timestamp != kNoTimestamp) {  // else none: offset and timestamp stay -1
+          rp.offset = at->offset.value();
+          rp.timestamp = at->timestamp.value();
         }
       }
       rt.partitions.push_back(rp);

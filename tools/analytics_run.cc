@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "core/log.h"
+#include "core/partition_reader.h"
 #include "core/record_batch.h"
 #include "examples/enrich.h"
 #include "examples/nexmark_queries.h"
@@ -131,27 +132,12 @@ Result<std::vector<KeyValueText>> ReadSince(Log& log, const std::string& topic,
   for (size_t i = 0; i < from.size(); ++i) {
     SLUICE_ASSIGN_OR_RETURN(Partition * part,
                             log.GetPartition(topic, PartitionId(static_cast<int32_t>(i))));
-    int64_t pos = from[i];
-    while (pos < part->high_watermark().value()) {
-      SLUICE_ASSIGN_OR_RETURN(ReadResult rr, part->Read(Offset(pos), 1 << 20));
-      std::string_view data = rr.data;
-      int64_t before = pos;
-      while (!data.empty()) {
-        int64_t size = BatchSizeAt(data);
-        if (size <= 0 || static_cast<size_t>(size) > data.size()) break;
-        SLUICE_ASSIGN_OR_RETURN(RecordBatchView batch,
-                                RecordBatchView::Parse(data.substr(0, size)));
-        data.remove_prefix(static_cast<size_t>(size));
-        if (batch.last_offset().value() < pos) continue;
-        if (!batch.is_control()) {
-          SLUICE_RETURN_IF_ERROR(batch.ForEachRecord([&](const RecordView& rec) {
-            if (rec.offset.value() < pos) return;
-            out.push_back(KeyValueText{std::string(rec.key), std::string(rec.value)});
-          }));
-        }
-        pos = batch.last_offset().value() + 1;
-      }
-      if (pos == before) break;  // nothing readable: stop rather than spin
+    PartitionReader reader(part, Offset(from[i]));
+    RecordView rec;
+    while (true) {
+      SLUICE_ASSIGN_OR_RETURN(bool got, reader.Next(&rec));
+      if (!got) break;
+      out.push_back(KeyValueText{std::string(rec.key), std::string(rec.value)});
     }
   }
   return out;

@@ -18,6 +18,7 @@
 #include <condition_variable>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -41,15 +42,18 @@ class PartitionImpl final : public Partition {
 
   const std::string& topic() const override { return topic_; }
   PartitionId id() const override { return id_; }
-  Result<AppendResult> Append(std::string_view batch, Acks acks) override {
-    return DoAppend(batch, acks, /*validate=*/true);
+  using Partition::Append;
+  Result<AppendResult> Append(const ValidatedBatch& batch, Acks acks) override {
+    return DoAppend(batch, acks, /*keep_offsets=*/false);
   }
-  Result<AppendResult> AppendTrusted(std::string_view batch, Acks acks) override {
-    return DoAppend(batch, acks, /*validate=*/false);
+  Result<AppendResult> AppendKeepingOffsets(const ValidatedBatch& batch, Acks acks) override {
+    return DoAppend(batch, acks, /*keep_offsets=*/true);
   }
   Status ReadInto(Offset offset, size_t max_bytes, ReadResult* out) const override;
   bool WaitForData(Offset offset, std::chrono::steady_clock::time_point deadline) const override;
-  Result<Offset> OffsetForTime(Timestamp ts) const override;
+  void AddListener(WakeSignal* signal) const override;
+  void RemoveListener(WakeSignal* signal) const override;
+  Result<OffsetAndTimestamp> OffsetForTime(Timestamp ts) const override;
   Offset log_start_offset() const override {
     return Offset(log_start_.load(std::memory_order_acquire));
   }
@@ -70,7 +74,10 @@ class PartitionImpl final : public Partition {
   int64_t MaxProducerId() const override;
 
  private:
-  Result<AppendResult> DoAppend(std::string_view batch, Acks acks, bool validate);
+  Result<AppendResult> DoAppend(const ValidatedBatch& batch, Acks acks, bool keep_offsets);
+  // The first record at or after `from` (below `hw`) whose timestamp is >= ts, if any.
+  Result<std::optional<OffsetAndTimestamp>> FirstRecordAtTime(Offset from, Timestamp ts,
+                                                              Offset hw) const;
   std::shared_ptr<const SegmentList> segments() const {
     std::lock_guard<std::mutex> l(segments_mu_);
     return segments_;
@@ -82,7 +89,8 @@ class PartitionImpl final : public Partition {
   std::string Name() const;
 
   // Writer internals. REQUIRES: append_mu_ held.
-  Status RollLocked();
+  // Seals the active segment and starts one with base offset `base` (>= the log end).
+  Status RollLocked(Offset base);
   // fsyncs the active segment and writes the checkpoint with recovery point = log end.
   Status CheckpointLocked();
   // Latches the partition into the failed state; returns the status every later append gets.
@@ -90,6 +98,8 @@ class PartitionImpl final : public Partition {
   Status FailedStatus() const;
   Status WaitDurable(Offset target);
   void NotifyReaders();
+  // Notifies the AddListener signals.
+  void NotifyListeners() const;
   // Retention and DeleteSegmentsBefore: `count(segments)` says how many of the oldest segments
   // go (never the active one); the new log start is made durable first, then their files go.
   // `why_writer` completes the error for a read-only partition. Takes append_mu_.
@@ -138,6 +148,11 @@ class PartitionImpl final : public Partition {
   mutable std::mutex wait_mu_;
   mutable std::condition_variable wait_cv_;
   mutable std::atomic<int> waiters_{0};
+
+  // Notified after every append (AddListener).
+  mutable std::mutex listeners_mu_;
+  mutable std::vector<WakeSignal*> listeners_;
+  mutable std::atomic<int> listener_count_{0};
 };
 
 }  // namespace sluice::internal

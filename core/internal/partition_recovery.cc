@@ -5,6 +5,7 @@
 #include <set>
 
 #include "core/internal/partition_impl.h"
+#include "core/offset_rule.h"
 #include "core/segment_format.h"
 
 namespace sluice::internal {
@@ -186,7 +187,7 @@ Status PartitionImpl::Recover(const std::vector<Offset>& bases, Offset recovery_
     if (options_.verify_all) {
       Segment::ScanStop stop;
       SLUICE_RETURN_IF_ERROR(seg->Scan(0, size, seg->base_offset(), true, nullptr, &stop));
-      if (!stop.clean || stop.next_offset != bases[i + 1]) {
+      if (!stop.clean || !offset_rule::MayFollow(stop.next_offset, bases[i + 1])) {
         return seg->Damaged(
             stop.position,
             fmt::format(
@@ -205,7 +206,7 @@ Status PartitionImpl::Recover(const std::vector<Offset>& bases, Offset recovery_
   for (size_t i = first_scan; i < segs.size(); ++i) {
     Segment* seg = segs[i].get();
     Offset expected = i == first_scan ? seg->base_offset() : segs[i - 1]->end_offset();
-    if (seg->base_offset() != expected) {
+    if (!offset_rule::MayFollow(expected, seg->base_offset())) {  // a gap is fine, an overlap not
       if (expected < recovery_point) {
         return Corruption(
             "segment file '{}' starts at offset {} but the log before it ends at {}, below the "
@@ -337,7 +338,7 @@ Status PartitionImpl::RefreshOnceLocked() const {
     if (!list->empty()) {
       // The writer finished the previous segment before it created this one.
       SLUICE_RETURN_IF_ERROR(GrowTail(list->back().get()));
-      if (list->back()->end_offset() != b) break;  // not (yet) a continuation: look again later
+      if (!offset_rule::MayFollow(list->back()->end_offset(), b)) break;  // look again later
     }
     SLUICE_ASSIGN_OR_RETURN(
         std::shared_ptr<Segment> seg,

@@ -453,6 +453,32 @@ TEST_F(PartitionTest, WaitForDataWakesWhenAnotherThreadAppends) {
   EXPECT_FALSE(p->WaitForData(Offset(1), std::chrono::steady_clock::now()));
 }
 
+// A WakeSignal registered with two partitions wakes for an append to either, and no longer once
+// removed.
+TEST_F(PartitionTest, ListenersAreNotifiedOfEveryAppendUntilRemoved) {
+  auto p = Open();
+  auto opened = Partition::Open(dir_.Sub("p1"), "t", PartitionId(1), config_, {});
+  ASSERT_TRUE(opened.ok()) << opened.status();
+  std::unique_ptr<Partition> q = std::move(opened).value();
+  WakeSignal signal;
+  p->AddListener(&signal);
+  q->AddListener(&signal);
+  uint64_t seen = signal.count();
+  std::thread t([&] { ASSERT_TRUE(q->Append(MakeBatch({"x"}), Acks::kLeader).ok()); });
+  EXPECT_TRUE(signal.WaitFor(seen, std::chrono::steady_clock::now() + std::chrono::seconds(30)));
+  t.join();
+  seen = signal.count();
+  ASSERT_TRUE(p->Append(MakeBatch({"y"}), Acks::kLeader).ok());
+  EXPECT_NE(signal.count(), seen);
+  p->RemoveListener(&signal);
+  q->RemoveListener(&signal);
+  seen = signal.count();
+  ASSERT_TRUE(p->Append(MakeBatch({"z"}), Acks::kLeader).ok());
+  ASSERT_TRUE(q->Append(MakeBatch({"z"}), Acks::kLeader).ok());
+  EXPECT_EQ(signal.count(), seen);
+  EXPECT_FALSE(signal.WaitFor(seen, std::chrono::steady_clock::now()));
+}
+
 TEST_F(PartitionTest, ConcurrentAcksAllAppendsShareFsyncsAndGetDenseOffsets) {
   config_.segment_bytes = 4000;
   auto p = Open();

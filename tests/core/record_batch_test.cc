@@ -2,7 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include "core/batch_cursor.h"
 #include "core/crc32c.h"
+#include "core/validated_batch.h"
 #include "core/varint.h"
 
 namespace sluice {
@@ -105,6 +107,78 @@ TEST(RecordBatchTest, RejectsLyingLengths) {
   varint::PutBE32(bytes.data() + 8, 10);
   EXPECT_EQ(BatchSizeAt(bytes), -1);
   EXPECT_FALSE(RecordBatchView::Parse(bytes).ok());
+}
+
+// The cursor's one behaviour on a bad tail: whole batches first, then a stop saying why.
+TEST(BatchCursorTest, StopsAtTheFirstByteThatIsNotAWholeBatch) {
+  RecordBatchBuilder b;
+  b.Add(Timestamp(1), std::nullopt, std::string_view("one"));
+  const std::string first = b.Finish();
+  b.Add(Timestamp(2), std::nullopt, std::string_view("two"));
+  b.Add(Timestamp(3), std::nullopt, std::string_view("three"));
+  const std::string second = b.Finish();
+  const std::string both = first + second;
+
+  BatchCursor all(both);
+  RecordBatchView v;
+  ASSERT_TRUE(all.Next(&v));
+  EXPECT_EQ(v.record_count(), 1);
+  ASSERT_TRUE(all.Next(&v));
+  EXPECT_EQ(v.record_count(), 2);
+  EXPECT_FALSE(all.Next(&v));
+  EXPECT_EQ(all.stop(), BatchCursor::Stop::kEnd);
+  EXPECT_EQ(all.valid_bytes(), both.size());
+  EXPECT_TRUE(all.status().ok());
+
+  // Cut anywhere inside the second batch: a partial tail after the first.
+  for (size_t cut = first.size() + 1; cut < both.size(); ++cut) {
+    BatchCursor torn(std::string_view(both).substr(0, cut));
+    ASSERT_TRUE(torn.Next(&v));
+    EXPECT_FALSE(torn.Next(&v));
+    EXPECT_EQ(torn.stop(), BatchCursor::Stop::kPartial) << "cut " << cut;
+    EXPECT_EQ(torn.valid_bytes(), first.size());
+    EXPECT_EQ(torn.partial_batch_bytes(),
+              cut - first.size() < 12 ? 0 : static_cast<int64_t>(second.size()));
+    EXPECT_EQ(torn.status().code(), StatusCode::kCorruption);
+    EXPECT_FALSE(torn.Next(&v));  // it stays stopped
+  }
+
+  std::string bad_magic = both;
+  bad_magic[first.size() + batch_format::kMagic] = 1;
+  BatchCursor magic(bad_magic);
+  ASSERT_TRUE(magic.Next(&v));
+  EXPECT_FALSE(magic.Next(&v));
+  EXPECT_EQ(magic.stop(), BatchCursor::Stop::kMalformed);
+  EXPECT_EQ(magic.valid_bytes(), first.size());
+
+  std::string bad_length = both;
+  varint::PutBE32(bad_length.data() + first.size() + batch_format::kBatchLength, 3);
+  BatchCursor length(bad_length);
+  ASSERT_TRUE(length.Next(&v));
+  EXPECT_FALSE(length.Next(&v));
+  EXPECT_EQ(length.stop(), BatchCursor::Stop::kMalformed);
+  EXPECT_EQ(length.valid_bytes(), first.size());
+
+  BatchCursor empty{std::string_view()};
+  EXPECT_FALSE(empty.Next(&v));
+  EXPECT_EQ(empty.stop(), BatchCursor::Stop::kEnd);
+}
+
+TEST(ValidatedBatchTest, OnlyAWholeValidBatchPasses) {
+  RecordBatchBuilder b;
+  b.Add(Timestamp(1), std::string_view("k"), std::string_view("v"));
+  b.Add(Timestamp(2), std::string_view("k"), std::string_view("w"));
+  std::string storage;
+  ValidatedBatch built = ValidatedBatch::FromBuilder(&b, &storage);
+  EXPECT_EQ(built.bytes(), storage);
+  EXPECT_EQ(built.view().record_count(), 2);
+  ASSERT_TRUE(ValidatedBatch::Validate(storage).ok());
+  std::string flipped = storage;
+  flipped[batch_format::kHeaderSize + 3] ^= 1;
+  EXPECT_EQ(ValidatedBatch::Validate(flipped).status().code(), StatusCode::kCorruption);
+  EXPECT_EQ(ValidatedBatch::Validate(storage + "x").status().code(), StatusCode::kCorruption);
+  EXPECT_EQ(ValidatedBatch::Validate(storage.substr(0, 20)).status().code(),
+            StatusCode::kCorruption);
 }
 
 }  // namespace

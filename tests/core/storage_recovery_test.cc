@@ -381,8 +381,8 @@ TEST_F(StorageRecoveryTest, RebuildsMissingTruncatedAndLyingIndexesAndRemovesOrp
       ExpectLookups(**p);
       auto t = (*p)->OffsetForTime(Timestamp(TimestampFor(leo / 3)));
       ASSERT_TRUE(t.ok());
-      EXPECT_LE(t->value(), leo / 3);
-      EXPECT_GT(t->value(), leo / 3 - 4);
+      EXPECT_LE(t->offset.value(), leo / 3);
+      EXPECT_GT(t->offset.value(), leo / 3 - 4);
       if (c.name != "orphan") {  // the index on disk is whole again
         std::string rebuilt = ReadFileOrDie(idx(dir));
         EXPECT_EQ(rebuilt, idx0);

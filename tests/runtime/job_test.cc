@@ -7,6 +7,7 @@
 
 #include <filesystem>
 #include <stdexcept>
+#include <thread>
 
 #include "core/log.h"
 #include "core/record_batch.h"
@@ -201,6 +202,51 @@ TEST_F(JobTest, StopCommitsAndReturnsOk) {
   ASSERT_TRUE((*job)->Wait().ok());
   EXPECT_EQ((*job)->metrics().lag, 0);
   EXPECT_EQ((*job)->metrics().records_out, 1000);
+}
+
+// A job with nothing to do waits for data instead of polling: an append from another thread
+// to its input wakes it, and with the log exchange the repartition topic's sync wakes the second
+// stage. The bound below is far above the idle wait's fallback timeout; with the wake-ups
+// removed and the fallback made long, the new word never arrives.
+TEST_F(JobTest, AnIdleJobWakesUpForAnAppendToItsInput) {
+  for (Exchange exchange : {Exchange::kLog, Exchange::kLocal}) {
+    const std::string app = exchange == Exchange::kLog ? "idle-log" : "idle-local";
+    const std::string in = app + "-lines", out = app + "-out";
+    testing::CreateTopicOrDie(log_.get(), in, 2);
+    testing::CreateTopicOrDie(log_.get(), out, 2);
+    TopologyBuilder b;
+    examples::AddWordCount(b, {.input = in, .output = out});
+    auto t = b.Build();
+    ASSERT_TRUE(t.ok());
+    JobOptions o = Options(app);
+    o.until_end = false;
+    o.exchange = exchange;
+    auto job = Job::Start(o, std::move(t).value());
+    ASSERT_TRUE(job.ok()) << job.status();
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while ((*job)->metrics().idle_waits == 0 && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    ASSERT_GT((*job)->metrics().idle_waits, 0) << "the job never went idle";
+    // The job is waiting now (or about to, having read the wake-up count before the append).
+    std::thread producer([&] {
+      RecordBatchBuilder lines;
+      lines.Add(Timestamp(1), std::nullopt, std::string_view("wake up"));
+      auto part = log_->GetPartition(in, PartitionId(1));
+      ASSERT_TRUE(part.ok());
+      ASSERT_TRUE((*part)->Append(lines.Finish(), Acks::kLeader).ok());
+    });
+    producer.join();
+    std::map<std::string, std::string> counts;
+    while (counts.size() < 2 && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      counts = FinalCounts(log_.get(), out);
+    }
+    (*job)->Stop();
+    ASSERT_TRUE((*job)->Wait().ok());
+    EXPECT_EQ(counts["wake"], "1") << app;
+    EXPECT_EQ(counts["up"], "1") << app;
+  }
 }
 
 TEST_F(JobTest, UserExceptionStopsTheJobNamingTheOperator) {
