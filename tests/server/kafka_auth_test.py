@@ -309,20 +309,25 @@ def main():
         c = ARGS.case
         if c == 'insecure':
             case_insecure(tmp)
-        elif c == 'clients':
-            case_clients(Setup(tmp))
-        elif c == 'password':
-            case_password(Setup(tmp))
-        elif c == 'expired':
-            s = Setup(tmp, server_cert='expired')
-            make_cert(s.certs, 'ca', 'expired', days='-1')
-            case_expired(s)
-        elif c == 'other_ca':
-            case_other_ca(Setup(tmp, client_auth='required'))
-        elif c == 'permission':
-            case_permission(Setup(tmp))
-        else:
+            print('PASS', ARGS.case)
+            return
+        cases = {'clients': (case_clients, {}), 'password': (case_password, {}),
+                 'expired': (case_expired, {'server_cert': 'expired'}),
+                 'other_ca': (case_other_ca, {'client_auth': 'required'}),
+                 'permission': (case_permission, {})}
+        if c not in cases:
             fail('unknown case ' + c)
+        run, options = cases[c]
+        s = Setup(tmp, **options)
+        if c == 'expired':
+            make_cert(s.certs, 'ca', 'expired', days='-1')
+        try:
+            run(s)
+        finally:
+            # A failed check exits through here: never leave the server running.
+            if s.server.proc is not None and s.server.proc.poll() is None:
+                s.server.proc.kill()
+                s.server.proc.wait()
     print('PASS', ARGS.case)
 
 
