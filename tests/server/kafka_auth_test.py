@@ -15,6 +15,7 @@ Cases:
 """
 import argparse, os, subprocess, sys, tempfile, time, uuid
 
+sys.dont_write_bytecode = True  # importing the sibling script must not litter the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import kafka_clients_test as base  # Server, check, fail
 from kafka_clients_test import Server, check, fail
