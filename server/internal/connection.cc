@@ -35,15 +35,21 @@ void Connection::Start() {
   }
   // The TLS handshake counts against first_request_timeout like a silent client.
   ArmTimer(first_request_deadline_, kNoFirstRequest);
-  tls_->async_handshake(asio::ssl::stream_base::server, [self = shared_from_this()](
-                                                            const asio::error_code& ec) {
-    if (self->closed_) return;
-    if (ec) {
-      self->Close(fmt::format("TLS handshake failed: {}; closing the connection", ec.message()));
-      return;
-    }
-    self->ReadMore();
-  });
+  tls_->async_handshake(
+      asio::ssl::stream_base::server, [self = shared_from_this()](const asio::error_code& ec) {
+        if (self->closed_) return;
+        if (ec) {
+          // A client hanging up mid-handshake closes quietly, as on a plaintext read (librdkafka
+          // drops spare bootstrap connections that way); a refused handshake is logged.
+          bool hung_up = ec == asio::error::eof || ec == asio::error::connection_reset ||
+                         ec == asio::ssl::error::stream_truncated;
+          self->Close(hung_up ? std::string()
+                              : fmt::format("TLS handshake failed: {}; closing the connection",
+                                            ec.message()));
+          return;
+        }
+        self->ReadMore();
+      });
 }
 
 void Connection::ArmTimer(Clock::time_point deadline, const char* what) {
