@@ -104,14 +104,28 @@ int16_t AppendErrorCode(const Status& st) {
 
 }  // namespace
 
-Reply RequestHandler::HandleProduce(const RequestHeader& h, const ProduceRequest& req) {
+Reply RequestHandler::HandleProduce(const RequestHeader& h, const ProduceRequest& req,
+                                    const ClientInfo& client) {
   std::shared_lock<std::shared_mutex> lock(topics_mu_);
   ProduceResponse resp;
   std::string errors;
   bool acks_ok = req.acks == 0 || req.acks == 1 || req.acks == -1;
+  std::vector<std::string> denied;
   for (const auto& t : req.topics) {
     ProduceResponse::TopicResponse tr;
     tr.name = t.name;
+    if (!Permitted(client, auth::ResourceType::kTopic, t.name, auth::kWrite)) {
+      for (const auto& p : t.partitions) {
+        ProduceResponse::PartitionResponse pr;
+        pr.index = p.index;
+        pr.error_code = kTopicAuthorizationFailed;
+        pr.base_offset = -1;
+        tr.partitions.push_back(pr);
+      }
+      denied.push_back(t.name);
+      resp.topics.push_back(std::move(tr));
+      continue;
+    }
     bool name_ok = ValidateTopicName(t.name).ok();
     if (name_ok && acks_ok && !log_->HasTopic(t.name) && options_.auto_create_topics) {
       std::string msg;
@@ -193,6 +207,7 @@ Reply RequestHandler::HandleProduce(const RequestHeader& h, const ProduceRequest
     }
     resp.topics.push_back(std::move(tr));
   }
+  if (!denied.empty()) errors += Denied(client, h, "topic", denied, "TOPIC_AUTHORIZATION_FAILED");
   if (req.acks == 0) {
     // No response at all; a failure closes the connection so the client notices (as Kafka).
     return {"", !errors.empty(), errors};
@@ -305,16 +320,25 @@ void RequestHandler::HandleFetch(const RequestHeader& h, std::shared_ptr<const F
   fetch_waits_.Park(std::move(watched), deadline, std::move(retry), std::move(still_waiting));
 }
 
-Reply RequestHandler::HandleListOffsets(const RequestHeader& h, const ListOffsetsRequest& req) {
+Reply RequestHandler::HandleListOffsets(const RequestHeader& h, const ListOffsetsRequest& req,
+                                        const ClientInfo& client) {
   std::shared_lock<std::shared_mutex> lock(topics_mu_);
   ListOffsetsResponse resp;
+  std::vector<std::string> denied;
   for (const auto& t : req.topics) {
     ListOffsetsResponse::Topic rt;
     rt.name = t.name;
     bool name_ok = ValidateTopicName(t.name).ok();
+    bool permitted = Permitted(client, auth::ResourceType::kTopic, t.name, auth::kRead);
+    if (!permitted) denied.push_back(t.name);
     for (const auto& p : t.partitions) {
       ListOffsetsResponse::Partition rp;
       rp.partition_index = p.partition_index;
+      if (!permitted) {
+        rp.error_code = kTopicAuthorizationFailed;
+        rt.partitions.push_back(rp);
+        continue;
+      }
       auto part = name_ok ? log_->GetPartition(t.name, PartitionId(p.partition_index))
                           : Result<Partition*>(NotFound("bad name"));
       if (!part.ok()) {
@@ -341,6 +365,10 @@ Reply RequestHandler::HandleListOffsets(const RequestHeader& h, const ListOffset
       rt.partitions.push_back(rp);
     }
     resp.topics.push_back(std::move(rt));
+  }
+  if (!denied.empty()) {
+    return {Frame(h, resp), false,
+            Denied(client, h, "topic", denied, "TOPIC_AUTHORIZATION_FAILED")};
   }
   return {Frame(h, resp)};
 }

@@ -47,11 +47,16 @@ Reply RequestHandler::HandleLeaveGroup(const RequestHeader& h, const LeaveGroupR
   return {Frame(h, groups_.Leave(req))};
 }
 
-Reply RequestHandler::HandleOffsetCommit(const RequestHeader& h, const OffsetCommitRequest& req) {
+Reply RequestHandler::HandleOffsetCommit(const RequestHeader& h, const OffsetCommitRequest& req,
+                                         const ClientInfo& client) {
   OffsetCommitResponse resp;
   int16_t group_error = kNone;
   std::string why;
-  if (!ValidateGroupId(req.group_id).ok()) {
+  std::vector<std::string> denied_topics;
+  if (!Permitted(client, auth::ResourceType::kGroup, req.group_id, auth::kRead)) {
+    group_error = kGroupAuthorizationFailed;
+    why = Denied(client, h, "group", {req.group_id}, "GROUP_AUTHORIZATION_FAILED");
+  } else if (!ValidateGroupId(req.group_id).ok()) {
     group_error = kInvalidGroupId;
     why = fmt::format("group id '{}' is not 1..249 characters of [a-zA-Z0-9._-]", req.group_id);
   } else {
@@ -66,10 +71,14 @@ Reply RequestHandler::HandleOffsetCommit(const RequestHeader& h, const OffsetCom
       rt.name = t.name;
       auto config = ValidateTopicName(t.name).ok() ? log_->DescribeTopic(t.name)
                                                    : Result<TopicConfig>(NotFound("bad"));
+      bool topic_ok = Permitted(client, auth::ResourceType::kTopic, t.name, auth::kRead);
+      if (!topic_ok && group_error == kNone) denied_topics.push_back(t.name);
       for (const auto& p : t.partitions) {
         int16_t code = group_error;
-        if (code == kNone &&
-            (!config.ok() || p.partition_index < 0 || p.partition_index >= config->partitions)) {
+        if (code == kNone && !topic_ok) {
+          code = kTopicAuthorizationFailed;
+        } else if (code == kNone && (!config.ok() || p.partition_index < 0 ||
+                                     p.partition_index >= config->partitions)) {
           code = kUnknownTopicOrPartition;
         } else if (code == kNone && p.committed_metadata &&
                    p.committed_metadata->size() > kMaxCommitMetadataBytes) {
@@ -95,21 +104,31 @@ Reply RequestHandler::HandleOffsetCommit(const RequestHeader& h, const OffsetCom
       why = st.ToString();
     }
   }
+  if (!denied_topics.empty()) {
+    why += Denied(client, h, "topic", denied_topics, "TOPIC_AUTHORIZATION_FAILED");
+  }
   return {Frame(h, resp), false, why.empty() ? "" : "OffsetCommit: " + why};
 }
 
-Reply RequestHandler::HandleOffsetFetch(const RequestHeader& h, const OffsetFetchRequest& req) {
+Reply RequestHandler::HandleOffsetFetch(const RequestHeader& h, const OffsetFetchRequest& req,
+                                        const ClientInfo& client) {
   OffsetFetchResponse resp;
-  if (!ValidateGroupId(req.group_id).ok()) {
-    resp.error_code = kInvalidGroupId;
+  bool group_ok = Permitted(client, auth::ResourceType::kGroup, req.group_id, auth::kRead);
+  if (!group_ok || !ValidateGroupId(req.group_id).ok()) {
+    int16_t code = group_ok ? kInvalidGroupId : kGroupAuthorizationFailed;
+    resp.error_code = code;
     if (req.topics) {
       for (const auto& t : *req.topics) {
         OffsetFetchResponse::Topic rt{t.name, {}};
         for (int32_t p : t.partition_indexes) {
-          rt.partitions.push_back({p, -1, -1, std::string(), kInvalidGroupId});
+          rt.partitions.push_back({p, -1, -1, std::string(), code});
         }
         resp.topics.push_back(std::move(rt));
       }
+    }
+    if (!group_ok) {
+      return {Frame(h, resp), false,
+              Denied(client, h, "group", {req.group_id}, "GROUP_AUTHORIZATION_FAILED")};
     }
     return {Frame(h, resp)};
   }
@@ -121,6 +140,8 @@ Reply RequestHandler::HandleOffsetFetch(const RequestHeader& h, const OffsetFetc
   if (!req.topics) {
     std::map<std::string, OffsetFetchResponse::Topic> by_topic;
     for (const auto& [tp, c] : *committed) {
+      // Offsets of topics the principal may not read are left out (as Kafka does).
+      if (!Permitted(client, auth::ResourceType::kTopic, tp.topic, auth::kRead)) continue;
       auto& rt = by_topic[tp.topic];
       rt.name = tp.topic;
       rt.partitions.push_back({tp.partition.value(), c.offset.value(), -1, c.metadata, kNone});
@@ -143,7 +164,8 @@ Reply RequestHandler::HandleOffsetFetch(const RequestHeader& h, const OffsetFetc
   return {Frame(h, resp)};
 }
 
-Reply RequestHandler::HandleListGroups(const RequestHeader& h, const ListGroupsRequest& req) {
+Reply RequestHandler::HandleListGroups(const RequestHeader& h, const ListGroupsRequest& req,
+                                       const ClientInfo& client) {
   std::map<std::string, std::string> all;
   for (auto& [id, type] : groups_.ListGroups()) all[id] = type;
   if (auto stored = log_->offsets().ListGroups(); stored.ok()) {
@@ -151,16 +173,30 @@ Reply RequestHandler::HandleListGroups(const RequestHeader& h, const ListGroupsR
     for (const auto& id : *stored) all.emplace(id, "consumer");
   }
   ListGroupsResponse resp;
-  for (auto& [id, type] : all) resp.groups.push_back({id, type});
+  for (auto& [id, type] : all) {
+    // Only the groups the principal may read are listed.
+    if (Permitted(client, auth::ResourceType::kGroup, id, auth::kRead)) {
+      resp.groups.push_back({id, type});
+    }
+  }
   return {Frame(h, resp)};
 }
 
-Reply RequestHandler::HandleDescribeGroups(const RequestHeader& h,
-                                           const DescribeGroupsRequest& req) {
+Reply RequestHandler::HandleDescribeGroups(const RequestHeader& h, const DescribeGroupsRequest& req,
+                                           const ClientInfo& client) {
   DescribeGroupsResponse resp;
+  std::vector<std::string> denied;
   std::set<std::string> stored;
   if (auto s = log_->offsets().ListGroups(); s.ok()) stored.insert(s->begin(), s->end());
   for (const auto& id : req.groups) {
+    if (!Permitted(client, auth::ResourceType::kGroup, id, auth::kRead)) {
+      DescribeGroupsResponse::Group g;
+      g.group_id = id;
+      g.error_code = kGroupAuthorizationFailed;
+      denied.push_back(id);
+      resp.groups.push_back(std::move(g));
+      continue;
+    }
     if (auto g = groups_.Describe(id)) {
       resp.groups.push_back(std::move(*g));
       continue;
@@ -174,6 +210,10 @@ Reply RequestHandler::HandleDescribeGroups(const RequestHeader& h,
       g.group_state = "Dead";
     }
     resp.groups.push_back(std::move(g));
+  }
+  if (!denied.empty()) {
+    return {Frame(h, resp), false,
+            Denied(client, h, "group", denied, "GROUP_AUTHORIZATION_FAILED")};
   }
   return {Frame(h, resp)};
 }

@@ -125,6 +125,7 @@ Status ServerImpl::Start() {
         "allowed size could not be decoded; raise it or lower max_frame_bytes",
         options_.max_decoded_request_bytes, options_.max_frame_bytes);
   }
+  if (options_.tls_enabled()) SLUICE_RETURN_IF_ERROR(SetUpTls());
   asio::ip::tcp::endpoint ep(addr, options_.listen_port);
   acceptor_.open(ep.protocol(), ec);
   if (!ec) acceptor_.set_option(asio::ip::tcp::acceptor::reuse_address(true), ec);
@@ -153,13 +154,48 @@ Status ServerImpl::Start() {
   Accept();
   Housekeeping();
   io_thread_ = std::thread([this] { io_.run(); });
-  LogLine(fmt::format("serving {} over the Kafka protocol on {}:{} (advertised as {}:{})",
-                      log_->data_dir(), host, port_, advertised_host_, advertised_port_));
+  LogLine(fmt::format("serving {} over the Kafka protocol on {}:{} (advertised as {}:{}), {}",
+                      log_->data_dir(), host, port_, advertised_host_, advertised_port_,
+                      options_.sasl_mechanisms.empty()
+                          ? (options_.tls_enabled() ? "SSL" : "PLAINTEXT")
+                          : (options_.tls_enabled() ? "SASL_SSL" : "SASL_PLAINTEXT")));
   if (addr.is_unspecified() && options_.advertised_host.empty()) {
     LogLine(
         "listening on all interfaces but advertising 127.0.0.1: remote clients need "
         "--advertised HOST:PORT");
   }
+  return Status::Ok();
+}
+
+Status ServerImpl::SetUpTls() {
+  auto ctx = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_server);
+  asio::error_code ec;
+  // TLS 1.2 and 1.3 only (Kafka's ssl.enabled.protocols default).
+  ctx->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                       asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
+                       asio::ssl::context::no_tlsv1_1 | asio::ssl::context::single_dh_use,
+                   ec);
+  auto failed = [&](const char* what, const std::string& file) {
+    return InvalidArgument("TLS: cannot load the {} from '{}': {}; check the file is PEM", what,
+                           file, ec.message());
+  };
+  ctx->use_certificate_chain_file(options_.tls_cert_file, ec);
+  if (ec) return failed("certificate chain", options_.tls_cert_file);
+  ctx->use_private_key_file(options_.tls_key_file, asio::ssl::context::pem, ec);
+  if (ec) return failed("private key", options_.tls_key_file);
+  if (!options_.tls_ca_file.empty()) {
+    ctx->load_verify_file(options_.tls_ca_file, ec);
+    if (ec) return failed("CA certificates", options_.tls_ca_file);
+  }
+  asio::ssl::verify_mode mode = asio::ssl::verify_none;
+  if (options_.tls_client_auth == ServerOptions::TlsClientAuth::kRequested) {
+    mode = asio::ssl::verify_peer;
+  } else if (options_.tls_client_auth == ServerOptions::TlsClientAuth::kRequired) {
+    mode = asio::ssl::verify_peer | asio::ssl::verify_fail_if_no_peer_cert;
+  }
+  ctx->set_verify_mode(mode, ec);
+  if (ec) return InvalidArgument("TLS: cannot set the client-auth mode: {}", ec.message());
+  tls_context_ = std::move(ctx);
   return Status::Ok();
 }
 

@@ -21,12 +21,16 @@ RequestHandler::RequestHandler(Log* log, const ServerOptions& options, std::stri
       txns_(log) {}
 
 void RequestHandler::Handle(std::string frame, const ClientInfo& client, Done done) {
+  if (client.sasl && client.sasl->raw_tokens) {
+    done(HandleRawSaslToken(frame, client));
+    return;
+  }
   auto decoded = DecodeRequest(frame, static_cast<size_t>(options_.max_decoded_request_bytes));
   if (!decoded.ok()) {
     RequestHeader h;
     if (decoded.status().code() == StatusCode::kOutOfRange && PeekRequestHeader(frame, &h).ok() &&
         h.api_key == static_cast<int16_t>(ApiKey::kApiVersions)) {
-      done({UnsupportedApiVersionsFrame(h), false,
+      done({UnsupportedApiVersionsFrame(h, sasl_enabled()), false,
             fmt::format("ApiVersions v{} is not served; answered UNSUPPORTED_VERSION with our "
                         "version table",
                         h.api_version)});
@@ -40,6 +44,27 @@ void RequestHandler::Handle(std::string frame, const ClientInfo& client, Done do
 
 void RequestHandler::HandleDecoded(DecodedRequest req, const ClientInfo& client, Done done) {
   const RequestHeader& h = req.header;
+  const bool sasl_api = h.api_key == static_cast<int16_t>(ApiKey::kSaslHandshake) ||
+                        h.api_key == static_cast<int16_t>(ApiKey::kSaslAuthenticate);
+  if (!sasl_enabled() && sasl_api) {
+    // Exactly as before SASL existed: an API this listener does not serve.
+    done({"", true,
+          fmt::format("{} v{} is not served: SASL is not enabled on this listener; closing the "
+                      "connection",
+                      ApiName(h.api_key), h.api_version)});
+    return;
+  }
+  if (sasl_enabled() && !client.sasl->authenticated && !sasl_api &&
+      h.api_key != static_cast<int16_t>(ApiKey::kApiVersions)) {
+    done({"", true,
+          fmt::format("{} v{} before SASL authentication (only ApiVersions, SaslHandshake and "
+                      "SaslAuthenticate are served until then); closing the connection",
+                      ApiName(h.api_key), h.api_version)});
+    return;
+  }
+  if (sasl_enabled() && !sasl_api) {
+    if (auto refused = CheckGroupAccess(h, req.body, client)) return done(std::move(*refused));
+  }
   switch (static_cast<ApiKey>(h.api_key)) {
 #define SLUICE_API_SERVE(name, key, min_v, max_v, flex, type, handler) \
   case ApiKey::k##name:                                                \
@@ -50,7 +75,84 @@ void RequestHandler::HandleDecoded(DecodedRequest req, const ClientInfo& client,
   done({"", true, fmt::format("API key {} has no handler; closing the connection", h.api_key)});
 }
 
-void RequestHandler::StartFetch(const RequestHeader& h, FetchRequest& req, Done done) {
+bool RequestHandler::Permitted(const ClientInfo& client, auth::ResourceType type,
+                               std::string_view name, uint8_t ops) const {
+  if (!sasl_enabled()) return true;
+  return client.sasl && client.sasl->authenticated &&
+         options_.credentials->Allowed(client.sasl->principal, type, name, ops);
+}
+
+bool RequestHandler::TopicVisible(const ClientInfo& client, std::string_view topic) const {
+  using auth::ResourceType;
+  return Permitted(client, ResourceType::kTopic, topic, auth::kRead) ||
+         Permitted(client, ResourceType::kTopic, topic, auth::kWrite) ||
+         Permitted(client, ResourceType::kTopic, topic, auth::kAdmin);
+}
+
+std::string RequestHandler::Denied(const ClientInfo& client, const RequestHeader& h,
+                                   const char* what, const std::vector<std::string>& names,
+                                   const char* error) {
+  return fmt::format(
+      "principal '{}' is not permitted {} v{} on {} '{}' ({}); grant it with "
+      "`sluice user grant`",
+      client.sasl ? client.sasl->principal : std::string(), ApiName(h.api_key), h.api_version, what,
+      fmt::join(names, "', '"), error);
+}
+
+std::optional<Reply> RequestHandler::CheckGroupAccess(const RequestHeader& h,
+                                                      const RequestBody& body,
+                                                      const ClientInfo& client) {
+  auto refuse = [&](auto resp, const std::string& group) -> std::optional<Reply> {
+    if (Permitted(client, auth::ResourceType::kGroup, group, auth::kRead)) return std::nullopt;
+    resp.error_code = kGroupAuthorizationFailed;
+    return Reply{Frame(h, resp), false,
+                 Denied(client, h, "group", {group}, "GROUP_AUTHORIZATION_FAILED")};
+  };
+  if (auto* r = std::get_if<JoinGroupRequest>(&body)) {
+    JoinGroupResponse resp;
+    resp.member_id = r->member_id;
+    return refuse(std::move(resp), r->group_id);
+  }
+  if (auto* r = std::get_if<SyncGroupRequest>(&body))
+    return refuse(SyncGroupResponse{}, r->group_id);
+  if (auto* r = std::get_if<HeartbeatRequest>(&body))
+    return refuse(HeartbeatResponse{}, r->group_id);
+  if (auto* r = std::get_if<LeaveGroupRequest>(&body)) {
+    return refuse(LeaveGroupResponse{}, r->group_id);
+  }
+  if (auto* r = std::get_if<FindCoordinatorRequest>(&body); r && r->key_type == 0) {
+    FindCoordinatorResponse resp;
+    resp.node_id = -1;
+    resp.port = -1;
+    return refuse(std::move(resp), r->key);
+  }
+  return std::nullopt;
+}
+
+void RequestHandler::StartFetch(const RequestHeader& h, FetchRequest& req, const ClientInfo& client,
+                                Done done) {
+  std::vector<std::string> denied;
+  for (const auto& t : req.topics) {
+    if (!Permitted(client, auth::ResourceType::kTopic, t.topic, auth::kRead)) {
+      denied.push_back(t.topic);
+    }
+  }
+  if (!denied.empty()) {
+    // Answered at once: the readable topics as they are now, the others refused.
+    bool ignored = false;
+    FetchResponse resp = BuildFetch(req, &ignored);
+    for (size_t i = 0; i < req.topics.size(); ++i) {
+      if (std::find(denied.begin(), denied.end(), req.topics[i].topic) == denied.end()) continue;
+      auto& partitions = resp.topics[i].partitions;
+      for (size_t j = 0; j < partitions.size(); ++j) {
+        partitions[j] = FetchResponse::Partition{};
+        partitions[j].partition_index = req.topics[i].partitions[j].partition;
+        partitions[j].error_code = kTopicAuthorizationFailed;
+      }
+    }
+    return done(
+        {Frame(h, resp), false, Denied(client, h, "topic", denied, "TOPIC_AUTHORIZATION_FAILED")});
+  }
   auto fetch = std::make_shared<const FetchRequest>(std::move(req));
   auto wait = std::chrono::milliseconds(std::max(0, fetch->max_wait_ms));
   HandleFetch(h, std::move(fetch), std::chrono::steady_clock::now() + wait, std::move(done));
@@ -72,7 +174,7 @@ void RequestHandler::Shutdown() {
 }
 
 Reply RequestHandler::HandleApiVersions(const RequestHeader& h, const ApiVersionsRequest& req) {
-  return {Frame(h, ApiVersionsResponse::Supported(kNone))};
+  return {Frame(h, ApiVersionsResponse::Supported(kNone, sasl_enabled()))};
 }
 
 int16_t RequestHandler::CreateTopicLocked(const std::string& topic, int32_t partitions,
@@ -100,7 +202,8 @@ int16_t RequestHandler::CreateTopicLocked(const std::string& topic, int32_t part
   return kUnknownServerError;
 }
 
-Reply RequestHandler::HandleMetadata(const RequestHeader& h, const MetadataRequest& req) {
+Reply RequestHandler::HandleMetadata(const RequestHeader& h, const MetadataRequest& req,
+                                     const ClientInfo& client) {
   std::shared_lock<std::shared_mutex> lock(topics_mu_);
   MetadataResponse resp;
   resp.brokers.push_back({options_.node_id, advertised_host_, advertised_port_, std::nullopt});
@@ -110,8 +213,12 @@ Reply RequestHandler::HandleMetadata(const RequestHeader& h, const MetadataReque
   if (req.topics) {
     names = *req.topics;
   } else if (auto all = log_->ListTopics(); all.ok()) {
-    names = std::move(all).value();
+    // Every topic = every topic this principal may see.
+    for (std::string& n : *all) {
+      if (TopicVisible(client, n)) names.push_back(std::move(n));
+    }
   }
+  std::vector<std::string> denied;
   bool may_create = options_.auto_create_topics &&
                     (h.api_version < 4 || req.allow_auto_topic_creation) && req.topics;
   std::string errors;
@@ -123,8 +230,17 @@ Reply RequestHandler::HandleMetadata(const RequestHeader& h, const MetadataReque
       resp.topics.push_back(std::move(t));
       continue;
     }
+    if (!TopicVisible(client, name)) {
+      t.error_code = kTopicAuthorizationFailed;
+      denied.push_back(name);
+      resp.topics.push_back(std::move(t));
+      continue;
+    }
     auto config = log_->DescribeTopic(name);
-    if (!config.ok() && may_create) {
+    // Auto-creation needs write or admin on the topic.
+    if (!config.ok() && may_create &&
+        (Permitted(client, auth::ResourceType::kTopic, name, auth::kWrite) ||
+         Permitted(client, auth::ResourceType::kTopic, name, auth::kAdmin))) {
       std::string msg;
       int16_t code = CreateTopicLocked(name, options_.default_partitions, nullptr, &msg);
       if (code != kNone && code != kTopicAlreadyExists) {
@@ -142,6 +258,7 @@ Reply RequestHandler::HandleMetadata(const RequestHeader& h, const MetadataReque
     }
     resp.topics.push_back(std::move(t));
   }
+  if (!denied.empty()) errors += Denied(client, h, "topic", denied, "TOPIC_AUTHORIZATION_FAILED");
   return {Frame(h, resp), false, errors};
 }
 
@@ -178,7 +295,8 @@ std::string ApplyConfigs(const std::vector<CreateTopicsRequest::Config>& configs
 
 }  // namespace
 
-Reply RequestHandler::HandleCreateTopics(const RequestHeader& h, const CreateTopicsRequest& req) {
+Reply RequestHandler::HandleCreateTopics(const RequestHeader& h, const CreateTopicsRequest& req,
+                                         const ClientInfo& client) {
   std::shared_lock<std::shared_mutex> lock(topics_mu_);
   CreateTopicsResponse resp;
   std::string errors;
@@ -196,6 +314,12 @@ Reply RequestHandler::HandleCreateTopics(const RequestHeader& h, const CreateTop
     if (partitions == -1) partitions = options_.default_partitions;
     TopicConfig config;
     std::string config_error = ApplyConfigs(t.configs, &config);
+    if (!Permitted(client, auth::ResourceType::kTopic, t.name, auth::kAdmin)) {
+      fail(kTopicAuthorizationFailed, "Topic authorization failed.");
+      errors += Denied(client, h, "topic", {t.name}, "TOPIC_AUTHORIZATION_FAILED") + "; ";
+      resp.topics.push_back(std::move(r));
+      continue;
+    }
     if (Status st = ValidateTopicName(t.name); !st.ok()) {
       fail(kInvalidTopicException, st.message());
     } else if (partitions < 1 || partitions > options_.max_partitions_per_topic) {
@@ -222,14 +346,18 @@ Reply RequestHandler::HandleCreateTopics(const RequestHeader& h, const CreateTop
   return {Frame(h, resp), false, errors};
 }
 
-Reply RequestHandler::HandleDeleteTopics(const RequestHeader& h, const DeleteTopicsRequest& req) {
+Reply RequestHandler::HandleDeleteTopics(const RequestHeader& h, const DeleteTopicsRequest& req,
+                                         const ClientInfo& client) {
   std::unique_lock<std::shared_mutex> lock(topics_mu_);
   DeleteTopicsResponse resp;
   std::string refused;
   for (const auto& name : req.topic_names) {
     int16_t code = kNone;
     std::string user;
-    if (!ValidateTopicName(name).ok()) {
+    if (!Permitted(client, auth::ResourceType::kTopic, name, auth::kAdmin)) {
+      code = kTopicAuthorizationFailed;
+      refused += Denied(client, h, "topic", {name}, "TOPIC_AUTHORIZATION_FAILED") + "; ";
+    } else if (!ValidateTopicName(name).ok()) {
       code = kInvalidTopicException;
     } else if (!log_->HasTopic(name)) {
       code = kUnknownTopicOrPartition;
@@ -245,9 +373,18 @@ Reply RequestHandler::HandleDeleteTopics(const RequestHeader& h, const DeleteTop
   return {Frame(h, resp), false, refused};
 }
 
-Reply RequestHandler::HandleInitProducerId(const RequestHeader& h,
-                                           const InitProducerIdRequest& req) {
+Reply RequestHandler::HandleInitProducerId(const RequestHeader& h, const InitProducerIdRequest& req,
+                                           const ClientInfo& client) {
   InitProducerIdResponse resp;
+  // An idempotent producer id is a cluster-wide resource: a principal that may write no topic
+  // has no use for one (Kafka: IDEMPOTENT_WRITE on the cluster, or WRITE on some topic).
+  if (sasl_enabled() && !(client.sasl && client.sasl->authenticated &&
+                          options_.credentials->AllowedAnywhere(
+                              client.sasl->principal, auth::ResourceType::kTopic, auth::kWrite))) {
+    resp.error_code = kClusterAuthorizationFailed;
+    return {Frame(h, resp), false,
+            Denied(client, h, "cluster", {"write on any topic"}, "CLUSTER_AUTHORIZATION_FAILED")};
+  }
   if (req.transactional_id) {
     if (req.transactional_id->empty()) {
       resp.error_code = kInvalidRequest;

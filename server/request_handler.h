@@ -16,6 +16,8 @@
 #include <type_traits>
 
 #include "core/log.h"
+#include "server/auth/credentials.h"
+#include "server/auth/scram.h"
 #include "server/fetch_wait_list.h"
 #include "server/kafka_group_coordinator.h"
 #include "server/protocol/request.h"
@@ -24,10 +26,24 @@
 
 namespace sluice::kafka {
 
+// SASL state of one connection (only with ServerOptions::sasl_mechanisms). A connection has one
+// request in flight at a time, so its handlers never touch this concurrently.
+struct SaslSession {
+  std::string mechanism;        // chosen by SaslHandshake
+  bool handshake_done = false;  // a mechanism was accepted
+  // SaslHandshake v0: the next frames are bare SASL tokens (no Kafka header), answered bare.
+  bool raw_tokens = false;
+  std::unique_ptr<auth::ScramServer> scram;
+  bool authenticated = false;
+  std::string principal;  // the user name once authenticated
+};
+
 // Who sent a request (for logs, member ids and DescribeGroups).
 struct ClientInfo {
   std::string host;  // peer IP
   uint64_t connection_id = 0;
+  // Set by the connection when SASL is enabled; null otherwise.
+  std::shared_ptr<SaslSession> sasl;
 };
 
 // What the connection does with a handled request.
@@ -73,13 +89,17 @@ class RequestHandler {
 
   // Calls the handler SLUICE_KAFKA_APIS names for the request's API.
   void HandleDecoded(DecodedRequest req, const ClientInfo& client, Done done);
-  // Adapts the three handler shapes of the API table to one call: a handler returning its Reply
-  // now, one answering later through `done`, and one that also needs the client.
+  // Adapts the four handler shapes of the API table to one call: a handler returning its Reply
+  // now (optionally given the client), one answering later through `done`, and one that also
+  // needs the client.
   template <typename Method, typename Req>
   void Serve(Method method, const RequestHeader& h, Req& req, const ClientInfo& client, Done done) {
     if constexpr (std::is_invocable_v<Method, RequestHandler*, const RequestHeader&, Req&,
                                       const ClientInfo&, Done>) {
       (this->*method)(h, req, client, std::move(done));
+    } else if constexpr (std::is_invocable_v<Method, RequestHandler*, const RequestHeader&, Req&,
+                                             const ClientInfo&>) {
+      done((this->*method)(h, req, client));
     } else if constexpr (std::is_invocable_v<Method, RequestHandler*, const RequestHeader&, Req&,
                                              Done>) {
       (this->*method)(h, req, std::move(done));
@@ -89,26 +109,58 @@ class RequestHandler {
   }
 
   Reply HandleApiVersions(const RequestHeader& h, const ApiVersionsRequest& req);
-  Reply HandleMetadata(const RequestHeader& h, const MetadataRequest& req);
-  Reply HandleCreateTopics(const RequestHeader& h, const CreateTopicsRequest& req);
-  Reply HandleDeleteTopics(const RequestHeader& h, const DeleteTopicsRequest& req);
-  Reply HandleInitProducerId(const RequestHeader& h, const InitProducerIdRequest& req);
+  Reply HandleMetadata(const RequestHeader& h, const MetadataRequest& req,
+                       const ClientInfo& client);
+  Reply HandleCreateTopics(const RequestHeader& h, const CreateTopicsRequest& req,
+                           const ClientInfo& client);
+  Reply HandleDeleteTopics(const RequestHeader& h, const DeleteTopicsRequest& req,
+                           const ClientInfo& client);
+  Reply HandleInitProducerId(const RequestHeader& h, const InitProducerIdRequest& req,
+                             const ClientInfo& client);
   Reply HandleFindCoordinator(const RequestHeader& h, const FindCoordinatorRequest& req);
-  Reply HandleProduce(const RequestHeader& h, const ProduceRequest& req);
+  Reply HandleProduce(const RequestHeader& h, const ProduceRequest& req, const ClientInfo& client);
   // Takes the request (moved into the shared state a parked Fetch keeps) and its deadline.
-  void StartFetch(const RequestHeader& h, FetchRequest& req, Done done);
+  void StartFetch(const RequestHeader& h, FetchRequest& req, const ClientInfo& client, Done done);
   void HandleFetch(const RequestHeader& h, std::shared_ptr<const FetchRequest> req,
                    std::chrono::steady_clock::time_point deadline, Done done);
-  Reply HandleListOffsets(const RequestHeader& h, const ListOffsetsRequest& req);
+  Reply HandleListOffsets(const RequestHeader& h, const ListOffsetsRequest& req,
+                          const ClientInfo& client);
   void HandleJoinGroup(const RequestHeader& h, const JoinGroupRequest& req,
                        const ClientInfo& client, Done done);
   void HandleSyncGroup(const RequestHeader& h, const SyncGroupRequest& req, Done done);
   Reply HandleHeartbeat(const RequestHeader& h, const HeartbeatRequest& req);
   Reply HandleLeaveGroup(const RequestHeader& h, const LeaveGroupRequest& req);
-  Reply HandleOffsetCommit(const RequestHeader& h, const OffsetCommitRequest& req);
-  Reply HandleOffsetFetch(const RequestHeader& h, const OffsetFetchRequest& req);
-  Reply HandleListGroups(const RequestHeader& h, const ListGroupsRequest& req);
-  Reply HandleDescribeGroups(const RequestHeader& h, const DescribeGroupsRequest& req);
+  Reply HandleOffsetCommit(const RequestHeader& h, const OffsetCommitRequest& req,
+                           const ClientInfo& client);
+  Reply HandleOffsetFetch(const RequestHeader& h, const OffsetFetchRequest& req,
+                          const ClientInfo& client);
+  Reply HandleListGroups(const RequestHeader& h, const ListGroupsRequest& req,
+                         const ClientInfo& client);
+  Reply HandleDescribeGroups(const RequestHeader& h, const DescribeGroupsRequest& req,
+                             const ClientInfo& client);
+
+  // Permissions (only with SASL; without it everything is permitted). True when the connection's
+  // principal holds every bit of `ops` on the resource.
+  bool Permitted(const ClientInfo& client, auth::ResourceType type, std::string_view name,
+                 uint8_t ops) const;
+  // True when the principal holds any of read/write/admin on the topic (Metadata visibility).
+  bool TopicVisible(const ClientInfo& client, std::string_view topic) const;
+  // The one log line of a refused request: principal, API and resources.
+  static std::string Denied(const ClientInfo& client, const RequestHeader& h, const char* what,
+                            const std::vector<std::string>& names, const char* error);
+  // JoinGroup, SyncGroup, Heartbeat, LeaveGroup and FindCoordinator need read on their group;
+  // returns the GROUP_AUTHORIZATION_FAILED answer when it is missing.
+  std::optional<Reply> CheckGroupAccess(const RequestHeader& h, const RequestBody& body,
+                                        const ClientInfo& client);
+  Reply HandleSaslHandshake(const RequestHeader& h, const SaslHandshakeRequest& req,
+                            const ClientInfo& client);
+  Reply HandleSaslAuthenticate(const RequestHeader& h, const SaslAuthenticateRequest& req,
+                               const ClientInfo& client);
+  // A bare SASL token after SaslHandshake v0.
+  Reply HandleRawSaslToken(std::string_view token, const ClientInfo& client);
+  // One step of the chosen mechanism: the server's answer, or an error (authentication failed).
+  Result<std::string> SaslStep(SaslSession& session, std::string_view token);
+  bool sasl_enabled() const { return !options_.sasl_mechanisms.empty(); }
   Reply HandleAddPartitionsToTxn(const RequestHeader& h, const AddPartitionsToTxnRequest& req);
   Reply HandleAddOffsetsToTxn(const RequestHeader& h, const AddOffsetsToTxnRequest& req);
   Reply HandleEndTxn(const RequestHeader& h, const EndTxnRequest& req);

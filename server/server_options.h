@@ -5,10 +5,16 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "server/kafka_group_coordinator.h"
+
+namespace sluice::kafka::auth {
+class CredentialStore;
+}  // namespace sluice::kafka::auth
 
 namespace sluice::kafka {
 
@@ -79,6 +85,26 @@ struct ServerOptions {
   int32_t max_partitions_per_topic = 1000;
 
   GroupCoordinatorOptions groups;
+
+  // SASL (SASL_PLAINTEXT / SASL_SSL listeners). When not empty, a connection must authenticate
+  // with one of these mechanisms ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512") before any API
+  // other than ApiVersions, SaslHandshake and SaslAuthenticate, and every request is checked
+  // against the principal's permissions in `credentials`. Default: none (no authentication, no
+  // permission checks, the SASL APIs are neither advertised nor served).
+  std::vector<std::string> sasl_mechanisms;
+  // Users, credentials and permissions (<data>/credentials); required with sasl_mechanisms.
+  std::shared_ptr<const auth::CredentialStore> credentials;
+
+  // TLS (SSL / SASL_SSL listeners): PEM certificate chain and private key files. Both empty =
+  // plaintext. Default: plaintext.
+  std::string tls_cert_file;
+  std::string tls_key_file;
+  // PEM file of the CAs client certificates must chain to (needed for client auth).
+  std::string tls_ca_file;
+  enum class TlsClientAuth { kNone, kRequested, kRequired };
+  // Whether clients are asked for a certificate (ssl.client.auth). Default none.
+  TlsClientAuth tls_client_auth = TlsClientAuth::kNone;
+  bool tls_enabled() const { return !tls_cert_file.empty(); }
 
   // Says who uses a topic that must not be deleted (for example "job wordcount, running in this
   // server" for the input, output and repartition topics of `sluice serve --run`), or "" when

@@ -14,6 +14,7 @@
 #include "core/log.h"
 #include "operators/topology_builder.h"
 #include "runtime/job.h"
+#include "server/auth/credentials.h"
 #include "server/kafka_server.h"
 #include "tools/commands.h"
 #include "tools/job_runner.h"
@@ -33,6 +34,15 @@ struct ServeArgs {
   int32_t default_partitions = 1;
   bool no_auto_create = false;
   int64_t idle_timeout_ms = 600000;
+  // Security: PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL (default: SSL with --tls-cert, else
+  // PLAINTEXT).
+  std::string security_protocol;
+  std::string sasl_mechanisms = "PLAIN,SCRAM-SHA-256,SCRAM-SHA-512";
+  std::string tls_cert;
+  std::string tls_key;
+  std::string tls_ca;
+  std::string tls_client_auth = "none";
+  bool insecure = false;
   // --run: a shipped job in this process.
   std::string job;
   std::string input;
@@ -91,6 +101,96 @@ Status ParseHostPort(const std::string& flag, const std::string& s, std::string*
   return Status::Ok();
 }
 
+bool IsLoopbackHost(const std::string& host) {
+  return host == "localhost" || host.starts_with("127.") || host == "::1";
+}
+
+std::vector<std::string> SplitCommas(const std::string& s) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start <= s.size()) {
+    size_t comma = s.find(',', start);
+    if (comma == std::string::npos) comma = s.size();
+    if (comma > start) out.push_back(s.substr(start, comma - start));
+    start = comma + 1;
+  }
+  return out;
+}
+
+// --security-protocol, --sasl-mechanisms, --tls-*, --insecure → options. Loads the credentials
+// when SASL is on.
+Status ConfigureSecurity(const CliContext& ctx, const ServeArgs& args,
+                         kafka::ServerOptions* options) {
+  std::string protocol = args.security_protocol;
+  if (protocol.empty()) protocol = args.tls_cert.empty() ? "PLAINTEXT" : "SSL";
+  if (protocol != "PLAINTEXT" && protocol != "SSL" && protocol != "SASL_PLAINTEXT" &&
+      protocol != "SASL_SSL") {
+    return UsageError(fmt::format(
+        "--security-protocol '{}': use PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL", protocol));
+  }
+  const bool tls = protocol == "SSL" || protocol == "SASL_SSL";
+  const bool sasl = protocol.starts_with("SASL_");
+  if (tls && (args.tls_cert.empty() || args.tls_key.empty())) {
+    return UsageError(
+        fmt::format("--security-protocol {} needs --tls-cert FILE and --tls-key FILE", protocol));
+  }
+  if (!tls && (!args.tls_cert.empty() || !args.tls_key.empty() || !args.tls_ca.empty())) {
+    return UsageError(fmt::format(
+        "--tls-* options with --security-protocol {}: use SSL or SASL_SSL to enable TLS",
+        protocol));
+  }
+  if (args.tls_client_auth == "required") {
+    options->tls_client_auth = kafka::ServerOptions::TlsClientAuth::kRequired;
+  } else if (args.tls_client_auth == "requested") {
+    options->tls_client_auth = kafka::ServerOptions::TlsClientAuth::kRequested;
+  } else if (args.tls_client_auth != "none") {
+    return UsageError(fmt::format("--tls-client-auth '{}': use required, requested or none",
+                                  args.tls_client_auth));
+  }
+  if (options->tls_client_auth != kafka::ServerOptions::TlsClientAuth::kNone &&
+      args.tls_ca.empty()) {
+    return UsageError(
+        "--tls-client-auth required|requested needs --tls-ca FILE (the CA that signs client "
+        "certificates)");
+  }
+  if (tls) {
+    options->tls_cert_file = args.tls_cert;
+    options->tls_key_file = args.tls_key;
+    options->tls_ca_file = args.tls_ca;
+  }
+  if (!sasl && !IsLoopbackHost(options->listen_host) && !args.insecure) {
+    return UsageError(fmt::format(
+        "--listen {} accepts clients from other hosts, and --security-protocol {} lets anyone "
+        "who reaches the port create, delete, read and write every topic. Use "
+        "--security-protocol SASL_SSL (see `sluice user add`), or pass --insecure to do it "
+        "anyway",
+        args.listen, protocol));
+  }
+  if (!sasl) return Status::Ok();
+  for (const std::string& m : SplitCommas(args.sasl_mechanisms)) {
+    if (m != "PLAIN" && !kafka::auth::ParseScramMechanism(m)) {
+      return UsageError(fmt::format(
+          "--sasl-mechanisms: '{}' is not one of PLAIN, SCRAM-SHA-256, SCRAM-SHA-512", m));
+    }
+    options->sasl_mechanisms.push_back(m);
+  }
+  if (options->sasl_mechanisms.empty()) {
+    return UsageError(
+        "--sasl-mechanisms is empty: name at least one of PLAIN, SCRAM-SHA-256, "
+        "SCRAM-SHA-512");
+  }
+  SLUICE_ASSIGN_OR_RETURN(kafka::auth::CredentialStore store,
+                          kafka::auth::CredentialStore::Load(ctx.data_dir));
+  if (store.users().empty()) {
+    return UsageError(fmt::format(
+        "--security-protocol {}: {} has no users, so nobody could log in; add one with "
+        "`sluice user add NAME --data {}` and grant it permissions with `sluice user grant`",
+        protocol, kafka::auth::CredentialStore::PathIn(ctx.data_dir), ctx.data_dir));
+  }
+  options->credentials = std::make_shared<const kafka::auth::CredentialStore>(std::move(store));
+  return Status::Ok();
+}
+
 Status RunServe(const CliContext& ctx, const ServeArgs& args) {
   kafka::ServerOptions options;
   SLUICE_RETURN_IF_ERROR(
@@ -121,6 +221,7 @@ Status RunServe(const CliContext& ctx, const ServeArgs& args) {
   options.default_partitions = args.default_partitions;
   options.auto_create_topics = !args.no_auto_create;
   options.idle_timeout = std::chrono::milliseconds(std::max<int64_t>(1, args.idle_timeout_ms));
+  SLUICE_RETURN_IF_ERROR(ConfigureSecurity(ctx, args, &options));
 
   if (!args.job.empty()) {
     // Deleting a topic the job reads or writes would pull its partitions from under it.
@@ -208,6 +309,20 @@ void RegisterServeCommand(CLI::App& app, CliContext& ctx) {
                 "Do not create unknown topics on Metadata/Produce (Kafka auto.create.topics)");
   cmd->add_option("--idle-timeout-ms", args->idle_timeout_ms,
                   "Close connections idle this long (default 600000)");
+  cmd->add_option("--security-protocol", args->security_protocol,
+                  "PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL (default SSL with --tls-cert, "
+                  "else PLAINTEXT)");
+  cmd->add_option("--sasl-mechanisms", args->sasl_mechanisms,
+                  "SASL_*: comma-separated mechanisms to enable (default "
+                  "PLAIN,SCRAM-SHA-256,SCRAM-SHA-512; users from `sluice user add`)");
+  cmd->add_option("--tls-cert", args->tls_cert, "SSL/SASL_SSL: PEM certificate (chain) file");
+  cmd->add_option("--tls-key", args->tls_key, "SSL/SASL_SSL: PEM private key file");
+  cmd->add_option("--tls-ca", args->tls_ca,
+                  "SSL/SASL_SSL: PEM file of CAs that client certificates must chain to");
+  cmd->add_option("--tls-client-auth", args->tls_client_auth,
+                  "required, requested or none (default): ask clients for a certificate");
+  cmd->add_flag("--insecure", args->insecure,
+                "Allow listening on a non-loopback address without SASL authentication");
   cmd->add_option("--run", args->job,
                   "Also run a shipped job in this process on the same log: wordcount or "
                   "balances (needs --input and --output)");

@@ -55,6 +55,7 @@ void RegisterDemoCommand(CLI::App& app, CliContext& ctx);
 void RegisterRunCommand(CLI::App& app, CliContext& ctx);   // tools/cmd_run.cc
 void RegisterJobCommands(CLI::App& app, CliContext& ctx);  // tools/cmd_job.cc
 void RegisterServeCommand(CLI::App& app, CliContext& ctx);
-void RegisterGenCommand(CLI::App& app, CliContext& ctx);  // tools/cmd_gen.cc
+void RegisterGenCommand(CLI::App& app, CliContext& ctx);    // tools/cmd_gen.cc
+void RegisterUserCommands(CLI::App& app, CliContext& ctx);  // tools/cmd_user.cc
 
 }  // namespace sluice::tools

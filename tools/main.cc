@@ -101,6 +101,7 @@ int main(int argc, char** argv) {
   sluice::tools::RegisterJobCommands(app, ctx);
   sluice::tools::RegisterServeCommand(app, ctx);
   sluice::tools::RegisterGenCommand(app, ctx);
+  sluice::tools::RegisterUserCommands(app, ctx);
   // Later command groups (sluice run, sluice job, ...) register here, one line each.
   RequireDecimalIntegers(&app);
 

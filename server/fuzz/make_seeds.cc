@@ -89,6 +89,10 @@ RequestBody Sample(int16_t key) {
       r.topics = {{"t", {{0, 5, -1, std::string("m")}}}};
       return r;
     }
+    case ApiKey::kSaslHandshake:
+      return SaslHandshakeRequest{"SCRAM-SHA-256"};
+    case ApiKey::kSaslAuthenticate:
+      return SaslAuthenticateRequest{std::string("n,,n=user,r=abc")};
   }
   return ListGroupsRequest{};
 }

@@ -21,13 +21,35 @@ Connection::Connection(ServerImpl* server, asio::ip::tcp::socket socket, uint64_
   auto ep = socket_.remote_endpoint(ec);
   client_.host = ec ? std::string("unknown") : ep.address().to_string();
   client_.connection_id = id;
+  if (!server->options().sasl_mechanisms.empty()) client_.sasl = std::make_shared<SaslSession>();
+  if (server->tls_context()) tls_ = std::make_unique<TlsStream>(socket_, *server->tls_context());
 }
 
 void Connection::Start() {
   asio::error_code ec;
   socket_.set_option(asio::ip::tcp::no_delay(true), ec);
   first_request_deadline_ = Clock::now() + server_->options().first_request_timeout;
-  ReadMore();
+  if (!tls_) {
+    ReadMore();
+    return;
+  }
+  // The TLS handshake counts against first_request_timeout like a silent client.
+  ArmTimer(first_request_deadline_, kNoFirstRequest);
+  tls_->async_handshake(
+      asio::ssl::stream_base::server, [self = shared_from_this()](const asio::error_code& ec) {
+        if (self->closed_) return;
+        if (ec) {
+          // A client hanging up mid-handshake closes quietly, as on a plaintext read (librdkafka
+          // drops spare bootstrap connections that way); a refused handshake is logged.
+          bool hung_up = ec == asio::error::eof || ec == asio::error::connection_reset ||
+                         ec == asio::ssl::error::stream_truncated;
+          self->Close(hung_up ? std::string()
+                              : fmt::format("TLS handshake failed: {}; closing the connection",
+                                            ec.message()));
+          return;
+        }
+        self->ReadMore();
+      });
 }
 
 void Connection::ArmTimer(Clock::time_point deadline, const char* what) {
@@ -64,7 +86,7 @@ void Connection::ReadMore() {
                "");  // idle connections close quietly, as Kafka's connections.max.idle.ms
     }
   }
-  socket_.async_read_some(
+  AsyncReadSome(
       asio::buffer(read_buf_),
       [self = shared_from_this()](const asio::error_code& ec, size_t n) { self->OnRead(ec, n); });
 }
@@ -78,7 +100,8 @@ void Connection::OnRead(const asio::error_code& ec, size_t n) {
                       "buffered)",
                       splitter_.buffered()));
     } else {
-      Close(ec == asio::error::eof || ec == asio::error::connection_reset
+      Close(ec == asio::error::eof || ec == asio::error::connection_reset ||
+                    ec == asio::ssl::error::stream_truncated
                 ? std::string()
                 : "read failed: " + ec.message());
     }
@@ -163,9 +186,10 @@ void Connection::OnReply(Reply reply) {
   write_buf_ = std::move(reply.frame);
   ArmTimer(Clock::now() + server_->options().write_timeout,
            "client did not read its response within the write deadline; closing the connection");
-  asio::async_write(socket_, asio::buffer(write_buf_),
-                    [self = shared_from_this(), close = reply.close](
-                        const asio::error_code& ec, size_t) { self->OnWritten(ec, close); });
+  AsyncWrite(asio::buffer(write_buf_),
+             [self = shared_from_this(), close = reply.close](const asio::error_code& ec, size_t) {
+               self->OnWritten(ec, close);
+             });
 }
 
 void Connection::OnWritten(const asio::error_code& ec, bool close) {

@@ -3,6 +3,7 @@
 
 #define ASIO_STANDALONE 1
 #include <asio.hpp>
+#include <asio/ssl.hpp>
 #include <atomic>
 #include <chrono>
 #include <deque>
@@ -26,6 +27,8 @@ class ServerImpl;
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
   Connection(ServerImpl* server, asio::ip::tcp::socket socket, uint64_t id);
+  // The TLS stream over the socket (SSL / SASL_SSL listeners), or null for plaintext.
+  using TlsStream = asio::ssl::stream<asio::ip::tcp::socket&>;
   void Start();
   // Closes the socket (idempotent); `reason` is logged when not empty.
   void Close(const std::string& reason);
@@ -37,6 +40,24 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
  private:
   void ReadMore();
+  // Reads/writes through TLS when the listener has it; one predictable branch per I/O call, so
+  // the plaintext path is the same socket calls as before TLS existed.
+  template <typename Buffers, typename Handler>
+  void AsyncReadSome(const Buffers& b, Handler&& h) {
+    if (tls_) {
+      tls_->async_read_some(b, std::forward<Handler>(h));
+    } else {
+      socket_.async_read_some(b, std::forward<Handler>(h));
+    }
+  }
+  template <typename Buffers, typename Handler>
+  void AsyncWrite(const Buffers& b, Handler&& h) {
+    if (tls_) {
+      asio::async_write(*tls_, b, std::forward<Handler>(h));
+    } else {
+      asio::async_write(socket_, b, std::forward<Handler>(h));
+    }
+  }
   // Moves `n` bytes of read_buf_ into the splitter if the server's request-byte budget allows;
   // otherwise keeps them pending and waits for Resume. Returns true when appended.
   bool Admit(size_t n);
@@ -52,6 +73,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   ServerImpl* server_;
   asio::ip::tcp::socket socket_;
+  std::unique_ptr<TlsStream> tls_;
   asio::steady_timer timer_;
   uint64_t id_;
   ClientInfo client_;
@@ -82,6 +104,8 @@ class ServerImpl {
 
   const ServerOptions& options() const { return options_; }
   asio::io_context& io() { return io_; }
+  // The TLS context (certificate, key, client-auth policy), or null for plaintext.
+  asio::ssl::context* tls_context() { return tls_context_.get(); }
   RequestHandler& handler() { return *handler_; }
   void RunOnWorker(std::function<void()> fn);
   // Drops a closed connection from the tables (io thread).
@@ -104,12 +128,15 @@ class ServerImpl {
  private:
   void Accept();
   void Housekeeping();
+  // Builds tls_context_ from the options' PEM files.
+  Status SetUpTls();
 
   sluice::Log* log_;
   ServerOptions options_;
   asio::io_context io_;
   asio::executor_work_guard<asio::io_context::executor_type> work_;
   asio::ip::tcp::acceptor acceptor_;
+  std::unique_ptr<asio::ssl::context> tls_context_;
   asio::steady_timer tick_timer_;
   asio::steady_timer accept_retry_timer_;
   std::unique_ptr<asio::thread_pool> workers_;

@@ -21,10 +21,14 @@ void ApiVersionsRequest::Encode(WireWriter& w, int16_t version) const {
   }
 }
 
-ApiVersionsResponse ApiVersionsResponse::Supported(int16_t error_code) {
+ApiVersionsResponse ApiVersionsResponse::Supported(int16_t error_code, bool with_sasl) {
   ApiVersionsResponse resp;
   resp.error_code = error_code;
   for (const ApiInfo& a : SupportedApis()) {
+    if (!with_sasl && (a.key == static_cast<int16_t>(ApiKey::kSaslHandshake) ||
+                       a.key == static_cast<int16_t>(ApiKey::kSaslAuthenticate))) {
+      continue;
+    }
     resp.api_keys.push_back({a.key, a.min_version, a.max_version});
   }
   return resp;

@@ -31,8 +31,9 @@ struct ApiVersionsResponse {
   std::vector<ApiVersion> api_keys;
   int32_t throttle_time_ms = 0;  // v1+
 
-  // The table of SupportedApis() with the given error code.
-  static ApiVersionsResponse Supported(int16_t error_code);
+  // The table of SupportedApis() with the given error code; SaslHandshake and SaslAuthenticate
+  // only `with_sasl` (a listener without SASL advertises exactly what it did before SASL).
+  static ApiVersionsResponse Supported(int16_t error_code, bool with_sasl = false);
   // v3 is compact with tagged fields; the response header is v0 for every version.
   void Encode(WireWriter& w, int16_t version) const;
 };

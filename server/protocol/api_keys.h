@@ -25,7 +25,8 @@ namespace sluice::kafka {
 //                  above max_version means no served version is flexible
 //   RequestType    the decoded request (its Decode(WireReader&, version) is the decoder)
 //   Handler        the RequestHandler member serving it: Reply(h, const Req&),
-//                  void(h, const Req&, Done) or void(h, const Req&, const ClientInfo&, Done)
+//                  Reply(h, const Req&, const ClientInfo&), void(h, const Req&, Done) or
+//                  void(h, const Req&, const ClientInfo&, Done)
 // Rows are sorted by key (checked at compile time below).
 #define SLUICE_KAFKA_APIS(X)                                                              \
   X(Produce, 0, 0, 7, 9, ProduceRequest, HandleProduce)                                   \
@@ -41,6 +42,7 @@ namespace sluice::kafka {
   X(SyncGroup, 14, 0, 3, 4, SyncGroupRequest, HandleSyncGroup)                            \
   X(DescribeGroups, 15, 0, 4, 5, DescribeGroupsRequest, HandleDescribeGroups)             \
   X(ListGroups, 16, 0, 2, 3, ListGroupsRequest, HandleListGroups)                         \
+  X(SaslHandshake, 17, 0, 1, 2, SaslHandshakeRequest, HandleSaslHandshake)                \
   X(ApiVersions, 18, 0, 3, 3, ApiVersionsRequest, HandleApiVersions)                      \
   X(CreateTopics, 19, 0, 4, 5, CreateTopicsRequest, HandleCreateTopics)                   \
   X(DeleteTopics, 20, 0, 1, 4, DeleteTopicsRequest, HandleDeleteTopics)                   \
@@ -48,7 +50,8 @@ namespace sluice::kafka {
   X(AddPartitionsToTxn, 24, 0, 2, 3, AddPartitionsToTxnRequest, HandleAddPartitionsToTxn) \
   X(AddOffsetsToTxn, 25, 0, 2, 3, AddOffsetsToTxnRequest, HandleAddOffsetsToTxn)          \
   X(EndTxn, 26, 0, 2, 3, EndTxnRequest, HandleEndTxn)                                     \
-  X(TxnOffsetCommit, 28, 0, 2, 3, TxnOffsetCommitRequest, HandleTxnOffsetCommit)
+  X(TxnOffsetCommit, 28, 0, 2, 3, TxnOffsetCommitRequest, HandleTxnOffsetCommit)          \
+  X(SaslAuthenticate, 36, 0, 2, 2, SaslAuthenticateRequest, HandleSaslAuthenticate)
 
 enum class ApiKey : int16_t {
 #define SLUICE_API_ENUM(name, key, ...) k##name = key,

@@ -93,11 +93,11 @@ std::string EncodeRequest(const RequestHeader& header, const RequestBody& body) 
   return w.Release();
 }
 
-std::string UnsupportedApiVersionsFrame(const RequestHeader& header) {
+std::string UnsupportedApiVersionsFrame(const RequestHeader& header, bool with_sasl) {
   WireWriter w;
   w.ReserveInt32();
   w.Int32(header.correlation_id);
-  ApiVersionsResponse::Supported(kUnsupportedVersion).Encode(w, 0);
+  ApiVersionsResponse::Supported(kUnsupportedVersion, with_sasl).Encode(w, 0);
   return FinishResponseFrame(w);
 }
 

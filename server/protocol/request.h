@@ -15,6 +15,7 @@
 #include "server/protocol/offset_messages.h"
 #include "server/protocol/produce_messages.h"
 #include "server/protocol/request_header.h"
+#include "server/protocol/sasl_messages.h"
 #include "server/protocol/txn_messages.h"
 
 namespace sluice::kafka {
@@ -58,6 +59,6 @@ int16_t ApiKeyOf(const RequestBody& body);
 
 // The frame answering an ApiVersions request of an unsupported version: header v0, v0 body
 // layout with UNSUPPORTED_VERSION and our full table, so the client can retry lower (KIP-511).
-std::string UnsupportedApiVersionsFrame(const RequestHeader& header);
+std::string UnsupportedApiVersionsFrame(const RequestHeader& header, bool with_sasl = false);
 
 }  // namespace sluice::kafka

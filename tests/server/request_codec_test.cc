@@ -120,6 +120,10 @@ RequestBody SampleBody(int16_t key) {
       r.topics = {{"t1", {{0, 42, 5, std::nullopt}, {1, 7, -1, std::string("md")}}}};
       return r;
     }
+    case ApiKey::kSaslHandshake:
+      return SaslHandshakeRequest{"SCRAM-SHA-256"};
+    case ApiKey::kSaslAuthenticate:
+      return SaslAuthenticateRequest{std::string("n,,n=user,r=abc")};
   }
   ADD_FAILURE() << "no sample for key " << key;
   return ListGroupsRequest{};
