@@ -74,7 +74,7 @@ Status StreamTask::RestoreTime() {
         !sinks.empty()) {
       senders = plan_.stage_partitions[topology_.nodes()[sinks.front()].stage];
     }
-    time_->AddInput(senders);
+    time_->AddInput(senders, topology_.IsTableBesideStream(in.topic()));
   }
   std::string wm_state;
   bool found = false;
