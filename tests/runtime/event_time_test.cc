@@ -7,9 +7,11 @@
 #include <map>
 
 #include "core/log.h"
+#include "core/partitioner.h"
 #include "core/record_batch.h"
 #include "examples/clickstream.h"
 #include "examples/pageviews.h"
+#include "operators/joins.h"
 #include "runtime/job.h"
 #include "tests/runtime/runtime_test_util.h"
 
@@ -121,6 +123,54 @@ TEST_F(EventTimeTest, BoundedRunDoesNotPoisonTheNextRun) {
   EXPECT_EQ(windows.size(), 1200u);
   EXPECT_EQ(views_second_hour, 4000);
   EXPECT_EQ(Count("pageviews-late"), 10u);
+}
+
+// A user's job: Stream(orders) declared before Table(customers), every customer written (at
+// timestamp 0) before the orders. The table must be read to its end as of the start before any
+// order is joined, whatever the declaration order: no order may be enriched as "unknown".
+TEST_F(EventTimeTest, StreamTableJoinBootstrapsTheTableWhateverTheDeclarationOrder) {
+  testing::CreateTopicOrDie(log_.get(), "orders", 2);
+  testing::CreateTopicOrDie(log_.get(), "customers", 2);
+  testing::CreateTopicOrDie(log_.get(), "enriched", 2);
+  auto produce = [&](const std::string& topic, int n, auto value) {
+    std::vector<RecordBatchBuilder> builders(2);
+    for (int i = 0; i < n; ++i) {
+      std::string key = fmt::format("c{}", i % 500);
+      builders[PartitionForKey(key, 2).value()].Add(Timestamp(0), key, value(i));
+    }
+    for (int32_t p = 0; p < 2; ++p) {
+      auto part = log_->GetPartition(topic, PartitionId(p));
+      ASSERT_TRUE(part.ok());
+      ASSERT_TRUE((*part)->Append(builders[p].Finish(), Acks::kAll).ok());
+    }
+  };
+  produce("customers", 500, [](int i) { return fmt::format("name-{}", i); });
+  produce("orders", 5000, [](int i) { return std::to_string(i); });
+  TopologyBuilder b;
+  auto orders = b.Stream<std::string, std::string>("orders");
+  auto customers = b.Table<std::string, std::string>("customers", "customers-store");
+  JoinTable(
+      orders, customers, "orders-with-customers", JoinKind::kLeft,
+      [](const std::string&, const std::string& amount, const std::optional<std::string>& name) {
+        return name.value_or("unknown") + ":" + amount;
+      })
+      .To("enriched", "enriched-sink");
+  auto t = b.Build();
+  ASSERT_TRUE(t.ok()) << t.status();
+  JobOptions o = Options();
+  o.application_id = "orders-app";
+  auto job = Job::Start(o, std::move(t).value());
+  ASSERT_TRUE(job.ok()) << job.status();
+  ASSERT_TRUE((*job)->Wait().ok());
+  size_t n = 0, unknown = 0;
+  for (const auto& part : ReadTopic(log_.get(), "enriched")) {
+    for (const auto& kv : part) {
+      ++n;
+      if (kv.value.starts_with("unknown")) ++unknown;
+    }
+  }
+  EXPECT_EQ(n, 5000u);
+  EXPECT_EQ(unknown, 0u);
 }
 
 }  // namespace
