@@ -39,7 +39,10 @@ class DedupNode final : public Receiver<K, V> {
   }
   Status Process(const K& key, const V& value, Timestamp ts) override {
     const int64_t t = ts.value();
-    if (t < this->ctx_->record_watermark().value()) {
+    // After a bounded run's end forgot its keys (flushed through F), a record that could be the
+    // duplicate of one it passed (t < F + window) is late too.
+    if (t < this->ctx_->record_watermark().value() ||
+        t - window_ < this->ctx_->flushed_through().value()) {
       this->ctx_->CountLate();
       return Status::Ok();
     }

@@ -173,7 +173,10 @@ class WindowJoinSideNode final : public Receiver<K, Self> {
 
   Status Process(const K& key, const Self& value, Timestamp ts) override {
     const int64_t t = ts.value();
-    if (t + grace_ < this->ctx_->record_watermark().value()) {
+    // A record that could have met one a bounded run's end already flushed (and emitted as
+    // unmatched) is late too.
+    if (t + grace_ < this->ctx_->record_watermark().value() ||
+        t - window_ <= this->ctx_->flushed_through().value()) {
       this->ctx_->CountLate();
       return Status::Ok();
     }

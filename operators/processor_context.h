@@ -39,6 +39,12 @@ class ProcessorContext {
   void set_record_watermark(Timestamp wm) { record_watermark_ = wm; }
   Timestamp watermark() const { return watermark_; }
   void set_watermark(Timestamp wm) { watermark_ = wm; }
+  // Flushed through: the largest event time an earlier bounded run had processed when the end of
+  // its input closed every window (kMinWatermark if none did). Everything such a flush emitted
+  // holds only event times <= this bound, so windows starting at or before it are final: a
+  // record that would change one is late, whatever the watermark (operators/README.md).
+  Timestamp flushed_through() const { return flushed_through_; }
+  void set_flushed_through(Timestamp t) { flushed_through_ = t; }
   // A timestamp extractor reports the current record's event time here; the driver feeds it to
   // the partition's watermark instead of the record timestamp. Reset by the driver per record.
   void ReportEventTime(Timestamp ts) { reported_event_time_ = ts; }
@@ -56,6 +62,7 @@ class ProcessorContext {
   const std::string* current_operator_ = nullptr;
   Timestamp record_watermark_{INT64_MIN / 4};
   Timestamp watermark_{INT64_MIN / 4};
+  Timestamp flushed_through_{INT64_MIN / 4};
   Timestamp reported_event_time_{kNoEventTime};
   int64_t late_records_ = 0;
   std::map<int, std::shared_ptr<void>> shared_state_;

@@ -38,6 +38,8 @@ TestDriver::TestDriver(Topology topology, std::string application_id)
     stage_wm_.push_back(kMinWatermark);
     for (int t : st.source_topics) {
       topic_part_[t] = trackers_.back()->AddPartition(topology_.topics()[t].internal ? 1 : 0);
+      // A table beside a stream is state, not time: it never counts for the watermark.
+      if (topology_.IsTableBesideStream(t)) trackers_.back()->MarkEnded(topic_part_[t]);
     }
   }
   for (const auto& st : topology_.stages()) {
@@ -106,7 +108,9 @@ Status TestDriver::ProcessPending(const Pending& p) {
   ctx_->set_watermark(stage_wm_[stage]);
   // Never below the stage's watermark (a partition back from idleness cannot reopen a window).
   ctx_->set_record_watermark(
-      std::max(stage_wm_[stage], carried ? p.carried : tr.PartitionWatermark(part)));
+      topology_.IsTableBesideStream(p.topic)
+          ? stage_wm_[stage]
+          : std::max(stage_wm_[stage], carried ? p.carried : tr.PartitionWatermark(part)));
   ctx_->ClearReportedEventTime();
   SLUICE_RETURN_IF_ERROR(graphs_[stage]->Process(
       p.topic, p.key ? std::optional<std::string_view>(*p.key) : std::nullopt,

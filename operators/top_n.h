@@ -115,7 +115,8 @@ class TopNNode final : public SourceNodeBase {
     SLUICE_RETURN_IF_ERROR(rs_->Deserialize(er, &r));
     bool found = false;
     SLUICE_RETURN_IF_ERROR(store_->Get(kb, &sbuf_, &found));
-    if (!found && r.end + grace_ <= this->ctx_->watermark().value()) {
+    if (!found && (r.end + grace_ <= this->ctx_->watermark().value() ||
+                   r.end - 1 <= this->ctx_->flushed_through().value())) {
       this->ctx_->CountLate();  // the window's list was already emitted
       return Status::Ok();
     }

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 namespace sluice {
 
 namespace {
@@ -21,6 +23,20 @@ bool IgnoresWatermark(std::string_view kind) {
 }
 
 }  // namespace
+
+bool Topology::IsTableBesideStream(int topic) const {
+  auto is_table = [&](int t) {
+    const Topic& tp = topics_[t];
+    return !tp.source_nodes.empty() &&
+           std::all_of(tp.source_nodes.begin(), tp.source_nodes.end(),
+                       [&](int n) { return nodes_[n].kind == "table-source"; });
+  };
+  if (!is_table(topic)) return false;
+  int stage = nodes_[topics_[topic].source_nodes.front()].stage;
+  if (stage < 0) return false;
+  const std::vector<int>& reads = stages_[stage].source_topics;
+  return std::any_of(reads.begin(), reads.end(), [&](int t) { return !is_table(t); });
+}
 
 bool Topology::CarriesWatermark(int topic) const {
   // Stages reachable from the readers of `topic` through internal topics.

@@ -75,6 +75,13 @@ class Topology {
   // 25-byte header.
   bool CarriesWatermark(int topic) const;
 
+  // A table input (TopologyBuilder::Table) of a stage that also reads a stream: its records are
+  // state, not time, so they neither advance the stage's watermark nor hold it back (also not by
+  // idleness), and the stage reads it to its end as of the task's start before anything else
+  // (runtime/README.md, "Tables"). False for every other topic, including a table that is its
+  // stage's only kind of input (its records then are the stage's event time).
+  bool IsTableBesideStream(int topic) const;
+
   // Index of a topic by its topology name (internal topics without the application id); -1.
   int FindTopic(std::string_view name) const;
   int FindStore(std::string_view name) const;

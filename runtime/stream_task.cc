@@ -54,6 +54,7 @@ Status StreamTask::OpenInputs() {
     if (topic.local) {
       SLUICE_CHECK(exchange_ != nullptr);
       inputs_.emplace_back(t, topic.log_name, exchange_, id_.partition);
+      bootstrap_end_.push_back(-1);
       continue;
     }
     SLUICE_ASSIGN_OR_RETURN(Partition * p,
@@ -61,6 +62,8 @@ Status StreamTask::OpenInputs() {
     const int64_t end =
         options_.until_end && !topic.internal ? p->high_watermark().value() : int64_t{-1};
     inputs_.emplace_back(t, topic.log_name, topic.internal, p, end);
+    bootstrap_end_.push_back(topology_.IsTableBesideStream(t) ? p->high_watermark().value()
+                                                              : int64_t{-1});
   }
   return Status::Ok();
 }
@@ -74,7 +77,7 @@ Status StreamTask::RestoreTime() {
         !sinks.empty()) {
       senders = plan_.stage_partitions[topology_.nodes()[sinks.front()].stage];
     }
-    time_->AddInput(senders);
+    time_->AddInput(senders, topology_.IsTableBesideStream(in.topic()));
   }
   std::string wm_state;
   bool found = false;
@@ -127,12 +130,17 @@ Status StreamTask::RunBatch(bool* did_work) {
   // them, and on a hot store they cost a few percent. Per thread, so set on whichever runs us.
   rocksdb::SetPerfLevel(rocksdb::PerfLevel::kDisable);
   size_t total = 0;
+  const bool tables_only = Bootstrapping();
   for (size_t i = 0; i < inputs_.size(); ++i) {
     if (total >= options_.batch_records) break;
+    if (tables_only && bootstrap_end_[i] < 0) continue;
     size_t n = 0;
     SLUICE_RETURN_IF_ERROR(ProcessInput(i, options_.batch_records - total, &n));
     total += n;
   }
+  // Tables with nothing left to read below their start end (a tail of transaction markers, say)
+  // must not hold the stream back.
+  if (tables_only && total == 0) bootstrapped_ = true;
   SLUICE_RETURN_IF_ERROR(AdvanceTime());
   *did_work = total > 0;
   if (exchange_ != nullptr) {
@@ -152,6 +160,15 @@ Status StreamTask::RunBatch(bool* did_work) {
     SLUICE_RETURN_IF_ERROR(MirrorOffsets(false));
   }
   return Status::Ok();
+}
+
+bool StreamTask::Bootstrapping() {
+  if (bootstrapped_) return false;
+  for (size_t i = 0; i < inputs_.size(); ++i) {
+    if (bootstrap_end_[i] >= 0 && inputs_[i].position() < bootstrap_end_[i]) return true;
+  }
+  bootstrapped_ = true;
+  return false;
 }
 
 Status StreamTask::AdvanceTime() {

@@ -110,6 +110,8 @@ class StreamTask final : public ProcessorContext {
 
  private:
   Status OpenInputs();
+  // True while some table input has not yet reached its bootstrap end (see bootstrap_end_).
+  bool Bootstrapping();
   Status RestoreTime();
   // Reads and processes up to `budget` records of input `i`.
   Status ProcessInput(size_t i, size_t budget, size_t* consumed);
@@ -127,6 +129,12 @@ class StreamTask final : public ProcessorContext {
   std::unique_ptr<TaskGraph> graph_;
   std::vector<std::unique_ptr<TaskStore>> stores_;  // by topology store index (null if not ours)
   std::vector<TaskInput> inputs_;
+  // Per input: for a table beside a stream (Topology::IsTableBesideStream), the partition's end
+  // when the task started; -1 for other inputs. Until every table input has read that far the
+  // task reads only its tables (Bootstrapping), so a stream-table join never sees a table that
+  // is still loading, whatever the order the inputs were declared in.
+  std::vector<int64_t> bootstrap_end_;
+  bool bootstrapped_ = false;
   TaskOutputs outputs_;
   Outbox outbox_;
   Committer committer_;

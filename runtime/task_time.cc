@@ -17,10 +17,13 @@ int64_t TaskTime::NowMs() {
 
 void TaskTime::BeginBatch() { now_ms_ = NowMs(); }
 
-int TaskTime::AddInput(int senders) {
+int TaskTime::AddInput(int senders, bool table) {
   carried_.push_back(senders > 0);
+  table_.push_back(table);
   last_data_ms_.push_back(NowMs());
-  return tracker_.AddPartition(senders);
+  int p = tracker_.AddPartition(senders);
+  if (table) tracker_.MarkEnded(p);  // an ended partition neither holds back nor moves it
+  return p;
 }
 
 bool TaskTime::BeforeRecord(int input, const RecordView& rec, ProcessorContext* ctx) {
@@ -28,6 +31,10 @@ bool TaskTime::BeforeRecord(int input, const RecordView& rec, ProcessorContext* 
   // one: AdvanceWatermark must still find windows to close.
   Timestamp task_wm = ctx->watermark();
   ctx->ClearReportedEventTime();
+  if (table_[input]) {
+    ctx->set_record_watermark(task_wm);
+    return false;
+  }
   if (!carried_[input]) {
     ctx->set_record_watermark(std::max(task_wm, tracker_.PartitionWatermark(input)));
     return false;
@@ -55,10 +62,12 @@ bool TaskTime::BeforeRecord(int input, const RecordView& rec, ProcessorContext* 
 }
 
 void TaskTime::AfterRecord(int input, Timestamp ts, const ProcessorContext& ctx) {
-  if (carried_[input]) return;
+  if (table_[input]) return;  // state, not time
   Timestamp et = ctx.reported_event_time() == Timestamp(ProcessorContext::kNoEventTime)
                      ? ts
                      : ctx.reported_event_time();
+  max_event_ = std::max(max_event_, et);
+  if (carried_[input]) return;
   const int64_t now = now_ms_;
   last_data_ms_[input] = now;
   tracker_.ObserveRecord(input, et, Timestamp(now));
@@ -86,14 +95,20 @@ std::string TaskTime::Snapshot(const ProcessorContext& ctx) const {
     varint::PutBE64(b, static_cast<uint64_t>(v));
     out.append(b, 8);
   };
-  put64(ctx.watermark().value());
+  // See the header: never persist the end of input as a watermark.
+  const bool flushed = ctx.watermark() >= kMaxWatermark;
+  const Timestamp wm = flushed ? std::min(finite_wm_, ctx.watermark()) : ctx.watermark();
+  put64(wm.value());
   put64(tracker_.partitions());
   for (int p = 0; p < tracker_.partitions(); ++p) {
     WatermarkTracker::PartitionState s = tracker_.GetState(p);
     put64(s.max_event.value());
     put64(static_cast<int64_t>(s.sender_wm.size()));
-    for (Timestamp t : s.sender_wm) put64(t.value());
+    for (Timestamp t : s.sender_wm) put64((t >= kMaxWatermark ? wm : t).value());
   }
+  // Appended fields (older snapshots end before them).
+  put64(max_event_.value());
+  put64((flushed ? std::max(flushed_, max_event_) : flushed_).value());
   return out;
 }
 
@@ -120,10 +135,27 @@ Status TaskTime::Restore(std::string_view bytes, ProcessorContext* ctx) {
       s.sender_wm.push_back(Timestamp(t));
     }
   }
+  int64_t max_event = kMinWatermark.value(), flushed = kMinWatermark.value();
+  if (!bytes.empty() && (!get64(&max_event) || !get64(&flushed))) {
+    return Corruption("malformed watermark state");
+  }
+  // A snapshot written before bounded runs stopped persisting the end of input: everything its
+  // inputs had delivered was flushed; go on from their own watermarks.
+  if (wm >= kMaxWatermark.value()) {
+    wm = kMinWatermark.value();
+    for (auto& s : states) {
+      flushed = std::max(flushed, s.max_event.value());
+      for (Timestamp& t : s.sender_wm) t = std::min(t, kMinWatermark);
+    }
+  }
   for (int p = 0; p < parts; ++p) tracker_.SetState(p, states[static_cast<size_t>(p)]);
   tracker_.SetCurrent(Timestamp(wm));
+  finite_wm_ = Timestamp(wm);
+  max_event_ = Timestamp(max_event);
+  flushed_ = Timestamp(flushed);
   ctx->set_watermark(Timestamp(wm));
   ctx->set_record_watermark(Timestamp(wm));
+  ctx->set_flushed_through(flushed_);
   return Status::Ok();
 }
 

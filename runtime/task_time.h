@@ -31,7 +31,9 @@ class TaskTime {
   TaskTime(const EventTimeOptions& options, int32_t partition);
 
   // Adds an input; `senders` = the writing stage's task count for a repartition topic, else 0.
-  int AddInput(int senders);
+  // `table`: a table beside a stream (Topology::IsTableBesideStream), which never moves or holds
+  // back the watermark and whose records' times are not event times.
+  int AddInput(int senders, bool table = false);
 
   // Reads the processing-time clock once for the records of the batch that follows (a clock read
   // per record cost ~2% of a stateless job).
@@ -46,10 +48,21 @@ class TaskTime {
   // input at its end).
   void UpdateInput(int input, bool caught_up, bool ended);
   // The task watermark after the updates above.
-  Timestamp Current() { return tracker_.Current(); }
+  Timestamp Current() {
+    Timestamp wm = tracker_.Current();
+    if (wm < kMaxWatermark) finite_wm_ = wm;
+    return wm;
+  }
 
   // The event-time state to commit with the task's offsets, and its restore after a restart (so
   // that lateness after a restart is judged as it would have been without one).
+  //
+  // The end of a bounded input is not time: when the task's watermark is kMaxWatermark (its
+  // until_end inputs ended, or its senders' did) the snapshot holds the last watermark below it
+  // instead (and that in place of any sender's kMaxWatermark), and raises the "flushed through"
+  // bound to the largest event time the task has processed: what the end-of-input flush emitted
+  // is final, and the operators treat records that would change it as late
+  // (ProcessorContext::flushed_through). A later run goes on from the real watermark.
   std::string Snapshot(const ProcessorContext& ctx) const;
   Status Restore(std::string_view bytes, ProcessorContext* ctx);
   static std::string StateKey(int stage, int32_t partition);
@@ -68,8 +81,12 @@ class TaskTime {
   int32_t partition_;
   WatermarkTracker tracker_;
   std::vector<bool> carried_;
+  std::vector<bool> table_;
   std::vector<int64_t> last_data_ms_;
   int64_t now_ms_ = NowMs();
+  Timestamp finite_wm_{kMinWatermark};  // the last task watermark below kMaxWatermark
+  Timestamp max_event_{kMinWatermark};  // the largest event time processed, over all runs
+  Timestamp flushed_{kMinWatermark};    // see Snapshot
   Timestamp sent_wm_{kMinWatermark};
   bool sent_idle_ = false;
   bool sent_any_ = false;

@@ -73,8 +73,10 @@ class WindowAggregateNode final : public Receiver<K, V> {
     ks_->Serialize(key, &kbuf_);
     const int64_t t = ts.value();
     const int64_t rw = this->ctx_->record_watermark().value();
+    const int64_t flushed = this->ctx_->flushed_through().value();
     if (session()) {
-      if (t + w_.grace_ms < rw) return Late(key, value, ts);
+      // A session at or before the flushed bound was emitted as final by a bounded run's end.
+      if (t + w_.grace_ms < rw || t <= flushed) return Late(key, value, ts);
       return ProcessSession(key, value, t);
     }
     bool any = false, late = false;
@@ -82,7 +84,7 @@ class WindowAggregateNode final : public Receiver<K, V> {
     int64_t first_start = last_start;
     while (first_start - w_.advance_ms > t - w_.size_ms) first_start -= w_.advance_ms;
     for (int64_t start = first_start; start <= last_start; start += w_.advance_ms) {
-      if (w_.CloseOf(start) <= rw) {
+      if (w_.CloseOf(start) <= rw || start <= flushed) {
         late = true;
         continue;
       }

@@ -330,3 +330,44 @@ TEST(EnrichTest, JoinsViewsWithUsersAndCountsPerCountry) {
 
 }  // namespace
 }  // namespace sluice::examples
+
+namespace sluice::examples {
+namespace {
+
+// Issue 15: a users table written with the wall clock (2026) beside page views in 2023 event
+// time. The table is state, not time: when the views pause for longer than the idle timeout the
+// watermark must stay with the views, so no open window is flushed and no later view is late.
+TEST(EnrichTest, ATableDoesNotDriveTheStreamsWatermark) {
+  TestDriver d = DriverFor([](TopologyBuilder& b) { AddEnrich(b); });
+  const int64_t wall_clock_2026 = 1796000000000;
+  GenerateUsers(20, 3, [&](const GeneratedRecord& r) {
+    ASSERT_TRUE(d.PipeBytes("users", r.key, r.value, Timestamp(wall_clock_2026)).ok());
+  });
+  auto recs = Clicks(2000, 0.0);
+  EnrichOptions o;
+  std::map<std::pair<std::string, int64_t>, int64_t> want;
+  for (const auto& r : recs) {
+    auto v = ParsePageView(r.value);
+    ASSERT_TRUE(v.ok());
+    ++want[{"x", v->ts / o.window_ms * o.window_ms}];
+  }
+  for (size_t i = 0; i < recs.size(); ++i) {
+    if (i == recs.size() / 2) ASSERT_TRUE(d.AdvanceWallClock(60000).ok());  // views pause
+    ASSERT_TRUE(d.PipeBytes("clicks", recs[i].key, recs[i].value, recs[i].timestamp).ok());
+  }
+  ASSERT_TRUE(d.EndInput().ok());
+  EXPECT_EQ(d.late_records(), 0);
+  // Every window once, with all of its views (summed over countries).
+  std::map<std::pair<std::string, int64_t>, int64_t> got;
+  std::set<std::pair<std::string, int64_t>> seen;
+  for (const auto& r : d.ReadOutput(o.counts_output)) {
+    FlatJson j = J(r.value);
+    std::pair<std::string, int64_t> w{*j.GetString("country"), *j.GetInt("window_start")};
+    EXPECT_TRUE(seen.insert(w).second) << w.first << " " << w.second << " emitted twice";
+    got[{"x", w.second}] += *j.GetInt("views");
+  }
+  EXPECT_EQ(got, want);
+}
+
+}  // namespace
+}  // namespace sluice::examples
