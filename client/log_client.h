@@ -180,6 +180,10 @@ struct PartitionInfo {
   PartitionId partition;
   Offset start_offset;  // log start (first readable offset)
   Offset end_offset;    // high watermark (next offset to be written)
+  // Bytes and segment files on disk: known to the embedded implementation only (a Kafka
+  // broker does not report them in Metadata or ListOffsets).
+  std::optional<int64_t> bytes;
+  std::optional<int64_t> segments;
 };
 
 struct TopicDescription {

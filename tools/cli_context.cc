@@ -58,6 +58,25 @@ Result<std::unique_ptr<Log>> OpenWriter(const CliContext& ctx, bool create_dir) 
   return Log::Open(options);
 }
 
+Result<std::unique_ptr<client::LogClient>> OpenClient(const CliContext& ctx, Access access) {
+  client::ClientOptions options;
+  options.client_id = ctx.command_line;
+  if (!ctx.bootstrap_servers.empty()) {
+    options.bootstrap_servers = ctx.bootstrap_servers;
+    return client::OpenLogClient(options);
+  }
+  if (access != Access::kCreate && !IsDirectory(ctx.data_dir)) return MissingDataDir(ctx);
+  options.data_dir = ctx.data_dir;
+  options.read_only = access == Access::kRead;
+  options.lock_wait = ctx.lock_wait;
+  return client::OpenLogClient(options);
+}
+
+std::string LogLocation(const CliContext& ctx) {
+  if (!ctx.bootstrap_servers.empty()) return "the broker at " + ctx.bootstrap_servers;
+  return ctx.data_dir;
+}
+
 Status UsageError(std::string message) { return InvalidArgument("{}{}", kUsagePrefix, message); }
 
 bool IsUsageError(const Status& s) {

@@ -91,6 +91,9 @@ int main(int argc, char** argv) {
   app.set_help_all_flag("--help-all", "Show help for every command");
   auto* data = app.add_option("--data", ctx.data_dir,
                               "Data directory (default ./sluice-data, or $SLUICE_DATA)");
+  app.add_option("--bootstrap-server,-b", ctx.bootstrap_servers,
+                 "HOST:PORT of a Kafka broker (`sluice serve` or any Kafka cluster) to go through "
+                 "instead of opening the data directory (topic, produce, consume, group)");
 
   sluice::tools::RegisterTopicCommands(app, ctx);
   sluice::tools::RegisterProduceCommand(app, ctx);
