@@ -135,6 +135,23 @@ int main(int argc, char** argv) {
     fmt::print(stderr, "sluice: --data is empty; give a directory path\n");
     return 2;
   }
+  if (!ctx.bootstrap_servers.empty()) {
+    // Only the commands that go through a LogClient can use a broker; the others would quietly
+    // open the data directory instead.
+    std::string where = CommandPath(app);
+    bool supported = false;
+    for (std::string_view cmd :
+         {"sluice topic", "sluice produce", "sluice consume", "sluice group"}) {
+      if (where.starts_with(cmd)) supported = true;
+    }
+    if (!supported) {
+      fmt::print(stderr,
+                 "{}: --bootstrap-server is not supported by this command yet (it works with "
+                 "topic, produce, consume and group); run it without -b on the data directory\n",
+                 where);
+      return 2;
+    }
+  }
   if (!ctx.action) {
     fmt::print(stderr, "sluice: no command given; run 'sluice --help' for usage\n");
     return 2;
