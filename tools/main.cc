@@ -15,6 +15,7 @@
 #include <string_view>
 
 #include "tools/commands.h"
+#include "tools/owner.h"
 
 namespace {
 
@@ -150,6 +151,21 @@ int main(int argc, char** argv) {
                  "topic, produce, consume and group); run it without -b on the data directory\n",
                  where);
       return 2;
+    }
+  }
+  if (ctx.bootstrap_servers.empty() && ctx.action) {
+    // Whoever owns the data directory serves it: the log commands go through its server.
+    std::string where = CommandPath(app);
+    for (std::string_view cmd :
+         {"sluice topic", "sluice produce", "sluice consume", "sluice group"}) {
+      if (!where.starts_with(cmd)) continue;
+      sluice::Result<std::string> owner =
+          sluice::tools::FindOwner(ctx.data_dir, std::chrono::milliseconds(5000));
+      if (!owner.ok()) {
+        fmt::print(stderr, "sluice: {}\n", OneLine(owner.status().message()));
+        return 1;
+      }
+      ctx.bootstrap_servers = *owner;
     }
   }
   if (!ctx.action) {
