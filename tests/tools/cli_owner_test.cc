@@ -75,6 +75,16 @@ TEST_F(CliOwnerTest, CommandsGoThroughTheServingOwnerAndFallBackWhenItIsKilled) 
   EXPECT_EQ(Ok({"consume", "t", "--group", "g"}), "d\n");
 }
 
+TEST_F(CliOwnerTest, RunOnAServedDirectorySaysWhatToDo) {
+  CreateTopic("lines", 1);
+  Serve();
+  std::string err = ExpectFailure(Sluice({"run", "wordcount", "--input", "lines", "--output",
+                                          "counts", "--state", tmp_ + "/s"}),
+                                  1);
+  EXPECT_NE(err.find("is served by another process at 127.0.0.1:"), std::string::npos) << err;
+  EXPECT_NE(err.find("--run JOB"), std::string::npos) << err;
+}
+
 TEST_F(CliOwnerTest, ACleanStopRemovesTheAddress) {
   CreateTopic("t", 1);
   Serve();
