@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <set>
 #include <string>
@@ -83,6 +84,38 @@ TEST_F(CliOwnerTest, RunOnAServedDirectorySaysWhatToDo) {
                                   1);
   EXPECT_NE(err.find("is served by another process at 127.0.0.1:"), std::string::npos) << err;
   EXPECT_NE(err.find("--run JOB"), std::string::npos) << err;
+}
+
+TEST_F(CliOwnerTest, ARunningJobServesItsDirectoryToProduceFromAnotherProcess) {
+  CreateTopic("lines", 2);
+  SluiceProcess job({"--data", data_, "run", "wordcount", "--input", "lines", "--output", "counts",
+                     "--state", tmp_ + "/state", "--quiet"});
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (!std::filesystem::exists(data_ + "/OWNER") &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ASSERT_TRUE(std::filesystem::exists(data_ + "/OWNER")) << job.err();
+  // The job holds the directory's lock: this produce only works through its server.
+  Ok({"produce", "lines"}, "a b a\nc a\n");
+  // The latest count per word, once the job has committed them (a hang guard, not a timing
+  // assertion).
+  std::map<std::string, std::string> latest;
+  deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (std::chrono::steady_clock::now() < deadline) {
+    latest.clear();
+    for (const std::string& line :
+         SplitLines(Ok({"consume", "counts", "--from-beginning", "--format", "%k=%s\n"}))) {
+      size_t eq = line.find('=');
+      latest[line.substr(0, eq)] = line.substr(eq + 1);
+    }
+    if (latest["a"] == "3") break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_EQ(latest, (std::map<std::string, std::string>{{"a", "3"}, {"b", "1"}, {"c", "1"}}));
+  job.Signal(SIGINT);
+  EXPECT_EQ(job.Wait(), 0) << job.err();
+  EXPECT_FALSE(std::filesystem::exists(data_ + "/OWNER"));
 }
 
 TEST_F(CliOwnerTest, ACleanStopRemovesTheAddress) {
