@@ -74,6 +74,9 @@ Result<std::string> FindOwner(const std::string& data_dir, std::chrono::millisec
   client::ClientOptions options;
   options.bootstrap_servers = owner.address;
   options.request_timeout = timeout;
+  // The probe reports a silent owner in one line of its own; librdkafka's connection logs
+  // (timeouts, refused connections) would add lines to stderr.
+  options.kafka_config["log_level"] = "0";
   Result<std::unique_ptr<client::LogClient>> probe = client::OpenLogClient(options);
   if (!probe.ok()) {
     return Unavailable(
