@@ -15,6 +15,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/codec.h"
 #include "core/consumer.h"
 #include "core/log.h"
 #include "core/offset_store.h"
@@ -61,6 +62,8 @@ struct ProducerConfig {
   std::chrono::milliseconds linger{5};
   // Producer id + sequences so retried batches are stored once. Default true.
   bool idempotent = true;
+  // Codec each batch is compressed with (Kafka: compression.codec). Default none.
+  Codec compression = Codec::kNone;
 };
 
 // Called once per record with its offset, or the error that stopped it. Runs on a producer thread
@@ -180,6 +183,10 @@ struct PartitionInfo {
   PartitionId partition;
   Offset start_offset;  // log start (first readable offset)
   Offset end_offset;    // high watermark (next offset to be written)
+  // Bytes and segment files on disk: known to the embedded implementation only (a Kafka
+  // broker does not report them in Metadata or ListOffsets).
+  std::optional<int64_t> bytes;
+  std::optional<int64_t> segments;
 };
 
 struct TopicDescription {

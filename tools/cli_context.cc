@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include "tools/commands.h"
+#include "tools/owner.h"
 
 namespace sluice::tools {
 namespace {
@@ -55,7 +56,39 @@ Result<std::unique_ptr<Log>> OpenWriter(const CliContext& ctx, bool create_dir) 
   options.data_dir = ctx.data_dir;
   options.lock_wait = ctx.lock_wait;
   options.lock_holder_label = ctx.command_line;
-  return Log::Open(options);
+  Result<std::unique_ptr<Log>> log = Log::Open(options);
+  if (!log.ok() && log.status().code() == StatusCode::kUnavailable) {
+    // Held by a process that serves the directory: say what to do instead of blaming the lock.
+    Result<std::string> owner = FindOwner(ctx.data_dir, std::chrono::milliseconds(2000));
+    if (owner.ok() && !owner->empty()) {
+      return Unavailable(
+          "data directory '{}' is served by another process at {} ({}); this command needs the "
+          "directory itself: stop that process first, or run the job inside it with 'sluice serve "
+          "--data {} --run JOB --input IN --output OUT'; topic, produce, consume and group go "
+          "through it as they are",
+          ctx.data_dir, *owner, log.status().message(), ctx.data_dir);
+    }
+  }
+  return log;
+}
+
+Result<std::unique_ptr<client::LogClient>> OpenClient(const CliContext& ctx, Access access) {
+  client::ClientOptions options;
+  options.client_id = ctx.command_line;
+  if (!ctx.bootstrap_servers.empty()) {
+    options.bootstrap_servers = ctx.bootstrap_servers;
+    return client::OpenLogClient(options);
+  }
+  if (access != Access::kCreate && !IsDirectory(ctx.data_dir)) return MissingDataDir(ctx);
+  options.data_dir = ctx.data_dir;
+  options.read_only = access == Access::kRead;
+  options.lock_wait = ctx.lock_wait;
+  return client::OpenLogClient(options);
+}
+
+std::string LogLocation(const CliContext& ctx) {
+  if (!ctx.bootstrap_servers.empty()) return "the broker at " + ctx.bootstrap_servers;
+  return ctx.data_dir;
 }
 
 Status UsageError(std::string message) { return InvalidArgument("{}{}", kUsagePrefix, message); }

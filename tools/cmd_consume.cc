@@ -3,7 +3,8 @@
 // Reading never takes the writer lock: the data directory is opened read-only, so consume runs
 // alongside a producer in another process and (with --follow) sees its appends as they land.
 // With --group, committing is a write: it opens the directory as a writer for the moment of the
-// commit only (periodically while following, and once at the end).
+// commit only (periodically while following, and once at the end). With --bootstrap-server the
+// records come from the broker and the consumer commits there.
 #include <fmt/format.h>
 
 #include <chrono>
@@ -13,9 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "core/consumer.h"
-#include "core/log.h"
-#include "core/offset_store.h"
+#include "client/log_client.h"
 #include "tools/commands.h"
 #include "tools/format.h"
 #include "tools/time_parse.h"
@@ -43,28 +42,28 @@ struct ConsumeArgs {
 };
 
 // Commits `next` (the offset after the last printed record, per partition) for `group`.
-// `wait`: how long to wait for another writer's lock.
-Status CommitGroup(const CliContext& ctx, const std::string& group,
+// Through a broker the consumer commits (it carries the group id). Embedded, the reader holds no
+// lock: committing is a write, so it opens the directory as the writer for the moment of the
+// commit only; `wait`: how long to wait for another writer's lock.
+Status CommitGroup(const CliContext& ctx, client::LogConsumer& consumer, const std::string& group,
                    const std::map<TopicPartition, Offset>& next, std::chrono::milliseconds wait) {
+  if (!ctx.bootstrap_servers.empty()) return consumer.Commit(next);
   CliContext writer_ctx = ctx;
   writer_ctx.lock_wait = wait;
-  SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<Log> log, OpenWriter(writer_ctx));
-  std::map<TopicPartition, CommittedOffset> offsets;
-  Timestamp now = Now();
-  for (const auto& [tp, off] : next) offsets[tp] = CommittedOffset{off, "", now};
-  SLUICE_RETURN_IF_ERROR(log->offsets().Commit(group, offsets));
-  return log->Close();
+  SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<client::LogClient> writer,
+                          OpenClient(writer_ctx, Access::kWrite));
+  return writer->ResetGroupOffsets(group, next);
 }
 
 // Positions the consumer on every partition as the flags ask.
-Status SeekStart(Log& log, Consumer& consumer, const ConsumeArgs& args,
+Status SeekStart(client::LogClient& log, client::LogConsumer& consumer, const ConsumeArgs& args,
                  const std::vector<TopicPartition>& tps) {
   if (args.from_beginning) return consumer.SeekToBeginning(tps);
   if (args.has_offset) {
+    SLUICE_ASSIGN_OR_RETURN(auto starts, log.ListOffsets(tps, client::OffsetSpec::Earliest()));
+    SLUICE_ASSIGN_OR_RETURN(auto ends, log.ListOffsets(tps, client::OffsetSpec::Latest()));
     for (const TopicPartition& tp : tps) {
-      SLUICE_ASSIGN_OR_RETURN(Partition * p, log.GetPartition(tp.topic, tp.partition));
-      SLUICE_RETURN_IF_ERROR(p->Refresh());
-      Offset start = p->log_start_offset(), end = p->high_watermark();
+      Offset start = starts[tp], end = ends[tp];
       if (Offset(args.offset) < start || Offset(args.offset) > end) {
         return OutOfRange(
             "offset {} is out of range for topic '{}' partition {}: valid offsets are {}..{} "
@@ -78,12 +77,8 @@ Status SeekStart(Log& log, Consumer& consumer, const ConsumeArgs& args,
   }
   if (!args.from_time.empty()) {
     SLUICE_ASSIGN_OR_RETURN(Timestamp ts, ParseTime(args.from_time));
-    for (const TopicPartition& tp : tps) {
-      SLUICE_ASSIGN_OR_RETURN(Partition * p, log.GetPartition(tp.topic, tp.partition));
-      SLUICE_RETURN_IF_ERROR(p->Refresh());
-      SLUICE_ASSIGN_OR_RETURN(Offset offset, p->OffsetForTime(ts));
-      SLUICE_RETURN_IF_ERROR(consumer.Seek(tp, offset));
-    }
+    SLUICE_ASSIGN_OR_RETURN(auto at, log.ListOffsets(tps, client::OffsetSpec::ForTime(ts)));
+    for (const TopicPartition& tp : tps) SLUICE_RETURN_IF_ERROR(consumer.Seek(tp, at[tp]));
     return Status::Ok();
   }
   if (!args.group.empty()) {
@@ -91,25 +86,31 @@ Status SeekStart(Log& log, Consumer& consumer, const ConsumeArgs& args,
     // longer in the log (retention deleted it). An offset past the end cannot come from
     // consuming this log: the offsets or the log lost something, and restarting from the
     // beginning would silently print everything again.
-    SLUICE_ASSIGN_OR_RETURN(auto committed, log.offsets().Fetch(args.group));
+    std::map<TopicPartition, Offset> committed;
+    Result<client::GroupDescription> group = log.DescribeGroup(args.group);
+    if (group.ok()) {
+      committed = group->committed;
+    } else if (group.status().code() != StatusCode::kNotFound) {
+      return group.status();
+    }
+    SLUICE_ASSIGN_OR_RETURN(auto starts, log.ListOffsets(tps, client::OffsetSpec::Earliest()));
+    SLUICE_ASSIGN_OR_RETURN(auto ends, log.ListOffsets(tps, client::OffsetSpec::Latest()));
     for (const TopicPartition& tp : tps) {
       auto it = committed.find(tp);
       bool usable = false;
       if (it != committed.end()) {
-        SLUICE_ASSIGN_OR_RETURN(Partition * p, log.GetPartition(tp.topic, tp.partition));
-        if (it->second.offset > p->high_watermark()) {
+        if (it->second > ends[tp]) {
           return OutOfRange(
               "group '{}' committed offset {} for {}-{}, but the partition ends at offset {}: the "
               "log lost records or the group's offsets are wrong; move the group with 'sluice "
               "group reset {} --topic {} --to-earliest' (or --to-latest, --to-offset N) and run "
               "again",
-              args.group, it->second.offset, tp.topic, tp.partition, p->high_watermark(),
-              args.group, tp.topic);
+              args.group, it->second, tp.topic, tp.partition, ends[tp], args.group, tp.topic);
         }
-        usable = it->second.offset >= p->log_start_offset();
+        usable = it->second >= starts[tp];
       }
       if (usable) {
-        SLUICE_RETURN_IF_ERROR(consumer.Seek(tp, it->second.offset));
+        SLUICE_RETURN_IF_ERROR(consumer.Seek(tp, it->second));
       } else {
         SLUICE_RETURN_IF_ERROR(consumer.SeekToBeginning({tp}));
       }
@@ -147,29 +148,26 @@ Status RunConsume(const CliContext& ctx, const ConsumeArgs& args) {
     return UsageError(fmt::format("--max {} is negative; give a count of records", args.max));
   }
   InstallInterruptHandler();
-  SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<Log> log, OpenReader(ctx));
-  SLUICE_RETURN_IF_ERROR(CheckTopicExists(*log, args.topic));
-  SLUICE_ASSIGN_OR_RETURN(TopicConfig config, log->DescribeTopic(args.topic));
+  SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<client::LogClient> log, OpenClient(ctx, Access::kRead));
+  const std::string location = LogLocation(ctx);
+  SLUICE_ASSIGN_OR_RETURN(int32_t partitions, CheckTopicExists(*log, args.topic, location));
   std::vector<TopicPartition> tps;
   if (args.has_partition) {
-    SLUICE_RETURN_IF_ERROR(CheckPartition(*log, args.topic, args.partition).status());
+    SLUICE_RETURN_IF_ERROR(CheckPartition(*log, args.topic, args.partition, location).status());
     tps.push_back({args.topic, PartitionId(args.partition)});
   } else {
-    for (int32_t p = 0; p < config.partitions; ++p) tps.push_back({args.topic, PartitionId(p)});
+    for (int32_t p = 0; p < partitions; ++p) tps.push_back({args.topic, PartitionId(p)});
   }
 
-  SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<Consumer> consumer,
-                          Consumer::Create(log.get(), ConsumerOptions{}));
+  client::ConsumerConfig config;
+  // Through a broker the consumer commits for the group itself.
+  if (!ctx.bootstrap_servers.empty()) config.group_id = args.group;
+  SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<client::LogConsumer> consumer, log->NewConsumer(config));
   SLUICE_RETURN_IF_ERROR(consumer->Assign(tps));
   SLUICE_RETURN_IF_ERROR(SeekStart(*log, *consumer, args, tps));
 
   // Without --follow, read up to the end as it was when we started, then stop.
-  std::map<TopicPartition, Offset> end;
-  for (const TopicPartition& tp : tps) {
-    SLUICE_ASSIGN_OR_RETURN(Partition * p, log->GetPartition(tp.topic, tp.partition));
-    SLUICE_RETURN_IF_ERROR(p->Refresh());
-    end[tp] = p->high_watermark();
-  }
+  SLUICE_ASSIGN_OR_RETURN(auto end, log->ListOffsets(tps, client::OffsetSpec::Latest()));
 
   // Per partition, the offset after the last printed record (the start position until one is
   // printed): what --group commits.
@@ -205,16 +203,16 @@ Status RunConsume(const CliContext& ctx, const ConsumeArgs& args) {
       }
       if (*done) break;
     }
-    Result<ConsumerRecords> polled = consumer->Poll(std::chrono::milliseconds(200));
+    Result<client::ConsumerRecords> polled = consumer->Poll(std::chrono::milliseconds(200));
     if (!polled.ok()) {
       status = polled.status();
       break;
     }
-    for (const ConsumerRecord& r : *polled) {
+    for (const client::ConsumedRecord& r : *polled) {
       if (args.has_max && printed >= args.max) break;
-      if (!args.follow && r.record.offset >= end[*r.tp]) continue;
-      format.Append(r.tp->topic, r.tp->partition, r.record, out);
-      next[*r.tp] = r.record.offset + 1;
+      if (!args.follow && r.offset >= end[*r.tp]) continue;
+      format.Append(r, out);
+      next[*r.tp] = r.offset + 1;
       ++printed;
       if (out.size() >= (1 << 20)) {
         status = WriteOut(out);
@@ -227,7 +225,7 @@ Status RunConsume(const CliContext& ctx, const ConsumeArgs& args) {
     if (args.follow && !args.group.empty() && next != committed &&
         Clock::now() - last_commit >= kCommitInterval) {
       // While following, a writer (a producer) may hold the lock: try again later, and say so.
-      Status c = CommitGroup(ctx, args.group, next, std::chrono::milliseconds(0));
+      Status c = CommitGroup(ctx, *consumer, args.group, next, std::chrono::milliseconds(0));
       if (c.ok()) {
         committed = next;
         if (!commit_failure.empty()) {
@@ -250,7 +248,7 @@ Status RunConsume(const CliContext& ctx, const ConsumeArgs& args) {
   if (status.ok()) status = written;
   if (!args.group.empty() && next != committed) {
     // Commit what was printed, even when stopping on an error or an interrupt.
-    Status c = CommitGroup(ctx, args.group, next, ctx.lock_wait);
+    Status c = CommitGroup(ctx, *consumer, args.group, next, ctx.lock_wait);
     if (!c.ok()) {
       return c.WithContext(fmt::format(
           "printed {} records but could not commit them for group '{}'", printed, args.group));

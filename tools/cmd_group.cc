@@ -5,8 +5,7 @@
 #include <memory>
 #include <string>
 
-#include "core/log.h"
-#include "core/offset_store.h"
+#include "client/log_client.h"
 #include "tools/commands.h"
 #include "tools/time_parse.h"
 #include "tools/topic_check.h"
@@ -25,42 +24,44 @@ struct ResetArgs {
 };
 
 Status RunList(const CliContext& ctx) {
-  SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<Log> log, OpenReader(ctx));
-  SLUICE_ASSIGN_OR_RETURN(std::vector<std::string> groups, log->offsets().ListGroups());
+  SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<client::LogClient> log, OpenClient(ctx, Access::kRead));
+  SLUICE_ASSIGN_OR_RETURN(std::vector<std::string> groups, log->ListGroups());
   for (const std::string& g : groups) fmt::print("{}\n", g);
   return Status::Ok();
 }
 
 // Prints one row per committed partition: committed offset, end offset and lag.
-Status PrintOffsets(Log& log, const std::map<TopicPartition, CommittedOffset>& committed) {
+Status PrintOffsets(client::LogClient& log, const std::map<TopicPartition, Offset>& committed) {
   fmt::print("{:<24} {:>9} {:>16} {:>16} {:>12}\n", "TOPIC", "PARTITION", "COMMITTED-OFFSET",
              "END-OFFSET", "LAG");
   for (const auto& [tp, c] : committed) {
     std::string end = "-", lag = "-";
-    if (log.HasTopic(tp.topic)) {
-      Result<Partition*> p = log.GetPartition(tp.topic, tp.partition);
-      if (p.ok()) {
-        SLUICE_RETURN_IF_ERROR((*p)->Refresh());
-        Offset hw = (*p)->high_watermark();
-        end = std::to_string(hw.value());
-        lag = std::to_string(std::max<int64_t>(0, hw - c.offset));
-      }
+    // A partition of a deleted topic has no end: "-".
+    Result<std::map<TopicPartition, Offset>> hw =
+        log.ListOffsets({tp}, client::OffsetSpec::Latest());
+    if (hw.ok()) {
+      Offset e = hw->at(tp);
+      end = std::to_string(e.value());
+      lag = std::to_string(std::max<int64_t>(0, e - c));
+    } else if (hw.status().code() != StatusCode::kNotFound) {
+      return hw.status();
     }
-    fmt::print("{:<24} {:>9} {:>16} {:>16} {:>12}\n", tp.topic, tp.partition.value(),
-               c.offset.value(), end, lag);
+    fmt::print("{:<24} {:>9} {:>16} {:>16} {:>12}\n", tp.topic, tp.partition.value(), c.value(),
+               end, lag);
   }
   return Status::Ok();
 }
 
 Status RunDescribe(const CliContext& ctx, const std::string& group) {
   SLUICE_RETURN_IF_ERROR(ValidateGroupId(group));
-  SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<Log> log, OpenReader(ctx));
-  SLUICE_ASSIGN_OR_RETURN(auto committed, log->offsets().Fetch(group));
-  if (committed.empty()) {
+  SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<client::LogClient> log, OpenClient(ctx, Access::kRead));
+  Result<client::GroupDescription> d = log->DescribeGroup(group);
+  if (!d.ok() && d.status().code() != StatusCode::kNotFound) return d.status();
+  if (!d.ok() || d->committed.empty()) {
     return NotFound("group '{}' has no committed offsets; see the groups with 'sluice group list'",
                     group);
   }
-  return PrintOffsets(*log, committed);
+  return PrintOffsets(*log, d->committed);
 }
 
 Status RunReset(const CliContext& ctx, const ResetArgs& args) {
@@ -72,17 +73,21 @@ Status RunReset(const CliContext& ctx, const ResetArgs& args) {
   if (args.has_to_offset && args.to_offset < 0) {
     return OutOfRange("--to-offset {} is negative; offsets start at 0", args.to_offset);
   }
-  SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<Log> log, OpenWriter(ctx));
-  SLUICE_RETURN_IF_ERROR(CheckTopicExists(*log, args.topic));
-  SLUICE_ASSIGN_OR_RETURN(TopicConfig config, log->DescribeTopic(args.topic));
+  SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<client::LogClient> log, OpenClient(ctx, Access::kWrite));
+  SLUICE_ASSIGN_OR_RETURN(int32_t partitions, CheckTopicExists(*log, args.topic, LogLocation(ctx)));
+  std::vector<TopicPartition> tps;
+  for (int32_t i = 0; i < partitions; ++i) tps.push_back({args.topic, PartitionId(i)});
+  SLUICE_ASSIGN_OR_RETURN(auto starts, log->ListOffsets(tps, client::OffsetSpec::Earliest()));
+  SLUICE_ASSIGN_OR_RETURN(auto ends, log->ListOffsets(tps, client::OffsetSpec::Latest()));
+  std::map<TopicPartition, Offset> at_time;
+  if (to_time) {
+    SLUICE_ASSIGN_OR_RETURN(at_time, log->ListOffsets(tps, client::OffsetSpec::ForTime(*to_time)));
+  }
   // Compute every partition's new offset first, so that an out-of-range --to-offset changes
   // nothing.
-  std::map<TopicPartition, CommittedOffset> offsets;
-  Timestamp now = Now();
-  for (int32_t i = 0; i < config.partitions; ++i) {
-    TopicPartition tp{args.topic, PartitionId(i)};
-    SLUICE_ASSIGN_OR_RETURN(Partition * p, log->GetPartition(tp.topic, tp.partition));
-    Offset start = p->log_start_offset(), end = p->high_watermark();
+  std::map<TopicPartition, Offset> offsets;
+  for (const TopicPartition& tp : tps) {
+    Offset start = starts[tp], end = ends[tp];
     Offset target;
     if (args.to_earliest) {
       target = start;
@@ -94,16 +99,15 @@ Status RunReset(const CliContext& ctx, const ResetArgs& args) {
         return OutOfRange(
             "--to-offset {} is out of range for topic '{}' partition {}: valid offsets are "
             "{}..{}; nothing was changed",
-            args.to_offset, args.topic, i, start.value(), end.value());
+            args.to_offset, args.topic, tp.partition.value(), start.value(), end.value());
       }
     } else {
-      SLUICE_ASSIGN_OR_RETURN(target, p->OffsetForTime(*to_time));
+      target = at_time[tp];
     }
-    offsets[tp] = CommittedOffset{target, "", now};
+    offsets[tp] = target;
   }
-  SLUICE_RETURN_IF_ERROR(log->offsets().Commit(args.group, offsets));
-  SLUICE_RETURN_IF_ERROR(PrintOffsets(*log, offsets));
-  return log->Close();
+  SLUICE_RETURN_IF_ERROR(log->ResetGroupOffsets(args.group, offsets));
+  return PrintOffsets(*log, offsets);
 }
 
 }  // namespace

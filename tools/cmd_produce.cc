@@ -11,8 +11,7 @@
 #include <string>
 #include <string_view>
 
-#include "core/log.h"
-#include "core/producer.h"
+#include "client/log_client.h"
 #include "tools/commands.h"
 #include "tools/topic_check.h"
 
@@ -110,27 +109,36 @@ Status RunProduce(const CliContext& ctx, const ProduceArgs& args) {
     return UsageError("--key-separator is empty; give the text that separates key from value");
   }
   InstallInterruptHandler();
-  SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<Log> log, OpenWriter(ctx));
-  SLUICE_RETURN_IF_ERROR(CheckTopicExists(*log, args.topic));
+  SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<client::LogClient> log, OpenClient(ctx, Access::kWrite));
+  const std::string location = LogLocation(ctx);
+  SLUICE_RETURN_IF_ERROR(CheckTopicExists(*log, args.topic, location).status());
   std::optional<PartitionId> partition;
   if (args.has_partition) {
-    SLUICE_RETURN_IF_ERROR(CheckPartition(*log, args.topic, args.partition).status());
+    SLUICE_RETURN_IF_ERROR(CheckPartition(*log, args.topic, args.partition, location).status());
     partition = PartitionId(args.partition);
   }
 
-  ProducerOptions options;
-  options.acks = ParseAcks(args.acks);
-  SLUICE_ASSIGN_OR_RETURN(options.compression, codec::Parse(args.compression));
-  SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<Producer> producer, Producer::Create(log.get(), options));
+  client::ProducerConfig config;
+  config.acks = ParseAcks(args.acks);
+  SLUICE_ASSIGN_OR_RETURN(config.compression, codec::Parse(args.compression));
+  // An idempotent Kafka producer always waits for acks=all; --acks none|leader asks for less.
+  if (log->kind() == "kafka" && config.acks != Acks::kAll) config.idempotent = false;
+  SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<client::LogProducer> producer, log->NewProducer(config));
   std::atomic<int64_t> delivered{0};
-  DeliveryCallback on_delivery = [&delivered](const Status& s, const TopicPartition&, Offset) {
+  client::DeliveryCallback on_delivery = [&delivered](const Status& s, const TopicPartition&,
+                                                      Offset) {
     if (s.ok()) delivered.fetch_add(1, std::memory_order_relaxed);
   };
 
   // A record (key, value and their framing) never exceeds the topic's max.message.bytes, so a
-  // longer line can be refused without reading the rest of it.
-  SLUICE_ASSIGN_OR_RETURN(TopicConfig config, log->DescribeTopic(args.topic));
-  LineReader reader(STDIN_FILENO, static_cast<size_t>(config.max_message_bytes));
+  // longer line can be refused without reading the rest of it. A broker that does not report
+  // the topic's configs: the largest any topic accepts, the broker refuses what is too long.
+  SLUICE_ASSIGN_OR_RETURN(client::TopicDescription topic, log->DescribeTopic(args.topic));
+  int64_t max_message_bytes = 67108864;
+  if (auto it = topic.configs.find("max.message.bytes"); it != topic.configs.end()) {
+    max_message_bytes = std::stoll(it->second);
+  }
+  LineReader reader(STDIN_FILENO, static_cast<size_t>(max_message_bytes));
   int64_t line_no = 0;
   Status send_error;
   Record record;
@@ -142,7 +150,7 @@ Status RunProduce(const CliContext& ctx, const ProduceArgs& args) {
         send_error = InvalidArgument(
             "line {} is longer than topic '{}' accepts (max.message.bytes = {} bytes); split the "
             "line, or create the topic with a larger --max-message-bytes (up to 67108864)",
-            line_no + 1, args.topic, config.max_message_bytes);
+            line_no + 1, args.topic, max_message_bytes);
       } else {
         send_error = more.status();
       }
@@ -166,10 +174,10 @@ Status RunProduce(const CliContext& ctx, const ProduceArgs& args) {
   }
   Status flushed = producer->Flush();
   producer.reset();
-  Status closed = log->Close();
+  log.reset();  // closes the log
   int64_t written = delivered.load();
-  if (!send_error.ok() || !flushed.ok() || !closed.ok()) {
-    const Status& first = !send_error.ok() ? send_error : !flushed.ok() ? flushed : closed;
+  if (!send_error.ok() || !flushed.ok()) {
+    const Status& first = !send_error.ok() ? send_error : flushed;
     return Status(first.code(), fmt::format("{} ({} records before it were written to '{}')",
                                             first.message(), written, args.topic));
   }

@@ -15,9 +15,11 @@
 #include "core/log.h"
 #include "operators/topology_builder.h"
 #include "runtime/job.h"
+#include "server/kafka_server.h"
 #include "tools/analytics_run.h"
 #include "tools/commands.h"
 #include "tools/job_runner.h"
+#include "tools/owner.h"
 
 namespace sluice::tools {
 namespace {
@@ -64,7 +66,33 @@ Status Run(CliContext& ctx, const RunArgs& a, const AnalyticsArgs& analytics) {
   o.log = log.get();
   InstallInterruptHandler();
   SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<Job> job, Job::Start(o, std::move(topology)));
+  // Whoever owns the data directory serves it: while the job runs, the other `sluice` commands
+  // on this directory (produce into its input, consume its output) go through this server on
+  // an ephemeral loopback port, recorded in <data>/OWNER.
+  kafka::ServerOptions so;
+  so.listen_host = "127.0.0.1";
+  so.listen_port = 0;
+  so.auto_create_topics = false;
+  so.topic_in_use = [&a, app](std::string_view topic) -> std::string {
+    if (topic == a.input || topic == a.output ||
+        (topic.starts_with(app + "-") && topic.ends_with("-repartition"))) {
+      return fmt::format("job {} (application '{}'), running in this process", a.job, app);
+    }
+    return "";
+  };
+  auto server = kafka::KafkaServer::Start(log.get(), so);
+  if (server.ok()) {
+    Status w = WriteOwner(ctx.data_dir, fmt::format("127.0.0.1:{}", (*server)->port()));
+    if (!w.ok()) server = w;
+  }
+  if (!server.ok()) {
+    job->Stop();
+    job->Wait().IgnoreError();
+    return server.status().WithContext("serving the data directory to other sluice commands");
+  }
   Status s = WaitWithProgress(*job, app, a.quiet, /*show_late=*/false, nullptr);
+  RemoveOwner(ctx.data_dir);
+  (*server)->Stop();
   SLUICE_RETURN_IF_ERROR(s);
   job.reset();
   return log->Close();

@@ -18,6 +18,7 @@
 #include "server/kafka_server.h"
 #include "tools/commands.h"
 #include "tools/job_runner.h"
+#include "tools/owner.h"
 
 namespace sluice::tools {
 namespace {
@@ -247,10 +248,22 @@ Status RunServe(const CliContext& ctx, const ServeArgs& args) {
     log->Close().IgnoreError();
     return server.status();
   }
+  // Other `sluice` commands on this directory find the server here and go through it.
+  std::string host = options.listen_host == "0.0.0.0" ? "127.0.0.1"
+                     : options.listen_host == "::"    ? "::1"
+                                                      : options.listen_host;
+  if (host.find(':') != std::string::npos) host = "[" + host + "]";
+  if (Status st = WriteOwner(ctx.data_dir, fmt::format("{}:{}", host, (*server)->port()));
+      !st.ok()) {
+    (*server)->Stop();
+    log->Close().IgnoreError();
+    return st;
+  }
   std::unique_ptr<Job> job;
   if (!args.job.empty()) {
     auto started = StartJob(args, log.get());
     if (!started.ok()) {
+      RemoveOwner(ctx.data_dir);
       (*server)->Stop();
       log->Close().IgnoreError();
       return started.status();
@@ -268,6 +281,7 @@ Status RunServe(const CliContext& ctx, const ServeArgs& args) {
     job_status = job->Wait();
     job.reset();
   }
+  RemoveOwner(ctx.data_dir);
   (*server)->Stop();
   Status closed = log->Close();
   if (!job_status.ok()) return job_status.WithContext(fmt::format("job {}", args.job));

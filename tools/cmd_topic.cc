@@ -4,8 +4,7 @@
 #include <memory>
 #include <string>
 
-#include "core/log.h"
-#include "core/offset_store.h"
+#include "client/log_client.h"
 #include "core/topic_config.h"
 #include "tools/commands.h"
 #include "tools/topic_check.h"
@@ -23,8 +22,8 @@ Status RunCreate(const CliContext& ctx, const CreateArgs& args) {
   // input leaves no trace on disk.
   SLUICE_RETURN_IF_ERROR(ValidateTopicName(args.name));
   SLUICE_RETURN_IF_ERROR(args.config.Validate());
-  SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<Log> log, OpenWriter(ctx, /*create_dir=*/true));
-  Result<TopicConfig> existing = log->DescribeTopic(args.name);
+  SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<client::LogClient> log, OpenClient(ctx, Access::kCreate));
+  Result<int32_t> existing = log->PartitionCount(args.name);
   if (!existing.ok() && existing.status().code() != StatusCode::kNotFound) {
     return existing.status();  // damaged: creating over it would bring its old records back
   }
@@ -32,53 +31,71 @@ Status RunCreate(const CliContext& ctx, const CreateArgs& args) {
     return AlreadyExists(
         "topic '{}' already exists in {}; see it with 'sluice topic describe {}' or pick "
         "another name",
-        args.name, ctx.data_dir, args.name);
+        args.name, LogLocation(ctx), args.name);
   }
-  SLUICE_RETURN_IF_ERROR(log->CreateTopic(args.name, args.config));
-  SLUICE_RETURN_IF_ERROR(log->Close());
+  client::TopicSpec spec{.partitions = args.config.partitions,
+                         .retention_ms = args.config.retention_ms,
+                         .retention_bytes = args.config.retention_bytes,
+                         .segment_bytes = args.config.segment_bytes,
+                         .max_message_bytes = args.config.max_message_bytes};
+  SLUICE_RETURN_IF_ERROR(log->CreateTopic(args.name, spec));
+  log.reset();  // closes the log
   fmt::print("created topic '{}' with {} partition{}\n", args.name, args.config.partitions,
              args.config.partitions == 1 ? "" : "s");
   return Status::Ok();
 }
 
 Status RunList(const CliContext& ctx) {
-  SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<Log> log, OpenReader(ctx));
+  SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<client::LogClient> log, OpenClient(ctx, Access::kRead));
   SLUICE_ASSIGN_OR_RETURN(std::vector<std::string> names, log->ListTopics());
   for (const std::string& name : names) fmt::print("{}\n", name);
   return Status::Ok();
 }
 
-std::string Limit(int64_t v) { return v < 0 ? std::string("unlimited") : std::to_string(v); }
+// A config value as the header shows it: "unlimited" for -1 where that means no limit, "-" when
+// the log does not say (a broker without DescribeConfigs).
+std::string ConfigValue(const client::TopicDescription& d, const std::string& key,
+                        bool minus_one_unlimited) {
+  auto it = d.configs.find(key);
+  if (it == d.configs.end()) return "-";
+  if (minus_one_unlimited && it->second == "-1") return "unlimited";
+  return it->second;
+}
+
+std::string OrDash(const std::optional<int64_t>& v) {
+  return v ? std::to_string(*v) : std::string("-");
+}
 
 Status RunDescribe(const CliContext& ctx, const std::string& name) {
-  SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<Log> log, OpenReader(ctx));
-  SLUICE_RETURN_IF_ERROR(CheckTopicExists(*log, name));
-  SLUICE_ASSIGN_OR_RETURN(TopicConfig config, log->DescribeTopic(name));
+  SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<client::LogClient> log, OpenClient(ctx, Access::kRead));
+  SLUICE_RETURN_IF_ERROR(CheckTopicExists(*log, name, LogLocation(ctx)).status());
+  SLUICE_ASSIGN_OR_RETURN(client::TopicDescription d, log->DescribeTopic(name));
   fmt::print(
       "topic {}: partitions={} retention.ms={} retention.bytes={} segment.bytes={} "
       "max.message.bytes={}\n",
-      name, config.partitions, Limit(config.retention_ms), Limit(config.retention_bytes),
-      config.segment_bytes, config.max_message_bytes);
+      name, d.partitions.size(), ConfigValue(d, "retention.ms", true),
+      ConfigValue(d, "retention.bytes", true), ConfigValue(d, "segment.bytes", false),
+      ConfigValue(d, "max.message.bytes", false));
   fmt::print("{:>9} {:>16} {:>16} {:>14} {:>8}\n", "PARTITION", "LOG-START-OFFSET", "END-OFFSET",
              "BYTES", "SEGMENTS");
-  for (int32_t p = 0; p < config.partitions; ++p) {
-    SLUICE_ASSIGN_OR_RETURN(Partition * part, log->GetPartition(name, PartitionId(p)));
-    SLUICE_RETURN_IF_ERROR(part->Refresh());
-    PartitionStats st = part->Stats();
-    fmt::print("{:>9} {:>16} {:>16} {:>14} {:>8}\n", p, st.log_start_offset.value(),
-               st.high_watermark.value(), st.bytes, st.segments);
+  for (const client::PartitionInfo& p : d.partitions) {
+    fmt::print("{:>9} {:>16} {:>16} {:>14} {:>8}\n", p.partition.value(), p.start_offset.value(),
+               p.end_offset.value(), OrDash(p.bytes), OrDash(p.segments));
   }
   return Status::Ok();
 }
 
 Status RunDelete(const CliContext& ctx, const std::string& name) {
   SLUICE_RETURN_IF_ERROR(ValidateTopicName(name));
-  SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<Log> log, OpenWriter(ctx));
+  SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<client::LogClient> log, OpenClient(ctx, Access::kWrite));
   // A damaged topic can be deleted: that is how its data is dropped on purpose.
-  if (Status st = CheckTopicExists(*log, name); st.code() == StatusCode::kNotFound) return st;
+  if (Status st = CheckTopicExists(*log, name, LogLocation(ctx)).status();
+      st.code() == StatusCode::kNotFound) {
+    return st;
+  }
+  // Deleting a topic drops its committed offsets too.
   SLUICE_RETURN_IF_ERROR(log->DeleteTopic(name));
-  SLUICE_RETURN_IF_ERROR(log->offsets().DeleteTopic(name));
-  SLUICE_RETURN_IF_ERROR(log->Close());
+  log.reset();  // closes the log
   fmt::print("deleted topic '{}'\n", name);
   return Status::Ok();
 }

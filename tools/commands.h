@@ -13,6 +13,7 @@
 #include <memory>
 #include <string>
 
+#include "client/log_client.h"
 #include "core/log.h"
 #include "core/status.h"
 
@@ -23,6 +24,9 @@ struct CliContext {
   std::string data_dir = "./sluice-data";
   // True when the user chose the data directory (--data or $SLUICE_DATA).
   bool data_dir_given = false;
+  // --bootstrap-server/-b HOST:PORT: go through this Kafka broker (`sluice serve` or any Kafka
+  // cluster) instead of opening the data directory. Empty: embedded.
+  std::string bootstrap_servers;
   // The command line as typed, recorded in the writer lock so others can name the holder.
   std::string command_line;
   // How long a writer waits for another writer's lock before failing.
@@ -42,6 +46,17 @@ Result<std::unique_ptr<Log>> OpenReader(const CliContext& ctx);
 // Opens the data directory as the (single) writer, waiting up to ctx.lock_wait for another
 // writer. `create_dir`: whether a missing data directory may be created (only `topic create`).
 Result<std::unique_ptr<Log>> OpenWriter(const CliContext& ctx, bool create_dir = false);
+
+// How a command uses the log: reads only, writes, or writes and may create a missing data
+// directory (only `topic create`).
+enum class Access { kRead, kWrite, kCreate };
+
+// The log the command works on: the broker of ctx.bootstrap_servers, or else the data directory
+// (read-only for kRead: no lock, runs beside a writer; as the single writer otherwise, waiting
+// up to ctx.lock_wait for another). A missing data directory fails with a clear message.
+Result<std::unique_ptr<client::LogClient>> OpenClient(const CliContext& ctx, Access access);
+// Where the log is, for messages: the data directory, or "the broker at HOST:PORT".
+std::string LogLocation(const CliContext& ctx);
 
 // A usage error detected after parsing (e.g. conflicting values): main() exits with code 2.
 Status UsageError(std::string message);

@@ -2,6 +2,8 @@
 
 #include <iterator>
 
+#include "client/log_client.h"
+
 namespace sluice::tools {
 namespace {
 
@@ -124,6 +126,47 @@ void RecordFormat::Append(std::string_view topic, PartitionId partition, const R
         }
         bool first = true;
         for (const Header& h : *headers) {
+          if (!first) out.push_back(',');
+          first = false;
+          AppendText(out, h.key);
+          if (h.value) {
+            out.push_back('=');
+            AppendText(out, *h.value);
+          }
+        }
+        break;
+      }
+    }
+  }
+}
+
+void RecordFormat::Append(const client::ConsumedRecord& record, fmt::memory_buffer& out) const {
+  for (const Piece& p : pieces_) {
+    switch (p.kind) {
+      case Kind::kLiteral:
+        AppendText(out, p.literal);
+        break;
+      case Kind::kTopic:
+        AppendText(out, record.tp->topic);
+        break;
+      case Kind::kPartition:
+        fmt::format_to(std::back_inserter(out), "{}", record.tp->partition.value());
+        break;
+      case Kind::kOffset:
+        fmt::format_to(std::back_inserter(out), "{}", record.offset.value());
+        break;
+      case Kind::kKey:
+        if (record.key) AppendText(out, *record.key);
+        break;
+      case Kind::kValue:
+        if (record.value) AppendText(out, *record.value);
+        break;
+      case Kind::kTimestamp:
+        fmt::format_to(std::back_inserter(out), "{}", record.timestamp.value());
+        break;
+      case Kind::kHeaders: {
+        bool first = true;
+        for (const Header& h : record.headers) {
           if (!first) out.push_back(',');
           first = false;
           AppendText(out, h.key);

@@ -16,6 +16,10 @@
 #include "core/status.h"
 #include "core/types.h"
 
+namespace sluice::client {
+struct ConsumedRecord;
+}
+
 namespace sluice::tools {
 
 class RecordFormat {
@@ -29,6 +33,8 @@ class RecordFormat {
   // Appends one formatted record to `out`.
   void Append(std::string_view topic, PartitionId partition, const RecordView& record,
               fmt::memory_buffer& out) const;
+  // The same for a record read through a LogClient (client/log_client.h).
+  void Append(const client::ConsumedRecord& record, fmt::memory_buffer& out) const;
 
  private:
   enum class Kind { kLiteral, kTopic, kPartition, kOffset, kKey, kValue, kTimestamp, kHeaders };

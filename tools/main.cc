@@ -15,6 +15,7 @@
 #include <string_view>
 
 #include "tools/commands.h"
+#include "tools/owner.h"
 
 namespace {
 
@@ -91,6 +92,9 @@ int main(int argc, char** argv) {
   app.set_help_all_flag("--help-all", "Show help for every command");
   auto* data = app.add_option("--data", ctx.data_dir,
                               "Data directory (default ./sluice-data, or $SLUICE_DATA)");
+  app.add_option("--bootstrap-server,-b", ctx.bootstrap_servers,
+                 "HOST:PORT of a Kafka broker (`sluice serve` or any Kafka cluster) to go through "
+                 "instead of opening the data directory (topic, produce, consume, group)");
 
   sluice::tools::RegisterTopicCommands(app, ctx);
   sluice::tools::RegisterProduceCommand(app, ctx);
@@ -132,6 +136,38 @@ int main(int argc, char** argv) {
   if (ctx.data_dir.empty()) {
     fmt::print(stderr, "sluice: --data is empty; give a directory path\n");
     return 2;
+  }
+  if (!ctx.bootstrap_servers.empty()) {
+    // Only the commands that go through a LogClient can use a broker; the others would quietly
+    // open the data directory instead.
+    std::string where = CommandPath(app);
+    bool supported = false;
+    for (std::string_view cmd :
+         {"sluice topic", "sluice produce", "sluice consume", "sluice group"}) {
+      if (where.starts_with(cmd)) supported = true;
+    }
+    if (!supported) {
+      fmt::print(stderr,
+                 "{}: --bootstrap-server is not supported by this command yet (it works with "
+                 "topic, produce, consume and group); run it without -b on the data directory\n",
+                 where);
+      return 2;
+    }
+  }
+  if (ctx.bootstrap_servers.empty() && ctx.action) {
+    // Whoever owns the data directory serves it: the log commands go through its server.
+    std::string where = CommandPath(app);
+    for (std::string_view cmd :
+         {"sluice topic", "sluice produce", "sluice consume", "sluice group"}) {
+      if (!where.starts_with(cmd)) continue;
+      sluice::Result<std::string> owner =
+          sluice::tools::FindOwner(ctx.data_dir, std::chrono::milliseconds(5000));
+      if (!owner.ok()) {
+        fmt::print(stderr, "sluice: {}\n", OneLine(owner.status().message()));
+        return 1;
+      }
+      ctx.bootstrap_servers = *owner;
+    }
   }
   if (!ctx.action) {
     fmt::print(stderr, "sluice: no command given; run 'sluice --help' for usage\n");

@@ -145,7 +145,8 @@ class EmbeddedLogClient final : public LogClient {
     ProducerOptions o{.acks = config.acks,
                       .batch_bytes = config.batch_bytes,
                       .linger = config.linger,
-                      .idempotent = config.idempotent};
+                      .idempotent = config.idempotent,
+                      .compression = config.compression};
     auto p = Producer::Create(log_, o);
     if (!p.ok()) return p.status();
     return std::unique_ptr<LogProducer>(new EmbeddedProducer(std::move(p).value()));
@@ -170,7 +171,12 @@ class EmbeddedLogClient final : public LogClient {
                   .max_message_bytes = spec.max_message_bytes};
     return log_->CreateTopic(name, c);
   }
-  Status DeleteTopic(const std::string& name) override { return log_->DeleteTopic(name); }
+  // Drops the topic's committed offsets with it, as a Kafka broker does, so a topic created
+  // again under the name does not inherit them.
+  Status DeleteTopic(const std::string& name) override {
+    SLUICE_RETURN_IF_ERROR(log_->DeleteTopic(name));
+    return log_->offsets().DeleteTopic(name);
+  }
   Result<std::vector<std::string>> ListTopics() override { return log_->ListTopics(); }
 
   Result<TopicDescription> DescribeTopic(const std::string& name) override {
@@ -185,7 +191,9 @@ class EmbeddedLogClient final : public LogClient {
     for (int32_t i = 0; i < config->partitions; ++i) {
       auto p = Fresh(name, PartitionId(i));
       if (!p.ok()) return p.status();
-      d.partitions.push_back({PartitionId(i), (*p)->log_start_offset(), (*p)->high_watermark()});
+      PartitionStats st = (*p)->Stats();
+      d.partitions.push_back({PartitionId(i), (*p)->log_start_offset(), (*p)->high_watermark(),
+                              static_cast<int64_t>(st.bytes), static_cast<int64_t>(st.segments)});
     }
     return d;
   }

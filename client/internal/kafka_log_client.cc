@@ -181,11 +181,13 @@ class KafkaProducer final : public LogProducer {
       // Kafka requires acks=all for idempotence; the embedded log accepts any level.
       acks = "all";
     }
-    auto conf = NewConf(options_, {{"acks", acks},
-                                   {"enable.idempotence", config.idempotent ? "true" : "false"},
-                                   {"batch.size", std::to_string(config.batch_bytes)},
-                                   {"linger.ms", std::to_string(config.linger.count())},
-                                   {"partitioner", "murmur2_random"}});
+    auto conf = NewConf(options_,
+                        {{"acks", acks},
+                         {"enable.idempotence", config.idempotent ? "true" : "false"},
+                         {"batch.size", std::to_string(config.batch_bytes)},
+                         {"linger.ms", std::to_string(config.linger.count())},
+                         {"partitioner", "murmur2_random"},
+                         {"compression.codec", codec::Name(static_cast<int>(config.compression))}});
     if (!conf.ok()) return conf.status();
     rd_kafka_conf_set_opaque(*conf, this);
     rd_kafka_conf_set_dr_msg_cb(*conf, &KafkaProducer::OnDelivery);

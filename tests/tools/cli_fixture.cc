@@ -23,6 +23,7 @@ void CliTest::TearDown() {
 
 std::vector<std::string> CliTest::WithData(std::vector<std::string> args) const {
   args.insert(args.begin(), {"--data", data_});
+  args.insert(args.end(), extra_args_.begin(), extra_args_.end());
   return args;
 }
 

@@ -30,6 +30,8 @@ class CliTest : public ::testing::Test {
   std::string tmp_;   // removed after the test
   std::string data_;  // tmp_/data
   std::map<std::string, std::string> env_{{"SLUICE_LOCK_WAIT_MS", "200"}};
+  // Appended to every Sluice() command line (e.g. {"-b", "127.0.0.1:PORT"}).
+  std::vector<std::string> extra_args_;
 };
 
 // Expects a failure with `code` and exactly one line on stderr; returns that line.

@@ -1,9 +1,15 @@
 // Produce/consume round trips, offsets, times, formats and consumer groups through the real
 // `sluice` binary.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <filesystem>
+#include <memory>
 #include <set>
 #include <sstream>
 #include <string>
@@ -19,7 +25,68 @@
 namespace sluice::testing {
 namespace {
 
-class CliRoundTripTest : public CliTest {};
+// Built twice: tools_cli_test runs the suite on the data directory (embedded); with
+// SLUICE_CLI_VIA_BROKER (tools_cli_broker_test) every command goes through `--bootstrap-server`
+// to a `sluice serve` process serving that directory, and must print the same.
+#ifdef SLUICE_CLI_VIA_BROKER
+constexpr bool kViaBroker = true;
+#else
+constexpr bool kViaBroker = false;
+#endif
+
+// A loopback port nobody listens on right now.
+uint16_t FreePort() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+  socklen_t len = sizeof(addr);
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  ::close(fd);
+  return ntohs(addr.sin_port);
+}
+
+bool Accepts(uint16_t port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(port);
+  bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
+  ::close(fd);
+  return ok;
+}
+
+class CliRoundTripTest : public CliTest {
+ protected:
+  void SetUp() override {
+    CliTest::SetUp();
+    if (!kViaBroker) return;
+    uint16_t port = FreePort();
+    std::string address = "127.0.0.1:" + std::to_string(port);
+    server_ = std::make_unique<SluiceProcess>(std::vector<std::string>{
+        "--data", data_, "serve", "--listen", address, "--no-auto-create"});
+    // A guard against a server that never comes up, not a timing assertion.
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (!Accepts(port) && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    ASSERT_TRUE(Accepts(port)) << "sluice serve did not start: " << server_->err();
+    extra_args_ = {"-b", address};
+  }
+  void TearDown() override {
+    if (server_) {
+      server_->Signal(SIGTERM);
+      EXPECT_EQ(server_->Wait(), 0) << server_->err();
+      server_.reset();
+    }
+    CliTest::TearDown();
+  }
+
+  std::unique_ptr<SluiceProcess> server_;
+};
 
 // Kafka's murmur2 of fixed keys, as Kafka's Java client (UtilsTest.testMurmur2) and
 // kafka-python compute them, and the partition of 4 each lands on: toPositive(h) % 4.
@@ -203,7 +270,17 @@ TEST_F(CliRoundTripTest, TopicListDescribeDelete) {
   EXPECT_EQ(partition, 1);
   EXPECT_EQ(start, 0);
   EXPECT_EQ(end, 2);
-  EXPECT_NE(Ok({"topic", "describe", "a-topic"}).find("retention.ms=60000"), std::string::npos);
+  std::string a_desc = Ok({"topic", "describe", "a-topic"});
+  if (!kViaBroker) {
+    EXPECT_NE(a_desc.find("retention.ms=60000"), std::string::npos) << a_desc;
+  } else {
+    // `sluice serve` does not answer DescribeConfigs yet (issue 12): the setting is shown when
+    // the broker reports it, "-" (unknown) until then, never a wrong value.
+    EXPECT_TRUE(a_desc.find("retention.ms=60000") != std::string::npos ||
+                a_desc.find("retention.ms=- ") != std::string::npos)
+        << a_desc;
+    EXPECT_NE(a_desc.find("partitions=1"), std::string::npos) << a_desc;
+  }
   Ok({"consume", "b-topic", "--group", "g"});
   Ok({"topic", "delete", "b-topic"});
   EXPECT_EQ(Ok({"topic", "list"}), "a-topic\n");
@@ -227,6 +304,7 @@ namespace sluice::testing {
 namespace {
 
 TEST_F(CliRoundTripTest, DemoRunsEveryStepAndChecksItsCounts) {
+  if (kViaBroker) GTEST_SKIP() << "sluice demo does not take --bootstrap-server yet";
   CliResult r = Sluice({"demo", "--events", "3000", "--partitions", "3"});
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   for (const char* step : {"1. created topic", "2. produced 3000", "3. read all 3000",
@@ -243,6 +321,7 @@ TEST_F(CliRoundTripTest, DemoRunsEveryStepAndChecksItsCounts) {
 }
 
 TEST_F(CliRoundTripTest, DemoWithoutDataUsesAndRemovesATemporaryDirectory) {
+  if (kViaBroker) GTEST_SKIP() << "sluice demo does not take --bootstrap-server yet";
   std::string tmpdir = tmp_ + "/t";
   std::filesystem::create_directory(tmpdir);
   CliResult r = RunSluice({"demo", "--events", "500"}, "", {{"TMPDIR", tmpdir}});
@@ -275,6 +354,8 @@ void WriteOneBatchWithFourTimes(const std::string& data_dir) {
 }
 
 TEST_F(CliRoundTripTest, FromTimeLandsOnTheRecordNotTheBatchStart) {
+  // Writes its batch with core's Log, which the serving process holds.
+  if (kViaBroker) GTEST_SKIP() << "writes the data directory directly";
   WriteOneBatchWithFourTimes(data_);
   EXPECT_EQ(Ok({"consume", "times", "--from-beginning", "--format", "%o %T\\n"}),
             "0 1000\n1 2000\n2 3000\n3 4000\n");

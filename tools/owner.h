@@ -1,0 +1,25 @@
+// "Whoever owns a data directory serves it": the process holding a data directory's lock and
+// serving it over the Kafka protocol (`sluice serve`) records its address in <data>/OWNER, and
+// the other `sluice` log commands given that directory go through it (see tools/README.md).
+#pragma once
+
+#include <chrono>
+#include <string>
+
+#include "core/status.h"
+
+namespace sluice::tools {
+
+// Records that this process (which holds the data directory's lock) serves it at `address`
+// ("HOST:PORT"): <data_dir>/OWNER, replaced atomically, with a checksum.
+Status WriteOwner(const std::string& data_dir, const std::string& address);
+// Removes <data_dir>/OWNER (at a clean stop). Absent is fine.
+void RemoveOwner(const std::string& data_dir);
+
+// The address of the process that serves `data_dir` now, or "" when nobody does: no OWNER
+// file, a damaged one, or a stale one (its owner is gone: the directory's lock is free).
+// kUnavailable when the lock holder recorded an address but does not answer there within
+// `timeout`, naming it and saying what to do.
+Result<std::string> FindOwner(const std::string& data_dir, std::chrono::milliseconds timeout);
+
+}  // namespace sluice::tools
