@@ -38,6 +38,11 @@ struct PartitionOptions {
   // When true, every batch above the recovery point is CRC-checked on open even after a clean
   // shutdown, and damage below the recovery point is reported (a full scrub).
   bool verify_all = false;
+  // `sluice topic repair`: accept the loss of damaged data. Every batch is checked; the log is
+  // cut at the first damage (or missing segment) and later segments are deleted, even below the
+  // recovery point, and RecoveryReport says which offsets were lost. With read_only, nothing is
+  // changed and the report says what a repair would cut (a dry run).
+  bool repair = false;
 };
 
 struct AppendResult {
@@ -81,6 +86,11 @@ struct RecoveryReport {
   int64_t indexes_rebuilt = 0;
   int64_t orphan_files_removed = 0;
   std::string notes;  // anything else recovery had to do, for the log line
+  // Damage a writer refuses to truncate (a read-only view reads up to it) or a repair cut:
+  // offsets [lost_begin, lost_end) are unreadable, or were dropped by the repair.
+  Offset lost_begin;
+  Offset lost_end;
+  std::string damage;  // the error, naming the file and byte position; empty if none
   std::string ToString() const;
 };
 
