@@ -99,7 +99,10 @@ class Partition {
   virtual ~Partition() = default;
 
   // Opens (creating if absent and not read-only) the partition in `dir`. Runs recovery when the
-  // last writer did not shut down cleanly. Corruption below the recovery point returns kCorruption
+  // last writer did not shut down cleanly. Damage that is not a torn tail (below the recovery
+  // point, before the last segment, a lost segment) fails a writer's Open with kCorruption naming
+  // `sluice topic repair`; a read-only Open keeps everything before it and its reads there fail.
+  // With verify_all, corruption below the recovery point returns kCorruption
   // with the segment and byte position (never silently truncated). Read-only: a missing `dir`
   // (the writer has not appended yet) opens as an empty partition that Refresh fills later.
   static Result<std::unique_ptr<Partition>> Open(const std::string& dir, std::string topic,
