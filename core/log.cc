@@ -286,6 +286,37 @@ Result<Partition*> Log::GetPartition(const std::string& topic, PartitionId parti
   return GetPartitionLocked(topic, partition);
 }
 
+Result<RecoveryReport> Log::RepairPartition(const std::string& topic, PartitionId partition,
+                                            bool dry_run) {
+  SLUICE_RETURN_IF_ERROR(ValidateTopicName(topic));
+  std::lock_guard lock(mu_);
+  if (!dry_run && options_.read_only) {
+    return InvalidArgument("a repair changes files: open {} as its writer, or use a dry run",
+                           options_.data_dir);
+  }
+  SLUICE_ASSIGN_OR_RETURN(TopicConfig config, LoadTopicConfig(topic));
+  if (partition < PartitionId(0) || partition.value() >= config.partitions) {
+    return NotFound("topic '{}' has {} partition{}; partition {} does not exist", topic,
+                    config.partitions, config.partitions == 1 ? "" : "s", partition);
+  }
+  if (auto it = topics_.find(topic); it != topics_.end() &&
+                                     it->second->partitions.size() > partition.value() &&
+                                     it->second->partitions[partition.value()]) {
+    return InvalidArgument("partition {}-{} is open in this process; repair it before using it",
+                           topic, partition);
+  }
+  std::string pdir = JoinPath(TopicDir(topic), fmt::format("{}", partition));
+  if (!fs_->Exists(pdir)) return RecoveryReport{};  // nothing was ever written
+  PartitionOptions o = options_.partition;
+  o.repair = true;
+  o.read_only = dry_run || options_.read_only;
+  SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<Partition> p,
+                          Partition::Open(pdir, topic, partition, config, o));
+  RecoveryReport report = p->recovery_report();
+  SLUICE_RETURN_IF_ERROR(p->Close());
+  return report;
+}
+
 Result<Partition*> Log::GetPartitionLocked(const std::string& topic, PartitionId partition) {
   auto it = topics_.find(topic);
   if (it == topics_.end()) {

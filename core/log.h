@@ -79,6 +79,13 @@ class Log {
   // it has.
   Result<Partition*> GetPartition(const std::string& topic, PartitionId partition);
 
+  // `sluice topic repair`: accepts the loss of a damaged partition (PartitionOptions::repair):
+  // cuts it at the first damage or missing segment, deletes the segments after it and makes the
+  // result durable. With `dry_run` (or a read-only Log) it changes nothing. The report says which
+  // offsets were lost (lost_begin/lost_end, damage). The partition must not be open in this Log.
+  Result<RecoveryReport> RepairPartition(const std::string& topic, PartitionId partition,
+                                         bool dry_run);
+
   // Committed group offsets (durable).
   OffsetStore& offsets() { return *offsets_; }
   // In-process consumer group membership (see group_coordinator.h).

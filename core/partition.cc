@@ -7,6 +7,7 @@
 
 #include "core/batch_cursor.h"
 #include "core/internal/partition_impl.h"
+#include "core/internal/segment_list_file.h"
 #include "core/offset_rule.h"
 #include "core/segment_format.h"
 
@@ -14,10 +15,13 @@ namespace sluice {
 
 std::string RecoveryReport::ToString() const {
   return fmt::format(
-      "clean_shutdown={} segments_scanned={} truncated_bytes={} segments_deleted={} "
-      "indexes_rebuilt={} orphan_files_removed={}{}{}",
-      clean_shutdown, segments_scanned, truncated_bytes, segments_deleted, indexes_rebuilt,
-      orphan_files_removed, notes.empty() ? "" : " notes: ", notes);
+             "clean_shutdown={} segments_scanned={} truncated_bytes={} segments_deleted={} "
+             "indexes_rebuilt={} orphan_files_removed={}{}{}",
+             clean_shutdown, segments_scanned, truncated_bytes, segments_deleted, indexes_rebuilt,
+             orphan_files_removed, notes.empty() ? "" : " notes: ", notes) +
+         (damage.empty() ? std::string()
+                         : fmt::format(" damage: offsets {} to {}: {}", lost_begin,
+                                       lost_end.value() - 1, damage));
 }
 
 Result<std::unique_ptr<Partition>> Partition::Open(const std::string& dir, std::string topic,
@@ -227,6 +231,8 @@ Status PartitionImpl::ReadInto(Offset offset, size_t max_bytes, ReadResult* out)
         offset, Name(), r.log_start_offset, r.high_watermark);
   }
   if (offset == r.high_watermark) return Status::Ok();
+  // A read-only view of a damaged partition: everything before the damage reads, then the error.
+  if (!damage_.ok() && offset.value() >= damage_offset_) return damage_;
   std::shared_ptr<const SegmentList> segs = segments();
   auto it = std::upper_bound(
       segs->begin(), segs->end(), offset,
@@ -340,6 +346,21 @@ Status PartitionImpl::CheckpointLocked() {
   checkpoint_.log_start_offset = log_start_offset();
   checkpoint_.recovery_point = leo;
   checkpoint_.producers = producers_;
+  // The segment list first: every sealed segment in it is fsynced (at its seal), and a crash
+  // between the two files leaves a list that is newer than the recovery point, never older.
+  SegmentListFile list;
+  list.log_start = checkpoint_.log_start_offset;
+  std::shared_ptr<const SegmentList> segs = segments();
+  for (size_t i = 0; i < segs->size(); ++i) {
+    const Segment& seg = *(*segs)[i];
+    if (i + 1 < segs->size()) {
+      list.segments.push_back({seg.base_offset(), seg.end_offset()});
+    } else {
+      list.segments.push_back({seg.base_offset(), std::nullopt});
+    }
+  }
+  SLUICE_RETURN_IF_ERROR(
+      fs_->WriteFileAtomic(JoinPath(dir_, segment_format::kSegmentListFile), list.Encode()));
   SLUICE_RETURN_IF_ERROR(
       fs_->WriteFileAtomic(JoinPath(dir_, segment_format::kCheckpointFile), checkpoint_.Encode()));
   std::lock_guard<std::mutex> l(sync_mu_);

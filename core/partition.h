@@ -39,6 +39,11 @@ struct PartitionOptions {
   // When true, every batch above the recovery point is CRC-checked on open even after a clean
   // shutdown, and damage below the recovery point is reported (a full scrub).
   bool verify_all = false;
+  // `sluice topic repair`: accept the loss of damaged data. Every batch is checked; the log is
+  // cut at the first damage (or missing segment) and later segments are deleted, even below the
+  // recovery point, and RecoveryReport says which offsets were lost. With read_only, nothing is
+  // changed and the report says what a repair would cut (a dry run).
+  bool repair = false;
 };
 
 struct AppendResult {
@@ -82,6 +87,11 @@ struct RecoveryReport {
   int64_t indexes_rebuilt = 0;
   int64_t orphan_files_removed = 0;
   std::string notes;  // anything else recovery had to do, for the log line
+  // Damage a writer refuses to truncate (a read-only view reads up to it) or a repair cut:
+  // offsets [lost_begin, lost_end) are unreadable, or were dropped by the repair.
+  Offset lost_begin;
+  Offset lost_end;
+  std::string damage;  // the error, naming the file and byte position; empty if none
   std::string ToString() const;
 };
 
@@ -90,7 +100,10 @@ class Partition {
   virtual ~Partition() = default;
 
   // Opens (creating if absent and not read-only) the partition in `dir`. Runs recovery when the
-  // last writer did not shut down cleanly. Corruption below the recovery point returns kCorruption
+  // last writer did not shut down cleanly. Damage that is not a torn tail (below the recovery
+  // point, before the last segment, a lost segment) fails a writer's Open with kCorruption naming
+  // `sluice topic repair`; a read-only Open keeps everything before it and its reads there fail.
+  // With verify_all, corruption below the recovery point returns kCorruption
   // with the segment and byte position (never silently truncated). Read-only: a missing `dir`
   // (the writer has not appended yet) opens as an empty partition that Refresh fills later.
   static Result<std::unique_ptr<Partition>> Open(const std::string& dir, std::string topic,

@@ -390,13 +390,26 @@ Status Segment::ReadBatches(Offset offset, Offset hw, size_t max_bytes, std::str
   SLUICE_ASSIGN_OR_RETURN(uint64_t pos, StartPosition(offset));
   char h[kOffsetsPrefix];
   uint64_t first_size = 0;
+  // Offsets are outside the CRC, so they are checked against the offset rule, the segment's
+  // base (its file name) and its end: an edited baseOffset must not renumber or hide records.
+  int64_t next = base_.value();
+  auto bad_offsets = [&](uint64_t at, int64_t base, int64_t last) -> Status {
+    if (base >= next && last < end.value()) return Status::Ok();
+    return Damaged(at, fmt::format("the batch has offsets {} to {}, but the previous batch ends "
+                                   "at {} and the segment at {} (an edited baseOffset?)",
+                                   base, last, next - 1, end.value() - 1));
+  };
   while (true) {
     if (pos >= visible) return Status::Ok();
     SLUICE_ASSIGN_OR_RETURN(uint64_t sz, ReadHeader(pos, visible, h, sizeof(h)));
+    if (pos == 0 || next != base_.value()) {
+      SLUICE_RETURN_IF_ERROR(bad_offsets(pos, BaseOf(h), LastOf(h)));
+    }
     if (LastOf(h) >= offset.value()) {
       first_size = sz;
       break;
     }
+    next = LastOf(h) + 1;
     pos += sz;
   }
   size_t n = static_cast<size_t>(
@@ -414,11 +427,33 @@ Status Segment::ReadBatches(Offset offset, Offset hw, size_t max_bytes, std::str
   RecordBatchView v;
   size_t good = 0;
   Status damage;
+  // The walk checked the first batch. A batch after a gap that the next batch overlaps is as
+  // suspect as that one (one of the two was renumbered): neither is returned.
+  // `next` is where the batch before the first one ended (the segment base if the walk started
+  // at an index entry, so a gap there is not known).
+  size_t before_last = 0;
+  bool last_after_gap = false;
+  bool first = true;
   while (cursor.Next(&v) && v.base_offset() < hw) {
     if (!v.CrcMatches()) {
       damage = Damaged(pos + good, "the batch fails its CRC-32C check");
       break;
     }
+    if (first) next = std::min(next, v.base_offset().value());  // checked by the walk
+    first = false;
+    damage = bad_offsets(pos + good, v.base_offset().value(), v.last_offset().value());
+    if (!damage.ok()) {
+      if (last_after_gap && v.base_offset().value() < next) {
+        good = before_last;
+        damage = Damaged(pos + good, fmt::format("the batch has offsets {} to {}, which the next "
+                                                 "batch overlaps (an edited baseOffset?)",
+                                                 BaseOf(out->data() + old + good), next - 1));
+      }
+      break;
+    }
+    last_after_gap = v.base_offset().value() > next;
+    before_last = good;
+    next = v.last_offset().value() + 1;
     good = cursor.valid_bytes();
   }
   if (damage.ok() && cursor.stop() == BatchCursor::Stop::kMalformed) {

@@ -27,6 +27,8 @@ inline constexpr size_t kTimeIndexEntrySize = 12;
 inline constexpr std::string_view kCheckpointFile = "recovery-point";
 // Present only while no writer has the partition open and the last one closed cleanly.
 inline constexpr std::string_view kCleanShutdownFile = "clean-shutdown";
+// Log start and every segment's base (and a sealed one's end): tells a lost segment from a gap.
+inline constexpr std::string_view kSegmentListFile = "segments";
 
 inline constexpr uint32_t kCheckpointMagic = 0x534c5250;  // "SLRP"
 inline constexpr uint8_t kCheckpointVersion = 1;

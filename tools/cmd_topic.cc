@@ -1,4 +1,4 @@
-// sluice topic create | list | describe | delete
+// sluice topic create | list | describe | delete | repair
 #include <fmt/format.h>
 
 #include <memory>
@@ -100,10 +100,46 @@ Status RunDelete(const CliContext& ctx, const std::string& name) {
   return Status::Ok();
 }
 
+struct RepairArgs {
+  std::string name;
+  int32_t partition = -1;  // every partition
+  bool dry_run = false;
+};
+
+// Accepts the loss of damaged data (core/README.md, "Recovery"): per partition, says what was
+// (or, with --dry-run, would be) cut and exactly which offsets are lost.
+Status RunRepair(const CliContext& ctx, const RepairArgs& args) {
+  SLUICE_RETURN_IF_ERROR(ValidateTopicName(args.name));
+  SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<Log> log,
+                          args.dry_run ? OpenReader(ctx) : OpenWriter(ctx));
+  SLUICE_RETURN_IF_ERROR(CheckTopicExists(*log, args.name));
+  SLUICE_ASSIGN_OR_RETURN(TopicConfig config, log->DescribeTopic(args.name));
+  int32_t first = args.partition < 0 ? 0 : args.partition;
+  int32_t last = args.partition < 0 ? config.partitions - 1 : args.partition;
+  for (int32_t p = first; p <= last; ++p) {
+    SLUICE_ASSIGN_OR_RETURN(RecoveryReport rep,
+                            log->RepairPartition(args.name, PartitionId(p), args.dry_run));
+    if (rep.damage.empty()) {
+      fmt::print("partition {}: no damage found; nothing {}\n", p,
+                 args.dry_run ? "would be cut" : "was cut");
+      continue;
+    }
+    std::string cut = args.dry_run ? std::string()
+                                   : fmt::format(": cut {} bytes, deleted {} segment file(s)",
+                                                 rep.truncated_bytes, rep.segments_deleted);
+    fmt::print("partition {}: {} offsets {} to {} ({} offsets){}\n  because {}\n", p,
+               args.dry_run ? "would lose" : "lost", rep.lost_begin, rep.lost_end.value() - 1,
+               rep.lost_end - rep.lost_begin, cut, rep.damage);
+  }
+  SLUICE_RETURN_IF_ERROR(log->Close());
+  if (args.dry_run) fmt::print("dry run: nothing was changed\n");
+  return Status::Ok();
+}
+
 }  // namespace
 
 void RegisterTopicCommands(CLI::App& app, CliContext& ctx) {
-  CLI::App* topic = app.add_subcommand("topic", "Create, list, describe and delete topics");
+  CLI::App* topic = app.add_subcommand("topic", "Create, list, describe, delete and repair topics");
   topic->require_subcommand(1);
 
   auto create_args = std::make_shared<CreateArgs>();
@@ -133,6 +169,18 @@ void RegisterTopicCommands(CLI::App& app, CliContext& ctx) {
   describe->add_option("name", *describe_name, "Topic name")->required();
   describe->callback([&ctx, describe_name] {
     ctx.action = [&ctx, describe_name] { return RunDescribe(ctx, *describe_name); };
+  });
+
+  auto repair_args = std::make_shared<RepairArgs>();
+  CLI::App* repair = topic->add_subcommand(
+      "repair",
+      "Accept the loss of damaged data: cut a partition at its first damage or missing segment");
+  repair->add_option("name", repair_args->name, "Topic name")->required();
+  repair->add_option("--partition", repair_args->partition, "Only this partition")
+      ->check(CLI::NonNegativeNumber);
+  repair->add_flag("--dry-run", repair_args->dry_run, "Print what would be cut; change nothing");
+  repair->callback([&ctx, repair_args] {
+    ctx.action = [&ctx, repair_args] { return RunRepair(ctx, *repair_args); };
   });
 
   auto delete_name = std::make_shared<std::string>();

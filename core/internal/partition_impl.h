@@ -112,7 +112,14 @@ class PartitionImpl final : public Partition {
   // Recovery (partition_recovery.cc).
   Result<SegmentList> OpenSegments(const std::vector<Offset>& bases, size_t first_writable) const;
   Status OpenClean(const std::vector<Offset>& bases, Offset log_end);
-  Status Recover(const std::vector<Offset>& bases, Offset recovery_point);
+  // `known_end`: the log end the durable metadata vouches for (recovery point, segment list);
+  // `trust_below`: damage below this offset is never truncated. `lost` (ok if none): a segment
+  // listed in the segment list is missing at offset `lost_at`, so `bases` stops before it.
+  Status Recover(const std::vector<Offset>& bases, Offset recovery_point, Offset trust_below,
+                 Offset known_end, const Status& lost);
+  // A writer gets `why`; a read-only view keeps the readable prefix and reports `why` to reads
+  // at and above `at`, with the high watermark at the end the metadata vouches for.
+  Status Damage(Offset at, Offset known_end, Status why);
   // Reads batches appended to `seg` since the last look (read-only mode).
   Status GrowTail(Segment* seg) const;
   Status RefreshLocked() const;
@@ -128,6 +135,10 @@ class PartitionImpl final : public Partition {
   const PartitionOptions options_;
   FileSystem* const fs_;
   RecoveryReport report_;
+  // Read-only views only: damage an open found that a writer would refuse (kCorruption naming
+  // `sluice topic repair`). Reads at or above damage_offset_ return it; set once by Load.
+  Status damage_;
+  int64_t damage_offset_ = 0;
 
   mutable std::mutex segments_mu_;
   mutable std::shared_ptr<const SegmentList> segments_;

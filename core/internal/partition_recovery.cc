@@ -5,6 +5,7 @@
 #include <set>
 
 #include "core/internal/partition_impl.h"
+#include "core/internal/segment_list_file.h"
 #include "core/offset_rule.h"
 #include "core/segment_format.h"
 
@@ -12,6 +13,13 @@ namespace sluice::internal {
 
 using segment_format::kCheckpointFile;
 using segment_format::kCleanShutdownFile;
+using segment_format::kSegmentListFile;
+
+namespace {
+constexpr std::string_view kRepairHint =
+    "restore the partition from a copy, or accept the loss with 'sluice topic repair {} "
+    "--partition {}' (try --dry-run first)";
+}  // namespace
 
 Result<std::vector<Offset>> PartitionImpl::ListSegmentBases(int64_t* removed) const {
   SLUICE_ASSIGN_OR_RETURN(std::vector<std::string> names, fs_->ListDir(dir_));
@@ -77,9 +85,25 @@ Status PartitionImpl::Load() {
   }
   if (!cp) clean = false;
 
+  std::optional<SegmentListFile> list;
+  const std::string list_path = JoinPath(dir_, kSegmentListFile);
+  if (fs_->Exists(list_path)) {
+    Result<std::string> bytes = fs_->ReadFile(list_path);
+    Result<SegmentListFile> dec = bytes.ok() ? SegmentListFile::Decode(*bytes, list_path)
+                                             : Result<SegmentListFile>(bytes.status());
+    if (dec.ok()) {
+      list = std::move(*dec);
+    } else {
+      report_.notes +=
+          fmt::format("{} is unusable ({}); ", kSegmentListFile, dec.status().message());
+    }
+  }
+
   SLUICE_ASSIGN_OR_RETURN(std::vector<Offset> bases,
                           ListSegmentBases(ro ? nullptr : &report_.orphan_files_removed));
-  Offset log_start = cp ? cp->log_start_offset : (bases.empty() ? Offset(0) : bases.front());
+  Offset log_start = cp     ? cp->log_start_offset
+                     : list ? list->log_start
+                            : (bases.empty() ? Offset(0) : bases.front());
   // Segments wholly below the log start: retention moved the start (durably) and crashed before
   // it removed their files.
   while (bases.size() >= 2 && bases[1] <= log_start) {
@@ -90,6 +114,60 @@ Status PartitionImpl::Load() {
       ++report_.orphan_files_removed;
     }
     bases.erase(bases.begin());
+  }
+  // What the durable metadata vouches for. Damage below `trust_below` is never truncated: below
+  // the recovery point; without a usable one, in any segment before the last (only the last can
+  // have a torn tail) and in the sealed segments the segment list records.
+  Offset trust_below = cp ? cp->recovery_point : (bases.empty() ? Offset(0) : bases.back());
+  Offset known_end = cp ? cp->recovery_point : Offset(0);
+  Status lost;
+  if (list) {
+    std::set<int64_t> on_disk;
+    for (Offset b : bases) on_disk.insert(b.value());
+    for (const SegmentListFile::Entry& e : list->segments) {
+      if (!e.end) {
+        known_end = std::max(known_end, e.base);
+        continue;
+      }
+      // Without a usable recovery point the list's sealed segments (fsynced at their seal)
+      // stand in for it; with one, it says what recovery may cut, as in Kafka.
+      if (!cp) trust_below = std::max(trust_below, *e.end);
+      known_end = std::max(known_end, *e.end);
+      if (!lost.ok() || *e.end <= log_start || on_disk.count(e.base.value()) != 0) continue;
+      // A sealed, fsynced segment is gone (not by retention: it holds offsets at or above the
+      // log start). Everything from it on is cut off from the log.
+      Offset at = std::max(e.base, log_start);
+      lost = Corruption(
+          "segment file '{}' is missing: the segment list '{}' records it with offsets {} to "
+          "{} (fsynced, acknowledged data); {}",
+          JoinPath(dir_, Segment::FileName(e.base, segment_format::kLogSuffix)), list_path, e.base,
+          e.end->value() - 1, fmt::format(kRepairHint, topic_, id_.value()));
+      std::vector<Offset> kept, doomed;
+      for (Offset b : bases) (b < at ? kept : doomed).push_back(b);
+      if (!ro && !options_.repair) return lost;
+      if (!ro) {  // a repair: the segments after the hole go
+        for (auto it = doomed.rbegin(); it != doomed.rend(); ++it) {
+          SLUICE_ASSIGN_OR_RETURN(std::shared_ptr<Segment> seg,
+                                  Segment::Open(fs_, dir_, *it, false, false, 1));
+          SLUICE_ASSIGN_OR_RETURN(uint64_t size, seg->FileSize());
+          report_.truncated_bytes += static_cast<int64_t>(size);
+          ++report_.segments_deleted;
+          SLUICE_RETURN_IF_ERROR(seg->RemoveFiles());
+        }
+      }
+      bases = std::move(kept);
+      report_.lost_begin = at;
+    }
+  }
+  if (!lost.ok() && bases.empty()) {
+    report_.lost_end = known_end;
+    report_.damage = lost.message();
+    log_start_.store(log_start.value());
+    if (ro) return Damage(log_start, known_end, lost);
+    bases.push_back(report_.lost_begin);  // a repair keeps nothing before the hole: start afresh
+    log_start = report_.lost_begin;
+    trust_below = known_end = log_start;
+    lost = Status::Ok();
   }
   if (bases.empty()) {
     if (ro) {  // the writer has not created anything yet; Refresh picks it up
@@ -103,8 +181,10 @@ Status PartitionImpl::Load() {
   }
   log_start = std::max(log_start, bases.front());
   log_start_.store(log_start.value());
-  if (cp) producers_ = cp->producers;
+  if (cp && !options_.repair) producers_ = cp->producers;  // a repair rebuilds it
   Offset recovery_point = cp ? cp->recovery_point : bases.front();
+  if (options_.repair) recovery_point = bases.front();  // check every batch
+  if (!lost.ok() || options_.repair) clean = false;
 
   if (clean && !options_.verify_all) {
     Status s = OpenClean(bases, cp->recovery_point);
@@ -116,7 +196,13 @@ Status PartitionImpl::Load() {
       producers_ = cp->producers;
     }
   }
-  if (!report_.clean_shutdown) SLUICE_RETURN_IF_ERROR(Recover(bases, recovery_point));
+  if (!report_.clean_shutdown) {
+    SLUICE_RETURN_IF_ERROR(Recover(bases, recovery_point, trust_below, known_end, lost));
+  }
+  if (!damage_.ok()) {
+    loaded_ = true;
+    return Status::Ok();
+  }
 
   if (log_start_.load() > hw_.load()) {
     report_.notes +=
@@ -163,8 +249,23 @@ Status PartitionImpl::OpenClean(const std::vector<Offset>& bases, Offset log_end
   return Status::Ok();
 }
 
-Status PartitionImpl::Recover(const std::vector<Offset>& bases, Offset recovery_point) {
+Status PartitionImpl::Damage(Offset at, Offset known_end, Status why) {
+  report_.lost_begin = at;
+  report_.lost_end = std::max(known_end, Offset(at.value() + 1));
+  report_.damage = why.message();
+  if (!options_.read_only) return why;
+  damage_ = std::move(why);
+  damage_offset_ = at.value();
+  hw_.store(report_.lost_end.value());
+  synced_offset_ = hw_.load();
+  return Status::Ok();
+}
+
+Status PartitionImpl::Recover(const std::vector<Offset>& bases, Offset recovery_point,
+                              Offset trust_below, Offset known_end, const Status& lost) {
   const bool ro = options_.read_only;
+  const bool repair = options_.repair;
+  const std::string hint = fmt::format(kRepairHint, topic_, id_.value());
   size_t first_scan = 0;
   for (size_t i = 0; i < bases.size(); ++i) {
     if (bases[i] <= recovery_point) first_scan = i;
@@ -192,26 +293,28 @@ Status PartitionImpl::Recover(const std::vector<Offset>& bases, Offset recovery_
             stop.position,
             fmt::format(
                 "{} (offset {} is below the recovery point {}: acknowledged, fsynced "
-                "data is damaged; restore the partition from a copy, or move the segment "
-                "files aside to accept the loss)",
+                "data is damaged; {})",
                 stop.clean ? "the segment does not end where the next one starts" : stop.reason,
-                stop.next_offset, recovery_point));
+                stop.next_offset, recovery_point, hint));
       }
     }
   }
 
   // From the segment holding the recovery point on: CRC-check every batch, rebuild the indexes
-  // and the producer state, and cut the log at the first bad batch.
+  // and the producer state, and cut the log at the first bad batch. Damage below `trust_below`
+  // is not a torn tail: a writer refuses it (unless repairing), a read-only view stops there.
   size_t keep = segs.size();
+  Status damaged = lost;
   for (size_t i = first_scan; i < segs.size(); ++i) {
     Segment* seg = segs[i].get();
     Offset expected = i == first_scan ? seg->base_offset() : segs[i - 1]->end_offset();
     if (!offset_rule::MayFollow(expected, seg->base_offset())) {  // a gap is fine, an overlap not
-      if (expected < recovery_point) {
-        return Corruption(
+      if (expected < trust_below) {
+        damaged = Corruption(
             "segment file '{}' starts at offset {} but the log before it ends at {}, below the "
-            "recovery point {}; restore the partition from a copy",
-            seg->log_path(), seg->base_offset(), expected, recovery_point);
+            "recovery point {}; {}",
+            seg->log_path(), seg->base_offset(), expected, trust_below, hint);
+        if (!ro && !repair) return damaged;
       }
       report_.notes += fmt::format("segment {} does not continue the log (which ends at {}); ",
                                    seg->log_path(), expected);
@@ -230,13 +333,13 @@ Status PartitionImpl::Recover(const std::vector<Offset>& bases, Offset recovery_
         },
         &stop));
     if (stop.clean) continue;
-    if (stop.next_offset < recovery_point) {
-      return seg->Damaged(
+    if (stop.next_offset < trust_below) {
+      damaged = seg->Damaged(
           stop.position,
           fmt::format("{} (offset {} is below the recovery point {}: acknowledged, fsynced data "
-                      "is damaged; restore the partition from a copy, or move the segment files "
-                      "aside to accept the loss)",
-                      stop.reason, stop.next_offset, recovery_point));
+                      "is damaged; {})",
+                      stop.reason, stop.next_offset, trust_below, hint));
+      if (!ro && !repair) return damaged;
     }
     if (!ro) {
       report_.truncated_bytes += static_cast<int64_t>(size - stop.position);
@@ -258,13 +361,29 @@ Status PartitionImpl::Recover(const std::vector<Offset>& bases, Offset recovery_
     }
   }
   segs.resize(keep);
-  if (segs.back()->end_offset() < recovery_point) {
-    return Corruption(
-        "the log of partition {} ends at offset {} but its recovery point is {}: fsynced, "
-        "acknowledged data is missing after '{}'; restore the partition from a copy",
-        Name(), segs.back()->end_offset(), recovery_point, segs.back()->log_path());
+  if (segs.empty()) {  // the overlap was in the first scanned segment's predecessor: keep none
+    return damaged.ok() ? Corruption("partition {} has no readable segment; {}", Name(), hint)
+                        : damaged;
   }
-  hw_.store(segs.back()->end_offset().value());
+  const Offset end = segs.back()->end_offset();
+  if (damaged.ok() && end < trust_below) {
+    damaged = Corruption(
+        "the log of partition {} ends at offset {} but its recovery point is {}: fsynced, "
+        "acknowledged data is missing after '{}'; {}",
+        Name(), end, trust_below, segs.back()->log_path(), hint);
+    if (!ro && !repair) return damaged;
+  }
+  hw_.store(end.value());
+  if (!damaged.ok()) {
+    if (ro) {
+      PublishSegments(std::make_shared<const SegmentList>(std::move(segs)));
+      return Damage(end, known_end, damaged);
+    }
+    // A repair accepted the loss of [end, known end).
+    report_.lost_begin = end;
+    report_.lost_end = std::max(known_end, end);
+    report_.damage = damaged.message();
+  }
   if (ro) {
     PublishSegments(std::make_shared<const SegmentList>(std::move(segs)));
     return Status::Ok();
@@ -321,6 +440,7 @@ Status PartitionImpl::RefreshLocked() const {
 }
 
 Status PartitionImpl::RefreshOnceLocked() const {
+  if (!damage_.ok()) return Status::Ok();  // a damaged view stays as opened: reads report it
   std::shared_ptr<const SegmentList> current = segments();
   auto list = std::make_shared<SegmentList>(*current);
   bool changed = false;

@@ -3,6 +3,7 @@
 // metadata reported as damage. Real `sluice` processes on a temporary data directory.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <memory>
 #include <string>
@@ -118,6 +119,59 @@ TEST_F(CliReliabilityTest, DamagedTopicConfIsReportedAsDamageWithWhatToDo) {
   EXPECT_NE(line.find("topic 't' is damaged"), std::string::npos) << line;
   Ok({"topic", "delete", "t"});
   EXPECT_EQ(Ok({"topic", "list"}), "");
+}
+
+// reliability-scenarios: issue16 item 12 (and `sluice topic repair`)
+TEST_F(CliReliabilityTest, DamageBelowTheRecoveryPointIsReadUpToAndRepairedOnRequest) {
+  Ok({"topic", "create", "t", "--partitions", "1", "--segment-bytes", "4096"});
+  for (int run = 0; run < 30; ++run) {  // several batches per segment
+    std::string input;
+    for (int i = run * 100; i < run * 100 + 100; ++i) input += "v" + std::to_string(i) + "\n";
+    Ok({"produce", "t"}, input);
+  }
+  // A crash after everything was fsynced, then one flipped byte in the last segment.
+  std::string pdir = data_ + "/topics/t/0";
+  ASSERT_TRUE(FileSystem::Default()->RemoveFile(pdir + "/clean-shutdown").ok());
+  auto names = FileSystem::Default()->ListDir(pdir);
+  ASSERT_TRUE(names.ok());
+  std::vector<std::string> logs;
+  for (const std::string& n : *names) {
+    if (n.ends_with(".log")) logs.push_back(n);
+  }
+  std::sort(logs.begin(), logs.end());
+  ASSERT_GE(logs.size(), 3u);
+  std::string last = pdir + "/" + logs.back();
+  auto bytes = FileSystem::Default()->ReadFile(last);
+  ASSERT_TRUE(bytes.ok());
+  std::string data = *bytes;
+  data[data.size() / 2] ^= 0x01;
+  ASSERT_TRUE(FileSystem::Default()->WriteFileAtomic(last, data).ok());
+  const int64_t base = std::stoll(logs.back().substr(0, 20));
+
+  // The reader gets every record before the damage, then the error and a failing exit.
+  CliResult consumed = Sluice({"consume", "t", "--offset", "0"});
+  std::string line = ExpectFailure(consumed, 1);
+  EXPECT_NE(line.find(logs.back()), std::string::npos) << line;
+  std::string want;
+  int64_t k = 0;
+  while (want.size() < consumed.out.size()) want += "v" + std::to_string(k++) + "\n";
+  ASSERT_EQ(consumed.out, want);
+  ASSERT_GE(k, base);
+  ASSERT_LT(k, 3000);
+
+  // The writer refuses and says how to accept the loss.
+  line = ExpectFailure(Sluice({"produce", "t"}, "x\n"), 1);
+  EXPECT_NE(line.find("sluice topic repair t --partition 0"), std::string::npos) << line;
+
+  auto before = Snapshot(pdir);
+  std::string dry = Ok({"topic", "repair", "t", "--dry-run"});
+  EXPECT_NE(dry.find(fmt::format("would lose offsets {} to 2999", k)), std::string::npos) << dry;
+  EXPECT_TRUE(Snapshot(pdir) == before) << "the dry run changed files";
+  std::string done = Ok({"topic", "repair", "t", "--partition", "0"});
+  EXPECT_NE(done.find(fmt::format("lost offsets {} to 2999", k)), std::string::npos) << done;
+  EXPECT_EQ(Ok({"consume", "t", "--offset", "0"}), want);
+  Ok({"produce", "t"}, "after\n");
+  EXPECT_EQ(Ok({"consume", "t", "--offset", std::to_string(k)}), "after\n");
 }
 
 }  // namespace
