@@ -201,16 +201,26 @@ class Producer::Impl {
       if (stop_) break;
       lock.unlock();
       auto now = std::chrono::steady_clock::now();
-      std::vector<Accumulator*> accs;
+      std::vector<std::pair<TopicInfo*, int32_t>> accs;
       {
         std::shared_lock tl(topics_mu_);
         for (auto& [name, info] : topics_) {
-          for (auto& a : info->accs) accs.push_back(a.get());
+          for (int32_t p = 0; p < static_cast<int32_t>(info->accs.size()); ++p) {
+            accs.emplace_back(info.get(), p);
+          }
         }
       }
-      for (Accumulator* a : accs) {
+      for (auto [info, p] : accs) {
+        Accumulator* a = info->accs[static_cast<size_t>(p)].get();
         std::unique_lock al(a->mu);
         if (!a->builder.empty() && now - a->first_add >= options_.linger) {
+          // A batch completed by the linger completes the sticky partition's batch too: unkeyed
+          // records move on to the next partition (Kafka's sticky partitioner does so on every
+          // completed batch), or a slow writer would fill one partition forever.
+          uint32_t s = info->sticky.load(std::memory_order_relaxed);
+          if (static_cast<int32_t>(s % static_cast<uint32_t>(info->partitions)) == p) {
+            info->sticky.compare_exchange_strong(s, s + 1, std::memory_order_relaxed);
+          }
           Drain(*a, al).IgnoreError();
         }
       }

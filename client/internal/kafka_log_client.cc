@@ -176,6 +176,7 @@ class KafkaProducer final : public LogProducer {
   }
 
   Status Init(const ProducerConfig& config) {
+    batch_bytes_ = config.batch_bytes;
     const char* acks = config.acks == Acks::kNone ? "0" : config.acks == Acks::kAll ? "all" : "1";
     if (config.idempotent && config.acks != Acks::kAll) {
       // Kafka requires acks=all for idempotence; the embedded log accepts any level.
@@ -213,6 +214,8 @@ class KafkaProducer final : public LogProducer {
     } else if (record.key.has_value()) {
       // The Java client's function, computed here so both implementations agree by construction.
       p = PartitionForKey(*record.key, count).value();
+    } else {
+      p = StickyPartition(topic, count, record.value ? record.value->size() : 0);
     }
     rd_kafka_headers_t* headers = nullptr;
     if (!record.headers.empty()) {
@@ -287,6 +290,28 @@ class KafkaProducer final : public LogProducer {
   }
 
   ClientOptions options_;
+  // Unkeyed records stick to one partition per topic until about a batch's bytes went there,
+  // then move on, as the embedded producer does (librdkafka's own sticky partitioner moves on by
+  // time, so a fast writer could fill one partition).
+  int32_t StickyPartition(const std::string& topic, int32_t count, size_t bytes) {
+    std::lock_guard lock(sticky_mu_);
+    Sticky& s = sticky_[topic];
+    const int32_t p = s.partition % count;
+    s.bytes += bytes;
+    if (s.bytes >= batch_bytes_) {
+      s.bytes = 0;
+      s.partition = (p + 1) % count;
+    }
+    return p;
+  }
+  struct Sticky {
+    int32_t partition = 0;
+    size_t bytes = 0;
+  };
+  std::mutex sticky_mu_;
+  std::map<std::string, Sticky> sticky_;
+  size_t batch_bytes_ = 256 << 10;
+
   rd_kafka_t* rk_ = nullptr;
   std::atomic<bool> stop_{false};
   std::thread poller_;

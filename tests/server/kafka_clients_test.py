@@ -491,8 +491,10 @@ def case_compression(server):
     req = struct.pack('>hhi', 0, 7, 1) + struct.pack('>h', 5) + b'probe' + struct.pack('>hhi', -1, -1, 10000)
     req += struct.pack('>i', 1) + struct.pack('>h', len(topic)) + topic + struct.pack('>ii', 1, 0)
     req += struct.pack('>i', len(batch)) + batch
+    def open_fds():
+        return len(os.listdir('/proc/%d/fd' % server.proc.pid))
+    fds = open_fds()  # before this connection: the server closes its side after ours, below
     sock = socket.create_connection(('127.0.0.1', server.port))
-    fds = len(os.listdir('/proc/%d/fd' % server.proc.pid))
     for _ in range(5):
         sock.sendall(struct.pack('>i', len(req)) + req)
         size = struct.unpack('>i', sock.recv(4, socket.MSG_WAITALL))[0]
@@ -500,7 +502,10 @@ def case_compression(server):
         err = struct.unpack('>h', resp[4 + 4 + 2 + len(topic) + 4 + 4:][:2])[0]
         check(err == 2, 'poison gzip batch answered CORRUPT_MESSAGE (got %d)' % err)
     sock.close()
-    check(len(os.listdir('/proc/%d/fd' % server.proc.pid)) <= fds, 'no file descriptor left behind')
+    deadline = time.time() + 10
+    while open_fds() > fds and time.time() < deadline:
+        time.sleep(0.05)
+    check(open_fds() <= fds, 'no file descriptor left behind')
     r = kcat(server, '-Q', '-t', 'z-none:0:-1')
     check('offset %d' % n in r.stdout, 'z-none end offset still %d' % n)
     rc = server.stop(signal.SIGTERM)
