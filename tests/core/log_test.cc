@@ -9,7 +9,9 @@
 
 #include <filesystem>
 #include <map>
+#include <mutex>
 #include <set>
+#include <thread>
 
 #include "core/consumer.h"
 #include "core/partitioner.h"
@@ -180,6 +182,44 @@ TEST_F(LogTest, RecoveryAfterAKilledWriterIsReportedInOneLine) {
   ASSERT_TRUE((*log)->CreateTopic("fresh", {}).ok());
   ASSERT_TRUE((*log)->GetPartition("fresh", PartitionId(0)).ok());
   EXPECT_EQ(lines.size(), 1u);
+}
+
+// Unkeyed records stick to a partition per batch, and a batch the linger completes counts: a
+// writer slower than the linger (each record its own batch here) still spreads over partitions.
+// Before, only a full batch moved the sticky partition on, and such a writer filled one.
+TEST_F(LogTest, UnkeyedRecordsMoveOnWhenTheLingerCompletesABatch) {
+  auto log = OpenLog();
+  ASSERT_TRUE(log->CreateTopic("u", {.partitions = 3}).ok());
+  auto producer = Producer::Create(log.get(), {.linger = 5ms});
+  ASSERT_TRUE(producer.ok());
+  std::mutex mu;
+  std::set<int32_t> partitions;
+  int delivered = 0;
+  for (int i = 0; i < 6; ++i) {
+    Record r;
+    r.value = "v" + std::to_string(i);
+    ASSERT_TRUE((*producer)
+                    ->Send("u", r, std::nullopt,
+                           [&](const Status& st, const TopicPartition& tp, Offset) {
+                             EXPECT_TRUE(st.ok());
+                             std::lock_guard lock(mu);
+                             partitions.insert(tp.partition.value());
+                             ++delivered;
+                           })
+                    .ok());
+    // Wait (bounded) until the linger has appended this record alone, before the next one.
+    for (int tries = 0; tries < 2000; ++tries) {
+      {
+        std::lock_guard lock(mu);
+        if (delivered == i + 1) break;
+      }
+      std::this_thread::sleep_for(5ms);
+    }
+    std::lock_guard lock(mu);
+    ASSERT_EQ(delivered, i + 1) << "the linger never appended record " << i;
+  }
+  EXPECT_EQ(partitions.size(), 3u)
+      << "six linger-completed batches stayed on " << partitions.size() << " partition(s)";
 }
 
 TEST_F(LogTest, ProducedRecordsComeBackInOrderPerPartitionWithKeysOnMurmurPartitions) {
