@@ -73,26 +73,15 @@ Status Run(CliContext& ctx, const RunArgs& a, const AnalyticsArgs& analytics) {
   so.listen_host = "127.0.0.1";
   so.listen_port = 0;
   so.auto_create_topics = false;
-  so.topic_in_use = [&a, app](std::string_view topic) -> std::string {
-    if (topic == a.input || topic == a.output ||
-        (topic.starts_with(app + "-") && topic.ends_with("-repartition"))) {
-      return fmt::format("job {} (application '{}'), running in this process", a.job, app);
-    }
-    return "";
-  };
-  auto server = kafka::KafkaServer::Start(log.get(), so);
-  if (server.ok()) {
-    Status w = WriteOwner(ctx.data_dir, fmt::format("127.0.0.1:{}", (*server)->port()));
-    if (!w.ok()) server = w;
-  }
+  so.topic_in_use = TopicsOfSimpleJob(a.job, app, a.input, a.output, "this process");
+  auto server = ServeDirectory(log.get(), so, ctx.data_dir);
   if (!server.ok()) {
     job->Stop();
     job->Wait().IgnoreError();
     return server.status().WithContext("serving the data directory to other sluice commands");
   }
   Status s = WaitWithProgress(*job, app, a.quiet, /*show_late=*/false, nullptr);
-  RemoveOwner(ctx.data_dir);
-  (*server)->Stop();
+  StopServing(server->get(), ctx.data_dir);
   SLUICE_RETURN_IF_ERROR(s);
   job.reset();
   return log->Close();

@@ -226,14 +226,8 @@ Status RunServe(const CliContext& ctx, const ServeArgs& args) {
 
   if (!args.job.empty()) {
     // Deleting a topic the job reads or writes would pull its partitions from under it.
-    options.topic_in_use = [&args](std::string_view topic) -> std::string {
-      const std::string app = AppId(args);
-      if (topic == args.input || topic == args.output ||
-          (topic.starts_with(app + "-") && topic.ends_with("-repartition"))) {
-        return fmt::format("job {} (application '{}'), running in this server", args.job, app);
-      }
-      return "";
-    };
+    options.topic_in_use =
+        TopicsOfSimpleJob(args.job, AppId(args), args.input, args.output, "this server");
   }
 
   LogOptions log_options;
@@ -243,28 +237,17 @@ Status RunServe(const CliContext& ctx, const ServeArgs& args) {
   SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<Log> log, Log::Open(log_options));
 
   InstallInterruptHandler();
-  auto server = kafka::KafkaServer::Start(log.get(), options);
+  // Other `sluice` commands on this directory find the server in OWNER and go through it.
+  auto server = ServeDirectory(log.get(), options, ctx.data_dir);
   if (!server.ok()) {
     log->Close().IgnoreError();
     return server.status();
-  }
-  // Other `sluice` commands on this directory find the server here and go through it.
-  std::string host = options.listen_host == "0.0.0.0" ? "127.0.0.1"
-                     : options.listen_host == "::"    ? "::1"
-                                                      : options.listen_host;
-  if (host.find(':') != std::string::npos) host = "[" + host + "]";
-  if (Status st = WriteOwner(ctx.data_dir, fmt::format("{}:{}", host, (*server)->port()));
-      !st.ok()) {
-    (*server)->Stop();
-    log->Close().IgnoreError();
-    return st;
   }
   std::unique_ptr<Job> job;
   if (!args.job.empty()) {
     auto started = StartJob(args, log.get());
     if (!started.ok()) {
-      RemoveOwner(ctx.data_dir);
-      (*server)->Stop();
+      StopServing(server->get(), ctx.data_dir);
       log->Close().IgnoreError();
       return started.status();
     }
@@ -281,8 +264,7 @@ Status RunServe(const CliContext& ctx, const ServeArgs& args) {
     job_status = job->Wait();
     job.reset();
   }
-  RemoveOwner(ctx.data_dir);
-  (*server)->Stop();
+  StopServing(server->get(), ctx.data_dir);
   Status closed = log->Close();
   if (!job_status.ok()) return job_status.WithContext(fmt::format("job {}", args.job));
   return closed;

@@ -76,6 +76,20 @@ bool AddSimpleJob(TopologyBuilder& builder, const std::string& job, const std::s
   return true;
 }
 
+std::function<std::string(std::string_view)> TopicsOfSimpleJob(std::string job, std::string app,
+                                                               std::string input,
+                                                               std::string output,
+                                                               std::string where) {
+  return [job = std::move(job), app = std::move(app), input = std::move(input),
+          output = std::move(output), where = std::move(where)](std::string_view topic) {
+    if (topic == input || topic == output ||
+        (topic.starts_with(app + "-") && topic.ends_with("-repartition"))) {
+      return fmt::format("job {} (application '{}'), running in {}", job, app, where);
+    }
+    return std::string();
+  };
+}
+
 Status EnsureOutputTopic(Log& log, const std::string& output, int32_t partitions, bool quiet) {
   if (log.HasTopic(output)) return Status::Ok();
   TopicConfig config;

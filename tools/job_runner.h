@@ -3,7 +3,9 @@
 // the job with a progress line per second.
 #pragma once
 
+#include <functional>
 #include <string>
+#include <string_view>
 
 #include "core/log.h"
 #include "operators/topology_builder.h"
@@ -43,6 +45,14 @@ bool AddSimpleJob(TopologyBuilder& builder, const std::string& job, const std::s
 // Creates topic `output` with `partitions` partitions if it does not exist (saying so on stderr
 // unless `quiet`).
 Status EnsureOutputTopic(Log& log, const std::string& output, int32_t partitions, bool quiet);
+
+// For kafka::ServerOptions::topic_in_use while a simple job runs beside a server: its input,
+// output and repartition topics ("<app>-...-repartition") are in use by "job <job> (application
+// '<app>'), running in <where>"; other topics are not ("").
+std::function<std::string(std::string_view)> TopicsOfSimpleJob(std::string job, std::string app,
+                                                               std::string input,
+                                                               std::string output,
+                                                               std::string where);
 
 // Waits until `job` stops (end of input with --until-end, an error, or Ctrl-C, which stops it with
 // a final commit). Unless `quiet`, prints "APP: in N, out N, lag N[, late N]" to stderr once a

@@ -88,4 +88,25 @@ Result<std::string> FindOwner(const std::string& data_dir, std::chrono::millisec
   return owner.address;
 }
 
+Result<std::unique_ptr<kafka::KafkaServer>> ServeDirectory(Log* log,
+                                                           const kafka::ServerOptions& options,
+                                                           const std::string& data_dir) {
+  SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<kafka::KafkaServer> server,
+                          kafka::KafkaServer::Start(log, options));
+  std::string host = options.listen_host == "0.0.0.0" ? "127.0.0.1"
+                     : options.listen_host == "::"    ? "::1"
+                                                      : options.listen_host;
+  if (host.find(':') != std::string::npos) host = "[" + host + "]";
+  if (Status st = WriteOwner(data_dir, fmt::format("{}:{}", host, server->port())); !st.ok()) {
+    server->Stop();
+    return st;
+  }
+  return server;
+}
+
+void StopServing(kafka::KafkaServer* server, const std::string& data_dir) {
+  RemoveOwner(data_dir);
+  server->Stop();
+}
+
 }  // namespace sluice::tools

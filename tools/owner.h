@@ -4,9 +4,13 @@
 #pragma once
 
 #include <chrono>
+#include <memory>
 #include <string>
 
+#include "core/log.h"
 #include "core/status.h"
+#include "server/kafka_server.h"
+#include "server/server_options.h"
 
 namespace sluice::tools {
 
@@ -15,6 +19,14 @@ namespace sluice::tools {
 Status WriteOwner(const std::string& data_dir, const std::string& address);
 // Removes <data_dir>/OWNER (at a clean stop). Absent is fine.
 void RemoveOwner(const std::string& data_dir);
+
+// Starts the Kafka server for `log` (whose lock this process holds) and records its address in
+// <data_dir>/OWNER (a wildcard listen host is recorded as loopback). On failure nothing is left
+// running or recorded. StopServing removes OWNER, then stops the server.
+Result<std::unique_ptr<kafka::KafkaServer>> ServeDirectory(Log* log,
+                                                           const kafka::ServerOptions& options,
+                                                           const std::string& data_dir);
+void StopServing(kafka::KafkaServer* server, const std::string& data_dir);
 
 // The address of the process that serves `data_dir` now, or "" when nobody does: no OWNER
 // file, a damaged one, or a stale one (its owner is gone: the directory's lock is free).

@@ -1,6 +1,6 @@
 // Transaction APIs, in their non-flexible versions: AddPartitionsToTxn (24) v0..2,
 // AddOffsetsToTxn (25) v0..2, EndTxn (26) v0..2, TxnOffsetCommit (28) v0..2. Field lists in
-// /work/shared/kafka-transactions-compaction.md §1.3-1.7 (verified against Kafka's message
+// ../shared/kafka-transactions-compaction.md §1.3-1.7 (verified against Kafka's message
 // JSON). The flexible versions (3+) and AddPartitionsToTxn v4+ (broker to coordinator) are not
 // served.
 #pragma once
