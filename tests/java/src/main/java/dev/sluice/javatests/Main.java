@@ -1,0 +1,95 @@
+package dev.sluice.javatests;
+
+import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.Method;
+import java.lang.reflect.Modifier;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+
+/**
+ * Runs one test class against the real `sluice serve` binary:
+ *
+ * <pre>java -cp CLASSPATH dev.sluice.javatests.Main CLASS --sluice PATH [--case METHOD]</pre>
+ *
+ * The class has a constructor taking {@link Env} (it starts its own fresh server) and public
+ * no-argument methods named test*, run in name order; it is closed at the end. Prints one line
+ * per case and "N passed, N failed"; exits 1 if any case failed. The temporary directory (data,
+ * server log) is kept when something failed and its path printed.
+ */
+public final class Main {
+  public static void main(String[] args) throws Exception {
+    String className = null;
+    String sluice = null;
+    String only = null;
+    for (int i = 0; i < args.length; i++) {
+      switch (args[i]) {
+        case "--sluice" -> sluice = args[++i];
+        case "--case" -> only = args[++i];
+        default -> className = args[i];
+      }
+    }
+    if (className == null || sluice == null) {
+      System.err.println("usage: Main CLASS --sluice PATH [--case METHOD]");
+      System.exit(2);
+    }
+    Path work = Files.createTempDirectory("sluice-java-" + className + "-");
+    Env env = new Env(Path.of(sluice), work);
+    Class<?> cls = Class.forName("dev.sluice.javatests." + className);
+    List<Method> cases = new ArrayList<>();
+    for (Method m : cls.getMethods()) {
+      if (m.getName().startsWith("test") && m.getParameterCount() == 0
+          && !Modifier.isStatic(m.getModifiers())
+          && (only == null || only.equals(m.getName()))) {
+        cases.add(m);
+      }
+    }
+    cases.sort(Comparator.comparing(Method::getName));
+    if (cases.isEmpty()) {
+      System.err.println("no test methods matched in " + className);
+      System.exit(2);
+    }
+    int passed = 0;
+    int failed = 0;
+    Object instance;
+    try {
+      instance = cls.getConstructor(Env.class).newInstance(env);
+    } catch (InvocationTargetException e) {
+      System.out.println("FAIL " + className + " setup: " + e.getCause());
+      e.getCause().printStackTrace(System.out);
+      System.out.println("work directory kept: " + work);
+      System.out.println("0 passed, " + cases.size() + " failed");
+      System.exit(1);
+      return;
+    }
+    try {
+      for (Method m : cases) {
+        long start = System.nanoTime();
+        try {
+          m.invoke(instance);
+          passed++;
+          System.out.printf("PASS %s.%s (%d ms)%n", className, m.getName(),
+              (System.nanoTime() - start) / 1_000_000);
+        } catch (InvocationTargetException e) {
+          failed++;
+          System.out.printf("FAIL %s.%s: %s%n", className, m.getName(), e.getCause());
+          e.getCause().printStackTrace(System.out);
+        }
+        System.out.flush();
+      }
+    } finally {
+      if (instance instanceof AutoCloseable c) {
+        c.close();
+      }
+    }
+    if (failed > 0) {
+      System.out.println("work directory kept (data, server logs): " + work);
+    } else {
+      env.deleteWork();
+    }
+    System.out.printf("%d passed, %d failed%n", passed, failed);
+    System.exit(failed == 0 ? 0 : 1);
+  }
+}
