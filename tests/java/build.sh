@@ -9,6 +9,7 @@ set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 OUT="${1:?usage: build.sh OUT_DIR}"
 mkdir -p "$OUT"
+OUT="$(cd "$OUT" && pwd)"  # Maven resolves a relative path against the pom's folder
 for tool in java mvn; do
   command -v "$tool" > /dev/null || {
     echo "java_build: '$tool' is not installed; scripts/install-deps.sh installs default-jdk-headless and maven" >&2
