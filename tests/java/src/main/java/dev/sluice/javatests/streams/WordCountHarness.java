@@ -26,7 +26,8 @@ import org.apache.kafka.common.serialization.StringDeserializer;
  * Exactly-once check of {@link WordCountApp} (Kafka Streams 4.4, exactly_once_v2) on
  * `sluice serve`:
  *
- * <pre>WordCountHarness --sluice PATH [--seed N] [--rounds N]</pre>
+ * <pre>WordCountHarness --sluice PATH [--seed N] [--rounds N]
+ *     WordCountHarness --bootstrap HOST:PORT [--guarantee G] [--seed N] [--rounds N]</pre>
  *
  * Starts a server, writes lines of random words to wc-input in rounds (the oracle counts every
  * word), runs the app as its own JVM and kill -9s it at a random moment of every round (the
@@ -34,6 +35,10 @@ import org.apache.kafka.common.serialization.StringDeserializer;
  * read_committed: every word's last count must equal the oracle's, and no count may be above it
  * (a count above the oracle is a record processed twice). Prints the seed; exits 1 on a failure
  * and keeps the work directory (server log, app logs).
+ *
+ * <p>With --bootstrap it uses a running Kafka-compatible server instead (to check the harness
+ * against Apache Kafka, scripts/kafka-cluster.sh; nothing kills that server), and --guarantee
+ * at_least_once runs the app without transactions, which the oracle must catch.
  */
 public final class WordCountHarness {
   private static final String[] WORDS = {"the", "cat", "dog", "sat", "on", "a", "mat", "log",
@@ -41,21 +46,27 @@ public final class WordCountHarness {
 
   public static void main(String[] args) throws Exception {
     String sluice = null;
+    String bootstrap = null;
+    String guarantee = "exactly_once_v2";
     long seed = System.nanoTime();
     int rounds = 5;
     for (int i = 0; i < args.length; i++) {
       switch (args[i]) {
         case "--sluice" -> sluice = args[++i];
+        case "--bootstrap" -> bootstrap = args[++i];
+        case "--guarantee" -> guarantee = args[++i];
         case "--seed" -> seed = Long.parseLong(args[++i]);
         case "--rounds" -> rounds = Integer.parseInt(args[++i]);
         default -> throw new IllegalArgumentException("unknown argument " + args[i]);
       }
     }
-    Check.that(sluice != null, "usage: WordCountHarness --sluice PATH [--seed N] [--rounds N]");
+    Check.that(sluice != null || bootstrap != null,
+        "usage: WordCountHarness --sluice PATH | --bootstrap HOST:PORT [--guarantee G]"
+            + " [--seed N] [--rounds N]");
     System.out.println("seed " + seed + " (replay with --seed " + seed + ")");
     Random random = new Random(seed);
     Path work = Files.createTempDirectory("sluice-streams-eos-");
-    var env = new Harness(Path.of(sluice), work);
+    var env = new Harness(sluice == null ? null : Path.of(sluice), bootstrap, guarantee, work);
     boolean ok = false;
     try {
       ok = env.run(random, rounds);
@@ -69,54 +80,76 @@ public final class WordCountHarness {
 
   /** The server, the app process and the oracle. */
   static final class Harness implements AutoCloseable {
-    final dev.sluice.javatests.SluiceServer server;
+    final dev.sluice.javatests.SluiceServer server; // null with --bootstrap
+    final String externalBootstrap;
+    final String guarantee;
     final Path work;
     final Map<String, Long> oracle = new TreeMap<>();
     Process app;
     int appRuns;
 
-    Harness(Path sluice, Path work) throws Exception {
+    Harness(Path sluice, String bootstrap, String guarantee, Path work) throws Exception {
       this.work = work;
-      server = dev.sluice.javatests.TestAccess.server(sluice, work);
+      this.externalBootstrap = bootstrap;
+      this.guarantee = guarantee;
+      server = sluice == null ? null : dev.sluice.javatests.TestAccess.server(sluice, work);
+    }
+
+    String bootstrap() {
+      return server == null ? externalBootstrap : server.bootstrap();
     }
 
     boolean run(Random random, int rounds) throws Exception {
-      server.start();
-      try (Admin admin = Clients.admin(server.bootstrap(), Map.of())) {
+      if (server != null) {
+        server.start();
+      }
+      try (Admin admin = Clients.admin(bootstrap(), Map.of())) {
         Clients.createTopic(admin, WordCountApp.INPUT, 3);
         Clients.createTopic(admin, WordCountApp.OUTPUT, 3);
       }
-      try (KafkaProducer<String, String> input = Clients.producer(server.bootstrap(),
+      try (KafkaProducer<String, String> input = Clients.producer(bootstrap(),
                Map.of())) {
         for (int round = 0; round < rounds; round++) {
           startApp();
-          int lines = 200 + random.nextInt(300);
-          for (int i = 0; i < lines; i++) {
-            StringBuilder line = new StringBuilder();
-            int n = 1 + random.nextInt(8);
-            for (int w = 0; w < n; w++) {
-              String word = WORDS[random.nextInt(WORDS.length)];
-              oracle.merge(word, 1L, Long::sum);
-              line.append(w == 0 ? "" : " ").append(word);
+          // Lines arrive in chunks of ten every 100-150 ms; the app is killed at a random chunk
+          // of the second half (Streams takes a few seconds to join and restore), so while
+          // lines are arriving and being counted, between its transactions' writes and their
+          // commits. The rest of the round's lines wait for the next instance.
+          int chunks = 50 + random.nextInt(30);
+          int killChunk = chunks / 2 + random.nextInt(chunks / 2);
+          int lines = 0;
+          for (int chunk = 0; chunk < chunks; chunk++) {
+            for (int i = 0; i < 10; i++, lines++) {
+              StringBuilder line = new StringBuilder();
+              int n = 1 + random.nextInt(8);
+              for (int w = 0; w < n; w++) {
+                String word = WORDS[random.nextInt(WORDS.length)];
+                oracle.merge(word, 1L, Long::sum);
+                line.append(w == 0 ? "" : " ").append(word);
+              }
+              input.send(new ProducerRecord<>(WordCountApp.INPUT, "line-" + round + "-" + lines,
+                  line.toString()));
             }
-            input.send(new ProducerRecord<>(WordCountApp.INPUT, "line-" + round + "-" + i,
-                line.toString()));
+            input.flush(); // acks=all: every line counted by the oracle is in the log
+            Thread.sleep(100 + random.nextInt(50));
+            if (chunk != killChunk) {
+              continue;
+            }
+            if (!app.isAlive()) {
+              System.out.println("FAIL: the app exited by itself with " + app.exitValue()
+                  + "; its log:\n" + appLog());
+              return false;
+            }
+            System.out.println("round " + round + ": kill -9 of the app after " + (lines + 10)
+                + " lines");
+            app.destroyForcibly();
+            app.waitFor(30, TimeUnit.SECONDS);
+            if (round == rounds / 2 && server != null) {
+              System.out.println("round " + round + ": kill -9 of sluice serve");
+              server.kill9();
+              server.start();
+            }
           }
-          input.flush(); // acks=all: every line counted by the oracle is in the log
-          Thread.sleep(500 + random.nextInt(4000));
-          if (round == rounds / 2) {
-            System.out.println("round " + round + ": kill -9 of sluice serve");
-            server.kill9();
-            server.start();
-          }
-          if (!app.isAlive()) {
-            System.out.println("the app exited by itself with " + app.exitValue()
-                + "; its log: " + appLog());
-            return false;
-          }
-          System.out.println("round " + round + ": " + lines + " lines, kill -9 of the app");
-          app.destroyForcibly();
-          app.waitFor(30, TimeUnit.SECONDS);
         }
       }
       startApp();
@@ -129,7 +162,7 @@ public final class WordCountHarness {
       app = new ProcessBuilder(java, "-Xmx256m",
           "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn", "-cp",
           System.getProperty("java.class.path"), WordCountApp.class.getName(),
-          server.bootstrap(), work.resolve("app-state").toString())
+          bootstrap(), work.resolve("app-state").toString(), guarantee)
                 .redirectErrorStream(true)
                 .redirectOutput(work.resolve("app-" + appRuns + ".log").toFile())
                 .start();
@@ -143,7 +176,7 @@ public final class WordCountHarness {
     boolean converged() throws Exception {
       Map<String, Long> last = new HashMap<>();
       List<String> over = new ArrayList<>();
-      try (KafkaConsumer<String, Long> c = new KafkaConsumer<>(Clients.base(server.bootstrap(),
+      try (KafkaConsumer<String, Long> c = new KafkaConsumer<>(Clients.base(bootstrap(),
                Map.of(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed",
                    ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class,
                    ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, LongDeserializer.class)))) {
@@ -190,7 +223,9 @@ public final class WordCountHarness {
           app.destroyForcibly();
         }
       }
-      server.close();
+      if (server != null) {
+        server.close();
+      }
     }
   }
 }
