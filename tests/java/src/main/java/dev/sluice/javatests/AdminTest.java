@@ -57,7 +57,12 @@ public final class AdminTest implements AutoCloseable {
         () -> Clients.createTopic(admin, "adm-a", 3), "creating adm-a twice");
 
     admin.deleteTopics(List.of("adm-a")).all().get(30, TimeUnit.SECONDS);
-    names = admin.listTopics().names().get(30, TimeUnit.SECONDS);
+    // Kafka answers DeleteTopics before every broker's metadata has dropped the topic (Sluice
+    // after deleting it): wait, bounded, for listTopics to stop showing it.
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+    do {
+      names = admin.listTopics().names().get(30, TimeUnit.SECONDS);
+    } while (names.contains("adm-a") && System.nanoTime() < deadline && sleep(100));
     Check.that(!names.contains("adm-a") && names.contains("adm-b"),
         "listTopics after deleting adm-a: " + names);
     Check.throwsCause(UnknownTopicOrPartitionException.class,
@@ -81,6 +86,11 @@ public final class AdminTest implements AutoCloseable {
     Check.equal(0L, offset(tp, OffsetSpec.earliest()), "earliest");
     Check.equal(10L, offset(tp, OffsetSpec.latest()), "latest");
     Check.equal(4L, offset(tp, OffsetSpec.forTimestamp(t0 + 3500)), "first offset at t0+3.5s");
+  }
+
+  private static boolean sleep(long ms) throws InterruptedException {
+    Thread.sleep(ms);
+    return true;
   }
 
   private long offset(TopicPartition tp, OffsetSpec spec) throws Exception {

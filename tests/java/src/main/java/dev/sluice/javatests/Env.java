@@ -10,16 +10,21 @@ import java.util.stream.Stream;
 
 /** What a test class gets: the sluice binary and a temporary directory of its own. */
 public final class Env {
-  public final Path sluice;
+  public final Path sluice; // null with --bootstrap
+  private final String externalBootstrap;
   public final Path work;
 
-  Env(Path sluice, Path work) {
+  Env(Path sluice, String externalBootstrap, Path work) {
     this.sluice = sluice;
+    this.externalBootstrap = externalBootstrap;
     this.work = work;
   }
 
-  /** A fresh server over WORK/NAME (not started). */
+  /** A fresh server over WORK/NAME (not started), or the --bootstrap server. */
   public SluiceServer server(String name, List<String> extraArgs) {
+    if (externalBootstrap != null) {
+      return SluiceServer.external(externalBootstrap);
+    }
     return new SluiceServer(sluice, work.resolve(name), work.resolve(name + "-serve.log"),
         extraArgs);
   }

@@ -12,7 +12,13 @@ import java.util.List;
 /**
  * Runs one test class against the real `sluice serve` binary:
  *
- * <pre>java -cp CLASSPATH dev.sluice.javatests.Main CLASS --sluice PATH [--case METHOD]</pre>
+ * <pre>java -cp CLASSPATH dev.sluice.javatests.Main CLASS --sluice PATH [--case METHOD]
+ * java -cp CLASSPATH dev.sluice.javatests.Main CLASS --bootstrap HOST:PORT [--case METHOD]</pre>
+ *
+ * With --bootstrap the class runs against a server that is already running (Apache Kafka from
+ * scripts/kafka-cluster.sh, to check that a test expects what Kafka does); only the classes that
+ * never stop, kill or configure their server can (TransactionsTest, ConsumerGroupTest,
+ * AdminTest).
  *
  * The class has a constructor taking {@link Env} (it starts its own fresh server) and public
  * no-argument methods named test*, run in name order; it is closed at the end. Prints one line
@@ -23,20 +29,22 @@ public final class Main {
   public static void main(String[] args) throws Exception {
     String className = null;
     String sluice = null;
+    String bootstrap = null;
     String only = null;
     for (int i = 0; i < args.length; i++) {
       switch (args[i]) {
         case "--sluice" -> sluice = args[++i];
+        case "--bootstrap" -> bootstrap = args[++i];
         case "--case" -> only = args[++i];
         default -> className = args[i];
       }
     }
-    if (className == null || sluice == null) {
-      System.err.println("usage: Main CLASS --sluice PATH [--case METHOD]");
+    if (className == null || (sluice == null) == (bootstrap == null)) {
+      System.err.println("usage: Main CLASS (--sluice PATH | --bootstrap HOST:PORT) [--case M]");
       System.exit(2);
     }
     Path work = Files.createTempDirectory("sluice-java-" + className + "-");
-    Env env = new Env(Path.of(sluice), work);
+    Env env = new Env(sluice == null ? null : Path.of(sluice), bootstrap, work);
     Class<?> cls = Class.forName("dev.sluice.javatests." + className);
     List<Method> cases = new ArrayList<>();
     for (Method m : cls.getMethods()) {

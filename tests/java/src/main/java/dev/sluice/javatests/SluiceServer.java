@@ -20,12 +20,27 @@ public final class SluiceServer implements AutoCloseable {
   private int port;
   private boolean startedOnce;
   private Process process;
+  private final String external; // a running server's bootstrap (Main --bootstrap), else null
 
   SluiceServer(Path sluice, Path data, Path logFile, List<String> extraArgs) {
     this.sluice = sluice;
     this.data = data;
     this.logFile = logFile;
     this.extraArgs = List.copyOf(extraArgs);
+    this.external = null;
+  }
+
+  private SluiceServer(String external) {
+    this.sluice = null;
+    this.data = null;
+    this.logFile = null;
+    this.extraArgs = List.of();
+    this.external = external;
+  }
+
+  /** A server that is already running: start and close do nothing; stop and kill refuse. */
+  static SluiceServer external(String bootstrap) {
+    return new SluiceServer(bootstrap);
   }
 
   public Path data() {
@@ -33,7 +48,7 @@ public final class SluiceServer implements AutoCloseable {
   }
 
   public String bootstrap() {
-    return "127.0.0.1:" + port;
+    return external != null ? external : "127.0.0.1:" + port;
   }
 
   /**
@@ -42,6 +57,9 @@ public final class SluiceServer implements AutoCloseable {
    * another port (restarts keep theirs).
    */
   public SluiceServer start() throws Exception {
+    if (external != null) {
+      return this;
+    }
     for (int attempt = 0; attempt < 3; attempt++) {
       if (port == 0 || (!startedOnce && attempt > 0)) {
         port = freePort();
@@ -82,6 +100,7 @@ public final class SluiceServer implements AutoCloseable {
 
   /** SIGTERM, a clean stop; returns the exit status. */
   public int stop() throws Exception {
+    Check.that(external == null, "this test stops its server: run it with --sluice");
     process.destroy();
     Check.that(process.waitFor(30, TimeUnit.SECONDS), "sluice serve did not stop on SIGTERM");
     return process.exitValue();
@@ -89,6 +108,7 @@ public final class SluiceServer implements AutoCloseable {
 
   /** SIGKILL: no shutdown code runs. */
   public void kill9() throws Exception {
+    Check.that(external == null, "this test kills its server: run it with --sluice");
     process.destroyForcibly();
     Check.that(process.waitFor(30, TimeUnit.SECONDS), "sluice serve did not die on SIGKILL");
   }
@@ -99,7 +119,7 @@ public final class SluiceServer implements AutoCloseable {
 
   /** Everything the server has printed (all its runs). */
   public String log() throws IOException {
-    return Files.exists(logFile) ? Files.readString(logFile) : "";
+    return logFile != null && Files.exists(logFile) ? Files.readString(logFile) : "";
   }
 
   @Override

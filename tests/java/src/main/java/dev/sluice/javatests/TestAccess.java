@@ -8,6 +8,6 @@ public final class TestAccess {
   private TestAccess() {}
 
   public static SluiceServer server(Path sluice, Path work) {
-    return new Env(sluice, work).server("data", List.of());
+    return new Env(sluice, null, work).server("data", List.of());
   }
 }
