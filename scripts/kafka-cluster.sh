@@ -220,7 +220,7 @@ log.retention.check.interval.ms=60000
 log.cleaner.threads=1
 log.cleaner.dedupe.buffer.size=16777216
 group.initial.rebalance.delay.ms=0
-# `stop` stops every node at once. A controlled shutdown (moving leaders away first) has no
+# The stop command stops every node at once. A controlled shutdown (moving leaders away first) has no
 # broker to move them to then, and it waits up to 5 minutes for a controller's approval that
 # never comes once the other nodes' controllers are gone (seen here: one broker hung past 60 s).
 # Without it each broker still flushes its logs and shuts down cleanly.
