@@ -17,6 +17,7 @@
 
 #include "core/status.h"
 #include "operators/watermark.h"
+#include "operators/window_spec.h"
 
 namespace sluice {
 
@@ -36,6 +37,9 @@ class Topology {
     int topic = -1;  // index in topics() for sources and sinks
     int store = -1;  // index in stores() for nodes that own a store
     int stage = -1;
+    // Window aggregates ("window-count", "window-reduce", "window-aggregate"): their windows.
+    // What `sluice job reset --to-time` must rewind depends on them (runtime/job_reset.h).
+    Windows windows;
     std::function<std::unique_ptr<internal::NodeBase>()> make;
   };
   struct Topic {

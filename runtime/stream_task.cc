@@ -5,6 +5,7 @@
 
 #include "core/partitioner.h"
 #include "runtime/failpoint.h"
+#include "runtime/job_reset.h"
 
 namespace sluice {
 
@@ -84,6 +85,9 @@ Status StreamTask::RestoreTime() {
   SLUICE_RETURN_IF_ERROR(
       db_->Get(db_->meta(), TaskTime::StateKey(id_.stage, id_.partition), &wm_state, &found));
   if (found) SLUICE_RETURN_IF_ERROR(time_->Restore(wm_state, this));
+  // After a reset to a time: windows before this bound were emitted before it (job_reset.h).
+  SLUICE_ASSIGN_OR_RETURN(Timestamp from, ReprocessFrom(*db_));
+  set_reprocess_from(from);
   return Status::Ok();
 }
 

@@ -24,6 +24,7 @@ class BuilderState {
   int AddNode(std::string name, std::string kind, const std::vector<int>& parents, Factory make);
   // Sets the factory of a node added earlier (used when the factory needs the node's own name).
   void SetFactory(int node, Factory make) { topology_.nodes_[node].make = std::move(make); }
+  void SetWindows(int node, const Windows& w) { topology_.nodes_[node].windows = w; }
   const std::string& NodeName(int node) const { return topology_.nodes_[node].name; }
 
   // The topic with this name, registered on first use. Invalid names are wiring errors.

@@ -83,7 +83,9 @@ class WindowAggregateNode final : public Receiver<K, V> {
     int64_t last_start = FloorDiv(t, w_.advance_ms) * w_.advance_ms;
     int64_t first_start = last_start;
     while (first_start - w_.advance_ms > t - w_.size_ms) first_start -= w_.advance_ms;
+    const int64_t from = this->ctx_->reprocess_from().value();
     for (int64_t start = first_start; start <= last_start; start += w_.advance_ms) {
+      if (start < from) continue;  // emitted before a reset to a time; not refilled
       if (w_.CloseOf(start) <= rw || start <= flushed) {
         late = true;
         continue;
