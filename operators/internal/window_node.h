@@ -75,8 +75,9 @@ class WindowAggregateNode final : public Receiver<K, V> {
     const int64_t rw = this->ctx_->record_watermark().value();
     const int64_t flushed = this->ctx_->flushed_through().value();
     if (session()) {
-      // A session at or before the flushed bound was emitted as final by a bounded run's end.
-      if (t + w_.grace_ms < rw || t <= flushed) return Late(key, value, ts);
+      // Sessions ending at or before the flushed bound were emitted as final by a bounded run's
+      // end; a record within the gap after it could have extended one of them.
+      if (t + w_.grace_ms < rw || t - w_.gap_ms <= flushed) return Late(key, value, ts);
       return ProcessSession(key, value, t);
     }
     bool any = false, late = false;
