@@ -333,7 +333,7 @@ class Job::Impl {
   // was uncommitted (and counts as work when it does).
   void WaitForWork(uint64_t seen) {
     auto wait = kMaxIdleWait;
-    const auto idle = topology_.event_time().idle_timeout;
+    const auto idle = topology_.ShortestIdleTimeout();
     if (idle.count() > 0) wait = std::min<std::chrono::milliseconds>(wait, idle);
     idle_waits_.fetch_add(1, std::memory_order_relaxed);
     wake_.WaitFor(seen, std::chrono::steady_clock::now() + wait);

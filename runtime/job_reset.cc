@@ -45,7 +45,12 @@ int64_t FloorTo(int64_t a, int64_t b) { return (a / b - (a % b != 0 && (a < 0) !
 //   dedup <operator>
 std::string EncodeTimeRules(const Topology& t) {
   std::string out = "R";
-  out += fmt::format("out-of-orderness {}\n", t.event_time().max_out_of_orderness.count());
+  int64_t ooo = t.event_time().max_out_of_orderness.count();  // the largest over the sources
+  for (size_t i = 0; i < t.topics().size(); ++i) {
+    ooo =
+        std::max<int64_t>(ooo, t.SourceEventTime(static_cast<int>(i)).max_out_of_orderness.count());
+  }
+  out += fmt::format("out-of-orderness {}\n", ooo);
   for (const Topology::Node& n : t.nodes()) {
     if (n.kind == "window-count" || n.kind == "window-reduce" || n.kind == "window-aggregate") {
       const Windows& w = n.windows;

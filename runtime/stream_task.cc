@@ -78,7 +78,8 @@ Status StreamTask::RestoreTime() {
         !sinks.empty()) {
       senders = plan_.stage_partitions[topology_.nodes()[sinks.front()].stage];
     }
-    time_->AddInput(senders, topology_.IsTableBesideStream(in.topic()));
+    time_->AddInput(senders, topology_.IsTableBesideStream(in.topic()),
+                    topology_.SourceEventTime(in.topic()));
   }
   std::string wm_state;
   bool found = false;

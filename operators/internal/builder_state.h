@@ -37,6 +37,11 @@ class BuilderState {
                std::string_view value_serde);
 
   void SetEventTime(const EventTimeOptions& o) { topology_.event_time_ = o; }
+  void SetSourceEventTime(int topic, std::optional<std::chrono::milliseconds> out_of_orderness,
+                          std::optional<std::chrono::milliseconds> idle_timeout) {
+    topology_.topics_[topic].max_out_of_orderness = out_of_orderness;
+    topology_.topics_[topic].idle_timeout = idle_timeout;
+  }
 
   bool HasStore(const std::string& name) const { return topology_.FindStore(name) >= 0; }
 

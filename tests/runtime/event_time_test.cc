@@ -219,6 +219,36 @@ TEST_F(EventTimeTest, ResetToTimeRefusesWhatItCannotMakeConsistent) {
   EXPECT_NE(r.status().message().find("--keep-state"), std::string::npos) << r.status();
 }
 
+// A source's own out-of-orderness reaches the job's watermark: a click 2 s out of order is late
+// with the job's default (0) and counted with the source's 2.5 s.
+TEST_F(EventTimeTest, PerSourceOutOfOrdernessAppliesInAJob) {
+  testing::CreateTopicOrDie(log_.get(), "in", 1);
+  testing::CreateTopicOrDie(log_.get(), "out", 1);
+  RecordBatchBuilder records;
+  for (int64_t ts : {kT0 + 5000, kT0 + 3000, kT0 + 9000}) records.Add(Timestamp(ts), "k", "v");
+  ASSERT_TRUE(
+      (*log_->GetPartition("in", PartitionId(0)))->Append(records.Finish(), Acks::kAll).ok());
+  for (int64_t ooo : {0, 2500}) {
+    TopologyBuilder b;
+    SourceOptions<std::string, std::string> in;
+    if (ooo > 0) in.max_out_of_orderness = std::chrono::milliseconds(ooo);
+    b.Stream<std::string, std::string>("in", in)
+        .GroupByKey()
+        .WindowedBy(Windows::Tumbling(std::chrono::seconds(1)))
+        .Count("counts")
+        .MapValues([](const WindowResult<int64_t>& r) { return std::to_string(r.value); })
+        .To("out", "out-sink");
+    auto t = b.Build();
+    ASSERT_TRUE(t.ok()) << t.status();
+    JobOptions o = Options();
+    o.application_id = fmt::format("ooo-{}", ooo);
+    auto job = Job::Start(o, std::move(t).value());
+    ASSERT_TRUE(job.ok()) << job.status();
+    ASSERT_TRUE((*job)->Wait().ok());
+    EXPECT_EQ((*job)->metrics().late_records, ooo > 0 ? 0 : 1) << "out-of-orderness " << ooo;
+  }
+}
+
 // A user's job: Stream(orders) declared before Table(customers), every customer written (at
 // timestamp 0) before the orders. The table must be read to its end as of the start before any
 // order is joined, whatever the declaration order: no order may be enriched as "unknown".
