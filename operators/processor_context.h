@@ -45,6 +45,13 @@ class ProcessorContext {
   // record that would change one is late, whatever the watermark (operators/README.md).
   Timestamp flushed_through() const { return flushed_through_; }
   void set_flushed_through(Timestamp t) { flushed_through_ = t; }
+  // Reprocessing from: after `sluice job reset --to-time T`, the start of the earliest window
+  // that contains T (kMinWatermark if there was no such reset). The run before the reset emitted
+  // every window starting before it, and the reset rewound the inputs only far enough to fill the
+  // windows from it on, so a window starting before it is neither filled nor emitted again: a
+  // record falling only into such windows is skipped, not late (operators/README.md).
+  Timestamp reprocess_from() const { return reprocess_from_; }
+  void set_reprocess_from(Timestamp t) { reprocess_from_ = t; }
   // A timestamp extractor reports the current record's event time here; the driver feeds it to
   // the partition's watermark instead of the record timestamp. Reset by the driver per record.
   void ReportEventTime(Timestamp ts) { reported_event_time_ = ts; }
@@ -63,6 +70,7 @@ class ProcessorContext {
   Timestamp record_watermark_{INT64_MIN / 4};
   Timestamp watermark_{INT64_MIN / 4};
   Timestamp flushed_through_{INT64_MIN / 4};
+  Timestamp reprocess_from_{INT64_MIN / 4};
   Timestamp reported_event_time_{kNoEventTime};
   int64_t late_records_ = 0;
   std::map<int, std::shared_ptr<void>> shared_state_;

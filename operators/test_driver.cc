@@ -37,7 +37,8 @@ TestDriver::TestDriver(Topology topology, std::string application_id)
     trackers_.push_back(std::make_unique<WatermarkTracker>(topology_.event_time()));
     stage_wm_.push_back(kMinWatermark);
     for (int t : st.source_topics) {
-      topic_part_[t] = trackers_.back()->AddPartition(topology_.topics()[t].internal ? 1 : 0);
+      topic_part_[t] = trackers_.back()->AddPartition(topology_.topics()[t].internal ? 1 : 0,
+                                                      topology_.SourceEventTime(t));
       // A table beside a stream is state, not time: it never counts for the watermark.
       if (topology_.IsTableBesideStream(t)) trackers_.back()->MarkEnded(topic_part_[t]);
     }

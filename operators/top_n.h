@@ -113,6 +113,8 @@ class TopNNode final : public SourceNodeBase {
     }
     WindowResult<A> r;
     SLUICE_RETURN_IF_ERROR(rs_->Deserialize(er, &r));
+    // A window emitted before a reset to a time (ProcessorContext::reprocess_from).
+    if (r.start < this->ctx_->reprocess_from().value()) return Status::Ok();
     bool found = false;
     SLUICE_RETURN_IF_ERROR(store_->Get(kb, &sbuf_, &found));
     if (!found && (r.end + grace_ <= this->ctx_->watermark().value() ||

@@ -120,4 +120,23 @@ std::string Topology::Describe(std::string_view app) const {
   return out;
 }
 
+EventTimeOptions Topology::SourceEventTime(int topic) const {
+  EventTimeOptions o = event_time_;
+  const Topic& t = topics_[topic];
+  if (t.max_out_of_orderness) o.max_out_of_orderness = *t.max_out_of_orderness;
+  if (t.idle_timeout) o.idle_timeout = *t.idle_timeout;
+  return o;
+}
+
+std::chrono::milliseconds Topology::ShortestIdleTimeout() const {
+  std::chrono::milliseconds shortest = event_time_.idle_timeout;
+  for (const Topic& t : topics_) {
+    if (t.idle_timeout && t.idle_timeout->count() > 0 &&
+        (shortest.count() <= 0 || *t.idle_timeout < shortest)) {
+      shortest = *t.idle_timeout;
+    }
+  }
+  return shortest;
+}
+
 }  // namespace sluice

@@ -11,12 +11,14 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "core/status.h"
 #include "operators/watermark.h"
+#include "operators/window_spec.h"
 
 namespace sluice {
 
@@ -36,6 +38,9 @@ class Topology {
     int topic = -1;  // index in topics() for sources and sinks
     int store = -1;  // index in stores() for nodes that own a store
     int stage = -1;
+    // Window aggregates ("window-count", "window-reduce", "window-aggregate"): their windows.
+    // What `sluice job reset --to-time` must rewind depends on them (runtime/job_reset.h).
+    Windows windows;
     std::function<std::unique_ptr<internal::NodeBase>()> make;
   };
   struct Topic {
@@ -44,6 +49,10 @@ class Topology {
     bool internal = false;
     std::vector<int> source_nodes;
     std::vector<int> sink_nodes;
+    // A source's own event-time settings (TopologyBuilder::Stream/Table with SourceOptions);
+    // unset: the job's (event_time()).
+    std::optional<std::chrono::milliseconds> max_out_of_orderness;
+    std::optional<std::chrono::milliseconds> idle_timeout;
   };
   struct Store {
     std::string name;
@@ -66,6 +75,12 @@ class Topology {
   const std::vector<Stage>& stages() const { return stages_; }
   // Watermark settings (operators/watermark.h), set with TopologyBuilder::EventTime.
   const EventTimeOptions& event_time() const { return event_time_; }
+  // The settings of the partitions of `topic`: the job's, overridden by the source's own
+  // (internal topics always have the job's).
+  EventTimeOptions SourceEventTime(int topic) const;
+  // The shortest idle timeout over the job and its sources (0 if none is set): how often a
+  // waiting job must look at its inputs' idleness.
+  std::chrono::milliseconds ShortestIdleTimeout() const;
 
   // Whether records written to internal topic `topic` must carry their watermark (a header; see
   // runtime/task_time.h): true when a stage reading it, or any stage downstream of that one

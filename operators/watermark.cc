@@ -4,8 +4,11 @@
 
 namespace sluice {
 
-int WatermarkTracker::AddPartition(int senders) {
+int WatermarkTracker::AddPartition(int senders, std::optional<EventTimeOptions> options) {
   Part p;
+  const EventTimeOptions& o = options ? *options : options_;
+  p.out_of_orderness_ms = o.max_out_of_orderness.count();
+  p.idle_timeout_ms = o.idle_timeout.count();
   p.sender_wm.assign(static_cast<size_t>(std::max(senders, 0)), kMinWatermark);
   p.sender_idle.assign(p.sender_wm.size(), 0);
   parts_.push_back(std::move(p));
@@ -28,7 +31,7 @@ Timestamp WatermarkTracker::Raw(const Part& p) const {
     return any_active ? active : all;
   }
   if (p.max_event == kMinWatermark) return kMinWatermark;
-  return p.max_event - options_.max_out_of_orderness.count();
+  return p.max_event - p.out_of_orderness_ms;
 }
 
 Timestamp WatermarkTracker::PartitionWatermark(int p) const { return Raw(parts_[p]); }
@@ -74,10 +77,10 @@ void WatermarkTracker::MarkIdle(int p) { parts_[p].idle = true; }
 void WatermarkTracker::MarkEnded(int p) { parts_[p].ended = true; }
 
 void WatermarkTracker::CheckIdle(Timestamp now) {
-  if (options_.idle_timeout.count() <= 0) return;
   for (Part& p : parts_) {
+    if (p.idle_timeout_ms <= 0) continue;
     if (p.last_heard == kMinWatermark) p.last_heard = now;  // the clock starts at the first check
-    if (!p.ended && now - p.last_heard >= options_.idle_timeout.count()) p.idle = true;
+    if (!p.ended && now - p.last_heard >= p.idle_timeout_ms) p.idle = true;
   }
 }
 

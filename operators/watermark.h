@@ -22,6 +22,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 #include "core/types.h"
@@ -46,8 +47,9 @@ class WatermarkTracker {
   explicit WatermarkTracker(EventTimeOptions options) : options_(options) {}
 
   // Adds a partition and returns its index. `senders` > 0 makes it a carried partition (a
-  // repartition topic written by that many upstream tasks).
-  int AddPartition(int senders = 0);
+  // repartition topic written by that many upstream tasks). `options` overrides the tracker's for
+  // this partition (a source's own settings, Topology::SourceEventTime).
+  int AddPartition(int senders = 0, std::optional<EventTimeOptions> options = std::nullopt);
   int partitions() const { return static_cast<int>(parts_.size()); }
 
   // The partition's watermark now (what a record read next is judged against).
@@ -89,6 +91,8 @@ class WatermarkTracker {
     Timestamp last_heard{kMinWatermark};
     bool idle = false;
     bool ended = false;
+    int64_t out_of_orderness_ms = 0;
+    int64_t idle_timeout_ms = 0;
   };
   Timestamp Raw(const Part& p) const;
   bool IsIdle(const Part& p) const;

@@ -139,6 +139,7 @@ class WindowedStream {
     int parent =
         internal::RepartitionIfKeyChanged<K, V>(st, s_.node(), s_.key_changed(), ser, store, kind);
     int id = st->AddNode(st->HasStore(store) ? "" : store, kind, {parent}, nullptr);
+    st->SetWindows(id, w_);
     int late_topic = -1;
     if (!w_.late_topic.empty()) {
       // The late-records sink is the window node itself (it writes the records unchanged).

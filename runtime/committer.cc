@@ -100,7 +100,9 @@ Status Committer::StartFresh(const std::map<TopicPartition, CommittedOffset>& gr
     Partition* p = in.partition();
     // `sluice job reset` leaves the positions to start from in the group offsets.
     auto it = group.find(TopicPartition{in.name(), PartitionId(task_.partition)});
-    if (it != group.end() && it->second.metadata == kResetTag) {
+    // "sluice-reset" or "sluice-reset from=<P>" (a reset to a time; runtime/job_reset.h).
+    if (it != group.end() && (it->second.metadata == kResetTag ||
+                              it->second.metadata.starts_with(fmt::format("{} ", kResetTag)))) {
       in.Seek(it->second.offset.value());
       continue;
     }

@@ -12,6 +12,7 @@
 #include "core/log.h"
 #include "core/wake_signal.h"
 #include "runtime/flusher.h"
+#include "runtime/job_reset.h"
 #include "runtime/local_exchange.h"
 #include "runtime/planner.h"
 #include "runtime/round_scheduler.h"
@@ -91,6 +92,8 @@ class Job::Impl {
         (std::filesystem::path(options_.state_dir) / options_.application_id).string();
     SLUICE_ASSIGN_OR_RETURN(db_, StateDb::Open(dir, stores, options_.state_env));
     SLUICE_RETURN_IF_ERROR(CheckApplication());
+    SLUICE_RETURN_IF_ERROR(
+        RecordTimeRules(db_.get(), topology_, log_, options_.application_id));  // job_reset.h
     flusher_ = std::make_unique<Flusher>();
     for (const auto& t : plan_.tasks) {
       tasks_.push_back(std::make_unique<StreamTask>(t.id, topology_, plan_, options_, log_,
@@ -330,7 +333,7 @@ class Job::Impl {
   // was uncommitted (and counts as work when it does).
   void WaitForWork(uint64_t seen) {
     auto wait = kMaxIdleWait;
-    const auto idle = topology_.event_time().idle_timeout;
+    const auto idle = topology_.ShortestIdleTimeout();
     if (idle.count() > 0) wait = std::min<std::chrono::milliseconds>(wait, idle);
     idle_waits_.fetch_add(1, std::memory_order_relaxed);
     wake_.WaitFor(seen, std::chrono::steady_clock::now() + wait);

@@ -3,10 +3,16 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <chrono>
+#include <cinttypes>
 #include <filesystem>
 #include <map>
+#include <sstream>
 
 #include "core/log.h"
+#include "core/varint.h"
+#include "operators/topology.h"
+#include "operators/watermark.h"
 #include "runtime/commit_format.h"
 #include "runtime/state_db.h"
 
@@ -17,7 +23,155 @@ bool IsInternal(const std::string& topic, const std::string& app) {
   return topic.starts_with(app + "-") && topic.ends_with("-repartition");
 }
 
+// "2023-11-14T22:13:20.000Z (1700000000000)".
+std::string TimeText(int64_t ms) {
+  using namespace std::chrono;
+  const sys_time<milliseconds> tp{milliseconds(ms)};
+  const sys_days day = floor<days>(tp);
+  const year_month_day ymd{day};
+  const int64_t rem = (tp - day).count();
+  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z ({})", int{ymd.year()},
+                     unsigned{ymd.month()}, unsigned{ymd.day()}, rem / 3600000, rem / 60000 % 60,
+                     rem / 1000 % 60, rem % 1000, ms);
+}
+
+int64_t FloorTo(int64_t a, int64_t b) { return (a / b - (a % b != 0 && (a < 0) != (b < 0))) * b; }
+
+// The time-rules value: 'R', then one line per rule:
+//   out-of-orderness <ms>
+//   windows <size> <advance> <grace> <operator>    (tumbling and hopping window aggregates)
+//   sessions <gap> <grace> <operator>
+//   window-join <operator>
+//   dedup <operator>
+std::string EncodeTimeRules(const Topology& t) {
+  std::string out = "R";
+  int64_t ooo = t.event_time().max_out_of_orderness.count();  // the largest over the sources
+  for (size_t i = 0; i < t.topics().size(); ++i) {
+    ooo =
+        std::max<int64_t>(ooo, t.SourceEventTime(static_cast<int>(i)).max_out_of_orderness.count());
+  }
+  out += fmt::format("out-of-orderness {}\n", ooo);
+  for (const Topology::Node& n : t.nodes()) {
+    if (n.kind == "window-count" || n.kind == "window-reduce" || n.kind == "window-aggregate") {
+      const Windows& w = n.windows;
+      if (w.kind == Windows::Kind::kSession) {
+        out += fmt::format("sessions {} {} {}\n", w.gap_ms, w.grace_ms, n.name);
+      } else {
+        out += fmt::format("windows {} {} {} {}\n", w.size_ms, w.advance_ms, w.grace_ms, n.name);
+      }
+    } else if (n.kind == "window-join" || n.kind == "dedup") {
+      out += fmt::format("{} {}\n", n.kind, n.name);
+    }
+  }
+  return out;
+}
+
+// Where a reset to `t` must rewind to (see the header), or why it cannot be consistent.
+struct Rewind {
+  int64_t from = 0;  // P: windows starting before it are not refilled
+  int64_t to = 0;    // R: the inputs are rewound to the first record at or after it
+  std::vector<std::string> why;
+  bool windows = false;  // the job has window aggregates: P goes to the next run
+};
+
+Result<Rewind> PlanRewind(std::string_view rules, int64_t t, const std::string& app,
+                          bool keep_state) {
+  Rewind r{t, t, {}, false};
+  if (rules.empty() || rules[0] != 'R') return Corruption("malformed time rules in the state");
+  std::istringstream in{std::string(rules.substr(1))};
+  std::string line;
+  int64_t ooo = 0, grace = 0;
+  bool windows = false;
+  while (std::getline(in, line)) {
+    std::istringstream f(line);
+    std::string kind, name;
+    f >> kind;
+    if (kind == "out-of-orderness") {
+      f >> ooo;
+      continue;
+    }
+    if (kind == "windows") {
+      int64_t size = 0, advance = 0, g = 0;
+      f >> size >> advance >> g >> std::ws;
+      std::getline(f, name);
+      if (size <= 0 || advance <= 0) return Corruption("malformed time rule '{}'", line);
+      // The earliest window [s, s + size), s a multiple of advance, that contains t.
+      int64_t first = FloorTo(t, advance);
+      while (first - advance > t - size) first -= advance;
+      windows = r.windows = true;
+      grace = std::max(grace, g);
+      if (first < r.from) r.from = first;
+      r.why.push_back(
+          fmt::format("window aggregate '{}' ({} ms windows every {} ms, grace {} ms): "
+                      "the earliest window containing the reset time starts at {}",
+                      name, size, advance, g, TimeText(first)));
+      continue;
+    }
+    f >> std::ws;
+    std::getline(f, name);
+    if (kind == "sessions") {
+      return InvalidArgument(
+          "cannot reset application '{}' to a time consistently: '{}' has session windows, and "
+          "the session open at that time may have begun at any earlier time, so a rerun from "
+          "there would emit it again with part of its records; nothing was changed. Reset with "
+          "--to-earliest (reprocesses all retained input)",
+          app, name);
+    }
+    if (kind == "window-join" || kind == "dedup") {
+      return InvalidArgument(
+          "cannot reset application '{}' to a time consistently: '{}' ({}) decides each result "
+          "by records before it (a {} chain can reach back arbitrarily far), so a rerun from "
+          "that time could emit results the run before the reset did not, or miss ones it did; "
+          "nothing was changed. Reset with --to-earliest (reprocesses all retained input)",
+          app, name, kind, kind == "dedup" ? "duplicate" : "join buffer");
+    }
+  }
+  if (!windows) return r;  // no windows: a reset to t is to t
+  if (keep_state) {
+    return InvalidArgument(
+        "cannot reset application '{}' to a time with --keep-state: its windows already hold the "
+        "records after that time, and reading them again would count them twice; nothing was "
+        "changed. Reset without --keep-state (the state is rebuilt from the rewound inputs)",
+        app);
+  }
+  r.to = r.from - grace - ooo;
+  r.why.push_back(
+      fmt::format("inputs rewound to {} = {} - grace {} ms - out-of-orderness {} ms, "
+                  "so every window from {} on is refilled completely; windows before "
+                  "it were emitted before the reset and are not emitted again",
+                  TimeText(r.to), TimeText(r.from), grace, ooo, TimeText(r.from)));
+  return r;
+}
+
 }  // namespace
+
+Status RecordTimeRules(StateDb* db, const Topology& topology, Log* log,
+                       const std::string& application_id) {
+  rocksdb::WriteBatch wb;
+  wb.Put(db->meta(), std::string(kTimeRulesKey), EncodeTimeRules(topology)).PermitUncheckedError();
+  SLUICE_ASSIGN_OR_RETURN(bool started, db->AnyWithPrefix(db->meta(), "ckpt/"));
+  if (!started) {
+    SLUICE_ASSIGN_OR_RETURN(auto group, log->offsets().Fetch(application_id));
+    const std::string tag = fmt::format("{} from=", kResetTag);
+    for (const auto& [tp, c] : group) {
+      if (!c.metadata.starts_with(tag)) continue;
+      std::string v(8, '\0');
+      varint::PutBE64(v.data(), static_cast<uint64_t>(std::stoll(c.metadata.substr(tag.size()))));
+      wb.Put(db->meta(), std::string(kReprocessFromKey), v).PermitUncheckedError();
+      break;
+    }
+  }
+  return db->Write(&wb, /*sync=*/true);
+}
+
+Result<Timestamp> ReprocessFrom(const StateDb& db) {
+  std::string v;
+  bool found = false;
+  SLUICE_RETURN_IF_ERROR(db.Get(db.meta(), kReprocessFromKey, &v, &found));
+  if (!found) return kMinWatermark;
+  if (v.size() != 8) return Corruption("malformed '{}' in '{}'", kReprocessFromKey, db.dir());
+  return Timestamp(static_cast<int64_t>(varint::GetBE64(v.data())));
+}
 
 Result<std::vector<std::string>> ResetJob(Log* log, const ResetOptions& o) {
   const std::string& app = o.application_id;
@@ -59,19 +213,41 @@ Result<std::vector<std::string>> ResetJob(Log* log, const ResetOptions& o) {
     }
   }
 
+  // A reset to a time: how far back the job's windows need it to go (see the header).
+  Rewind rewind{o.time.value(), o.time.value(), {}, false};
+  if (!o.to_earliest) {
+    std::string rules;
+    bool found = false;
+    if (db) SLUICE_RETURN_IF_ERROR(db->Get(db->meta(), kTimeRulesKey, &rules, &found));
+    if (!found) {
+      return InvalidArgument(
+          "cannot reset application '{}' to a time consistently: its windows are recorded in its "
+          "state directory, and {}; nothing was changed. Reset with --to-earliest, or run the job "
+          "once (with this version) and stop it, then reset to the time",
+          app,
+          db ? fmt::format("the state at '{}' was written before they were recorded", dir)
+             : fmt::format("there is no state directory at '{}'", dir));
+    }
+    SLUICE_ASSIGN_OR_RETURN(rewind, PlanRewind(rules, o.time.value(), app, o.keep_state));
+    lines.push_back(fmt::format("reset time {}", TimeText(o.time.value())));
+    for (auto& w : rewind.why) lines.push_back(std::move(w));
+  }
+
   // New positions of the external inputs.
   std::map<TopicPartition, int64_t> target;
   for (const auto& [tp, committed] : group) {
     if (IsInternal(tp.topic, app) || !log->HasTopic(tp.topic)) continue;
     SLUICE_ASSIGN_OR_RETURN(Partition * p, log->GetPartition(tp.topic, tp.partition));
     int64_t to = p->log_start_offset().value();
+    std::string when = "the log start";
     if (!o.to_earliest) {
-      SLUICE_ASSIGN_OR_RETURN(Offset t, p->OffsetForTime(o.time));
+      SLUICE_ASSIGN_OR_RETURN(Offset t, p->OffsetForTime(Timestamp(rewind.to)));
       to = t.value();
+      when = fmt::format("the first record at or after {}", TimeText(rewind.to));
     }
     target[tp] = to;
-    lines.push_back(fmt::format("input {} partition {}: offset {} -> {}", tp.topic,
-                                tp.partition.value(), committed.offset.value(), to));
+    lines.push_back(fmt::format("input {} partition {}: offset {} -> {} ({})", tp.topic,
+                                tp.partition.value(), committed.offset.value(), to, when));
   }
   SLUICE_ASSIGN_OR_RETURN(std::vector<std::string> topics, log->ListTopics());
 
@@ -91,8 +267,11 @@ Result<std::vector<std::string>> ResetJob(Log* log, const ResetOptions& o) {
       SLUICE_RETURN_IF_ERROR(log->DeleteTopic(t));
       lines.push_back(fmt::format("repartition topic deleted: {}", t));
     }
+    // The next run's tasks must not refill windows before P (RecordTimeRules).
+    const std::string tag =
+        rewind.windows ? fmt::format("{} from={}", kResetTag, rewind.from) : std::string(kResetTag);
     for (const auto& [tp, to] : target) {
-      mirror[tp] = CommittedOffset{Offset(to), std::string(kResetTag), Now()};
+      mirror[tp] = CommittedOffset{Offset(to), tag, Now()};
     }
   } else {
     if (!db) return NotFound("--keep-state: there is no state directory at '{}'", dir);

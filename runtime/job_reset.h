@@ -7,6 +7,20 @@
 // (tagged kResetTag). With keep_state the task checkpoints in RocksDB are rewritten to the new
 // positions (repartition inputs move to their end) with a new commit number, and mirrored.
 //
+// A reset to a time (`to_earliest` false) must not make the next run emit a window that the run
+// before the reset emitted, with other contents. Every start of a job records its event-time
+// operators in its state (meta key kTimeRulesKey, RecordTimeRules below); the reset reads them and
+// moves T back to P, the start of the earliest window of any window aggregate that contains T,
+// and rewinds every input to R = P - the largest grace - the largest out-of-orderness (the first
+// record at or after R): every window starting at or after P is then refilled completely. P goes
+// with the reset's group offsets ("sluice-reset from=<P>") into the fresh state (kReprocessFromKey)
+// and becomes ProcessorContext::reprocess_from of every task: windows starting before P were
+// emitted before the reset and are not refilled. It refuses (kInvalidArgument, saying what it would
+// take) when that cannot be made consistent: session windows, windowed joins and dedup (their
+// results depend on records arbitrarily far before T), keep_state with windows (the kept windows
+// already hold the records after T), and a job whose windows are unknown (no state, or state
+// written before the rules were recorded).
+//
 // Fails with kUnavailable if the job is running (its state directory is locked), kNotFound if
 // the application has no offsets, kNotFound (naming where it looked) if there is no state
 // directory although the application committed with one (a wrong --state would otherwise rewind
@@ -16,7 +30,9 @@
 // reset). Nothing is changed when it fails.
 #pragma once
 
+#include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/status.h"
@@ -25,6 +41,12 @@
 namespace sluice {
 
 class Log;
+class StateDb;
+class Topology;
+
+// Meta keys (runtime/README.md, "Commit record format").
+inline constexpr std::string_view kTimeRulesKey = "time-rules";
+inline constexpr std::string_view kReprocessFromKey = "reprocess-from";
 
 struct ResetOptions {
   std::string application_id;
@@ -40,5 +62,13 @@ struct ResetOptions {
 
 // Returns human-readable lines describing what was done. REQUIRES: `log` is a writer.
 Result<std::vector<std::string>> ResetJob(Log* log, const ResetOptions& options);
+
+// At every start of a job, after its state is opened: records the topology's event-time
+// operators (kTimeRulesKey), and on state without checkpoints the reprocess-from bound a reset to
+// a time left in the group offsets of `application_id` (kReprocessFromKey).
+Status RecordTimeRules(StateDb* db, const Topology& topology, Log* log,
+                       const std::string& application_id);
+// The reprocess-from bound of the state (kMinWatermark if none).
+Result<Timestamp> ReprocessFrom(const StateDb& db);
 
 }  // namespace sluice

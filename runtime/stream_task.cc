@@ -5,6 +5,7 @@
 
 #include "core/partitioner.h"
 #include "runtime/failpoint.h"
+#include "runtime/job_reset.h"
 
 namespace sluice {
 
@@ -77,13 +78,17 @@ Status StreamTask::RestoreTime() {
         !sinks.empty()) {
       senders = plan_.stage_partitions[topology_.nodes()[sinks.front()].stage];
     }
-    time_->AddInput(senders, topology_.IsTableBesideStream(in.topic()));
+    time_->AddInput(senders, topology_.IsTableBesideStream(in.topic()),
+                    topology_.SourceEventTime(in.topic()));
   }
   std::string wm_state;
   bool found = false;
   SLUICE_RETURN_IF_ERROR(
       db_->Get(db_->meta(), TaskTime::StateKey(id_.stage, id_.partition), &wm_state, &found));
   if (found) SLUICE_RETURN_IF_ERROR(time_->Restore(wm_state, this));
+  // After a reset to a time: windows before this bound were emitted before it (job_reset.h).
+  SLUICE_ASSIGN_OR_RETURN(Timestamp from, ReprocessFrom(*db_));
+  set_reprocess_from(from);
   return Status::Ok();
 }
 

@@ -17,11 +17,12 @@ int64_t TaskTime::NowMs() {
 
 void TaskTime::BeginBatch() { now_ms_ = NowMs(); }
 
-int TaskTime::AddInput(int senders, bool table) {
+int TaskTime::AddInput(int senders, bool table, std::optional<EventTimeOptions> options) {
   carried_.push_back(senders > 0);
+  idle_timeout_ms_.push_back((options ? *options : options_).idle_timeout.count());
   table_.push_back(table);
   last_data_ms_.push_back(NowMs());
-  int p = tracker_.AddPartition(senders);
+  int p = tracker_.AddPartition(senders, options);
   if (table) tracker_.MarkEnded(p);  // an ended partition neither holds back nor moves it
   return p;
 }
@@ -78,8 +79,8 @@ void TaskTime::UpdateInput(int input, bool caught_up, bool ended) {
     tracker_.MarkEnded(input);
     return;
   }
-  if (caught_up && options_.idle_timeout.count() > 0 &&
-      NowMs() - last_data_ms_[input] >= options_.idle_timeout.count()) {
+  if (caught_up && idle_timeout_ms_[input] > 0 &&
+      NowMs() - last_data_ms_[input] >= idle_timeout_ms_[input]) {
     tracker_.MarkIdle(input);
   }
 }

@@ -33,7 +33,9 @@ class TaskTime {
   // Adds an input; `senders` = the writing stage's task count for a repartition topic, else 0.
   // `table`: a table beside a stream (Topology::IsTableBesideStream), which never moves or holds
   // back the watermark and whose records' times are not event times.
-  int AddInput(int senders, bool table = false);
+  // `options`: the input's own settings (Topology::SourceEventTime); default the task's.
+  int AddInput(int senders, bool table = false,
+               std::optional<EventTimeOptions> options = std::nullopt);
 
   // Reads the processing-time clock once for the records of the batch that follows (a clock read
   // per record cost ~2% of a stateless job).
@@ -83,6 +85,7 @@ class TaskTime {
   std::vector<bool> carried_;
   std::vector<bool> table_;
   std::vector<int64_t> last_data_ms_;
+  std::vector<int64_t> idle_timeout_ms_;  // per input
   int64_t now_ms_ = NowMs();
   Timestamp finite_wm_{kMinWatermark};  // the last task watermark below kMaxWatermark
   Timestamp max_event_{kMinWatermark};  // the largest event time processed, over all runs

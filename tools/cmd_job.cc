@@ -1,8 +1,9 @@
 // sluice job reset APP (--to-earliest | --to-time T) [--keep-state | --state-deleted] [--state DIR]
 //
 // Rewinds a stopped job's inputs so it reprocesses them; without --keep-state also deletes its
-// state and repartition topics. Prints what it did. A running job refuses (its data directory
-// and state directory are locked).
+// state and repartition topics. A reset to a time goes back to the start of the window containing
+// it (minus grace and out-of-orderness) or refuses (runtime/job_reset.h). Prints what it did. A
+// running job refuses (its data directory and state directory are locked).
 #include <fmt/format.h>
 
 #include "core/log.h"

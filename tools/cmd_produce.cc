@@ -1,4 +1,6 @@
-// sluice produce TOPIC: one record per stdin line.
+// sluice produce TOPIC: one record per stdin line. The record timestamp is the producer's clock,
+// or --timestamp T for every record, or --timestamp-field NAME: the value's top-level JSON field
+// NAME (epoch ms, or an ISO-8601 string); --header k=v (repeatable) adds headers to every record.
 #include <errno.h>
 #include <fmt/format.h>
 #include <unistd.h>
@@ -10,9 +12,11 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "client/log_client.h"
 #include "tools/commands.h"
+#include "tools/time_parse.h"
 #include "tools/topic_check.h"
 
 namespace sluice::tools {
@@ -26,7 +30,45 @@ struct ProduceArgs {
   bool has_partition = false;
   std::string acks = "leader";
   std::string compression = "none";
+  std::string timestamp;             // --timestamp T ("" = none)
+  std::string timestamp_field;       // --timestamp-field NAME ("" = none)
+  std::vector<std::string> headers;  // --header k=v
 };
+
+// The value of top-level field `name` of the JSON object `value` as a time: a number (epoch ms)
+// or a string ParseTime accepts. Nested objects are skipped by tracking depth and strings.
+Result<Timestamp> TimeField(std::string_view value, const std::string& name) {
+  const std::string quoted = "\"" + name + "\"";
+  int depth = 0;
+  for (size_t i = 0; i < value.size(); ++i) {
+    char c = value[i];
+    if (c == '{' || c == '[') {
+      ++depth;
+    } else if (c == '}' || c == ']') {
+      --depth;
+    } else if (c == '"') {
+      size_t end = i + 1;
+      while (end < value.size() && value[end] != '"') end += value[end] == '\\' ? 2 : 1;
+      if (depth == 1 && value.substr(i, end + 1 - i) == quoted) {
+        size_t at = value.find_first_not_of(" \t", end + 1);
+        if (at != std::string_view::npos && value[at] == ':') {
+          at = value.find_first_not_of(" \t", at + 1);
+          if (at == std::string_view::npos) break;
+          if (value[at] == '"') {
+            size_t close = value.find('"', at + 1);
+            if (close == std::string_view::npos) break;
+            return ParseTime(value.substr(at + 1, close - at - 1));
+          }
+          size_t stop = value.find_first_of(",} \t", at);
+          return ParseTime(value.substr(at, stop == std::string_view::npos ? stop : stop - at));
+        }
+      }
+      i = end;
+    }
+  }
+  return InvalidArgument("the value has no top-level field \"{}\" (a JSON object is expected)",
+                         name);
+}
 
 // Reads lines from a file descriptor with large reads; stops at EOF or on SIGINT/SIGTERM.
 // Each byte is searched for '\n' once (linear in the input however long a line is), and a line
@@ -108,6 +150,23 @@ Status RunProduce(const CliContext& ctx, const ProduceArgs& args) {
   if (args.has_separator && args.key_separator.empty()) {
     return UsageError("--key-separator is empty; give the text that separates key from value");
   }
+  if (!args.timestamp.empty() && !args.timestamp_field.empty()) {
+    return UsageError("--timestamp and --timestamp-field exclude each other");
+  }
+  Timestamp fixed_ts = kNoTimestamp;
+  if (!args.timestamp.empty()) {
+    Result<Timestamp> t = ParseTime(args.timestamp);
+    if (!t.ok()) return UsageError("--timestamp: " + t.status().message());
+    fixed_ts = *t;
+  }
+  std::vector<Header> headers;
+  for (const std::string& h : args.headers) {
+    size_t eq = h.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      return UsageError(fmt::format("--header '{}': give it as KEY=VALUE", h));
+    }
+    headers.push_back(Header{h.substr(0, eq), h.substr(eq + 1)});
+  }
   InstallInterruptHandler();
   SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<client::LogClient> log, OpenClient(ctx, Access::kWrite));
   const std::string location = LogLocation(ctx);
@@ -142,6 +201,8 @@ Status RunProduce(const CliContext& ctx, const ProduceArgs& args) {
   int64_t line_no = 0;
   Status send_error;
   Record record;
+  record.headers = headers;
+  record.timestamp = fixed_ts;
   while (true) {
     std::string_view line;
     Result<bool> more = reader.Next(&line);
@@ -165,6 +226,16 @@ Status RunProduce(const CliContext& ctx, const ProduceArgs& args) {
     } else {
       record.key.reset();
       record.value.emplace(line);
+    }
+    if (!args.timestamp_field.empty()) {
+      Result<Timestamp> t = TimeField(*record.value, args.timestamp_field);
+      if (!t.ok()) {
+        send_error = InvalidArgument(
+            "line {}: --timestamp-field {}: {}; fix the line or leave the option out", line_no,
+            args.timestamp_field, t.status().message());
+        break;
+      }
+      record.timestamp = *t;
     }
     Status s = producer->Send(args.topic, record, partition, on_delivery);
     if (!s.ok()) {
@@ -207,6 +278,13 @@ void RegisterProduceCommand(CLI::App& app, CliContext& ctx) {
                   "Compress each batch with CODEC, as Kafka clients do: none (default), gzip, "
                   "snappy, lz4 or zstd")
       ->check(CLI::IsMember({"none", "gzip", "snappy", "lz4", "zstd"}));
+  cmd->add_option("--timestamp", args->timestamp,
+                  "Timestamp of every record: epoch ms or ISO-8601 (default: now)");
+  cmd->add_option("--timestamp-field", args->timestamp_field,
+                  "Take each record's timestamp from this top-level field of its JSON value "
+                  "(epoch ms or an ISO-8601 string)");
+  cmd->add_option("--header", args->headers, "Add header KEY=VALUE to every record (repeatable)")
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   cmd->callback([&ctx, args, sep, part] {
     args->has_separator = sep->count() > 0;
     args->has_partition = part->count() > 0;

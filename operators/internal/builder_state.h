@@ -24,6 +24,7 @@ class BuilderState {
   int AddNode(std::string name, std::string kind, const std::vector<int>& parents, Factory make);
   // Sets the factory of a node added earlier (used when the factory needs the node's own name).
   void SetFactory(int node, Factory make) { topology_.nodes_[node].make = std::move(make); }
+  void SetWindows(int node, const Windows& w) { topology_.nodes_[node].windows = w; }
   const std::string& NodeName(int node) const { return topology_.nodes_[node].name; }
 
   // The topic with this name, registered on first use. Invalid names are wiring errors.
@@ -36,6 +37,11 @@ class BuilderState {
                std::string_view value_serde);
 
   void SetEventTime(const EventTimeOptions& o) { topology_.event_time_ = o; }
+  void SetSourceEventTime(int topic, std::optional<std::chrono::milliseconds> out_of_orderness,
+                          std::optional<std::chrono::milliseconds> idle_timeout) {
+    topology_.topics_[topic].max_out_of_orderness = out_of_orderness;
+    topology_.topics_[topic].idle_timeout = idle_timeout;
+  }
 
   bool HasStore(const std::string& name) const { return topology_.FindStore(name) >= 0; }
 

@@ -6,6 +6,7 @@
 // match, so Connect's static_cast is safe by construction.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -87,11 +88,31 @@ class Outputs {
   std::vector<Receiver<K, V>*> children_;
 };
 
+// A source's timestamp extractor (SourceOptions::timestamp); empty: none.
+template <typename K, typename V>
+using TimestampFn = std::function<std::optional<Timestamp>(const K&, const V&)>;
+
+// With an extractor: reports the record's event time to the task (kMinWatermark when the
+// extractor has none: the record keeps its timestamp and does not move the watermark) and
+// returns the timestamp the record goes on with.
+template <typename K, typename V>
+Timestamp ExtractEventTime(const TimestampFn<K, V>& fn, const K& key, const V& value, Timestamp ts,
+                           ProcessorContext* ctx) {
+  std::optional<Timestamp> t = fn(key, value);
+  ctx->ReportEventTime(t ? *t : Timestamp(INT64_MIN / 4));
+  return t ? *t : ts;
+}
+
 template <typename K, typename V>
 class SourceNode final : public SourceNodeBase {
  public:
-  SourceNode(std::string name, std::string topic, SerdePtr<K> ks, SerdePtr<V> vs)
-      : SourceNodeBase(std::move(name)), topic_(std::move(topic)), ks_(ks), vs_(vs) {}
+  SourceNode(std::string name, std::string topic, SerdePtr<K> ks, SerdePtr<V> vs,
+             TimestampFn<K, V> extract = nullptr)
+      : SourceNodeBase(std::move(name)),
+        topic_(std::move(topic)),
+        ks_(ks),
+        vs_(vs),
+        extract_(std::move(extract)) {}
   void Connect(NodeBase* child) override { out_.Add(child); }
   Status ProcessBytes(std::optional<std::string_view> key, std::optional<std::string_view> value,
                       Timestamp ts) override {
@@ -99,6 +120,10 @@ class SourceNode final : public SourceNodeBase {
     if (!s.ok()) return s.WithContext(fmt::format("key of a record in topic '{}'", topic_));
     s = vs_->Deserialize(value.value_or(std::string_view()), &value_);
     if (!s.ok()) return s.WithContext(fmt::format("value of a record in topic '{}'", topic_));
+    if (extract_) {
+      Enter();
+      ts = ExtractEventTime(extract_, key_, value_, ts, ctx_);
+    }
     return out_.Forward(key_, value_, ts);
   }
 
@@ -106,6 +131,7 @@ class SourceNode final : public SourceNodeBase {
   std::string topic_;
   SerdePtr<K> ks_;
   SerdePtr<V> vs_;
+  TimestampFn<K, V> extract_;
   K key_{};
   V value_{};
   Outputs<K, V> out_;
@@ -116,12 +142,14 @@ class SourceNode final : public SourceNodeBase {
 template <typename K, typename V>
 class TableSourceNode final : public SourceNodeBase {
  public:
-  TableSourceNode(std::string name, std::string topic, int store, SerdePtr<K> ks, SerdePtr<V> vs)
+  TableSourceNode(std::string name, std::string topic, int store, SerdePtr<K> ks, SerdePtr<V> vs,
+                  TimestampFn<K, V> extract = nullptr)
       : SourceNodeBase(std::move(name)),
         topic_(std::move(topic)),
         store_(store),
         ks_(ks),
-        vs_(vs) {}
+        vs_(vs),
+        extract_(std::move(extract)) {}
   void Connect(NodeBase* child) override { out_.Add(child); }
   Status Init(ProcessorContext* ctx) override {
     SLUICE_RETURN_IF_ERROR(NodeBase::Init(ctx));
@@ -137,6 +165,10 @@ class TableSourceNode final : public SourceNodeBase {
     s = vs_->Deserialize(*value, &value_);
     if (!s.ok()) return s.WithContext(fmt::format("value of a record in topic '{}'", topic_));
     SLUICE_RETURN_IF_ERROR(store_->Put(kb, *value));
+    if (extract_) {
+      Enter();
+      ts = ExtractEventTime(extract_, key_, value_, ts, ctx_);
+    }
     return out_.Forward(key_, value_, ts);
   }
 
@@ -145,6 +177,7 @@ class TableSourceNode final : public SourceNodeBase {
   StoreRef store_;
   SerdePtr<K> ks_;
   SerdePtr<V> vs_;
+  TimestampFn<K, V> extract_;
   K key_{};
   V value_{};
   Outputs<K, V> out_;

@@ -75,15 +75,18 @@ class WindowAggregateNode final : public Receiver<K, V> {
     const int64_t rw = this->ctx_->record_watermark().value();
     const int64_t flushed = this->ctx_->flushed_through().value();
     if (session()) {
-      // A session at or before the flushed bound was emitted as final by a bounded run's end.
-      if (t + w_.grace_ms < rw || t <= flushed) return Late(key, value, ts);
+      // Sessions ending at or before the flushed bound were emitted as final by a bounded run's
+      // end; a record within the gap after it could have extended one of them.
+      if (t + w_.grace_ms < rw || t - w_.gap_ms <= flushed) return Late(key, value, ts);
       return ProcessSession(key, value, t);
     }
     bool any = false, late = false;
     int64_t last_start = FloorDiv(t, w_.advance_ms) * w_.advance_ms;
     int64_t first_start = last_start;
     while (first_start - w_.advance_ms > t - w_.size_ms) first_start -= w_.advance_ms;
+    const int64_t from = this->ctx_->reprocess_from().value();
     for (int64_t start = first_start; start <= last_start; start += w_.advance_ms) {
+      if (start < from) continue;  // emitted before a reset to a time; not refilled
       if (w_.CloseOf(start) <= rw || start <= flushed) {
         late = true;
         continue;
