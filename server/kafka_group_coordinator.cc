@@ -411,6 +411,15 @@ std::optional<DescribeGroupsResponse::Group> KafkaGroupCoordinator::Describe(
   return d;
 }
 
+int16_t KafkaGroupCoordinator::DeleteGroup(const std::string& group_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = groups_.find(group_id);
+  if (it == groups_.end()) return kGroupIdNotFound;
+  if (!it->second.members.empty()) return kNonEmptyGroup;
+  groups_.erase(it);
+  return kNone;
+}
+
 void KafkaGroupCoordinator::Tick(Clock::time_point now) {
   Pending pending;
   {

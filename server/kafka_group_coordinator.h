@@ -64,6 +64,9 @@ class KafkaGroupCoordinator {
   std::vector<std::pair<std::string, std::string>> ListGroups();
   // Describes one group; nullopt when the coordinator does not know it.
   std::optional<DescribeGroupsResponse::Group> Describe(const std::string& group_id);
+  // DeleteGroups: forgets a group that has no members. NON_EMPTY_GROUP while it has members,
+  // GROUP_ID_NOT_FOUND when the coordinator does not know it (it may still have offsets).
+  int16_t DeleteGroup(const std::string& group_id);
 
   // Completes join phases past their deadline and expires silent members.
   void Tick(Clock::time_point now);

@@ -242,7 +242,7 @@ TEST_F(ServerSocketTest, UnknownKeysAndVersionsCloseButApiVersionsAnswersUnsuppo
     WireReader r(*frame);
     EXPECT_EQ(r.Int32(), 5);
     EXPECT_EQ(r.Int16(), kUnsupportedVersion);
-    EXPECT_EQ(r.ArrayCount(6), 21);
+    EXPECT_EQ(r.ArrayCount(6), 28);
     EXPECT_EQ(r.Int16(), 0);  // Produce
     EXPECT_EQ(r.Int16(), 0);
     EXPECT_EQ(r.Int16(), 7);
@@ -263,8 +263,9 @@ TEST_F(ServerSocketTest, ApiVersionsAnswerIsThePinnedTable) {
   };
   const Row kPinned[] = {{0, 0, 7},  {1, 4, 11}, {2, 1, 3},  {3, 0, 4},  {8, 2, 7},  {9, 1, 5},
                          {10, 0, 2}, {11, 0, 5}, {12, 0, 3}, {13, 0, 3}, {14, 0, 3}, {15, 0, 4},
-                         {16, 0, 2}, {18, 0, 3}, {19, 0, 4}, {20, 0, 1}, {22, 0, 1}, {24, 0, 2},
-                         {25, 0, 2}, {26, 0, 2}, {28, 0, 2}};
+                         {16, 0, 2}, {18, 0, 3}, {19, 0, 4}, {20, 0, 1}, {21, 0, 2}, {22, 0, 1},
+                         {24, 0, 2}, {25, 0, 2}, {26, 0, 2}, {28, 0, 2}, {32, 0, 4}, {33, 0, 2},
+                         {42, 0, 2}, {44, 0, 1}, {47, 0, 0}, {60, 0, 1}};
   auto hex16 = [](int v) { return fmt::format("{:04x}", v & 0xffff); };
   auto c = f_.Connect();
   for (int16_t v = 0; v <= 3; ++v) {
