@@ -107,5 +107,8 @@ bool IsSupported(int16_t key, int16_t version);
 bool IsFlexible(int16_t key, int16_t version);
 // "Produce", "Fetch", ... or "UnknownApi" for a key we do not serve.
 const char* ApiName(int16_t key);
+// The name Apache Kafka gives key (0..87: "CreatePartitions", "DescribeAcls", ...), whether this
+// broker serves it or not; "UnknownApi" past Kafka's keys. For log lines about unserved requests.
+const char* KafkaApiName(int16_t key);
 
 }  // namespace sluice::kafka

@@ -9,6 +9,7 @@
 
 #include <filesystem>
 #include <map>
+#include <mutex>
 #include <thread>
 
 #include "core/crc32c.h"
@@ -25,6 +26,10 @@ namespace sluice::kafka::testing {
 namespace {
 
 using std::chrono::milliseconds;
+
+std::string Be16(int16_t v) {
+  return std::string{static_cast<char>((v >> 8) & 0xff), static_cast<char>(v & 0xff)};
+}
 
 std::string Be32(int32_t v) {
   char b[4];
@@ -251,6 +256,48 @@ TEST_F(ServerSocketTest, UnknownKeysAndVersionsCloseButApiVersionsAnswersUnsuppo
     EXPECT_TRUE(c->ReadFrame().has_value());
   }
   ExpectServing(f_);
+}
+
+// Issue 12 item 5: a request the broker does not serve closes the connection (as Kafka's broker
+// does) with one log line naming the API, the client id and the address, at most once a minute
+// per (API, client id, address).
+TEST(ServerUnservedTest, UnservedRequestsAreLoggedOncePerApiAndClient) {
+  auto lines = std::make_shared<std::vector<std::string>>();
+  auto mu = std::make_shared<std::mutex>();
+  ServerOptions o;
+  o.log_line = [lines, mu](std::string_view l) {
+    std::lock_guard<std::mutex> lock(*mu);
+    lines->emplace_back(l);
+  };
+  ServerFixture f(o);
+  auto send = [&](int16_t key, int16_t version, const std::string& client_id) {
+    auto c = f.Connect();
+    std::string req = Be16(key) + Be16(version) + Be32(9) +
+                      Be16(static_cast<int16_t>(client_id.size())) + client_id;
+    ASSERT_TRUE(c->Send(Be32(static_cast<int32_t>(req.size())) + req));
+    EXPECT_TRUE(c->WaitClosed());
+  };
+  for (int i = 0; i < 3; ++i) send(37, 3, "probe");  // CreatePartitions
+  send(37, 3, "other");
+  send(0, 99, "probe");  // Produce v99
+  std::vector<std::string> got;
+  {
+    std::lock_guard<std::mutex> lock(*mu);
+    for (const auto& l : *lines) {
+      if (l.find("is not served") != std::string::npos) got.push_back(l);
+    }
+  }
+  ASSERT_EQ(got.size(), 3u) << fmt::format("{}", fmt::join(got, "\n"));
+  EXPECT_NE(got[0].find("CreatePartitions (API key 37) v3 from client id 'probe' at 127.0.0.1"),
+            std::string::npos)
+      << got[0];
+  EXPECT_NE(got[1].find("CreatePartitions (API key 37) v3 from client id 'other'"),
+            std::string::npos)
+      << got[1];
+  EXPECT_NE(got[2].find("Produce (API key 0) v99 from client id 'probe'"), std::string::npos)
+      << got[2];
+  EXPECT_NE(got[2].find("serves Produce v0..v7"), std::string::npos) << got[2];
+  ExpectServing(f);
 }
 
 // The advertised table, pinned byte for byte on the wire for every ApiVersions version
