@@ -60,7 +60,8 @@ Reply RequestHandler::HandleOffsetCommit(const RequestHeader& h, const OffsetCom
     group_error = kInvalidGroupId;
     why = fmt::format("group id '{}' is not 1..249 characters of [a-zA-Z0-9._-]", req.group_id);
   } else {
-    group_error = groups_.ValidateCommit(req.group_id, req.generation_id, req.member_id);
+    group_error = groups_.ValidateCommit(req.group_id, req.generation_id, req.member_id,
+                                         req.group_instance_id);
   }
   std::map<TopicPartition, CommittedOffset> commit;
   std::vector<TopicPartition> uncommit;

@@ -46,6 +46,7 @@ enum ErrorCode : int16_t {
   kKafkaStorageError = 56,
   kNonEmptyGroup = 68,
   kGroupIdNotFound = 69,
+  kFencedInstanceId = 82,
   kSaslAuthenticationFailed = 58,
   kUnknownProducerId = 59,
   kGroupSubscribedToTopic = 86,
