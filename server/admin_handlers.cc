@@ -297,6 +297,12 @@ void RequestHandler::AlterTopicConfig(
   auto parsed = FromConfigs(config->partitions, next);
   if (!parsed.ok()) return fail(kInvalidConfig, parsed.status().message());
   if (validate_only) return;
+  // Applying reopens the topic's partitions: a job running in this server holds them.
+  std::string user;
+  if (options_.topic_in_use && !(user = options_.topic_in_use(topic)).empty()) {
+    return fail(kPolicyViolation,
+                fmt::format("the topic is in use by {}; stop it first to change its config", user));
+  }
   if (Status st = log_->AlterTopicConfig(topic, *parsed); !st.ok()) {
     return fail(st.code() == StatusCode::kInvalidArgument ? kInvalidConfig : kUnknownServerError,
                 st.message());
