@@ -525,7 +525,7 @@ def case_admin(server):
               'DescribeCluster v%d names this broker' % v)
 
     # DeleteRecords: 40 records in 1 KiB segments, delete before 25, kill -9, restart.
-    prod = KafkaProducer(bootstrap_servers=B, acks='all', linger_ms=0, batch_size=1)
+    prod = KafkaProducer(bootstrap_servers=B, acks=1, linger_ms=0)
     for i in range(40):
         prod.send('ad', b'x' * 200, partition=0).get(timeout=10)
     prod.close()
