@@ -199,6 +199,30 @@ Status Log::DeleteTopic(const std::string& name) {
   return offsets_->DeleteTopic(name);
 }
 
+Status Log::AlterTopicConfig(const std::string& name, const TopicConfig& config) {
+  SLUICE_RETURN_IF_ERROR(ValidateTopicName(name));
+  SLUICE_RETURN_IF_ERROR(config.Validate());
+  if (options_.read_only) {
+    return InvalidArgument("cannot change topic '{}': the log is open read-only", name);
+  }
+  std::lock_guard lock(mu_);
+  SLUICE_ASSIGN_OR_RETURN(TopicConfig old, LoadTopicConfig(name));
+  if (old.partitions != config.partitions) {
+    return InvalidArgument("topic '{}' has {} partitions; a config change cannot change that", name,
+                           old.partitions);
+  }
+  SLUICE_RETURN_IF_ERROR(
+      fs_->WriteFileAtomic(JoinPath(TopicDir(name), kTopicConf), config.Serialize()));
+  auto it = topics_.find(name);
+  if (it != topics_.end()) {
+    for (auto& p : it->second->partitions) {
+      if (p) SLUICE_RETURN_IF_ERROR(p->Close());
+    }
+    topics_.erase(it);
+  }
+  return Status::Ok();
+}
+
 Result<std::vector<std::string>> Log::ListTopics() {
   std::vector<std::string> out;
   std::string dir = JoinPath(options_.data_dir, kTopicsDir);

@@ -73,6 +73,11 @@ class Log {
   // Names of all topics, sorted.
   Result<std::vector<std::string>> ListTopics();
   Result<TopicConfig> DescribeTopic(const std::string& name);
+  // Replaces a topic's configuration (the partition count must stay the same): writes topic.conf
+  // atomically, then closes the topic's open partitions so they reopen with it on next use. The
+  // caller must hold no Partition* of the topic (as for DeleteTopic). kNotFound if absent,
+  // kInvalidArgument for a bad config or a changed partition count.
+  Status AlterTopicConfig(const std::string& name, const TopicConfig& config);
   bool HasTopic(const std::string& name);
 
   // The partition, opened on first use. kNotFound names the topic or says how many partitions

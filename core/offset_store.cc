@@ -251,6 +251,26 @@ Result<std::vector<std::string>> OffsetStore::ListGroups() {
   return out;
 }
 
+Result<int> OffsetStore::DeleteOffsets(const std::string& group,
+                                       const std::vector<TopicPartition>& parts) {
+  if (read_only_)
+    return InvalidArgument("cannot delete offsets of '{}': the log is read-only", group);
+  SLUICE_RETURN_IF_ERROR(ValidateGroupId(group));
+  std::lock_guard lock(mu_);
+  SLUICE_ASSIGN_OR_RETURN(auto all, Load(group));
+  int removed = 0;
+  for (const TopicPartition& tp : parts) removed += static_cast<int>(all.erase(tp));
+  if (removed == 0) return 0;
+  std::string path = PathFor(group);
+  if (all.empty()) {
+    SLUICE_RETURN_IF_ERROR(fs_->RemoveFile(path));
+    SLUICE_RETURN_IF_ERROR(fs_->SyncDir(dir_));
+  } else {
+    SLUICE_RETURN_IF_ERROR(fs_->WriteFileAtomic(path, Serialize(group, all)));
+  }
+  return removed;
+}
+
 Status OffsetStore::DeleteGroup(const std::string& group) {
   if (read_only_) return InvalidArgument("cannot delete group '{}': the log is read-only", group);
   std::lock_guard lock(mu_);

@@ -44,6 +44,9 @@ class OffsetStore {
   Result<std::vector<std::string>> ListGroups();
   // Deletes a group's offsets, and offsets for a deleted topic in every group.
   Status DeleteGroup(const std::string& group);
+  // Durably removes some partitions' committed offsets of a group (absent ones are ignored);
+  // returns how many it removed. A group left with none loses its file, as DeleteGroup.
+  Result<int> DeleteOffsets(const std::string& group, const std::vector<TopicPartition>& parts);
   Status DeleteTopic(const std::string& topic);
 
  private:

@@ -60,9 +60,11 @@ Reply RequestHandler::HandleOffsetCommit(const RequestHeader& h, const OffsetCom
     group_error = kInvalidGroupId;
     why = fmt::format("group id '{}' is not 1..249 characters of [a-zA-Z0-9._-]", req.group_id);
   } else {
-    group_error = groups_.ValidateCommit(req.group_id, req.generation_id, req.member_id);
+    group_error = groups_.ValidateCommit(req.group_id, req.generation_id, req.member_id,
+                                         req.group_instance_id);
   }
   std::map<TopicPartition, CommittedOffset> commit;
+  std::vector<TopicPartition> uncommit;
   Timestamp now = Now();
   {
     std::shared_lock<std::shared_mutex> lock(topics_mu_);
@@ -84,7 +86,13 @@ Reply RequestHandler::HandleOffsetCommit(const RequestHeader& h, const OffsetCom
                    p.committed_metadata->size() > kMaxCommitMetadataBytes) {
           code = kInvalidCommitOffsetSize;
         }
-        if (code == kNone) {
+        if (code == kNone && p.committed_offset < 0) {
+          // Kafka stores any offset; clients read a negative committed offset (the -1/-2
+          // placeholders kafkajs admin.resetOffsets commits) as "no committed offset" and apply
+          // their reset policy. The OffsetStore holds real offsets only, so the partition's
+          // committed offset is removed: OffsetFetch then answers -1, which clients read alike.
+          uncommit.push_back({t.name, PartitionId(p.partition_index)});
+        } else if (code == kNone) {
           commit[{t.name, PartitionId(p.partition_index)}] = {
               Offset(p.committed_offset), p.committed_metadata.value_or(""), now};
         }
@@ -93,8 +101,11 @@ Reply RequestHandler::HandleOffsetCommit(const RequestHeader& h, const OffsetCom
       resp.topics.push_back(std::move(rt));
     }
   }
-  if (!commit.empty()) {
-    Status st = log_->offsets().Commit(req.group_id, commit);
+  if (!commit.empty() || !uncommit.empty()) {
+    Status st = commit.empty() ? Status::Ok() : log_->offsets().Commit(req.group_id, commit);
+    if (st.ok() && !uncommit.empty()) {
+      st = log_->offsets().DeleteOffsets(req.group_id, uncommit).status();
+    }
     if (!st.ok()) {
       for (auto& t : resp.topics) {
         for (auto& p : t.partitions) {

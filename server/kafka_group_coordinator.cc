@@ -116,10 +116,49 @@ void KafkaGroupCoordinator::Join(const JoinGroupRequest& req, const std::string&
 
   Pending pending;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    std::unique_lock<std::mutex> lock(mu_);
     auto now = Clock::now();
     Group& g = groups_[req.group_id];
-    if (!req.member_id.empty() && !g.members.count(req.member_id)) {
+    std::string member_id = req.member_id;
+    if (req.group_instance_id) {
+      // Static membership (KIP-345): the instance id names the member across restarts.
+      std::string known = StaticMemberId(g, *req.group_instance_id);
+      if (!member_id.empty() && !known.empty() && known != member_id) {
+        return fail(kFencedInstanceId);
+      }
+      if (member_id.empty() && !known.empty()) {
+        // A new process of a known instance: it takes the member's place under a new member
+        // id, and the old id is fenced. A stable group whose protocol still fits keeps its
+        // generation and assignments: no rebalance, the member syncs its old assignment.
+        member_id = NewMemberId(client_id);
+        bool old_leader = g.leader == known;
+        ReplaceMemberId(g, known, member_id, pending);
+        Member& m = g.members[member_id];
+        bool fits = std::any_of(req.protocols.begin(), req.protocols.end(),
+                                [&](const auto& p) { return p.name == g.protocol_name; });
+        if (g.state == State::kStable && fits && req.protocol_type == g.protocol_type) {
+          m.client_id = client_id;
+          m.client_host = client_host;
+          m.session_timeout_ms = req.session_timeout_ms;
+          m.rebalance_timeout_ms =
+              req.rebalance_timeout_ms > 0 ? req.rebalance_timeout_ms : req.session_timeout_ms;
+          m.protocols = req.protocols;
+          m.last_heartbeat = now;
+          JoinGroupResponse r;
+          r.generation_id = g.generation;
+          r.protocol_name = g.protocol_name;
+          // As Kafka: a rejoining leader is told the old leader id, so it does not assign (a
+          // stable group would not hand out a new assignment) and syncs like a follower.
+          r.leader = old_leader ? known : g.leader;
+          r.member_id = member_id;
+          lock.unlock();
+          RunAll(pending);
+          done(std::move(r));
+          return;
+        }
+      }
+    }
+    if (!member_id.empty() && !g.members.count(member_id)) {
       if (g.members.empty() && g.state == State::kEmpty && g.protocol_type.empty()) {
         groups_.erase(req.group_id);
       }
@@ -129,7 +168,7 @@ void KafkaGroupCoordinator::Join(const JoinGroupRequest& req, const std::string&
         (req.protocol_type != g.protocol_type || !SupportsCommonProtocol(g, req))) {
       return fail(kInconsistentGroupProtocol);
     }
-    std::string id = req.member_id.empty() ? NewMemberId(client_id) : req.member_id;
+    std::string id = member_id.empty() ? NewMemberId(client_id) : member_id;
     bool new_group = g.members.empty();
     Member& m = g.members[id];
     if (m.id.empty()) {
@@ -165,6 +204,49 @@ void KafkaGroupCoordinator::Join(const JoinGroupRequest& req, const std::string&
     MaybeCompleteJoin(g, now, pending);
   }
   RunAll(pending);
+}
+
+std::string KafkaGroupCoordinator::StaticMemberId(const Group& g, const std::string& instance_id) {
+  for (const auto& [id, m] : g.members) {
+    if (m.group_instance_id == instance_id) return id;
+  }
+  return "";
+}
+
+int16_t KafkaGroupCoordinator::CheckStatic(const Group& g, const std::string& member_id,
+                                           const std::optional<std::string>& instance_id) {
+  if (!instance_id) return kNone;
+  std::string known = StaticMemberId(g, *instance_id);
+  if (!known.empty() && known != member_id) return kFencedInstanceId;
+  return kNone;
+}
+
+void KafkaGroupCoordinator::ReplaceMemberId(Group& g, const std::string& old_id,
+                                            const std::string& new_id, Pending& out) {
+  auto node = g.members.extract(old_id);
+  Member& m = node.mapped();
+  // Requests the old process still has held are answered: it is fenced.
+  if (m.pending_join) {
+    out.push_back([cb = std::move(m.pending_join), old_id] {
+      JoinGroupResponse r;
+      r.error_code = kFencedInstanceId;
+      r.member_id = old_id;
+      cb(std::move(r));
+    });
+    m.pending_join = nullptr;
+  }
+  if (m.pending_sync) {
+    out.push_back([cb = std::move(m.pending_sync)] {
+      SyncGroupResponse r;
+      r.error_code = kFencedInstanceId;
+      cb(std::move(r));
+    });
+    m.pending_sync = nullptr;
+  }
+  m.id = new_id;
+  node.key() = new_id;
+  g.members.insert(std::move(node));
+  if (g.leader == old_id) g.leader = new_id;
 }
 
 void KafkaGroupCoordinator::PrepareRebalance(Group& g, Clock::time_point now, Pending& out) {
@@ -252,7 +334,10 @@ void KafkaGroupCoordinator::Sync(const SyncGroupRequest& req, SyncCallback done)
       });
     };
     auto git = groups_.find(req.group_id);
-    if (git == groups_.end() || !git->second.members.count(req.member_id)) {
+    if (git != groups_.end() &&
+        CheckStatic(git->second, req.member_id, req.group_instance_id) != kNone) {
+      fail(kFencedInstanceId);
+    } else if (git == groups_.end() || !git->second.members.count(req.member_id)) {
       fail(kUnknownMemberId);
     } else {
       Group& g = git->second;
@@ -299,6 +384,7 @@ int16_t KafkaGroupCoordinator::Heartbeat(const HeartbeatRequest& req) {
   auto git = groups_.find(req.group_id);
   if (git == groups_.end()) return kUnknownMemberId;
   Group& g = git->second;
+  if (CheckStatic(g, req.member_id, req.group_instance_id) != kNone) return kFencedInstanceId;
   auto mit = g.members.find(req.member_id);
   if (mit == g.members.end()) return kUnknownMemberId;
   mit->second.last_heartbeat = Clock::now();
@@ -338,8 +424,18 @@ LeaveGroupResponse KafkaGroupCoordinator::Leave(const LeaveGroupRequest& req) {
     bool any_removed = false;
     for (const auto& lm : req.members) {
       int16_t code = kUnknownMemberId;
-      if (git != groups_.end() && git->second.members.count(lm.member_id)) {
-        RemoveMember(git->second, lm.member_id, pending);
+      std::string id = lm.member_id;
+      if (git != groups_.end() && lm.group_instance_id) {
+        // LeaveGroup v3+ may name members by instance id (member id empty: any member of it).
+        std::string known = StaticMemberId(git->second, *lm.group_instance_id);
+        if (!known.empty() && !id.empty() && id != known) {
+          resp.members.push_back({lm.member_id, lm.group_instance_id, kFencedInstanceId});
+          continue;
+        }
+        id = known;
+      }
+      if (git != groups_.end() && !id.empty() && git->second.members.count(id)) {
+        RemoveMember(git->second, id, pending);
         code = kNone;
         any_removed = true;
       }
@@ -365,9 +461,13 @@ LeaveGroupResponse KafkaGroupCoordinator::Leave(const LeaveGroupRequest& req) {
 }
 
 int16_t KafkaGroupCoordinator::ValidateCommit(const std::string& group_id, int32_t generation_id,
-                                              const std::string& member_id) {
+                                              const std::string& member_id,
+                                              const std::optional<std::string>& instance_id) {
   std::lock_guard<std::mutex> lock(mu_);
   auto git = groups_.find(group_id);
+  if (git != groups_.end() && CheckStatic(git->second, member_id, instance_id) != kNone) {
+    return kFencedInstanceId;
+  }
   bool empty = git == groups_.end() || git->second.members.empty();
   if (generation_id < 0 && member_id.empty()) return empty ? kNone : kUnknownMemberId;
   if (empty || !git->second.members.count(member_id)) return kUnknownMemberId;
@@ -409,6 +509,15 @@ std::optional<DescribeGroupsResponse::Group> KafkaGroupCoordinator::Describe(
     d.members.push_back(std::move(dm));
   }
   return d;
+}
+
+int16_t KafkaGroupCoordinator::DeleteGroup(const std::string& group_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = groups_.find(group_id);
+  if (it == groups_.end()) return kGroupIdNotFound;
+  if (!it->second.members.empty()) return kNonEmptyGroup;
+  groups_.erase(it);
+  return kNone;
 }
 
 void KafkaGroupCoordinator::Tick(Clock::time_point now) {

@@ -9,6 +9,14 @@
 // timeout passed and expires members whose session timed out. Committed offsets are not kept
 // here (they go to the core OffsetStore); ValidateCommit checks a commit's generation/member.
 //
+// Static membership (KIP-345, group.instance.id): a member's instance id names it across process
+// restarts. A new process joining with a known instance id and no member id takes the member's
+// place under a new member id; in a Stable group whose protocol still fits nothing rebalances
+// (same generation, it syncs its old assignment). Requests carrying the instance id with the
+// old member id (the replaced process, or a duplicate) get FENCED_INSTANCE_ID, so two
+// processes never hold one instance. A static member that goes silent past its session timeout
+// is removed like any other.
+//
 // Membership lives in memory: after a server restart clients rejoin (their heartbeats get
 // UNKNOWN_MEMBER_ID) and resume from their durable committed offsets.
 //
@@ -57,13 +65,19 @@ class KafkaGroupCoordinator {
   // Removes members; v0..2 use the top-level error, v3 the per-member ones.
   LeaveGroupResponse Leave(const LeaveGroupRequest& req);
   // Error code for an OffsetCommit with these membership fields (0 = accept).
+  // A static member's instance id (OffsetCommit v7+) is checked too: FENCED_INSTANCE_ID when
+  // it now belongs to another member id.
   int16_t ValidateCommit(const std::string& group_id, int32_t generation_id,
-                         const std::string& member_id);
+                         const std::string& member_id,
+                         const std::optional<std::string>& instance_id = std::nullopt);
 
   // Groups with members or a protocol type, sorted by id: (group id, protocol type).
   std::vector<std::pair<std::string, std::string>> ListGroups();
   // Describes one group; nullopt when the coordinator does not know it.
   std::optional<DescribeGroupsResponse::Group> Describe(const std::string& group_id);
+  // DeleteGroups: forgets a group that has no members. NON_EMPTY_GROUP while it has members,
+  // GROUP_ID_NOT_FOUND when the coordinator does not know it (it may still have offsets).
+  int16_t DeleteGroup(const std::string& group_id);
 
   // Completes join phases past their deadline and expires silent members.
   void Tick(Clock::time_point now);
@@ -104,6 +118,15 @@ class KafkaGroupCoordinator {
   void MaybeCompleteJoin(Group& g, Clock::time_point now, Pending& out);
   void RemoveMember(Group& g, const std::string& member_id, Pending& out);
   std::string SelectProtocol(const Group& g) const;
+  // The member id holding a static instance id, or "".
+  static std::string StaticMemberId(const Group& g, const std::string& instance_id);
+  // FENCED_INSTANCE_ID when `instance_id` is set and held by another member id, else NONE.
+  static int16_t CheckStatic(const Group& g, const std::string& member_id,
+                             const std::optional<std::string>& instance_id);
+  // Gives a member a new id (a restarted static member); its held requests are answered
+  // FENCED_INSTANCE_ID, leadership follows it.
+  static void ReplaceMemberId(Group& g, const std::string& old_id, const std::string& new_id,
+                              Pending& out);
   bool SupportsCommonProtocol(const Group& g, const JoinGroupRequest& req) const;
   std::string NewMemberId(const std::string& client_id);
   static void RunAll(Pending& p);

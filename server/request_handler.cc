@@ -36,10 +36,47 @@ void RequestHandler::Handle(std::string frame, const ClientInfo& client, Done do
                         h.api_version)});
       return;
     }
+    if (decoded.status().code() == StatusCode::kOutOfRange && PeekRequestHeader(frame, &h).ok()) {
+      WireReader r(frame);
+      (void)ReadRequestHeader(r, &h);  // for the client id; the fixed fields are already read
+      // Not served: Kafka closes the connection too (its clients never send what ApiVersions
+      // did not advertise; they report the API as unsupported themselves).
+      done({"", true, UnservedRequestLine(h, client)});
+      return;
+    }
     done({"", true, fmt::format("{}; closing the connection", decoded.status().message())});
     return;
   }
   HandleDecoded(std::move(decoded).value(), client, std::move(done));
+}
+
+std::string RequestHandler::UnservedRequestLine(const RequestHeader& h, const ClientInfo& client) {
+  std::string client_id = h.client_id.value_or("");
+  auto now = std::chrono::steady_clock::now();
+  int64_t left_out = 0;
+  {
+    std::lock_guard<std::mutex> lock(unserved_mu_);
+    if (unserved_.size() > 10000) unserved_.clear();  // bounded, whatever clients send
+    auto [it, fresh] = unserved_.try_emplace({h.api_key, client_id, client.host});
+    if (!fresh && now - it->second.last < std::chrono::minutes(1)) {
+      ++it->second.suppressed;
+      return "";
+    }
+    it->second.last = now;
+    left_out = std::exchange(it->second.suppressed, 0);
+  }
+  const ApiInfo* api = FindApi(h.api_key);
+  std::string served =
+      api ? fmt::format("this broker serves {} v{}..v{}", api->name, api->min_version,
+                        api->max_version)
+          : std::string("this broker does not serve this API (ApiVersions lists what it serves)");
+  return fmt::format(
+      "{} (API key {}) v{} from client id '{}' at {} is not served: {}; closing the connection, "
+      "as Kafka does{}",
+      KafkaApiName(h.api_key), h.api_key, h.api_version, client_id, client.host, served,
+      left_out > 0
+          ? fmt::format(" ({} more such requests from this client in the last minute)", left_out)
+          : std::string());
 }
 
 void RequestHandler::HandleDecoded(DecodedRequest req, const ClientInfo& client, Done done) {

@@ -10,9 +10,12 @@
 
 #include <chrono>
 #include <functional>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <shared_mutex>
 #include <string>
+#include <tuple>
 #include <type_traits>
 
 #include "core/log.h"
@@ -166,14 +169,47 @@ class RequestHandler {
   Reply HandleEndTxn(const RequestHeader& h, const EndTxnRequest& req);
   Reply HandleTxnOffsetCommit(const RequestHeader& h, const TxnOffsetCommitRequest& req);
 
+  // Admin APIs (admin_handlers.cc).
+  Reply HandleDeleteRecords(const RequestHeader& h, const DeleteRecordsRequest& req,
+                            const ClientInfo& client);
+  Reply HandleDescribeConfigs(const RequestHeader& h, const DescribeConfigsRequest& req,
+                              const ClientInfo& client);
+  Reply HandleAlterConfigs(const RequestHeader& h, const AlterConfigsRequest& req,
+                           const ClientInfo& client);
+  Reply HandleIncrementalAlterConfigs(const RequestHeader& h,
+                                      const IncrementalAlterConfigsRequest& req,
+                                      const ClientInfo& client);
+  Reply HandleDeleteGroups(const RequestHeader& h, const DeleteGroupsRequest& req,
+                           const ClientInfo& client);
+  Reply HandleOffsetDelete(const RequestHeader& h, const OffsetDeleteRequest& req,
+                           const ClientInfo& client);
+  Reply HandleDescribeCluster(const RequestHeader& h, const DescribeClusterRequest& req);
+  // Applies one resource's config change (AlterConfigs replaces, IncrementalAlterConfigs edits)
+  // to a topic: fills the result's error code and message.
+  void AlterTopicConfig(const std::string& topic,
+                        const std::function<Status(std::map<std::string, std::string>&)>& edit,
+                        bool validate_only, const ClientInfo& client, const RequestHeader& h,
+                        AlterConfigsResponse::Result* result, std::string* errors);
+
   // Creates `topic` with `partitions` if the caps allow; returns a Kafka error code.
   int16_t CreateTopicLocked(const std::string& topic, int32_t partitions, const TopicConfig* config,
                             std::string* message);
   // Builds a Fetch response; sets *ready when it should be sent now (enough bytes or an error).
   FetchResponse BuildFetch(const FetchRequest& req, bool* ready);
 
+  // The log line for a request this broker does not serve (an API key it lacks or a version out
+  // of its range), or "" when the same (API, client id, address) was logged within the last
+  // minute; the next line counts the ones left out.
+  std::string UnservedRequestLine(const RequestHeader& h, const ClientInfo& client);
+
   Log* log_;
   ServerOptions options_;
+  std::mutex unserved_mu_;
+  struct UnservedLog {
+    std::chrono::steady_clock::time_point last;
+    int64_t suppressed = 0;
+  };
+  std::map<std::tuple<int16_t, std::string, std::string>, UnservedLog> unserved_;
   std::string advertised_host_;
   int32_t advertised_port_;
   // Shared for data-path requests, exclusive for DeleteTopics: a Partition* obtained from the

@@ -93,6 +93,21 @@ RequestBody Sample(int16_t key) {
       return SaslHandshakeRequest{"SCRAM-SHA-256"};
     case ApiKey::kSaslAuthenticate:
       return SaslAuthenticateRequest{std::string("n,,n=user,r=abc")};
+    case ApiKey::kDeleteRecords:
+      return DeleteRecordsRequest{{{"t", {{0, 5}}}}, 1000};
+    case ApiKey::kDescribeConfigs:
+      return DescribeConfigsRequest{{{2, "t", std::nullopt}}, true, false};
+    case ApiKey::kAlterConfigs:
+      return AlterConfigsRequest{{{2, "t", {{"retention.ms", std::string("1000")}}}}, false};
+    case ApiKey::kDeleteGroups:
+      return DeleteGroupsRequest{{"g"}};
+    case ApiKey::kIncrementalAlterConfigs:
+      return IncrementalAlterConfigsRequest{{{2, "t", {{"retention.ms", 0, std::string("1")}}}},
+                                            false};
+    case ApiKey::kOffsetDelete:
+      return OffsetDeleteRequest{"g", {{"t", {0}}}};
+    case ApiKey::kDescribeCluster:
+      return DescribeClusterRequest{false, 1};
   }
   return ListGroupsRequest{};
 }

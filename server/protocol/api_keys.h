@@ -46,12 +46,20 @@ namespace sluice::kafka {
   X(ApiVersions, 18, 0, 3, 3, ApiVersionsRequest, HandleApiVersions)                      \
   X(CreateTopics, 19, 0, 4, 5, CreateTopicsRequest, HandleCreateTopics)                   \
   X(DeleteTopics, 20, 0, 1, 4, DeleteTopicsRequest, HandleDeleteTopics)                   \
+  X(DeleteRecords, 21, 0, 2, 2, DeleteRecordsRequest, HandleDeleteRecords)                \
   X(InitProducerId, 22, 0, 1, 2, InitProducerIdRequest, HandleInitProducerId)             \
   X(AddPartitionsToTxn, 24, 0, 2, 3, AddPartitionsToTxnRequest, HandleAddPartitionsToTxn) \
   X(AddOffsetsToTxn, 25, 0, 2, 3, AddOffsetsToTxnRequest, HandleAddOffsetsToTxn)          \
   X(EndTxn, 26, 0, 2, 3, EndTxnRequest, HandleEndTxn)                                     \
   X(TxnOffsetCommit, 28, 0, 2, 3, TxnOffsetCommitRequest, HandleTxnOffsetCommit)          \
-  X(SaslAuthenticate, 36, 0, 2, 2, SaslAuthenticateRequest, HandleSaslAuthenticate)
+  X(DescribeConfigs, 32, 0, 4, 4, DescribeConfigsRequest, HandleDescribeConfigs)          \
+  X(AlterConfigs, 33, 0, 2, 2, AlterConfigsRequest, HandleAlterConfigs)                   \
+  X(SaslAuthenticate, 36, 0, 2, 2, SaslAuthenticateRequest, HandleSaslAuthenticate)       \
+  X(DeleteGroups, 42, 0, 2, 2, DeleteGroupsRequest, HandleDeleteGroups)                   \
+  X(IncrementalAlterConfigs, 44, 0, 1, 1, IncrementalAlterConfigsRequest,                 \
+    HandleIncrementalAlterConfigs)                                                        \
+  X(OffsetDelete, 47, 0, 0, 1, OffsetDeleteRequest, HandleOffsetDelete)                   \
+  X(DescribeCluster, 60, 0, 1, 0, DescribeClusterRequest, HandleDescribeCluster)
 
 enum class ApiKey : int16_t {
 #define SLUICE_API_ENUM(name, key, ...) k##name = key,
@@ -99,5 +107,8 @@ bool IsSupported(int16_t key, int16_t version);
 bool IsFlexible(int16_t key, int16_t version);
 // "Produce", "Fetch", ... or "UnknownApi" for a key we do not serve.
 const char* ApiName(int16_t key);
+// The name Apache Kafka gives key (0..87: "CreatePartitions", "DescribeAcls", ...), whether this
+// broker serves it or not; "UnknownApi" past Kafka's keys. For log lines about unserved requests.
+const char* KafkaApiName(int16_t key);
 
 }  // namespace sluice::kafka

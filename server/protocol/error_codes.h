@@ -44,10 +44,15 @@ enum ErrorCode : int16_t {
   kInvalidTransactionTimeout = 50,
   kConcurrentTransactions = 51,
   kKafkaStorageError = 56,
+  kNonEmptyGroup = 68,
+  kGroupIdNotFound = 69,
+  kFencedInstanceId = 82,
   kSaslAuthenticationFailed = 58,
   kUnknownProducerId = 59,
+  kGroupSubscribedToTopic = 86,
   kInvalidRecord = 87,
   kProducerFenced = 90,
+  kUnsupportedEndpointType = 115,
 };
 
 }  // namespace sluice::kafka

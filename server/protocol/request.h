@@ -8,6 +8,7 @@
 #include <variant>
 
 #include "core/status.h"
+#include "server/protocol/admin_api_messages.h"
 #include "server/protocol/admin_messages.h"
 #include "server/protocol/api_keys.h"
 #include "server/protocol/fetch_messages.h"

@@ -185,6 +185,78 @@ TEST_F(GroupCoordinatorTest, CommitsAreValidatedAgainstMembershipAndGeneration) 
   EXPECT_EQ(gc_.ValidateCommit("g", -1, ""), kUnknownMemberId) << "group has live members";
 }
 
+JoinGroupRequest StaticJoinReq(const std::string& member, const std::string& instance) {
+  JoinGroupRequest r = JoinReq(member);
+  r.group_instance_id = instance;
+  return r;
+}
+
+// Static membership: a restarted member (same instance id, no member id) gets its assignment
+// back in the same generation and nobody else rebalances; its old member id is fenced.
+TEST_F(GroupCoordinatorTest, RestartedStaticMemberKeepsItsAssignmentWithoutARebalance) {
+  auto a = JoinNow(StaticJoinReq("", "inst-a"));
+  SyncNow(a.member_id, 1, {{a.member_id, "a1"}});
+  Slot<JoinGroupResponse> b_join;
+  gc_.Join(StaticJoinReq("", "inst-b"), "client", "/127.0.0.1", b_join.Callback());
+  auto a2 = JoinNow(StaticJoinReq(a.member_id, "inst-a"));
+  ASSERT_TRUE(b_join.value.has_value());
+  std::string b = b_join.value->member_id;
+  Slot<SyncGroupResponse> b_sync;
+  gc_.Sync({"g", 2, b, std::string("inst-b"), {}}, b_sync.Callback());
+  SyncNow(a.member_id, 2, {{a.member_id, "a2"}, {b, "b2"}});
+  ASSERT_EQ(Beat(b, 2), kNone);
+
+  // A new process of inst-b (the old one is gone, or still running: a duplicate).
+  auto b_new = JoinNow(StaticJoinReq("", "inst-b"));
+  EXPECT_EQ(b_new.error_code, kNone);
+  EXPECT_EQ(b_new.generation_id, 2) << "same generation: no rebalance";
+  EXPECT_NE(b_new.member_id, b);
+  EXPECT_EQ(b_new.leader, a.member_id);
+  EXPECT_TRUE(b_new.members.empty());
+  EXPECT_EQ(Beat(a.member_id, 2), kNone) << "the other member is not asked to rejoin";
+  Slot<SyncGroupResponse> again;
+  gc_.Sync({"g", 2, b_new.member_id, std::string("inst-b"), {}}, again.Callback());
+  ASSERT_TRUE(again.value.has_value());
+  EXPECT_EQ(again.value->assignment, "b2") << "its assignment comes back";
+  EXPECT_EQ(gc_.Heartbeat({"g", 2, b, std::string("inst-b")}), kFencedInstanceId);
+  EXPECT_EQ(gc_.ValidateCommit("g", 2, b, std::string("inst-b")), kFencedInstanceId);
+  EXPECT_EQ(gc_.ValidateCommit("g", 2, b_new.member_id, std::string("inst-b")), kNone);
+  EXPECT_EQ(JoinNow(StaticJoinReq(b, "inst-b")).error_code, kFencedInstanceId);
+
+  // The leader restarts: it is told the old leader id, so it syncs as a follower.
+  auto a_new = JoinNow(StaticJoinReq("", "inst-a"));
+  EXPECT_EQ(a_new.generation_id, 2);
+  EXPECT_EQ(a_new.leader, a.member_id);
+  EXPECT_NE(a_new.member_id, a.member_id);
+  EXPECT_EQ(SyncNow(a_new.member_id, 2).assignment, "a2");
+  EXPECT_EQ(Beat(b_new.member_id, 2), kNone);
+}
+
+TEST_F(GroupCoordinatorTest, LeaveGroupByInstanceIdRemovesTheStaticMember) {
+  auto a = JoinNow(StaticJoinReq("", "inst-a"));
+  SyncNow(a.member_id, 1, {{a.member_id, "a1"}});
+  Slot<JoinGroupResponse> b_join;
+  gc_.Join(StaticJoinReq("", "inst-b"), "client", "/127.0.0.1", b_join.Callback());
+  JoinNow(StaticJoinReq(a.member_id, "inst-a"));
+  ASSERT_TRUE(b_join.value.has_value());
+  std::string b = b_join.value->member_id;
+  SyncNow(a.member_id, 2, {{a.member_id, "a2"}, {b, "b2"}});
+
+  LeaveGroupRequest leave;
+  leave.group_id = "g";
+  leave.members = {{"", std::string("inst-b")},
+                   {"wrong-id", std::string("inst-a")},
+                   {"", std::string("inst-z")}};
+  auto resp = gc_.Leave(leave);
+  ASSERT_EQ(resp.members.size(), 3u);
+  EXPECT_EQ(resp.members[0].error_code, kNone);
+  EXPECT_EQ(resp.members[1].error_code, kFencedInstanceId);
+  EXPECT_EQ(resp.members[2].error_code, kUnknownMemberId);
+  EXPECT_EQ(Beat(a.member_id, 2), kRebalanceInProgress) << "a member left: rebalance";
+  ASSERT_TRUE(gc_.Describe("g").has_value());
+  EXPECT_EQ(gc_.Describe("g")->members.size(), 1u);
+}
+
 TEST_F(GroupCoordinatorTest, ShutdownAnswersHeldRequests) {
   auto a = JoinNow(JoinReq(""));
   SyncNow(a.member_id, 1, {{a.member_id, "x"}});

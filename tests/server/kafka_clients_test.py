@@ -3,7 +3,7 @@
 
 Run by ctest with Debian's /usr/bin/python3 (python3-kafka) and /usr/bin/kcat:
   kafka_clients_test.py --sluice PATH [--case NAME ...]
-Cases: kcat, python, group, restart, run, kill9, compression, kafkajs (default: kcat python group restart).
+Cases: kcat, python, group, restart, run, kill9, compression, kafkajs, admin, kafkajs_admin, static, static (default: kcat python group restart).
 kafkajs is npm-installed (kafkajs@2.2.4) into --npm-dir on first use.
 Every case prints what it checked; the script exits 1 on the first failure.
 """
@@ -399,8 +399,322 @@ committed 0:4 1:2 2:2
 """
 
 
-def case_kafkajs(server):
-    """kafkajs 2.2.4 (npm): admin, idempotent producer, acks 0/1, offsets by time, group consumer."""
+class Raw:
+    """A bare Kafka protocol connection, for APIs the installed clients do not call."""
+
+    def __init__(self, server):
+        self.sock = socket.create_connection(('127.0.0.1', server.port), timeout=10)
+        self.corr = 0
+
+    def call(self, key, version, body, flexible):
+        import struct
+        self.corr += 1
+        head = struct.pack('>hhih', key, version, self.corr, 3) + b'raw'
+        if flexible:
+            head += b'\x00'
+        frame = head + body
+        self.sock.sendall(struct.pack('>i', len(frame)) + frame)
+        def read(n):
+            out = b''
+            while len(out) < n:
+                chunk = self.sock.recv(n - len(out))
+                if not chunk:
+                    fail('connection closed by the server (api %d v%d)' % (key, version))
+                out += chunk
+            return out
+        size = struct.unpack('>i', read(4))[0]
+        resp = read(size)
+        check(struct.unpack('>i', resp[:4])[0] == self.corr, 'api %d v%d answered' % (key, version))
+        return resp[5:] if flexible else resp[4:]
+
+    def close(self):
+        self.sock.close()
+
+
+def raw_str(s, flexible):
+    import struct
+    b = s.encode()
+    return bytes([len(b) + 1]) + b if flexible else struct.pack('>h', len(b)) + b
+
+
+def case_admin(server):
+    """Admin APIs through kafka-python, confluent-kafka and raw frames; kill -9 keeps their effects."""
+    import struct
+    from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
+    from kafka.admin import NewTopic, ConfigResource, ConfigResourceType
+    from confluent_kafka.admin import AdminClient, ConfigResource as CfResource
+    B = server.broker
+    adm = KafkaAdminClient(bootstrap_servers=B)
+    adm.create_topics([NewTopic('ad', 2, 1, topic_configs={'segment.bytes': '1024'})])
+
+    def kp_configs(topic):
+        r = adm.describe_configs([ConfigResource(ConfigResourceType.TOPIC, topic)])[0]
+        res = r.resources[0]
+        check(res[0] == 0, 'kafka-python describe_configs %s: no error' % topic)
+        return {c[0]: c[1] for c in res[4]}
+    cfg = kp_configs('ad')
+    check(cfg.get('segment.bytes') == '1024' and cfg.get('retention.ms') == '-1' and
+          cfg.get('max.message.bytes') == '1048588', 'describe_configs shows the topic configs')
+    r = adm.alter_configs([ConfigResource(ConfigResourceType.TOPIC, 'ad',
+                                          configs={'retention.ms': '86400000',
+                                                   'segment.bytes': '1024'})])
+    check(r.resources[0][0] == 0, 'kafka-python alter_configs retention.ms: no error')
+    check(kp_configs('ad').get('retention.ms') == '86400000', 'describe_configs shows the change')
+    r = adm.alter_configs([ConfigResource(ConfigResourceType.TOPIC, 'ad',
+                                          configs={'no.such.config': '1'})])
+    check(r.resources[0][0] == 40 and 'Unknown topic config name' in r.resources[0][1],
+          'unknown config: INVALID_CONFIG with a message (%s)' % r.resources[0][1])
+    r = adm.alter_configs([ConfigResource(ConfigResourceType.TOPIC, 'ad',
+                                          configs={'min.insync.replicas': '2'})])
+    check(r.resources[0][0] == 40 and 'not supported' in r.resources[0][1],
+          'unsupported Kafka config: INVALID_CONFIG saying so')
+    r = adm.alter_configs([ConfigResource(ConfigResourceType.TOPIC, 'ad',
+                                          configs={'retention.ms': 'soon'})])
+    check(r.resources[0][0] == 40, 'bad value: INVALID_CONFIG')
+    check(kp_configs('ad').get('retention.ms') == '86400000', 'refused changes changed nothing')
+    r = adm.describe_configs([ConfigResource(ConfigResourceType.BROKER, '1')])[0].resources[0]
+    check(r[0] == 0 and any(c[0] == 'num.partitions' and c[2] for c in r[4]),
+          'broker configs are described read-only')
+
+    # confluent-kafka (librdkafka 2.0): DescribeConfigs and AlterConfigs.
+    cf = AdminClient({'bootstrap.servers': B})
+    res = cf.describe_configs([CfResource('topic', 'ad')])
+    got = list(res.values())[0].result(timeout=10)
+    check(got['retention.ms'].value == '86400000' and not got['retention.ms'].is_read_only,
+          'confluent-kafka describe_configs')
+    fut = list(cf.alter_configs([CfResource('topic', 'ad', set_config={
+        'retention.ms': '7200000', 'segment.bytes': '1024'})]).values())[0]
+    fut.result(timeout=10)
+    check(kp_configs('ad').get('retention.ms') == '7200000', 'confluent-kafka alter_configs')
+    try:
+        list(cf.alter_configs([CfResource('topic', 'ad', set_config={'bogus': 'x'})]).values())[0].result(timeout=10)
+        fail('confluent-kafka alter_configs of an unknown key succeeded')
+    except Exception as e:
+        check('INVALID_CONFIG' in str(e) or 'Unknown topic config' in str(e),
+              'confluent-kafka sees INVALID_CONFIG (%s)' % e)
+
+    # Raw: IncrementalAlterConfigs v1 (flexible): SET then DELETE back to the default.
+    raw = Raw(server)
+    def incremental(ops, version=1):
+        flex = version >= 1
+        body = bytes([2]) if flex else struct.pack('>i', 1)
+        body += bytes([2]) + raw_str('ad', flex)
+        body += bytes([len(ops) + 1]) if flex else struct.pack('>i', len(ops))
+        for name, op, value in ops:
+            body += raw_str(name, flex) + bytes([op])
+            body += raw_str(value, flex) if value is not None else (b'\x00' if flex else b'\xff\xff')
+            if flex: body += b'\x00'
+        if flex: body += b'\x00'
+        body += b'\x00' + (b'\x00' if flex else b'')
+        resp = raw.call(44, version, body, flex)
+        return struct.unpack('>h', resp[5:7])[0]
+    check(incremental([('retention.bytes', 0, '1000000')]) == 0, 'IncrementalAlterConfigs v1 SET')
+    check(kp_configs('ad').get('retention.bytes') == '1000000', 'the SET is described')
+    check(incremental([('retention.bytes', 1, None)], version=0) == 0,
+          'IncrementalAlterConfigs v0 DELETE')
+    check(kp_configs('ad').get('retention.bytes') == '-1' and
+          kp_configs('ad').get('retention.ms') == '7200000', 'DELETE restores the default only')
+    check(incremental([('retention.ms', 2, '5')]) == 40, 'APPEND to a non-list: INVALID_CONFIG')
+
+    # DescribeCluster v0 and v1 (flexible in every version).
+    for v in (0, 1):
+        body = b'\x00' + (b'\x01' if v >= 1 else b'') + b'\x00'
+        resp = raw.call(60, v, body, True)
+        err = struct.unpack('>h', resp[4:6])[0]
+        check(err == 0 and ('127.0.0.1').encode() in resp and struct.pack('>i', server.port) in resp,
+              'DescribeCluster v%d names this broker' % v)
+
+    # DeleteRecords: 40 records in 1 KiB segments, delete before 25, kill -9, restart.
+    prod = KafkaProducer(bootstrap_servers=B, acks=1, linger_ms=0)
+    for i in range(40):
+        prod.send('ad', b'x' * 200, partition=0).get(timeout=10)
+    prod.close()
+    def delete_records(offset, version):
+        flex = version >= 2
+        body = (bytes([2]) if flex else struct.pack('>i', 1)) + raw_str('ad', flex)
+        body += (bytes([2]) if flex else struct.pack('>i', 1)) + struct.pack('>iq', 0, offset)
+        if flex: body += b'\x00\x00'
+        body += struct.pack('>i', 5000) + (b'\x00' if flex else b'')
+        resp = raw.call(21, version, body, flex)
+        # throttle, topics[1], name, partitions[1], index, low watermark, error
+        off = 4 + (1 if flex else 4) + (1 if flex else 2) + 2 + (1 if flex else 4) + 4
+        low, err = struct.unpack('>qh', resp[off:off + 10])
+        return low, err
+    low, err = delete_records(25, 2)
+    check(err == 0 and 0 < low <= 25, 'DeleteRecords v2 moves the log start (%d) to at most 25' % low)
+    check(delete_records(41, 0)[1] == 1, 'DeleteRecords past the high watermark: OFFSET_OUT_OF_RANGE')
+    raw.close()
+    def earliest():
+        c = KafkaConsumer(bootstrap_servers=B)
+        e = c.beginning_offsets([TopicPartition('ad', 0)])[TopicPartition('ad', 0)]
+        c.close()
+        return e
+    check(earliest() == low, 'ListOffsets earliest is the new log start')
+    adm.close()
+
+    # Groups: commits, then OffsetDelete and DeleteGroups.
+    c = KafkaConsumer(bootstrap_servers=B, group_id='gone', enable_auto_commit=False)
+    from kafka.structs import OffsetAndMetadata
+    c.commit({TopicPartition('ad', 0): OffsetAndMetadata(30, ''),
+              TopicPartition('ad', 1): OffsetAndMetadata(0, '')})
+    c.close()
+    raw = Raw(server)
+    body = raw_str('gone', False) + struct.pack('>i', 1) + raw_str('ad', False) + struct.pack('>ii', 1, 1)
+    resp = raw.call(47, 0, body, False)
+    check(struct.unpack('>h', resp[:2])[0] == 0 and resp.endswith(struct.pack('>ih', 1, 0)),
+          'OffsetDelete v0 removes partition 1 of an empty group')
+    body = raw_str('nobody', False) + struct.pack('>i', 0)
+    check(struct.unpack('>h', raw.call(47, 0, body, False)[:2])[0] == 69,
+          'OffsetDelete of an unknown group: GROUP_ID_NOT_FOUND')
+    raw.close()
+
+    print('-- kill -9 and restart', flush=True)
+    server.stop(signal.SIGKILL)
+    server.start()
+    adm = KafkaAdminClient(bootstrap_servers=B)
+    check(kp_configs('ad').get('retention.ms') == '7200000', 'altered config survives kill -9')
+    check(earliest() == low, 'the log start DeleteRecords set survives kill -9')
+    offs = {tp.partition: om.offset for tp, om in adm.list_consumer_group_offsets('gone').items()}
+    check(offs == {0: 30}, 'OffsetDelete survives kill -9; the other offset is kept (%s)' % offs)
+    live = KafkaConsumer('ad', bootstrap_servers=B, group_id='live', consumer_timeout_ms=3000)
+    for _ in live: pass
+    res = dict((g, e) for g, e in adm.delete_consumer_groups(['gone', 'live', 'never']))
+    check(res['gone'].errno == 0 and res['live'].errno == 68 and res['never'].errno == 69,
+          'DeleteGroups: NONE / NON_EMPTY_GROUP / GROUP_ID_NOT_FOUND (%s)' % res)
+    live.close()
+    check(adm.list_consumer_group_offsets('gone') == {}, 'a deleted group has no offsets')
+    check('gone' not in [g for g, _ in adm.list_consumer_groups()], 'a deleted group is not listed')
+    adm.close()
+
+
+def case_static(server):
+    """confluent-kafka (librdkafka) static members: a restart with the same group.instance.id gets
+    its partitions back and the other member sees no rebalance; a duplicate instance is fenced;
+    LeaveGroup by instance id; kill -9 of the server: the member rejoins, no commit is lost."""
+    import struct
+    from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition as CfTp
+    from kafka.admin import KafkaAdminClient, NewTopic
+    B = server.broker
+    KafkaAdminClient(bootstrap_servers=B).create_topics([NewTopic('st', 4, 1)])
+    events = {}
+
+    def member(name, instance):
+        events[name] = []
+        c = Consumer({'bootstrap.servers': B, 'group.id': 'sg', 'group.instance.id': instance,
+                      'session.timeout.ms': 30000, 'heartbeat.interval.ms': 300,
+                      'auto.offset.reset': 'earliest', 'enable.auto.commit': False})
+        c.subscribe(['st'],
+                    on_assign=lambda _, ps: events[name].append(('assign', sorted(p.partition for p in ps))),
+                    on_revoke=lambda _, ps: events[name].append(('revoke', sorted(p.partition for p in ps))))
+        return c
+
+    def poll(consumers, until, secs=20):
+        """Polls every consumer until until() holds; returns {name: [records]} and fatal errors."""
+        got = {n: [] for n in consumers}
+        fatal = {}
+        deadline = time.time() + secs
+        while time.time() < deadline:
+            for n, c in consumers.items():
+                if n in fatal:
+                    continue
+                m = c.poll(0.05)
+                if m is None:
+                    continue
+                if m.error():
+                    # confluent-kafka 1.7 reports a fatal error as code _FATAL (fatal() False).
+                    if m.error().fatal() or m.error().code() == KafkaError._FATAL:
+                        fatal[n] = m.error()
+                    continue
+                got[n].append((m.partition(), m.offset()))
+            if until(got, fatal):
+                return got, fatal
+        fail('timed out polling %s: events %s, fatal %s' % (list(consumers), events, fatal))
+
+    def assigned(name):
+        last = [e for e in events[name] if e[0] == 'assign']
+        return last[-1][1] if last else None
+
+    prod = Producer({'bootstrap.servers': B})
+    def produce(n, tag):
+        for i in range(n):
+            prod.produce('st', value=b'%s-%d' % (tag, i), partition=i % 4)
+        prod.flush(10)
+    produce(8, b'first')
+    a, b = member('a', 'inst-a'), member('b', 'inst-b')
+    poll({'a': a, 'b': b}, lambda g, f: assigned('a') and assigned('b') and
+         len(assigned('a')) + len(assigned('b')) == 4 and sum(len(v) for v in g.values()) == 8)
+    a_parts, b_events = assigned('a'), list(events['b'])
+    adm = KafkaAdminClient(bootstrap_servers=B)
+    def member_ids():
+        return set(m.member_id for m in adm.describe_consumer_groups(['sg'])[0].members)
+    ids_before = member_ids()
+    check(len(a_parts) == 2, 'two static members split four partitions (a: %s)' % a_parts)
+
+    # Restart of a: a new process with the same instance id.
+    a.close()
+    a2 = member('a2', 'inst-a')
+    poll({'a2': a2, 'b': b}, lambda g, f: assigned('a2') is not None, secs=15)
+    poll({'a2': a2, 'b': b}, lambda g, f: True, secs=2)
+    check(assigned('a2') == a_parts, 'the restarted static member gets its partitions back')
+    ids_after = member_ids()
+    check(len(ids_after) == 2 and len(ids_after & ids_before) == 1,
+          'under a new member id; the other member keeps its id')
+    check(events['b'] == b_events, 'the other member saw no rebalance (no revoke/assign: %s)'
+          % events['b'][len(b_events):])
+
+    # A duplicate instance: the running one is fenced, and only one of them consumes.
+    a3 = member('a3', 'inst-a')
+    _, fatal = poll({'a2': a2, 'a3': a3, 'b': b},
+                    lambda g, f: 'a2' in f and assigned('a3') is not None, secs=20)
+    check('a2' in fatal and 'FENCED' in str(fatal['a2']).upper(),
+          'the older process of the instance is fenced (%s)' % fatal.get('a2'))
+    produce(8, b'second')
+    got, _ = poll({'a3': a3, 'b': b}, lambda g, f: len(g['a3']) + len(g['b']) == 8)
+    check(sorted(p for p, _ in got['a3']) == sorted(a_parts * 2) and events['b'] == b_events,
+          'the new process consumes the instance\'s partitions; b still saw no rebalance')
+    a2.close()
+
+    # b goes away without leaving (static members do not); LeaveGroup by instance id removes it
+    # at once instead of after its 30 s session timeout.
+    b.close()
+    raw = Raw(server)
+    body = raw_str('sg', False) + struct.pack('>i', 1) + raw_str('', False) + raw_str('inst-b', False)
+    resp = raw.call(13, 3, body, False)
+    raw.close()
+    check(struct.unpack('>h', resp[4:6])[0] == 0 and resp.endswith(struct.pack('>h', 0)),
+          'LeaveGroup v3 by instance id')
+    poll({'a3': a3}, lambda g, f: assigned('a3') and len(assigned('a3')) == 4, secs=12)
+    check(True, 'the remaining member takes all four partitions after the leave')
+
+    # Commits, kill -9 of the server, restart: the member rejoins and commits again; nothing
+    # committed before is lost.
+    produce(8, b'third')
+    poll({'a3': a3}, lambda g, f: all((p, 5) in g['a3'] for p in range(4)))
+    a3.commit(asynchronous=False)
+    before = {tp.partition: tp.offset for tp in a3.committed([CfTp('st', p) for p in range(4)], timeout=10)}
+    check(sorted(before.values()) == [6, 6, 6, 6], 'committed before the crash: %s' % before)
+    server.stop(signal.SIGKILL)
+    server.start()
+    after = {tp.partition: tp.offset for tp in a3.committed([CfTp('st', p) for p in range(4)], timeout=20)}
+    check(after == before, 'every commit survives kill -9 of the server')
+    produce(4, b'fourth')
+    poll({'a3': a3}, lambda g, f: all((p, 6) in g['a3'] for p in range(4)), secs=40)
+    for attempt in range(40):
+        try:
+            a3.commit(asynchronous=False)
+            break
+        except Exception as e:  # the first commit after the restart may find the member unknown
+            last = e
+            a3.poll(0.25)
+    else:
+        fail('commits after the restart keep failing: %s' % last)
+    final = {tp.partition: tp.offset for tp in a3.committed([CfTp('st', p) for p in range(4)], timeout=10)}
+    check(sorted(final.values()) == [7, 7, 7, 7], 'commits after the restart succeed: %s' % final)
+    a3.close()
+    adm.close()
+
+
+def kafkajs_env():
     npm_dir = ARGS.npm_dir or os.path.join(tempfile.gettempdir(), 'sluice-kafkajs-2.2.4')
     module = os.path.join(npm_dir, 'node_modules', 'kafkajs')
     if not os.path.isdir(module):
@@ -409,8 +723,38 @@ def case_kafkajs(server):
                             'kafkajs@2.2.4'], capture_output=True, text=True, timeout=300)
         if r.returncode != 0:
             fail('npm install kafkajs@2.2.4 failed (the npm registry must be reachable):\n' + r.stderr)
-    env = dict(os.environ, NODE_PATH=os.path.join(npm_dir, 'node_modules'),
-               KAFKAJS_NO_PARTITIONER_WARNING='1')
+    return dict(os.environ, NODE_PATH=os.path.join(npm_dir, 'node_modules'),
+                KAFKAJS_NO_PARTITIONER_WARNING='1')
+
+
+KAFKAJS_ADMIN_EXPECTED = """consumed 20
+committed 0:10 1:10
+after resetOffsets earliest 0:-1 1:-1
+consumed again 20
+describeConfigs retention.ms=-1 segment.bytes=1024
+after alterConfigs retention.ms=600000 segment.bytes=1024
+alterConfigs x.y INVALID_CONFIG
+deleteTopicRecords low in 1..6 true
+deleteGroups [{"groupId":"jg","errorCode":0}]
+deleteGroups nope GROUP_ID_NOT_FOUND
+"""
+
+
+def case_kafkajs_admin(server):
+    """kafkajs 2.2.4 admin: resetOffsets (commits the -2 placeholder), configs, records, groups."""
+    env = kafkajs_env()
+    script = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'kafkajs_admin.js')
+    r = subprocess.run(['node', script, server.broker], capture_output=True, text=True, env=env,
+                       timeout=120)
+    if r.stdout != KAFKAJS_ADMIN_EXPECTED:
+        fail('kafkajs admin output differs:\n--- got ---\n%s\n--- stderr ---\n%s\n--- expected ---\n%s'
+             % (r.stdout, r.stderr, KAFKAJS_ADMIN_EXPECTED))
+    check(r.returncode == 0, 'kafkajs admin calls, resetOffsets included, answer as expected')
+
+
+def case_kafkajs(server):
+    """kafkajs 2.2.4 (npm): admin, idempotent producer, acks 0/1, offsets by time, group consumer."""
+    env = kafkajs_env()
     script = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'kafkajs_client.js')
     r = subprocess.run(['node', script, server.broker], capture_output=True, text=True, env=env,
                        timeout=120)
@@ -525,7 +869,8 @@ def case_compression(server):
 
 CASES = {'kcat': case_kcat, 'python': case_python, 'group': case_group, 'restart': case_restart,
          'kill9': case_kill9, 'kafkajs': case_kafkajs, 'run': case_run,
-         'compression': case_compression}
+         'compression': case_compression, 'admin': case_admin,
+         'kafkajs_admin': case_kafkajs_admin, 'static': case_static}
 
 
 def main():

@@ -124,6 +124,29 @@ RequestBody SampleBody(int16_t key) {
       return SaslHandshakeRequest{"SCRAM-SHA-256"};
     case ApiKey::kSaslAuthenticate:
       return SaslAuthenticateRequest{std::string("n,,n=user,r=abc")};
+    case ApiKey::kDeleteRecords:
+      return DeleteRecordsRequest{{{"t1", {{0, 42}, {3, -1}}}, {"t2", {}}}, 30000};
+    case ApiKey::kDescribeConfigs: {
+      DescribeConfigsRequest r;
+      r.resources = {{2, "t1", std::nullopt},
+                     {4, "1", std::vector<std::string>{"num.partitions", "broker.id"}}};
+      r.include_synonyms = true;
+      r.include_documentation = true;
+      return r;
+    }
+    case ApiKey::kAlterConfigs:
+      return AlterConfigsRequest{
+          {{2, "t1", {{"retention.ms", std::string("1000")}, {"segment.bytes", std::nullopt}}}},
+          true};
+    case ApiKey::kDeleteGroups:
+      return DeleteGroupsRequest{{"g1", "g2"}};
+    case ApiKey::kIncrementalAlterConfigs:
+      return IncrementalAlterConfigsRequest{
+          {{2, "t1", {{"retention.ms", 0, std::string("1000")}, {"segment.bytes", 1, {}}}}}, false};
+    case ApiKey::kOffsetDelete:
+      return OffsetDeleteRequest{"g", {{"t1", {0, 2}}, {"t2", {}}}};
+    case ApiKey::kDescribeCluster:
+      return DescribeClusterRequest{true, 1};
   }
   ADD_FAILURE() << "no sample for key " << key;
   return ListGroupsRequest{};
@@ -175,10 +198,10 @@ TEST(RequestCodecTest, ApiVersionsV3ResponseHasNoHeaderTagByte) {
   BeginResponseFrame(h, w);
   ApiVersionsResponse::Supported(kNone).Encode(w, 3);
   std::string frame = FinishResponseFrame(w);
-  // size, correlation id 1, error 0, compact count 21+1 = 0x16.
-  EXPECT_EQ(Hex(frame.substr(4, 7)), "00000001000016");
-  // 21 entries of 7 bytes, throttle (4), body tags (1).
-  EXPECT_EQ(frame.size(), 4u + 4 + 2 + 1 + 21 * 7 + 4 + 1);
+  // size, correlation id 1, error 0, compact count 28+1 = 0x1d.
+  EXPECT_EQ(Hex(frame.substr(4, 7)), "0000000100001d");
+  // 28 entries of 7 bytes, throttle (4), body tags (1).
+  EXPECT_EQ(frame.size(), 4u + 4 + 2 + 1 + 28 * 7 + 4 + 1);
   // First entry: Produce 0..7, tag byte.
   EXPECT_EQ(Hex(frame.substr(11, 7)), "00000000000700");
 }
@@ -189,8 +212,8 @@ TEST(RequestCodecTest, UnsupportedApiVersionsAnswerUsesTheV0Layout) {
   EXPECT_EQ(Hex(frame.substr(4, 10)),
             "00000005"
             "0023"
-            "00000015");  // corr, 35, 21 keys
-  EXPECT_EQ(frame.size(), 4u + 4 + 2 + 4 + 21 * 6);
+            "0000001c");  // corr, 35, 28 keys
+  EXPECT_EQ(frame.size(), 4u + 4 + 2 + 4 + 28 * 6);
 }
 
 TEST(RequestCodecTest, UnknownKeysAndVersionsAreOutOfRange) {

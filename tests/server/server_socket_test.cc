@@ -9,6 +9,7 @@
 
 #include <filesystem>
 #include <map>
+#include <mutex>
 #include <thread>
 
 #include "core/crc32c.h"
@@ -25,6 +26,10 @@ namespace sluice::kafka::testing {
 namespace {
 
 using std::chrono::milliseconds;
+
+std::string Be16(int16_t v) {
+  return std::string{static_cast<char>((v >> 8) & 0xff), static_cast<char>(v & 0xff)};
+}
 
 std::string Be32(int32_t v) {
   char b[4];
@@ -242,7 +247,7 @@ TEST_F(ServerSocketTest, UnknownKeysAndVersionsCloseButApiVersionsAnswersUnsuppo
     WireReader r(*frame);
     EXPECT_EQ(r.Int32(), 5);
     EXPECT_EQ(r.Int16(), kUnsupportedVersion);
-    EXPECT_EQ(r.ArrayCount(6), 21);
+    EXPECT_EQ(r.ArrayCount(6), 28);
     EXPECT_EQ(r.Int16(), 0);  // Produce
     EXPECT_EQ(r.Int16(), 0);
     EXPECT_EQ(r.Int16(), 7);
@@ -251,6 +256,48 @@ TEST_F(ServerSocketTest, UnknownKeysAndVersionsCloseButApiVersionsAnswersUnsuppo
     EXPECT_TRUE(c->ReadFrame().has_value());
   }
   ExpectServing(f_);
+}
+
+// Issue 12 item 5: a request the broker does not serve closes the connection (as Kafka's broker
+// does) with one log line naming the API, the client id and the address, at most once a minute
+// per (API, client id, address).
+TEST(ServerUnservedTest, UnservedRequestsAreLoggedOncePerApiAndClient) {
+  auto lines = std::make_shared<std::vector<std::string>>();
+  auto mu = std::make_shared<std::mutex>();
+  ServerOptions o;
+  o.log_line = [lines, mu](std::string_view l) {
+    std::lock_guard<std::mutex> lock(*mu);
+    lines->emplace_back(l);
+  };
+  ServerFixture f(o);
+  auto send = [&](int16_t key, int16_t version, const std::string& client_id) {
+    auto c = f.Connect();
+    std::string req = Be16(key) + Be16(version) + Be32(9) +
+                      Be16(static_cast<int16_t>(client_id.size())) + client_id;
+    ASSERT_TRUE(c->Send(Be32(static_cast<int32_t>(req.size())) + req));
+    EXPECT_TRUE(c->WaitClosed());
+  };
+  for (int i = 0; i < 3; ++i) send(37, 3, "probe");  // CreatePartitions
+  send(37, 3, "other");
+  send(0, 99, "probe");  // Produce v99
+  std::vector<std::string> got;
+  {
+    std::lock_guard<std::mutex> lock(*mu);
+    for (const auto& l : *lines) {
+      if (l.find("is not served") != std::string::npos) got.push_back(l);
+    }
+  }
+  ASSERT_EQ(got.size(), 3u) << fmt::format("{}", fmt::join(got, "\n"));
+  EXPECT_NE(got[0].find("CreatePartitions (API key 37) v3 from client id 'probe' at 127.0.0.1"),
+            std::string::npos)
+      << got[0];
+  EXPECT_NE(got[1].find("CreatePartitions (API key 37) v3 from client id 'other'"),
+            std::string::npos)
+      << got[1];
+  EXPECT_NE(got[2].find("Produce (API key 0) v99 from client id 'probe'"), std::string::npos)
+      << got[2];
+  EXPECT_NE(got[2].find("serves Produce v0..v7"), std::string::npos) << got[2];
+  ExpectServing(f);
 }
 
 // The advertised table, pinned byte for byte on the wire for every ApiVersions version
@@ -263,8 +310,9 @@ TEST_F(ServerSocketTest, ApiVersionsAnswerIsThePinnedTable) {
   };
   const Row kPinned[] = {{0, 0, 7},  {1, 4, 11}, {2, 1, 3},  {3, 0, 4},  {8, 2, 7},  {9, 1, 5},
                          {10, 0, 2}, {11, 0, 5}, {12, 0, 3}, {13, 0, 3}, {14, 0, 3}, {15, 0, 4},
-                         {16, 0, 2}, {18, 0, 3}, {19, 0, 4}, {20, 0, 1}, {22, 0, 1}, {24, 0, 2},
-                         {25, 0, 2}, {26, 0, 2}, {28, 0, 2}};
+                         {16, 0, 2}, {18, 0, 3}, {19, 0, 4}, {20, 0, 1}, {21, 0, 2}, {22, 0, 1},
+                         {24, 0, 2}, {25, 0, 2}, {26, 0, 2}, {28, 0, 2}, {32, 0, 4}, {33, 0, 2},
+                         {42, 0, 2}, {44, 0, 1}, {47, 0, 0}, {60, 0, 1}};
   auto hex16 = [](int v) { return fmt::format("{:04x}", v & 0xffff); };
   auto c = f_.Connect();
   for (int16_t v = 0; v <= 3; ++v) {
