@@ -21,7 +21,11 @@
 #include <vector>
 
 #include "client/log_client.h"
+#include "examples/pageviews.h"
+#include "examples/word_count.h"
 #include "runtime/failpoint.h"
+#include "runtime/job.h"
+#include "server/kafka_server.h"
 #include "tests/runtime/runtime_test_util.h"
 
 namespace sluice {
@@ -288,6 +292,83 @@ TEST_F(BrokerCrashTest, AWipedStateDirectoryIsRefusedNotRecountedFromZero) {
   ASSERT_TRUE(r.exited);
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(JobLog().find("the state was wiped"), std::string::npos) << JobLog();
+}
+
+// In process: what this slice refuses over a broker, each with a message saying what to do.
+class BrokerJobRefusalTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto log = testing::OpenLogOrDie(dir_.path() + "/data");
+    log_ = std::move(log);
+    kafka::ServerOptions so;
+    so.listen_port = 0;
+    so.log_line = [](std::string_view) {};
+    auto server = kafka::KafkaServer::Start(log_.get(), so);
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = std::move(server).value();
+    for (const char* t : {"clicks", "pageviews-counts", "pageviews-top", "pageviews-late",
+                          "pageviews-dead-letters", "lines", "word-counts"}) {
+      testing::CreateTopicOrDie(log_.get(), t, 2);
+    }
+  }
+  void TearDown() override {
+    if (server_) server_->Stop();
+    if (log_) log_->Close().IgnoreError();
+  }
+  JobOptions Options() {
+    JobOptions o;
+    o.application_id = "refused";
+    o.state_dir = dir_.path() + "/state";
+    o.bootstrap_servers = "127.0.0.1:" + std::to_string(server_->port());
+    return o;
+  }
+  testing::TempDir dir_;
+  std::unique_ptr<Log> log_;
+  std::unique_ptr<kafka::KafkaServer> server_;
+};
+
+TEST_F(BrokerJobRefusalTest, AJobWithEventTimeIsRefusedNamingTheEmbeddedLog) {
+  TopologyBuilder b;
+  examples::AddPageviews(b);
+  auto topology = b.Build();
+  ASSERT_TRUE(topology.ok()) << topology.status();
+  auto job = Job::Start(Options(), std::move(topology).value());
+  ASSERT_FALSE(job.ok());
+  EXPECT_EQ(job.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(job.status().message().find("event time"), std::string::npos) << job.status();
+  EXPECT_NE(job.status().message().find("embedded log"), std::string::npos) << job.status();
+}
+
+TEST_F(BrokerJobRefusalTest, AtLeastOnceIsRefused) {
+  TopologyBuilder b;
+  examples::AddWordCount(b);
+  auto topology = b.Build();
+  ASSERT_TRUE(topology.ok());
+  JobOptions o = Options();
+  o.guarantee = ProcessingGuarantee::kAtLeastOnce;
+  auto job = Job::Start(o, std::move(topology).value());
+  ASSERT_FALSE(job.ok());
+  EXPECT_NE(job.status().message().find("exactly-once only"), std::string::npos) << job.status();
+}
+
+TEST_F(BrokerJobRefusalTest, StateWrittenByAnEmbeddedJobIsRefused) {
+  TopologyBuilder b;
+  examples::AddWordCount(b);
+  auto topology = b.Build();
+  ASSERT_TRUE(topology.ok());
+  JobOptions embedded = Options();
+  embedded.bootstrap_servers.clear();
+  embedded.log = log_.get();
+  embedded.until_end = true;
+  {
+    auto job = Job::Start(embedded, *topology);
+    ASSERT_TRUE(job.ok()) << job.status();
+    ASSERT_TRUE((*job)->Wait().ok());
+  }
+  auto job = Job::Start(Options(), std::move(topology).value());
+  ASSERT_FALSE(job.ok());
+  EXPECT_NE(job.status().message().find("written by a job on the embedded log"), std::string::npos)
+      << job.status();
 }
 
 }  // namespace
