@@ -429,7 +429,15 @@ Status BrokerJob::Impl::Recover() {
 
   Offsets group;
   {
+    // A Kafka cluster answers NOT_COORDINATOR (kUnavailable) while it creates or loads the
+    // offsets topic for a group it has not seen; that passes, so ask again for a while.
     auto d = client_->DescribeGroup(app);
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (!d.ok() && d.status().code() == StatusCode::kUnavailable &&
+           std::chrono::steady_clock::now() < give_up && !stop_.load()) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      d = client_->DescribeGroup(app);
+    }
     if (d.ok()) {
       for (const auto& [tp, off] : d->committed) {
         if (topic_index_.contains(tp.topic)) group[tp] = off;

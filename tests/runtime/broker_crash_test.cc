@@ -33,7 +33,6 @@ namespace {
 
 using std::chrono::milliseconds;
 
-constexpr char kApp[] = "broker-crash-app";
 constexpr int kLines = 4000;
 constexpr int kOutputPartitions = 2;
 
@@ -71,10 +70,28 @@ std::string ReadFile(const std::string& path) {
 
 class BrokerCrashTest : public ::testing::Test {
  protected:
+  // `cluster`: against the Kafka cluster named by SLUICE_KAFKA_BOOTSTRAP (skipped without it),
+  // with topics and an application id of this test's own; else against a `sluice serve` child.
+  explicit BrokerCrashTest(bool cluster = false) : cluster_(cluster) {}
+
   void SetUp() override {
-    data_ = dir_.path() + "/data";
     state_ = dir_.path() + "/state";
     job_log_ = dir_.path() + "/job.log";
+    if (cluster_) {
+      const char* bootstrap = std::getenv("SLUICE_KAFKA_BOOTSTRAP");
+      if (bootstrap == nullptr || *bootstrap == '\0') {
+        GTEST_SKIP() << "SLUICE_KAFKA_BOOTSTRAP is not set (tests/runtime/broker_cluster_test.sh "
+                        "starts a cluster and sets it)";
+      }
+      address_ = bootstrap;
+      const std::string suffix = std::to_string(::getpid()) + "-" + std::to_string(++cluster_runs_);
+      input_ = "lines-" + suffix;
+      output_ = "counts-" + suffix;
+      app_ = "broker-crash-" + suffix;
+      ProduceLinesThroughClient();
+      return;
+    }
+    data_ = dir_.path() + "/data";
     server_log_ = dir_.path() + "/serve.log";
     {
       auto log = testing::OpenLogOrDie(data_);
@@ -110,9 +127,9 @@ class BrokerCrashTest : public ::testing::Test {
   // Runs the job to the end of its input (--until-end), killing it after `kill_after` if it still
   // runs. Commits after every poll of 40 records, so a run makes many transactions.
   ChildResult RunJob(std::optional<milliseconds> kill_after, const std::string& failpoint = "") {
-    pid_t pid = SpawnSluice({"-b", address_, "run", "wordcount", "--input", "lines", "--output",
-                             "counts", "--state", state_, "--app", kApp, "--commit-interval-ms",
-                             "1", "--batch-records", "40", "--until-end"},
+    pid_t pid = SpawnSluice({"-b", address_, "run", "wordcount", "--input", input_, "--output",
+                             output_, "--state", state_, "--app", app_, "--commit-interval-ms", "1",
+                             "--batch-records", "40", "--until-end"},
                             job_log_, failpoint);
     ChildResult r;
     auto start = std::chrono::steady_clock::now();
@@ -158,9 +175,9 @@ class BrokerCrashTest : public ::testing::Test {
     EXPECT_TRUE(producer.ok());
     std::vector<TopicPartition> tps;
     for (int32_t p = 0; p < kOutputPartitions; ++p) {
-      tps.push_back({"counts", PartitionId(p)});
+      tps.push_back({output_, PartitionId(p)});
       EXPECT_TRUE(
-          (*producer)->Send("counts", Record{.key = std::string("__end__")}, PartitionId(p)).ok());
+          (*producer)->Send(output_, Record{.key = std::string("__end__")}, PartitionId(p)).ok());
     }
     EXPECT_TRUE((*producer)->Flush().ok());
     auto consumer = c->NewConsumer({});
@@ -189,11 +206,11 @@ class BrokerCrashTest : public ::testing::Test {
   int64_t CommittedInput() {
     auto c = ReadCommittedClient();
     if (!c) return -1;
-    auto group = c->DescribeGroup(kApp);
+    auto group = c->DescribeGroup(app_);
     if (!group.ok()) return 0;
     int64_t n = 0;
     for (const auto& [tp, off] : group->committed) {
-      if (tp.topic == "lines") n += off.value();
+      if (tp.topic == input_) n += off.value();
     }
     return n;
   }
@@ -218,20 +235,54 @@ class BrokerCrashTest : public ::testing::Test {
     FinishAndCheck();
   }
 
+  // Cluster mode: creates the topics and writes kLines lines of 1-5 words "w<k>" (k < 300)
+  // round-robin over 4 partitions, as testing::ProduceLines does into a Log.
+  void ProduceLinesThroughClient() {
+    client::ClientOptions o;
+    o.bootstrap_servers = address_;
+    o.kafka_config = {{"log_level", "3"}};
+    auto c = client::OpenLogClient(o);
+    ASSERT_TRUE(c.ok()) << c.status();
+    ASSERT_TRUE((*c)->CreateTopic(input_, {.partitions = 4}).ok());
+    ASSERT_TRUE((*c)->CreateTopic(output_, {.partitions = kOutputPartitions}).ok());
+    auto producer = (*c)->NewProducer({});
+    ASSERT_TRUE(producer.ok()) << producer.status();
+    std::mt19937 rng(7);
+    for (int i = 0; i < kLines; ++i) {
+      std::string line;
+      const int n = 1 + static_cast<int>(rng() % 5);
+      for (int w = 0; w < n; ++w) {
+        std::string word = "w" + std::to_string(rng() % 300);
+        ++words_[word];
+        line += (w ? " " : "") + word;
+      }
+      ASSERT_TRUE((*producer)->Send(input_, Record{.value = line}, PartitionId(i % 4)).ok());
+    }
+    ASSERT_TRUE((*producer)->Flush().ok());
+  }
+
+  // SIGKILLs the job at 8 random moments (seed printed), then runs it to the end and checks.
+  void RandomKills();
+
+  const bool cluster_;
+  static inline int cluster_runs_ = 0;
   testing::TempDir dir_;
   std::string data_, state_, job_log_, server_log_, address_;
+  std::string input_ = "lines", output_ = "counts", app_ = "broker-crash-app";
   pid_t server_ = -1;
   std::map<std::string, int64_t> words_;
 };
 
-TEST_F(BrokerCrashTest, RandomKillsNeverRepeatOrLoseACount) {
+void BrokerCrashTest::RandomKills() {
   uint32_t seed = static_cast<uint32_t>(std::random_device()());
   if (const char* s = std::getenv("SLUICE_CRASH_SEED")) seed = static_cast<uint32_t>(std::atoll(s));
   std::printf("broker crash test seed: %u (rerun with SLUICE_CRASH_SEED=%u)\n", seed, seed);
   std::mt19937 rng(seed);
   int kills = 0, mid_stream = 0;
   for (int round = 0; round < 8; ++round) {
-    auto delay = milliseconds(100 + rng() % 600);
+    // A Kafka cluster takes a second or more to settle a killed instance's transaction at the
+    // restart's InitTransactions, so kills there come later.
+    auto delay = cluster_ ? milliseconds(1500 + rng() % 2500) : milliseconds(100 + rng() % 600);
     // Each poll of 40 records sleeps 4 ms, so the kills land while input is left.
     ChildResult r = RunJob(delay, "after_process:delay=4");
     if (!r.killed) {
@@ -247,6 +298,8 @@ TEST_F(BrokerCrashTest, RandomKillsNeverRepeatOrLoseACount) {
   EXPECT_GE(mid_stream, 5) << "too few kills landed while input was left; the test is too weak";
   FinishAndCheck();
 }
+
+TEST_F(BrokerCrashTest, RandomKillsNeverRepeatOrLoseACount) { RandomKills(); }
 
 class BrokerCrashPointTest : public BrokerCrashTest,
                              public ::testing::WithParamInterface<const char*> {};
@@ -292,6 +345,23 @@ TEST_F(BrokerCrashTest, AWipedStateDirectoryIsRefusedNotRecountedFromZero) {
   ASSERT_TRUE(r.exited);
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(JobLog().find("the state was wiped"), std::string::npos) << JobLog();
+}
+
+// The same against a real 3-broker Kafka 4.4 cluster (label cluster; broker_cluster_test.sh
+// starts the cluster and sets SLUICE_KAFKA_BOOTSTRAP).
+class BrokerClusterCrashTest : public BrokerCrashTest {
+ protected:
+  BrokerClusterCrashTest() : BrokerCrashTest(/*cluster=*/true) {}
+};
+
+TEST_F(BrokerClusterCrashTest, RandomKillsNeverRepeatOrLoseACount) { RandomKills(); }
+
+TEST_F(BrokerClusterCrashTest, CrashInsideTheTransactionThenRecover) {
+  CrashAtPoint("before_txn_commit:3");
+}
+
+TEST_F(BrokerClusterCrashTest, CrashAfterTheStateWriteThenRecover) {
+  CrashAtPoint("after_commit_write:2");
 }
 
 // In process: what this slice refuses over a broker, each with a message saying what to do.
