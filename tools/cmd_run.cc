@@ -55,6 +55,15 @@ Status RunOverBroker(CliContext& ctx, const RunArgs& a, Topology topology, JobOp
     if (s.ok() && !a.quiet) {
       fmt::print(stderr, "created output topic '{}' with {} partitions\n", a.output, *in);
     }
+    // A cluster's brokers learn of a new topic a moment after CreateTopics returns.
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    Result<int32_t> out = client->PartitionCount(a.output);
+    while (!out.ok() && out.status().code() == StatusCode::kNotFound &&
+           std::chrono::steady_clock::now() < give_up) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      out = client->PartitionCount(a.output);
+    }
+    if (!out.ok()) return out.status();
   }
   client.reset();
   o.bootstrap_servers = ctx.bootstrap_servers;
