@@ -400,6 +400,34 @@ TEST_F(BrokerClusterCrashTest, CrashAfterTheStateWriteThenRecover) {
   CrashAtPoint("after_commit_write:2");
 }
 
+// A broker of the cluster is SIGKILLed while the job runs (the wrapper gives the script and the
+// cluster's directory); the job may fail on it and is started again until it finishes. Nothing
+// is lost or repeated.
+TEST_F(BrokerClusterCrashTest, ABrokerKilledMidStreamLosesAndRepeatsNothing) {
+  const char* script = std::getenv("SLUICE_KAFKA_CLUSTER_SCRIPT");
+  const char* dir = std::getenv("SLUICE_KAFKA_CLUSTER_DIR");
+  if (script == nullptr || dir == nullptr) GTEST_SKIP() << "the wrapper did not name the cluster";
+  const std::string kill_cmd =
+      fmt::format("{} kill-broker 2 --dir {} > /dev/null 2>&1", script, dir);
+  const std::string restart_cmd =
+      fmt::format("{} restart-broker 2 --dir {} > /dev/null 2>&1", script, dir);
+  const size_t before = CountProgress();
+  std::thread killer([&] {
+    auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (CountProgress() == before && std::chrono::steady_clock::now() < give_up) {
+      std::this_thread::sleep_for(milliseconds(20));
+    }
+    EXPECT_EQ(std::system(kill_cmd.c_str()), 0);
+  });
+  ChildResult r = RunJob(std::nullopt, "after_process:delay=4");
+  killer.join();
+  std::printf("the run during which broker 2 was killed: exit code %d, %lld lines committed\n",
+              r.exit_code, static_cast<long long>(CommittedInput()));
+  for (int i = 0; i < 3 && !(r.exited && r.exit_code == 0); ++i) r = RunJob(std::nullopt);
+  EXPECT_EQ(std::system(restart_cmd.c_str()), 0);
+  FinishAndCheck();
+}
+
 // In process: what this slice refuses over a broker, each with a message saying what to do.
 class BrokerJobRefusalTest : public ::testing::Test {
  protected:
