@@ -64,6 +64,12 @@ struct ProducerConfig {
   bool idempotent = true;
   // Codec each batch is compressed with (Kafka: compression.codec). Default none.
   Codec compression = Codec::kNone;
+  // Transactions (Kafka only, see client/README.md "Transactions"): the id that fences earlier
+  // producers with the same id (Kafka transactional.id). Empty: not transactional. Setting it
+  // forces idempotence and acks=all. The embedded log refuses it (kInvalidArgument).
+  std::string transactional_id;
+  // An open transaction older than this is aborted by the coordinator. Default 60 s.
+  std::chrono::milliseconds transaction_timeout{60000};
 };
 
 // Called once per record with its offset, or the error that stopped it. Runs on a producer thread
@@ -136,6 +142,22 @@ class LogProducer {
   // Sends every queued record and waits for its delivery; returns the first delivery error since
   // the previous Flush.
   virtual Status Flush() = 0;
+
+  // Transactions: only for a producer made with ProducerConfig::transactional_id (else
+  // kInvalidArgument). InitTransactions once, first: it fences every earlier producer with the
+  // same id and aborts (or completes, if its commit was already under way) the transaction that
+  // producer left open. Then per transaction: BeginTransaction, Sends, optionally
+  // SendOffsetsToTransaction (the consumer group `group_id`'s next offsets, committed with the
+  // records), CommitTransaction. Errors: a producer fenced by a newer one gets kAborted
+  // ("another instance with transactional id X started; stop this one") and must be destroyed; a
+  // failed CommitTransaction aborts the transaction and returns kAborted; unreachable coordinator
+  // kUnavailable. Each call waits up to ClientOptions::request_timeout.
+  virtual Status InitTransactions() = 0;
+  virtual Status BeginTransaction() = 0;
+  virtual Status SendOffsetsToTransaction(const std::map<TopicPartition, Offset>& offsets,
+                                          const std::string& group_id) = 0;
+  virtual Status CommitTransaction() = 0;
+  virtual Status AbortTransaction() = 0;
 };
 
 class LogConsumer {

@@ -5,16 +5,17 @@ include(CMakePackageConfigHelpers)
 
 set_target_properties(sluice_core PROPERTIES EXPORT_NAME core)
 set_target_properties(sluice_operators PROPERTIES EXPORT_NAME operators)
+set_target_properties(sluice_client PROPERTIES EXPORT_NAME client)
 set_target_properties(sluice_runtime PROPERTIES EXPORT_NAME runtime)
 add_library(sluice_all INTERFACE)
 set_target_properties(sluice_all PROPERTIES EXPORT_NAME sluice)
 target_link_libraries(sluice_all INTERFACE sluice_core sluice_operators sluice_runtime)
 
-install(TARGETS sluice_core sluice_operators sluice_runtime sluice_all
+install(TARGETS sluice_core sluice_client sluice_operators sluice_runtime sluice_all
   EXPORT SluiceTargets
   ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
   LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR})
-install(DIRECTORY core operators runtime sluice
+install(DIRECTORY core client operators runtime sluice
   DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/sluice
   FILES_MATCHING PATTERN "*.h")
 install(EXPORT SluiceTargets NAMESPACE Sluice::

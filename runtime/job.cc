@@ -11,6 +11,7 @@
 
 #include "core/log.h"
 #include "core/wake_signal.h"
+#include "runtime/broker_job.h"
 #include "runtime/flusher.h"
 #include "runtime/job_reset.h"
 #include "runtime/local_exchange.h"
@@ -393,18 +394,27 @@ class Job::Impl {
   Status result_;
 };
 
+bool Job::StopSignalled() { return g_signal_stop.load(std::memory_order_relaxed); }
+
 Job::Job(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Job::Job(std::unique_ptr<BrokerJob> broker) : broker_(std::move(broker)) {}
 Job::~Job() = default;
 
 Result<std::unique_ptr<Job>> Job::Start(const JobOptions& options, Topology topology) {
+  if (!options.bootstrap_servers.empty()) {
+    SLUICE_ASSIGN_OR_RETURN(auto broker, BrokerJob::Start(options, std::move(topology)));
+    return std::unique_ptr<Job>(new Job(std::move(broker)));
+  }
   auto impl = std::make_unique<Impl>(options, std::move(topology));
   SLUICE_RETURN_IF_ERROR(impl->Init());
   return std::unique_ptr<Job>(new Job(std::move(impl)));
 }
 
-void Job::Stop() { impl_->Stop(); }
-Status Job::Wait() { return impl_->Wait(); }
-JobMetrics Job::metrics() const { return impl_->metrics(); }
-const std::string& Job::plan_description() const { return impl_->plan_description(); }
+void Job::Stop() { broker_ ? broker_->Stop() : impl_->Stop(); }
+Status Job::Wait() { return broker_ ? broker_->Wait() : impl_->Wait(); }
+JobMetrics Job::metrics() const { return broker_ ? broker_->metrics() : impl_->metrics(); }
+const std::string& Job::plan_description() const {
+  return broker_ ? broker_->plan_description() : impl_->plan_description();
+}
 
 }  // namespace sluice

@@ -15,6 +15,9 @@
 // in a wait for an append to one of the tasks' input partitions (or a timeout for the time
 // rules) instead of spinning. On stop every task commits a last time.
 //
+// With JobOptions::bootstrap_servers set, the job runs as one instance over a Kafka-protocol
+// broker instead (runtime/broker_job.h; same interface).
+//
 // Errors: the first task error stops the job; Wait returns it. An exception thrown by user code
 // becomes kAborted naming the operator. Thread safety: Stop, Wait and metrics are thread-safe.
 #pragma once
@@ -29,6 +32,8 @@
 #include "runtime/job_options.h"
 
 namespace sluice {
+
+class BrokerJob;
 
 struct JobMetrics {
   int64_t records_in = 0;    // input records processed (all stages)
@@ -55,11 +60,16 @@ class Job {
 
   // Installs SIGINT/SIGTERM handlers that make every running job stop cleanly (final commit).
   static void StopOnSignals();
+  // SIGINT/SIGTERM arrived after StopOnSignals.
+  static bool StopSignalled();
 
  private:
   class Impl;
   explicit Job(std::unique_ptr<Impl> impl);
+  explicit Job(std::unique_ptr<BrokerJob> broker);
   std::unique_ptr<Impl> impl_;
+  // With JobOptions::bootstrap_servers: the job runs over a broker (broker_job.h) instead.
+  std::unique_ptr<BrokerJob> broker_;
 };
 
 }  // namespace sluice

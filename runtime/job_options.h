@@ -71,6 +71,11 @@ struct JobOptions {
   // How stages exchange repartitioned records. Default kLog. Fixed for a state directory: a job
   // started with the other mode refuses to run on it (reset the application to switch).
   Exchange exchange = Exchange::kLog;
+  // "HOST:PORT[,HOST:PORT]" of a Kafka-protocol broker (`sluice serve` or a Kafka cluster): run
+  // the job as one instance over it instead of over an embedded log (runtime/broker_job.h; the
+  // data_dir, log and exchange options are then unused: stages always pass records in memory).
+  // Exactly-once only. Default empty: the embedded log.
+  std::string bootstrap_servers;
   // Stop once every input is consumed up to the end it had when the job started and all
   // derived work is committed and published. Default false (run until Stop()).
   bool until_end = false;

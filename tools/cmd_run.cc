@@ -1,4 +1,5 @@
-// sluice run wordcount|balances: runs a shipped job on the embedded log.
+// sluice run wordcount|balances: runs a shipped job on the embedded log, or with
+// --bootstrap-server as one instance over a broker (`sluice serve` or Kafka), exactly-once.
 //
 //   sluice run balances --input tx --output balances [--until-end] [--threads N] [--app ID]
 //       [--state DIR] [--commit-interval-ms N] [--batch-records N] [--at-least-once] [--from
@@ -39,7 +40,46 @@ Result<Topology> BuildJob(const RunArgs& a) {
   return b.Build();
 }
 
+// `sluice run JOB --bootstrap-server HOST:PORT`: one instance of the job over the broker,
+// exactly-once through transactions (runtime/README.md, "Running over a broker").
+Status RunOverBroker(CliContext& ctx, const RunArgs& a, Topology topology, JobOptions o) {
+  if (a.at_least_once) {
+    return UsageError("--at-least-once: over a broker a job runs exactly-once only");
+  }
+  SLUICE_ASSIGN_OR_RETURN(auto client, OpenClient(ctx, Access::kWrite));
+  Result<int32_t> in = client->PartitionCount(a.input);
+  if (!in.ok()) return in.status();
+  if (!client->PartitionCount(a.output).ok()) {
+    Status s = client->CreateTopic(a.output, {.partitions = *in});
+    if (!s.ok() && s.code() != StatusCode::kAlreadyExists) return s;
+    if (s.ok() && !a.quiet) {
+      fmt::print(stderr, "created output topic '{}' with {} partitions\n", a.output, *in);
+    }
+    // A cluster's brokers learn of a new topic a moment after CreateTopics returns.
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    Result<int32_t> out = client->PartitionCount(a.output);
+    while (!out.ok() && out.status().code() == StatusCode::kNotFound &&
+           std::chrono::steady_clock::now() < give_up) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      out = client->PartitionCount(a.output);
+    }
+    if (!out.ok()) return out.status();
+  }
+  client.reset();
+  o.bootstrap_servers = ctx.bootstrap_servers;
+  const std::string app = o.application_id;
+  InstallInterruptHandler();
+  SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<Job> job, Job::Start(o, std::move(topology)));
+  return WaitWithProgress(*job, app, a.quiet, /*show_late=*/false, nullptr);
+}
+
 Status Run(CliContext& ctx, const RunArgs& a, const AnalyticsArgs& analytics) {
+  if (IsAnalyticsJob(a.job) && !ctx.bootstrap_servers.empty()) {
+    return UsageError(fmt::format(
+        "{} with --bootstrap-server: over a broker this version runs wordcount and balances; run "
+        "{} on the data directory (without -b)",
+        a.job, a.job));
+  }
   if (IsAnalyticsJob(a.job)) {
     return RunAnalytics(ctx, a, analytics);
   }
@@ -53,6 +93,7 @@ Status Run(CliContext& ctx, const RunArgs& a, const AnalyticsArgs& analytics) {
     PrintDescription(topology, o);
     return Status::Ok();
   }
+  if (!ctx.bootstrap_servers.empty()) return RunOverBroker(ctx, a, std::move(topology), o);
 
   SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<Log> log, OpenWriter(ctx));
   if (!log->HasTopic(a.input)) {

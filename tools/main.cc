@@ -143,14 +143,15 @@ int main(int argc, char** argv) {
     std::string where = CommandPath(app);
     bool supported = false;
     for (std::string_view cmd :
-         {"sluice topic", "sluice produce", "sluice consume", "sluice group"}) {
+         {"sluice topic", "sluice produce", "sluice consume", "sluice group", "sluice run"}) {
       if (where.starts_with(cmd)) supported = true;
     }
     if (!supported) {
-      fmt::print(stderr,
-                 "{}: --bootstrap-server is not supported by this command yet (it works with "
-                 "topic, produce, consume and group); run it without -b on the data directory\n",
-                 where);
+      fmt::print(
+          stderr,
+          "{}: --bootstrap-server is not supported by this command yet (it works with "
+          "topic, produce, consume, group and run); run it without -b on the data directory\n",
+          where);
       return 2;
     }
   }

@@ -21,7 +21,23 @@ class EmbeddedProducer final : public LogProducer {
   }
   Status Flush() override { return p_->Flush(); }
 
+  // The embedded log has no transaction coordinator: NewProducer refuses a transactional id, so
+  // this producer is never transactional and the calls say so.
+  Status InitTransactions() override { return NoTransactions(); }
+  Status BeginTransaction() override { return NoTransactions(); }
+  Status SendOffsetsToTransaction(const std::map<TopicPartition, Offset>&,
+                                  const std::string&) override {
+    return NoTransactions();
+  }
+  Status CommitTransaction() override { return NoTransactions(); }
+  Status AbortTransaction() override { return NoTransactions(); }
+
  private:
+  static Status NoTransactions() {
+    return InvalidArgument(
+        "this producer is not transactional: transactions need a broker (connect with "
+        "--bootstrap-server to 'sluice serve' or Kafka) and ProducerConfig::transactional_id");
+  }
   std::unique_ptr<Producer> p_;
 };
 
@@ -142,6 +158,12 @@ class EmbeddedLogClient final : public LogClient {
   std::string_view kind() const override { return "embedded"; }
 
   Result<std::unique_ptr<LogProducer>> NewProducer(const ProducerConfig& config) override {
+    if (!config.transactional_id.empty()) {
+      return InvalidArgument(
+          "transactional id '{}': transactions need a broker; the embedded log has no transaction "
+          "coordinator (connect with --bootstrap-server to 'sluice serve' or Kafka)",
+          config.transactional_id);
+    }
     ProducerOptions o{.acks = config.acks,
                       .batch_bytes = config.batch_bytes,
                       .linger = config.linger,

@@ -177,18 +177,27 @@ class KafkaProducer final : public LogProducer {
 
   Status Init(const ProducerConfig& config) {
     batch_bytes_ = config.batch_bytes;
+    transactional_id_ = config.transactional_id;
+    const bool transactional = !config.transactional_id.empty();
+    const bool idempotent = config.idempotent || transactional;
     const char* acks = config.acks == Acks::kNone ? "0" : config.acks == Acks::kAll ? "all" : "1";
-    if (config.idempotent && config.acks != Acks::kAll) {
+    if (idempotent && config.acks != Acks::kAll) {
       // Kafka requires acks=all for idempotence; the embedded log accepts any level.
       acks = "all";
     }
-    auto conf = NewConf(options_,
-                        {{"acks", acks},
-                         {"enable.idempotence", config.idempotent ? "true" : "false"},
-                         {"batch.size", std::to_string(config.batch_bytes)},
-                         {"linger.ms", std::to_string(config.linger.count())},
-                         {"partitioner", "murmur2_random"},
-                         {"compression.codec", codec::Name(static_cast<int>(config.compression))}});
+    std::vector<std::pair<std::string, std::string>> props = {
+        {"acks", acks},
+        {"enable.idempotence", idempotent ? "true" : "false"},
+        {"batch.size", std::to_string(config.batch_bytes)},
+        {"linger.ms", std::to_string(config.linger.count())},
+        {"partitioner", "murmur2_random"},
+        {"compression.codec", codec::Name(static_cast<int>(config.compression))}};
+    if (transactional) {
+      props.push_back({"transactional.id", config.transactional_id});
+      props.push_back(
+          {"transaction.timeout.ms", std::to_string(config.transaction_timeout.count())});
+    }
+    auto conf = NewConf(options_, props);
     if (!conf.ok()) return conf.status();
     rd_kafka_conf_set_opaque(*conf, this);
     rd_kafka_conf_set_dr_msg_cb(*conf, &KafkaProducer::OnDelivery);
@@ -258,6 +267,78 @@ class KafkaProducer final : public LogProducer {
     return s;
   }
 
+  // Transactions: librdkafka's transactional API, one call each.
+  Status InitTransactions() override {
+    SLUICE_RETURN_IF_ERROR(CheckTransactional());
+    return TxnStatus(rd_kafka_init_transactions(rk_, TimeoutMs()), "init transactions");
+  }
+  Status BeginTransaction() override {
+    SLUICE_RETURN_IF_ERROR(CheckTransactional());
+    return TxnStatus(rd_kafka_begin_transaction(rk_), "begin transaction");
+  }
+  Status SendOffsetsToTransaction(const std::map<TopicPartition, Offset>& offsets,
+                                  const std::string& group_id) override {
+    SLUICE_RETURN_IF_ERROR(CheckTransactional());
+    SLUICE_RETURN_IF_ERROR(ValidateGroupId(group_id));
+    PartitionList list(rd_kafka_topic_partition_list_new(static_cast<int>(offsets.size())));
+    for (const auto& [tp, off] : offsets) {
+      rd_kafka_topic_partition_list_add(list.get(), tp.topic.c_str(), tp.partition.value())
+          ->offset = off.value();
+    }
+    rd_kafka_consumer_group_metadata_t* group =
+        rd_kafka_consumer_group_metadata_new(group_id.c_str());
+    rd_kafka_error_t* err =
+        rd_kafka_send_offsets_to_transaction(rk_, list.get(), group, TimeoutMs());
+    rd_kafka_consumer_group_metadata_destroy(group);
+    return TxnStatus(err, fmt::format("send offsets of group '{}' to the transaction", group_id));
+  }
+  Status CommitTransaction() override {
+    SLUICE_RETURN_IF_ERROR(CheckTransactional());
+    rd_kafka_error_t* err = rd_kafka_commit_transaction(rk_, TimeoutMs());
+    if (err != nullptr && rd_kafka_error_txn_requires_abort(err)) {
+      // Nothing of it became visible; abort so the producer can begin the next one.
+      std::string why = rd_kafka_error_string(err);
+      rd_kafka_error_destroy(err);
+      SLUICE_RETURN_IF_ERROR(AbortTransaction());
+      return Aborted("transaction of '{}' failed and was aborted: {}; retry it", transactional_id_,
+                     why);
+    }
+    return TxnStatus(err, "commit transaction");
+  }
+  Status AbortTransaction() override {
+    SLUICE_RETURN_IF_ERROR(CheckTransactional());
+    return TxnStatus(rd_kafka_abort_transaction(rk_, TimeoutMs()), "abort transaction");
+  }
+
+ private:
+  Status CheckTransactional() const {
+    if (!transactional_id_.empty()) return Status::Ok();
+    return InvalidArgument(
+        "this producer is not transactional; create it with ProducerConfig::transactional_id");
+  }
+  int TimeoutMs() const { return static_cast<int>(options_.request_timeout.count()); }
+  // The one place a librdkafka transaction error becomes a Status (frees `err`).
+  Status TxnStatus(rd_kafka_error_t* err, std::string_view what) const {
+    if (err == nullptr) return Status::Ok();
+    const rd_kafka_resp_err_t code = rd_kafka_error_code(err);
+    std::string msg = rd_kafka_error_string(err);
+    const bool fatal = rd_kafka_error_is_fatal(err);
+    const bool abort = rd_kafka_error_txn_requires_abort(err);
+    rd_kafka_error_destroy(err);
+    if (code == RD_KAFKA_RESP_ERR__FENCED || code == RD_KAFKA_RESP_ERR_PRODUCER_FENCED ||
+        code == RD_KAFKA_RESP_ERR_INVALID_PRODUCER_EPOCH) {
+      return Aborted("{}: another instance with transactional id '{}' started; stop this one ({})",
+                     what, transactional_id_, msg);
+    }
+    if (fatal) {
+      return Aborted("{}: fatal producer error, create a new producer ({})", what, msg);
+    }
+    if (abort) {
+      return Aborted("{}: the transaction must be aborted ({}); abort it and retry", what, msg);
+    }
+    return KafkaStatus(code, what, msg);
+  }
+
  private:
   static void OnDelivery(rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
     auto* self = static_cast<KafkaProducer*>(opaque);
@@ -311,6 +392,7 @@ class KafkaProducer final : public LogProducer {
   std::mutex sticky_mu_;
   std::map<std::string, Sticky> sticky_;
   size_t batch_bytes_ = 256 << 10;
+  std::string transactional_id_;  // empty: not transactional
 
   rd_kafka_t* rk_ = nullptr;
   std::atomic<bool> stop_{false};
