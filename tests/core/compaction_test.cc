@@ -15,9 +15,11 @@
 #include <random>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "core/batch_cursor.h"
+#include "core/log.h"
 #include "core/partition.h"
 #include "core/record_batch.h"
 #include "tests/testing/fault_fs.h"
@@ -489,6 +491,70 @@ TEST_F(CompactionTest, KillNineDuringCleaningLosesNothingCompactionKeeps) {
   ASSERT_GT(ledger.size(), 100u);
   std::printf("%d of %d kills caught a cleaning between its output and its swap\n",
               caught_mid_cleaning, kRounds);
+}
+
+// The config table: Kafka's names in, topic.conf round trip, errors that say what a key takes.
+TEST(CompactionConfigTest, KafkaNamesRoundTripThroughTopicConf) {
+  TopicConfig c;
+  EXPECT_EQ(c.Serialize().find("cleanup_policy"), std::string::npos)
+      << "defaults keep the topic.conf older readers understand";
+  ASSERT_TRUE(c.Set("cleanup.policy", "compact,delete").ok());
+  ASSERT_TRUE(c.Set("delete.retention.ms", "1000").ok());
+  ASSERT_TRUE(c.Set("min.cleanable.dirty.ratio", "0.25").ok());
+  ASSERT_TRUE(c.Set("min.compaction.lag.ms", "7").ok());
+  ASSERT_TRUE(c.Set("segment.bytes", "4096").ok());
+  ASSERT_TRUE(c.Validate().ok());
+  auto back = TopicConfig::Parse(c.Serialize());
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(back->KafkaConfigs(), c.KafkaConfigs());
+  EXPECT_TRUE(back->compacted() && back->deletes());
+  EXPECT_EQ(back->min_cleanable_dirty_ratio, 0.25);
+  Status bad = c.Set("cleanup.policy", "shred");
+  EXPECT_NE(bad.message().find("delete, compact or compact,delete"), std::string::npos);
+  bad = c.Set("min.insync.replicas", "2");
+  EXPECT_NE(bad.message().find("supported: cleanup.policy"), std::string::npos);
+  ASSERT_TRUE(c.Set("min.cleanable.dirty.ratio", "1.5").ok());
+  EXPECT_FALSE(c.Validate().ok());
+}
+
+// The Log's background thread cleans a compacted topic once its dirty ratio is reached.
+TEST(CompactionLogTest, TheBackgroundCleanerCompactsADirtyTopic) {
+  testing::TempDir tmp;
+  LogOptions o;
+  o.data_dir = tmp.path();
+  o.retention_check_interval = std::chrono::milliseconds(20);
+  o.info_log = [](const std::string&) {};
+  auto log = Log::Open(o);
+  ASSERT_TRUE(log.ok()) << log.status();
+  TopicConfig c;
+  c.segment_bytes = 1024;
+  c.cleanup_policy = CleanupPolicy::kCompact;
+  c.min_cleanable_dirty_ratio = 0.5;
+  ASSERT_TRUE((*log)->CreateTopic("changelog", c).ok());
+  auto p = (*log)->GetPartition("changelog", PartitionId(0));
+  ASSERT_TRUE(p.ok());
+  for (int i = 0; i < 200; ++i) {
+    RecordBatchBuilder b;
+    std::string key = "k" + std::to_string(i % 4), value = "value-" + std::to_string(i);
+    b.Add(Timestamp(1000 + i), std::string_view(key), std::string_view(value));
+    ASSERT_TRUE((*p)->Append(b.Finish(), Acks::kLeader).ok());
+  }
+  const uint64_t written = (*p)->Stats().bytes;
+  // Bounded wait for the background thread (no timing is asserted: it only has to happen).
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while ((*p)->Stats().bytes * 2 > written && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ASSERT_LT((*p)->Stats().bytes * 2, written) << "the background cleaner did not clean";
+  auto all = ReadLog(**p, 0);
+  ASSERT_TRUE(all.ok()) << all.status();
+  std::map<std::string, std::string> latest;
+  for (const LogRecord& r : *all) latest[*r.key] = *r.value;
+  EXPECT_EQ(
+      latest,
+      (std::map<std::string, std::string>{
+          {"k0", "value-196"}, {"k1", "value-197"}, {"k2", "value-198"}, {"k3", "value-199"}}));
+  ASSERT_TRUE((*log)->Close().ok());
 }
 
 TEST_F(CompactionTest, ATopicWithDeletePolicyIsNotCompacted) {
