@@ -199,6 +199,9 @@ struct TopicSpec {
   int64_t retention_bytes = -1;
   int64_t segment_bytes = 64ll << 20;
   int32_t max_message_bytes = 1048588;
+  // Further topic configs by Kafka's names (cleanup.policy, delete.retention.ms, ...; the table
+  // is TopicConfig::Set's), sent as CreateTopics configs.
+  std::map<std::string, std::string> configs;
 };
 
 struct PartitionInfo {

@@ -124,6 +124,8 @@ Status Log::Init() {
         lock.unlock();
         auto deleted = ApplyRetention(Now());
         if (!deleted.ok()) Info(fmt::format("retention failed: {}", deleted.status()));
+        auto cleaned = CleanCompactedTopics(Now());
+        if (!cleaned.ok()) Info(fmt::format("compaction failed: {}", cleaned.status()));
         lock.lock();
       }
     });
@@ -457,6 +459,50 @@ Result<int> Log::ApplyRetention(Timestamp now) {
     deleted += n;
   }
   return deleted;
+}
+
+Result<int> Log::CleanCompactedTopics(Timestamp now) {
+  std::vector<Partition*> open;
+  {
+    std::lock_guard lock(mu_);
+    for (auto& [name, t] : topics_) {
+      if (!t->config.compacted()) continue;
+      for (auto& p : t->partitions) {
+        if (p) open.push_back(p.get());
+      }
+    }
+  }
+  int cleaned = 0;
+  for (Partition* p : open) {
+    SLUICE_ASSIGN_OR_RETURN(CompactionResult r, p->Compact({.now = now, .force = false}));
+    if (r.cleaned) {
+      ++cleaned;
+      Info(
+          fmt::format("compacted {}-{}: {} segment(s) of {} bytes into {} of {} bytes, {} of {} "
+                      "records kept",
+                      p->topic(), p->id(), r.segments_in, r.bytes_in, r.segments_out, r.bytes_out,
+                      r.records_out, r.records_in));
+    }
+  }
+  return cleaned;
+}
+
+Result<std::vector<CompactionResult>> Log::CompactTopic(const std::string& topic, bool force,
+                                                        Timestamp now) {
+  SLUICE_ASSIGN_OR_RETURN(TopicConfig config, DescribeTopic(topic));
+  if (!config.compacted()) {
+    return InvalidArgument(
+        "topic '{}' has cleanup.policy=delete, so it is not compacted; create a topic with "
+        "--config cleanup.policy=compact for a compacted log",
+        topic);
+  }
+  std::vector<CompactionResult> out;
+  for (int32_t i = 0; i < config.partitions; ++i) {
+    SLUICE_ASSIGN_OR_RETURN(Partition * p, GetPartition(topic, PartitionId(i)));
+    SLUICE_ASSIGN_OR_RETURN(CompactionResult r, p->Compact({.now = now, .force = force}));
+    out.push_back(std::move(r));
+  }
+  return out;
 }
 
 Status Log::Close() {

@@ -50,8 +50,9 @@ struct LogOptions {
   // Receives one line per notable event (recovery after an unclean shutdown, retention errors).
   // Default: printed to stderr prefixed with "sluice: ".
   std::function<void(const std::string&)> info_log;
-  // Writer mode: how often a background thread applies retention to open partitions (it also runs
-  // when the Log closes). Zero disables the thread. Default 30 s.
+  // Writer mode: how often a background thread applies retention to open partitions and cleans
+  // the compacted ones that are dirty enough (retention also runs when the Log closes). Zero
+  // disables the thread. Default 30 s.
   std::chrono::milliseconds retention_check_interval{30000};
 };
 
@@ -101,6 +102,14 @@ class Log {
 
   // Applies retention to every open partition; returns segments deleted.
   Result<int> ApplyRetention(Timestamp now);
+  // Cleans the open partitions of compacted topics whose dirty ratio reached the topic's
+  // min.cleanable.dirty.ratio (the background thread runs it after retention); returns the
+  // partitions cleaned.
+  Result<int> CleanCompactedTopics(Timestamp now);
+  // One cleaning of every partition of `topic` (sluice topic compact), ignoring the dirty ratio
+  // when `force`. kInvalidArgument if the topic is not compacted.
+  Result<std::vector<CompactionResult>> CompactTopic(const std::string& topic, bool force,
+                                                     Timestamp now);
 
   // Closes every partition cleanly and releases the lock. Idempotent; the destructor calls it.
   Status Close();

@@ -95,6 +95,25 @@ struct RecoveryReport {
   std::string ToString() const;
 };
 
+// One cleaning of a compacted partition (Partition::Compact, core/README.md "Compaction").
+struct CompactionOptions {
+  Timestamp now;  // for delete.retention.ms and min.compaction.lag.ms
+  // Clean even when the dirty ratio is below min.cleanable.dirty.ratio (sluice topic compact).
+  bool force = false;
+};
+
+struct CompactionResult {
+  bool cleaned = false;  // false: nothing was cleanable, or the dirty ratio was too low
+  std::string why_not;   // when !cleaned
+  int32_t segments_in = 0;
+  int32_t segments_out = 0;
+  int64_t bytes_in = 0;
+  int64_t bytes_out = 0;
+  int64_t records_in = 0;
+  int64_t records_out = 0;
+  Offset clean_end;  // everything below this has been cleaned
+};
+
 class Partition {
  public:
   virtual ~Partition() = default;
@@ -177,6 +196,14 @@ class Partition {
   // has durably consumed (a job's repartition topics) stop taking disk. Returns the number of
   // segments deleted (0 when the oldest segment still holds `offset` or more).
   virtual Result<int> DeleteSegmentsBefore(Offset offset) = 0;
+
+  // Cleans a compacted partition (cleanup.policy compact or compact,delete): rewrites its sealed
+  // segments below the first open transaction and the min.compaction.lag.ms cutoff, keeping the
+  // latest record of each key (offsets unchanged), dropping keyless records, aborted
+  // transactional data and tombstones past delete.retention.ms. Crash-safe at every step (see
+  // core/README.md "Compaction"). kInvalidArgument for a topic with cleanup.policy=delete or a
+  // read-only partition. Appends and reads go on meanwhile.
+  virtual Result<CompactionResult> Compact(const CompactionOptions& options) = 0;
 
   // Picks up batches and segments appended by another process (read-only mode). No-op for writers.
   virtual Status Refresh() const = 0;

@@ -15,6 +15,13 @@ inline constexpr std::string_view kIndexSuffix = ".index";
 inline constexpr std::string_view kTimeIndexSuffix = ".timeindex";
 // Left behind by an interrupted FileSystem::WriteFileAtomic; removed on open.
 inline constexpr std::string_view kTmpSuffix = ".tmp";
+// Compaction (core/README.md "Compaction"): `<base>.cleaned` is a cleaning's output being
+// written (removed on open); `<base>.<end>.swap` is complete, fsynced output that replaces the
+// segments from `base` up to offset `end` (an open finishes the swap).
+inline constexpr std::string_view kCleanedSuffix = ".cleaned";
+inline constexpr std::string_view kSwapSuffix = ".swap";
+// Offset below which the partition has been cleaned (text, checksummed).
+inline constexpr std::string_view kCleanerCheckpointFile = "cleaner-checkpoint";
 
 // Offset index entry: BE32 offset relative to the segment base, BE32 byte position of the batch
 // with that base offset.

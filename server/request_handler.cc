@@ -301,30 +301,12 @@ Reply RequestHandler::HandleMetadata(const RequestHeader& h, const MetadataReque
 
 namespace {
 
-// Maps CreateTopics configs onto a TopicConfig; returns an error message for unknown or bad ones.
+// Maps CreateTopics configs onto a TopicConfig through its Kafka-named key table
+// (TopicConfig::Set); returns an error message for unknown or bad ones.
 std::string ApplyConfigs(const std::vector<CreateTopicsRequest::Config>& configs, TopicConfig* c) {
   for (const auto& kv : configs) {
     if (!kv.value) continue;
-    char* end = nullptr;
-    long long v = std::strtoll(kv.value->c_str(), &end, 10);
-    bool numeric = !kv.value->empty() && *end == '\0';
-    if (kv.name == "retention.ms" && numeric) {
-      c->retention_ms = v;
-    } else if (kv.name == "retention.bytes" && numeric) {
-      c->retention_bytes = v;
-    } else if (kv.name == "segment.bytes" && numeric) {
-      c->segment_bytes = v;
-    } else if (kv.name == "max.message.bytes" && numeric && v > 0 && v <= INT32_MAX) {
-      c->max_message_bytes = static_cast<int32_t>(v);
-    } else if (kv.name == "cleanup.policy" && *kv.value == "delete") {
-      // The only policy the log implements.
-    } else {
-      return fmt::format(
-          "config {}={} is not supported; supported: retention.ms, "
-          "retention.bytes, segment.bytes, max.message.bytes (integers), "
-          "cleanup.policy=delete",
-          kv.name, *kv.value);
-    }
+    if (Status st = c->Set(kv.name, *kv.value); !st.ok()) return st.message();
   }
   Status st = c->Validate();
   return st.ok() ? std::string() : st.message();

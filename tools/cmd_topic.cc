@@ -1,10 +1,13 @@
-// sluice topic create | list | describe | delete | repair
+// sluice topic create | list | describe | delete | repair | compact
 #include <fmt/format.h>
 
+#include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "client/log_client.h"
+#include "core/log.h"
 #include "core/topic_config.h"
 #include "tools/commands.h"
 #include "tools/topic_check.h"
@@ -15,11 +18,30 @@ namespace {
 struct CreateArgs {
   std::string name;
   TopicConfig config;
+  std::vector<std::string> configs;  // --config key=value, Kafka's names
 };
 
-Status RunCreate(const CliContext& ctx, const CreateArgs& args) {
+// The settings TopicSpec carries as fields; every other --config goes by name.
+bool IsSpecField(std::string_view key) {
+  return key == "retention.ms" || key == "retention.bytes" || key == "segment.bytes" ||
+         key == "max.message.bytes";
+}
+
+Status RunCreate(const CliContext& ctx, const CreateArgs& in) {
   // Check everything before opening (and perhaps creating) the data directory, so that bad
   // input leaves no trace on disk.
+  CreateArgs args = in;
+  std::map<std::string, std::string> extra;
+  for (const std::string& kv : args.configs) {
+    size_t eq = kv.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      return InvalidArgument("--config takes key=value (e.g. cleanup.policy=compact), got '{}'",
+                             kv);
+    }
+    std::string key = kv.substr(0, eq), value = kv.substr(eq + 1);
+    SLUICE_RETURN_IF_ERROR(args.config.Set(key, value));
+    if (!IsSpecField(key)) extra[key] = value;
+  }
   SLUICE_RETURN_IF_ERROR(ValidateTopicName(args.name));
   SLUICE_RETURN_IF_ERROR(args.config.Validate());
   SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<client::LogClient> log, OpenClient(ctx, Access::kCreate));
@@ -37,7 +59,8 @@ Status RunCreate(const CliContext& ctx, const CreateArgs& args) {
                          .retention_ms = args.config.retention_ms,
                          .retention_bytes = args.config.retention_bytes,
                          .segment_bytes = args.config.segment_bytes,
-                         .max_message_bytes = args.config.max_message_bytes};
+                         .max_message_bytes = args.config.max_message_bytes,
+                         .configs = extra};
   SLUICE_RETURN_IF_ERROR(log->CreateTopic(args.name, spec));
   log.reset();  // closes the log
   fmt::print("created topic '{}' with {} partition{}\n", args.name, args.config.partitions,
@@ -76,6 +99,15 @@ Status RunDescribe(const CliContext& ctx, const std::string& name) {
       name, d.partitions.size(), ConfigValue(d, "retention.ms", true),
       ConfigValue(d, "retention.bytes", true), ConfigValue(d, "segment.bytes", false),
       ConfigValue(d, "max.message.bytes", false));
+  std::string policy = ConfigValue(d, "cleanup.policy", false);
+  if (policy.find("compact") != std::string::npos) {
+    fmt::print(
+        "  cleanup.policy={} delete.retention.ms={} min.cleanable.dirty.ratio={} "
+        "min.compaction.lag.ms={}\n",
+        policy, ConfigValue(d, "delete.retention.ms", false),
+        ConfigValue(d, "min.cleanable.dirty.ratio", false),
+        ConfigValue(d, "min.compaction.lag.ms", false));
+  }
   fmt::print("{:>9} {:>16} {:>16} {:>14} {:>8}\n", "PARTITION", "LOG-START-OFFSET", "END-OFFSET",
              "BYTES", "SEGMENTS");
   for (const client::PartitionInfo& p : d.partitions) {
@@ -136,6 +168,29 @@ Status RunRepair(const CliContext& ctx, const RepairArgs& args) {
   return Status::Ok();
 }
 
+// One cleaning of every partition of a compacted topic, now (the log owner's background cleaner
+// does the same once a partition's dirty ratio reaches min.cleanable.dirty.ratio).
+Status RunCompact(const CliContext& ctx, const std::string& name) {
+  SLUICE_RETURN_IF_ERROR(ValidateTopicName(name));
+  SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<Log> log, OpenWriter(ctx));
+  SLUICE_RETURN_IF_ERROR(CheckTopicExists(*log, name));
+  SLUICE_ASSIGN_OR_RETURN(std::vector<CompactionResult> results,
+                          log->CompactTopic(name, /*force=*/true, Now()));
+  for (size_t p = 0; p < results.size(); ++p) {
+    const CompactionResult& r = results[p];
+    if (!r.cleaned) {
+      fmt::print("partition {}: not cleaned: {}\n", p, r.why_not);
+      continue;
+    }
+    fmt::print(
+        "partition {}: cleaned {} segment(s), {} bytes, into {} segment(s), {} bytes; kept {} of "
+        "{} records; offsets below {} are clean\n",
+        p, r.segments_in, r.bytes_in, r.segments_out, r.bytes_out, r.records_out, r.records_in,
+        r.clean_end);
+  }
+  return log->Close();
+}
+
 }  // namespace
 
 void RegisterTopicCommands(CLI::App& app, CliContext& ctx) {
@@ -156,6 +211,11 @@ void RegisterTopicCommands(CLI::App& app, CliContext& ctx) {
                      "Roll the active segment at this size (default 64 MiB)");
   create->add_option("--max-message-bytes", create_args->config.max_message_bytes,
                      "Largest record batch accepted (default 1048588)");
+  create->add_option("--config", create_args->configs,
+                     "A topic config by Kafka's name, key=value (repeatable): cleanup.policy "
+                     "(delete, compact, compact,delete), delete.retention.ms, "
+                     "min.cleanable.dirty.ratio, min.compaction.lag.ms, retention.ms, "
+                     "retention.bytes, segment.bytes, max.message.bytes");
   create->callback([&ctx, create_args] {
     ctx.action = [&ctx, create_args] { return RunCreate(ctx, *create_args); };
   });
@@ -181,6 +241,15 @@ void RegisterTopicCommands(CLI::App& app, CliContext& ctx) {
   repair->add_flag("--dry-run", repair_args->dry_run, "Print what would be cut; change nothing");
   repair->callback([&ctx, repair_args] {
     ctx.action = [&ctx, repair_args] { return RunRepair(ctx, *repair_args); };
+  });
+
+  auto compact_name = std::make_shared<std::string>();
+  CLI::App* compact = topic->add_subcommand(
+      "compact",
+      "Clean a compacted topic now: keep the latest record per key in its sealed segments");
+  compact->add_option("name", *compact_name, "Topic name")->required();
+  compact->callback([&ctx, compact_name] {
+    ctx.action = [&ctx, compact_name] { return RunCompact(ctx, *compact_name); };
   });
 
   auto delete_name = std::make_shared<std::string>();

@@ -191,6 +191,7 @@ class EmbeddedLogClient final : public LogClient {
                   .retention_bytes = spec.retention_bytes,
                   .segment_bytes = spec.segment_bytes,
                   .max_message_bytes = spec.max_message_bytes};
+    for (const auto& [k, v] : spec.configs) SLUICE_RETURN_IF_ERROR(c.Set(k, v));
     return log_->CreateTopic(name, c);
   }
   // Drops the topic's committed offsets with it, as a Kafka broker does, so a topic created
@@ -205,11 +206,7 @@ class EmbeddedLogClient final : public LogClient {
     auto config = log_->DescribeTopic(name);
     if (!config.ok()) return config.status();
     TopicDescription d{.name = name, .configs_known = true};
-    d.configs = {{"retention.ms", std::to_string(config->retention_ms)},
-                 {"retention.bytes", std::to_string(config->retention_bytes)},
-                 {"segment.bytes", std::to_string(config->segment_bytes)},
-                 {"max.message.bytes", std::to_string(config->max_message_bytes)},
-                 {"cleanup.policy", "delete"}};
+    for (auto& [k, v] : config->KafkaConfigs()) d.configs[k] = v;
     for (int32_t i = 0; i < config->partitions; ++i) {
       auto p = Fresh(name, PartitionId(i));
       if (!p.ok()) return p.status();

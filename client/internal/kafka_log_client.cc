@@ -791,6 +791,7 @@ class KafkaLogClient final : public LogClient {
                       .retention_bytes = spec.retention_bytes,
                       .segment_bytes = spec.segment_bytes,
                       .max_message_bytes = spec.max_message_bytes};
+    for (const auto& [k, v] : spec.configs) SLUICE_RETURN_IF_ERROR(check.Set(k, v));
     SLUICE_RETURN_IF_ERROR(check.Validate());
     char err[512];
     rd_kafka_NewTopic_t* nt =
@@ -802,6 +803,7 @@ class KafkaLogClient final : public LogClient {
         {"segment.bytes", std::to_string(spec.segment_bytes)},
         {"max.message.bytes", std::to_string(spec.max_message_bytes)}};
     for (const auto& [k, v] : configs) rd_kafka_NewTopic_set_config(nt, k, v.c_str());
+    for (const auto& [k, v] : spec.configs) rd_kafka_NewTopic_set_config(nt, k.c_str(), v.c_str());
     std::lock_guard<std::mutex> lock(admin_mu_);
     rd_kafka_CreateTopics(rk_, &nt, 1, AdminOptions(RD_KAFKA_ADMIN_OP_CREATETOPICS), queue_);
     rd_kafka_NewTopic_destroy(nt);

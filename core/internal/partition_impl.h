@@ -70,6 +70,7 @@ class PartitionImpl final : public Partition {
   Result<int> ApplyRetention(Timestamp now) override;
   Result<int> DeleteSegmentsBefore(Offset offset) override;
   Status Refresh() const override;
+  Result<CompactionResult> Compact(const CompactionOptions& options) override;
   Status Flush() override;
   Status Close() override;
   int32_t LastSequence(int64_t producer_id) const override;
@@ -109,6 +110,16 @@ class PartitionImpl final : public Partition {
   template <typename CountFn>
   Result<int> DeleteOldestSegments(std::string_view why_writer, CountFn count);
 
+  // Compaction (partition_cleaner.cc). Completes (rolls forward) a cleaning that a crash
+  // interrupted after its output became a `.swap` file, and removes unfinished `.cleaned`
+  // output. Writer only; runs first in Load.
+  Status CompleteCleaning();
+  // The swap of one cleaned group: the segment list without the group's later segments, their
+  // files deleted, `base`'s indexes removed and the swap renamed to `base`'s log.
+  // REQUIRES: the swap file `<base>.<end>.swap` is durable.
+  Status FinishSwap(Offset base, Offset end, const std::string& swap_path);
+  Result<Offset> LoadCleanEnd();
+
   // Recovery (partition_recovery.cc).
   Result<SegmentList> OpenSegments(const std::vector<Offset>& bases, size_t first_writable) const;
   Status OpenClean(const std::vector<Offset>& bases, Offset log_end);
@@ -144,6 +155,11 @@ class PartitionImpl final : public Partition {
   mutable std::shared_ptr<const SegmentList> segments_;
   mutable std::atomic<int64_t> hw_{0};
   mutable std::atomic<int64_t> log_start_{0};
+
+  // Serialises cleanings with each other and with segment deletion (retention). Taken before
+  // append_mu_.
+  std::mutex cleaner_mu_;
+  std::optional<int64_t> clean_end_;  // guarded by cleaner_mu_; loaded lazily
 
   mutable std::mutex append_mu_;
   mutable ProducerStateTable producers_;

@@ -68,6 +68,9 @@ Status PartitionImpl::Load() {
     // The new directory's own name must be durable before acknowledged data lives in it.
     SLUICE_RETURN_IF_ERROR(fs_->SyncDir(DirName(dir_)));
   }
+  // A cleaning that a crash interrupted: finished if its output is complete (a swap file),
+  // dropped otherwise, before anything reads the segment list or the segments.
+  if (!ro) SLUICE_RETURN_IF_ERROR(CompleteCleaning());
   const std::string marker = JoinPath(dir_, kCleanShutdownFile);
   const std::string cp_path = JoinPath(dir_, kCheckpointFile);
   bool clean = fs_->Exists(marker);
@@ -477,6 +480,7 @@ Status PartitionImpl::RefreshOnceLocked() const {
 }
 
 Result<int> PartitionImpl::ApplyRetention(Timestamp now) {
+  if (!config_.deletes()) return 0;  // cleanup.policy=compact: the cleaner alone removes data
   return DeleteOldestSegments("retention runs in the writer", [&](const SegmentList& segs) {
     uint64_t total = 0;
     for (const auto& s : segs) total += s->size();
@@ -508,6 +512,7 @@ Result<int> PartitionImpl::DeleteOldestSegments(std::string_view why_writer, Cou
   if (options_.read_only) {
     return InvalidArgument("partition {} is open read-only; {}", Name(), why_writer);
   }
+  std::lock_guard<std::mutex> cleaner_lock(cleaner_mu_);  // not in the middle of a cleaning
   std::lock_guard<std::mutex> l(append_mu_);
   if (failed_.load()) return FailedStatus();
   if (closed_) return InvalidArgument("partition {} is closed", Name());

@@ -3,11 +3,11 @@
 
 Run by ctest with Debian's /usr/bin/python3 (python3-kafka) and /usr/bin/kcat:
   kafka_clients_test.py --sluice PATH [--case NAME ...]
-Cases: kcat, python, group, restart, run, kill9, compression, kafkajs, admin, kafkajs_admin, static, static (default: kcat python group restart).
+Cases: kcat, python, group, restart, run, kill9, compression, compaction, kafkajs, admin, kafkajs_admin, static (default: kcat python group restart).
 kafkajs is npm-installed (kafkajs@2.2.4) into --npm-dir on first use.
 Every case prints what it checked; the script exits 1 on the first failure.
 """
-import argparse, os, shutil, signal, socket, subprocess, sys, tempfile, threading, time
+import argparse, os, re, shutil, signal, socket, subprocess, sys, tempfile, threading, time
 
 KCAT = '/usr/bin/kcat'
 ARGS = None
@@ -871,6 +871,81 @@ CASES = {'kcat': case_kcat, 'python': case_python, 'group': case_group, 'restart
          'kill9': case_kill9, 'kafkajs': case_kafkajs, 'run': case_run,
          'compression': case_compression, 'admin': case_admin,
          'kafkajs_admin': case_kafkajs_admin, 'static': case_static}
+
+
+def case_compaction(server):
+    """A compacted topic (created over CreateTopics with cleanup.policy=compact) read from offset 0
+    by kcat and kafka-python after a cleaning: the latest record of every key at its offset, gaps
+    stepped over, a fetch inside a gap answered with the next batch."""
+    from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
+    from kafka.admin import NewTopic
+    adm = KafkaAdminClient(bootstrap_servers=server.broker)
+    adm.create_topics([NewTopic('compacted', num_partitions=1, replication_factor=1,
+                                topic_configs={'cleanup.policy': 'compact',
+                                               'segment.bytes': '1024'})])
+    adm.close()
+    for r in range(8):  # one request per round: several 1 KiB segments
+        lines = ''.join('k%d:r%d-v%d-%s\n' % (i % 5, r, i, 'x' * 20) for i in range(10))
+        p = kcat(server, '-P', '-t', 'compacted', '-p', '0', '-K:', '-X', 'acks=all', stdin=lines)
+        check(p.returncode == 0, 'kcat produced round %d to the compacted topic' % r)
+    p = kcat(server, '-P', '-t', 'compacted', '-p', '0', '-K:', '-Z', '-X', 'acks=all',
+             stdin='k4:\n')  # -Z: the empty value is sent as null, a tombstone
+    check(p.returncode == 0, 'kcat produced a tombstone')
+
+    def read(offset='beginning'):
+        r = kcat(server, '-C', '-t', 'compacted', '-p', '0', '-o', str(offset), '-e', '-Z',
+                 '-f', '%o|%k|%S|%s\n')
+        check(r.returncode == 0, 'kcat read the compacted topic from %s' % offset)
+        return [tuple(line.split('|', 3)) for line in r.stdout.splitlines() if line]
+
+    before = read()
+    check(len(before) == 81, 'all 81 records are there before the cleaning')
+    server.stop(signal.SIGTERM)
+    r = subprocess.run([ARGS.sluice, 'topic', 'compact', 'compacted', '--data', server.data_dir],
+                       capture_output=True, text=True)
+    check(r.returncode == 0 and 'cleaned' in r.stdout, 'sluice topic compact cleaned: ' + r.stdout)
+    compacted = r
+    server.start()
+    after = read()
+    offsets = [int(o) for o, _, _, _ in after]
+    check(offsets == sorted(set(offsets)), 'offsets strictly increase after the cleaning')
+    check(len(after) < len(before) // 3, 'the cleaning removed superseded records (%d of %d left)'
+          % (len(after), len(before)))
+    check(set(after) <= set(before), 'every record left is one that was written, at its offset')
+    latest = {}
+    for o, k, size, v in before:
+        latest[k] = (o, k, size, v)
+    last_after = {}
+    for rec in after:
+        last_after[rec[1]] = rec
+    check(last_after == latest, 'the latest record of every key (k4: its tombstone) is kept')
+    clean_end = int(re.search(r'offsets below (\d+) are clean', compacted.stdout).group(1))
+    want_clean = {}
+    for rec in before:
+        if int(rec[0]) < clean_end:
+            want_clean[rec[1]] = rec
+    check([rec for rec in after if int(rec[0]) < clean_end] ==
+          sorted(want_clean.values(), key=lambda rec: int(rec[0])),
+          'below offset %d exactly the latest record of each key there is left' % clean_end)
+    gap = next(o for o in range(offsets[-1]) if o not in offsets)
+    nxt = min(o for o in offsets if o > gap)
+    r = read(gap)
+    check(r and int(r[0][0]) == nxt, 'a fetch at removed offset %d starts at the next record %d'
+          % (gap, nxt))
+    c = KafkaConsumer(bootstrap_servers=server.broker, enable_auto_commit=False,
+                      consumer_timeout_ms=3000)
+    tp = TopicPartition('compacted', 0)
+    c.assign([tp])
+    c.seek(tp, 0)
+    got = [(m.offset, m.key.decode(), m.value) for m in c]
+    check((c.beginning_offsets([tp])[tp], c.end_offsets([tp])[tp]) == (0, 81),
+          'ListOffsets: earliest 0, latest 81 (offsets are kept)')
+    c.close()
+    want = [(int(o), k, None if size == '-1' else v.encode()) for o, k, size, v in after]
+    check(got == want, 'kafka-python from offset 0 reads exactly what kcat reads')
+
+
+CASES['compaction'] = case_compaction
 
 
 def main():

@@ -135,6 +135,12 @@ Status FaultInjectionFileSystem::DropUnsyncedData() {
         if (!s.ok() && s.code() != StatusCode::kNotFound) return s;
         synced_size_.erase(it->to);
       }
+      if (it->from_content) {
+        SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<WritableFile> f, base_->OpenWritable(it->from));
+        SLUICE_RETURN_IF_ERROR(f->Append(*it->from_content));
+        SLUICE_RETURN_IF_ERROR(f->Close());
+        synced_size_[it->from] = it->from_content->size();
+      }
     }
   }
   pending_renames_.clear();
@@ -290,12 +296,22 @@ Status FaultInjectionFileSystem::Rename(const std::string& from, const std::stri
     if (it != synced_size_.end() && it->second < old.size()) old.resize(it->second);
     pr.old_content = std::move(old);
   }
+  std::string from_dir = DirName(from);
+  bool from_is_new = unsynced_new_.count(from_dir) > 0 && unsynced_new_[from_dir].count(from) > 0;
+  if (!from_is_new && base_->Exists(from)) {
+    SLUICE_ASSIGN_OR_RETURN(std::string content, base_->ReadFile(from));
+    auto synced_it = synced_size_.find(from);
+    if (synced_it != synced_size_.end() && synced_it->second < content.size()) {
+      content.resize(synced_it->second);
+    }
+    pr.from = from;
+    pr.from_content = std::move(content);
+  }
   SLUICE_RETURN_IF_ERROR(base_->Rename(from, to));
   auto it = synced_size_.find(from);
   uint64_t synced = it != synced_size_.end() ? it->second : 0;
   if (it != synced_size_.end()) synced_size_.erase(it);
   synced_size_[to] = synced;
-  std::string from_dir = DirName(from);
   if (unsynced_new_.count(from_dir)) unsynced_new_[from_dir].erase(from);
   if (to_is_new) {
     unsynced_new_[dir].insert(to);  // still covered by "created since the last SyncDir"

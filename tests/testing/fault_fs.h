@@ -113,6 +113,10 @@ class FaultInjectionFileSystem final : public FileSystem {
   struct PendingRename {
     std::string to;
     std::optional<std::string> old_content;  // nullopt: `to` did not exist
+    // The source's name was durable: undoing the rename brings it back with this (synced)
+    // content, as a real file system does; nullopt when the source was new itself.
+    std::string from;
+    std::optional<std::string> from_content;
   };
 
   FileSystem* const base_;
