@@ -64,7 +64,8 @@ Status CommitGroup(const CliContext& ctx, client::LogConsumer& consumer, const s
   writer_ctx.lock_wait = wait;
   SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<client::LogClient> writer,
                           OpenClient(writer_ctx, Access::kWrite));
-  return writer->ResetGroupOffsets(group, next);
+  SLUICE_RETURN_IF_ERROR(writer->ResetGroupOffsets(group, next));
+  return writer->Close();
 }
 
 // Positions the consumer on every partition as the flags ask.

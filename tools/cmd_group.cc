@@ -153,7 +153,8 @@ Status RunReset(const CliContext& ctx, const ResetArgs& args) {
     offsets[tp] = target;
   }
   SLUICE_RETURN_IF_ERROR(log->ResetGroupOffsets(args.group, offsets));
-  return PrintOffsets(*log, offsets);
+  SLUICE_RETURN_IF_ERROR(PrintOffsets(*log, offsets));
+  return log->Close();
 }
 
 }  // namespace

@@ -39,7 +39,7 @@ Status RunCreate(const CliContext& ctx, const CreateArgs& args) {
                          .segment_bytes = args.config.segment_bytes,
                          .max_message_bytes = args.config.max_message_bytes};
   SLUICE_RETURN_IF_ERROR(log->CreateTopic(args.name, spec));
-  log.reset();  // closes the log
+  SLUICE_RETURN_IF_ERROR(log->Close());
   fmt::print("created topic '{}' with {} partition{}\n", args.name, args.config.partitions,
              args.config.partitions == 1 ? "" : "s");
   return Status::Ok();
@@ -95,7 +95,7 @@ Status RunDelete(const CliContext& ctx, const std::string& name) {
   }
   // Deleting a topic drops its committed offsets too.
   SLUICE_RETURN_IF_ERROR(log->DeleteTopic(name));
-  log.reset();  // closes the log
+  SLUICE_RETURN_IF_ERROR(log->Close());
   fmt::print("deleted topic '{}'\n", name);
   return Status::Ok();
 }
