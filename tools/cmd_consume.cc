@@ -283,13 +283,21 @@ Status RunGroupMember(const CliContext& ctx, const ConsumeArgs& args, const Reco
     }
     status = adopt();
     if (!status.ok()) break;
+    const TopicPartition* run_tp = nullptr;
+    Offset* run_next = nullptr;
+    Offset run_end;
     for (const client::ConsumedRecord& r : *polled) {
       if (args.has_max && printed >= args.max) break;
-      auto it = next.find(*r.tp);
-      if (it == next.end()) continue;  // not (or no longer) ours
-      if (!args.follow && r.offset >= end[*r.tp]) continue;
+      if (r.tp != run_tp) {
+        run_tp = r.tp;
+        auto it = next.find(*r.tp);
+        run_next = it == next.end() ? nullptr : &it->second;
+        run_end = end[*r.tp];
+      }
+      if (run_next == nullptr) continue;  // not (or no longer) ours
+      if (!args.follow && r.offset >= run_end) continue;
       format.Append(r, out);
-      it->second = r.offset + 1;
+      *run_next = r.offset + 1;
       ++printed;
       if (out.size() >= (1 << 20)) {
         status = WriteOut(out);
@@ -417,11 +425,20 @@ Status RunConsume(const CliContext& ctx, const ConsumeArgs& args) {
       status = polled.status();
       break;
     }
+    // Records come in runs of one partition: its map entries are looked up once per run.
+    const TopicPartition* run_tp = nullptr;
+    Offset* run_next = nullptr;
+    Offset run_end;
     for (const client::ConsumedRecord& r : *polled) {
       if (args.has_max && printed >= args.max) break;
-      if (!args.follow && r.offset >= end[*r.tp]) continue;
+      if (r.tp != run_tp) {
+        run_tp = r.tp;
+        run_next = &next[*r.tp];
+        run_end = end[*r.tp];
+      }
+      if (!args.follow && r.offset >= run_end) continue;
       format.Append(r, out);
-      next[*r.tp] = r.offset + 1;
+      *run_next = r.offset + 1;
       ++printed;
       if (out.size() >= (1 << 20)) {
         status = WriteOut(out);
