@@ -64,7 +64,7 @@ Result<std::unique_ptr<Log>> OpenWriter(const CliContext& ctx, bool create_dir) 
       return Unavailable(
           "data directory '{}' is served by another process at {} ({}); this command needs the "
           "directory itself: stop that process first, or run the job inside it with 'sluice serve "
-          "--data {} --run JOB --input IN --output OUT'; topic, produce, consume and group go "
+          "--data {} --run JOB --input IN --output OUT'; topic, produce, consume, group and gen go "
           "through it as they are",
           ctx.data_dir, *owner, log.status().message(), ctx.data_dir);
     }
