@@ -278,6 +278,14 @@ class LogClient {
   // The offset `spec` names in each partition. kNotFound for an unknown topic or partition.
   virtual Result<std::map<TopicPartition, Offset>> ListOffsets(
       const std::vector<TopicPartition>& tps, OffsetSpec spec) = 0;
+
+  // Ends the client and returns what the destructor could only drop. Embedded over a data
+  // directory it opened: closes the log (the final flush, fsync and close of every partition,
+  // then the lock) and returns the first error of that. Embedded over a caller's Log: nothing to
+  // close (the caller closes it). Kafka: nothing is buffered in the client (producers flush
+  // themselves); Ok. REQUIRES: its producers and consumers are destroyed. After it, only the
+  // destructor may be called. Idempotent.
+  virtual Status Close() = 0;
 };
 
 // Opens the embedded log (data_dir or log) or connects to Kafka (bootstrap_servers). A Kafka

@@ -127,6 +127,11 @@ std::string OffsetStore::PathFor(const std::string& group) const {
   return JoinPath(dir_, name + std::string(kSuffix));
 }
 
+std::string OffsetStore::MemberLockPath(const std::string& group) const {
+  std::string path = PathFor(group);
+  return path.substr(0, path.size() - kSuffix.size()) + ".member";
+}
+
 Result<std::map<TopicPartition, CommittedOffset>> OffsetStore::Load(const std::string& group) {
   std::map<TopicPartition, CommittedOffset> out;
   std::string path = PathFor(group);

@@ -49,6 +49,11 @@ class OffsetStore {
   Result<int> DeleteOffsets(const std::string& group, const std::vector<TopicPartition>& parts);
   Status DeleteTopic(const std::string& topic);
 
+  // The groups directory, and <groups dir>/<encoded group>.member: the file GroupMemberLock
+  // flocks (core/group_member_lock.h). ListGroups ignores it.
+  const std::string& dir() const { return dir_; }
+  std::string MemberLockPath(const std::string& group) const;
+
  private:
   std::string PathFor(const std::string& group) const;
   Result<std::map<TopicPartition, CommittedOffset>> Load(const std::string& group);

@@ -3,18 +3,30 @@
 // Reading never takes the writer lock: the data directory is opened read-only, so consume runs
 // alongside a producer in another process and (with --follow) sees its appends as they land.
 // With --group, committing is a write: it opens the directory as a writer for the moment of the
-// commit only (periodically while following, and once at the end). With --bootstrap-server the
-// records come from the broker and the consumer commits there.
+// commit only (periodically while following, and once at the end), and the process holds the
+// group's member lock (core/group_member_lock.h), so a second process reading the group directly
+// is refused and told to serve the directory.
+//
+// Through a broker (--bootstrap-server, or a directory's serving owner), --group makes the
+// process a real group member (Subscribe): the broker splits the partitions between the members
+// and moves them when one joins or leaves. It commits what it printed when partitions are
+// revoked, every 2 s while following, and at exit. With --partition, --from-beginning, --offset
+// or --from-time it reads exactly those partitions from there instead (no membership) and
+// commits to the group as before.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "client/log_client.h"
+#include "core/group_member_lock.h"
 #include "tools/commands.h"
 #include "tools/format.h"
 #include "tools/time_parse.h"
@@ -52,7 +64,8 @@ Status CommitGroup(const CliContext& ctx, client::LogConsumer& consumer, const s
   writer_ctx.lock_wait = wait;
   SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<client::LogClient> writer,
                           OpenClient(writer_ctx, Access::kWrite));
-  return writer->ResetGroupOffsets(group, next);
+  SLUICE_RETURN_IF_ERROR(writer->ResetGroupOffsets(group, next));
+  return writer->Close();
 }
 
 // Positions the consumer on every partition as the flags ask.
@@ -137,6 +150,199 @@ Status WriteOut(fmt::memory_buffer& out) {
   return Status::Ok();
 }
 
+// Reports a failed periodic commit once per reason (and its recovery), so a failure is said at
+// once, not only at exit.
+class CommitReporter {
+ public:
+  explicit CommitReporter(std::string group) : group_(std::move(group)) {}
+  void Report(const Status& c, std::string_view advice) {
+    if (c.ok()) {
+      if (!failure_.empty()) {
+        fmt::print(stderr, "sluice: committing offsets for group '{}' works again\n", group_);
+      }
+      failure_.clear();
+    } else if (c.message() != failure_) {
+      failure_ = c.message();
+      fmt::print(stderr,
+                 "sluice: could not commit offsets for group '{}' ({}); retrying every {} s; "
+                 "records printed meanwhile are committed at exit, or printed again if this "
+                 "process is killed{}\n",
+                 group_, OneLine(failure_),
+                 std::chrono::duration_cast<std::chrono::seconds>(kCommitInterval).count(), advice);
+    }
+  }
+  static constexpr auto kCommitInterval = std::chrono::seconds(2);
+
+ private:
+  std::string group_;
+  std::string failure_;
+};
+
+// consume --group through a broker: a group member. The broker assigns partitions; `next` holds,
+// per partition this member owns, the offset after the last printed record (its start position
+// until one is printed). Commits: the revoked partitions' offsets inside the revoke callback
+// (eager rebalancing: before they are released, so the commit counts and the next owner starts
+// there), every kCommitInterval while following, and at exit. A partition is only ever
+// committed while this member owns it, so it never overwrites a new owner's commits.
+Status RunGroupMember(const CliContext& ctx, const ConsumeArgs& args, const RecordFormat& format,
+                      client::LogClient& log, const std::vector<TopicPartition>& all) {
+  // Without --follow, read each owned partition up to its end as it was when we started.
+  SLUICE_ASSIGN_OR_RETURN(auto end, log.ListOffsets(all, client::OffsetSpec::Latest()));
+  std::map<TopicPartition, Offset> next, committed;
+  std::vector<TopicPartition> gained;
+  client::LogConsumer* self = nullptr;
+  Status revoke_error;
+  CommitReporter reporter(args.group);
+  int64_t printed = 0;
+
+  client::ConsumerConfig config;
+  config.group_id = args.group;
+  config.on_assigned = [&](const std::vector<TopicPartition>& tps) {
+    gained.insert(gained.end(), tps.begin(), tps.end());
+  };
+  config.on_revoked = [&](const std::vector<TopicPartition>& tps) {
+    // Everything printed so far is already written out (Poll runs between writes).
+    std::map<TopicPartition, Offset> done;
+    for (const TopicPartition& tp : tps) {
+      auto it = next.find(tp);
+      if (it == next.end()) continue;
+      if (committed[tp] != it->second) done[tp] = it->second;
+      next.erase(tp);
+      committed.erase(tp);
+    }
+    std::erase_if(gained, [&](const TopicPartition& tp) {
+      return std::find(tps.begin(), tps.end(), tp) != tps.end();
+    });
+    if (done.empty() || self == nullptr) return;
+    Status c = self->Commit(done);
+    if (!c.ok() && revoke_error.ok()) {
+      revoke_error = c.WithContext(
+          fmt::format("could not commit the revoked partitions of group '{}'; their records "
+                      "since the last commit will be printed again by their next owner",
+                      args.group));
+    }
+  };
+  SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<client::LogConsumer> consumer, log.NewConsumer(config));
+  self = consumer.get();
+  SLUICE_RETURN_IF_ERROR(consumer->Subscribe({args.topic}));
+
+  // Newly assigned partitions start at the group's committed offset (the earliest where there is
+  // none, or it is below the log start: the consumer's auto_offset_reset); a committed offset
+  // past the end is reported, as the non-member path does.
+  auto adopt = [&]() -> Status {
+    if (gained.empty()) return Status::Ok();
+    std::vector<TopicPartition> tps;
+    tps.swap(gained);
+    SLUICE_ASSIGN_OR_RETURN(auto group_committed, consumer->Committed(tps));
+    SLUICE_ASSIGN_OR_RETURN(auto starts, log.ListOffsets(tps, client::OffsetSpec::Earliest()));
+    SLUICE_ASSIGN_OR_RETURN(auto ends, log.ListOffsets(tps, client::OffsetSpec::Latest()));
+    for (const TopicPartition& tp : tps) {
+      auto it = group_committed.find(tp);
+      Offset start = starts[tp];
+      if (it != group_committed.end()) {
+        if (it->second > ends[tp]) {
+          return OutOfRange(
+              "group '{}' committed offset {} for {}-{}, but the partition ends at offset {}: "
+              "the log lost records or the group's offsets are wrong; move the group with "
+              "'sluice group reset {} --topic {} --to-earliest' (or --to-latest, --to-offset N) "
+              "and run again",
+              args.group, it->second, tp.topic, tp.partition, ends[tp], args.group, tp.topic);
+        }
+        if (it->second >= start) start = it->second;
+        committed[tp] = it->second;
+      }
+      next[tp] = start;
+    }
+    return Status::Ok();
+  };
+  auto at_end = [&] {
+    if (next.empty()) return false;
+    for (const auto& [tp, n] : next) {
+      if (n < end[tp]) return false;
+    }
+    return true;
+  };
+
+  fmt::memory_buffer out;
+  Status status;
+  auto last_commit = Clock::now();
+  // Without --follow, a member the group gives nothing (more members than partitions) stops
+  // after a session timeout instead of waiting for ever.
+  const auto give_up = Clock::now() + client::ConsumerConfig().session_timeout;
+  while (!Interrupted()) {
+    if (args.has_max && printed >= args.max) break;
+    if (!args.follow && (at_end() || (next.empty() && Clock::now() >= give_up))) break;
+    Result<client::ConsumerRecords> polled = consumer->Poll(std::chrono::milliseconds(200));
+    if (!revoke_error.ok()) {
+      status = std::exchange(revoke_error, Status::Ok());
+      break;
+    }
+    if (!polled.ok()) {
+      status = polled.status();
+      break;
+    }
+    status = adopt();
+    if (!status.ok()) break;
+    const TopicPartition* run_tp = nullptr;
+    Offset* run_next = nullptr;
+    Offset run_end;
+    for (const client::ConsumedRecord& r : *polled) {
+      if (args.has_max && printed >= args.max) break;
+      if (r.tp != run_tp) {
+        run_tp = r.tp;
+        auto it = next.find(*r.tp);
+        run_next = it == next.end() ? nullptr : &it->second;
+        run_end = end[*r.tp];
+      }
+      if (run_next == nullptr) continue;  // not (or no longer) ours
+      if (!args.follow && r.offset >= run_end) continue;
+      format.Append(r, out);
+      *run_next = r.offset + 1;
+      ++printed;
+      if (out.size() >= (1 << 20)) {
+        status = WriteOut(out);
+        if (!status.ok()) break;
+      }
+    }
+    if (!status.ok()) break;
+    status = WriteOut(out);
+    if (!status.ok()) break;
+    if (args.follow && Clock::now() - last_commit >= CommitReporter::kCommitInterval) {
+      std::map<TopicPartition, Offset> todo;
+      for (const auto& [tp, n] : next) {
+        if (committed.find(tp) == committed.end() || committed[tp] != n) todo[tp] = n;
+      }
+      if (!todo.empty()) {
+        Status c = consumer->Commit(todo);
+        if (c.ok()) {
+          for (const auto& [tp, n] : todo) committed[tp] = n;
+        }
+        reporter.Report(c, "");
+      }
+      last_commit = Clock::now();
+    }
+  }
+  Status written = WriteOut(out);
+  if (status.ok()) status = written;
+  // Commit what was printed, even when stopping on an error or an interrupt; then leave the
+  // group (the revoke callback finds nothing left to commit).
+  std::map<TopicPartition, Offset> todo;
+  for (const auto& [tp, n] : next) {
+    if (committed.find(tp) == committed.end() || committed[tp] != n) todo[tp] = n;
+  }
+  if (!todo.empty()) {
+    Status c = consumer->Commit(todo);
+    if (!c.ok()) {
+      return c.WithContext(fmt::format(
+          "printed {} records but could not commit them for group '{}'", printed, args.group));
+    }
+    for (const auto& [tp, n] : todo) committed[tp] = n;
+  }
+  consumer->Close();
+  if (status.ok()) status = std::exchange(revoke_error, Status::Ok());
+  return status;
+}
+
 Status RunConsume(const CliContext& ctx, const ConsumeArgs& args) {
   SLUICE_ASSIGN_OR_RETURN(RecordFormat format, RecordFormat::Parse(args.format));
   if (!args.from_time.empty()) SLUICE_RETURN_IF_ERROR(ParseTime(args.from_time).status());
@@ -157,6 +363,20 @@ Status RunConsume(const CliContext& ctx, const ConsumeArgs& args) {
     tps.push_back({args.topic, PartitionId(args.partition)});
   } else {
     for (int32_t p = 0; p < partitions; ++p) tps.push_back({args.topic, PartitionId(p)});
+  }
+
+  // Through a broker, --group alone makes this process a member of the group.
+  if (args.has_group && !ctx.bootstrap_servers.empty() && !args.has_partition &&
+      !args.from_beginning && !args.has_offset && args.from_time.empty()) {
+    return RunGroupMember(ctx, args, format, *log, tps);
+  }
+  // Reading a group's partitions directly: only one process may (nothing would split them).
+  std::unique_ptr<Log> lock_log;
+  std::unique_ptr<GroupMemberLock> member_lock;
+  if (args.has_group && ctx.bootstrap_servers.empty()) {
+    SLUICE_ASSIGN_OR_RETURN(lock_log, OpenReader(ctx));
+    SLUICE_ASSIGN_OR_RETURN(member_lock,
+                            GroupMemberLock::Acquire(*lock_log, args.group, ctx.command_line));
   }
 
   client::ConsumerConfig config;
@@ -180,10 +400,7 @@ Status RunConsume(const CliContext& ctx, const ConsumeArgs& args) {
   fmt::memory_buffer out;
   Status status;
   auto last_commit = Clock::now();
-  const auto kCommitInterval = std::chrono::seconds(2);
-  // The reason the last periodic commit failed (empty while commits succeed): a failure is said
-  // at once, once per reason, not only at exit.
-  std::string commit_failure;
+  CommitReporter reporter(args.group);
 
   auto at_end = [&]() -> Result<bool> {
     for (const TopicPartition& tp : tps) {
@@ -208,11 +425,20 @@ Status RunConsume(const CliContext& ctx, const ConsumeArgs& args) {
       status = polled.status();
       break;
     }
+    // Records come in runs of one partition: its map entries are looked up once per run.
+    const TopicPartition* run_tp = nullptr;
+    Offset* run_next = nullptr;
+    Offset run_end;
     for (const client::ConsumedRecord& r : *polled) {
       if (args.has_max && printed >= args.max) break;
-      if (!args.follow && r.offset >= end[*r.tp]) continue;
+      if (r.tp != run_tp) {
+        run_tp = r.tp;
+        run_next = &next[*r.tp];
+        run_end = end[*r.tp];
+      }
+      if (!args.follow && r.offset >= run_end) continue;
       format.Append(r, out);
-      next[*r.tp] = r.offset + 1;
+      *run_next = r.offset + 1;
       ++printed;
       if (out.size() >= (1 << 20)) {
         status = WriteOut(out);
@@ -223,24 +449,11 @@ Status RunConsume(const CliContext& ctx, const ConsumeArgs& args) {
     status = WriteOut(out);
     if (!status.ok()) break;
     if (args.follow && !args.group.empty() && next != committed &&
-        Clock::now() - last_commit >= kCommitInterval) {
+        Clock::now() - last_commit >= CommitReporter::kCommitInterval) {
       // While following, a writer (a producer) may hold the lock: try again later, and say so.
       Status c = CommitGroup(ctx, *consumer, args.group, next, std::chrono::milliseconds(0));
-      if (c.ok()) {
-        committed = next;
-        if (!commit_failure.empty()) {
-          fmt::print(stderr, "sluice: committing offsets for group '{}' works again\n", args.group);
-        }
-        commit_failure.clear();
-      } else if (c.message() != commit_failure) {
-        commit_failure = c.message();
-        fmt::print(stderr,
-                   "sluice: could not commit offsets for group '{}' ({}); retrying every {} s; "
-                   "records printed meanwhile are committed at exit, or printed again if this "
-                   "process is killed; stop the other writer to let commits through\n",
-                   args.group, OneLine(commit_failure),
-                   std::chrono::duration_cast<std::chrono::seconds>(kCommitInterval).count());
-      }
+      if (c.ok()) committed = next;
+      reporter.Report(c, "; stop the other writer to let commits through");
       last_commit = Clock::now();
     }
   }

@@ -6,6 +6,8 @@
 //   sluice gen nexmark --events 1000000 [--seed S] [--rate EVENTS_PER_S] [--partitions N]
 //       [--persons T] [--auctions T] [--bids T] [--start TIME]
 //
+// It writes through client::LogClient: into the data directory itself, or through the process
+// that serves it (`sluice serve`, a running `sluice run`) or the broker given with -b.
 // Missing topics are created with --partitions (default 4); records are keyed (clickstream by
 // user, persons and auctions by id, bids by auction) and stamped with their event time. The
 // schemas are in examples/clickstream.h and examples/nexmark.h (and the README).
@@ -13,8 +15,7 @@
 
 #include <map>
 
-#include "core/log.h"
-#include "core/producer.h"
+#include "client/log_client.h"
 #include "examples/clickstream.h"
 #include "examples/enrich.h"
 #include "examples/nexmark.h"
@@ -33,12 +34,13 @@ struct GenArgs {
   examples::NexmarkOptions nexmark;
 };
 
-Status EnsureTopic(Log& log, const std::string& topic, int32_t partitions, bool* created) {
+Status EnsureTopic(client::LogClient& log, const std::string& topic, int32_t partitions,
+                   bool* created) {
   *created = false;
-  if (log.HasTopic(topic)) return Status::Ok();
-  TopicConfig c;
-  c.partitions = partitions;
-  SLUICE_RETURN_IF_ERROR(log.CreateTopic(topic, c));
+  Result<int32_t> existing = log.PartitionCount(topic);
+  if (existing.ok()) return Status::Ok();
+  if (existing.status().code() != StatusCode::kNotFound) return existing.status();
+  SLUICE_RETURN_IF_ERROR(log.CreateTopic(topic, client::TopicSpec{.partitions = partitions}));
   *created = true;
   return Status::Ok();
 }
@@ -56,7 +58,8 @@ Status Gen(const CliContext& ctx, GenArgs a) {
                                             : "";
   if (!err.empty()) return UsageError(err);
   InstallInterruptHandler();
-  SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<Log> log, OpenWriter(ctx, /*create_dir=*/true));
+  // Through the LogClient: the data directory itself, or the process serving it (or -b).
+  SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<client::LogClient> log, OpenClient(ctx, Access::kCreate));
   std::vector<std::string> topics;
   if (a.kind == "clickstream" || a.kind == "users") {
     topics = {a.topic};
@@ -68,9 +71,9 @@ Status Gen(const CliContext& ctx, GenArgs a) {
     SLUICE_RETURN_IF_ERROR(EnsureTopic(*log, t, a.partitions, &created));
     if (created) fmt::print(stderr, "created topic '{}' with {} partitions\n", t, a.partitions);
   }
-  ProducerOptions po;
+  client::ProducerConfig po;
   po.linger = std::chrono::milliseconds(50);
-  SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<Producer> producer, Producer::Create(log.get(), po));
+  SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<client::LogProducer> producer, log->NewProducer(po));
   Status send_error;
   std::map<std::string, int64_t> per_topic;
   Record rec;

@@ -3,9 +3,11 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "client/log_client.h"
+#include "core/group_member_lock.h"
 #include "tools/commands.h"
 #include "tools/time_parse.h"
 #include "tools/topic_check.h"
@@ -30,11 +32,18 @@ Status RunList(const CliContext& ctx) {
   return Status::Ok();
 }
 
-// Prints one row per committed partition: committed offset, end offset and lag.
-Status PrintOffsets(client::LogClient& log, const std::map<TopicPartition, Offset>& committed) {
-  fmt::print("{:<24} {:>9} {:>16} {:>16} {:>12}\n", "TOPIC", "PARTITION", "COMMITTED-OFFSET",
-             "END-OFFSET", "LAG");
-  for (const auto& [tp, c] : committed) {
+// Prints one row per partition: committed offset, end offset and lag, and with `owners` (the
+// group's active members) a MEMBER column naming the member that owns each partition ("-": none).
+// Partitions owned but not yet committed print "-" as their committed offset and lag.
+Status PrintOffsets(client::LogClient& log, const std::map<TopicPartition, Offset>& committed,
+                    const std::map<TopicPartition, std::string>& owners = {}) {
+  std::map<TopicPartition, std::optional<Offset>> rows;
+  for (const auto& [tp, c] : committed) rows[tp] = c;
+  for (const auto& [tp, m] : owners) rows.try_emplace(tp);
+  std::string member_header = owners.empty() ? "" : "  MEMBER";
+  fmt::print("{:<24} {:>9} {:>16} {:>16} {:>12}{}\n", "TOPIC", "PARTITION", "COMMITTED-OFFSET",
+             "END-OFFSET", "LAG", member_header);
+  for (const auto& [tp, c] : rows) {
     std::string end = "-", lag = "-";
     // A partition of a deleted topic has no end: "-".
     Result<std::map<TopicPartition, Offset>> hw =
@@ -42,12 +51,17 @@ Status PrintOffsets(client::LogClient& log, const std::map<TopicPartition, Offse
     if (hw.ok()) {
       Offset e = hw->at(tp);
       end = std::to_string(e.value());
-      lag = std::to_string(std::max<int64_t>(0, e - c));
+      if (c) lag = std::to_string(std::max<int64_t>(0, e - *c));
     } else if (hw.status().code() != StatusCode::kNotFound) {
       return hw.status();
     }
-    fmt::print("{:<24} {:>9} {:>16} {:>16} {:>12}\n", tp.topic, tp.partition.value(), c.value(),
-               end, lag);
+    std::string member;
+    if (!owners.empty()) {
+      auto it = owners.find(tp);
+      member = "  " + (it == owners.end() ? std::string("-") : it->second);
+    }
+    fmt::print("{:<24} {:>9} {:>16} {:>16} {:>12}{}\n", tp.topic, tp.partition.value(),
+               c ? std::to_string(c->value()) : std::string("-"), end, lag, member);
   }
   return Status::Ok();
 }
@@ -57,11 +71,33 @@ Status RunDescribe(const CliContext& ctx, const std::string& group) {
   SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<client::LogClient> log, OpenClient(ctx, Access::kRead));
   Result<client::GroupDescription> d = log->DescribeGroup(group);
   if (!d.ok() && d.status().code() != StatusCode::kNotFound) return d.status();
-  if (!d.ok() || d->committed.empty()) {
+  std::map<TopicPartition, std::string> owners;
+  std::map<TopicPartition, Offset> committed;
+  if (d.ok()) {
+    committed = d->committed;
+    for (const client::GroupMember& m : d->members) {
+      // Kafka member ids start with the client id (here the member's command line).
+      for (const TopicPartition& tp : m.assignment) owners[tp] = m.member_id;
+    }
+  }
+  if (ctx.bootstrap_servers.empty()) {
+    // A process reading the group directly (consume --group) holds its member lock and reads
+    // every committed partition.
+    SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<Log> reader, OpenReader(ctx));
+    SLUICE_ASSIGN_OR_RETURN(std::string holder, GroupMemberLock::Holder(*reader, group));
+    if (!holder.empty()) {
+      if (committed.empty()) {
+        fmt::print("group '{}' has no committed offsets yet; active member: {}\n", group, holder);
+        return Status::Ok();
+      }
+      for (const auto& [tp, c] : committed) owners[tp] = holder;
+    }
+  }
+  if (committed.empty() && owners.empty()) {
     return NotFound("group '{}' has no committed offsets; see the groups with 'sluice group list'",
                     group);
   }
-  return PrintOffsets(*log, d->committed);
+  return PrintOffsets(*log, committed, owners);
 }
 
 Status RunReset(const CliContext& ctx, const ResetArgs& args) {
@@ -72,6 +108,16 @@ Status RunReset(const CliContext& ctx, const ResetArgs& args) {
   }
   if (args.has_to_offset && args.to_offset < 0) {
     return OutOfRange("--to-offset {} is negative; offsets start at 0", args.to_offset);
+  }
+  if (ctx.bootstrap_servers.empty()) {
+    // A process reading the group directly is an active member: refuse, as a broker does.
+    SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<Log> reader, OpenReader(ctx));
+    SLUICE_ASSIGN_OR_RETURN(std::string holder, GroupMemberLock::Holder(*reader, args.group));
+    if (!holder.empty()) {
+      return Unavailable(
+          "group '{}' has an active member ({}); stop its consumers before resetting its offsets",
+          args.group, holder);
+    }
   }
   SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<client::LogClient> log, OpenClient(ctx, Access::kWrite));
   SLUICE_ASSIGN_OR_RETURN(int32_t partitions, CheckTopicExists(*log, args.topic, LogLocation(ctx)));
@@ -107,7 +153,8 @@ Status RunReset(const CliContext& ctx, const ResetArgs& args) {
     offsets[tp] = target;
   }
   SLUICE_RETURN_IF_ERROR(log->ResetGroupOffsets(args.group, offsets));
-  return PrintOffsets(*log, offsets);
+  SLUICE_RETURN_IF_ERROR(PrintOffsets(*log, offsets));
+  return log->Close();
 }
 
 }  // namespace
@@ -121,7 +168,7 @@ void RegisterGroupCommands(CLI::App& app, CliContext& ctx) {
 
   auto describe_group = std::make_shared<std::string>();
   CLI::App* describe = group->add_subcommand(
-      "describe", "Per partition: committed offset, end offset and lag of a group");
+      "describe", "Per partition: committed offset, end offset, lag and owning member of a group");
   describe->add_option("group", *describe_group, "Group id")->required();
   describe->callback([&ctx, describe_group] {
     ctx.action = [&ctx, describe_group] { return RunDescribe(ctx, *describe_group); };

@@ -245,10 +245,14 @@ Status RunProduce(const CliContext& ctx, const ProduceArgs& args) {
   }
   Status flushed = producer->Flush();
   producer.reset();
-  log.reset();  // closes the log
+  // Embedded: the final fsync and close of the partitions; an error there means the records
+  // may not be durable, so it fails the command.
+  Status closed = log->Close().WithContext(
+      fmt::format("closing {} after writing to topic '{}'", location, args.topic));
+  log.reset();
   int64_t written = delivered.load();
-  if (!send_error.ok() || !flushed.ok()) {
-    const Status& first = !send_error.ok() ? send_error : flushed;
+  if (!send_error.ok() || !flushed.ok() || !closed.ok()) {
+    const Status& first = !send_error.ok() ? send_error : !flushed.ok() ? flushed : closed;
     return Status(first.code(), fmt::format("{} ({} records before it were written to '{}')",
                                             first.message(), written, args.topic));
   }

@@ -62,7 +62,7 @@ Status RunCreate(const CliContext& ctx, const CreateArgs& in) {
                          .max_message_bytes = args.config.max_message_bytes,
                          .configs = extra};
   SLUICE_RETURN_IF_ERROR(log->CreateTopic(args.name, spec));
-  log.reset();  // closes the log
+  SLUICE_RETURN_IF_ERROR(log->Close());
   fmt::print("created topic '{}' with {} partition{}\n", args.name, args.config.partitions,
              args.config.partitions == 1 ? "" : "s");
   return Status::Ok();
@@ -127,7 +127,7 @@ Status RunDelete(const CliContext& ctx, const std::string& name) {
   }
   // Deleting a topic drops its committed offsets too.
   SLUICE_RETURN_IF_ERROR(log->DeleteTopic(name));
-  log.reset();  // closes the log
+  SLUICE_RETURN_IF_ERROR(log->Close());
   fmt::print("deleted topic '{}'\n", name);
   return Status::Ok();
 }

@@ -94,7 +94,7 @@ int main(int argc, char** argv) {
                               "Data directory (default ./sluice-data, or $SLUICE_DATA)");
   app.add_option("--bootstrap-server,-b", ctx.bootstrap_servers,
                  "HOST:PORT of a Kafka broker (`sluice serve` or any Kafka cluster) to go through "
-                 "instead of opening the data directory (topic, produce, consume, group)");
+                 "instead of opening the data directory (topic, produce, consume, group, gen)");
 
   sluice::tools::RegisterTopicCommands(app, ctx);
   sluice::tools::RegisterProduceCommand(app, ctx);
@@ -142,16 +142,16 @@ int main(int argc, char** argv) {
     // open the data directory instead.
     std::string where = CommandPath(app);
     bool supported = false;
-    for (std::string_view cmd :
-         {"sluice topic", "sluice produce", "sluice consume", "sluice group", "sluice run"}) {
+    for (std::string_view cmd : {"sluice topic", "sluice produce", "sluice consume", "sluice group",
+                                 "sluice gen", "sluice run"}) {
       if (where.starts_with(cmd)) supported = true;
     }
     if (!supported) {
-      fmt::print(
-          stderr,
-          "{}: --bootstrap-server is not supported by this command yet (it works with "
-          "topic, produce, consume, group and run); run it without -b on the data directory\n",
-          where);
+      fmt::print(stderr,
+                 "{}: --bootstrap-server is not supported by this command yet (it works with "
+                 "topic, produce, consume, group, gen and run); run it without -b on the data "
+                 "directory\n",
+                 where);
       return 2;
     }
   }
@@ -159,7 +159,7 @@ int main(int argc, char** argv) {
     // Whoever owns the data directory serves it: the log commands go through its server.
     std::string where = CommandPath(app);
     for (std::string_view cmd :
-         {"sluice topic", "sluice produce", "sluice consume", "sluice group"}) {
+         {"sluice topic", "sluice produce", "sluice consume", "sluice group", "sluice gen"}) {
       if (!where.starts_with(cmd)) continue;
       sluice::Result<std::string> owner =
           sluice::tools::FindOwner(ctx.data_dir, std::chrono::milliseconds(5000));

@@ -152,8 +152,11 @@ class EmbeddedConsumer final : public LogConsumer {
 class EmbeddedLogClient final : public LogClient {
  public:
   EmbeddedLogClient(std::unique_ptr<Log> owned, Log* log) : owned_(std::move(owned)), log_(log) {}
-  ~EmbeddedLogClient() override {
-    if (owned_) owned_->Close().IgnoreError();
+  ~EmbeddedLogClient() override { Close().IgnoreError(); }
+  Status Close() override {
+    if (!owned_ || closed_) return Status::Ok();
+    closed_ = true;
+    return owned_->Close();
   }
   std::string_view kind() const override { return "embedded"; }
 
@@ -303,6 +306,7 @@ class EmbeddedLogClient final : public LogClient {
 
   std::unique_ptr<Log> owned_;
   Log* log_;
+  bool closed_ = false;
 };
 
 }  // namespace

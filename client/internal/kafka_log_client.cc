@@ -411,12 +411,26 @@ struct PolledMessages {
   ~PolledMessages() {
     for (auto* m : messages) rd_kafka_message_destroy(m);
   }
-  const TopicPartition* Intern(const char* topic, int32_t partition) {
-    auto& slot = tps[{topic, partition}];
-    if (!slot)
-      slot = std::make_unique<TopicPartition>(TopicPartition{topic, PartitionId(partition)});
-    return slot.get();
+  // The TopicPartition of a message. Consecutive messages mostly share one partition, so the
+  // last one is remembered by librdkafka's topic handle instead of building a key string and
+  // searching the map for every record.
+  const TopicPartition* Intern(const rd_kafka_message_t* m) {
+    if (m->rkt == last_rkt_ && m->partition == last_partition_) return last_;
+    auto& slot = tps[{rd_kafka_topic_name(m->rkt), m->partition}];
+    if (!slot) {
+      slot = std::make_unique<TopicPartition>(
+          TopicPartition{rd_kafka_topic_name(m->rkt), PartitionId(m->partition)});
+    }
+    last_rkt_ = m->rkt;
+    last_partition_ = m->partition;
+    last_ = slot.get();
+    return last_;
   }
+
+ private:
+  const rd_kafka_topic_t* last_rkt_ = nullptr;
+  int32_t last_partition_ = -1;
+  const TopicPartition* last_ = nullptr;
 };
 
 class KafkaConsumer final : public LogConsumer {
@@ -565,8 +579,17 @@ class KafkaConsumer final : public LogConsumer {
     ConsumerRecords out;
     auto& recs = out.mutable_records();
     recs.reserve(held->messages.size());
+    // Positions are updated once per partition after the loop (a map search per record cost
+    // more than the rest of the conversion).
+    const TopicPartition* run_tp = nullptr;
+    Offset run_next;
     for (rd_kafka_message_t* m : held->messages) {
-      const TopicPartition* tp = held->Intern(rd_kafka_topic_name(m->rkt), m->partition);
+      const TopicPartition* tp = held->Intern(m);
+      if (tp != run_tp) {
+        if (run_tp != nullptr) positions_[*run_tp] = run_next;
+        run_tp = tp;
+      }
+      run_next = Offset(m->offset + 1);
       ConsumedRecord r{.tp = tp,
                        .offset = Offset(m->offset),
                        .timestamp = Timestamp(rd_kafka_message_timestamp(m, nullptr))};
@@ -587,9 +610,9 @@ class KafkaConsumer final : public LogConsumer {
           r.headers.push_back(std::move(h));
         }
       }
-      positions_[*tp] = r.offset + 1;
       recs.push_back(std::move(r));
     }
+    if (run_tp != nullptr) positions_[*run_tp] = run_next;
     out.KeepAlive(std::move(held));
     return out;
   }
@@ -768,6 +791,8 @@ class KafkaLogClient final : public LogClient {
   }
 
   std::string_view kind() const override { return "kafka"; }
+  // Nothing is buffered here: each LogProducer flushes itself when destroyed.
+  Status Close() override { return Status::Ok(); }
 
   Result<std::unique_ptr<LogProducer>> NewProducer(const ProducerConfig& config) override {
     if (config.batch_bytes < 1024) return InvalidArgument("batch_bytes must be at least 1024");

@@ -118,6 +118,51 @@ TEST_F(CliOwnerTest, ARunningJobServesItsDirectoryToProduceFromAnotherProcess) {
   EXPECT_FALSE(std::filesystem::exists(data_ + "/OWNER"));
 }
 
+TEST_F(CliOwnerTest, GenWritesThroughTheServingOwnerAsIntoTheDirectory) {
+  // The same events generated into a directory nobody serves, and through a served one: the
+  // same records in the same partitions with the same timestamps.
+  std::string plain = tmp_ + "/plain";
+  std::vector<std::string> gen = {"gen",      "clickstream", "--topic",      "clicks",
+                                  "--events", "500",         "--partitions", "3"};
+  std::vector<std::string> args = {"--data", plain};
+  args.insert(args.end(), gen.begin(), gen.end());
+  CliResult direct = RunSluice(args, "", env_);
+  ASSERT_EQ(direct.exit_code, 0) << direct.err;
+  CreateTopic("other", 1);
+  Serve();
+  // The server holds the directory's lock: gen only works by going through it.
+  Ok(gen);
+  std::vector<std::string> read = {"consume", "clicks", "--from-beginning", "--format",
+                                   "%p %k %T %s\\n"};
+  CliResult expected = RunSluice(
+      {"--data", plain, "consume", "clicks", "--from-beginning", "--format", "%p %k %T %s\\n"}, "",
+      env_);
+  ASSERT_EQ(expected.exit_code, 0) << expected.err;
+  EXPECT_EQ(SplitLines(expected.out).size(), 500u);
+  EXPECT_EQ(Lines(Ok(read)), Lines(expected.out));
+}
+
+TEST_F(CliOwnerTest, AnAnalyticsJobServesItsDirectoryToGenIntoItsInput) {
+  Ok({"gen", "clickstream", "--topic", "clicks", "--events", "300"});
+  SluiceProcess job({"--data", data_, "run", "pageviews", "--input", "clicks", "--state",
+                     tmp_ + "/state", "--quiet"});
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (!std::filesystem::exists(data_ + "/OWNER") &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ASSERT_TRUE(std::filesystem::exists(data_ + "/OWNER")) << job.err();
+  // The job holds the directory's lock: gen only works through its server, and the job's input
+  // cannot be deleted under it.
+  Ok({"gen", "clickstream", "--topic", "clicks", "--events", "100", "--seed", "2"});
+  ExpectFailure(Sluice({"topic", "delete", "clicks"}), 1);
+  job.Signal(SIGINT);
+  EXPECT_EQ(job.Wait(), 0) << job.err();
+  EXPECT_NE(job.out().find("pageviews summary"), std::string::npos) << job.out();
+  EXPECT_FALSE(std::filesystem::exists(data_ + "/OWNER"));
+  EXPECT_EQ(SplitLines(Ok({"consume", "clicks", "--from-beginning"})).size(), 400u);
+}
+
 TEST_F(CliOwnerTest, ACleanStopRemovesTheAddress) {
   CreateTopic("t", 1);
   Serve();
