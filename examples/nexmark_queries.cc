@@ -105,6 +105,72 @@ SerdePtr<SumCount> SumCountSerde() {
   return s;
 }
 
+// q6: one closed auction's seller, expiry and one of its bids' prices.
+struct SellerPrice {
+  int64_t seller = 0;
+  int64_t auction = 0;
+  int64_t expires = 0;
+  int64_t price = 0;
+  bool valid = false;
+};
+SerdePtr<SellerPrice> SellerPriceSerde() {
+  static const auto s = MakeSerde<SellerPrice>(
+      "seller-price",
+      [](const SellerPrice& c, std::string* out) {
+        out->assign(33, '\0');
+        varint::PutBE64(out->data(), static_cast<uint64_t>(c.seller));
+        varint::PutBE64(out->data() + 8, static_cast<uint64_t>(c.auction));
+        varint::PutBE64(out->data() + 16, static_cast<uint64_t>(c.expires));
+        varint::PutBE64(out->data() + 24, static_cast<uint64_t>(c.price));
+        (*out)[32] = c.valid ? 1 : 0;
+      },
+      [](std::string_view b, SellerPrice* c) -> Status {
+        if (b.size() != 33) return InvalidArgument("seller-price needs 33 bytes");
+        c->seller = static_cast<int64_t>(varint::GetBE64(b.data()));
+        c->auction = static_cast<int64_t>(varint::GetBE64(b.data() + 8));
+        c->expires = static_cast<int64_t>(varint::GetBE64(b.data() + 16));
+        c->price = static_cast<int64_t>(varint::GetBE64(b.data() + 24));
+        c->valid = b[32] != 0;
+        return Status::Ok();
+      });
+  return s;
+}
+
+// q6: a seller's most recently closed auctions, at most kQ6Auctions, as (expires, auction,
+// price) in ascending (expires, auction) order. Kept by expiry rather than by arrival so that the
+// result does not depend on how closings from different tasks interleave.
+constexpr size_t kQ6Auctions = 10;
+struct Q6Entry {
+  int64_t expires = 0;
+  int64_t auction = 0;
+  int64_t price = 0;
+  auto operator<=>(const Q6Entry&) const = default;
+};
+using Q6Last = std::vector<Q6Entry>;
+SerdePtr<Q6Last> Q6LastSerde() {
+  static const auto s = MakeSerde<Q6Last>(
+      "q6-last-auctions",
+      [](const Q6Last& l, std::string* out) {
+        out->assign(24 * l.size(), '\0');
+        for (size_t i = 0; i < l.size(); ++i) {
+          varint::PutBE64(out->data() + 24 * i, static_cast<uint64_t>(l[i].expires));
+          varint::PutBE64(out->data() + 24 * i + 8, static_cast<uint64_t>(l[i].auction));
+          varint::PutBE64(out->data() + 24 * i + 16, static_cast<uint64_t>(l[i].price));
+        }
+      },
+      [](std::string_view b, Q6Last* l) -> Status {
+        if (b.size() % 24 != 0) return InvalidArgument("q6 state needs a multiple of 24 bytes");
+        l->clear();
+        for (size_t i = 0; i < b.size(); i += 24) {
+          l->push_back({static_cast<int64_t>(varint::GetBE64(b.data() + i)),
+                        static_cast<int64_t>(varint::GetBE64(b.data() + i + 8)),
+                        static_cast<int64_t>(varint::GetBE64(b.data() + i + 16))});
+        }
+        return Status::Ok();
+      });
+  return s;
+}
+
 // q8: a person registering or an auction opened by that person, in one window.
 struct Q8State {
   bool person = false;
@@ -190,13 +256,13 @@ bool BidBefore(const Bid& a, const Bid& b) {
 }  // namespace
 
 const std::vector<std::string>& NexmarkQueries() {
-  static const std::vector<std::string> q = {"q0", "q1", "q2", "q3", "q4", "q5", "q7", "q8"};
+  static const std::vector<std::string> q = {"q0", "q1", "q2", "q3", "q4", "q5", "q6", "q7", "q8"};
   return q;
 }
 
 std::vector<std::string> NexmarkInputs(const NexmarkQueryOptions& o) {
   if (o.query == "q3" || o.query == "q8") return {o.persons, o.auctions};
-  if (o.query == "q4") return {o.auctions, o.bids};
+  if (o.query == "q4" || o.query == "q6") return {o.auctions, o.bids};
   return {o.bids};
 }
 
@@ -299,6 +365,56 @@ Status AddNexmarkQuery(TopologyBuilder& b, const NexmarkQueryOptions& o) {
             },
             "q4-json")
         .To(out, "q4-sink");
+  } else if (q == "q6") {
+    auto auctions = Auctions(b, o).KeyBy(
+        [](const std::string&, const Auction& a) { return std::to_string(a.id); },
+        "q6-auction-by-id");
+    auto bids = Bids(b, o);
+    // The winning bid per auction as in q4 (the highest bid within the auction's lifetime,
+    // final once the auction's session closes), then re-keyed by seller.
+    JoinWindowed(
+        auctions, bids, "q6-join", seconds(25), JoinKind::kInner,
+        [](const std::string&, const std::optional<Auction>& a, const std::optional<Bid>& x) {
+          return SellerPrice{a->seller, a->id, a->expires, x->price,
+                             x->date_time >= a->date_time && x->date_time <= a->expires};
+        })
+        .WithSerdes({.value = SellerPriceSerde()})
+        .Filter([](const std::string&, const SellerPrice& c) { return c.valid; }, "q6-in-time")
+        .GroupByKey()
+        .WindowedBy(Windows::Session(seconds(30)))
+        .Reduce("q6-winning-bids", [](const SellerPrice& a,
+                                      const SellerPrice& c) { return c.price > a.price ? c : a; })
+        .Map(
+            [](const std::string&, const WindowResult<SellerPrice>& r) {
+              return std::pair(std::to_string(r.value.seller), r.value);
+            },
+            "q6-by-seller")
+        .WithSerdes({.value = SellerPriceSerde()})
+        .GroupByKey()
+        .Aggregate(
+            "q6-seller-last-auctions", [] { return Q6Last{}; },
+            [](const std::string&, const SellerPrice& c, const Q6Last& last) {
+              Q6Last l = last;
+              Q6Entry e{c.expires, c.auction, c.price};
+              l.insert(std::upper_bound(l.begin(), l.end(), e), e);
+              if (l.size() > kQ6Auctions) l.erase(l.begin());
+              return l;
+            },
+            Q6LastSerde())
+        .ToStream("q6-updates")
+        .Map(
+            [](const std::string& seller, const Q6Last& l) {
+              int64_t sum = 0;
+              for (const Q6Entry& e : l) sum += e.price;
+              const auto n = static_cast<int64_t>(l.size());
+              return std::pair(seller, JsonWriter()
+                                           .Add("seller", static_cast<int64_t>(std::stoll(seller)))
+                                           .Add("avg_price", sum / n)
+                                           .Add("auctions", n)
+                                           .Finish());
+            },
+            "q6-json")
+        .To(out, "q6-sink");
   } else if (q == "q5") {
     auto counts = Bids(b, o)
                       .GroupByKey()

@@ -11,6 +11,9 @@
 //       close: {"category","avg_price","auctions"}                key = category
 //   q5  hot items: per 10-second window sliding every 2 seconds, the auction with the most bids
 //       (ties: the smaller key, as text): {"window_start","window_end","auction","bids"}
+//   q6  average selling price by seller: the winning bids (as in q4) of each seller's 10 most
+//       recently closed auctions (by expiry, then auction id), averaged (integer division),
+//       updated as auctions close: {"seller","avg_price","auctions"} key = seller
 //   q7  highest bid per 10-second tumbling window (ties: smaller auction, then bidder, then
 //       date_time): {"window_start","window_end","auction","bidder","price","date_time"};
 //       bids reach the window through a repartition topic in BidRecordSerde's encoding

@@ -1,9 +1,14 @@
-// Joins: stream-table (enrichment) and windowed stream-stream.
+// Joins: stream-table (enrichment), table-table and windowed stream-stream.
 //
 //   // Each page view with the latest users-table row of its user (left: also without one).
 //   auto users = b.Table<std::string, User>("users", "users-table");
 //   auto enriched = JoinTable(views, users, "views-with-users", JoinKind::kLeft,
 //       [](const std::string& user, const View& v, const std::optional<User>& u) { ... });
+//
+//   // Each user with their latest address (left: also users without one), as a table.
+//   auto addresses = b.Table<std::string, Address>("addresses", "addresses-table");
+//   auto full = JoinTables(users, addresses, "users-with-addresses", JoinKind::kLeft,
+//       [](const std::string& user, const User& u, const std::optional<Address>& a) { ... });
 //
 //   // Every (auction, bid) pair of one key whose times are at most 10 s apart.
 //   auto pairs = JoinWindowed(auctions, bids, "auction-bids", std::chrono::seconds(10),
@@ -18,6 +23,17 @@
 // Stream-table: each stream record is looked up in the table's store when it is processed
 // (processing-time semantics, as Kafka Streams); kInner drops records without a table row,
 // kLeft passes std::nullopt. Table updates produce no output. Output timestamp = the record's.
+//
+// Table-table (as Kafka Streams' KTable#join/leftJoin): the result is a table, kept in the store
+// `name`, that changes whenever either input table changes. An update of key k on either side
+// is looked up in the other side's store: inner emits fn(k, l, r) when both rows exist; left
+// emits fn(k, l, r or std::nullopt) whenever the left row exists. A tombstone deletes the
+// result when the join no longer has one (a left delete; a right delete in an inner join) and
+// re-emits fn(k, l, std::nullopt) for a right delete in a left join; an update of a side that
+// leaves the join without a result (an inner join's left row without a right one) deletes too.
+// A delete of a key that had no result changes nothing and is not forwarded. Deletes reach
+// stores and further table-table joins; ToStream carries updates only (as for Table(topic)).
+// Output timestamp = the timestamp of the input update that caused it.
 //
 // Windowed stream-stream: records of the two sides with the same key and event times at most
 // `window` apart are joined (fn(key, left, right), output timestamp = the later of the two).
@@ -267,6 +283,122 @@ class WindowJoinSideNode final : public Receiver<K, Self> {
   Outputs<K, R> out_;
 };
 
+// One side of a table-table join: an update or delete of this side's table is joined with the
+// other table's row (read from its store) and passed to the TableJoinResultNode as the new
+// result or as a delete of it. fn(key, left, optional right) as given by the user.
+template <typename K, typename Self, typename Other, typename R, typename F>
+class TableJoinSideNode final : public Receiver<K, Self> {
+ public:
+  TableJoinSideNode(std::string name, bool self_is_left, int other_store, JoinKind kind,
+                    SerdePtr<K> ks, SerdePtr<Other> os, F fn)
+      : Receiver<K, Self>(std::move(name)),
+        left_(self_is_left),
+        other_store_(other_store),
+        kind_(kind),
+        ks_(ks),
+        os_(os),
+        fn_(std::move(fn)) {}
+  void Connect(NodeBase* child) override { out_.Add(child); }
+  bool WantsDeletes() const override { return true; }
+  Status Init(ProcessorContext* ctx) override {
+    SLUICE_RETURN_IF_ERROR(NodeBase::Init(ctx));
+    other_store_.Bind(ctx);
+    return Status::Ok();
+  }
+
+  Status Process(const K& key, const Self& value, Timestamp ts) override {
+    std::optional<Other> other;
+    SLUICE_RETURN_IF_ERROR(ReadOther(key, &other));
+    if (left_) {
+      // A left row without a right one: the left join still has a result, the inner join none.
+      if (!other && kind_ == JoinKind::kInner) return out_.ForwardDelete(key, ts);
+      return Emit(key, value, other, ts);
+    }
+    // A right row without a left one joins nothing (and the result is already absent).
+    if (!other) return Status::Ok();
+    return Emit(key, *other, std::optional<Self>(value), ts);
+  }
+
+  Status ProcessDelete(const K& key, Timestamp ts) override {
+    if (left_) return out_.ForwardDelete(key, ts);
+    std::optional<Other> other;
+    SLUICE_RETURN_IF_ERROR(ReadOther(key, &other));
+    if (!other) return Status::Ok();
+    if (kind_ == JoinKind::kInner) return out_.ForwardDelete(key, ts);
+    return Emit(key, *other, std::optional<Self>(), ts);
+  }
+
+ private:
+  Status ReadOther(const K& key, std::optional<Other>* out) {
+    ks_->Serialize(key, &kbuf_);
+    bool found = false;
+    SLUICE_RETURN_IF_ERROR(other_store_->Get(kbuf_, &obuf_, &found));
+    if (!found) return Status::Ok();
+    Other o{};
+    Status s = os_->Deserialize(obuf_, &o);
+    if (!s.ok()) return s.WithContext(fmt::format("table row read by join '{}'", this->name()));
+    *out = std::move(o);
+    return Status::Ok();
+  }
+
+  // fn is called as fn(key, left, optional right); which of (a, b) is left depends on the side.
+  template <typename A, typename B>
+  Status Emit(const K& key, const A& a, const std::optional<B>& b, Timestamp ts) {
+    this->Enter();
+    if constexpr (std::is_invocable_v<F&, const K&, const A&, const std::optional<B>&>) {
+      R r = fn_(key, a, b);
+      return out_.Forward(key, r, ts);
+    }
+    return Internal("join '{}': the join function does not accept this side", this->name());
+  }
+
+  bool left_;
+  StoreRef other_store_;
+  JoinKind kind_;
+  SerdePtr<K> ks_;
+  SerdePtr<Other> os_;
+  F fn_;
+  std::string kbuf_, obuf_;
+  Outputs<K, R> out_;
+};
+
+// The result table of a table-table join: keeps the latest result per key in its store and
+// forwards every change; a delete of a key without a result is dropped (nothing changed).
+template <typename K, typename R>
+class TableJoinResultNode final : public Receiver<K, R> {
+ public:
+  TableJoinResultNode(std::string name, int store, SerdePtr<K> ks, SerdePtr<R> rs)
+      : Receiver<K, R>(std::move(name)), store_(store), ks_(ks), rs_(rs) {}
+  void Connect(NodeBase* child) override { out_.Add(child); }
+  bool WantsDeletes() const override { return true; }
+  Status Init(ProcessorContext* ctx) override {
+    SLUICE_RETURN_IF_ERROR(NodeBase::Init(ctx));
+    store_.Bind(ctx);
+    return Status::Ok();
+  }
+  Status Process(const K& key, const R& value, Timestamp ts) override {
+    ks_->Serialize(key, &kbuf_);
+    rs_->Serialize(value, &rbuf_);
+    SLUICE_RETURN_IF_ERROR(store_->Put(kbuf_, rbuf_));
+    return out_.Forward(key, value, ts);
+  }
+  Status ProcessDelete(const K& key, Timestamp ts) override {
+    ks_->Serialize(key, &kbuf_);
+    bool found = false;
+    SLUICE_RETURN_IF_ERROR(store_->Get(kbuf_, &rbuf_, &found));
+    if (!found) return Status::Ok();
+    SLUICE_RETURN_IF_ERROR(store_->Delete(kbuf_));
+    return out_.ForwardDelete(key, ts);
+  }
+
+ private:
+  StoreRef store_;
+  SerdePtr<K> ks_;
+  SerdePtr<R> rs_;
+  std::string kbuf_, rbuf_;
+  Outputs<K, R> out_;
+};
+
 }  // namespace internal
 
 // Stream-table join: see the file comment. fn(const K&, const V&, const std::optional<T>&) -> R.
@@ -295,6 +427,55 @@ auto JoinTable(const Stream<K, V>& stream, const Table<K, T>& table, const std::
                                                                           fn);
   });
   return Stream<K, R>(st, id, {stream.serdes().key, DefaultSerde<R>()}, false);
+}
+
+// Table-table join: see the file comment. fn(const K&, const L&, const std::optional<Rt>&) -> R
+// (inner: the right row is always present). The result is a table kept in store `name`.
+template <typename K, typename L, typename Rt, typename F>
+auto JoinTables(
+    const Table<K, L>& left, const Table<K, Rt>& right, const std::string& name, JoinKind kind,
+    F fn,
+    SerdePtr<
+        std::remove_cvref_t<std::invoke_result_t<F&, const K&, const L&, const std::optional<Rt>&>>>
+        result_serde = DefaultSerde<std::remove_cvref_t<
+            std::invoke_result_t<F&, const K&, const L&, const std::optional<Rt>&>>>()) {
+  static_assert(
+      std::is_invocable_v<F&, const K&, const L&, const std::optional<Rt>&>,
+      "JoinTables expects fn(const K& key, const L& left, const std::optional<R>& right)");
+  using R =
+      std::remove_cvref_t<std::invoke_result_t<F&, const K&, const L&, const std::optional<Rt>&>>;
+  internal::BuilderState* st = left.state();
+  if (kind == JoinKind::kOuter) {
+    st->Error(fmt::format("join '{}': a table-table join is inner or left, not outer", name));
+  }
+  int ln = st->AddNode(name + "-left", "table-join-left", {left.node()}, nullptr);
+  int rn = st->AddNode(name + "-right", "table-join-right", {right.node()}, nullptr);
+  // The result node takes the store's name; a duplicate store is reported once, as such.
+  int out = st->AddNode(st->HasStore(name) ? "" : name, "table-table-join", {ln, rn}, nullptr);
+  auto ks = left.serdes().key;
+  int sidx = st->AddStore(name, out, internal::SerdeName(ks), internal::SerdeName(result_serde));
+  if (!ks || !left.serdes().value || !right.serdes().value || !result_serde) {
+    st->Error(fmt::format(
+        "join '{}' reads both tables' stores and keeps its result in store '{}', so it needs "
+        "key and value serdes for both tables and a serde for the result (the last argument)",
+        name, name));
+    return Table<K, R>(st, out, sidx, {ks, result_serde});
+  }
+  int ls = left.store(), rs = right.store();
+  auto lvs = left.serdes().value;
+  auto rvs = right.serdes().value;
+  st->SetFactory(ln, [=, n = st->NodeName(ln)]() {
+    return std::make_unique<internal::TableJoinSideNode<K, L, Rt, R, F>>(n, true, rs, kind, ks, rvs,
+                                                                         fn);
+  });
+  st->SetFactory(rn, [=, n = st->NodeName(rn)]() {
+    return std::make_unique<internal::TableJoinSideNode<K, Rt, L, R, F>>(n, false, ls, kind, ks,
+                                                                         lvs, fn);
+  });
+  st->SetFactory(out, [=, n = st->NodeName(out)]() {
+    return std::make_unique<internal::TableJoinResultNode<K, R>>(n, sidx, ks, result_serde);
+  });
+  return Table<K, R>(st, out, sidx, {ks, result_serde});
 }
 
 // Windowed stream-stream join: see the file comment. fn(const K&, const std::optional<L>&,

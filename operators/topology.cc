@@ -11,11 +11,28 @@ namespace {
 // Node kinds that never look at a watermark. Anything else (windows, windowed joins, dedup,
 // top-N, and kinds added later) counts as consuming one.
 bool IgnoresWatermark(std::string_view kind) {
-  static constexpr std::string_view kKinds[] = {
-      "source",         "table-source", "map",   "map-values", "filter",     "flat-map",
-      "event-time",     "peek",         "merge", "branch",     "branch-out", "key-by",
-      "sink",           "to-stream",    "count", "reduce",     "aggregate",  "stream-table-join",
-      "join-table-link"};
+  static constexpr std::string_view kKinds[] = {"source",
+                                                "table-source",
+                                                "map",
+                                                "map-values",
+                                                "filter",
+                                                "flat-map",
+                                                "event-time",
+                                                "peek",
+                                                "merge",
+                                                "branch",
+                                                "branch-out",
+                                                "key-by",
+                                                "sink",
+                                                "to-stream",
+                                                "count",
+                                                "reduce",
+                                                "aggregate",
+                                                "stream-table-join",
+                                                "join-table-link",
+                                                "table-join-left",
+                                                "table-join-right",
+                                                "table-table-join"};
   for (std::string_view k : kKinds) {
     if (k == kind) return true;
   }

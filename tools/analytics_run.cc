@@ -153,7 +153,7 @@ bool IsAnalyticsJob(std::string_view job) {
 }
 
 void AddAnalyticsOptions(CLI::App* run, AnalyticsArgs* a) {
-  run->add_option("--query", a->query, "nexmark: the query to run (q0 q1 q2 q3 q4 q5 q7 q8)");
+  run->add_option("--query", a->query, "nexmark: the query to run (q0 q1 q2 q3 q4 q5 q6 q7 q8)");
   run->add_option("--users", a->users, "enrich: the users table topic (default users)");
   run->add_option("--output-prefix", a->prefix,
                   "analytics jobs: prefix for their output topic names (default none)");

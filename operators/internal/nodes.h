@@ -46,6 +46,9 @@ class NodeBase {
   }
   // Called when the task's watermark advances to `wm` (windows close, joins expire here).
   virtual Status OnWatermark(Timestamp /*wm*/) { return Status::Ok(); }
+  // Whether this node takes a table's deletes (Receiver::ProcessDelete). Table-table joins do;
+  // every other node sees a table's updates only, so a tombstone reaches none of them.
+  virtual bool WantsDeletes() const { return false; }
 
  protected:
   // Marks this node as the one running user code (read if that code throws).
@@ -62,6 +65,8 @@ class Receiver : public NodeBase {
  public:
   using NodeBase::NodeBase;
   virtual Status Process(const K& key, const V& value, Timestamp ts) = 0;
+  // A table's key was deleted (tombstone). Called only on nodes whose WantsDeletes() is true.
+  virtual Status ProcessDelete(const K& /*key*/, Timestamp /*ts*/) { return Status::Ok(); }
 };
 
 // A node fed by serialized records of a topic.
@@ -76,16 +81,29 @@ class SourceNodeBase : public NodeBase {
 template <typename K, typename V>
 class Outputs {
  public:
-  void Add(NodeBase* child) { children_.push_back(static_cast<Receiver<K, V>*>(child)); }
+  void Add(NodeBase* child) {
+    children_.push_back(static_cast<Receiver<K, V>*>(child));
+    wants_deletes_ = wants_deletes_ || child->WantsDeletes();
+  }
   Status Forward(const K& key, const V& value, Timestamp ts) {
     for (Receiver<K, V>* c : children_) SLUICE_RETURN_IF_ERROR(c->Process(key, value, ts));
     return Status::Ok();
   }
+  // Passes a table's delete to the children that take deletes.
+  Status ForwardDelete(const K& key, Timestamp ts) {
+    for (Receiver<K, V>* c : children_) {
+      if (c->WantsDeletes()) SLUICE_RETURN_IF_ERROR(c->ProcessDelete(key, ts));
+    }
+    return Status::Ok();
+  }
+  // Whether any child takes deletes.
+  bool wants_deletes() const { return wants_deletes_; }
   size_t size() const { return children_.size(); }
   Receiver<K, V>* at(size_t i) const { return children_[i]; }
 
  private:
   std::vector<Receiver<K, V>*> children_;
+  bool wants_deletes_ = false;
 };
 
 // A source's timestamp extractor (SourceOptions::timestamp); empty: none.
@@ -138,7 +156,8 @@ class SourceNode final : public SourceNodeBase {
 };
 
 // Reads a topic as a table: stores the latest value per key and forwards each update; a null
-// value (tombstone) deletes the key and forwards nothing.
+// value (tombstone) deletes the key and forwards the delete only to children that take deletes
+// (table-table joins), the key being deserialized only then.
 template <typename K, typename V>
 class TableSourceNode final : public SourceNodeBase {
  public:
@@ -159,8 +178,15 @@ class TableSourceNode final : public SourceNodeBase {
   Status ProcessBytes(std::optional<std::string_view> key, std::optional<std::string_view> value,
                       Timestamp ts) override {
     std::string_view kb = key.value_or(std::string_view());
-    if (!value.has_value()) return store_->Delete(kb);
-    Status s = ks_->Deserialize(kb, &key_);
+    Status s;
+    if (!value.has_value()) {
+      SLUICE_RETURN_IF_ERROR(store_->Delete(kb));
+      if (!out_.wants_deletes()) return Status::Ok();
+      s = ks_->Deserialize(kb, &key_);
+      if (!s.ok()) return s.WithContext(fmt::format("key of a tombstone in topic '{}'", topic_));
+      return out_.ForwardDelete(key_, ts);
+    }
+    s = ks_->Deserialize(kb, &key_);
     if (!s.ok()) return s.WithContext(fmt::format("key of a record in topic '{}'", topic_));
     s = vs_->Deserialize(*value, &value_);
     if (!s.ok()) return s.WithContext(fmt::format("value of a record in topic '{}'", topic_));

@@ -1,7 +1,8 @@
-// Stream-table and windowed stream-stream joins through the TestDriver.
+// Stream-table, table-table and windowed stream-stream joins through the TestDriver.
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <map>
 
 #include "operators/joins.h"
 #include "operators/test_driver.h"
@@ -78,6 +79,119 @@ TEST(JoinTest, StreamTableOuterIsAWiringError) {
       b.Stream<std::string, std::string>("views"), users, "j", JoinKind::kOuter,
       [](const std::string&, const std::string& v, const std::optional<std::string>&) { return v; })
       .To("out");
+  auto t = b.Build();
+  ASSERT_FALSE(t.ok());
+  EXPECT_NE(t.status().message().find("inner or left"), std::string::npos);
+}
+
+// users (left) joined with addresses (right) into the table "users-with-addresses", whose
+// updates go to "out"; "orders" looks the join's result up (so its deletes are visible there).
+Topology TableTableJoin(JoinKind kind) {
+  TopologyBuilder b;
+  auto users = b.Table<std::string, std::string>("users", "users-table");
+  auto addresses = b.Table<std::string, std::string>("addresses", "addresses-table");
+  auto joined =
+      JoinTables(users, addresses, "users-with-addresses", kind,
+                 [](const std::string&, const std::string& u, const std::optional<std::string>& a) {
+                   return u + "@" + (a ? *a : std::string("?"));
+                 });
+  joined.ToStream().To("out");
+  JoinTable(b.Stream<std::string, std::string>("orders"), joined, "orders-enriched",
+            JoinKind::kLeft,
+            [](const std::string&, const std::string& o, const std::optional<std::string>& j) {
+              return o + "/" + (j ? *j : std::string("none"));
+            })
+      .To("orders-out");
+  return BuildOrDie(b);
+}
+
+std::map<std::string, std::string> Joined(TestDriver& d) {
+  auto m = d.StoreContents<std::string, std::string>("users-with-addresses");
+  EXPECT_TRUE(m.ok()) << m.status();
+  return m.ok() ? *m : std::map<std::string, std::string>{};
+}
+
+void Tombstone(TestDriver& d, const std::string& topic, const std::string& key, int64_t ts) {
+  Status s = d.PipeBytes(topic, key, std::nullopt, Timestamp(ts));
+  ASSERT_TRUE(s.ok()) << s;
+}
+
+TEST(JoinTest, TableTableInnerUpdatesWhenEitherSideChangesAndTombstonesDeleteTheResult) {
+  TestDriver d(TableTableJoin(JoinKind::kInner));
+  Pipe(d, "users", "u1", "ann", 1);         // no address yet: no result
+  Pipe(d, "addresses", "u2", "Paris", 2);   // no user yet: no result
+  Pipe(d, "addresses", "u1", "Berlin", 3);  // -> u1: ann@Berlin
+  Pipe(d, "users", "u2", "bob", 4);         // -> u2: bob@Paris
+  Pipe(d, "users", "u1", "anna", 5);        // -> u1: anna@Berlin
+  Pipe(d, "addresses", "u1", "Rome", 6);    // -> u1: anna@Rome
+  EXPECT_EQ(Joined(d),
+            (std::map<std::string, std::string>{{"u1", "anna@Rome"}, {"u2", "bob@Paris"}}));
+  Tombstone(d, "addresses", "u1", 7);  // right delete: inner result deleted
+  Tombstone(d, "users", "u2", 8);      // left delete: result deleted
+  Tombstone(d, "users", "u3", 9);      // no such key: nothing changes
+  EXPECT_EQ(Joined(d), (std::map<std::string, std::string>{}));
+  Pipe(d, "orders", "u1", "o1", 10);
+  Pipe(d, "addresses", "u1", "Oslo", 11);  // -> u1: anna@Oslo again
+  Pipe(d, "orders", "u1", "o2", 12);
+  std::vector<std::string> out;
+  std::vector<int64_t> times;
+  for (const auto& r : d.ReadOutput("out")) {
+    out.push_back(r.key + ":" + r.value);
+    times.push_back(r.timestamp.value());  // the timestamp of the update that caused it
+  }
+  EXPECT_EQ(out, (std::vector<std::string>{"u1:ann@Berlin", "u2:bob@Paris", "u1:anna@Berlin",
+                                           "u1:anna@Rome", "u1:anna@Oslo"}));
+  EXPECT_EQ(times, (std::vector<int64_t>{3, 4, 5, 6, 11}));
+  EXPECT_EQ(Values(d, "orders-out"), (std::vector<std::string>{"u1:o1/none", "u1:o2/anna@Oslo"}));
+}
+
+TEST(JoinTest, TableTableLeftKeepsLeftRowsAndReemitsThemWhenTheRightIsDeleted) {
+  TestDriver d(TableTableJoin(JoinKind::kLeft));
+  Pipe(d, "addresses", "u2", "Paris", 1);   // no user: no result
+  Pipe(d, "users", "u1", "ann", 2);         // -> u1: ann@?
+  Pipe(d, "addresses", "u1", "Berlin", 3);  // -> u1: ann@Berlin
+  Pipe(d, "users", "u2", "bob", 4);         // -> u2: bob@Paris
+  Tombstone(d, "addresses", "u1", 5);       // right delete: -> u1: ann@?
+  Tombstone(d, "addresses", "u3", 6);       // no user u3: nothing
+  Tombstone(d, "users", "u2", 7);           // left delete: result deleted
+  EXPECT_EQ(Values(d, "out"),
+            (std::vector<std::string>{"u1:ann@?", "u1:ann@Berlin", "u2:bob@Paris", "u1:ann@?"}));
+  EXPECT_EQ(Joined(d), (std::map<std::string, std::string>{{"u1", "ann@?"}}));
+  Pipe(d, "orders", "u2", "o1", 8);
+  EXPECT_EQ(Values(d, "orders-out"), (std::vector<std::string>{"u2:o1/none"}));
+}
+
+TEST(JoinTest, TableTableJoinsChainAndPassDeletesOn) {
+  TopologyBuilder b;
+  auto a = b.Table<std::string, std::string>("a", "a-table");
+  auto bt = b.Table<std::string, std::string>("b", "b-table");
+  auto c = b.Table<std::string, std::string>("c", "c-table");
+  auto cat = [](const std::string&, const std::string& l, const std::optional<std::string>& r) {
+    return l + (r ? *r : std::string("-"));
+  };
+  auto ab = JoinTables(a, bt, "ab", JoinKind::kInner, cat);
+  JoinTables(ab, c, "abc", JoinKind::kInner, cat);
+  TestDriver d(BuildOrDie(b));
+  Pipe(d, "a", "k", "1", 1);
+  Pipe(d, "b", "k", "2", 2);
+  Pipe(d, "c", "k", "3", 3);
+  auto abc = d.StoreContents<std::string, std::string>("abc");
+  ASSERT_TRUE(abc.ok());
+  EXPECT_EQ(*abc, (std::map<std::string, std::string>{{"k", "123"}}));
+  Tombstone(d, "b", "k", 4);  // deletes ab's row, which deletes abc's
+  abc = d.StoreContents<std::string, std::string>("abc");
+  ASSERT_TRUE(abc.ok());
+  EXPECT_TRUE(abc->empty());
+}
+
+TEST(JoinTest, TableTableOuterIsAWiringError) {
+  TopologyBuilder b;
+  auto users = b.Table<std::string, std::string>("users", "users-table");
+  auto addresses = b.Table<std::string, std::string>("addresses", "addresses-table");
+  JoinTables(users, addresses, "j", JoinKind::kOuter,
+             [](const std::string&, const std::string& u, const std::optional<std::string>&) {
+               return u;
+             });
   auto t = b.Build();
   ASSERT_FALSE(t.ok());
   EXPECT_NE(t.status().message().find("inner or left"), std::string::npos);
