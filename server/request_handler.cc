@@ -18,7 +18,12 @@ RequestHandler::RequestHandler(Log* log, const ServerOptions& options, std::stri
       advertised_port_(advertised_port),
       fetch_waits_(std::move(executor)),
       groups_(options.groups),
-      txns_(log) {}
+      txns_(log) {
+  // A marker moves the last stable offset: parked read_committed fetches answer now, not at the
+  // next housekeeping poll.
+  txns_.SetMarkerListener(
+      [this](const TopicPartition& tp) { fetch_waits_.Notify(tp.topic, tp.partition.value()); });
+}
 
 void RequestHandler::Handle(std::string frame, const ClientInfo& client, Done done) {
   if (client.sasl && client.sasl->raw_tokens) {

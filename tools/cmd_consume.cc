@@ -39,6 +39,7 @@ struct ConsumeArgs {
   bool has_max = false;
   bool follow = false;
   std::string format{RecordFormat::kDefault};
+  std::string isolation = "read_uncommitted";
 };
 
 // Commits `next` (the offset after the last printed record, per partition) for `group`.
@@ -162,12 +163,20 @@ Status RunConsume(const CliContext& ctx, const ConsumeArgs& args) {
   client::ConsumerConfig config;
   // Through a broker the consumer commits for the group itself.
   if (!ctx.bootstrap_servers.empty()) config.group_id = args.group;
+  const bool read_committed = args.isolation == "read_committed";
+  if (read_committed) config.isolation = Isolation::kReadCommitted;
   SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<client::LogConsumer> consumer, log->NewConsumer(config));
   SLUICE_RETURN_IF_ERROR(consumer->Assign(tps));
-  SLUICE_RETURN_IF_ERROR(SeekStart(*log, *consumer, args, tps));
 
-  // Without --follow, read up to the end as it was when we started, then stop.
-  SLUICE_ASSIGN_OR_RETURN(auto end, log->ListOffsets(tps, client::OffsetSpec::Latest()));
+  // Without --follow, read up to the end as it was when we started, then stop: the consumer's
+  // own end, so that it is the last stable offset for read_committed (and the high watermark for
+  // read_uncommitted, whatever the Kafka client's default isolation is).
+  SLUICE_RETURN_IF_ERROR(consumer->SeekToEnd(tps));
+  std::map<TopicPartition, Offset> end;
+  for (const TopicPartition& tp : tps) {
+    SLUICE_ASSIGN_OR_RETURN(end[tp], consumer->Position(tp));
+  }
+  SLUICE_RETURN_IF_ERROR(SeekStart(*log, *consumer, args, tps));
 
   // Per partition, the offset after the last printed record (the start position until one is
   // printed): what --group commits.
@@ -287,6 +296,10 @@ void RegisterConsumeCommand(CLI::App& app, CliContext& ctx) {
                       "commit what was printed");
   auto* max = cmd->add_option("--max", args->max, "Stop after printing this many records");
   cmd->add_flag("--follow,-f", args->follow, "Keep waiting for new records (stop with Ctrl-C)");
+  cmd->add_option("--isolation", args->isolation,
+                  "read_uncommitted (default): every record; read_committed: skip the records of "
+                  "aborted transactions and stop before those of open ones")
+      ->check(CLI::IsMember({"read_uncommitted", "read_committed"}));
   cmd->add_option("--format", args->format,
                   "Output format with kcat tokens: %t topic, %p partition, %o offset, %k key, "
                   "%s value, %T timestamp ms, %h headers, \\n, \\t (default '%s\\n')")

@@ -47,6 +47,7 @@ enum ErrorCode : int16_t {
   kSaslAuthenticationFailed = 58,
   kUnknownProducerId = 59,
   kInvalidRecord = 87,
+  kUnstableOffsetCommit = 88,
   kProducerFenced = 90,
 };
 

@@ -261,7 +261,7 @@ TEST_F(ServerSocketTest, ApiVersionsAnswerIsThePinnedTable) {
   struct Row {
     int16_t key, min_version, max_version;
   };
-  const Row kPinned[] = {{0, 0, 7},  {1, 4, 11}, {2, 1, 3},  {3, 0, 4},  {8, 2, 7},  {9, 1, 5},
+  const Row kPinned[] = {{0, 0, 7},  {1, 4, 11}, {2, 1, 3},  {3, 0, 4},  {8, 2, 7},  {9, 1, 7},
                          {10, 0, 2}, {11, 0, 5}, {12, 0, 3}, {13, 0, 3}, {14, 0, 3}, {15, 0, 4},
                          {16, 0, 2}, {18, 0, 3}, {19, 0, 4}, {20, 0, 1}, {22, 0, 1}, {24, 0, 2},
                          {25, 0, 2}, {26, 0, 2}, {28, 0, 2}};
