@@ -43,6 +43,8 @@ enum ErrorCode : int16_t {
   kInvalidProducerIdMapping = 49,
   kInvalidTransactionTimeout = 50,
   kConcurrentTransactions = 51,
+  kTransactionalIdAuthorizationFailed = 53,
+  kOperationNotAttempted = 55,
   kKafkaStorageError = 56,
   kSaslAuthenticationFailed = 58,
   kUnknownProducerId = 59,
