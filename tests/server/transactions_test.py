@@ -2,7 +2,7 @@
 """Kafka transactions with a real client (confluent-kafka over librdkafka) against `sluice serve`.
 
   transactions_test.py --sluice PATH --case NAME
-Cases: commit_abort, fencing, offsets, timeout, kill9, cli_isolation. Reuses the Server harness of
+Cases: commit_abort, fencing, offsets, timeout, kill9, cli_isolation, kafkajs (not by default). Reuses the Server harness of
 kafka_clients_test.py. Exits 1 on the first failure.
 """
 import argparse, os, shutil, signal, subprocess, sys, tempfile, threading, time
@@ -311,20 +311,46 @@ def case_cli_isolation(server):
     check(got == committed, 'after the restart the open transaction is aborted: %s' % got)
 
 
+KAFKAJS_TXN_EXPECTED = '''read_committed c1 c2 c3 c4
+read_uncommitted c1 c2 a1 a2 c3 c4 a3
+group offset 0:2
+'''
+
+
+def case_kafkajs(server):
+    """kafkajs 2.2.4 transactions: commit, abort, offsets in a transaction, read back with
+    read_committed and read_uncommitted (kafkajs is npm-installed into --npm-dir on first use)."""
+    npm_dir = harness.ARGS.npm_dir or os.path.join(tempfile.gettempdir(), 'sluice-kafkajs-2.2.4')
+    if not os.path.isdir(os.path.join(npm_dir, 'node_modules', 'kafkajs')):
+        os.makedirs(npm_dir, exist_ok=True)
+        r = subprocess.run(['npm', 'install', '--prefix', npm_dir, '--no-audit', '--no-fund',
+                            'kafkajs@2.2.4'], capture_output=True, text=True, timeout=300)
+        check(r.returncode == 0, 'npm install kafkajs@2.2.4 (the npm registry must be reachable)')
+    env = dict(os.environ, NODE_PATH=os.path.join(npm_dir, 'node_modules'),
+               KAFKAJS_NO_PARTITIONER_WARNING='1')
+    script = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'kafkajs_txn.js')
+    r = subprocess.run(['node', script, server.broker], capture_output=True, text=True, env=env,
+                       timeout=120)
+    check(r.stdout == KAFKAJS_TXN_EXPECTED and r.returncode == 0,
+          'kafkajs transactions:\n--- got ---\n%s--- stderr ---\n%s' % (r.stdout, r.stderr))
+
+
 CASES = {'commit_abort': case_commit_abort, 'fencing': case_fencing, 'offsets': case_offsets,
-         'timeout': case_timeout, 'kill9': case_kill9, 'cli_isolation': case_cli_isolation}
+         'timeout': case_timeout, 'kill9': case_kill9, 'cli_isolation': case_cli_isolation,
+         'kafkajs': case_kafkajs}
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--sluice', required=True)
     ap.add_argument('--case', action='append')
+    ap.add_argument('--npm-dir', help='where kafkajs@2.2.4 is (or gets) npm-installed')
     harness.ARGS = ap.parse_args()
     tmp = tempfile.mkdtemp(prefix='sluice-txn-')
     server = Server(os.path.join(tmp, 'data'))
     server.start()
     try:
-        for name in harness.ARGS.case or list(CASES):
+        for name in harness.ARGS.case or [c for c in CASES if c != 'kafkajs']:
             print('== case', name, flush=True)
             CASES[name](server)
         if server.proc.poll() is None:
