@@ -8,10 +8,12 @@
 #include <filesystem>
 
 #include "core/consumer.h"
+#include "core/crc32c.h"
 #include "core/log.h"
 #include "core/partition.h"
 #include "core/partition_reader.h"
 #include "core/record_batch.h"
+#include "core/varint.h"
 #include "tests/testing/fault_fs.h"
 #include "tests/testing/storage_util.h"
 
@@ -198,6 +200,34 @@ TEST_F(TxnIndexTest, ATornAbortMarkerLeavesTheTransactionOpen) {
   EXPECT_EQ(p->AbortedTransactions(Offset(0), Offset(4)),
             (std::vector<AbortedTxn>{{1, Offset(1), Offset(3)}}));
   EXPECT_EQ(ReadValues(p.get(), Isolation::kReadCommitted), std::vector<std::string>{"plain0"});
+}
+
+TEST_F(TxnIndexTest, AVersionOneCheckpointRebuildsTheIndexFromTheWholeLog) {
+  FaultInjectionFileSystem fs;
+  TopicConfig small;
+  small.segment_bytes = 200;
+  auto p = Open(&fs, small);
+  ASSERT_NE(p, nullptr);
+  WriteHistory(p.get());
+  Marker(p.get(), 3, /*commit=*/false);  // nothing open: the snapshot is one aborted list
+  ASSERT_TRUE(p->Close().ok());
+  p.reset();
+  // Rewrite recovery-point as the version before the index: version byte 1, no index section
+  // (open count 0, aborted count 2 and two entries), a new CRC.
+  const std::string path = dir_.Sub("recovery-point");
+  std::string bytes = testing::ReadFileOrDie(path);
+  std::string body = bytes.substr(0, bytes.size() - 4 - (4 + 4 + 2 * 24));
+  body[4] = 1;
+  char crc[4];
+  varint::PutBE32(crc, crc32c::Value(body));
+  testing::WriteFileOrDie(path, body + std::string(crc, 4));
+  p = Open(&fs, small);
+  ASSERT_NE(p, nullptr);
+  EXPECT_NE(p->recovery_report().notes.find("transaction index was rebuilt"), std::string::npos)
+      << p->recovery_report().ToString();
+  EXPECT_EQ(p->AbortedTransactions(Offset(0), Offset(10)),
+            (std::vector<AbortedTxn>{{1, Offset(1), Offset(4)}, {3, Offset(7), Offset(9)}}));
+  EXPECT_EQ(p->last_stable_offset(), Offset(10));
 }
 
 TEST_F(TxnIndexTest, RetentionDropsTheAbortedTransactionsItDeletes) {
