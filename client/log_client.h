@@ -93,6 +93,11 @@ struct ConsumerConfig {
   // A member that does not poll (embedded) or heartbeat (Kafka) for this long leaves the group.
   // Default 10 s.
   std::chrono::milliseconds session_timeout{10000};
+  // kReadUncommitted (the default, as Kafka's Java client): every record. kReadCommitted: the
+  // records of aborted transactions are skipped and reads stop at the last stable offset (the
+  // first record of a transaction still open), which is then also "the end". Kafka:
+  // isolation.level (always set: librdkafka's own default is read_committed).
+  Isolation isolation = Isolation::kReadUncommitted;
   // Rebalance callbacks (Subscribe only). Default none.
   RebalanceCallback on_assigned;
   RebalanceCallback on_revoked;

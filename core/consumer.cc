@@ -29,13 +29,19 @@ class Consumer::Impl {
     return ResetPosition(tp, p);
   }
 
+  // Where reading ends: the high watermark, or for read_committed the last stable offset.
+  Offset EndOf(const Partition* p) const {
+    return options_.isolation == Isolation::kReadCommitted ? p->last_stable_offset()
+                                                           : p->high_watermark();
+  }
+
   Result<Offset> ResetPosition(const TopicPartition& tp, Partition* p) {
     SLUICE_RETURN_IF_ERROR(p->Refresh());
     switch (options_.auto_offset_reset) {
       case AutoOffsetReset::kEarliest:
         return p->log_start_offset();
       case AutoOffsetReset::kLatest:
-        return p->high_watermark();
+        return EndOf(p);
       case AutoOffsetReset::kError:
         break;
     }
@@ -53,8 +59,9 @@ class Consumer::Impl {
       }
       SLUICE_ASSIGN_OR_RETURN(Partition * p, log_->GetPartition(tp.topic, tp.partition));
       SLUICE_ASSIGN_OR_RETURN(Offset pos, InitialPosition(tp, p));
-      next.emplace(tp, Assigned{p, std::make_unique<PartitionReader>(
-                                       p, pos, options_.max_partition_fetch_bytes)});
+      next.emplace(
+          tp, Assigned{p, std::make_unique<PartitionReader>(
+                              p, pos, options_.max_partition_fetch_bytes, options_.isolation)});
     }
     Retire();
     assigned_ = std::move(next);
@@ -113,7 +120,11 @@ class Consumer::Impl {
       } else {
         auto it = assigned_.begin();
         std::advance(it, wait_rr_++ % assigned_.size());
-        it->second.partition->WaitForData(it->second.position(), slice);
+        if (options_.isolation == Isolation::kReadCommitted) {
+          it->second.partition->WaitForStableData(it->second.position(), slice);
+        } else {
+          it->second.partition->WaitForData(it->second.position(), slice);
+        }
       }
     }
   }
@@ -194,7 +205,7 @@ class Consumer::Impl {
   bool AtEnd() {
     for (auto& [tp, a] : assigned_) {
       if (!a.partition->Refresh().ok()) return false;
-      if (a.position() < a.partition->high_watermark()) return false;
+      if (a.position() < EndOf(a.partition)) return false;
     }
     return true;
   }
@@ -263,8 +274,8 @@ Status Consumer::SeekToBeginning(const std::vector<TopicPartition>& tps) {
 }
 
 Status Consumer::SeekToEnd(const std::vector<TopicPartition>& tps) {
-  return impl_->ForEach(tps, [](Impl::Assigned& a) {
-    a.Seek(a.partition->high_watermark());
+  return impl_->ForEach(tps, [this](Impl::Assigned& a) {
+    a.Seek(impl_->EndOf(a.partition));
     return Status::Ok();
   });
 }

@@ -36,6 +36,11 @@ struct ConsumerOptions {
   size_t max_partition_fetch_bytes = 1 << 20;
   // A group member that has not polled for this long is removed from the group. Default 10 s.
   std::chrono::milliseconds session_timeout{10000};
+  // kReadUncommitted (the default, as Kafka's isolation.level): every record below the high
+  // watermark. kReadCommitted: records of aborted transactions are skipped and reads stop at the
+  // last stable offset (the first record of a transaction still open), which is also where
+  // SeekToEnd, a kLatest reset and AtEnd take "the end". Control batches never surface.
+  Isolation isolation = Isolation::kReadUncommitted;
 };
 
 // One record as returned by Poll. Views inside `record` point into the Consumer's read buffers
@@ -82,7 +87,8 @@ class Consumer {
   // below the log start (after retention) follows auto_offset_reset (kError returns kOutOfRange).
   Result<ConsumerRecords> Poll(std::chrono::milliseconds timeout);
 
-  // Whether every assigned partition's position has reached its high watermark.
+  // Whether every assigned partition's position has reached its high watermark (read_committed:
+  // its last stable offset).
   bool AtEnd();
 
   // Commits the current positions of all assigned partitions (or the given offsets).

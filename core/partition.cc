@@ -159,6 +159,7 @@ Result<AppendResult> PartitionImpl::DoAppend(const ValidatedBatch& batch, Acks a
   Status s = active->Append(out);
   if (!s.ok()) return MarkFailed(s);
   producers_.Update(out);
+  TrackTxn(out);
   Offset last = out.last_offset();
   hw_.store(last.value() + 1, std::memory_order_seq_cst);
   l.unlock();
@@ -251,13 +252,13 @@ Status PartitionImpl::ReadInto(Offset offset, size_t max_bytes, ReadResult* out)
   return Status::Ok();
 }
 
-bool PartitionImpl::WaitForData(Offset offset,
-                                std::chrono::steady_clock::time_point deadline) const {
+template <typename Pred>
+bool PartitionImpl::WaitFor(std::chrono::steady_clock::time_point deadline, Pred pred) const {
   if (options_.read_only) {
     constexpr auto kPoll = std::chrono::milliseconds(5);
     while (true) {
       Refresh().IgnoreError();
-      if (high_watermark() > offset) return true;
+      if (pred()) return true;
       auto now = std::chrono::steady_clock::now();
       if (now >= deadline) return false;
       std::this_thread::sleep_for(
@@ -268,10 +269,48 @@ bool PartitionImpl::WaitForData(Offset offset,
   bool ok;
   {
     std::unique_lock<std::mutex> l(wait_mu_);
-    ok = wait_cv_.wait_until(l, deadline, [&] { return high_watermark() > offset; });
+    ok = wait_cv_.wait_until(l, deadline, pred);
   }
   waiters_.fetch_sub(1, std::memory_order_seq_cst);
   return ok;
+}
+
+bool PartitionImpl::WaitForData(Offset offset,
+                                std::chrono::steady_clock::time_point deadline) const {
+  return WaitFor(deadline, [&] { return high_watermark() > offset; });
+}
+
+bool PartitionImpl::WaitForStableData(Offset offset,
+                                      std::chrono::steady_clock::time_point deadline) const {
+  return WaitFor(deadline, [&] { return last_stable_offset() > offset; });
+}
+
+void PartitionImpl::TrackTxn(const RecordBatchView& batch) const {
+  if (!batch.is_transactional()) return;
+  std::lock_guard<std::mutex> l(txn_mu_);
+  txn_.Update(batch);
+  first_unstable_.store(txn_.FirstUnstableOffset().value_or(Offset(kNoUnstable)).value(),
+                        std::memory_order_seq_cst);
+}
+
+void PartitionImpl::ResetTxn(TxnIndex index) const {
+  std::lock_guard<std::mutex> l(txn_mu_);
+  txn_ = std::move(index);
+  first_unstable_.store(txn_.FirstUnstableOffset().value_or(Offset(kNoUnstable)).value(),
+                        std::memory_order_seq_cst);
+}
+
+Offset PartitionImpl::last_stable_offset() const {
+  // The high watermark first: a transaction's first batch and its marker update the index
+  // before they move the high watermark (see first_unstable_).
+  const int64_t hw = hw_.load(std::memory_order_seq_cst);
+  const int64_t first = first_unstable_.load(std::memory_order_seq_cst);
+  return Offset(std::max(std::min(hw, first), std::min(hw, log_start_.load())));
+}
+
+std::vector<AbortedTxn> PartitionImpl::AbortedTransactions(Offset from, Offset to) const {
+  std::lock_guard<std::mutex> l(txn_mu_);
+  return txn_.AbortedIn(from, to);
 }
 
 Result<OffsetAndTimestamp> PartitionImpl::OffsetForTime(Timestamp ts) const {
@@ -346,6 +385,11 @@ Status PartitionImpl::CheckpointLocked() {
   checkpoint_.log_start_offset = log_start_offset();
   checkpoint_.recovery_point = leo;
   checkpoint_.producers = producers_;
+  {
+    std::lock_guard<std::mutex> t(txn_mu_);
+    checkpoint_.txn = txn_;
+    checkpoint_.txn_known = true;
+  }
   // The segment list first: every sealed segment in it is fsynced (at its seal), and a crash
   // between the two files leaves a list that is newer than the recovery point, never older.
   SegmentListFile list;

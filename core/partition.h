@@ -14,10 +14,12 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/file_system.h"
 #include "core/status.h"
 #include "core/topic_config.h"
+#include "core/txn_index.h"
 #include "core/types.h"
 #include "core/validated_batch.h"
 #include "core/wake_signal.h"
@@ -180,6 +182,18 @@ class Partition {
 
   virtual Offset log_start_offset() const = 0;
   virtual Offset high_watermark() const = 0;
+  // The last stable offset (Kafka's LSO): the first offset of the oldest transaction still open
+  // in this partition (its data is written, its marker is not), else the high watermark; never
+  // below the log start. read_committed readers read below it only. It never moves back.
+  virtual Offset last_stable_offset() const = 0;
+  // The aborted transactions overlapping [from, to) (TxnIndex::AbortedIn): a read_committed
+  // reader drops the records of `producer_id` from first_offset to the ABORT marker. Read
+  // last_stable_offset() first: every aborted transaction with data below it is then listed.
+  virtual std::vector<AbortedTxn> AbortedTransactions(Offset from, Offset to) const = 0;
+  // As WaitForData, for the last stable offset: blocks until it is above `offset` or the
+  // deadline passes (a marker's append wakes it).
+  virtual bool WaitForStableData(Offset offset,
+                                 std::chrono::steady_clock::time_point deadline) const = 0;
   // Everything below this offset has been fsynced (acks=all appends, Flush, a clean close; at
   // open, whatever the log holds). Never above the high watermark; in a read-only log, the high
   // watermark (another process's syncs are not seen). A reader that must not act on

@@ -4,8 +4,29 @@
 
 namespace sluice {
 
-PartitionReader::PartitionReader(const Partition* partition, Offset position, size_t read_bytes)
-    : partition_(partition), read_bytes_(read_bytes), position_(position) {}
+PartitionReader::PartitionReader(const Partition* partition, Offset position, size_t read_bytes,
+                                 Isolation isolation)
+    : partition_(partition), read_bytes_(read_bytes), isolation_(isolation), position_(position) {
+  if (isolation_ == Isolation::kReadCommitted) stable_ = Offset(0);  // taken at the first Fill
+}
+
+void PartitionReader::TakeStable() {
+  if (isolation_ != Isolation::kReadCommitted) return;
+  // The LSO first: every aborted transaction with data below it has its marker in the index.
+  Offset lso = partition_->last_stable_offset();
+  if (lso == stable_) return;
+  stable_ = lso;
+  aborted_ = partition_->AbortedTransactions(position_, stable_);
+}
+
+bool PartitionReader::Aborted(const RecordBatchView& batch) const {
+  const int64_t pid = batch.producer_id();
+  const Offset at = batch.base_offset();
+  for (const AbortedTxn& a : aborted_) {
+    if (a.producer_id == pid && a.first_offset <= at && at <= a.last_offset) return true;
+  }
+  return false;
+}
 
 void PartitionReader::Seek(Offset offset) {
   position_ = offset;
@@ -16,6 +37,9 @@ void PartitionReader::Seek(Offset offset) {
 }
 
 Status PartitionReader::Fill() {
+  // A read_committed reader looks at the LSO again (a marker may have moved it), also when it
+  // still holds records that were at or past it.
+  TakeStable();
   if (!Drained()) return Status::Ok();
   inflated_.clear();
   SLUICE_RETURN_IF_ERROR(partition_->ReadInto(position_, read_bytes_, &read_));
@@ -77,9 +101,12 @@ Result<bool> PartitionReader::Next(RecordView* rec, Offset limit) {
   while (true) {
     SLUICE_ASSIGN_OR_RETURN(bool got, NextBuffered(rec, limit));
     if (got) return true;
-    if (!Drained() || position_ >= limit || position_ >= partition_->high_watermark()) {
-      return false;
+    if (isolation_ == Isolation::kReadCommitted && position_ >= stable_ && position_ < limit) {
+      const Offset before = stable_;
+      TakeStable();
+      if (stable_ != before) continue;  // the LSO moved: what waited may be readable now
     }
+    if (!Drained() || position_ >= limit || position_ >= end_offset()) return false;
     SLUICE_RETURN_IF_ERROR(Fill());
     if (Drained()) return false;  // nothing to read after all
   }

@@ -16,8 +16,11 @@
 // (readers that must not act on data a power loss could take back) or an end offset of their own.
 //
 // Skipped: records below the position, and control batches (transaction markers). Skips() is the
-// one place where a read_committed reader will also drop the records of aborted transactions (from
-// the partition's aborted-transaction index, when transactions come).
+// one place that drops batches. A read_committed reader (Isolation::kReadCommitted) also drops
+// the batches of aborted transactions (from the partition's aborted-transaction index) and reads
+// below the last stable offset only, so the records of open transactions are not returned: it
+// takes the partition's LSO and the aborted transactions below it at every Fill, and again
+// when it has used up what was stable (so a reader stopped at the LSO moves on after a marker).
 //
 // Compressed batches (gzip, snappy, lz4, zstd) are decompressed once, when the reader enters them,
 // into buffers kept with the read-ahead, and their records are returned like any others.
@@ -27,11 +30,13 @@
 // thread-safe; neither copyable nor movable (its cursors point into its own buffer).
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
 #include <limits>
 #include <string>
+#include <vector>
 
 #include "core/batch_cursor.h"
 #include "core/partition.h"
@@ -48,12 +53,19 @@ class PartitionReader {
 
   // REQUIRES: `partition` outlives the reader.
   PartitionReader(const Partition* partition, Offset position,
-                  size_t read_bytes = kDefaultReadBytes);
+                  size_t read_bytes = kDefaultReadBytes,
+                  Isolation isolation = Isolation::kReadUncommitted);
   PartitionReader(const PartitionReader&) = delete;
   PartitionReader& operator=(const PartitionReader&) = delete;
 
   const Partition* partition() const { return partition_; }
   Offset position() const { return position_; }
+  Isolation isolation() const { return isolation_; }
+  // Where this reader stops: the high watermark, or for read_committed the last stable offset.
+  Offset end_offset() const {
+    return isolation_ == Isolation::kReadCommitted ? partition_->last_stable_offset()
+                                                   : partition_->high_watermark();
+  }
   // Moves to `offset` and drops the read-ahead (its records stay valid until the next read).
   void Seek(Offset offset);
   // Whether the read-ahead is used up, so that the next Fill reads.
@@ -68,6 +80,7 @@ class PartitionReader {
   // `limit`. kCorruption for a malformed batch or record, or compressed data that does not
   // decompress.
   Result<bool> NextBuffered(RecordView* rec, Offset limit = kNoLimit) {
+    limit = std::min(limit, stable_);
     if (NextInBatch(rec, limit)) return true;
     return NextBufferedSlow(rec, limit);
   }
@@ -78,6 +91,7 @@ class PartitionReader {
   Result<size_t> ForEachBuffered(size_t max, Offset limit, Fn&& fn) {
     size_t n = 0;
     RecordView rec;
+    limit = std::min(limit, stable_);
     for (; n < max; ++n) {
       if (!NextInBatch(&rec, limit)) {
         SLUICE_ASSIGN_OR_RETURN(bool got, NextBufferedSlow(&rec, limit));
@@ -92,9 +106,15 @@ class PartitionReader {
   Result<bool> Next(RecordView* rec, Offset limit = kNoLimit);
 
  private:
-  // Whether the reader drops all of `batch`: control batches today; batches of aborted
-  // transactions for a read_committed reader later.
-  static bool Skips(const RecordBatchView& batch) { return batch.is_control(); }
+  // Whether the reader drops all of `batch`: control batches, and for a read_committed reader
+  // the transactional batches of aborted transactions.
+  bool Skips(const RecordBatchView& batch) const {
+    return batch.is_control() || (batch.is_transactional() && !aborted_.empty() && Aborted(batch));
+  }
+  bool Aborted(const RecordBatchView& batch) const;
+  // read_committed: takes the partition's last stable offset and the aborted transactions from
+  // the position up to it.
+  void TakeStable();
   // The fast path, inline: the next record of a batch already entered, if it is the answer.
   bool NextInBatch(RecordView* rec, Offset limit) {
     if (left_ == 0) return false;
@@ -113,6 +133,11 @@ class PartitionReader {
 
   const Partition* const partition_;
   const size_t read_bytes_;
+  const Isolation isolation_;
+  // read_committed: the last stable offset when last taken (records at or past it wait), and
+  // the aborted transactions overlapping [position, stable_) then. kNoLimit and empty otherwise.
+  Offset stable_ = kNoLimit;
+  std::vector<AbortedTxn> aborted_;
   Offset position_;
   ReadResult read_;        // the read-ahead
   BatchCursor cursor_;     // over read_.data

@@ -38,7 +38,7 @@ inline constexpr std::string_view kCleanShutdownFile = "clean-shutdown";
 inline constexpr std::string_view kSegmentListFile = "segments";
 
 inline constexpr uint32_t kCheckpointMagic = 0x534c5250;  // "SLRP"
-inline constexpr uint8_t kCheckpointVersion = 1;
+inline constexpr uint8_t kCheckpointVersion = 2;          // 2 added the transaction index
 
 // Positions are 32-bit in the offset index, so a segment never grows past this.
 inline constexpr int64_t kMaxSegmentBytes = int64_t{1} << 31;

@@ -48,6 +48,11 @@ using Timestamp = StrongInt<TimestampTag, int64_t>;
 
 inline constexpr Timestamp kNoTimestamp{-1};
 
+// What a reader sees of transactions (Kafka's isolation.level): every record below the high
+// watermark, or only those of committed transactions and non-transactional ones, below the last
+// stable offset.
+enum class Isolation { kReadUncommitted, kReadCommitted };
+
 // Current wall-clock time in epoch milliseconds.
 Timestamp Now();
 

@@ -237,9 +237,8 @@ FetchResponse RequestHandler::BuildFetch(const FetchRequest& req, bool* ready) {
         rp.error_code = kInvalidFetchSize;
       } else {
         Partition* pp = *part;
-        const TopicPartition tp{t.topic, PartitionId(p.partition)};
         rp.high_watermark = pp->high_watermark().value();
-        rp.last_stable_offset = txns_.LastStableOffset(tp, rp.high_watermark);
+        rp.last_stable_offset = std::min(pp->last_stable_offset().value(), rp.high_watermark);
         // read_committed reads below the last stable offset only.
         const int64_t readable = read_committed ? rp.last_stable_offset : rp.high_watermark;
         rp.log_start_offset = pp->log_start_offset().value();
@@ -263,12 +262,13 @@ FetchResponse RequestHandler::BuildFetch(const FetchRequest& req, bool* ready) {
               if (!rp.records.empty()) {
                 upper = LastOffsetOf(rp.records) + 1;
               }
-              for (const AbortedTxn& a : txns_.AbortedIn(tp, p.fetch_offset, upper)) {
-                rp.aborted_transactions.emplace_back(a.producer_id, a.first_offset);
+              for (const AbortedTxn& a :
+                   pp->AbortedTransactions(Offset(p.fetch_offset), Offset(upper))) {
+                rp.aborted_transactions.emplace_back(a.producer_id, a.first_offset.value());
               }
             } else {
               rp.high_watermark = read->high_watermark.value();
-              rp.last_stable_offset = txns_.LastStableOffset(tp, rp.high_watermark);
+              rp.last_stable_offset = std::min(pp->last_stable_offset().value(), rp.high_watermark);
             }
           }
         }
@@ -347,7 +347,7 @@ Reply RequestHandler::HandleListOffsets(const RequestHeader& h, const ListOffset
         // LATEST is the last stable offset for read_committed (Kafka), else the high watermark.
         rp.offset = (*part)->high_watermark().value();
         if (req.isolation_level == 1) {
-          rp.offset = txns_.LastStableOffset({t.name, PartitionId(p.partition_index)}, rp.offset);
+          rp.offset = std::min(rp.offset, (*part)->last_stable_offset().value());
         }
       } else if (p.timestamp == -2) {
         rp.offset = (*part)->log_start_offset().value();

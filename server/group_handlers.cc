@@ -155,7 +155,12 @@ Reply RequestHandler::HandleOffsetFetch(const RequestHeader& h, const OffsetFetc
       if (!Permitted(client, auth::ResourceType::kTopic, tp.topic, auth::kRead)) continue;
       auto& rt = by_topic[tp.topic];
       rt.name = tp.topic;
-      rt.partitions.push_back({tp.partition.value(), c.offset.value(), -1, c.metadata, kNone});
+      if (req.require_stable && txns_.HasPendingOffset(req.group_id, tp)) {
+        rt.partitions.push_back(
+            {tp.partition.value(), -1, -1, std::string(), kUnstableOffsetCommit});
+      } else {
+        rt.partitions.push_back({tp.partition.value(), c.offset.value(), -1, c.metadata, kNone});
+      }
     }
     for (auto& [name, rt] : by_topic) resp.topics.push_back(std::move(rt));
     return {Frame(h, resp)};
@@ -164,7 +169,10 @@ Reply RequestHandler::HandleOffsetFetch(const RequestHeader& h, const OffsetFetc
     OffsetFetchResponse::Topic rt{t.name, {}};
     for (int32_t p : t.partition_indexes) {
       auto it = committed->find({t.name, PartitionId(p)});
-      if (it == committed->end()) {
+      if (req.require_stable && txns_.HasPendingOffset(req.group_id, {t.name, PartitionId(p)})) {
+        // A transaction staged an offset here: the client retries until it commits or aborts.
+        rt.partitions.push_back({p, -1, -1, std::string(), kUnstableOffsetCommit});
+      } else if (it == committed->end()) {
         rt.partitions.push_back({p, -1, -1, std::string(), kNone});
       } else {
         rt.partitions.push_back({p, it->second.offset.value(), -1, it->second.metadata, kNone});

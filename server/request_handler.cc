@@ -18,7 +18,12 @@ RequestHandler::RequestHandler(Log* log, const ServerOptions& options, std::stri
       advertised_port_(advertised_port),
       fetch_waits_(std::move(executor)),
       groups_(options.groups),
-      txns_(log) {}
+      txns_(log) {
+  // A marker moves the last stable offset: parked read_committed fetches answer now, not at the
+  // next housekeeping poll.
+  txns_.SetMarkerListener(
+      [this](const TopicPartition& tp) { fetch_waits_.Notify(tp.topic, tp.partition.value()); });
+}
 
 void RequestHandler::Handle(std::string frame, const ClientInfo& client, Done done) {
   if (client.sasl && client.sasl->raw_tokens) {
@@ -162,6 +167,15 @@ std::optional<Reply> RequestHandler::CheckGroupAccess(const RequestHeader& h,
     resp.node_id = -1;
     resp.port = -1;
     return refuse(std::move(resp), r->key);
+  }
+  if (auto* r = std::get_if<FindCoordinatorRequest>(&body); r && r->key_type == 1) {
+    if (auto why = CheckTxnIdAccess(h, r->key, client)) {
+      FindCoordinatorResponse resp;
+      resp.node_id = -1;
+      resp.port = -1;
+      resp.error_code = kTransactionalIdAuthorizationFailed;
+      return Reply{Frame(h, resp), false, *why};
+    }
   }
   return std::nullopt;
 }
@@ -395,11 +409,21 @@ Reply RequestHandler::HandleDeleteTopics(const RequestHeader& h, const DeleteTop
 Reply RequestHandler::HandleInitProducerId(const RequestHeader& h, const InitProducerIdRequest& req,
                                            const ClientInfo& client) {
   InitProducerIdResponse resp;
+  // A transactional producer needs write on its transactional id (Kafka's WRITE on the
+  // TransactionalId resource).
+  if (req.transactional_id) {
+    if (auto why = CheckTxnIdAccess(h, *req.transactional_id, client)) {
+      resp.error_code = kTransactionalIdAuthorizationFailed;
+      return {Frame(h, resp), false, *why};
+    }
+  }
   // An idempotent producer id is a cluster-wide resource: a principal that may write no topic
-  // has no use for one (Kafka: IDEMPOTENT_WRITE on the cluster, or WRITE on some topic).
-  if (sasl_enabled() && !(client.sasl && client.sasl->authenticated &&
-                          options_.credentials->AllowedAnywhere(
-                              client.sasl->principal, auth::ResourceType::kTopic, auth::kWrite))) {
+  // has no use for one (Kafka: IDEMPOTENT_WRITE on the cluster, or WRITE on some topic). A
+  // transactional one needs write on its transactional id only (checked above), as in Kafka.
+  if (!req.transactional_id && sasl_enabled() &&
+      !(client.sasl && client.sasl->authenticated &&
+        options_.credentials->AllowedAnywhere(client.sasl->principal, auth::ResourceType::kTopic,
+                                              auth::kWrite))) {
     resp.error_code = kClusterAuthorizationFailed;
     return {Frame(h, resp), false,
             Denied(client, h, "cluster", {"write on any topic"}, "CLUSTER_AUTHORIZATION_FAILED")};

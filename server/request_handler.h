@@ -164,10 +164,18 @@ class RequestHandler {
   // One step of the chosen mechanism: the server's answer, or an error (authentication failed).
   Result<std::string> SaslStep(SaslSession& session, std::string_view token);
   bool sasl_enabled() const { return !options_.sasl_mechanisms.empty(); }
-  Reply HandleAddPartitionsToTxn(const RequestHeader& h, const AddPartitionsToTxnRequest& req);
-  Reply HandleAddOffsetsToTxn(const RequestHeader& h, const AddOffsetsToTxnRequest& req);
-  Reply HandleEndTxn(const RequestHeader& h, const EndTxnRequest& req);
-  Reply HandleTxnOffsetCommit(const RequestHeader& h, const TxnOffsetCommitRequest& req);
+  // Under SASL, the transaction APIs need write on the transactional id (the refusal, logged,
+  // or nullopt), and AddOffsetsToTxn/TxnOffsetCommit read on the group, AddPartitionsToTxn write
+  // on each topic.
+  std::optional<std::string> CheckTxnIdAccess(const RequestHeader& h, const std::string& txn_id,
+                                              const ClientInfo& client);
+  Reply HandleAddPartitionsToTxn(const RequestHeader& h, const AddPartitionsToTxnRequest& req,
+                                 const ClientInfo& client);
+  Reply HandleAddOffsetsToTxn(const RequestHeader& h, const AddOffsetsToTxnRequest& req,
+                              const ClientInfo& client);
+  Reply HandleEndTxn(const RequestHeader& h, const EndTxnRequest& req, const ClientInfo& client);
+  Reply HandleTxnOffsetCommit(const RequestHeader& h, const TxnOffsetCommitRequest& req,
+                              const ClientInfo& client);
 
   // Admin APIs (admin_handlers.cc).
   Reply HandleDeleteRecords(const RequestHeader& h, const DeleteRecordsRequest& req,

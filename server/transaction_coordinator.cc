@@ -324,20 +324,14 @@ Status TransactionCoordinator::EndLocked(const std::string& txn_id, Txn* t, bool
 
 Status TransactionCoordinator::Complete(const std::string& txn_id, Txn* t) {
   const bool commit = t->state == TxnState::kPrepareCommit;
-  for (const auto& [tp, first] : t->partitions) {
+  for (const auto& entry : t->partitions) {
+    const TopicPartition& tp = entry.first;
     auto part = log_->GetPartition(tp.topic, tp.partition);
     if (!part.ok()) continue;  // the topic was deleted: nothing left to mark
-    SLUICE_ASSIGN_OR_RETURN(AppendResult marker,
-                            (*part)->AppendTxnMarker(t->producer_id, t->epoch, commit, Acks::kAll));
-    if (!commit) {
-      auto& list = aborted_[tp];
-      int64_t start = (*part)->log_start_offset().value();
-      std::erase_if(list, [&](const AbortedTxn& a) {
-        return a.last_offset < start ||
-               (a.producer_id == t->producer_id && a.first_offset == first);
-      });
-      list.push_back({t->producer_id, first, marker.last_offset.value()});
-    }
+    // The partition's transaction index records the end (and an abort) from the marker.
+    SLUICE_RETURN_IF_ERROR(
+        (*part)->AppendTxnMarker(t->producer_id, t->epoch, commit, Acks::kAll).status());
+    if (marker_listener_) marker_listener_(tp);
   }
   if (commit) {
     for (const auto& [group, offsets] : t->offsets) {
@@ -361,28 +355,15 @@ int16_t TransactionCoordinator::CheckTransactionalAppend(int64_t pid, int16_t ep
   return kNone;
 }
 
-int64_t TransactionCoordinator::LastStableOffset(const TopicPartition& tp,
-                                                 int64_t high_watermark) const {
+bool TransactionCoordinator::HasPendingOffset(const std::string& group,
+                                              const TopicPartition& tp) const {
   std::shared_lock<std::shared_mutex> l(mu_);
-  int64_t lso = high_watermark;
   for (const std::string& id : open_) {
     const Txn& t = txns_.at(id);
-    auto p = t.partitions.find(tp);
-    if (p != t.partitions.end()) lso = std::min(lso, p->second);
+    auto g = t.offsets.find(group);
+    if (g != t.offsets.end() && g->second.count(tp)) return true;
   }
-  return lso;
-}
-
-std::vector<AbortedTxn> TransactionCoordinator::AbortedIn(const TopicPartition& tp, int64_t from,
-                                                          int64_t to) const {
-  std::shared_lock<std::shared_mutex> l(mu_);
-  std::vector<AbortedTxn> out;
-  auto it = aborted_.find(tp);
-  if (it == aborted_.end()) return out;
-  for (const AbortedTxn& a : it->second) {
-    if (a.last_offset >= from && a.first_offset < to) out.push_back(a);
-  }
-  return out;
+  return false;
 }
 
 std::string TransactionCoordinator::Serialize() const {
@@ -399,12 +380,6 @@ std::string TransactionCoordinator::Serialize() const {
         s += fmt::format("offset\t{}\t{}\t{}\t{}\n", tp.topic, tp.partition.value(),
                          co.offset.value(), Hex(co.metadata));
       }
-    }
-  }
-  for (const auto& [tp, list] : aborted_) {
-    for (const AbortedTxn& a : list) {
-      s += fmt::format("aborted\t{}\t{}\t{}\t{}\t{}\n", tp.topic, tp.partition.value(),
-                       a.producer_id, a.first_offset, a.last_offset);
     }
   }
   return s;
@@ -461,10 +436,8 @@ Status TransactionCoordinator::Parse(std::string_view text) {
       txn->offsets[group][{std::string(f[1]), PartitionId(static_cast<int32_t>(a))}] =
           CommittedOffset{Offset(b), md, Timestamp(NowMs())};
     } else if (f[0] == "aborted" && f.size() == 6) {
-      if (!num(f[2], &a) || !num(f[3], &b) || !num(f[4], &c) || !num(f[5], &d)) {
-        return bad("malformed aborted line");
-      }
-      aborted_[{std::string(f[1]), PartitionId(static_cast<int32_t>(a))}].push_back({b, c, d});
+      // Written by earlier versions, which kept the aborted transactions here; the partitions'
+      // transaction indexes hold them now (rebuilt from the markers in the log).
     } else {
       return bad("unknown line");
     }

@@ -10,10 +10,10 @@
 // every partition, applies staged offsets on commit, then writes Complete*. Recover() finishes
 // what a crash interrupted: PrepareCommit completes its commit, Ongoing and PrepareAbort abort.
 //
-// Partition-side state lives here too, in memory: per partition the first offsets of the
-// ongoing transactions (the last stable offset is the smallest, else the high watermark) and,
-// persisted with the state, the aborted transactions (producer id, first offset, marker offset)
-// a read_committed Fetch returns.
+// Partition-side state (each partition's open transactions, last stable offset and aborted
+// transactions) is core's: Partition::last_stable_offset and AbortedTransactions, kept from the
+// batches and markers in the log (core/txn_index.h). After writing markers, the coordinator
+// calls the marker listener for each partition, so parked read_committed fetches wake at once.
 //
 // Thread safety: thread-safe. Transactional appends hold AppendGuard() (shared) so that a marker
 // (written under the exclusive lock) never lands between a check and its append.
@@ -21,6 +21,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <set>
@@ -42,12 +43,6 @@ enum class TxnState : int {
   kPrepareAbort = 3,
   kCompleteCommit = 4,
   kCompleteAbort = 5,
-};
-
-struct AbortedTxn {
-  int64_t producer_id;
-  int64_t first_offset;
-  int64_t last_offset;  // the ABORT marker's offset
 };
 
 class TransactionCoordinator {
@@ -86,10 +81,15 @@ class TransactionCoordinator {
 
   std::shared_mutex& append_mutex() { return mu_; }
 
-  // The last stable offset of `tp` given its high watermark.
-  int64_t LastStableOffset(const TopicPartition& tp, int64_t high_watermark) const;
-  // Aborted transactions of `tp` that overlap [from, to).
-  std::vector<AbortedTxn> AbortedIn(const TopicPartition& tp, int64_t from, int64_t to) const;
+  // Whether a transaction not yet completed staged an offset of `group` for `tp` (TxnOffsetCommit):
+  // OffsetFetch with require_stable answers UNSTABLE_OFFSET_COMMIT for it.
+  bool HasPendingOffset(const std::string& group, const TopicPartition& tp) const;
+
+  // Called (under the coordinator's lock; it must not call back into the coordinator) after a
+  // marker is appended to `tp`. Set before serving.
+  void SetMarkerListener(std::function<void(const TopicPartition&)> listener) {
+    marker_listener_ = std::move(listener);
+  }
 
  private:
   struct Txn {
@@ -119,7 +119,7 @@ class TransactionCoordinator {
   std::map<std::string, Txn> txns_;
   std::map<int64_t, std::string> by_pid_;  // producer id -> transactional id
   std::set<std::string> open_;             // ids in Ongoing or Prepare*
-  std::map<TopicPartition, std::vector<AbortedTxn>> aborted_;
+  std::function<void(const TopicPartition&)> marker_listener_;
 };
 
 }  // namespace sluice::kafka

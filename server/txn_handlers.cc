@@ -2,6 +2,9 @@
 // machine is in TransactionCoordinator; these translate requests and error codes.
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <functional>
+
 #include "server/protocol/error_codes.h"
 #include "server/request_handler.h"
 
@@ -23,8 +26,48 @@ std::string Why(std::string_view api, const std::string& txn_id, int16_t code,
 
 }  // namespace
 
+std::optional<std::string> RequestHandler::CheckTxnIdAccess(const RequestHeader& h,
+                                                            const std::string& txn_id,
+                                                            const ClientInfo& client) {
+  if (Permitted(client, auth::ResourceType::kTransactionalId, txn_id, auth::kWrite)) {
+    return std::nullopt;
+  }
+  return Denied(client, h, "transactional id", {txn_id}, "TRANSACTIONAL_ID_AUTHORIZATION_FAILED");
+}
+
 Reply RequestHandler::HandleAddPartitionsToTxn(const RequestHeader& h,
-                                               const AddPartitionsToTxnRequest& req) {
+                                               const AddPartitionsToTxnRequest& req,
+                                               const ClientInfo& client) {
+  AddPartitionsToTxnResponse resp;
+  // Kafka's answer to a refusal: the refused partitions get the authorization error, the others
+  // OPERATION_NOT_ATTEMPTED; nothing is added.
+  auto refused = [&](const std::function<int16_t(const std::string&)>& code_of,
+                     std::string why) -> Reply {
+    for (const auto& t : req.topics) {
+      AddPartitionsToTxnResponse::Topic rt{t.name, {}};
+      for (int32_t p : t.partitions) rt.results.push_back({p, code_of(t.name)});
+      resp.results.push_back(std::move(rt));
+    }
+    return {Frame(h, resp), false, std::move(why)};
+  };
+  if (auto why = CheckTxnIdAccess(h, req.transactional_id, client)) {
+    return refused([](const std::string&) { return kTransactionalIdAuthorizationFailed; }, *why);
+  }
+  std::vector<std::string> denied;
+  for (const auto& t : req.topics) {
+    if (!Permitted(client, auth::ResourceType::kTopic, t.name, auth::kWrite)) {
+      denied.push_back(t.name);
+    }
+  }
+  if (!denied.empty()) {
+    return refused(
+        [&](const std::string& name) -> int16_t {
+          return std::find(denied.begin(), denied.end(), name) != denied.end()
+                     ? kTopicAuthorizationFailed
+                     : kOperationNotAttempted;
+        },
+        Denied(client, h, "topic", denied, "TOPIC_AUTHORIZATION_FAILED"));
+  }
   std::vector<TopicPartition> parts;
   for (const auto& t : req.topics) {
     for (int32_t p : t.partitions) parts.push_back({t.name, PartitionId(p)});
@@ -47,7 +90,6 @@ Reply RequestHandler::HandleAddPartitionsToTxn(const RequestHeader& h,
     }
   }
   code = ForVersion(code, h.api_version);
-  AddPartitionsToTxnResponse resp;
   for (const auto& t : req.topics) {
     AddPartitionsToTxnResponse::Topic rt{t.name, {}};
     for (int32_t p : t.partitions) rt.results.push_back({p, code});
@@ -57,8 +99,18 @@ Reply RequestHandler::HandleAddPartitionsToTxn(const RequestHeader& h,
 }
 
 Reply RequestHandler::HandleAddOffsetsToTxn(const RequestHeader& h,
-                                            const AddOffsetsToTxnRequest& req) {
+                                            const AddOffsetsToTxnRequest& req,
+                                            const ClientInfo& client) {
   TxnErrorResponse resp;
+  if (auto why = CheckTxnIdAccess(h, req.transactional_id, client)) {
+    resp.error_code = kTransactionalIdAuthorizationFailed;
+    return {Frame(h, resp), false, *why};
+  }
+  if (!Permitted(client, auth::ResourceType::kGroup, req.group_id, auth::kRead)) {
+    resp.error_code = kGroupAuthorizationFailed;
+    return {Frame(h, resp), false,
+            Denied(client, h, "group", {req.group_id}, "GROUP_AUTHORIZATION_FAILED")};
+  }
   std::string message;
   if (req.transactional_id.empty() || !ValidateGroupId(req.group_id).ok()) {
     resp.error_code = kInvalidRequest;
@@ -72,8 +124,13 @@ Reply RequestHandler::HandleAddOffsetsToTxn(const RequestHeader& h,
           Why("AddOffsetsToTxn", req.transactional_id, resp.error_code, message)};
 }
 
-Reply RequestHandler::HandleEndTxn(const RequestHeader& h, const EndTxnRequest& req) {
+Reply RequestHandler::HandleEndTxn(const RequestHeader& h, const EndTxnRequest& req,
+                                   const ClientInfo& client) {
   TxnErrorResponse resp;
+  if (auto why = CheckTxnIdAccess(h, req.transactional_id, client)) {
+    resp.error_code = kTransactionalIdAuthorizationFailed;
+    return {Frame(h, resp), false, *why};
+  }
   std::string message;
   if (req.transactional_id.empty()) {
     resp.error_code = kInvalidRequest;
@@ -88,11 +145,28 @@ Reply RequestHandler::HandleEndTxn(const RequestHeader& h, const EndTxnRequest& 
 }
 
 Reply RequestHandler::HandleTxnOffsetCommit(const RequestHeader& h,
-                                            const TxnOffsetCommitRequest& req) {
+                                            const TxnOffsetCommitRequest& req,
+                                            const ClientInfo& client) {
   std::map<TopicPartition, CommittedOffset> offsets;
   TxnOffsetCommitResponse resp;
   int16_t code = kNone;
   std::string message;
+  std::string why;
+  if (auto denied = CheckTxnIdAccess(h, req.transactional_id, client)) {
+    code = kTransactionalIdAuthorizationFailed;
+    why = *denied;
+  } else if (!Permitted(client, auth::ResourceType::kGroup, req.group_id, auth::kRead)) {
+    code = kGroupAuthorizationFailed;
+    why = Denied(client, h, "group", {req.group_id}, "GROUP_AUTHORIZATION_FAILED");
+  }
+  if (code != kNone) {
+    for (const auto& t : req.topics) {
+      AddPartitionsToTxnResponse::Topic rt{t.name, {}};
+      for (const auto& p : t.partitions) rt.results.push_back({p.partition_index, code});
+      resp.results.push_back(std::move(rt));
+    }
+    return {Frame(h, resp), false, why};
+  }
   {
     std::shared_lock<std::shared_mutex> lock(topics_mu_);
     for (const auto& t : req.topics) {

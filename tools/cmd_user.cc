@@ -136,7 +136,7 @@ std::string Describe(const Permission& p) {
   if (p.operations & kafka::auth::kRead) ops += ops.empty() ? "read" : ",read";
   if (p.operations & kafka::auth::kWrite) ops += ops.empty() ? "write" : ",write";
   if (p.operations & kafka::auth::kAdmin) ops += ops.empty() ? "admin" : ",admin";
-  return fmt::format("{} {}{}: {}", p.type == ResourceType::kTopic ? "topic" : "group",
+  return fmt::format("{} {}{}: {}", kafka::auth::ResourceTypeName(p.type),
                      p.prefix.empty() ? "*" : p.prefix, p.prefix.empty() ? "" : "*", ops);
 }
 
@@ -158,21 +158,34 @@ struct GrantArgs {
   std::string name;
   std::string topic_prefix;
   std::string group_prefix;
+  std::string transactional_id_prefix;
   bool read = false, write = false, admin = false;
 };
 
 Status RunGrant(const CliContext& ctx, const GrantArgs& args, bool grant) {
-  if (args.topic_prefix.empty() == args.group_prefix.empty()) {
-    return UsageError("give exactly one of --topic-prefix P or --group-prefix P ('*' = all)");
+  const int given = !args.topic_prefix.empty() + !args.group_prefix.empty() +
+                    !args.transactional_id_prefix.empty();
+  if (given != 1) {
+    return UsageError(
+        "give exactly one of --topic-prefix P, --group-prefix P or --transactional-id-prefix P "
+        "('*' = all)");
   }
-  bool topic = !args.topic_prefix.empty();
-  const std::string& prefix = topic ? args.topic_prefix : args.group_prefix;
+  const ResourceType type = !args.topic_prefix.empty()   ? ResourceType::kTopic
+                            : !args.group_prefix.empty() ? ResourceType::kGroup
+                                                         : ResourceType::kTransactionalId;
+  const std::string& prefix = type == ResourceType::kTopic   ? args.topic_prefix
+                              : type == ResourceType::kGroup ? args.group_prefix
+                                                             : args.transactional_id_prefix;
   SLUICE_RETURN_IF_ERROR(CredentialStore::ValidatePrefix(prefix));
   uint8_t ops = (args.read ? kafka::auth::kRead : 0) | (args.write ? kafka::auth::kWrite : 0) |
                 (args.admin ? kafka::auth::kAdmin : 0);
   if (ops == 0) return UsageError("give at least one of --read, --write, --admin");
-  if (!topic && (ops & ~kafka::auth::kRead)) {
+  if (type == ResourceType::kGroup && (ops & ~kafka::auth::kRead)) {
     return UsageError("groups only have --read (it covers joining, committing and describing)");
+  }
+  if (type == ResourceType::kTransactionalId && ops != kafka::auth::kWrite) {
+    return UsageError(
+        "transactional ids only have --write (it covers using the id in transactions)");
   }
   SLUICE_ASSIGN_OR_RETURN(auto lock, CredentialsLock::Take(ctx.data_dir));
   SLUICE_ASSIGN_OR_RETURN(CredentialStore store, CredentialStore::Load(ctx.data_dir));
@@ -181,7 +194,7 @@ Status RunGrant(const CliContext& ctx, const GrantArgs& args, bool grant) {
     return NotFound("no user '{}'; add it first with `sluice user add {}`", args.name, args.name);
   }
   Permission want;
-  want.type = topic ? ResourceType::kTopic : ResourceType::kGroup;
+  want.type = type;
   want.prefix = prefix == "*" ? "" : prefix;
   auto& perms = it->second.permissions;
   Permission* entry = nullptr;
@@ -211,10 +224,13 @@ void AddGrantOptions(CLI::App* cmd, GrantArgs& args) {
                   "Topics whose name starts with this ('*' = every topic)");
   cmd->add_option("--group-prefix", args.group_prefix,
                   "Consumer groups whose id starts with this ('*' = every group)");
+  cmd->add_option("--transactional-id-prefix", args.transactional_id_prefix,
+                  "Transactional ids that start with this ('*' = every id); --write only");
   cmd->add_flag("--read", args.read,
                 "Consume, list offsets, see in Metadata; for groups: join, "
                 "commit, fetch offsets, describe");
-  cmd->add_flag("--write", args.write, "Produce (topics only)");
+  cmd->add_flag("--write", args.write,
+                "Produce (topics); run transactions with the id (transactional ids)");
   cmd->add_flag("--admin", args.admin, "Create and delete topics (topics only)");
 }
 

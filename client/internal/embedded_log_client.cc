@@ -182,7 +182,8 @@ class EmbeddedLogClient final : public LogClient {
                       .auto_offset_reset = config.auto_offset_reset,
                       .max_poll_records = config.max_poll_records,
                       .max_partition_fetch_bytes = config.max_partition_fetch_bytes,
-                      .session_timeout = config.session_timeout};
+                      .session_timeout = config.session_timeout,
+                      .isolation = config.isolation};
     auto c = Consumer::Create(log_, o);
     if (!c.ok()) return c.status();
     return std::unique_ptr<LogConsumer>(new EmbeddedConsumer(log_, config, std::move(c).value()));

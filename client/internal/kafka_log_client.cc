@@ -455,14 +455,17 @@ class KafkaConsumer final : public LogConsumer {
                         : config_.auto_offset_reset == AutoOffsetReset::kLatest ? "latest"
                                                                                 : "error";
     auto conf = NewConf(
-        options_, {{"group.id", group},
-                   {"enable.auto.commit", "false"},
-                   {"auto.offset.reset", reset},
-                   {"session.timeout.ms", std::to_string(config_.session_timeout.count())},
-                   {"heartbeat.interval.ms",
-                    std::to_string(std::max<int64_t>(config_.session_timeout.count() / 4, 1))},
-                   {"max.partition.fetch.bytes", std::to_string(config_.max_partition_fetch_bytes)},
-                   {"fetch.wait.max.ms", "100"}});
+        options_,
+        {{"group.id", group},
+         {"enable.auto.commit", "false"},
+         {"auto.offset.reset", reset},
+         {"session.timeout.ms", std::to_string(config_.session_timeout.count())},
+         {"heartbeat.interval.ms",
+          std::to_string(std::max<int64_t>(config_.session_timeout.count() / 4, 1))},
+         {"max.partition.fetch.bytes", std::to_string(config_.max_partition_fetch_bytes)},
+         {"isolation.level",
+          config_.isolation == Isolation::kReadCommitted ? "read_committed" : "read_uncommitted"},
+         {"fetch.wait.max.ms", "100"}});
     if (!conf.ok()) return conf.status();
     rd_kafka_conf_set_opaque(*conf, this);
     rd_kafka_conf_set_rebalance_cb(*conf, &KafkaConsumer::OnRebalance);
@@ -532,7 +535,12 @@ class KafkaConsumer final : public LogConsumer {
   }
 
   Result<Offset> Position(const TopicPartition& tp) override {
-    if (auto it = positions_.find(tp); it != positions_.end()) return it->second;
+    if (auto it = positions_.find(tp); it != positions_.end()) {
+      // librdkafka's own position also steps over what it never hands out (transaction markers,
+      // records of aborted transactions), so a read_committed consumer reaches the end offset.
+      // It is invalid after a seek until something is consumed, so it never moves back.
+      return std::max(it->second, LibraryPosition(tp));
+    }
     auto owned = assignment();
     if (!std::binary_search(owned.begin(), owned.end(), tp)) {
       return InvalidArgument("{}-{} is not assigned to this consumer", tp.topic, tp.partition);
@@ -682,6 +690,15 @@ class KafkaConsumer final : public LogConsumer {
       for (const auto& tp : tps) self->positions_.erase(tp);
       rd_kafka_assign(rk, nullptr);
     }
+  }
+
+  // librdkafka's application position of `tp` (the offset after what it consumed), or -1.
+  Offset LibraryPosition(const TopicPartition& tp) {
+    PartitionList list(rd_kafka_topic_partition_list_new(1));
+    rd_kafka_topic_partition_list_add(list.get(), tp.topic.c_str(), tp.partition.value());
+    if (rd_kafka_position(rk_, list.get()) != RD_KAFKA_RESP_ERR_NO_ERROR) return Offset(-1);
+    const int64_t at = list.get()->elems[0].offset;
+    return Offset(at >= 0 ? at : -1);
   }
 
   Result<Offset> Watermark(const TopicPartition& tp, bool low) {

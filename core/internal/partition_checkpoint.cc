@@ -7,7 +7,8 @@
 namespace sluice::internal {
 
 // Layout: BE32 magic, u8 version, BE64 log start offset, BE64 recovery point, producer state
-// (ProducerStateTable::EncodeTo), BE32 CRC-32C of everything before it.
+// (ProducerStateTable::EncodeTo), transaction index (TxnIndex::EncodeTo; version 2 on), BE32
+// CRC-32C of everything before it. Version 1 (no transaction index) is still read.
 std::string PartitionCheckpoint::Encode() const {
   std::string out(21, '\0');
   varint::PutBE32(out.data(), segment_format::kCheckpointMagic);
@@ -15,6 +16,7 @@ std::string PartitionCheckpoint::Encode() const {
   varint::PutBE64(out.data() + 5, static_cast<uint64_t>(log_start_offset.value()));
   varint::PutBE64(out.data() + 13, static_cast<uint64_t>(recovery_point.value()));
   producers.EncodeTo(&out);
+  txn.EncodeTo(&out);
   char crc[4];
   varint::PutBE32(crc, crc32c::Value(out));
   out.append(crc, 4);
@@ -29,7 +31,8 @@ Result<PartitionCheckpoint> PartitionCheckpoint::Decode(std::string_view bytes) 
   if (varint::GetBE32(body.data()) != segment_format::kCheckpointMagic) {
     return Corruption("recovery-point file has the wrong magic number");
   }
-  if (static_cast<uint8_t>(body[4]) != segment_format::kCheckpointVersion) {
+  const uint8_t version = static_cast<uint8_t>(body[4]);
+  if (version != segment_format::kCheckpointVersion && version != 1) {
     return Corruption("recovery-point file has unknown version {}", static_cast<int>(body[4]));
   }
   PartitionCheckpoint c;
@@ -37,6 +40,11 @@ Result<PartitionCheckpoint> PartitionCheckpoint::Decode(std::string_view bytes) 
   c.recovery_point = Offset(static_cast<int64_t>(varint::GetBE64(body.data() + 13)));
   std::string_view rest = body.substr(21);
   SLUICE_ASSIGN_OR_RETURN(c.producers, ProducerStateTable::DecodeFrom(&rest));
+  if (version == 1) {
+    c.txn_known = false;
+  } else {
+    SLUICE_ASSIGN_OR_RETURN(c.txn, TxnIndex::DecodeFrom(&rest));
+  }
   if (!rest.empty()) return Corruption("recovery-point file has {} stray bytes", rest.size());
   if (c.log_start_offset.value() < 0 || c.recovery_point < c.log_start_offset) {
     return Corruption("recovery-point file has log start {} above recovery point {}",

@@ -16,6 +16,7 @@
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
+#include <limits>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -60,6 +61,10 @@ class PartitionImpl final : public Partition {
     return Offset(log_start_.load(std::memory_order_acquire));
   }
   Offset high_watermark() const override { return Offset(hw_.load(std::memory_order_acquire)); }
+  Offset last_stable_offset() const override;
+  std::vector<AbortedTxn> AbortedTransactions(Offset from, Offset to) const override;
+  bool WaitForStableData(Offset offset,
+                         std::chrono::steady_clock::time_point deadline) const override;
   Offset synced_offset() const override {
     if (options_.read_only) return high_watermark();  // the writer's syncs are not visible here
     std::lock_guard<std::mutex> l(sync_mu_);
@@ -102,6 +107,14 @@ class PartitionImpl final : public Partition {
   Status FailedStatus() const;
   Status WaitDurable(Offset target);
   void NotifyReaders();
+  // Feeds a batch written or replayed to the transaction index. REQUIRES: append_mu_ held (or
+  // recovery, before readers exist).
+  void TrackTxn(const RecordBatchView& batch) const;
+  // Replaces the transaction index (from a checkpoint, or empty for a rebuild).
+  void ResetTxn(TxnIndex index) const;
+  // Blocks until pred() or the deadline; woken by every append.
+  template <typename Pred>
+  bool WaitFor(std::chrono::steady_clock::time_point deadline, Pred pred) const;
   // Notifies the AddListener signals.
   void NotifyListeners() const;
   // Retention and DeleteSegmentsBefore: `count(segments)` says how many of the oldest segments
@@ -163,6 +176,14 @@ class PartitionImpl final : public Partition {
 
   mutable std::mutex append_mu_;
   mutable ProducerStateTable producers_;
+  // The transaction index, written under append_mu_ and txn_mu_, read under txn_mu_;
+  // first_unstable_ mirrors its first unstable offset (INT64_MAX if none) for lock-free LSO
+  // reads. A writer updates both before it publishes the new high watermark, so a reader that
+  // loads the high watermark first and then these sees a consistent LSO.
+  mutable std::mutex txn_mu_;
+  mutable TxnIndex txn_;
+  static constexpr int64_t kNoUnstable = std::numeric_limits<int64_t>::max();
+  mutable std::atomic<int64_t> first_unstable_{kNoUnstable};
   PartitionCheckpoint checkpoint_;  // last one written or loaded
   bool loaded_ = false;             // Load succeeded; until then Close must not mark anything clean
   bool closed_ = false;

@@ -184,9 +184,19 @@ Status PartitionImpl::Load() {
   }
   log_start = std::max(log_start, bases.front());
   log_start_.store(log_start.value());
-  if (cp && !options_.repair) producers_ = cp->producers;  // a repair rebuilds it
+  if (cp && !options_.repair) {  // a repair rebuilds them
+    producers_ = cp->producers;
+    ResetTxn(cp->txn);
+  }
   Offset recovery_point = cp ? cp->recovery_point : bases.front();
   if (options_.repair) recovery_point = bases.front();  // check every batch
+  if (cp && !cp->txn_known) {
+    // A version 1 checkpoint has no transaction index: rebuild it (and the producer state, which
+    // replaying onto the snapshot leaves as it was) from every batch, once.
+    recovery_point = bases.front();
+    clean = false;
+    report_.notes += "the transaction index was rebuilt from the whole log (old checkpoint); ";
+  }
   if (!lost.ok() || options_.repair) clean = false;
 
   if (clean && !options_.verify_all) {
@@ -197,6 +207,7 @@ Status PartitionImpl::Load() {
       report_.notes +=
           fmt::format("the clean-shutdown state did not check out ({}); ", s.message());
       producers_ = cp->producers;
+      ResetTxn(cp->txn);
     }
   }
   if (!report_.clean_shutdown) {
@@ -332,7 +343,10 @@ Status PartitionImpl::Recover(const std::vector<Offset>& bases, Offset recovery_
         0, size, seg->base_offset(), /*validate=*/true,
         [&](const RecordBatchView& b, uint64_t) {
           seg->Track(b);
-          if (b.base_offset() >= recovery_point) producers_.Update(b);
+          if (b.base_offset() >= recovery_point) {
+            producers_.Update(b);
+            TrackTxn(b);
+          }
         },
         &stop));
     if (stop.clean) continue;
@@ -420,6 +434,7 @@ Status PartitionImpl::GrowTail(Segment* seg) const {
       [&](const RecordBatchView& b, uint64_t) {
         seg->Track(b);
         producers_.Update(b);
+        TrackTxn(b);
       },
       &stop);
 }
@@ -522,6 +537,10 @@ Result<int> PartitionImpl::DeleteOldestSegments(std::string_view why_writer, Cou
   // The new log start is durable before any file goes, so it never moves back after a crash.
   Offset new_start = (*segs)[k]->base_offset();
   log_start_.store(std::max(log_start_.load(), new_start.value()), std::memory_order_release);
+  {
+    std::lock_guard<std::mutex> t(txn_mu_);
+    txn_.DropBefore(Offset(log_start_.load()));
+  }
   Status s = CheckpointLocked();
   if (!s.ok()) return MarkFailed(s);
   PublishSegments(std::make_shared<const SegmentList>(segs->begin() + k, segs->end()));

@@ -104,10 +104,10 @@ Result<CredentialStore> CredentialStore::Parse(std::string_view text, std::strin
         return bad("malformed scram entry");
       }
       current->scram[*m] = {*salt, static_cast<int32_t>(iterations), *stored, *server};
-    } else if (f.size() == 4 && f[0] == "allow" && current &&
-               (f[1] == "topic" || f[1] == "group") && ValidatePrefix(f[2]).ok()) {
+    } else if (f.size() == 4 && f[0] == "allow" && current && ParseResourceType(f[1]) &&
+               ValidatePrefix(f[2]).ok()) {
       Permission p;
-      p.type = f[1] == "topic" ? ResourceType::kTopic : ResourceType::kGroup;
+      p.type = *ParseResourceType(f[1]);
       p.prefix = f[2] == "*" ? "" : std::string(f[2]);
       for (char c : f[3]) {
         if (c == 'r')
@@ -138,7 +138,7 @@ std::string CredentialStore::Render() const {
                       Base64Encode(c.salt), Base64Encode(c.stored_key), Base64Encode(c.server_key));
     }
     for (const Permission& p : user.permissions) {
-      out += fmt::format("allow {} {} {}\n", p.type == ResourceType::kTopic ? "topic" : "group",
+      out += fmt::format("allow {} {} {}\n", ResourceTypeName(p.type),
                          p.prefix.empty() ? "*" : p.prefix, OpsLetters(p.operations));
     }
   }
@@ -176,6 +176,26 @@ std::optional<ScramCredential> CredentialStore::Lookup(const std::string& user,
   auto it = u->scram.find(m);
   if (it == u->scram.end()) return std::nullopt;
   return it->second;
+}
+
+const char* ResourceTypeName(ResourceType type) {
+  switch (type) {
+    case ResourceType::kTopic:
+      return "topic";
+    case ResourceType::kGroup:
+      return "group";
+    case ResourceType::kTransactionalId:
+      return "transactional-id";
+  }
+  return "?";
+}
+
+std::optional<ResourceType> ParseResourceType(std::string_view name) {
+  for (ResourceType t :
+       {ResourceType::kTopic, ResourceType::kGroup, ResourceType::kTransactionalId}) {
+    if (name == ResourceTypeName(t)) return t;
+  }
+  return std::nullopt;
 }
 
 bool CredentialStore::Allowed(const std::string& user, ResourceType type, std::string_view name,

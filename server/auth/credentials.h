@@ -25,7 +25,12 @@
 
 namespace sluice::kafka::auth {
 
-enum class ResourceType { kTopic, kGroup };
+// Topics and groups as in Kafka's ACLs; transactional ids (write: use the id in InitProducerId,
+// AddPartitionsToTxn, AddOffsetsToTxn, EndTxn, TxnOffsetCommit and find its coordinator).
+enum class ResourceType { kTopic, kGroup, kTransactionalId };
+// "topic", "group", "transactional-id": the names in the credentials file and `sluice user list`.
+const char* ResourceTypeName(ResourceType type);
+std::optional<ResourceType> ParseResourceType(std::string_view name);
 // Bits of a permission.
 enum Operation : uint8_t { kRead = 1, kWrite = 2, kAdmin = 4 };
 

@@ -34,7 +34,7 @@ namespace sluice::kafka {
   X(ListOffsets, 2, 1, 3, 6, ListOffsetsRequest, HandleListOffsets)                       \
   X(Metadata, 3, 0, 4, 9, MetadataRequest, HandleMetadata)                                \
   X(OffsetCommit, 8, 2, 7, 8, OffsetCommitRequest, HandleOffsetCommit)                    \
-  X(OffsetFetch, 9, 1, 5, 6, OffsetFetchRequest, HandleOffsetFetch)                       \
+  X(OffsetFetch, 9, 1, 7, 6, OffsetFetchRequest, HandleOffsetFetch)                       \
   X(FindCoordinator, 10, 0, 2, 3, FindCoordinatorRequest, HandleFindCoordinator)          \
   X(JoinGroup, 11, 0, 5, 6, JoinGroupRequest, HandleJoinGroup)                            \
   X(Heartbeat, 12, 0, 3, 4, HeartbeatRequest, HandleHeartbeat)                            \

@@ -43,6 +43,8 @@ enum ErrorCode : int16_t {
   kInvalidProducerIdMapping = 49,
   kInvalidTransactionTimeout = 50,
   kConcurrentTransactions = 51,
+  kTransactionalIdAuthorizationFailed = 53,
+  kOperationNotAttempted = 55,
   kKafkaStorageError = 56,
   kNonEmptyGroup = 68,
   kGroupIdNotFound = 69,
@@ -51,6 +53,7 @@ enum ErrorCode : int16_t {
   kUnknownProducerId = 59,
   kGroupSubscribedToTopic = 86,
   kInvalidRecord = 87,
+  kUnstableOffsetCommit = 88,
   kProducerFenced = 90,
   kUnsupportedEndpointType = 115,
 };

@@ -1,4 +1,5 @@
-// OffsetCommit (8) v2..7 and OffsetFetch (9) v1..5. Layouts: Apache Kafka's definitions.
+// OffsetCommit (8) v2..7 and OffsetFetch (9) v1..7 (flexible from 6). Layouts: Apache Kafka's
+// definitions.
 #pragma once
 
 #include <cstdint>
@@ -58,6 +59,9 @@ struct OffsetFetchRequest {
   std::string group_id;
   // nullopt (v2+ null array) = every committed partition of the group.
   std::optional<std::vector<Topic>> topics;
+  // v7+: answer UNSTABLE_OFFSET_COMMIT for a partition with a transactional offset not yet
+  // committed or aborted (KIP-447), instead of the last committed offset.
+  bool require_stable = false;
 
   Status Decode(WireReader& r, int16_t version);
   void Encode(WireWriter& w, int16_t version) const;

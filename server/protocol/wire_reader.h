@@ -72,6 +72,13 @@ class WireReader {
     if (n > 0) Charge(static_cast<size_t>(n) * sizeof(T));
     return n;
   }
+  // The same for a COMPACT_ARRAY.
+  template <typename T>
+  int32_t CompactArrayCountOf(size_t min_element_bytes, bool nullable = false) {
+    int32_t n = CompactArrayCount(min_element_bytes, nullable);
+    if (n > 0) Charge(static_cast<size_t>(n) * sizeof(T));
+    return n;
+  }
   // ArrayCountOf + resize, for arrays that cannot be null.
   template <typename T>
   void ResizeArray(std::vector<T>& v, size_t min_element_bytes) {

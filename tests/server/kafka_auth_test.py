@@ -290,6 +290,83 @@ def case_permission(s):
     s.server.stop()
 
 
+def case_txn_permission(s):
+    """Transactions under SASL (issue 16): write on the transactional id for every transaction
+    API, write on the topics a transaction adds, read on the group whose offsets it commits."""
+    from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
+    add_user(s.data, 'noid', 'noid-secret', ['--topic-prefix', 'tx', '--read', '--write'])
+    add_user(s.data, 'nowrite', 'nowrite-secret', ['--topic-prefix', 'tx', '--read'],
+             ['--transactional-id-prefix', 'app-', '--write'])
+    add_user(s.data, 'nogroup', 'nogroup-secret', ['--topic-prefix', 'tx', '--read', '--write'],
+             ['--transactional-id-prefix', 'app-', '--write'], ['--group-prefix', 'mine', '--read'])
+    r = sluice('user', 'grant', 'nogroup', '--data', s.data, '--transactional-id-prefix', 'x',
+               '--read')
+    check(r.returncode != 0 and '--write' in r.stderr,
+          'transactional ids take --write only: %s' % first(r.stderr))
+    s.server.start()
+    r = s.kcat('PLAIN', 'alice', 'alice-secret', '-P', '-t', 'tx', stdin='plain\n')
+    check(r.returncode == 0, 'alice created tx')
+
+    def producer(user, tid):
+        return Producer(dict(s.ck_conf('PLAIN', user, user + '-secret'),
+                             **{'transactional.id': tid, 'linger.ms': 1}))
+
+    def error_name(e):
+        return e.args[0].name() if e.args and hasattr(e.args[0], 'name') else repr(e)
+
+    # No permission on the transactional id: InitProducerId (after FindCoordinator) is refused.
+    p = producer('noid', 'app-1')
+    try:
+        p.init_transactions(20)
+        fail('init_transactions without write on the transactional id succeeded')
+    except KafkaException as e:
+        check(error_name(e) == 'TRANSACTIONAL_ID_AUTHORIZATION_FAILED',
+              'noid: init_transactions refused: %s' % e.args[0])
+    # The id, but no write on the topic: AddPartitionsToTxn refuses it.
+    p = producer('nowrite', 'app-2')
+    p.init_transactions(20)
+    p.begin_transaction()
+    p.produce('tx', b'denied', partition=0)
+    try:
+        p.commit_transaction(20)
+        fail('a transaction wrote to a topic without write permission')
+    except KafkaException as e:
+        check('TOPIC_AUTHORIZATION_FAILED' in str(e.args[0]) or
+              error_name(e) == 'TOPIC_AUTHORIZATION_FAILED',
+              'nowrite: the transaction is refused the topic: %s' % e.args[0])
+    # Id and topic, but not the group: AddOffsetsToTxn refuses the offsets.
+    c = Consumer(dict(s.ck_conf('PLAIN', 'nogroup', 'nogroup-secret'),
+                      **{'group.id': 'mine-1', 'enable.auto.commit': False}))
+    p = producer('nogroup', 'app-3')
+    p.init_transactions(20)
+    p.begin_transaction()
+    p.produce('tx', b'ok', partition=0)
+    meta = Consumer(dict(s.ck_conf('PLAIN', 'nogroup', 'nogroup-secret'),
+                         **{'group.id': 'theirs'})).consumer_group_metadata()
+    try:
+        p.send_offsets_to_transaction([TopicPartition('tx', 0, 1)], meta, 20)
+        fail('offsets of a group without read permission joined a transaction')
+    except KafkaException as e:
+        check(error_name(e) == 'GROUP_AUTHORIZATION_FAILED' or
+              'GROUP_AUTHORIZATION_FAILED' in str(e.args[0]),
+              'nogroup: the offsets of group "theirs" are refused: %s' % e.args[0])
+    # With every permission the same producer commits records and offsets.
+    p = producer('nogroup', 'app-4')
+    p.init_transactions(20)
+    p.begin_transaction()
+    p.produce('tx', b'committed', partition=0)
+    p.send_offsets_to_transaction([TopicPartition('tx', 0, 1)], c.consumer_group_metadata(), 20)
+    p.commit_transaction(20)
+    c.close()
+    log = s.server.logtext()
+    for what in ("InitProducerId", "AddPartitionsToTxn", "AddOffsetsToTxn"):
+        check("not permitted %s" % what in log or
+              (what == 'InitProducerId' and "not permitted FindCoordinator" in log),
+              'server logged the refused %s' % what)
+    check('TRANSACTIONAL_ID_AUTHORIZATION_FAILED' in log, 'the log names the error')
+    s.server.stop()
+
+
 def case_insecure(tmp):
     data = os.path.join(tmp, 'data')
     r = sluice('serve', '--data', data, '--listen', '0.0.0.0:0', timeout=10)
@@ -317,7 +394,8 @@ def main():
         cases = {'clients': (case_clients, {}), 'password': (case_password, {}),
                  'expired': (case_expired, {'server_cert': 'expired'}),
                  'other_ca': (case_other_ca, {'client_auth': 'required'}),
-                 'permission': (case_permission, {})}
+                 'permission': (case_permission, {}),
+                 'txn_permission': (case_txn_permission, {})}
         if c not in cases:
             fail('unknown case ' + c)
         run, options = cases[c]

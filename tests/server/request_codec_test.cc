@@ -61,6 +61,7 @@ RequestBody SampleBody(int16_t key) {
       OffsetFetchRequest r;
       r.group_id = "g";
       r.topics = std::vector<OffsetFetchRequest::Topic>{{"t1", {0, 1}}};
+      r.require_stable = true;  // v7+
       return r;
     }
     case ApiKey::kFindCoordinator:
