@@ -10,10 +10,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <optional>
 #include <random>
 #include <sstream>
@@ -125,25 +127,21 @@ class BrokerCrashTest : public ::testing::Test {
   }
 
   // Runs the job to the end of its input (--until-end), killing it after `kill_after` if it still
-  // runs. Commits after every poll of 40 records, so a run makes many transactions.
-  // With `after_progress`, `kill_after` counts from the job's first progress line (printed a
-  // second after it started processing), so the kill lands mid-stream whatever the start-up took.
+  // runs, or as soon as `kill_when` says so (asked every few milliseconds). Commits after every
+  // poll of 40 records, so a run makes many transactions.
   ChildResult RunJob(std::optional<milliseconds> kill_after, const std::string& failpoint = "",
-                     bool after_progress = false) {
-    const size_t progress_before = after_progress ? CountProgress() : 0;
+                     const std::function<bool()>& kill_when = {}) {
     pid_t pid = SpawnSluice({"-b", address_, "run", "wordcount", "--input", input_, "--output",
                              output_, "--state", state_, "--app", app_, "--commit-interval-ms", "1",
                              "--batch-records", "40", "--until-end"},
                             job_log_, failpoint);
     ChildResult r;
     const auto spawned = std::chrono::steady_clock::now();
-    std::optional<std::chrono::steady_clock::time_point> start;  // when kill_after counts from
-    if (!after_progress) start = spawned;
     int status = 0;
     for (int i = 0; waitpid(pid, &status, WNOHANG) != pid; ++i) {
       const auto now = std::chrono::steady_clock::now();
-      if (!start && i % 10 == 0 && CountProgress() > progress_before) start = now;
-      const bool due = kill_after && start && now - *start >= *kill_after;
+      const bool due =
+          (kill_after && now - spawned >= *kill_after) || (kill_when && i % 10 == 0 && kill_when());
       const bool hung = now - spawned > std::chrono::seconds(120);
       if (due || hung) {
         kill(pid, SIGKILL);
@@ -309,24 +307,36 @@ void BrokerCrashTest::RandomKills() {
   const int rounds = cluster_ ? 5 : 8;
   for (int round = 0; round < rounds; ++round) {
     // A Kafka cluster takes a second or more to settle a killed instance's transaction at the
-    // restart's InitTransactions, so kills there come later.
-    // Even rounds count from the start (kills during start-up and recovery too), odd rounds from
-    // the first progress line (mid-stream on any machine).
-    const bool after_progress = round % 2 == 1;
-    auto delay = after_progress ? milliseconds(rng() % 1000)
-                 : cluster_     ? milliseconds(1500 + rng() % 2500)
-                                : milliseconds(100 + rng() % 600);
-    // Each poll of 40 records sleeps 4 ms, so the kills land while input is left.
-    ChildResult r = RunJob(delay, "after_process:delay=4", after_progress);
+    // restart's InitTransactions, so kills from the start come later there.
+    // Even rounds kill at a random time from the start (during start-up and recovery too); odd
+    // rounds as soon as the group's committed input passes a random point in the first half of
+    // what is left, so they land mid-stream however fast or loaded the machine is (a kill timed
+    // from the first progress line let a fast machine finish the input first).
+    const bool by_progress = round % 2 == 1;
+    const int64_t target = committed + 1 +
+                           static_cast<int64_t>(rng() % static_cast<uint32_t>(std::max<int64_t>(
+                                                            1, (kLines - committed) / 2)));
+    std::optional<milliseconds> delay;
+    if (!by_progress) delay = milliseconds(cluster_ ? 1500 + rng() % 2500 : 100 + rng() % 600);
+    // Each poll of 40 records sleeps 10 ms, so the input takes a while to go through and a
+    // progress check (a Describe of the group) overshoots its target by little.
+    const std::string slow = "after_process:delay=10";
+    ChildResult r = by_progress
+                        ? RunJob(std::nullopt, slow, [&] { return CommittedInput() >= target; })
+                        : RunJob(delay, slow);
     if (!r.killed) {
       ASSERT_TRUE(r.exited && r.exit_code == 0) << "exit code " << r.exit_code << "\n" << JobLog();
       break;
     }
     ++kills;
     int64_t done = CommittedInput();
-    std::printf("kill %d after %d ms%s: %lld input lines committed\n", kills,
-                static_cast<int>(delay.count()), after_progress ? " of progress" : "",
-                static_cast<long long>(done));
+    if (by_progress) {
+      std::printf("kill %d once %lld input lines were committed: %lld committed\n", kills,
+                  static_cast<long long>(target), static_cast<long long>(done));
+    } else {
+      std::printf("kill %d after %d ms: %lld input lines committed\n", kills,
+                  static_cast<int>(delay->count()), static_cast<long long>(done));
+    }
     if (done > committed && done < kLines) ++mid_stream;  // it committed, and input was left
     committed = done;
   }
