@@ -31,47 +31,9 @@ constexpr int kPartitions = 3;
 // Runs the child for `run_for`, then SIGKILLs it; returns everything it printed.
 std::string RunAndKill(const std::string& dir, const std::string& tag,
                        std::chrono::milliseconds run_for) {
-  int fds[2];
-  SLUICE_CHECK(pipe(fds) == 0);
-  pid_t pid = fork();
-  SLUICE_CHECK(pid >= 0);
-  if (pid == 0) {
-    dup2(fds[1], STDOUT_FILENO);
-    close(fds[0]);
-    close(fds[1]);
-    execl(SLUICE_APPEND_CHILD, SLUICE_APPEND_CHILD, dir.c_str(), "65536", tag.c_str(),
-          static_cast<char*>(nullptr));
-    _exit(127);
-  }
-  close(fds[1]);
-  std::string out;
-  char buf[1 << 16];
-  auto deadline = std::chrono::steady_clock::now() + run_for;
-  bool killed = false;
-  while (true) {
-    auto now = std::chrono::steady_clock::now();
-    if (!killed && now >= deadline) {
-      kill(pid, SIGKILL);
-      killed = true;
-    }
-    int wait_ms =
-        killed
-            ? 1000
-            : static_cast<int>(
-                  std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now).count()) +
-                  1;
-    pollfd pfd{fds[0], POLLIN, 0};
-    if (poll(&pfd, 1, wait_ms) <= 0) continue;
-    ssize_t n = read(fds[0], buf, sizeof(buf));
-    if (n <= 0) break;  // EOF: the child is gone
-    out.append(buf, static_cast<size_t>(n));
-  }
-  close(fds[0]);
-  int status = 0;
-  waitpid(pid, &status, 0);
-  EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
-      << "the child exited by itself with status " << status;
-  return out;
+  testing::KilledChild c = testing::RunAndKill({SLUICE_APPEND_CHILD, dir, "65536", tag}, run_for);
+  EXPECT_TRUE(c.killed_by_sigkill) << "the child exited by itself with status " << c.status;
+  return c.out;
 }
 
 TEST(StorageCrashTest, KillNineDuringConcurrentAppendsLosesNothingAcknowledged) {

@@ -1,6 +1,9 @@
 #include "tests/testing/storage_util.h"
 
+#include <poll.h>
+#include <signal.h>
 #include <stdlib.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -139,6 +142,50 @@ std::vector<std::string> SegmentLogs(const std::string& dir) {
   }
   std::sort(logs.begin(), logs.end());
   return logs;
+}
+
+KilledChild RunAndKill(const std::vector<std::string>& argv, std::chrono::milliseconds run_for) {
+  int fds[2];
+  SLUICE_CHECK(pipe(fds) == 0);
+  pid_t pid = fork();
+  SLUICE_CHECK(pid >= 0);
+  if (pid == 0) {
+    dup2(fds[1], STDOUT_FILENO);
+    close(fds[0]);
+    close(fds[1]);
+    std::vector<char*> args;
+    for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    execv(args[0], args.data());
+    _exit(127);
+  }
+  close(fds[1]);
+  KilledChild child;
+  char buf[1 << 16];
+  auto deadline = std::chrono::steady_clock::now() + run_for;
+  bool killed = false;
+  while (true) {
+    auto now = std::chrono::steady_clock::now();
+    if (!killed && now >= deadline) {
+      kill(pid, SIGKILL);
+      killed = true;
+    }
+    int wait_ms =
+        killed
+            ? 1000
+            : static_cast<int>(
+                  std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now).count()) +
+                  1;
+    pollfd pfd{fds[0], POLLIN, 0};
+    if (poll(&pfd, 1, wait_ms) <= 0) continue;
+    ssize_t n = read(fds[0], buf, sizeof(buf));
+    if (n <= 0) break;  // EOF: the child is gone
+    child.out.append(buf, static_cast<size_t>(n));
+  }
+  close(fds[0]);
+  waitpid(pid, &child.status, 0);
+  child.killed_by_sigkill = WIFSIGNALED(child.status) && WTERMSIG(child.status) == SIGKILL;
+  return child;
 }
 
 }  // namespace sluice::testing

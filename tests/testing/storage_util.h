@@ -2,6 +2,7 @@
 // everything in a partition.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -64,5 +65,17 @@ std::vector<uint64_t> BatchStarts(const std::string& log_path);
 // Names of the segment `.log` files in `dir`, sorted (oldest first).
 std::vector<std::string> SegmentLogs(const std::string& dir);
 void WriteFileOrDie(const std::string& path, std::string_view data);
+
+// A child process run by RunAndKill: everything it printed to stdout, its wait status, and
+// whether it was still running when it was killed (it did not exit by itself).
+struct KilledChild {
+  std::string out;
+  int status = 0;
+  bool killed_by_sigkill = false;
+};
+
+// Runs `argv` (argv[0] is the program's path) with stdout captured, SIGKILLs it after `run_for`
+// and reads its output to the end: the crash tests' "kill -9 a real process at a random moment".
+KilledChild RunAndKill(const std::vector<std::string>& argv, std::chrono::milliseconds run_for);
 
 }  // namespace sluice::testing
