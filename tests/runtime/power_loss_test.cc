@@ -10,6 +10,7 @@
 // loss), the balance store equals the sums recomputed from the input, and the mirrored group
 // offsets cover every input exactly.
 //
+// reliability-scenarios: issue16 "Also" (the power-loss seed is printed and replayable)
 // N is drawn from a seeded RNG within the operation count of a clean run. The seed is printed;
 // SLUICE_TEST_SEED=<seed> replays a run, SLUICE_POWER_CUTS=<k> changes the number of cut points
 // (default 200), SLUICE_POWER_CUT_AT=<n>[,<m>] runs the single cut point n (and m of the restart).

@@ -1,3 +1,4 @@
+// reliability-scenarios: issue16 item 5
 // D1 for a job's state (issue 16 item 5): a full state disk used to abort `sluice run` with
 // SIGABRT (an assertion in RocksDB's own info-log writer, hit when RocksDB logged the failed
 // commit) on every retry. The job must stop with an error that names the state directory and its

@@ -12,6 +12,9 @@ Cases:
   other_ca    client certificates required, one from another CA: refused; one log line
   permission  a user without write/read/group permission: Kafka's authorization errors; log lines
   insecure    listening on a non-loopback address without SASL needs --insecure
+Issue 16, section 'Authentication and TLS' (reliability-scenarios F4): clients covers the
+clients over SASL_SSL, password the wrong password, expired and other_ca the expired or wrong
+certificate, permission and txn_permission the missing permission (tests/README.md).
 """
 import argparse, os, subprocess, sys, tempfile, time, uuid
 

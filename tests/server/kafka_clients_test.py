@@ -354,6 +354,7 @@ def case_run(server):
             time.sleep(0.2)
         check(final == {'the': '3', 'cat': '1', 'dog': '1', 'end': '1'},
               'kcat consumed the running job\'s word counts: %s' % final)
+        # reliability-scenarios: issue16 item 1
         # Issue 16 item 1: deleting a topic the job uses crashed the server (input) or made it
         # exit 1 (output). Both are refused with POLICY_VIOLATION; server and job keep running.
         from kafka.admin import KafkaAdminClient

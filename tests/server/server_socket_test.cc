@@ -382,6 +382,7 @@ size_t OpenFds() {
                                            std::filesystem::directory_iterator()));
 }
 
+// reliability-scenarios: issue16 item 2 (E5)
 // The reliability probe's poison (issue 16 item 2): a 125-byte Produce of one batch with the gzip
 // flag, 64 bytes of garbage for records, and a record count of 2^31-1 (lastOffsetDelta to match,
 // CRC correct). It used to be accepted, move the end offset by 2^31-1 and roll a segment each

@@ -35,7 +35,8 @@ import org.apache.kafka.common.requests.SaslHandshakeResponse;
  * them (issue 16): UNSUPPORTED_SASL_MECHANISM, ILLEGAL_SASL_STATE (SASL steps out of order,
  * sent with kafka-clients' request classes on a raw socket, since no client sends them),
  * CLUSTER_AUTHORIZATION_FAILED for an idempotent producer without write permission, and
- * CreateTopics/DeleteTopics refused for a user without admin permission.
+ * CreateTopics/DeleteTopics refused for a user without admin permission. Issue 16, Authentication
+ * and TLS: the missing permission (reliability-scenarios F4).
  */
 public final class AuthErrorsTest implements AutoCloseable {
   private final SluiceServer server;

@@ -16,7 +16,8 @@ import org.apache.kafka.common.errors.SaslAuthenticationException;
 /**
  * The Java producer, consumer (in a group) and admin client over SASL_SSL (TLS with a test CA,
  * SCRAM-SHA-256, SCRAM-SHA-512 and PLAIN), and a wrong password refused with
- * SaslAuthenticationException and one server log line (issue 16).
+ * SaslAuthenticationException and one server log line (issue 16, Authentication and TLS: the Java
+ * client over SASL_SSL and the wrong password; reliability-scenarios F4).
  */
 public final class SaslSslTest implements AutoCloseable {
   private final SluiceServer server;
