@@ -217,6 +217,11 @@ struct PartitionInfo {
   // broker does not report them in Metadata or ListOffsets).
   std::optional<int64_t> bytes;
   std::optional<int64_t> segments;
+  // Embedded: damage the partition's recovery found and would not cut (a missing or corrupt
+  // segment holding fsynced data), naming the file and what to do; empty when the partition reads
+  // whole. Records from the first damaged offset on cannot be read until it is repaired.
+  std::string damage;
+  Offset damaged_from;
 };
 
 struct TopicDescription {

@@ -114,7 +114,21 @@ Status RunDescribe(const CliContext& ctx, const std::string& name) {
     fmt::print("{:>9} {:>16} {:>16} {:>14} {:>8}\n", p.partition.value(), p.start_offset.value(),
                p.end_offset.value(), OrDash(p.bytes), OrDash(p.segments));
   }
-  return Status::Ok();
+  // The end offset is where the log ends, not what can be read: a partition whose recovery found
+  // damage it would not cut makes the describe fail after the table, so a script sees it.
+  Status damaged;
+  for (const client::PartitionInfo& p : d.partitions) {
+    if (p.damage.empty()) continue;
+    fmt::print(stderr, "sluice: {}-{}: offsets from {} on cannot be read: {}\n", name,
+               p.partition.value(), p.damaged_from.value(), p.damage);
+    if (damaged.ok()) {
+      damaged = Corruption(
+          "topic '{}' has damaged partitions (above); see 'sluice topic repair {} "
+          "--dry-run'",
+          name, name);
+    }
+  }
+  return damaged;
 }
 
 Status RunDelete(const CliContext& ctx, const std::string& name) {

@@ -215,8 +215,10 @@ class EmbeddedLogClient final : public LogClient {
       auto p = Fresh(name, PartitionId(i));
       if (!p.ok()) return p.status();
       PartitionStats st = (*p)->Stats();
+      const RecoveryReport& report = (*p)->recovery_report();
       d.partitions.push_back({PartitionId(i), (*p)->log_start_offset(), (*p)->high_watermark(),
-                              static_cast<int64_t>(st.bytes), static_cast<int64_t>(st.segments)});
+                              static_cast<int64_t>(st.bytes), static_cast<int64_t>(st.segments),
+                              report.damage, report.lost_begin});
     }
     return d;
   }

@@ -24,6 +24,41 @@ class CliReliabilityTest : public CliTest {
   std::unique_ptr<SluiceProcess> Start(std::vector<std::string> args) {
     return std::make_unique<SluiceProcess>(WithData(std::move(args)), env_);
   }
+
+  // 3,000 records "v0".."v2999" in segments of 4 KiB (about ten), then a crash after everything
+  // was fsynced (no clean-shutdown marker). Returns the partition's directory.
+  std::string ProduceTenSegmentsAndCrash() {
+    Ok({"topic", "create", "t", "--partitions", "1", "--segment-bytes", "4096"});
+    for (int run = 0; run < 30; ++run) {
+      std::string input;
+      for (int i = run * 100; i < run * 100 + 100; ++i) input += "v" + std::to_string(i) + "\n";
+      Ok({"produce", "t"}, input);
+    }
+    std::string pdir = data_ + "/topics/t/0";
+    EXPECT_TRUE(FileSystem::Default()->RemoveFile(pdir + "/clean-shutdown").ok());
+    return pdir;
+  }
+
+  // The segment files' names in offset order.
+  static std::vector<std::string> Segments(const std::string& pdir) {
+    auto names = FileSystem::Default()->ListDir(pdir);
+    EXPECT_TRUE(names.ok());
+    std::vector<std::string> logs;
+    for (const std::string& n : names.ok() ? *names : std::vector<std::string>{}) {
+      if (n.size() == 24 && n.ends_with(".log")) logs.push_back(n);
+    }
+    std::sort(logs.begin(), logs.end());
+    return logs;
+  }
+
+  static int64_t BaseOf(const std::string& segment) { return std::stoll(segment.substr(0, 20)); }
+
+  // "v0".."v<n-1>", one per line: what a reader prints of the first n records.
+  static std::string FirstRecords(int64_t n) {
+    std::string out;
+    for (int64_t k = 0; k < n; ++k) out += "v" + std::to_string(k) + "\n";
+    return out;
+  }
 };
 
 // reliability-scenarios: issue16 item 16
@@ -172,6 +207,67 @@ TEST_F(CliReliabilityTest, DamageBelowTheRecoveryPointIsReadUpToAndRepairedOnReq
   EXPECT_EQ(Ok({"consume", "t", "--offset", "0"}), want);
   Ok({"produce", "t"}, "after\n");
   EXPECT_EQ(Ok({"consume", "t", "--offset", std::to_string(k)}), "after\n");
+}
+
+// reliability-scenarios: issue16 item 6. No usable recovery point and one flipped byte in a
+// segment before the last: the reader prints every record before the damage and fails naming the
+// file; the next writer refuses and deletes nothing; describe fails and says from where.
+TEST_F(CliReliabilityTest, DamageBeforeTheLastSegmentWithoutARecoveryPointIsReportedNotCut) {
+  std::string pdir = ProduceTenSegmentsAndCrash();
+  ASSERT_TRUE(FileSystem::Default()->WriteFileAtomic(pdir + "/recovery-point", "garbage").ok());
+  std::vector<std::string> logs = Segments(pdir);
+  ASSERT_GE(logs.size(), 5u);
+  std::string victim = pdir + "/" + logs[2];
+  auto bytes = FileSystem::Default()->ReadFile(victim);
+  ASSERT_TRUE(bytes.ok());
+  std::string data = *bytes;
+  data[data.size() / 2] ^= 0x01;
+  ASSERT_TRUE(FileSystem::Default()->WriteFileAtomic(victim, data).ok());
+  const int64_t base = BaseOf(logs[2]);
+
+  CliResult consumed = Sluice({"consume", "t", "--offset", "0"});
+  std::string line = ExpectFailure(consumed, 1);
+  EXPECT_NE(line.find(logs[2]), std::string::npos) << line;
+  int64_t printed = std::count(consumed.out.begin(), consumed.out.end(), '\n');
+  EXPECT_EQ(consumed.out, FirstRecords(printed));
+  EXPECT_GE(printed, base);
+  EXPECT_LT(printed, BaseOf(logs[3]));
+
+  line = ExpectFailure(Sluice({"produce", "t"}, "x\n"), 1);
+  EXPECT_NE(line.find("sluice topic repair t --partition 0"), std::string::npos) << line;
+  EXPECT_EQ(Segments(pdir), logs) << "the writer deleted segments";
+
+  CliResult described = Sluice({"topic", "describe", "t"});
+  EXPECT_EQ(described.exit_code, 1) << described.err;
+  EXPECT_NE(described.err.find(fmt::format("offsets from {} on cannot be read", printed)),
+            std::string::npos)
+      << described.err;
+}
+
+// reliability-scenarios: issue16 item 7. A missing middle segment: the reader stops before it
+// and fails naming it; describe no longer answers the old end offset as if all were readable.
+TEST_F(CliReliabilityTest, AMissingMiddleSegmentIsReportedByTheReaderAndByDescribe) {
+  std::string pdir = ProduceTenSegmentsAndCrash();
+  std::vector<std::string> logs = Segments(pdir);
+  ASSERT_GE(logs.size(), 5u);
+  const std::string gone = logs[4];
+  const int64_t base = BaseOf(gone);
+  const std::string stem = gone.substr(0, 20);
+  for (const char* suffix : {".log", ".index", ".timeindex"}) {
+    (void)FileSystem::Default()->RemoveFile(pdir + "/" + stem + suffix);
+  }
+
+  CliResult consumed = Sluice({"consume", "t", "--offset", "0"});
+  std::string line = ExpectFailure(consumed, 1);
+  EXPECT_NE(line.find(gone + "' is missing"), std::string::npos) << line;
+  EXPECT_EQ(consumed.out, FirstRecords(base));
+
+  CliResult described = Sluice({"topic", "describe", "t"});
+  EXPECT_EQ(described.exit_code, 1) << described.out;
+  EXPECT_NE(described.err.find(fmt::format("offsets from {} on cannot be read", base)),
+            std::string::npos)
+      << described.err;
+  EXPECT_NE(described.err.find("sluice topic repair t"), std::string::npos) << described.err;
 }
 
 }  // namespace
