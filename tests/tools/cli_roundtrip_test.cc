@@ -303,8 +303,10 @@ TEST_F(CliRoundTripTest, ProduceAcksAllAndNone) {
 namespace sluice::testing {
 namespace {
 
+// `sluice demo` runs the analytics on the embedded log (its jobs cannot run over a broker until
+// issue 13 takes event-time jobs there), so the broker variant does not build these two.
+#ifndef SLUICE_CLI_VIA_BROKER
 TEST_F(CliRoundTripTest, DemoRunsEveryStepAndChecksItsCounts) {
-  if (kViaBroker) GTEST_SKIP() << "sluice demo does not take --bootstrap-server yet";
   CliResult r = Sluice({"demo", "--events", "3000", "--partitions", "3"});
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   for (const char* step : {"1. created topic", "2. produced 3000", "3. read all 3000",
@@ -321,7 +323,6 @@ TEST_F(CliRoundTripTest, DemoRunsEveryStepAndChecksItsCounts) {
 }
 
 TEST_F(CliRoundTripTest, DemoWithoutDataUsesAndRemovesATemporaryDirectory) {
-  if (kViaBroker) GTEST_SKIP() << "sluice demo does not take --bootstrap-server yet";
   std::string tmpdir = tmp_ + "/t";
   std::filesystem::create_directory(tmpdir);
   CliResult r = RunSluice({"demo", "--events", "500"}, "", {{"TMPDIR", tmpdir}});
@@ -330,6 +331,7 @@ TEST_F(CliRoundTripTest, DemoWithoutDataUsesAndRemovesATemporaryDirectory) {
   EXPECT_TRUE(std::filesystem::is_empty(tmpdir));
   EXPECT_FALSE(std::filesystem::exists(data_));
 }
+#endif  // SLUICE_CLI_VIA_BROKER
 
 }  // namespace
 }  // namespace sluice::testing
@@ -354,18 +356,24 @@ void WriteOneBatchWithFourTimes(const std::string& data_dir) {
 }
 
 TEST_F(CliRoundTripTest, FromTimeLandsOnTheRecordNotTheBatchStart) {
-  // Writes its batch with core's Log, which the serving process holds.
-  if (kViaBroker) GTEST_SKIP() << "writes the data directory directly";
-  WriteOneBatchWithFourTimes(data_);
+  if (kViaBroker) {
+    // The serving process holds the directory: one produce of four lines stamped by their "ts"
+    // field, which the Kafka producer sends together.
+    Ok({"topic", "create", "times", "--partitions", "1"});
+    Ok({"produce", "times", "--timestamp-field", "ts"},
+       "{\"ts\":1000}\n{\"ts\":2000}\n{\"ts\":3000}\n{\"ts\":4000}\n");
+  } else {
+    WriteOneBatchWithFourTimes(data_);
+  }
   EXPECT_EQ(Ok({"consume", "times", "--from-beginning", "--format", "%o %T\\n"}),
             "0 1000\n1 2000\n2 3000\n3 4000\n");
-  EXPECT_EQ(Ok({"consume", "times", "--from-time", "2500"}), "t3000\nt4000\n");
-  EXPECT_EQ(Ok({"consume", "times", "--from-time", "3000"}), "t3000\nt4000\n");
+  EXPECT_EQ(Ok({"consume", "times", "--from-time", "2500", "--format", "%T\\n"}), "3000\n4000\n");
+  EXPECT_EQ(Ok({"consume", "times", "--from-time", "3000", "--format", "%T\\n"}), "3000\n4000\n");
   EXPECT_EQ(Ok({"consume", "times", "--from-time", "4001"}), "");
-  EXPECT_EQ(Ok({"consume", "times", "--from-time", "1970-01-01T00:00:01.5Z"}),
-            "t2000\nt3000\nt4000\n");
+  EXPECT_EQ(Ok({"consume", "times", "--from-time", "1970-01-01T00:00:01.5Z", "--format", "%T\\n"}),
+            "2000\n3000\n4000\n");
   Ok({"group", "reset", "g", "--topic", "times", "--to-time", "2001"});
-  EXPECT_EQ(Ok({"consume", "times", "--group", "g"}), "t3000\nt4000\n");
+  EXPECT_EQ(Ok({"consume", "times", "--group", "g", "--format", "%T\\n"}), "3000\n4000\n");
 }
 
 }  // namespace
