@@ -39,6 +39,9 @@ struct ClientOptions {
   // Embedded (data_dir, writer) only: how long to wait for another process's lock before failing
   // with kUnavailable naming the holder. Default 0: fail at once.
   std::chrono::milliseconds lock_wait{0};
+  // Embedded (data_dir) only: the file layer under the log. Default none: the real one. Tests
+  // pass a fault-injecting one.
+  FileSystem* fs = nullptr;
   // Kafka: "HOST:PORT[,HOST:PORT]". Empty: not Kafka. Exactly one of data_dir, log and
   // bootstrap_servers must be set.
   std::string bootstrap_servers;

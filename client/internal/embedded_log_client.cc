@@ -323,6 +323,7 @@ Result<std::unique_ptr<LogClient>> OpenEmbeddedLogClient(const ClientOptions& op
   lo.lock_holder_label = options.client_id;
   lo.read_only = options.read_only;
   lo.lock_wait = options.lock_wait;
+  lo.fs = options.fs;
   auto log = Log::Open(lo);
   if (!log.ok()) return log.status();
   Log* raw = log->get();
