@@ -182,8 +182,9 @@ const std::vector<std::string_view>& TopicConfig::KafkaConfigNames() {
   static const std::vector<std::string_view> kNames = {
       "cleanup.policy",        "delete.retention.ms",
       "max.message.bytes",     "min.cleanable.dirty.ratio",
-      "min.compaction.lag.ms", "retention.bytes",
-      "retention.ms",          "segment.bytes"};
+      "min.compaction.lag.ms", "message.timestamp.type",
+      "retention.bytes",       "retention.ms",
+      "segment.bytes"};
   return kNames;
 }
 
@@ -225,6 +226,18 @@ Status TopicConfig::Set(std::string_view kafka_key, std::string_view value) {
     SLUICE_RETURN_IF_ERROR(integer(&delete_retention_ms));
   } else if (kafka_key == "min.compaction.lag.ms") {
     SLUICE_RETURN_IF_ERROR(integer(&min_compaction_lag_ms));
+  } else if (kafka_key == "message.timestamp.type") {
+    // The log keeps the producer's timestamp of every record (Kafka's CreateTime), which is
+    // what Kafka Streams asks for on its internal topics; there is nothing to store.
+    if (value == "LogAppendTime") {
+      return InvalidArgument(
+          "config message.timestamp.type=LogAppendTime is not supported: the log keeps each "
+          "record's producer timestamp; leave it unset or set CreateTime");
+    }
+    if (value != "CreateTime") {
+      return InvalidArgument(
+          "config message.timestamp.type takes CreateTime or LogAppendTime, got '{}'", value);
+    }
   } else {
     return InvalidArgument("config {} is not supported; supported: {}", kafka_key,
                            fmt::join(KafkaConfigNames(), ", "));
@@ -238,6 +251,7 @@ std::vector<std::pair<std::string, std::string>> TopicConfig::KafkaConfigs() con
           {"max.message.bytes", std::to_string(max_message_bytes)},
           {"min.cleanable.dirty.ratio", FormatRatio(min_cleanable_dirty_ratio)},
           {"min.compaction.lag.ms", std::to_string(min_compaction_lag_ms)},
+          {"message.timestamp.type", "CreateTime"},
           {"retention.bytes", std::to_string(retention_bytes)},
           {"retention.ms", std::to_string(retention_ms)},
           {"segment.bytes", std::to_string(segment_bytes)}};

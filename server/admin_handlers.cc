@@ -43,7 +43,6 @@ const std::set<std::string, std::less<>>& KafkaOnlyTopicConfigs() {
       "message.timestamp.after.max.ms",
       "message.timestamp.before.max.ms",
       "message.timestamp.difference.max.ms",
-      "message.timestamp.type",
       "min.cleanable.dirty.ratio",
       "min.compaction.lag.ms",
       "min.insync.replicas",
@@ -101,6 +100,8 @@ Result<ConfigMap> TopicConfigs(const TopicConfig& c) {
   for (auto& [k, v] : form.second) {
     if (k != "partitions") out.emplace(KafkaName(k), v);
   }
+  // Not in the text form: the log keeps the producer's timestamp (CreateTime), the only value.
+  out.emplace("message.timestamp.type", "CreateTime");
   return out;
 }
 
@@ -114,6 +115,12 @@ Result<TopicConfig> FromConfigs(int32_t partitions, const ConfigMap& configs) {
   for (const auto& [name, value] : configs) {
     if (value.find('\n') != std::string::npos) {
       return InvalidArgument("Invalid value for {}: it contains a line break", name);
+    }
+    if (name == "message.timestamp.type") {
+      // Checked by TopicConfig (CreateTime only); nothing to store.
+      TopicConfig probe;
+      SLUICE_RETURN_IF_ERROR(probe.Set(name, value));
+      continue;
     }
     text += fmt::format("{}={}\n", CoreKey(name), value);
   }

@@ -478,6 +478,24 @@ int16_t KafkaGroupCoordinator::ValidateCommit(const std::string& group_id, int32
   return kNone;
 }
 
+int16_t KafkaGroupCoordinator::ValidateTxnCommit(const std::string& group_id, int32_t generation_id,
+                                                 const std::string& member_id,
+                                                 const std::optional<std::string>& instance_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto git = groups_.find(group_id);
+  if (git == groups_.end()) return generation_id < 0 ? kNone : kIllegalGeneration;
+  const Group& g = git->second;
+  if (instance_id) {
+    std::string known = StaticMemberId(g, *instance_id);
+    if (known.empty()) return kUnknownMemberId;
+    if (known != member_id) return kFencedInstanceId;
+  }
+  if (generation_id < 0 && member_id.empty()) return kNone;
+  if (!g.members.count(member_id)) return kUnknownMemberId;
+  if (generation_id >= 0 && generation_id != g.generation) return kIllegalGeneration;
+  return kNone;
+}
+
 std::vector<std::pair<std::string, std::string>> KafkaGroupCoordinator::ListGroups() {
   std::lock_guard<std::mutex> lock(mu_);
   std::vector<std::pair<std::string, std::string>> out;

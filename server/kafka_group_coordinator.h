@@ -70,6 +70,15 @@ class KafkaGroupCoordinator {
   int16_t ValidateCommit(const std::string& group_id, int32_t generation_id,
                          const std::string& member_id,
                          const std::optional<std::string>& instance_id = std::nullopt);
+  // Error code for a TxnOffsetCommit (v3+ carries the consumer's group metadata) with these
+  // membership fields, as Kafka's coordinator answers it: a group that does not exist takes
+  // only generation -1 (else ILLEGAL_GENERATION); FENCED_INSTANCE_ID for an instance id held by
+  // another member; a member id the group does not have is UNKNOWN_MEMBER_ID; a generation >= 0
+  // other than the group's is ILLEGAL_GENERATION. Generation -1 and no member id (a producer
+  // that sends only the group id) is accepted whatever the group's state.
+  int16_t ValidateTxnCommit(const std::string& group_id, int32_t generation_id,
+                            const std::string& member_id,
+                            const std::optional<std::string>& instance_id);
 
   // Groups with members or a protocol type, sorted by id: (group id, protocol type).
   std::vector<std::pair<std::string, std::string>> ListGroups();

@@ -183,9 +183,17 @@ Reply RequestHandler::HandleTxnOffsetCommit(const RequestHeader& h,
     }
   }
   if (code == kNone) {
+    code = groups_.ValidateTxnCommit(req.group_id, req.generation_id, req.member_id,
+                                     req.group_instance_id);
+    if (code != kNone) {
+      message = fmt::format("group {} refuses generation {} member '{}'", req.group_id,
+                            req.generation_id, req.member_id);
+    }
+  }
+  if (code == kNone) {
     code = txns_.StageOffsets(req.transactional_id, req.group_id, req.producer_id,
                               req.producer_epoch, offsets, &message);
-    // TxnOffsetCommit v0..2 predates PRODUCER_FENCED.
+    // No TxnOffsetCommit version has PRODUCER_FENCED; the Java client maps this to fenced.
     if (code == kProducerFenced) code = kInvalidProducerEpoch;
   }
   for (const auto& t : req.topics) {

@@ -51,7 +51,7 @@ namespace sluice::kafka {
   X(AddPartitionsToTxn, 24, 0, 2, 3, AddPartitionsToTxnRequest, HandleAddPartitionsToTxn) \
   X(AddOffsetsToTxn, 25, 0, 2, 3, AddOffsetsToTxnRequest, HandleAddOffsetsToTxn)          \
   X(EndTxn, 26, 0, 2, 3, EndTxnRequest, HandleEndTxn)                                     \
-  X(TxnOffsetCommit, 28, 0, 2, 3, TxnOffsetCommitRequest, HandleTxnOffsetCommit)          \
+  X(TxnOffsetCommit, 28, 0, 3, 3, TxnOffsetCommitRequest, HandleTxnOffsetCommit)          \
   X(DescribeConfigs, 32, 0, 4, 4, DescribeConfigsRequest, HandleDescribeConfigs)          \
   X(AlterConfigs, 33, 0, 2, 2, AlterConfigsRequest, HandleAlterConfigs)                   \
   X(SaslAuthenticate, 36, 0, 2, 2, SaslAuthenticateRequest, HandleSaslAuthenticate)       \

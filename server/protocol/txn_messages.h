@@ -1,8 +1,9 @@
-// Transaction APIs, in their non-flexible versions: AddPartitionsToTxn (24) v0..2,
-// AddOffsetsToTxn (25) v0..2, EndTxn (26) v0..2, TxnOffsetCommit (28) v0..2. Field lists in
-// ../shared/kafka-transactions-compaction.md §1.3-1.7 (verified against Kafka's message
-// JSON). The flexible versions (3+) and AddPartitionsToTxn v4+ (broker to coordinator) are not
-// served.
+// Transaction APIs: AddPartitionsToTxn (24) v0..2, AddOffsetsToTxn (25) v0..2, EndTxn (26)
+// v0..2, in their non-flexible versions, and TxnOffsetCommit (28) v0..3 (v3 is flexible and
+// carries the consumer's group metadata: generation, member id, group instance id; Kafka's
+// TxnOffsetCommitRequest.json). Field lists in ../shared/kafka-transactions-compaction.md
+// §1.3-1.7 (verified against Kafka's message JSON). The flexible versions of the other three
+// and AddPartitionsToTxn v4+ (broker to coordinator) are not served.
 #pragma once
 
 #include <cstdint>
@@ -88,13 +89,21 @@ struct TxnOffsetCommitRequest {
   std::string group_id;
   int64_t producer_id = -1;
   int16_t producer_epoch = -1;
+  // v3+: the consumer's group metadata (ConsumerGroupMetadata); -1 / "" / null from a producer
+  // that sends only the group id.
+  int32_t generation_id = -1;
+  std::string member_id;
+  std::optional<std::string> group_instance_id;
   std::vector<Topic> topics;
 
   Status Decode(WireReader& r, int16_t version);
   void Encode(WireWriter& w, int16_t version) const;
 };
 
-// TxnOffsetCommit's response has AddPartitionsToTxn's shape: per topic, per partition a code.
-using TxnOffsetCommitResponse = AddPartitionsToTxnResponse;
+// TxnOffsetCommit's response has AddPartitionsToTxn's shape (per topic, per partition a code),
+// in compact encodings from v3.
+struct TxnOffsetCommitResponse : AddPartitionsToTxnResponse {
+  void Encode(WireWriter& w, int16_t version) const;
+};
 
 }  // namespace sluice::kafka

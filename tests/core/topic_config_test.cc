@@ -48,6 +48,22 @@ TEST(TopicConfigTest, RoundTripsAndRejectsBadValues) {
   EXPECT_FALSE(TopicConfig::Parse("bogus=1\npartitions=1\n").ok());
 }
 
+// Kafka Streams creates every internal topic with message.timestamp.type=CreateTime: the
+// timestamp the log keeps anyway. LogAppendTime (the broker's clock) is refused saying so.
+TEST(TopicConfigTest, MessageTimestampTypeIsCreateTimeOnly) {
+  TopicConfig c;
+  EXPECT_TRUE(c.Set("message.timestamp.type", "CreateTime").ok());
+  Status append = c.Set("message.timestamp.type", "LogAppendTime");
+  EXPECT_FALSE(append.ok());
+  EXPECT_NE(append.message().find("set CreateTime"), std::string::npos) << append.message();
+  EXPECT_FALSE(c.Set("message.timestamp.type", "createtime").ok());
+  bool described = false;
+  for (const auto& [k, v] : c.KafkaConfigs()) {
+    if (k == "message.timestamp.type") described = v == "CreateTime";
+  }
+  EXPECT_TRUE(described);
+}
+
 // Vectors from Kafka's UtilsTest.testMurmur2, so keys land where the Java client puts them.
 TEST(PartitionerTest, Murmur2MatchesTheJavaClient) {
   EXPECT_EQ(Murmur2("21"), -973932308);

@@ -117,7 +117,10 @@ RequestBody SampleBody(int16_t key) {
     case ApiKey::kEndTxn:
       return EndTxnRequest{"tx", 7, 2, true};
     case ApiKey::kTxnOffsetCommit: {
-      TxnOffsetCommitRequest r{"tx", "g", 7, 2, {}};
+      TxnOffsetCommitRequest r{"tx", "g", 7, 2};
+      r.generation_id = 4;
+      r.member_id = "m-1";
+      r.group_instance_id = "i-1";
       r.topics = {{"t1", {{0, 42, 5, std::nullopt}, {1, 7, -1, std::string("md")}}}};
       return r;
     }
@@ -167,6 +170,61 @@ TEST(RequestCodecTest, EveryServedVersionRoundTripsStably) {
       EXPECT_EQ(Hex(again), Hex(frame)) << api.name << " v" << v;
     }
   }
+}
+
+// TxnOffsetCommit v3 as Kafka's TxnOffsetCommitRequest.json lays it out (header v2, compact
+// strings and arrays, tagged fields), built by hand: the group metadata a consumer's
+// groupMetadata() carries reaches the handler.
+TEST(RequestCodecTest, TxnOffsetCommitV3CarriesTheGroupMetadata) {
+  std::string f;
+  auto i16 = [&](int16_t v) { f += {char(v >> 8), char(v)}; };
+  auto i32 = [&](int32_t v) { i16(int16_t(v >> 16)), i16(int16_t(v)); };
+  auto i64 = [&](int64_t v) { i32(int32_t(v >> 32)), i32(int32_t(v)); };
+  auto compact = [&](std::string_view s) { f += char(s.size() + 1), f += s; };
+  i16(28), i16(3), i32(9), i16(1), f += "c", f += '\0';  // header v2, no tags
+  compact("tx"), compact("g"), i64(7), i16(2);
+  i32(4), compact("m-1"), compact("i-1");  // generation, member id, group instance id
+  f += char(2), compact("t1"), f += char(2);
+  i32(0), i64(42), i32(-1), f += char(0), f += '\0';  // null metadata, partition tags
+  f += '\0', f += '\0';                               // topic tags, request tags
+  auto d = DecodeRequest(f);
+  ASSERT_TRUE(d.ok()) << d.status();
+  const auto& r = std::get<TxnOffsetCommitRequest>(d->body);
+  EXPECT_EQ(r.transactional_id, "tx");
+  EXPECT_EQ(r.group_id, "g");
+  EXPECT_EQ(r.producer_id, 7);
+  EXPECT_EQ(r.generation_id, 4);
+  EXPECT_EQ(r.member_id, "m-1");
+  EXPECT_EQ(r.group_instance_id, std::optional<std::string>("i-1"));
+  ASSERT_EQ(r.topics.size(), 1u);
+  ASSERT_EQ(r.topics[0].partitions.size(), 1u);
+  EXPECT_EQ(r.topics[0].partitions[0].committed_offset, 42);
+  EXPECT_FALSE(r.topics[0].partitions[0].committed_metadata.has_value());
+
+  TxnOffsetCommitResponse resp;
+  resp.results = {{"t1", {{0, kIllegalGeneration}}}};
+  WireWriter w;
+  resp.Encode(w, 3);
+  // throttle, 1 topic, "t1", 1 partition, index 0, ILLEGAL_GENERATION (22), three tag buffers.
+  EXPECT_EQ(Hex(w.buffer()),
+            "00000000"
+            "02"
+            "037431"
+            "02"
+            "00000000"
+            "0016"
+            "00"
+            "00"
+            "00");
+  WireWriter w2;
+  resp.Encode(w2, 2);
+  EXPECT_EQ(Hex(w2.buffer()),
+            "00000000"
+            "00000001"
+            "00027431"
+            "00000001"
+            "00000000"
+            "0016");
 }
 
 TEST(RequestCodecTest, EveryTruncationOfAValidRequestIsRejectedCleanly) {

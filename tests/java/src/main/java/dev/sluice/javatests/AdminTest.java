@@ -7,6 +7,9 @@ import java.util.Set;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AlterConfigOp;
+import org.apache.kafka.clients.admin.Config;
+import org.apache.kafka.clients.admin.ConfigEntry;
 import org.apache.kafka.clients.admin.ConsumerGroupDescription;
 import org.apache.kafka.clients.admin.ConsumerGroupListing;
 import org.apache.kafka.clients.admin.ListOffsetsResult.ListOffsetsResultInfo;
@@ -21,6 +24,8 @@ import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.GroupState;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.config.ConfigResource;
+import org.apache.kafka.common.errors.InvalidConfigurationException;
 import org.apache.kafka.common.errors.TopicExistsException;
 import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
 
@@ -71,6 +76,38 @@ public final class AdminTest implements AutoCloseable {
     Check.throwsCause(UnknownTopicOrPartitionException.class,
         () -> admin.deleteTopics(List.of("adm-never")).all().get(30, TimeUnit.SECONDS),
         "deleting a topic that does not exist");
+  }
+
+  /**
+   * Kafka Streams creates its internal topics with message.timestamp.type=CreateTime (what the
+   * log keeps): accepted by createTopics, described, settable to CreateTime; LogAppendTime is
+   * InvalidConfigurationException.
+   */
+  public void testMessageTimestampTypeCreateTime() throws Exception {
+    admin.createTopics(List.of(new NewTopic("adm-ts", 1, (short) 1)
+                           .configs(Map.of("message.timestamp.type", "CreateTime",
+                               "cleanup.policy", "delete", "segment.bytes", "52428800",
+                               "retention.ms", "-1"))))
+        .all()
+        .get(30, TimeUnit.SECONDS);
+    ConfigResource r = new ConfigResource(ConfigResource.Type.TOPIC, "adm-ts");
+    Config c = admin.describeConfigs(List.of(r)).all().get(30, TimeUnit.SECONDS).get(r);
+    Check.equal("CreateTime", c.get("message.timestamp.type").value(), "described");
+    Check.equal("52428800", c.get("segment.bytes").value(), "segment.bytes");
+    admin.incrementalAlterConfigs(Map.of(r, List.of(new AlterConfigOp(
+        new ConfigEntry("message.timestamp.type", "CreateTime"), AlterConfigOp.OpType.SET))))
+        .all()
+        .get(30, TimeUnit.SECONDS);
+    Check.throwsCause(InvalidConfigurationException.class,
+        () -> admin.incrementalAlterConfigs(Map.of(r, List.of(new AlterConfigOp(
+                new ConfigEntry("message.timestamp.type", "LogAppendTime"),
+                AlterConfigOp.OpType.SET)))).all().get(30, TimeUnit.SECONDS),
+        "message.timestamp.type=LogAppendTime");
+    Check.throwsCause(InvalidConfigurationException.class,
+        () -> admin.createTopics(List.of(new NewTopic("adm-ts2", 1, (short) 1)
+                .configs(Map.of("message.timestamp.type", "LogAppendTime"))))
+            .all().get(30, TimeUnit.SECONDS),
+        "createTopics with LogAppendTime");
   }
 
   public void testListOffsetsEarliestLatestAndByTime() throws Exception {

@@ -7,6 +7,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.consumer.CommitFailedException;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerGroupMetadata;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -166,8 +167,9 @@ public final class TransactionsTest implements AutoCloseable {
         c.poll(Duration.ofMillis(200)).forEach(batch::add);
       }
       Check.equal(10, batch.size(), "records consumed from txn-in");
-      // The group id alone, not c.groupMetadata(): kafka-clients sends generation and member
-      // id only with TxnOffsetCommit v3+, and the server serves v0-2 (tests/java/README.md).
+      // The group id alone (generation -1, no member id), as a producer that is not told the
+      // consumer's membership sends it; testOffsetsWithTheConsumersGroupMetadata... sends
+      // c.groupMetadata().
       ConsumerGroupMetadata meta = new ConsumerGroupMetadata(group);
       // First an aborted copy: neither its records nor its offsets may count.
       p.beginTransaction();
@@ -194,6 +196,57 @@ public final class TransactionsTest implements AutoCloseable {
     Check.equal(6L, offsets.get(in).offset(), "group offset committed by the transaction");
     Check.equal(List.of("W0", "W1", "W2", "W3", "W4", "W5"), read("txn-out", 1, "read_committed"),
         "read_committed copy");
+  }
+
+  /**
+   * sendOffsetsToTransaction(consumer.groupMetadata()) (TxnOffsetCommit v3, as Kafka Streams
+   * sends it) commits with the transaction; the same offsets with a generation the group is not
+   * at, or a member id it does not have, are refused (CommitFailedException, an abortable
+   * error: the transaction aborts and the group's offset stays where the first commit put it).
+   */
+  public void testOffsetsWithTheConsumersGroupMetadataAndAFencedGeneration() throws Exception {
+    Clients.createTopic(admin, "txn-meta-in", 1);
+    TopicPartition in = new TopicPartition("txn-meta-in", 0);
+    try (KafkaProducer<String, String> plain = Clients.producer(server.bootstrap(), Map.of())) {
+      for (int i = 0; i < 4; i++) {
+        plain.send(new ProducerRecord<>("txn-meta-in", "m" + i));
+      }
+      plain.flush();
+    }
+    String group = "txn-meta-group";
+    try (KafkaProducer<String, String> p = txnProducer("txn-meta-app");
+         KafkaConsumer<String, String> c = Clients.consumer(server.bootstrap(),
+             Map.of(ConsumerConfig.GROUP_ID_CONFIG, group))) {
+      c.subscribe(List.of("txn-meta-in"));
+      int seen = 0;
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+      while (seen < 4 && System.nanoTime() < deadline) {
+        seen += c.poll(Duration.ofMillis(200)).count();
+      }
+      Check.equal(4, seen, "records consumed from txn-meta-in");
+      ConsumerGroupMetadata meta = c.groupMetadata();
+      Check.that(meta.generationId() > 0 && !meta.memberId().isEmpty(),
+          "the consumer joined the group: " + meta);
+      p.beginTransaction();
+      p.sendOffsetsToTransaction(Map.of(in, new OffsetAndMetadata(3)), meta);
+      p.commitTransaction();
+
+      ConsumerGroupMetadata staleGeneration = new ConsumerGroupMetadata(group,
+          meta.generationId() + 1, meta.memberId(), meta.groupInstanceId());
+      ConsumerGroupMetadata unknownMember = new ConsumerGroupMetadata(group,
+          meta.generationId(), "not-a-member", meta.groupInstanceId());
+      for (ConsumerGroupMetadata fenced : List.of(staleGeneration, unknownMember)) {
+        p.beginTransaction();
+        Check.throwsCause(CommitFailedException.class,
+            () -> p.sendOffsetsToTransaction(Map.of(in, new OffsetAndMetadata(4)), fenced),
+            "offsets sent with " + fenced);
+        p.abortTransaction();
+      }
+    }
+    Map<TopicPartition, OffsetAndMetadata> offsets =
+        admin.listConsumerGroupOffsets(group).partitionsToOffsetAndMetadata().get(30,
+            TimeUnit.SECONDS);
+    Check.equal(3L, offsets.get(in).offset(), "group offset after the refused commits");
   }
 
   private static List<String> sorted(List<String> values) {
