@@ -6,6 +6,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -73,9 +74,22 @@ public final class WordCountHarness {
     } finally {
       env.close();
       System.out.println((ok ? "1 passed, 0 failed" : "0 passed, 1 failed"));
-      System.out.println("work directory: " + work);
+      if (ok) {
+        deleteTree(work); // kept only when a run fails, to be looked at
+      } else {
+        System.out.println("work directory: " + work);
+      }
     }
     System.exit(ok ? 0 : 1);
+  }
+
+  /** Removes `dir` and everything under it. */
+  static void deleteTree(Path dir) throws java.io.IOException {
+    try (var paths = Files.walk(dir)) {
+      for (Path p : paths.sorted(Comparator.reverseOrder()).toList()) {
+        Files.deleteIfExists(p);
+      }
+    }
   }
 
   /** The server, the app process and the oracle. */
