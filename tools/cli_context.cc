@@ -65,8 +65,8 @@ Result<std::unique_ptr<Log>> OpenWriter(const CliContext& ctx, bool create_dir) 
           "data directory '{}' is served by another process at {} ({}); this command needs the "
           "directory itself: stop that process first, or run the job inside it with 'sluice serve "
           "--data {} --run JOB --input IN --output OUT', or run wordcount/balances over it with "
-          "'sluice -b {} run JOB ...'; topic, produce, consume, group and gen go through it as "
-          "they are",
+          "'sluice -b {} run JOB ...'; topic, produce, consume, group, gen and demo go through it "
+          "as they are",
           ctx.data_dir, *owner, log.status().message(), ctx.data_dir, *owner);
     }
   }

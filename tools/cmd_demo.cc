@@ -1,4 +1,5 @@
-// sluice demo: the log end to end, in one process, with counts and timings.
+// sluice demo: the log end to end, with counts and timings, through a LogClient: the embedded
+// log of --data (a temporary directory without it), or a broker (-b, or the server owning --data).
 //
 // Creates a topic, produces generated page-view events (JSON values keyed by user, timestamps
 // spread over the last hour), reads them back from the beginning, from an offset and from a
@@ -12,12 +13,11 @@
 #include <memory>
 #include <random>
 #include <string>
+#include <string_view>
 #include <vector>
 
-#include "core/consumer.h"
-#include "core/log.h"
+#include "client/log_client.h"
 #include "core/partitioner.h"
-#include "core/producer.h"
 #include "tools/commands.h"
 #include "tools/time_parse.h"
 
@@ -82,33 +82,54 @@ Status Check(bool ok, std::string what) {
       what);
 }
 
-// Polls until every assigned partition is at its end; calls fn for each record.
-template <typename Fn>
-Status Drain(Consumer& consumer, Fn&& fn) {
-  while (!consumer.AtEnd()) {
-    if (Interrupted()) return Aborted("interrupted");
-    SLUICE_ASSIGN_OR_RETURN(ConsumerRecords records, consumer.Poll(std::chrono::milliseconds(100)));
-    for (const ConsumerRecord& r : records) fn(r);
+// Whether the consumer's position has reached `ends` in every partition it is assigned.
+Result<bool> AtEnd(client::LogConsumer& consumer, const std::map<TopicPartition, Offset>& ends) {
+  std::vector<TopicPartition> assigned = consumer.assignment();
+  if (assigned.empty()) return false;
+  for (const TopicPartition& tp : assigned) {
+    SLUICE_ASSIGN_OR_RETURN(Offset position, consumer.Position(tp));
+    auto it = ends.find(tp);
+    if (it == ends.end() || position < it->second) return false;
   }
-  return Status::Ok();
+  return true;
 }
 
-Status RunDemoIn(const CliContext& ctx, const std::string& dir, const DemoArgs& args) {
-  CliContext demo_ctx = ctx;
-  demo_ctx.data_dir = dir;
-  SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<Log> log, OpenWriter(demo_ctx, /*create_dir=*/true));
-  if (log->HasTopic(kTopic)) {
+// Polls until every assigned partition is at its end offset in `ends`; calls fn for each record.
+template <typename Fn>
+Status Drain(client::LogConsumer& consumer, const std::map<TopicPartition, Offset>& ends, Fn&& fn) {
+  while (true) {
+    SLUICE_ASSIGN_OR_RETURN(bool at_end, AtEnd(consumer, ends));
+    if (at_end) return Status::Ok();
+    if (Interrupted()) return Aborted("interrupted");
+    SLUICE_ASSIGN_OR_RETURN(client::ConsumerRecords records,
+                            consumer.Poll(std::chrono::milliseconds(100)));
+    for (const client::ConsumedRecord& r : records) fn(r);
+  }
+}
+
+std::string_view View(const std::optional<std::string_view>& v) { return v ? *v : ""; }
+
+// Runs the tour on `ctx`'s log: the broker of ctx.bootstrap_servers or the data directory.
+Status RunDemoOn(const CliContext& ctx, const DemoArgs& args) {
+  SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<client::LogClient> log, OpenClient(ctx, Access::kCreate));
+
+  // 1. Topic.
+  client::TopicSpec spec;
+  spec.partitions = args.partitions;
+  spec.segment_bytes = 4 << 20;  // small segments so the demo shows several
+  if (Status s = log->CreateTopic(kTopic, spec); !s.ok()) {
+    if (s.code() != StatusCode::kAlreadyExists) return s;
+    if (!ctx.bootstrap_servers.empty()) {
+      return AlreadyExists(
+          "topic '{}' already exists at {}; delete it with 'sluice -b {} topic delete {}' or "
+          "run 'sluice demo' without -b and --data to use a fresh temporary directory",
+          kTopic, LogLocation(ctx), ctx.bootstrap_servers, kTopic);
+    }
     return AlreadyExists(
         "topic '{}' already exists in {}; delete it with 'sluice --data {} topic delete {}' or "
         "run 'sluice demo' without --data to use a fresh temporary directory",
-        kTopic, dir, dir, kTopic);
+        kTopic, ctx.data_dir, ctx.data_dir, kTopic);
   }
-
-  // 1. Topic.
-  TopicConfig config;
-  config.partitions = args.partitions;
-  config.segment_bytes = 4 << 20;  // small segments so the demo shows several
-  SLUICE_RETURN_IF_ERROR(log->CreateTopic(kTopic, config));
   fmt::print("1. created topic '{}' with {} partitions (segments roll at 4 MiB)\n", kTopic,
              args.partitions);
 
@@ -123,8 +144,8 @@ Status RunDemoIn(const CliContext& ctx, const std::string& dir, const DemoArgs& 
   }
   auto t0 = Clock::now();
   {
-    SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<Producer> producer,
-                            Producer::Create(log.get(), ProducerOptions{}));
+    SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<client::LogProducer> producer,
+                            log->NewProducer(client::ProducerConfig{}));
     Record r;
     for (const Event& e : events) {
       r.key = e.key;
@@ -137,32 +158,41 @@ Status RunDemoIn(const CliContext& ctx, const std::string& dir, const DemoArgs& 
   double secs = Seconds(t0);
   fmt::print("2. produced {} page views keyed by user in {:.0f} ms ({} records/s, {:.1f} MB/s)\n",
              args.events, secs * 1000, Rate(args.events, secs), value_bytes / 1e6 / secs);
-  std::vector<Offset> ends;
-  for (int32_t p = 0; p < args.partitions; ++p) {
-    SLUICE_ASSIGN_OR_RETURN(Partition * part, log->GetPartition(kTopic, PartitionId(p)));
-    PartitionStats st = part->Stats();
-    ends.push_back(st.high_watermark);
-    fmt::print("   partition {}: offsets {}..{}, {:.1f} MB in {} segment{}\n", p,
-               st.log_start_offset.value(), st.high_watermark.value(), st.bytes / 1e6, st.segments,
-               st.segments == 1 ? "" : "s");
+  SLUICE_ASSIGN_OR_RETURN(client::TopicDescription desc, log->DescribeTopic(kTopic));
+  SLUICE_RETURN_IF_ERROR(Check(desc.partitions.size() == static_cast<size_t>(args.partitions),
+                               fmt::format("the topic has {} partitions, {} were created",
+                                           desc.partitions.size(), args.partitions)));
+  std::map<TopicPartition, Offset> ends;
+  std::vector<TopicPartition> all;
+  for (const client::PartitionInfo& info : desc.partitions) {
+    int32_t p = info.partition.value();
+    TopicPartition tp{kTopic, info.partition};
+    ends[tp] = info.end_offset;
+    all.push_back(tp);
+    // A broker does not report bytes and segments; the embedded log does.
+    std::string size;
+    if (info.bytes && info.segments) {
+      size = fmt::format(", {:.1f} MB in {} segment{}", *info.bytes / 1e6, *info.segments,
+                         *info.segments == 1 ? "" : "s");
+    }
+    fmt::print("   partition {}: offsets {}..{}{}\n", p, info.start_offset.value(),
+               info.end_offset.value(), size);
     SLUICE_RETURN_IF_ERROR(
-        Check(st.high_watermark.value() == expected_per_partition[p],
+        Check(p >= 0 && p < args.partitions && info.end_offset.value() == expected_per_partition[p],
               fmt::format("partition {} holds {} records, murmur2 of the keys "
                           "puts {} there",
-                          p, st.high_watermark.value(), expected_per_partition[p])));
+                          p, info.end_offset.value(),
+                          p >= 0 && p < args.partitions ? expected_per_partition[p] : 0)));
   }
-
-  std::vector<TopicPartition> all;
-  for (int32_t p = 0; p < args.partitions; ++p) all.push_back({kTopic, PartitionId(p)});
 
   // 3. Read everything back.
   {
-    SLUICE_ASSIGN_OR_RETURN(auto consumer, Consumer::Create(log.get(), ConsumerOptions{}));
+    SLUICE_ASSIGN_OR_RETURN(auto consumer, log->NewConsumer(client::ConsumerConfig{}));
     SLUICE_RETURN_IF_ERROR(consumer->Assign(all));
     SLUICE_RETURN_IF_ERROR(consumer->SeekToBeginning(all));
     int64_t count = 0;
     t0 = Clock::now();
-    SLUICE_RETURN_IF_ERROR(Drain(*consumer, [&](const ConsumerRecord&) { ++count; }));
+    SLUICE_RETURN_IF_ERROR(Drain(*consumer, ends, [&](const client::ConsumedRecord&) { ++count; }));
     secs = Seconds(t0);
     fmt::print("3. read all {} records from the beginning in {:.0f} ms ({} records/s)\n", count,
                secs * 1000, Rate(count, secs));
@@ -172,20 +202,19 @@ Status RunDemoIn(const CliContext& ctx, const std::string& dir, const DemoArgs& 
   // 4. From an offset: the second half of partition 0.
   {
     TopicPartition tp{kTopic, PartitionId(0)};
-    Offset from(ends[0].value() / 2);
-    SLUICE_ASSIGN_OR_RETURN(auto consumer, Consumer::Create(log.get(), ConsumerOptions{}));
+    Offset from(ends[tp].value() / 2);
+    SLUICE_ASSIGN_OR_RETURN(auto consumer, log->NewConsumer(client::ConsumerConfig{}));
     SLUICE_RETURN_IF_ERROR(consumer->Assign({tp}));
     SLUICE_RETURN_IF_ERROR(consumer->Seek(tp, from));
     int64_t count = 0;
     std::string first;
-    SLUICE_RETURN_IF_ERROR(Drain(*consumer, [&](const ConsumerRecord& r) {
+    SLUICE_RETURN_IF_ERROR(Drain(*consumer, ends, [&](const client::ConsumedRecord& r) {
       if (count++ == 0)
-        first = fmt::format("offset {} key {} {}", r.record.offset.value(), r.record.key,
-                            r.record.value);
+        first = fmt::format("offset {} key {} {}", r.offset.value(), View(r.key), View(r.value));
     }));
     fmt::print("4. read partition 0 from offset {}: {} records; first: {}\n", from.value(), count,
                first);
-    SLUICE_RETURN_IF_ERROR(Check(count == ends[0] - from, "read-from-offset count"));
+    SLUICE_RETURN_IF_ERROR(Check(count == ends[tp] - from, "read-from-offset count"));
   }
 
   // 5. From a time: the last quarter of the hour.
@@ -193,12 +222,12 @@ Status RunDemoIn(const CliContext& ctx, const std::string& dir, const DemoArgs& 
     Timestamp from = end_ts - kHourMs / 4;
     int64_t expected = 0;
     for (const Event& e : events) expected += e.ts >= from;
-    SLUICE_ASSIGN_OR_RETURN(auto consumer, Consumer::Create(log.get(), ConsumerOptions{}));
+    SLUICE_ASSIGN_OR_RETURN(auto consumer, log->NewConsumer(client::ConsumerConfig{}));
     SLUICE_RETURN_IF_ERROR(consumer->Assign(all));
     SLUICE_RETURN_IF_ERROR(consumer->SeekToTime(all, from));
     int64_t count = 0, earlier = 0;
-    SLUICE_RETURN_IF_ERROR(Drain(*consumer, [&](const ConsumerRecord& r) {
-      if (r.record.timestamp >= from) {
+    SLUICE_RETURN_IF_ERROR(Drain(*consumer, ends, [&](const client::ConsumedRecord& r) {
+      if (r.timestamp >= from) {
         ++count;
       } else {
         ++earlier;
@@ -215,27 +244,30 @@ Status RunDemoIn(const CliContext& ctx, const std::string& dir, const DemoArgs& 
 
   // 6. A consumer group reads about half, commits, and shows its lag.
   {
-    ConsumerOptions options;
-    options.group_id = kGroup;
-    options.max_poll_records = 1000;
-    SLUICE_ASSIGN_OR_RETURN(auto consumer, Consumer::Create(log.get(), options));
+    client::ConsumerConfig config;
+    config.group_id = kGroup;
+    config.max_poll_records = 1000;
+    SLUICE_ASSIGN_OR_RETURN(auto consumer, log->NewConsumer(config));
     SLUICE_RETURN_IF_ERROR(consumer->Subscribe({kTopic}));
     int64_t count = 0;
     auto deadline = Clock::now() + std::chrono::seconds(30);
     while (count < args.events / 2) {
+      if (Interrupted()) return Aborted("interrupted");
       if (Clock::now() > deadline) return Check(false, "the group consumer stopped receiving");
-      SLUICE_ASSIGN_OR_RETURN(ConsumerRecords records,
+      SLUICE_ASSIGN_OR_RETURN(client::ConsumerRecords records,
                               consumer->Poll(std::chrono::milliseconds(100)));
       count += static_cast<int64_t>(records.size());
-      if (records.empty() && !consumer->assignment().empty() && consumer->AtEnd()) break;
+      SLUICE_ASSIGN_OR_RETURN(bool at_end, AtEnd(*consumer, ends));
+      if (records.empty() && at_end) break;
     }
     SLUICE_RETURN_IF_ERROR(consumer->Commit());
     consumer->Close();
-    SLUICE_ASSIGN_OR_RETURN(auto committed, log->offsets().Fetch(kGroup));
+    consumer.reset();
+    SLUICE_ASSIGN_OR_RETURN(client::GroupDescription group, log->DescribeGroup(kGroup));
     int64_t committed_total = 0, lag = 0;
-    for (const auto& [tp, c] : committed) {
-      committed_total += c.offset.value();
-      lag += ends[tp.partition.value()] - c.offset;
+    for (const auto& [tp, offset] : group.committed) {
+      committed_total += offset.value();
+      lag += ends[tp] - offset;
     }
     fmt::print("6. group '{}' read {} records and committed them; its lag is now {}\n", kGroup,
                count, lag);
@@ -256,6 +288,12 @@ Status RunDemo(const CliContext& ctx, const DemoArgs& args) {
         fmt::format("--partitions {} is out of range; give 1..1000", args.partitions));
   }
   InstallInterruptHandler();
+  if (!ctx.bootstrap_servers.empty()) {
+    // Through a broker (-b, or the server that owns --data): no directory of its own.
+    fmt::print("sluice demo: {}\n", LogLocation(ctx));
+    std::fflush(stdout);
+    return RunDemoOn(ctx, args);
+  }
   std::string dir = ctx.data_dir;
   bool temporary = !ctx.data_dir_given;
   if (temporary) {
@@ -270,7 +308,9 @@ Status RunDemo(const CliContext& ctx, const DemoArgs& args) {
   fmt::print("sluice demo: data directory {}{}\n", dir,
              temporary ? (args.keep ? " (kept)" : " (temporary; --keep keeps it)") : "");
   std::fflush(stdout);
-  Status s = RunDemoIn(ctx, dir, args);
+  CliContext demo_ctx = ctx;
+  demo_ctx.data_dir = dir;
+  Status s = RunDemoOn(demo_ctx, args);
   if (temporary && !args.keep) {
     Status removed = FileSystem::Default()->RemoveAll(dir);
     if (s.ok()) s = removed;

@@ -143,24 +143,27 @@ int main(int argc, char** argv) {
     std::string where = CommandPath(app);
     bool supported = false;
     for (std::string_view cmd : {"sluice topic", "sluice produce", "sluice consume", "sluice group",
-                                 "sluice gen", "sluice run"}) {
+                                 "sluice gen", "sluice run", "sluice demo"}) {
       if (where.starts_with(cmd)) supported = true;
     }
     if (!supported) {
-      fmt::print(stderr,
-                 "{}: --bootstrap-server is not supported by this command yet (it works with "
-                 "topic, produce, consume, group, gen and run); run it without -b on the data "
-                 "directory\n",
-                 where);
+      fmt::print(
+          stderr,
+          "{}: --bootstrap-server is not supported by this command yet (it works with "
+          "topic, produce, consume, group, gen, run and demo); run it without -b on the data "
+          "directory\n",
+          where);
       return 2;
     }
   }
   if (ctx.bootstrap_servers.empty() && ctx.action) {
     // Whoever owns the data directory serves it: the log commands go through its server.
     std::string where = CommandPath(app);
-    for (std::string_view cmd :
-         {"sluice topic", "sluice produce", "sluice consume", "sluice group", "sluice gen"}) {
+    for (std::string_view cmd : {"sluice topic", "sluice produce", "sluice consume", "sluice group",
+                                 "sluice gen", "sluice demo"}) {
       if (!where.starts_with(cmd)) continue;
+      // demo without --data makes a temporary directory of its own, which nobody serves.
+      if (cmd == "sluice demo" && !ctx.data_dir_given) continue;
       sluice::Result<std::string> owner =
           sluice::tools::FindOwner(ctx.data_dir, std::chrono::milliseconds(5000));
       if (!owner.ok()) {

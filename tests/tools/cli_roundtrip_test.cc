@@ -303,9 +303,6 @@ TEST_F(CliRoundTripTest, ProduceAcksAllAndNone) {
 namespace sluice::testing {
 namespace {
 
-// `sluice demo` runs the analytics on the embedded log (its jobs cannot run over a broker until
-// issue 13 takes event-time jobs there), so the broker variant does not build these two.
-#ifndef SLUICE_CLI_VIA_BROKER
 TEST_F(CliRoundTripTest, DemoRunsEveryStepAndChecksItsCounts) {
   CliResult r = Sluice({"demo", "--events", "3000", "--partitions", "3"});
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
@@ -317,11 +314,24 @@ TEST_F(CliRoundTripTest, DemoRunsEveryStepAndChecksItsCounts) {
   // With --data it uses that directory and leaves the topic there for the other commands.
   EXPECT_EQ(Ok({"topic", "list"}), "page-views\n");
   EXPECT_EQ(CountLines(Ok({"consume", "page-views", "--from-beginning"})), 3000u);
-  // A second run refuses to touch the existing topic.
-  std::string err = ExpectFailure(Sluice({"demo", "--events", "10"}), 1);
-  EXPECT_NE(err.find("already exists"), std::string::npos) << err;
+  if (kViaBroker) {
+    // Through the broker: no data directory of its own, the broker named instead.
+    EXPECT_EQ(r.out.rfind("sluice demo: the broker at 127.0.0.1:", 0), 0u) << r.out;
+    EXPECT_EQ(r.out.find("data directory"), std::string::npos) << r.out;
+    // Without -b on the served directory it goes through the server that owns it (<data>/OWNER),
+    // and a second run refuses to touch the existing topic.
+    std::string err =
+        ExpectFailure(RunSluice({"--data", data_, "demo", "--events", "10"}, "", env_), 1);
+    EXPECT_NE(err.find("already exists at the broker at"), std::string::npos) << err;
+  } else {
+    // A second run refuses to touch the existing topic.
+    std::string err = ExpectFailure(Sluice({"demo", "--events", "10"}), 1);
+    EXPECT_NE(err.find("already exists in " + data_), std::string::npos) << err;
+  }
 }
 
+// A temporary directory is what the demo uses without --data and without -b: embedded only.
+#ifndef SLUICE_CLI_VIA_BROKER
 TEST_F(CliRoundTripTest, DemoWithoutDataUsesAndRemovesATemporaryDirectory) {
   std::string tmpdir = tmp_ + "/t";
   std::filesystem::create_directory(tmpdir);
