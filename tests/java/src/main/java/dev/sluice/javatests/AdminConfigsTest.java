@@ -46,6 +46,21 @@ public final class AdminConfigsTest implements AutoCloseable {
     return admin.describeConfigs(List.of(r)).all().get(30, TimeUnit.SECONDS).get(r);
   }
 
+  /**
+   * Kafka answers IncrementalAlterConfigs before DescribeConfigs shows the change (Sluice
+   * after storing it): describes R, bounded, until KEY has VALUE; returns the last entry seen.
+   */
+  private ConfigEntry describeUntil(ConfigResource r, String key, String value)
+      throws Exception {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+    ConfigEntry e = describe(r).get(key);
+    while ((e == null || !value.equals(e.value())) && System.nanoTime() < deadline) {
+      Thread.sleep(100);
+      e = describe(r).get(key);
+    }
+    return e;
+  }
+
   private void alter(ConfigResource r, AlterConfigOp op) throws Exception {
     admin.incrementalAlterConfigs(Map.of(r, List.of(op))).all().get(30, TimeUnit.SECONDS);
   }
@@ -70,16 +85,17 @@ public final class AdminConfigsTest implements AutoCloseable {
 
     alter(r, new AlterConfigOp(new ConfigEntry("retention.ms", "7200000"),
                  AlterConfigOp.OpType.SET));
-    Check.equal("7200000", describe(r).get("retention.ms").value(), "retention.ms after SET");
+    Check.equal("7200000", describeUntil(r, "retention.ms", "7200000").value(),
+        "retention.ms after SET");
 
     alter(r, new AlterConfigOp(new ConfigEntry("retention.ms", ""), AlterConfigOp.OpType.DELETE));
-    ConfigEntry back = describe(r).get("retention.ms");
-    Check.that(back.isDefault(), "retention.ms after DELETE is not the default: " + back);
     // The server's default (Kafka: 7 days; Sluice: -1, keep forever) is what a topic created
     // without retention.ms shows.
     ConfigEntry plain = describe(new ConfigResource(ConfigResource.Type.TOPIC, "cfg-plain"))
                             .get("retention.ms");
     Check.that(plain.isDefault(), "retention.ms of a topic created without it: " + plain);
+    ConfigEntry back = describeUntil(r, "retention.ms", plain.value());
+    Check.that(back.isDefault(), "retention.ms after DELETE is not the default: " + back);
     Check.equal(plain.value(), back.value(), "retention.ms after DELETE");
 
     Check.throwsCause(InvalidConfigurationException.class,

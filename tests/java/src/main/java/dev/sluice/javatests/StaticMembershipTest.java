@@ -22,8 +22,9 @@ import org.apache.kafka.common.errors.FencedInstanceIdException;
  * an instance id that is already in use fences one of the two (FencedInstanceIdException).
  */
 public final class StaticMembershipTest implements AutoCloseable {
-  private static final String TOPIC = "static-t";
-  private static final String GROUP = "static-g";
+  // A topic and group per case: against a running Kafka (--bootstrap) the cases share it.
+  private String topic;
+  private String group;
   private final SluiceServer server;
   private final Admin admin;
 
@@ -49,12 +50,12 @@ public final class StaticMembershipTest implements AutoCloseable {
 
   private KafkaConsumer<String, String> member(String instance, Revocations listener) {
     KafkaConsumer<String, String> c = Clients.consumer(server.bootstrap(),
-        Map.of(ConsumerConfig.GROUP_ID_CONFIG, GROUP,
+        Map.of(ConsumerConfig.GROUP_ID_CONFIG, group,
             ConsumerConfig.GROUP_INSTANCE_ID_CONFIG, instance,
             ConsumerConfig.CLIENT_ID_CONFIG, "static-" + instance,
             ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG, 30_000,
             ConsumerConfig.HEARTBEAT_INTERVAL_MS_CONFIG, 1_000));
-    c.subscribe(List.of(TOPIC), listener);
+    c.subscribe(List.of(topic), listener);
     return c;
   }
 
@@ -93,8 +94,14 @@ public final class StaticMembershipTest implements AutoCloseable {
     }
   }
 
+  private void createTopicAndGroup(String name) throws Exception {
+    topic = name + "-t";
+    group = name + "-g";
+    Clients.createTopic(admin, topic, 4);
+  }
+
   public void testRestartWithSameInstanceIdKeepsAssignment() throws Exception {
-    Clients.createTopic(admin, TOPIC, 4);
+    createTopicAndGroup("static-restart");
     Revocations revA = new Revocations();
     Revocations revB = new Revocations();
     KafkaConsumer<String, String> a = member("a", revA);
@@ -127,7 +134,7 @@ public final class StaticMembershipTest implements AutoCloseable {
   }
 
   public void testDuplicateInstanceIdIsFenced() throws Exception {
-    Clients.createTopic(admin, TOPIC, 4);
+    createTopicAndGroup("static-dup");
     KafkaConsumer<String, String> a = member("a", new Revocations());
     KafkaConsumer<String, String> b = member("b", new Revocations());
     KafkaConsumer<String, String> dup = null;
