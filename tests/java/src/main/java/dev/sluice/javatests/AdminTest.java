@@ -33,8 +33,7 @@ import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
  * The Java Admin client's calls that `sluice serve` serves today: topics (create, list,
  * describe, delete), offsets (listOffsets by earliest, latest and time), and groups (list,
  * describe, list and alter their committed offsets). DescribeConfigs, IncrementalAlterConfigs,
- * DeleteGroups, OffsetDelete, DeleteRecords and DescribeCluster are not served yet and have no
- * test here.
+ * DeleteGroups, OffsetDelete, DeleteRecords and DescribeCluster are tested in AdminConfigsTest.
  */
 public final class AdminTest implements AutoCloseable {
   private final SluiceServer server;
