@@ -158,22 +158,9 @@ TEST_F(CliReliabilityTest, DamagedTopicConfIsReportedAsDamageWithWhatToDo) {
 
 // reliability-scenarios: issue16 item 12 (and `sluice topic repair`)
 TEST_F(CliReliabilityTest, DamageBelowTheRecoveryPointIsReadUpToAndRepairedOnRequest) {
-  Ok({"topic", "create", "t", "--partitions", "1", "--segment-bytes", "4096"});
-  for (int run = 0; run < 30; ++run) {  // several batches per segment
-    std::string input;
-    for (int i = run * 100; i < run * 100 + 100; ++i) input += "v" + std::to_string(i) + "\n";
-    Ok({"produce", "t"}, input);
-  }
   // A crash after everything was fsynced, then one flipped byte in the last segment.
-  std::string pdir = data_ + "/topics/t/0";
-  ASSERT_TRUE(FileSystem::Default()->RemoveFile(pdir + "/clean-shutdown").ok());
-  auto names = FileSystem::Default()->ListDir(pdir);
-  ASSERT_TRUE(names.ok());
-  std::vector<std::string> logs;
-  for (const std::string& n : *names) {
-    if (n.ends_with(".log")) logs.push_back(n);
-  }
-  std::sort(logs.begin(), logs.end());
+  std::string pdir = ProduceTenSegmentsAndCrash();
+  std::vector<std::string> logs = Segments(pdir);
   ASSERT_GE(logs.size(), 3u);
   std::string last = pdir + "/" + logs.back();
   auto bytes = FileSystem::Default()->ReadFile(last);
@@ -181,15 +168,14 @@ TEST_F(CliReliabilityTest, DamageBelowTheRecoveryPointIsReadUpToAndRepairedOnReq
   std::string data = *bytes;
   data[data.size() / 2] ^= 0x01;
   ASSERT_TRUE(FileSystem::Default()->WriteFileAtomic(last, data).ok());
-  const int64_t base = std::stoll(logs.back().substr(0, 20));
+  const int64_t base = BaseOf(logs.back());
 
   // The reader gets every record before the damage, then the error and a failing exit.
   CliResult consumed = Sluice({"consume", "t", "--offset", "0"});
   std::string line = ExpectFailure(consumed, 1);
   EXPECT_NE(line.find(logs.back()), std::string::npos) << line;
-  std::string want;
-  int64_t k = 0;
-  while (want.size() < consumed.out.size()) want += "v" + std::to_string(k++) + "\n";
+  const int64_t k = std::count(consumed.out.begin(), consumed.out.end(), '\n');
+  const std::string want = FirstRecords(k);
   ASSERT_EQ(consumed.out, want);
   ASSERT_GE(k, base);
   ASSERT_LT(k, 3000);
