@@ -6,6 +6,11 @@ Each pair in PAIRS compares a Sluice-side peer with another peer on every figure
 the same workload, size and metric (and acks, where both give one). "Sluice ×" is how many times
 better Sluice is: sluice / peer for rates (records/s, lines/s), peer / sluice for times (ms, s).
 Exits 1 if a row does not parse, or if no pair had a figure in common.
+
+  ratios.py [--require WORKLOAD]...
+
+--require also exits 1 unless every peer that WORKLOAD measures printed each of its throughput
+figures (the check of the ctest bench_peers_cli).
 """
 import sys
 
@@ -24,6 +29,16 @@ KEYS = ["peer", "workload", "size", "acks", "metric", "value", "unit"]
 SKIP = {"produce_MBps", "consume_MBps", "latency_rate", "latency_max", "latency_client_cpu"}
 SKIP_BROKER = {"produce_client_cpu", "consume_client_cpu"}
 HIGHER_IS_BETTER = {"records/s", "lines/s", "MB/s"}
+# What each workload of run.sh prints at least: peer -> throughput metrics.
+REQUIRED = {
+    "broker": {p: ["produce_throughput", "consume_throughput", "latency_p99"]
+               for p in ("sluice-serve+kafka_load", "kafka+kafka_load")},
+    "cli": {p: ["produce_throughput", "consume_throughput"]
+            for p in ("sluice-embedded+sluice-cli", "sluice-serve+sluice-cli", "sluice-serve+kcat",
+                      "kafka+kcat", "kafka+sluice-cli", "redis+redis-cli")},
+    "wordcount": {p: ["throughput"]
+                  for p in ("kafka+kafka-streams", "sluice+kafka", "sluice-embedded")},
+}
 
 
 def parse(line):
@@ -40,7 +55,16 @@ def parse(line):
     return row
 
 
-def main():
+def main(argv):
+    required = []
+    args = list(argv)
+    while args:
+        if args[0] == "--require" and len(args) > 1 and args[1] in REQUIRED:
+            required.append(args[1])
+            del args[:2]
+        else:
+            print(f"usage: ratios.py [--require {'|'.join(REQUIRED)}]...", file=sys.stderr)
+            return 2
     rows = []
     for line in sys.stdin:
         if line.startswith("peer="):
@@ -49,6 +73,14 @@ def main():
             except ValueError as e:
                 print(f"ratios.py: {e}", file=sys.stderr)
                 return 1
+    for workload in required:
+        for peer, metrics in REQUIRED[workload].items():
+            for metric in metrics:
+                if not any(r["peer"] == peer and r["metric"] == metric and
+                           r["workload"].startswith(workload) and r["value"] > 0 for r in rows):
+                    print(f"ratios.py: no {metric} row for {peer} in workload {workload}",
+                          file=sys.stderr)
+                    return 1
     out = []
     for ours, theirs in PAIRS:
         for a in rows:
@@ -81,4 +113,4 @@ def main():
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

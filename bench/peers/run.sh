@@ -90,6 +90,9 @@ else
   CLI_LINES=1000000
   WC_LINES=500000
 fi
+# For the ctest (bench/peers/test_run.sh): smaller inputs, same code paths.
+CLI_LINES="${SLUICE_PEERS_CLI_LINES:-$CLI_LINES}"
+WC_LINES="${SLUICE_PEERS_WC_LINES:-$WC_LINES}"
 LAT_RATE=5000
 WC_PARTITIONS=4
 
@@ -387,7 +390,7 @@ print(words)
   create_topic "$KAFKA" wc-out-ks "$WC_PARTITIONS"
   kcat -P -b "$KAFKA" -t wc-in -l "$WC_IN" || die "kcat could not produce the word count input"
   c0="$(proc_cpu "$KAFKA_PID")"
-  OUT="$(java -Xms64m -Xmx512m -Dorg.slf4j.simpleLogger.defaultLogLevel=warn -cp "$JCP" \
+  OUT="$(java -Xms64m -Xmx512m -Dorg.slf4j.simpleLogger.defaultLogLevel=error -cp "$JCP" \
     dev.sluice.peers.PeersWordCount "$KAFKA" "$WORK/ks-state" wc-in wc-out-ks peers-wc-ks \
     "$WORDS" 1)" || die "Kafka Streams word count failed (output: $OUT)"
   c1="$(proc_cpu "$KAFKA_PID")"

@@ -35,8 +35,9 @@ import org.apache.kafka.streams.kstream.Produced;
  * <pre>PeersWordCount BOOTSTRAP STATE_DIR INPUT OUTPUT APP_ID EXPECTED_OUTPUT_RECORDS THREADS</pre>
  *
  * Timing starts just before KafkaStreams.start() (the JVM is up) and ends when the application's
- * committed offsets reach the end of every INPUT partition (polled through the Admin client
- * every 50 ms, which is the run's only other work in this JVM). Then it closes the application
+ * committed offsets reach the end of every INPUT partition and then of every partition of its
+ * repartition topic (so every word is counted and its output committed; polled through the
+ * Admin client every 50 ms, which is the run's only other work in this JVM). Then it closes the application
  * and reads OUTPUT with a read_committed consumer, untimed: exit status 1 unless it holds exactly
  * EXPECTED_OUTPUT_RECORDS records. Prints one line: seconds=S cpu_s=C output_records=N, where
  * cpu_s is this JVM's CPU time (all threads) over the timed part.
@@ -91,6 +92,7 @@ public final class PeersWordCount {
       Map<TopicPartition, Long> ends = new HashMap<>();
       admin.listOffsets(latest).all().get().forEach((tp, info) -> ends.put(tp, info.offset()));
 
+      Map<TopicPartition, Long> repartitionEnds = new HashMap<>();
       KafkaStreams streams = new KafkaStreams(builder.build(), p);
       streams.setUncaughtExceptionHandler(e -> {
         failure.compareAndSet(null, e);
@@ -108,11 +110,21 @@ public final class PeersWordCount {
         }
         Map<TopicPartition, OffsetAndMetadata> committed =
             admin.listConsumerGroupOffsets(appId).partitionsToOffsetAndMetadata().get();
-        boolean done = true;
-        for (Map.Entry<TopicPartition, Long> e : ends.entrySet()) {
-          OffsetAndMetadata c = committed.get(e.getKey());
-          if (c == null || c.offset() < e.getValue()) done = false;
+        boolean done = reached(committed, ends, 0);
+        if (done && repartitionEnds.isEmpty()) {
+          // Every line is consumed and what it wrote to the repartition topic is committed in
+          // the same transactions, so the repartition topic's end is final now.
+          String repartition = appId + "-by-word-repartition";
+          Map<TopicPartition, OffsetSpec> spec = new HashMap<>();
+          for (int i = 0; i < partitions; ++i) {
+            spec.put(new TopicPartition(repartition, i), OffsetSpec.latest());
+          }
+          admin.listOffsets(spec).all().get()
+              .forEach((tp, info) -> repartitionEnds.put(tp, info.offset()));
         }
+        // The repartition topic is written in transactions: its end is one past the last
+        // commit marker, the committed offset one past the last record.
+        done = done && reached(committed, repartitionEnds, 1);
         if (done) break;
         if (System.nanoTime() > deadline) {
           System.err.println("PeersWordCount: not done after 10 minutes; committed " + committed
@@ -155,5 +167,16 @@ public final class PeersWordCount {
       System.exit(1);
     }
     System.exit(0);
+  }
+
+  /** True if every partition in ends has a committed offset at least its end minus slack. */
+  private static boolean reached(Map<TopicPartition, OffsetAndMetadata> committed,
+      Map<TopicPartition, Long> ends, long slack) {
+    for (Map.Entry<TopicPartition, Long> e : ends.entrySet()) {
+      if (e.getValue() == 0) continue;
+      OffsetAndMetadata c = committed.get(e.getKey());
+      if (c == null || c.offset() < e.getValue() - slack) return false;
+    }
+    return true;
   }
 }
