@@ -8,14 +8,14 @@
 //   --acks A kafka_load --broker HOST:PORT --topic T --peer NAME --mode latency --rate R --seconds
 //   S
 //              --size B --acks A [--warmup-seconds W]
-//   (every mode: [--linger-ms L], the producer's linger.ms; default 5 for produce, 0 for latency)
+//   (every mode: [--linger-ms L], the producer's linger.ms; default 5 for produce, 1 for latency)
 //
 // produce: N records of B bytes into partition 0 (linger.ms 5, batch.size 1 MB, no compression,
 // values copied into librdkafka as an application would),
 // then waits for every delivery report; fails unless all N were delivered.
 // consume: reads partition 0 from the beginning until N records came back (batches of up to
 // 10000 through rd_kafka_consume_batch_queue); fails unless exactly N records of B bytes came.
-// latency: a producer thread sends R records/s for S seconds (linger.ms 0), each value starting
+// latency: a producer thread sends R records/s for S seconds (linger.ms 1), each value starting
 // with its send time (steady clock, ns); a consumer in this process (assigned before the first
 // send) takes each record as soon as it arrives (rd_kafka_consumer_poll) and records receive
 // time minus send time. Records sent in the first W seconds (default 1) are not counted. Fails
@@ -50,7 +50,7 @@ struct Args {
   double rate = 10000;
   double seconds = 5;
   double warmup_seconds = 1;
-  std::string linger_ms;  // empty: 5 for produce, 0 for latency
+  std::string linger_ms;  // empty: 5 for produce, 1 for latency
 };
 
 [[noreturn]] void Fail(const std::string& what) {
@@ -232,7 +232,7 @@ int Latency(const Args& a) {
   std::vector<uint8_t> seen(static_cast<size_t>(total), 0);
   int64_t duplicates = 0, foreign = 0;
   std::atomic<bool> producer_done{false};
-  rd_kafka_t* producer = NewProducer(a, a.linger_ms.empty() ? "0" : a.linger_ms.c_str());
+  rd_kafka_t* producer = NewProducer(a, a.linger_ms.empty() ? "1" : a.linger_ms.c_str());
   const double cpu0 = CpuSeconds();
   std::thread sender([&] {
     std::string value(a.size, 'v');
@@ -302,6 +302,13 @@ int Latency(const Args& a) {
     size_t idx = static_cast<size_t>(p * static_cast<double>(latencies_ns.size() - 1));
     return latencies_ns[idx] / 1e6;
   };
+  if (pct(0.50) > 1000) {
+    // Not an error (every record came back), but not the figure asked for either.
+    fmt::print(
+        "# warning: {} acks={}: p50 {:.0f} ms at {:.0f} records/s: the broker or this "
+        "machine did not keep up with the rate, so these latencies measure a growing queue\n",
+        a.peer, a.acks, pct(0.50), a.rate);
+  }
   Row(a, "latency_rate", a.rate, "records/s");
   Row(a, "latency_p50", pct(0.50), "ms");
   Row(a, "latency_p99", pct(0.99), "ms");

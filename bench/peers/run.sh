@@ -208,6 +208,12 @@ echo "# data under $WORK ($(df -T "$WORK" | awk 'NR == 2 { print $2 }')); everyt
 # --- broker ---------------------------------------------------------------------------------
 broker_peer() { # broker_peer PEER BOOTSTRAP SERVER_PID
   local peer="$1" boot="$2" pid="$3" size acks n topic c0 c1
+  # Untimed warm-up (the JVM's JIT, both servers' first segments and connections).
+  create_topic "$boot" warmup 1
+  "$LOAD" --broker "$boot" --topic warmup --peer "$peer" --mode produce --records 200000 \
+    --size 100 --acks 1 > /dev/null
+  "$LOAD" --broker "$boot" --topic warmup --peer "$peer" --mode consume --records 200000 \
+    --size 100 --acks 1 > /dev/null
   for size in 100 1024; do
     for acks in 1 all; do
       n=$BROKER_RECORDS_100
@@ -237,8 +243,9 @@ broker_peer() { # broker_peer PEER BOOTSTRAP SERVER_PID
 if wanted broker; then
   echo "# broker: client bench/peers/kafka_load (librdkafka $(pkg-config --modversion rdkafka 2> /dev/null || echo '?')), one partition, no compression, values copied into librdkafka"
   echo "# broker: produce linger.ms=5 batch.size=1000000; consume from the beginning, batches of 10000, fetch.wait.max.ms=100"
-  echo "# broker: records 100 B x $BROKER_RECORDS_100, 1 KiB x $BROKER_RECORDS_1K; latency: $LAT_RATE records/s of 100 B for ${LAT_SECONDS} s (first ${LAT_WARMUP} s not counted), linger.ms=0, send time in the value, consumer in the same process"
+  echo "# broker: records 100 B x $BROKER_RECORDS_100, 1 KiB x $BROKER_RECORDS_1K; latency: $LAT_RATE records/s of 100 B for ${LAT_SECONDS} s (first ${LAT_WARMUP} s not counted), linger.ms=1 (with 0, sluice serve at acks=all fell behind at 5000/s in a trial here: p50 9.8 s), send time in the value, consumer in the same process"
   echo "# broker: sluice serve acks=all = written and fsynced (group commit) before the ack; Kafka: one broker, replication factor 1, acks=all = in the leader's page cache (no fsync, Kafka's default log.flush settings)"
+  echo "# broker: each server first gets an untimed warm-up (200k records of 100 B produced and consumed)"
   echo "# broker: *_server_cpu = the server process's CPU seconds during that step; *_client_cpu = kafka_load's"
   [[ -n "${KAFKA:-}" ]] || start_kafka
   start_serve
