@@ -22,13 +22,14 @@ PAIRS = [
     ("sluice-serve+sluice-cli", "kafka+sluice-cli"),
     ("sluice-embedded", "kafka+kafka-streams"),
     ("sluice+kafka", "kafka+kafka-streams"),
+    ("sluice-embedded", "flink-minicluster"),
 ]
 KEYS = ["peer", "workload", "size", "acks", "metric", "value", "unit"]
 # Not in the table: the same figure in other units, settings echoed as rows, and the load
 # client's own CPU in the broker workload (the same program against both brokers).
 SKIP = {"produce_MBps", "consume_MBps", "latency_rate", "latency_max", "latency_client_cpu"}
 SKIP_BROKER = {"produce_client_cpu", "consume_client_cpu"}
-HIGHER_IS_BETTER = {"records/s", "lines/s", "MB/s"}
+HIGHER_IS_BETTER = {"records/s", "lines/s", "bids/s", "MB/s"}
 # What each workload of run.sh prints at least: peer -> throughput metrics.
 REQUIRED = {
     "broker": {p: ["produce_throughput", "consume_throughput", "latency_p99"]
@@ -38,6 +39,8 @@ REQUIRED = {
                       "kafka+kcat", "kafka+sluice-cli", "redis+redis-cli")},
     "wordcount": {p: ["throughput"]
                   for p in ("kafka+kafka-streams", "sluice+kafka", "sluice-embedded")},
+    "nexmark": {p: ["throughput", "bids_per_cpu_s"]
+                for p in ("sluice-embedded", "flink-minicluster")},
 }
 
 

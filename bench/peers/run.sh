@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Sluice and its peers on the same workloads, on this machine, in one run (issue 14 item 1).
 #
-#   bench/peers/run.sh [--quick] [--only broker|cli|wordcount]... [--build DIR] [--keep]
+#   bench/peers/run.sh [--quick] [--only broker|cli|wordcount|nexmark]... [--build DIR] [--keep]
 #
 # Prints settings as lines starting with "# ", one row per figure,
 #   peer=kafka+kafka_load workload=broker size=100 acks=1 metric=produce_throughput value=812345 unit=records/s
@@ -19,6 +19,10 @@
 #              XADD (redis-cli --pipe) / XRANGE (redis-cli --raw).
 #   wordcount  exactly-once word count: Kafka Streams 4.4.0 exactly_once_v2 on the Kafka broker
 #              (bench/peers/java) vs `sluice run wordcount` embedded and with -b to the same broker.
+#   nexmark    NEXMark q1, q5, q7 over the bids of `sluice gen nexmark` (2M events; --quick 500k):
+#              Flink 2.3.0 DataStream jobs on a local mini-cluster (bench/peers/flink) reading the
+#              bids from a file, parallelism 1 and 2, vs `sluice run nexmark` embedded on the same
+#              bids, 1 and 2 threads.
 # Every workload checks its result (records delivered and read back, output record counts)
 # before it prints a figure, and the script stops with an error otherwise.
 #
@@ -48,7 +52,8 @@ while (($#)); do
   case "$1" in
     --quick) QUICK=1; shift ;;
     --only)
-      [[ "${2:-}" =~ ^(broker|cli|wordcount)$ ]] || die "--only takes broker, cli or wordcount"
+      [[ "${2:-}" =~ ^(broker|cli|wordcount|nexmark)$ ]] ||
+        die "--only takes broker, cli, wordcount or nexmark"
       ONLY+=("$2")
       shift 2
       ;;
@@ -58,7 +63,7 @@ while (($#)); do
     *) say "unknown argument '$1'"; usage ;;
   esac
 done
-((${#ONLY[@]})) || ONLY=(broker cli wordcount)
+((${#ONLY[@]})) || ONLY=(broker cli wordcount nexmark)
 wanted() { [[ " ${ONLY[*]} " == *" $1 "* ]]; }
 
 SLUICE="$BUILD/tools/sluice"
@@ -84,15 +89,18 @@ if ((QUICK)); then
   LAT_SECONDS=6 LAT_WARMUP=2
   CLI_LINES=300000
   WC_LINES=100000
+  NX_EVENTS=500000
 else
   BROKER_RECORDS_100=2000000 BROKER_RECORDS_1K=500000
   LAT_SECONDS=20 LAT_WARMUP=5
   CLI_LINES=1000000
   WC_LINES=500000
+  NX_EVENTS=2000000
 fi
 # For the ctest (bench/peers/test_run.sh): smaller inputs, same code paths.
 CLI_LINES="${SLUICE_PEERS_CLI_LINES:-$CLI_LINES}"
 WC_LINES="${SLUICE_PEERS_WC_LINES:-$WC_LINES}"
+NX_EVENTS="${SLUICE_PEERS_NX_EVENTS:-$NX_EVENTS}"
 LAT_RATE=5000
 WC_PARTITIONS=4
 
@@ -197,6 +205,23 @@ start_kafka() {
 create_topic() { # create_topic BOOTSTRAP TOPIC PARTITIONS
   "$SLUICE" -b "$1" topic create "$2" --partitions "$3" > /dev/null ||
     die "could not create topic $2 on $1"
+}
+
+# Builds the Maven project bench/peers/NAME (offline first, then from Maven Central) into
+# $WORK/NAME and prints the classpath of JAR and its dependencies.
+build_java() { # build_java NAME JAR
+  local jb="$WORK/$1" args
+  mkdir -p "$jb"
+  args=(-B -q -f "$HERE/$1/pom.xml" "-Dpeers.build.dir=$jb/target" package
+    dependency:build-classpath "-Dmdep.outputFile=$jb/classpath.txt")
+  if ! mvn -o "${args[@]}" > "$jb/mvn-offline.log" 2>&1; then
+    say "building bench/peers/$1 offline failed; resolving from Maven Central (log: $jb/mvn.log)"
+    mvn "${args[@]}" > "$jb/mvn.log" 2>&1 || {
+      tail -n 30 "$jb/mvn.log" >&2
+      die "Maven could not build bench/peers/$1/pom.xml (log above)"
+    }
+  fi
+  echo "$jb/target/$2:$(cat "$jb/classpath.txt")"
 }
 
 # --- settings -------------------------------------------------------------------------------
@@ -362,18 +387,7 @@ fi
 # --- wordcount ------------------------------------------------------------------------------
 if wanted wordcount; then
   [[ -n "${KAFKA:-}" ]] || start_kafka
-  JB="$WORK/java"
-  mkdir -p "$JB"
-  MVN_ARGS=(-B -q -f "$HERE/java/pom.xml" "-Dpeers.build.dir=$JB/target" package
-    dependency:build-classpath "-Dmdep.outputFile=$JB/classpath.txt")
-  if ! mvn -o "${MVN_ARGS[@]}" > "$JB/mvn-offline.log" 2>&1; then
-    say "building bench/peers/java offline failed; resolving from Maven Central (log: $JB/mvn.log)"
-    mvn "${MVN_ARGS[@]}" > "$JB/mvn.log" 2>&1 || {
-      tail -n 30 "$JB/mvn.log" >&2
-      die "Maven could not build bench/peers/java/pom.xml (log above)"
-    }
-  fi
-  JCP="$JB/target/sluice-peers-bench-1.jar:$(cat "$JB/classpath.txt")"
+  JCP="$(build_java java sluice-peers-bench-1.jar)"
 
   WC_IN="$WORK/wc-in.txt"
   WORDS="$(python3 -c "
@@ -438,6 +452,69 @@ print(words)
   row "$P" wordcount_eos - all app_cpu "$CPU" s
   row "$P" wordcount_eos - all lines_per_app_cpu_s "$(rate "$WC_LINES" "$CPU")" lines/s
   rm -rf "$D"
+fi
+
+# --- nexmark --------------------------------------------------------------------------------
+if wanted nexmark; then
+  FCP="$(build_java flink sluice-peers-flink-1.jar)"
+  NX="$WORK/nexmark"
+  D="$NX/data"
+  mkdir -p "$NX"
+  "$SLUICE" --data "$D" gen nexmark --events "$NX_EVENTS" --partitions 2 --rate 2000 > /dev/null 2>&1 ||
+    die "sluice gen nexmark failed"
+  "$SLUICE" --data "$D" consume bids --from-beginning > "$NX/bids-by-partition.json"
+  # Flink reads one file in event-time order; the expected result counts come from the bids
+  # themselves: q1 one per bid, q5 one per 10 s window (sliding by 2 s) holding a bid, q7 one per
+  # 10 s tumbling window holding a bid.
+  read -r NX_BIDS NX_Q5 NX_Q7 <<< "$(python3 -c "
+import re, sys
+time = re.compile(rb'\"date_time\":(-?[0-9]+)')
+lines = open(sys.argv[1], 'rb').readlines()
+lines.sort(key=lambda l: int(time.search(l).group(1)))
+open(sys.argv[2], 'wb').writelines(lines)
+ts = [int(time.search(l).group(1)) for l in lines]
+q5 = {s for t in ts for s in range((t // 2000 - 4) * 2000, t + 1, 2000) if s <= t < s + 10000}
+q7 = {t // 10000 for t in ts}
+print(len(lines), len(q5), len(q7))
+" "$NX/bids-by-partition.json" "$NX/bids.json")"
+  rm -f "$NX/bids-by-partition.json"
+  echo "# nexmark: sluice gen nexmark --events $NX_EVENTS --rate 2000 --partitions 2: $NX_BIDS bids; expected results q1 $NX_BIDS, q5 $NX_Q5, q7 $NX_Q7 (checked for both)"
+  echo "# nexmark: Flink 2.3.0 local mini-cluster, DataStream API, java -Xmx512m, reads the bids from one JSON-lines file in event-time order (FileSource), parses the four fields it needs with indexOf, monotonous watermarks; the query runs twice in one JVM and the second run is timed (its cpu_s = the JVM's CPU over env.execute(), mini-cluster start included)"
+  echo "# nexmark: sluice run nexmark --query Q --until-end --threads P on the data directory (exactly-once, full JSON parse); cpu_s = the process's"
+  echo "# nexmark: workload nexmark_Q_pP = parallelism (Flink) or threads (Sluice) P; throughput = bids / wall second, bids_per_cpu_s = bids / CPU second (per core)"
+  for q in q1 q5 q7; do
+    case "$q" in
+      q1) want=$NX_BIDS ;;
+      q5) want=$NX_Q5 ;;
+      q7) want=$NX_Q7 ;;
+    esac
+    for par in 1 2; do
+      timed "$SLUICE" --data "$D" run nexmark --query "$q" --until-end --threads "$par" \
+        --state "$NX/state-$q-$par" --app "peers-$q-$par" --output-prefix "p$par-" --quiet \
+        > "$NX/run.log" 2>&1 || {
+        cat "$NX/run.log" >&2
+        die "sluice run nexmark --query $q --threads $par failed (output above)"
+      }
+      got="$("$SLUICE" --data "$D" consume "p$par-nexmark-$q" --from-beginning \
+        --isolation read_committed --format 'x\n' | wc -l)"
+      ((got == want)) || die "sluice run nexmark $q (threads $par) wrote $got results, expected $want"
+      P="sluice-embedded"
+      row "$P" "nexmark_${q}_p$par" - - throughput "$(rate "$NX_BIDS" "$WALL")" bids/s
+      row "$P" "nexmark_${q}_p$par" - - cpu_s "$CPU" s
+      row "$P" "nexmark_${q}_p$par" - - bids_per_cpu_s "$(rate "$NX_BIDS" "$CPU")" bids/s
+
+      OUT="$(java -Xms64m -Xmx512m -Dorg.slf4j.simpleLogger.defaultLogLevel=error -cp "$FCP" \
+        dev.sluice.peers.PeersNexmark "$q" "$NX/bids.json" "$par" "$want")" ||
+        die "Flink nexmark $q (parallelism $par) failed (output: $OUT)"
+      secs="$(sed -n 's/.*seconds=\([0-9.]*\).*/\1/p' <<< "$OUT")"
+      cpu="$(sed -n 's/.*cpu_s=\([0-9.]*\).*/\1/p' <<< "$OUT")"
+      P="flink-minicluster"
+      row "$P" "nexmark_${q}_p$par" - - throughput "$(rate "$NX_BIDS" "$secs")" bids/s
+      row "$P" "nexmark_${q}_p$par" - - cpu_s "$cpu" s
+      row "$P" "nexmark_${q}_p$par" - - bids_per_cpu_s "$(rate "$NX_BIDS" "$cpu")" bids/s
+    done
+  done
+  rm -rf "$NX"
 fi
 
 echo "# load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
