@@ -460,13 +460,15 @@ if wanted nexmark; then
   NX="$WORK/nexmark"
   D="$NX/data"
   mkdir -p "$NX"
-  "$SLUICE" --data "$D" gen nexmark --events "$NX_EVENTS" --partitions 2 --rate 2000 > /dev/null 2>&1 ||
-    die "sluice gen nexmark failed"
-  "$SLUICE" --data "$D" consume bids --from-beginning > "$NX/bids-by-partition.json"
-  # Flink reads one file in event-time order; the expected result counts come from the bids
-  # themselves: q1 one per bid, q5 one per 10 s window (sliding by 2 s) holding a bid, q7 one per
-  # 10 s tumbling window holding a bid.
-  read -r NX_BIDS NX_Q5 NX_Q7 <<< "$(python3 -c "
+  # The bids (sorted by event time for Flink's single file) and the results each query must
+  # write: q1 one per bid, q5 one per 10 s window (sliding by 2 s) holding a bid, q7 one per 10 s
+  # tumbling window holding a bid. Sets NAME_BIDS, NAME_q1, NAME_q5, NAME_q7.
+  nexmark_data() { # nexmark_data NAME DATA_DIR EVENTS
+    local counts
+    "$SLUICE" --data "$2" gen nexmark --events "$3" --partitions 2 --rate 2000 > /dev/null 2>&1 ||
+      die "sluice gen nexmark --events $3 failed"
+    "$SLUICE" --data "$2" consume bids --from-beginning > "$NX/$1-by-partition.json"
+    counts="$(python3 -c "
 import re, sys
 time = re.compile(rb'\"date_time\":(-?[0-9]+)')
 lines = open(sys.argv[1], 'rb').readlines()
@@ -475,43 +477,64 @@ open(sys.argv[2], 'wb').writelines(lines)
 ts = [int(time.search(l).group(1)) for l in lines]
 q5 = {s for t in ts for s in range((t // 2000 - 4) * 2000, t + 1, 2000) if s <= t < s + 10000}
 q7 = {t // 10000 for t in ts}
-print(len(lines), len(q5), len(q7))
-" "$NX/bids-by-partition.json" "$NX/bids.json")"
-  rm -f "$NX/bids-by-partition.json"
-  echo "# nexmark: sluice gen nexmark --events $NX_EVENTS --rate 2000 --partitions 2: $NX_BIDS bids; expected results q1 $NX_BIDS, q5 $NX_Q5, q7 $NX_Q7 (checked for both)"
+print(len(lines), len(lines), len(q5), len(q7))
+" "$NX/$1-by-partition.json" "$NX/$1.json")"
+    rm -f "$NX/$1-by-partition.json"
+    read -r "${1}_BIDS" "${1}_q1" "${1}_q5" "${1}_q7" <<< "$counts"
+  }
+  # Runs sluice run nexmark QUERY with THREADS on DATA_DIR, checks its result count; sets WALL/CPU.
+  sluice_nexmark() { # sluice_nexmark DATA_DIR QUERY THREADS EXPECTED TAG
+    local got
+    timed "$SLUICE" --data "$1" run nexmark --query "$2" --until-end --threads "$3" \
+      --state "$NX/state-$5-$2-$3" --app "peers-$2-$3" --output-prefix "p$3-" --quiet \
+      > "$NX/run.log" 2>&1 || {
+      cat "$NX/run.log" >&2
+      die "sluice run nexmark --query $2 --threads $3 ($5) failed (output above)"
+    }
+    got="$("$SLUICE" --data "$1" consume "p$3-nexmark-$2" --from-beginning \
+      --isolation read_committed --format 'x\n' | wc -l)"
+    ((got == $4)) || die "sluice run nexmark $2 (threads $3, $5) wrote $got results, expected $4"
+  }
+  nexmark_data big "$D" "$NX_EVENTS"
+  nexmark_data small "$NX/small-data" 100
+  NX_BIDS=$big_BIDS
+  echo "# nexmark: sluice gen nexmark --events $NX_EVENTS --rate 2000 --partitions 2: $NX_BIDS bids; expected results q1 $big_q1, q5 $big_q5, q7 $big_q7 (checked for both)"
+  echo "# nexmark: startup_cpu_s = the same run over $small_BIDS bids (--events 100): what a run costs whatever its input; bids_per_cpu_s_after_startup = bids / (cpu_s - startup_cpu_s)"
   echo "# nexmark: Flink 2.3.0 local mini-cluster, DataStream API, java -Xmx512m, reads the bids from one JSON-lines file in event-time order (FileSource), parses the four fields it needs with indexOf, monotonous watermarks; the query runs twice in one JVM and the second run is timed (its cpu_s = the JVM's CPU over env.execute(), mini-cluster start included)"
   echo "# nexmark: sluice run nexmark --query Q --until-end --threads P on the data directory (exactly-once, full JSON parse); cpu_s = the process's"
   echo "# nexmark: workload nexmark_Q_pP = parallelism (Flink) or threads (Sluice) P; throughput = bids / wall second, bids_per_cpu_s = bids / CPU second (per core)"
   for q in q1 q5 q7; do
-    case "$q" in
-      q1) want=$NX_BIDS ;;
-      q5) want=$NX_Q5 ;;
-      q7) want=$NX_Q7 ;;
-    esac
+    want_var="big_$q"
+    small_var="small_$q"
     for par in 1 2; do
-      timed "$SLUICE" --data "$D" run nexmark --query "$q" --until-end --threads "$par" \
-        --state "$NX/state-$q-$par" --app "peers-$q-$par" --output-prefix "p$par-" --quiet \
-        > "$NX/run.log" 2>&1 || {
-        cat "$NX/run.log" >&2
-        die "sluice run nexmark --query $q --threads $par failed (output above)"
-      }
-      got="$("$SLUICE" --data "$D" consume "p$par-nexmark-$q" --from-beginning \
-        --isolation read_committed --format 'x\n' | wc -l)"
-      ((got == want)) || die "sluice run nexmark $q (threads $par) wrote $got results, expected $want"
+      W="nexmark_${q}_p$par"
+      sluice_nexmark "$NX/small-data" "$q" "$par" "${!small_var}" small
+      small_cpu=$CPU
+      sluice_nexmark "$D" "$q" "$par" "${!want_var}" big
       P="sluice-embedded"
-      row "$P" "nexmark_${q}_p$par" - - throughput "$(rate "$NX_BIDS" "$WALL")" bids/s
-      row "$P" "nexmark_${q}_p$par" - - cpu_s "$CPU" s
-      row "$P" "nexmark_${q}_p$par" - - bids_per_cpu_s "$(rate "$NX_BIDS" "$CPU")" bids/s
+      row "$P" "$W" - - throughput "$(rate "$NX_BIDS" "$WALL")" bids/s
+      row "$P" "$W" - - cpu_s "$CPU" s
+      row "$P" "$W" - - bids_per_cpu_s "$(rate "$NX_BIDS" "$CPU")" bids/s
+      row "$P" "$W" - - startup_cpu_s "$small_cpu" s
+      row "$P" "$W" - - bids_per_cpu_s_after_startup \
+        "$(rate "$NX_BIDS" "$(cpu_diff "$small_cpu" "$CPU")")" bids/s
 
       OUT="$(java -Xms64m -Xmx512m -Dorg.slf4j.simpleLogger.defaultLogLevel=error -cp "$FCP" \
-        dev.sluice.peers.PeersNexmark "$q" "$NX/bids.json" "$par" "$want")" ||
+        dev.sluice.peers.PeersNexmark "$q" "$NX/big.json" "$par" "${!want_var}" \
+        "$NX/small.json" "${!small_var}")" ||
         die "Flink nexmark $q (parallelism $par) failed (output: $OUT)"
-      secs="$(sed -n 's/.*seconds=\([0-9.]*\).*/\1/p' <<< "$OUT")"
-      cpu="$(sed -n 's/.*cpu_s=\([0-9.]*\).*/\1/p' <<< "$OUT")"
+      secs="$(sed -n 's/^seconds=\([0-9.]*\) .*/\1/p' <<< "$OUT")"
+      cpu="$(sed -n 's/^seconds=[0-9.]* cpu_s=\([0-9.]*\) .*/\1/p' <<< "$OUT")"
+      small_cpu="$(sed -n 's/.* small_cpu_s=\([0-9.]*\).*/\1/p' <<< "$OUT")"
+      [[ -n "$secs" && -n "$cpu" && -n "$small_cpu" ]] ||
+        die "Flink nexmark $q printed no timing (output: $OUT)"
       P="flink-minicluster"
-      row "$P" "nexmark_${q}_p$par" - - throughput "$(rate "$NX_BIDS" "$secs")" bids/s
-      row "$P" "nexmark_${q}_p$par" - - cpu_s "$cpu" s
-      row "$P" "nexmark_${q}_p$par" - - bids_per_cpu_s "$(rate "$NX_BIDS" "$cpu")" bids/s
+      row "$P" "$W" - - throughput "$(rate "$NX_BIDS" "$secs")" bids/s
+      row "$P" "$W" - - cpu_s "$cpu" s
+      row "$P" "$W" - - bids_per_cpu_s "$(rate "$NX_BIDS" "$cpu")" bids/s
+      row "$P" "$W" - - startup_cpu_s "$small_cpu" s
+      row "$P" "$W" - - bids_per_cpu_s_after_startup \
+        "$(rate "$NX_BIDS" "$(cpu_diff "$small_cpu" "$cpu")")" bids/s
     done
   done
   rm -rf "$NX"
