@@ -169,7 +169,10 @@ timed() {
   CPU="$(python3 -c "print(f'{$u + $s:.2f}')")"
   python3 -c "import sys; sys.exit(0 if $WALL > 0 else 1)" || WALL=0.01
 }
-rate() { python3 -c "import sys; print(f'{int(sys.argv[1]) / max(float(sys.argv[2]), 0.001):.0f}')" "$1" "$2"; }
+# rate COUNT SECONDS: COUNT / SECONDS, or 0 (shown as n/a in the table) if SECONDS <= 0.
+rate() {
+  python3 -c "import sys; d = float(sys.argv[2]); print(f'{int(sys.argv[1]) / d:.0f}' if d > 0 else 0)" "$1" "$2"
+}
 
 start_serve() {
   local port
@@ -389,69 +392,91 @@ if wanted wordcount; then
   [[ -n "${KAFKA:-}" ]] || start_kafka
   JCP="$(build_java java sluice-peers-bench-1.jar)"
 
-  WC_IN="$WORK/wc-in.txt"
-  WORDS="$(python3 -c "
+  # wc_input FILE LINES: writes LINES lines of 1-5 words from 10,000 and prints the word count.
+  wc_input() {
+    python3 -c "
 import random, sys
 random.seed(14)
 vocab = ['w%d' % i for i in range(10000)]
 words = 0
 with open(sys.argv[1], 'w') as f:
-    for _ in range($WC_LINES):
+    for _ in range(int(sys.argv[2])):
         n = random.randint(1, 5)
         words += n
         f.write(' '.join(random.choice(vocab) for _ in range(n)) + '\n')
 print(words)
-" "$WC_IN")"
+" "$1" "$2"
+  }
+  WC_SMALL_LINES=200
+  WORDS="$(wc_input "$WORK/wc-big.txt" "$WC_LINES")"
+  SMALL_WORDS="$(wc_input "$WORK/wc-small.txt" "$WC_SMALL_LINES")"
   echo "# wordcount: $WC_LINES lines of 1-5 words from 10,000 (\"w123\"), $WORDS words, $WC_PARTITIONS partitions, exactly-once, one thread, commit interval 100 ms (both defaults); one output record per word, checked (read_committed)"
-  echo "# wordcount: Kafka Streams 4.4.0 exactly_once_v2, record cache off, RocksDB store, java -Xmx512m; cpu_s = the JVM's CPU from start() until its commits reach the input's end"
-  echo "# wordcount: sluice run wordcount --until-end: embedded = on a data directory (--exchange local), +kafka = -b to the same Kafka broker; cpu_s = the process's"
+  echo "# wordcount: Kafka Streams 4.4.0 exactly_once_v2, record cache off, RocksDB store, java -Xmx512m; app_cpu = the JVM's CPU from start() until its commits reach the input's end"
+  echo "# wordcount: sluice run wordcount --until-end: embedded = on a data directory (--exchange local), +kafka = -b to the same Kafka broker; app_cpu = the process's"
+  echo "# wordcount: startup_cpu_s = the same run over $WC_SMALL_LINES lines ($SMALL_WORDS words, own topics); lines_per_app_cpu_s_after_startup = lines / (app_cpu - startup_cpu_s)"
 
-  # Kafka Streams on Kafka.
-  create_topic "$KAFKA" wc-in "$WC_PARTITIONS"
-  create_topic "$KAFKA" wc-out-ks "$WC_PARTITIONS"
-  kcat -P -b "$KAFKA" -t wc-in -l "$WC_IN" || die "kcat could not produce the word count input"
-  c0="$(proc_cpu "$KAFKA_PID")"
-  OUT="$(java -Xms64m -Xmx512m -Dorg.slf4j.simpleLogger.defaultLogLevel=error -cp "$JCP" \
-    dev.sluice.peers.PeersWordCount "$KAFKA" "$WORK/ks-state" wc-in wc-out-ks peers-wc-ks \
-    "$WORDS" 1)" || die "Kafka Streams word count failed (output: $OUT)"
-  c1="$(proc_cpu "$KAFKA_PID")"
-  secs="$(sed -n 's/.*seconds=\([0-9.]*\).*/\1/p' <<< "$OUT")"
-  cpu="$(sed -n 's/.*cpu_s=\([0-9.]*\).*/\1/p' <<< "$OUT")"
-  P="kafka+kafka-streams"
-  row "$P" wordcount_eos - all throughput "$(rate "$WC_LINES" "$secs")" lines/s
-  row "$P" wordcount_eos - all app_cpu "$cpu" s
-  row "$P" wordcount_eos - all broker_cpu "$(cpu_diff "$c0" "$c1")" s
-  row "$P" wordcount_eos - all lines_per_app_cpu_s "$(rate "$WC_LINES" "$cpu")" lines/s
-
-  # sluice run wordcount with -b to the same broker, same input topic.
-  create_topic "$KAFKA" wc-out-sl "$WC_PARTITIONS"
-  c0="$(proc_cpu "$KAFKA_PID")"
-  timed "$SLUICE" -b "$KAFKA" run wordcount --input wc-in --output wc-out-sl --app peers-wc-sl \
-    --state "$WORK/sl-state" --until-end --quiet
-  c1="$(proc_cpu "$KAFKA_PID")"
-  got="$(kcat -C -b "$KAFKA" -t wc-out-sl -X isolation.level=read_committed -o beginning -e -q \
-    -f 'x\n' | wc -l)"
-  ((got == WORDS)) || die "sluice run wordcount -b: wc-out-sl holds $got committed records, expected $WORDS"
-  P="sluice+kafka"
-  row "$P" wordcount_eos - all throughput "$(rate "$WC_LINES" "$WALL")" lines/s
-  row "$P" wordcount_eos - all app_cpu "$CPU" s
-  row "$P" wordcount_eos - all broker_cpu "$(cpu_diff "$c0" "$c1")" s
-  row "$P" wordcount_eos - all lines_per_app_cpu_s "$(rate "$WC_LINES" "$CPU")" lines/s
-
-  # sluice run wordcount embedded, same lines.
-  D="$WORK/wc-embedded"
-  "$SLUICE" --data "$D" topic create wc-in --partitions "$WC_PARTITIONS" > /dev/null
-  "$SLUICE" --data "$D" produce wc-in < "$WC_IN" > /dev/null
-  timed "$SLUICE" --data "$D" run wordcount --input wc-in --output wc-out --state "$WORK/se-state" \
-    --exchange local --until-end --quiet
-  got="$("$SLUICE" --data "$D" consume wc-out --from-beginning --isolation read_committed \
-    --format 'x\n' | wc -l)"
-  ((got == WORDS)) || die "sluice run wordcount (embedded): wc-out holds $got committed records, expected $WORDS"
-  P="sluice-embedded"
-  row "$P" wordcount_eos - all throughput "$(rate "$WC_LINES" "$WALL")" lines/s
-  row "$P" wordcount_eos - all app_cpu "$CPU" s
-  row "$P" wordcount_eos - all lines_per_app_cpu_s "$(rate "$WC_LINES" "$CPU")" lines/s
-  rm -rf "$D"
+  # Each function runs one word count over TAG's lines (small or big) and sets RUN_SECS,
+  # RUN_CPU and RUN_BROKER_CPU, after checking the output's committed record count.
+  ks_wordcount() { # ks_wordcount TAG WORDS
+    local out c0 c1
+    create_topic "$KAFKA" "wc-in-$1" "$WC_PARTITIONS"
+    create_topic "$KAFKA" "wc-out-ks-$1" "$WC_PARTITIONS"
+    kcat -P -b "$KAFKA" -t "wc-in-$1" -l "$WORK/wc-$1.txt" ||
+      die "kcat could not produce the word count input"
+    c0="$(proc_cpu "$KAFKA_PID")"
+    out="$(java -Xms64m -Xmx512m -Dorg.slf4j.simpleLogger.defaultLogLevel=error -cp "$JCP" \
+      dev.sluice.peers.PeersWordCount "$KAFKA" "$WORK/ks-state-$1" "wc-in-$1" "wc-out-ks-$1" \
+      "peers-wc-ks-$1" "$2" 1)" || die "Kafka Streams word count ($1) failed (output: $out)"
+    c1="$(proc_cpu "$KAFKA_PID")"
+    RUN_SECS="$(sed -n 's/^seconds=\([0-9.]*\) .*/\1/p' <<< "$out")"
+    RUN_CPU="$(sed -n 's/^seconds=[0-9.]* cpu_s=\([0-9.]*\) .*/\1/p' <<< "$out")"
+    [[ -n "$RUN_SECS" && -n "$RUN_CPU" ]] || die "Kafka Streams word count printed no timing: $out"
+    RUN_BROKER_CPU="$(cpu_diff "$c0" "$c1")"
+  }
+  sluice_kafka_wordcount() { # sluice_kafka_wordcount TAG WORDS
+    local got c0 c1
+    create_topic "$KAFKA" "wc-out-sl-$1" "$WC_PARTITIONS"
+    c0="$(proc_cpu "$KAFKA_PID")"
+    timed "$SLUICE" -b "$KAFKA" run wordcount --input "wc-in-$1" --output "wc-out-sl-$1" \
+      --app "peers-wc-sl-$1" --state "$WORK/sl-state-$1" --until-end --quiet
+    c1="$(proc_cpu "$KAFKA_PID")"
+    got="$(kcat -C -b "$KAFKA" -t "wc-out-sl-$1" -X isolation.level=read_committed -o beginning \
+      -e -q -f 'x\n' | wc -l)"
+    ((got == $2)) ||
+      die "sluice run wordcount -b ($1): wc-out-sl-$1 holds $got committed records, expected $2"
+    RUN_SECS=$WALL RUN_CPU=$CPU RUN_BROKER_CPU="$(cpu_diff "$c0" "$c1")"
+  }
+  sluice_embedded_wordcount() { # sluice_embedded_wordcount TAG WORDS
+    local got d="$WORK/wc-embedded-$1"
+    "$SLUICE" --data "$d" topic create wc-in --partitions "$WC_PARTITIONS" > /dev/null
+    "$SLUICE" --data "$d" produce wc-in < "$WORK/wc-$1.txt" > /dev/null
+    timed "$SLUICE" --data "$d" run wordcount --input wc-in --output wc-out \
+      --state "$WORK/se-state-$1" --exchange local --until-end --quiet
+    got="$("$SLUICE" --data "$d" consume wc-out --from-beginning --isolation read_committed \
+      --format 'x\n' | wc -l)"
+    ((got == $2)) ||
+      die "sluice run wordcount (embedded, $1): wc-out holds $got committed records, expected $2"
+    RUN_SECS=$WALL RUN_CPU=$CPU RUN_BROKER_CPU=""
+    rm -rf "$d"
+  }
+  # In this order: ks_wordcount creates and fills the topics wc-in-TAG that sluice -b reads.
+  for peer in kafka+kafka-streams sluice+kafka sluice-embedded; do
+    case "$peer" in
+      kafka+kafka-streams) run=ks_wordcount ;;
+      sluice+kafka) run=sluice_kafka_wordcount ;;
+      sluice-embedded) run=sluice_embedded_wordcount ;;
+    esac
+    "$run" small "$SMALL_WORDS" > /dev/null
+    small_cpu=$RUN_CPU
+    "$run" big "$WORDS" > /dev/null
+    row "$peer" wordcount_eos - all throughput "$(rate "$WC_LINES" "$RUN_SECS")" lines/s
+    row "$peer" wordcount_eos - all app_cpu "$RUN_CPU" s
+    [[ -z "$RUN_BROKER_CPU" ]] || row "$peer" wordcount_eos - all broker_cpu "$RUN_BROKER_CPU" s
+    row "$peer" wordcount_eos - all lines_per_app_cpu_s "$(rate "$WC_LINES" "$RUN_CPU")" lines/s
+    row "$peer" wordcount_eos - all startup_cpu_s "$small_cpu" s
+    row "$peer" wordcount_eos - all lines_per_app_cpu_s_after_startup \
+      "$(rate "$WC_LINES" "$(cpu_diff "$small_cpu" "$RUN_CPU")")" lines/s
+  done
 fi
 
 # --- nexmark --------------------------------------------------------------------------------
