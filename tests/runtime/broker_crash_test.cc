@@ -435,6 +435,21 @@ TEST_F(BrokerCrashTest, AWipeAfterACrashInsideTheTransactionRestoresOnlyCommitte
   EXPECT_GT(RestoredByLastRun(), 0) << JobLog();
 }
 
+// Commit 20 is re-published by the next recovery (its transaction was aborted): its changelog
+// records must be in the new transaction too, or a later restore misses its changes.
+TEST_F(BrokerCrashTest, AWipeAfterARepublishedCommitRestoresItsChanges) {
+  ChildResult r = RunJob(std::nullopt, "before_txn_commit:20");
+  ASSERT_TRUE(r.exited);
+  EXPECT_EQ(r.exit_code, kFailPointExitCode) << JobLog();
+  r = RunJob(std::nullopt, "after_txn_commit:1");  // recovery re-publishes, then one commit
+  ASSERT_TRUE(r.exited);
+  EXPECT_EQ(r.exit_code, kFailPointExitCode) << JobLog();
+  std::filesystem::remove_all(state_);
+  std::filesystem::remove(job_log_);
+  FinishAndCheck();
+  EXPECT_GT(RestoredByLastRun(), 0) << JobLog();
+}
+
 TEST_F(BrokerCrashTest, AKillDuringTheRestoreThenARestartIsStillExact) {
   ChildResult r = RunJob(std::nullopt, "after_txn_commit:20");
   ASSERT_TRUE(r.exited);
