@@ -500,6 +500,16 @@ TEST_F(BrokerClusterCrashTest, CrashAfterTheStateWriteThenRecover) {
   CrashAtPoint("after_commit_write:2");
 }
 
+TEST_F(BrokerClusterCrashTest, AWipedStateDirectoryIsRestoredFromTheCluster) {
+  ChildResult r = RunJob(std::nullopt, "after_txn_commit:20");
+  ASSERT_TRUE(r.exited);
+  EXPECT_EQ(r.exit_code, kFailPointExitCode) << JobLog();
+  std::filesystem::remove_all(state_);
+  std::filesystem::remove(job_log_);
+  FinishAndCheck();
+  EXPECT_GT(RestoredByLastRun(), 0) << JobLog();
+}
+
 // A broker of the cluster is SIGKILLed while the job runs (the wrapper gives the script and the
 // cluster's directory); the job may fail on it and is started again until it finishes. Nothing
 // is lost or repeated.
