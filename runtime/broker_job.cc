@@ -18,6 +18,7 @@
 #include "core/varint.h"
 #include "operators/processor_context.h"
 #include "operators/task_graph.h"
+#include "runtime/changelog.h"
 #include "runtime/commit_format.h"
 #include "runtime/failpoint.h"
 #include "runtime/planner.h"
@@ -152,6 +153,9 @@ class BrokerJob::Impl {
     m.tasks = static_cast<int>(tasks_.size());
     m.running = running_.load();
     m.idle_waits = idle_waits_.load(std::memory_order_relaxed);
+    m.changelogs = true;
+    m.restored_records = restored_records_.load(std::memory_order_relaxed);
+    m.restore_ms = restore_ms_.load(std::memory_order_relaxed);
     return m;
   }
   const std::string& plan_description() const { return plan_text_; }
@@ -177,6 +181,8 @@ class BrokerJob::Impl {
   Status CheckSupported() const;
   Status CheckState();
   Status Recover();
+  // Replaces every task's state with its changelogs' and makes `group` the state's commit.
+  Status RestoreFromChangelogs(const Offsets& group);
   Status StartPositions(const std::vector<TopicPartition>& tps, Offsets* out);
   void Run();
   Status RunLoop();
@@ -200,6 +206,7 @@ class BrokerJob::Impl {
   std::unique_ptr<LogProducer> producer_;
   std::unique_ptr<LogConsumer> consumer_;
   std::unique_ptr<StateDb> db_;
+  std::unique_ptr<ChangelogWriter> changelog_;
   std::vector<std::unique_ptr<Task>> tasks_;
   std::vector<size_t> stage_first_task_;
   std::map<std::string, int> topic_index_;  // external source topic -> topology topic index
@@ -222,6 +229,8 @@ class BrokerJob::Impl {
   std::atomic<int64_t> records_out_{0};
   std::atomic<int64_t> lag_{0};
   std::atomic<int64_t> idle_waits_{0};
+  std::atomic<int64_t> restored_records_{0};
+  std::atomic<int64_t> restore_ms_{0};
   std::thread thread_;
   std::atomic<bool> stop_{false};
   std::atomic<bool> running_{false};
@@ -301,6 +310,18 @@ Status BrokerJob::Impl::Init() {
   std::string dir = (std::filesystem::path(options_.state_dir) / options_.application_id).string();
   SLUICE_ASSIGN_OR_RETURN(db_, StateDb::Open(dir, stores, options_.state_env));
   SLUICE_RETURN_IF_ERROR(CheckState());
+  {
+    std::vector<StoreChangelog> changelogs(topology_.stores().size());
+    for (size_t st = 0; st < topology_.stages().size(); ++st) {
+      for (int s : topology_.stages()[st].stores) {
+        changelogs[s] = {db_->store(s),
+                         ChangelogTopic(options_.application_id, topology_.stores()[s].name),
+                         plan_.stage_partitions[st]};
+      }
+    }
+    SLUICE_RETURN_IF_ERROR(EnsureChangelogTopics(*client_, changelogs));
+    changelog_ = std::make_unique<ChangelogWriter>(db_.get(), std::move(changelogs));
+  }
 
   stage_first_task_.assign(plan_.stage_partitions.size(), 0);
   for (size_t i = 0; i < plan_.tasks.size(); ++i) {
@@ -373,9 +394,10 @@ Status BrokerJob::Impl::Recover() {
   FailPoint("during_recovery");
   const std::string app = options_.application_id;
   const std::string hint = fmt::format(
-      "if the state directory is the wrong one, use the right one; to start over, delete it and "
-      "the group's offsets (sluice group reset / kafka-consumer-groups --delete --group {})",
-      app);
+      "if the state directory is the wrong one, use the right one; to start over, delete it, "
+      "the group's offsets (sluice group reset / kafka-consumer-groups --delete --group {}) and "
+      "the changelog topics {}-*-changelog",
+      app, app);
   // The last commit in the state.
   std::string value;
   bool found = false;
@@ -417,6 +439,7 @@ Status BrokerJob::Impl::Recover() {
       return Corruption("state directory '{}': an outbox entry is damaged; {}", db_->dir(), hint);
     }
   }
+  SLUICE_RETURN_IF_ERROR(changelog_->Load(found));
 
   // Fence any earlier incarnation: its open transaction is aborted, a commit it had already
   // asked for completes. Only after this are the group's offsets final.
@@ -446,8 +469,27 @@ Status BrokerJob::Impl::Recover() {
       return d.status().WithContext(fmt::format("reading the offsets of group '{}'", app));
     }
   }
+  // The state is older than the group: every input the state has an offset for, the group has
+  // at least as far (and the two differ).
+  auto state_behind = [&] {
+    for (const auto& [tp, off] : committed_offsets_) {
+      auto it = group.find(tp);
+      if (it == group.end() || it->second < off) return false;
+    }
+    return true;
+  };
   if (group == committed_offsets_) {
     // Commit n's transaction committed (or there was none yet): its outbox is published.
+    if (!found) {
+      SLUICE_ASSIGN_OR_RETURN(bool stale, AnyChangelogRecord(*committed_, changelog_->stores()));
+      if (stale) {
+        return InvalidArgument(
+            "application '{}': neither state directory '{}' nor group '{}' has offsets, but the "
+            "changelog topics {}-*-changelog hold records of an earlier run; delete those topics "
+            "to start over, or give the job another --app",
+            app, db_->dir(), app, app);
+      }
+    }
   } else if (found && group == before) {
     // Commit n's transaction never committed; InitTransactions aborted whatever of it reached
     // the broker. Publish the outbox and the offsets again, in a new transaction.
@@ -456,15 +498,21 @@ Status BrokerJob::Impl::Recover() {
                                .WithContext(fmt::format("application '{}': re-publishing the "
                                                         "outputs of commit {}",
                                                         app, commit_)));
-  } else if (!found) {
+  } else if (!found || (changelog_->complete() && state_behind())) {
+    // The state is missing, or older than what the group committed: the changelogs hold the
+    // state of the group's last transaction (runtime/README.md "Changelogs and restore").
+    SLUICE_RETURN_IF_ERROR(RestoreFromChangelogs(group));
+  } else if (!changelog_->complete()) {
     return Corruption(
-        "application '{}': group '{}' has committed offsets ({}) but state directory '{}' has "
-        "none: the state was wiped or is not this job's, and resuming would lose the counts; {}",
-        app, app, Describe(group), db_->dir(), hint);
+        "application '{}': group '{}' has offsets {} but the state's last commit {} has {} (and "
+        "the one before {}), and the state was written before changelogs, so they cannot "
+        "restore it: the state directory is older or newer than the group; {}",
+        app, app, Describe(group), commit_, Describe(committed_offsets_), Describe(before), hint);
   } else {
     return Corruption(
         "application '{}': group '{}' has offsets {} but the state's last commit {} has {} (and "
-        "the one before {}): the state directory is older or newer than the group; {}",
+        "the one before {}): the group is behind the state, so its offsets were moved outside "
+        "the job (a reset or deletion) and neither the state nor the changelogs match them; {}",
         app, app, Describe(group), commit_, Describe(committed_offsets_), Describe(before), hint);
   }
 
@@ -484,6 +532,52 @@ Status BrokerJob::Impl::Recover() {
   if (options_.until_end) {
     SLUICE_ASSIGN_OR_RETURN(ends_, committed_->ListOffsets(inputs_, client::OffsetSpec::Latest()));
   }
+  return Status::Ok();
+}
+
+// See runtime/README.md "Changelogs and restore".
+Status BrokerJob::Impl::RestoreFromChangelogs(const Offsets& group) {
+  const auto t0 = std::chrono::steady_clock::now();
+  {
+    // First, durably: no commit, no outbox (they are not the group's). A crash from here on
+    // finds no commit and restores again.
+    rocksdb::WriteBatch wb;
+    wb.Delete(db_->meta(), std::string(kCommitKey)).PermitUncheckedError();
+    for (const auto& k : outbox_keys_) wb.Delete(db_->meta(), k).PermitUncheckedError();
+    outbox_keys_.clear();
+    changelog_->Reset(&wb);
+    SLUICE_RETURN_IF_ERROR(db_->Write(&wb, /*sync=*/true).WithContext("restore"));
+  }
+  RestoreOptions ro;
+  ro.stop = &stop_;
+  for (auto& task : tasks_) {
+    std::vector<StoreChangelog> stores;
+    for (int s : topology_.stages()[task->id_.stage].stores) {
+      stores.push_back(changelog_->stores()[s]);
+    }
+    if (stores.empty()) continue;
+    SLUICE_ASSIGN_OR_RETURN(RestoreStats st,
+                            RestoreTask(*committed_, *db_, stores, task->id_.partition, ro));
+    restored_records_.fetch_add(st.records, std::memory_order_relaxed);
+    for (auto& s : task->stores_) {
+      if (!s) continue;
+      s->Discard();  // forget what Init found before the restore
+      SLUICE_RETURN_IF_ERROR(s->Init());
+    }
+  }
+  // The state is now the group's: commit (n, G, G), so the run resumes from G.
+  std::string commit(1, kCommitFormat);
+  varint::PutVarlong(&commit, commit_);
+  PutOffsets(&commit, group);
+  PutOffsets(&commit, group);
+  rocksdb::WriteBatch wb;
+  wb.Put(db_->meta(), std::string(kCommitKey), commit).PermitUncheckedError();
+  SLUICE_RETURN_IF_ERROR(db_->Write(&wb, /*sync=*/true).WithContext("restore"));
+  committed_offsets_ = group;
+  restore_ms_.store(
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
+          .count(),
+      std::memory_order_relaxed);
   return Status::Ok();
 }
 
@@ -544,6 +638,7 @@ Status BrokerJob::Impl::Publish(const std::vector<OutRecord>& records, const Off
     Record rec{.key = o.key, .value = o.value, .timestamp = o.ts};
     SLUICE_RETURN_IF_ERROR(producer_->Send(o.topic, rec, PartitionId(o.partition)));
   }
+  SLUICE_RETURN_IF_ERROR(changelog_->Send(*producer_));
   if (!offsets.empty()) {
     SLUICE_RETURN_IF_ERROR(producer_->SendOffsetsToTransaction(offsets, options_.application_id));
   }
@@ -564,6 +659,7 @@ Status BrokerJob::Impl::Commit() {
       if (s) s->MoveChangesTo(&wb);
     }
   }
+  SLUICE_RETURN_IF_ERROR(changelog_->AddToCommit(&wb));
   // The last commit's transaction committed (Publish returned), so its outbox goes.
   for (const auto& k : outbox_keys_) wb.Delete(db_->meta(), k).PermitUncheckedError();
   outbox_keys_.clear();
