@@ -203,12 +203,17 @@ SerdePtr<T> JsonSerde(JsonField<T, M>... fields) {
 template <typename T>
 Result<T> ParseJson(std::string_view json) {
   static const SerdePtr<T> serde = DefaultSerde<T>();
+  if (serde == nullptr) {
+    return InvalidArgument(
+        "ParseJson: the type has no serde; declare its members with "
+        "SLUICE_JSON_FIELDS");
+  }
   T value{};
   SLUICE_RETURN_IF_ERROR(serde->Deserialize(json, &value));
   return value;
 }
 
-// The JSON text of `value` with T's default serde.
+// The JSON text of `value` with T's default serde. REQUIRES: T has one (SLUICE_JSON_FIELDS).
 template <typename T>
 std::string ToJson(const T& value) {
   static const SerdePtr<T> serde = DefaultSerde<T>();
