@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <iostream>
 #include <map>
 #include <memory>
 #include <string>
@@ -156,6 +157,49 @@ TEST_F(RunMainTest, RunsOverTheProcessThatServesItsDirectory) {
   // Through the server (it still holds the directory).
   EXPECT_EQ(Counts(), kCounts);
   EXPECT_EQ(CountRecords().size(), 5u);
+}
+
+// kill -9 of the user's binary once its first update is committed (its OWNER file left behind),
+// then a restart to the end: every order is counted exactly once (one committed update per
+// order, the right totals). The test prints how far the killed run had got.
+TEST_F(RunMainTest, AfterKillMinus9TheRestartNeitherLosesNorRepeatsACount) {
+  CreateTopic("orders", 2);
+  std::string orders;
+  for (int i = 0; i < 2000; ++i) {
+    orders += R"({"id":"o)" + std::to_string(i) + R"(","customer":"c)" + std::to_string(i % 10) +
+              R"(","amount":1})" + "\n";
+  }
+  Ok({"produce", "orders"}, orders);
+  auto committed = [&] {
+    return SplitLines(Ok({"consume", "order-counts", "--from-beginning", "--isolation",
+                          "read_committed", "--format", "%k=%s\n"}));
+  };
+  {
+    SluiceProcess job(USER_JOB_BINARY,
+                      JobArgs({"--create-topics", "--quiet", "--batch-records", "1",
+                               "--commit-interval-ms", "1"}),
+                      env_);
+    WaitForOwner(job.err());
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (committed().empty() && std::chrono::steady_clock::now() < deadline) {  // a hang guard
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    job.Signal(SIGKILL);
+    job.Wait();
+    std::cerr << "killed with " << committed().size() << " of 2000 updates committed\n";
+  }
+  ASSERT_TRUE(std::filesystem::exists(data_ + "/OWNER"));  // stale: its owner is gone
+  CliResult run = Job({"--until-end", "--quiet"});
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  std::vector<std::string> updates = committed();
+  EXPECT_EQ(updates.size(), 2000u);
+  std::map<std::string, std::string> latest;
+  for (const std::string& line : updates) {
+    size_t eq = line.find('=');
+    latest[line.substr(0, eq)] = line.substr(eq + 1);
+  }
+  ASSERT_EQ(latest.size(), 10u);
+  for (const auto& [customer, count] : latest) EXPECT_EQ(count, "200") << customer;
 }
 
 }  // namespace
