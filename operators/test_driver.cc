@@ -91,6 +91,11 @@ std::vector<TestRecord> TestDriver::ReadOutput(const std::string& topic) {
   return out;
 }
 
+size_t TestDriver::OutputSize(const std::string& topic) const {
+  auto it = outputs_.find(topic);
+  return it == outputs_.end() ? 0 : it->second.size();
+}
+
 KeyValueStore* TestDriver::GetStore(const std::string& store) {
   int i = topology_.FindStore(store);
   return i < 0 ? nullptr : stores_[i].get();

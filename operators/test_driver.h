@@ -10,6 +10,17 @@
 //   Status s = driver.PipeInput<std::string, std::string>("lines", "", "a b a", Timestamp(1));
 //   auto out = driver.ReadOutput<std::string, int64_t>("counts", {.value = DecimalInt64Serde()});
 //
+// Or with typed topics, as Kafka's TestInputTopic/TestOutputTopic:
+//   auto lines = driver.CreateInputTopic<std::string, std::string>("lines");
+//   auto counts = driver.CreateOutputTopic<std::string, int64_t>("counts",
+//                                                               {.value = DecimalInt64Serde()});
+//   ASSERT_TRUE(lines.PipeInput("", "a b a", Timestamp(1)).ok());
+//   Result<std::map<std::string, int64_t>> latest = counts.ReadKeyValuesToMap();  // a=2, b=1
+//
+// A table read beside a stream (Table<K,V>(topic) in a stage that also reads a stream) is state,
+// not time, as in the runtime (runtime/task_time.h): its records never move nor hold back the
+// stage's watermark, so a table topic that is fed once does not keep windows open.
+//
 // Not thread-safe.
 #pragma once
 
@@ -48,6 +59,11 @@ struct KeyValueTimestamp {
   bool operator==(const KeyValueTimestamp&) const = default;
 };
 
+template <typename K, typename V>
+class TestInputTopic;
+template <typename K, typename V>
+class TestOutputTopic;
+
 class TestDriver {
  public:
   explicit TestDriver(Topology topology, std::string application_id = "test");
@@ -73,6 +89,20 @@ class TestDriver {
     serdes.value->Serialize(value, &v);
     return PipeBytes(topic, k, v, ts);
   }
+
+  // A typed handle on input topic `topic` with `serdes` (default: the types' default serdes).
+  // Valid while the driver lives. A topic the topology does not read fails at PipeInput.
+  template <typename K, typename V>
+  TestInputTopic<K, V> CreateInputTopic(const std::string& topic, Serdes<K, V> serdes = {}) {
+    return TestInputTopic<K, V>(this, topic, std::move(serdes));
+  }
+  // A typed handle on output topic `topic` (a topic the topology writes), read destructively.
+  template <typename K, typename V>
+  TestOutputTopic<K, V> CreateOutputTopic(const std::string& topic, Serdes<K, V> serdes = {}) {
+    return TestOutputTopic<K, V>(this, topic, std::move(serdes));
+  }
+  // The records written to user topic `topic` and not read yet.
+  size_t OutputSize(const std::string& topic) const;
 
   // Removes and returns the records written to user topic `topic` so far, in order.
   std::vector<TestRecord> ReadOutput(const std::string& topic);
@@ -164,6 +194,86 @@ class TestDriver {
   std::deque<Pending> pending_;
   std::map<std::string, std::vector<TestRecord>> outputs_;
   Status init_status_;
+};
+
+// Records piped into one input topic of a TestDriver (TestDriver::CreateInputTopic).
+template <typename K, typename V>
+class TestInputTopic {
+ public:
+  TestInputTopic(TestDriver* driver, std::string topic, Serdes<K, V> serdes)
+      : driver_(driver), topic_(std::move(topic)), serdes_(std::move(serdes)) {}
+
+  // Pipes (key, value) at time `ts` and processes everything it causes (TestDriver::PipeInput).
+  Status PipeInput(const K& key, const V& value, Timestamp ts) {
+    return driver_->PipeInput<K, V>(topic_, key, value, ts, serdes_);
+  }
+  // The same with a null key (a record without key, as `sluice produce` writes by default).
+  Status PipeInput(const V& value, Timestamp ts) {
+    if (!serdes_.value) serdes_.value = DefaultSerde<V>();
+    if (!serdes_.value) return InvalidArgument("PipeInput: no serde for the value type");
+    std::string v;
+    serdes_.value->Serialize(value, &v);
+    return driver_->PipeBytes(topic_, std::nullopt, v, ts);
+  }
+  // Pipes each record in order; stops at the first error.
+  Status PipeRecordList(const std::vector<KeyValueTimestamp<K, V>>& records) {
+    for (const auto& r : records) SLUICE_RETURN_IF_ERROR(PipeInput(r.key, r.value, r.timestamp));
+    return Status::Ok();
+  }
+  // A tombstone (null value) for `key`: deletes the key from a table read from this topic.
+  Status PipeTombstone(const K& key, Timestamp ts) {
+    if (!serdes_.key) serdes_.key = DefaultSerde<K>();
+    if (!serdes_.key) return InvalidArgument("PipeTombstone: no serde for the key type");
+    std::string k;
+    serdes_.key->Serialize(key, &k);
+    return driver_->PipeBytes(topic_, k, std::nullopt, ts);
+  }
+  const std::string& topic() const { return topic_; }
+
+ private:
+  TestDriver* driver_;
+  std::string topic_;
+  Serdes<K, V> serdes_;
+};
+
+// The records a TestDriver's topology wrote to one output topic (TestDriver::CreateOutputTopic).
+// Every Read* removes what it returns; a record that does not decode fails the read (and is
+// consumed with the others).
+template <typename K, typename V>
+class TestOutputTopic {
+ public:
+  TestOutputTopic(TestDriver* driver, std::string topic, Serdes<K, V> serdes)
+      : driver_(driver), topic_(std::move(topic)), serdes_(std::move(serdes)) {}
+
+  // Every record not read yet, in order, with its timestamp.
+  Result<std::vector<KeyValueTimestamp<K, V>>> ReadRecordsToList() {
+    return driver_->ReadOutput<K, V>(topic_, serdes_);
+  }
+  // The values not read yet, in order.
+  Result<std::vector<V>> ReadValuesToList() {
+    SLUICE_ASSIGN_OR_RETURN(auto records, ReadRecordsToList());
+    std::vector<V> out;
+    out.reserve(records.size());
+    for (auto& r : records) out.push_back(std::move(r.value));
+    return out;
+  }
+  // The latest value of each key among the records not read yet: a table's state as its
+  // changelog says (a later record of a key replaces an earlier one).
+  Result<std::map<K, V>> ReadKeyValuesToMap() {
+    SLUICE_ASSIGN_OR_RETURN(auto records, ReadRecordsToList());
+    std::map<K, V> out;
+    for (auto& r : records) out.insert_or_assign(std::move(r.key), std::move(r.value));
+    return out;
+  }
+  // The number of records not read yet.
+  size_t size() const { return driver_->OutputSize(topic_); }
+  bool IsEmpty() const { return size() == 0; }
+  const std::string& topic() const { return topic_; }
+
+ private:
+  TestDriver* driver_;
+  std::string topic_;
+  Serdes<K, V> serdes_;
 };
 
 }  // namespace sluice::testing

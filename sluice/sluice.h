@@ -8,6 +8,7 @@
 #include "core/producer.h"
 #include "operators/dedup.h"
 #include "operators/joins.h"
+#include "operators/json_serde.h"
 #include "operators/serde.h"
 #include "operators/test_driver.h"
 #include "operators/top_n.h"

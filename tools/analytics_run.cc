@@ -207,7 +207,7 @@ Status RunAnalytics(CliContext& ctx, const CommonRunArgs& r, const AnalyticsArgs
     }
     return std::string();
   };
-  auto server = ServeDirectory(log.get(), so, ctx.data_dir);
+  auto server = ServeDirectory(log.get(), so, ctx.data_dir, {app});
   if (!server.ok()) {
     job->Stop();
     job->Wait().IgnoreError();

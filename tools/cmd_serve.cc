@@ -19,6 +19,7 @@
 #include "tools/commands.h"
 #include "tools/job_runner.h"
 #include "tools/owner.h"
+#include "tools/shipped_jobs.h"
 
 namespace sluice::tools {
 namespace {
@@ -238,7 +239,10 @@ Status RunServe(const CliContext& ctx, const ServeArgs& args) {
 
   InstallInterruptHandler();
   // Other `sluice` commands on this directory find the server in OWNER and go through it.
-  auto server = ServeDirectory(log.get(), options, ctx.data_dir);
+  // With --run, its application runs here: a second instance of it is refused (tools/run_job.h).
+  std::vector<std::string> apps;
+  if (!args.job.empty()) apps.push_back(AppId(args));
+  auto server = ServeDirectory(log.get(), options, ctx.data_dir, apps);
   if (!server.ok()) {
     log->Close().IgnoreError();
     return server.status();

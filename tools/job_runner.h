@@ -1,11 +1,9 @@
-// What every `sluice run` entry does around a Job: the options every job shares and the
-// JobOptions they make, build the simple shipped jobs, create missing output topics and wait for
-// the job with a progress line per second.
+// What every `sluice run` entry (and a user's binary, tools/run_main.h) does around a Job: the
+// options every job shares and the JobOptions they make, create missing output topics and wait
+// for the job with a progress line per second. Part of the sluice_app library.
 #pragma once
 
-#include <functional>
 #include <string>
-#include <string_view>
 
 #include "core/log.h"
 #include "operators/topology_builder.h"
@@ -37,22 +35,9 @@ Result<JobOptions> MakeJobOptions(const CommonRunArgs& args, const std::string& 
 // `sluice run JOB --describe`: the topology, then how its repartitions would run with `options`.
 void PrintDescription(const Topology& topology, const JobOptions& options);
 
-// Adds the shipped single-topic job `job` ("wordcount" or "balances") reading `input` and writing
-// `output`. Returns false for any other name (the caller says what it can run instead).
-bool AddSimpleJob(TopologyBuilder& builder, const std::string& job, const std::string& input,
-                  const std::string& output);
-
 // Creates topic `output` with `partitions` partitions if it does not exist (saying so on stderr
 // unless `quiet`).
 Status EnsureOutputTopic(Log& log, const std::string& output, int32_t partitions, bool quiet);
-
-// For kafka::ServerOptions::topic_in_use while a simple job runs beside a server: its input,
-// output and repartition topics ("<app>-...-repartition") are in use by "job <job> (application
-// '<app>'), running in <where>"; other topics are not ("").
-std::function<std::string(std::string_view)> TopicsOfSimpleJob(std::string job, std::string app,
-                                                               std::string input,
-                                                               std::string output,
-                                                               std::string where);
 
 // Waits until `job` stops (end of input with --until-end, an error, or Ctrl-C, which stops it with
 // a final commit). Unless `quiet`, prints "APP: in N, out N, lag N[, late N]" to stderr once a

@@ -2,9 +2,11 @@
 
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 
 #include "client/log_client.h"
@@ -17,15 +19,19 @@ namespace {
 constexpr const char* kOwnerFile = "OWNER";
 constexpr const char* kLockFile = "LOCK";  // core/log.cc's writer lock
 
-// "sluice-owner 1 address=HOST:PORT pid=N\n" followed by "crc=XXXXXXXX\n" over that line.
-std::string Encode(const std::string& address) {
-  std::string body = fmt::format("sluice-owner 1 address={} pid={}\n", address, ::getpid());
+// "sluice-owner 1 address=HOST:PORT pid=N[ apps=A,B]\n" followed by "crc=XXXXXXXX\n" over that
+// line. apps: the applications the owner runs (jobs in its process), if any.
+std::string Encode(const std::string& address, const std::vector<std::string>& apps) {
+  std::string body = fmt::format("sluice-owner 1 address={} pid={}", address, ::getpid());
+  if (!apps.empty()) body += fmt::format(" apps={}", fmt::join(apps, ","));
+  body += "\n";
   return body + fmt::format("crc={:08x}\n", crc32c::Value(body));
 }
 
 struct Owner {
   std::string address;
   std::string pid;
+  std::vector<std::string> apps;
 };
 
 bool Decode(const std::string& text, Owner* owner) {
@@ -38,7 +44,17 @@ bool Decode(const std::string& text, Owner* owner) {
   size_t sp = body.find(" pid=", prefix.size());
   if (sp == std::string::npos) return false;
   owner->address = body.substr(prefix.size(), sp - prefix.size());
-  owner->pid = body.substr(sp + 5, body.size() - sp - 6);
+  std::string rest = body.substr(sp + 5, body.size() - sp - 6);  // "N[ apps=A,B]"
+  size_t apps = rest.find(" apps=");
+  owner->pid = rest.substr(0, apps);
+  if (apps != std::string::npos) {
+    std::string list = rest.substr(apps + 6);
+    for (size_t start = 0; start <= list.size();) {
+      size_t comma = std::min(list.find(',', start), list.size());
+      if (comma > start) owner->apps.push_back(list.substr(start, comma - start));
+      start = comma + 1;
+    }
+  }
   return !owner->address.empty();
 }
 
@@ -55,8 +71,10 @@ bool LockHeld(const std::string& data_dir) {
 
 }  // namespace
 
-Status WriteOwner(const std::string& data_dir, const std::string& address) {
-  return FileSystem::Default()->WriteFileAtomic(JoinPath(data_dir, kOwnerFile), Encode(address));
+Status WriteOwner(const std::string& data_dir, const std::string& address,
+                  const std::vector<std::string>& apps) {
+  return FileSystem::Default()->WriteFileAtomic(JoinPath(data_dir, kOwnerFile),
+                                                Encode(address, apps));
 }
 
 void RemoveOwner(const std::string& data_dir) {
@@ -88,16 +106,32 @@ Result<std::string> FindOwner(const std::string& data_dir, std::chrono::millisec
   return owner.address;
 }
 
+Result<OwnerInfo> OwnerOf(const std::string& data_dir) {
+  FileSystem* fs = FileSystem::Default();
+  std::string path = JoinPath(data_dir, kOwnerFile);
+  OwnerInfo info;
+  if (!fs->Exists(path)) return info;
+  Result<std::string> text = fs->ReadFile(path);
+  Owner owner;
+  if (!text.ok() || !Decode(*text, &owner) || !LockHeld(data_dir)) return info;
+  info.address = owner.address;
+  info.pid = owner.pid;
+  info.apps = owner.apps;
+  return info;
+}
+
 Result<std::unique_ptr<kafka::KafkaServer>> ServeDirectory(Log* log,
                                                            const kafka::ServerOptions& options,
-                                                           const std::string& data_dir) {
+                                                           const std::string& data_dir,
+                                                           const std::vector<std::string>& apps) {
   SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<kafka::KafkaServer> server,
                           kafka::KafkaServer::Start(log, options));
   std::string host = options.listen_host == "0.0.0.0" ? "127.0.0.1"
                      : options.listen_host == "::"    ? "::1"
                                                       : options.listen_host;
   if (host.find(':') != std::string::npos) host = "[" + host + "]";
-  if (Status st = WriteOwner(data_dir, fmt::format("{}:{}", host, server->port())); !st.ok()) {
+  if (Status st = WriteOwner(data_dir, fmt::format("{}:{}", host, server->port()), apps);
+      !st.ok()) {
     server->Stop();
     return st;
   }

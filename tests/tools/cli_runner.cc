@@ -21,13 +21,13 @@ int DecodeStatus(int status) {
   return -1;
 }
 
-pid_t Spawn(const std::vector<std::string>& args, const std::map<std::string, std::string>& env,
-            int* in, int* out, int* err) {
+pid_t Spawn(const std::string& binary, const std::vector<std::string>& args,
+            const std::map<std::string, std::string>& env, int* in, int* out, int* err) {
   int pin[2], pout[2], perr[2];
   if (pipe2(pin, O_CLOEXEC) != 0 || pipe2(pout, O_CLOEXEC) != 0 || pipe2(perr, O_CLOEXEC) != 0) {
     throw std::runtime_error(std::string("pipe: ") + std::strerror(errno));
   }
-  std::vector<std::string> argv_s{SLUICE_BINARY};
+  std::vector<std::string> argv_s{binary};
   argv_s.insert(argv_s.end(), args.begin(), args.end());
   std::vector<char*> argv;
   for (auto& a : argv_s) argv.push_back(a.data());
@@ -77,7 +77,12 @@ std::vector<std::string> SplitLines(const std::string& s) {
 
 CliResult RunSluice(const std::vector<std::string>& args, const std::string& input,
                     const std::map<std::string, std::string>& env) {
-  SluiceProcess p(args, env);
+  return RunProgram(SLUICE_BINARY, args, input, env);
+}
+
+CliResult RunProgram(const std::string& binary, const std::vector<std::string>& args,
+                     const std::string& input, const std::map<std::string, std::string>& env) {
+  SluiceProcess p(binary, args, env);
   std::thread writer([&] {
     p.Write(input);
     p.CloseStdin();
@@ -91,9 +96,13 @@ CliResult RunSluice(const std::vector<std::string>& args, const std::string& inp
 }
 
 SluiceProcess::SluiceProcess(const std::vector<std::string>& args,
+                             const std::map<std::string, std::string>& env)
+    : SluiceProcess(SLUICE_BINARY, args, env) {}
+
+SluiceProcess::SluiceProcess(const std::string& binary, const std::vector<std::string>& args,
                              const std::map<std::string, std::string>& env) {
   signal(SIGPIPE, SIG_IGN);
-  pid_ = Spawn(args, env, &in_, &out_fd_, &err_fd_);
+  pid_ = Spawn(binary, args, env, &in_, &out_fd_, &err_fd_);
 }
 
 SluiceProcess::~SluiceProcess() {

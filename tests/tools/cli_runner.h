@@ -21,10 +21,18 @@ struct CliResult {
 CliResult RunSluice(const std::vector<std::string>& args, const std::string& input = "",
                     const std::map<std::string, std::string>& env = {});
 
-// A running `sluice` process with pipes to its stdin, stdout and stderr.
+// Runs another program the same way (a user's job binary built with RunMain).
+CliResult RunProgram(const std::string& binary, const std::vector<std::string>& args,
+                     const std::string& input = "",
+                     const std::map<std::string, std::string>& env = {});
+
+// A running `sluice` process (or another program) with pipes to its stdin, stdout and stderr.
 class SluiceProcess {
  public:
   SluiceProcess(const std::vector<std::string>& args,
+                const std::map<std::string, std::string>& env = {});
+  // Runs `binary args...` instead of sluice.
+  SluiceProcess(const std::string& binary, const std::vector<std::string>& args,
                 const std::map<std::string, std::string>& env = {});
   ~SluiceProcess();  // SIGKILLs the child if still running
   SluiceProcess(const SluiceProcess&) = delete;

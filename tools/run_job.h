@@ -1,0 +1,50 @@
+// RunJob: what `sluice run` and a user's binary (RunMain, tools/run_main.h) do with a topology:
+// the options they share, describe, run on the data directory while serving it, or run over a
+// broker (given with -b, or found serving the data directory), and reset.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <string>
+
+#include "operators/topology.h"
+#include "tools/commands.h"
+#include "tools/job_runner.h"
+
+namespace sluice::tools {
+
+// Adds the options every run shares to `cmd`: --app, --state/--state-dir, --threads,
+// --commit-interval-ms, --batch-records, --from, --exchange, --until-end, --at-least-once,
+// --describe, --quiet. (Run options that every job gains, such as a metrics listener, go here.)
+void AddRunOptions(CLI::App* cmd, CommonRunArgs* args);
+
+// How RunJob runs one topology.
+struct JobRunSpec {
+  // The application id (group, transactional id, state directory name, repartition prefix).
+  std::string app;
+  // What the job is called in "topic in use" answers to other clients: "job wordcount".
+  std::string label;
+  // Create missing output topics (with the inputs' largest partition count); false: a missing
+  // output topic is an error saying to create it or to pass --create-topics.
+  bool create_outputs = false;
+  // Progress lines count late records too.
+  bool show_late = false;
+};
+
+// Describes (--describe) or runs `topology` with the options `a` until it stops: on the data
+// directory as its writer, serving it to other sluice commands while it runs; over the broker of
+// ctx.bootstrap_servers; or, when another process serves the data directory (tools/owner.h), over
+// that process, after one line on stderr saying so (ctx.bootstrap_servers is then set).
+// Missing input topics are kNotFound saying how to create them.
+Status RunJob(CliContext& ctx, const CommonRunArgs& a, Topology topology, const JobRunSpec& spec);
+
+// `reset` of a job: rewinds a stopped job's inputs (runtime/job_reset.h) and prints what it did.
+struct ResetArgs {
+  bool to_earliest = false;
+  std::string to_time;
+  bool keep_state = false;
+  bool state_deleted = false;
+};
+Status ResetJobCommand(CliContext& ctx, const std::string& app, const std::string& state_dir,
+                       const ResetArgs& a);
+
+}  // namespace sluice::tools
