@@ -314,7 +314,14 @@ format_nodes() {
 }
 
 new_cluster_id() {  # 16 random bytes, URL-safe base64 without padding: Kafka's Uuid form
-  head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n'
+  # An id that starts with '-' would be read as an option by StorageTool's argument parser (1 start
+  # in 64 failed "expected one argument"), so draw again until it does not.
+  local id
+  while :; do
+    id="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')"
+    [[ "$id" != -* ]] && break
+  done
+  printf '%s\n' "$id"
 }
 
 cmd_start() {
