@@ -106,6 +106,15 @@ struct ConsumerConfig {
   RebalanceCallback on_revoked;
 };
 
+// A committed next offset with the string its committer attached (Kafka's OffsetAndMetadata;
+// the OffsetCommit metadata field). The runtime marks its commits with it, e.g. a job reset's
+// "sluice-reset from=<P>" (runtime/commit_format.h).
+struct OffsetAndMetadata {
+  Offset offset;
+  std::string metadata;
+  bool operator==(const OffsetAndMetadata&) const = default;
+};
+
 // One consumed record. Views stay valid as long as the ConsumerRecords that holds them.
 struct ConsumedRecord {
   const TopicPartition* tp = nullptr;
@@ -195,6 +204,13 @@ class LogConsumer {
   // The group's committed next offsets for `tps` (partitions without one are absent).
   virtual Result<std::map<TopicPartition, Offset>> Committed(
       const std::vector<TopicPartition>& tps) = 0;
+  // As Commit(offsets), each offset with its metadata string. Kafka: the OffsetCommit metadata,
+  // which a broker limits to offset.metadata.max.bytes (4096 by default and at `sluice serve`;
+  // a longer one fails with the broker's error).
+  virtual Status CommitWithMetadata(const std::map<TopicPartition, OffsetAndMetadata>& offsets) = 0;
+  // As Committed, with the metadata string each offset was committed with ("" if none).
+  virtual Result<std::map<TopicPartition, OffsetAndMetadata>> CommittedWithMetadata(
+      const std::vector<TopicPartition>& tps) = 0;
 
   // Leaves the group. Idempotent.
   virtual void Close() = 0;
@@ -248,6 +264,8 @@ struct GroupDescription {
   std::string state;
   std::vector<GroupMember> members;
   std::map<TopicPartition, Offset> committed;
+  // The metadata string committed with each offset, for the offsets that have a non-empty one.
+  std::map<TopicPartition, std::string> metadata;
 };
 
 // Which offset ListOffsets asks for.
@@ -284,9 +302,15 @@ class LogClient {
   virtual Result<std::vector<std::string>> ListGroups() = 0;
   // kNotFound if the group has neither members nor committed offsets.
   virtual Result<GroupDescription> DescribeGroup(const std::string& group) = 0;
-  // Sets the group's committed offsets. kUnavailable while the group has active members.
+  // Sets the group's committed offsets, each with `metadata` (empty: none). kUnavailable while
+  // the group has active members.
+  Status ResetGroupOffsets(const std::string& group,
+                           const std::map<TopicPartition, Offset>& offsets) {
+    return ResetGroupOffsets(group, offsets, std::string());
+  }
   virtual Status ResetGroupOffsets(const std::string& group,
-                                   const std::map<TopicPartition, Offset>& offsets) = 0;
+                                   const std::map<TopicPartition, Offset>& offsets,
+                                   const std::string& metadata) = 0;
 
   // The offset `spec` names in each partition. kNotFound for an unknown topic or partition.
   virtual Result<std::map<TopicPartition, Offset>> ListOffsets(

@@ -4,6 +4,7 @@
 #include <rocksdb/perf_level.h>
 #include <rocksdb/write_batch.h>
 
+#include <algorithm>
 #include <atomic>
 #include <deque>
 #include <filesystem>
@@ -21,6 +22,7 @@
 #include "runtime/changelog.h"
 #include "runtime/commit_format.h"
 #include "runtime/failpoint.h"
+#include "runtime/job_reset.h"
 #include "runtime/planner.h"
 #include "runtime/state_db.h"
 #include "runtime/task_store.h"
@@ -451,6 +453,7 @@ Status BrokerJob::Impl::Recover() {
       "application '{}': initialising transactional id '{}'", app, TransactionalId(app))));
 
   Offsets group;
+  std::vector<std::string> marks;  // metadata of the group's input offsets
   {
     // A Kafka cluster answers NOT_COORDINATOR (kUnavailable) while it creates or loads the
     // offsets topic for a group it has not seen; that passes, so ask again for a while.
@@ -463,7 +466,10 @@ Status BrokerJob::Impl::Recover() {
     }
     if (d.ok()) {
       for (const auto& [tp, off] : d->committed) {
-        if (topic_index_.contains(tp.topic)) group[tp] = off;
+        if (!topic_index_.contains(tp.topic)) continue;
+        group[tp] = off;
+        auto m = d->metadata.find(tp);
+        marks.push_back(m == d->metadata.end() ? std::string() : m->second);
       }
     } else if (d.status().code() != StatusCode::kNotFound) {
       return d.status().WithContext(fmt::format("reading the offsets of group '{}'", app));
@@ -498,6 +504,11 @@ Status BrokerJob::Impl::Recover() {
                                .WithContext(fmt::format("application '{}': re-publishing the "
                                                         "outputs of commit {}",
                                                         app, commit_)));
+  } else if (!found && !marks.empty() && std::all_of(marks.begin(), marks.end(), IsResetMark)) {
+    // `sluice job reset` deleted the state (and the internal topics) and left these offsets
+    // (runtime/job_reset.h): start from them; the first commit records them as the offsets of
+    // commit 0.
+    committed_offsets_ = group;
   } else if (!found || (changelog_->complete() && state_behind())) {
     // The state is missing, or older than what the group committed: the changelogs hold the
     // state of the group's last transaction (runtime/README.md "Changelogs and restore").
@@ -515,6 +526,10 @@ Status BrokerJob::Impl::Recover() {
         "the job (a reset or deletion) and neither the state nor the changelogs match them; {}",
         app, app, Describe(group), commit_, Describe(committed_offsets_), Describe(before), hint);
   }
+
+  SLUICE_RETURN_IF_ERROR(RecordStartOfRun(db_.get(), topology_, !found, marks));
+  SLUICE_ASSIGN_OR_RETURN(Timestamp reprocess_from, ReprocessFrom(*db_));
+  for (auto& task : tasks_) task->set_reprocess_from(reprocess_from);
 
   // Read from the committed offsets, the rest from JobOptions::start.
   client::ConsumerConfig cc;

@@ -3,12 +3,14 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <cinttypes>
 #include <filesystem>
 #include <map>
 #include <sstream>
 
+#include "client/log_client.h"
 #include "core/log.h"
 #include "core/varint.h"
 #include "operators/topology.h"
@@ -21,6 +23,12 @@ namespace {
 
 bool IsInternal(const std::string& topic, const std::string& app) {
   return topic.starts_with(app + "-") && topic.ends_with("-repartition");
+}
+
+// A job's internal topics on a broker: its repartition topics and its stores' changelogs (named
+// <app>-<store>-changelog, as Kafka Streams does).
+bool IsBrokerInternal(const std::string& topic, const std::string& app) {
+  return IsInternal(topic, app) || (topic.starts_with(app + "-") && topic.ends_with("-changelog"));
 }
 
 // "2023-11-14T22:13:20.000Z (1700000000000)".
@@ -147,16 +155,35 @@ Result<Rewind> PlanRewind(std::string_view rules, int64_t t, const std::string& 
 
 Status RecordTimeRules(StateDb* db, const Topology& topology, Log* log,
                        const std::string& application_id) {
-  rocksdb::WriteBatch wb;
-  wb.Put(db->meta(), std::string(kTimeRulesKey), EncodeTimeRules(topology)).PermitUncheckedError();
   SLUICE_ASSIGN_OR_RETURN(bool started, db->AnyWithPrefix(db->meta(), "ckpt/"));
+  std::vector<std::string> metadata;
   if (!started) {
     SLUICE_ASSIGN_OR_RETURN(auto group, log->offsets().Fetch(application_id));
+    for (const auto& [tp, c] : group) metadata.push_back(c.metadata);
+  }
+  return RecordStartOfRun(db, topology, !started, metadata);
+}
+
+bool IsResetMark(std::string_view metadata) {
+  return metadata == kResetTag || metadata.starts_with(fmt::format("{} ", kResetTag));
+}
+
+Status RecordStartOfRun(StateDb* db, const Topology& topology, bool fresh,
+                        const std::vector<std::string>& group_metadata) {
+  rocksdb::WriteBatch wb;
+  wb.Put(db->meta(), std::string(kTimeRulesKey), EncodeTimeRules(topology)).PermitUncheckedError();
+  if (fresh) {
     const std::string tag = fmt::format("{} from=", kResetTag);
-    for (const auto& [tp, c] : group) {
-      if (!c.metadata.starts_with(tag)) continue;
+    for (const std::string& m : group_metadata) {
+      if (!m.starts_with(tag)) continue;
+      int64_t from = 0;
+      const char* first = m.data() + tag.size();
+      auto [end, ec] = std::from_chars(first, m.data() + m.size(), from);
+      if (ec != std::errc() || end != m.data() + m.size()) {
+        return Corruption("malformed reset mark '{}' in the group's committed offsets", m);
+      }
       std::string v(8, '\0');
-      varint::PutBE64(v.data(), static_cast<uint64_t>(std::stoll(c.metadata.substr(tag.size()))));
+      varint::PutBE64(v.data(), static_cast<uint64_t>(from));
       wb.Put(db->meta(), std::string(kReprocessFromKey), v).PermitUncheckedError();
       break;
     }
@@ -320,6 +347,163 @@ Result<std::vector<std::string>> ResetJob(Log* log, const ResetOptions& o) {
   }
   SLUICE_RETURN_IF_ERROR(log->offsets().DeleteGroup(app));
   SLUICE_RETURN_IF_ERROR(log->offsets().Commit(app, mirror));
+  return lines;
+}
+
+Result<std::vector<std::string>> ResetJobOverBroker(client::LogClient* client,
+                                                    const ResetOptions& o) {
+  const std::string& app = o.application_id;
+  SLUICE_RETURN_IF_ERROR(ValidateGroupId(app));
+  std::vector<std::string> lines;
+  Result<client::GroupDescription> described = client->DescribeGroup(app);
+  if (!described.ok() && described.status().code() == StatusCode::kNotFound) {
+    return NotFound(
+        "application '{}' has no committed offsets at the broker; nothing to reset (was it run "
+        "with this --app and this --bootstrap-server?)",
+        app);
+  }
+  SLUICE_RETURN_IF_ERROR(described.status());
+  const client::GroupDescription& group = *described;
+  if (!group.members.empty()) {
+    std::string who;
+    for (const auto& m : group.members) {
+      if (!who.empty()) who += ", ";
+      who += m.client_id.empty() ? m.member_id : fmt::format("{} ({})", m.member_id, m.client_id);
+    }
+    return Unavailable(
+        "application '{}' has {} active member(s) in its group at the broker: {}; nothing was "
+        "changed. Stop every instance of the job (and any consumer in group '{}'; a killed one "
+        "leaves after its session timeout), then reset",
+        app, group.members.size(), who, app);
+  }
+  if (o.keep_state) {
+    return InvalidArgument(
+        "cannot reset application '{}' with --keep-state over a broker: at its next start the "
+        "job matches its state's last commit against the group's offsets (runtime/README.md "
+        "\"Running over a broker\"), and offsets rewound under a kept state would no longer match "
+        "it; nothing was changed. Reset without --keep-state (the state is rebuilt from the "
+        "rewound inputs)",
+        app);
+  }
+
+  std::string dir = (std::filesystem::path(o.state_dir) / app).string();
+  // Opening the state takes its lock: an instance running on this machine makes this fail.
+  std::unique_ptr<StateDb> db;
+  if (std::filesystem::exists(dir)) {
+    Result<std::unique_ptr<StateDb>> opened = StateDb::Open(dir, {});
+    if (!opened.ok()) {
+      if (opened.status().code() == StatusCode::kUnavailable) {
+        return Unavailable(
+            "application '{}' is running on this machine (its state directory '{}' is locked); "
+            "stop it before resetting",
+            app, dir);
+      }
+      return opened.status();
+    }
+    db = std::move(opened).value();
+    // A broker job writes both keys at its first start; an embedded job's exchange is "local"
+    // or "log" (absent in state from before the key existed).
+    std::string owner, mode;
+    bool has_owner = false, has_mode = false;
+    SLUICE_RETURN_IF_ERROR(db->Get(db->meta(), kAppKey, &owner, &has_owner));
+    SLUICE_RETURN_IF_ERROR(db->Get(db->meta(), kExchangeKey, &mode, &has_mode));
+    if (has_owner && (!has_mode || mode != "broker")) {  // BrokerJob's kBrokerExchange
+      return InvalidArgument(
+          "state directory '{}' of application '{}' was written by a job on the embedded log, "
+          "not over a broker; nothing was changed. Reset it on its data directory (without "
+          "--bootstrap-server, with the serving process stopped)",
+          dir, app);
+    }
+  } else if (!o.state_deleted) {
+    // A job over a broker always runs with a state directory; offsets that are not a reset's
+    // were committed by one.
+    const bool ran_with_state =
+        std::any_of(group.committed.begin(), group.committed.end(), [&](const auto& e) {
+          auto m = group.metadata.find(e.first);
+          return m == group.metadata.end() || !IsResetMark(m->second);
+        });
+    if (ran_with_state) {
+      return NotFound(
+          "application '{}' has committed offsets at the broker, so it ran with a state "
+          "directory, but there is none at '{}'; nothing was changed. Give the --state directory "
+          "the job runs with (its RocksDB is <state>/{}; run the reset on the machine that has "
+          "it); if its state was deleted on purpose, add --state-deleted to rewind the offsets "
+          "anyway",
+          app, dir, app);
+    }
+  }
+
+  // A reset to a time: how far back the job's windows need it to go (see the header).
+  Rewind rewind{o.time.value(), o.time.value(), {}, false};
+  if (!o.to_earliest) {
+    std::string rules;
+    bool found = false;
+    if (db) SLUICE_RETURN_IF_ERROR(db->Get(db->meta(), kTimeRulesKey, &rules, &found));
+    if (!found) {
+      return InvalidArgument(
+          "cannot reset application '{}' to a time consistently: its windows are recorded in its "
+          "state directory, and {}; nothing was changed. Reset with --to-earliest, or run the job "
+          "once (with this version) and stop it, then reset to the time",
+          app,
+          db ? fmt::format("the state at '{}' was written before they were recorded", dir)
+             : fmt::format("there is no state directory at '{}'", dir));
+    }
+    SLUICE_ASSIGN_OR_RETURN(rewind, PlanRewind(rules, o.time.value(), app, o.keep_state));
+    lines.push_back(fmt::format("reset time {}", TimeText(o.time.value())));
+    for (auto& w : rewind.why) lines.push_back(std::move(w));
+  }
+
+  // New positions of the external inputs.
+  SLUICE_ASSIGN_OR_RETURN(std::vector<std::string> topics, client->ListTopics());
+  std::vector<TopicPartition> inputs;
+  for (const auto& [tp, committed] : group.committed) {
+    if (IsBrokerInternal(tp.topic, app)) continue;
+    if (!std::binary_search(topics.begin(), topics.end(), tp.topic)) continue;
+    inputs.push_back(tp);
+  }
+  SLUICE_ASSIGN_OR_RETURN(
+      auto target, client->ListOffsets(
+                       inputs, o.to_earliest ? client::OffsetSpec::Earliest()
+                                             : client::OffsetSpec::ForTime(Timestamp(rewind.to))));
+  const std::string when =
+      o.to_earliest ? std::string("the log start")
+                    : fmt::format("the first record at or after {}", TimeText(rewind.to));
+  for (const auto& [tp, to] : target) {
+    lines.push_back(fmt::format("input {} partition {}: offset {} -> {} ({})", tp.topic,
+                                tp.partition.value(), group.committed.at(tp).value(), to.value(),
+                                when));
+  }
+
+  if (db) {
+    db.reset();
+    std::error_code ec;
+    std::filesystem::remove_all(dir, ec);
+    if (ec) return IOError("cannot delete state directory '{}': {}", dir, ec.message());
+    lines.push_back(fmt::format("state deleted: {}", dir));
+  } else {
+    lines.push_back(fmt::format("no state directory at {}", dir));
+  }
+  for (const auto& t : topics) {
+    if (!IsBrokerInternal(t, app)) continue;
+    SLUICE_RETURN_IF_ERROR(client->DeleteTopic(t).WithContext(
+        fmt::format("application '{}': deleting its internal topic '{}' (the state is gone; run "
+                    "the reset again with --state-deleted to finish it)",
+                    app, t)));
+    lines.push_back(
+        fmt::format("{} topic deleted: {}", IsInternal(t, app) ? "repartition" : "changelog", t));
+  }
+  // The mark tells the next start (BrokerJob's recovery) that these offsets come from a reset,
+  // not from a run whose state was lost, and carries P for its tasks (RecordStartOfRun).
+  const std::string tag =
+      rewind.windows ? fmt::format("{} from={}", kResetTag, rewind.from) : std::string(kResetTag);
+  SLUICE_RETURN_IF_ERROR(
+      client->ResetGroupOffsets(app, target, tag)
+          .WithContext(
+              fmt::format("application '{}': the state and internal topics are gone; run the reset "
+                          "again with --state-deleted to rewind the offsets",
+                          app)));
+  lines.push_back(fmt::format("group '{}': {} offset(s) committed with metadata '{}'", app,
+                              target.size(), tag));
   return lines;
 }
 

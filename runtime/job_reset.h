@@ -43,6 +43,9 @@ namespace sluice {
 class Log;
 class StateDb;
 class Topology;
+namespace client {
+class LogClient;
+}
 
 // Meta keys (runtime/README.md, "Commit record format").
 inline constexpr std::string_view kTimeRulesKey = "time-rules";
@@ -63,11 +66,38 @@ struct ResetOptions {
 // Returns human-readable lines describing what was done. REQUIRES: `log` is a writer.
 Result<std::vector<std::string>> ResetJob(Log* log, const ResetOptions& options);
 
+// The same reset for a job run over a broker (`sluice job reset -b`, BrokerJob), as Kafka's
+// kafka-streams-application-reset: the group `application_id` at the broker holds the job's input
+// offsets. Refuses (kUnavailable naming them) while the group has active members or the state
+// directory is locked by an instance on this machine. Rewinds the inputs with the rules above
+// (to_earliest, or a time with the same window rules and printout), deletes the state directory,
+// deletes the job's internal topics on the broker (<app>-*-repartition and <app>-*-changelog) so
+// the next start recreates them, and commits the new offsets with the reset mark
+// (kResetTag[ from=<P>]) as their metadata: BrokerJob's start accepts "no state + offsets of a
+// reset" (it refuses "no state + offsets of a run", the state was lost) and RecordStartOfRun
+// carries P into the fresh state. The "no state" rule holds: offsets without the mark were
+// committed by a run, which had a state directory; kNotFound naming where it looked unless
+// state_deleted. keep_state is refused (kInvalidArgument): the next start matches the state's
+// last commit against the group's offsets, which a reset under kept state would break. A state
+// directory written by an embedded job is refused. Checks come before changes; the state and
+// internal topics are deleted before the offsets are rewound, and an error after the state is
+// gone says to run the reset again with state_deleted.
+Result<std::vector<std::string>> ResetJobOverBroker(client::LogClient* client,
+                                                    const ResetOptions& options);
+
+// Whether a committed offset's metadata is a reset's mark ("sluice-reset[ from=<P>]").
+bool IsResetMark(std::string_view metadata);
+
 // At every start of a job, after its state is opened: records the topology's event-time
 // operators (kTimeRulesKey), and on state without checkpoints the reprocess-from bound a reset to
 // a time left in the group offsets of `application_id` (kReprocessFromKey).
 Status RecordTimeRules(StateDb* db, const Topology& topology, Log* log,
                        const std::string& application_id);
+// The same for any job: `fresh` says the state has no commit yet, `group_metadata` holds the
+// metadata strings of the application's committed offsets (a broker job reads them with
+// LogClient::DescribeGroup). kCorruption for a malformed reset mark.
+Status RecordStartOfRun(StateDb* db, const Topology& topology, bool fresh,
+                        const std::vector<std::string>& group_metadata);
 // The reprocess-from bound of the state (kMinWatermark if none).
 Result<Timestamp> ReprocessFrom(const StateDb& db);
 

@@ -69,6 +69,43 @@ Status CommitGroup(const CliContext& ctx, client::LogConsumer& consumer, const s
   return writer->Close();
 }
 
+// Says on stderr that the group's committed offset of `tp` lies below the log start: the records
+// in between were deleted (retention, delete-records) before the group read them.
+void WarnSkipped(const std::string& group, const TopicPartition& tp, Offset committed,
+                 Offset start) {
+  fmt::print(stderr,
+             "sluice: warning: group '{}' committed offset {} for {}-{}, but the log now starts "
+             "at offset {}: {} offset(s) were deleted (retention or delete-records) before the "
+             "group read them; continuing at offset {}\n",
+             group, committed.value(), tp.topic, tp.partition.value(), start.value(),
+             start.value() - committed.value(), start.value());
+}
+
+// Says on stderr, once for the topic, which partitions hold no record at or after --from-time
+// (their records are all older), so nothing is read there.
+void WarnPastEnd(const ConsumeArgs& args, const std::vector<TopicPartition>& tps,
+                 const std::map<TopicPartition, Offset>& at,
+                 const std::map<TopicPartition, Offset>& starts,
+                 const std::map<TopicPartition, Offset>& ends) {
+  std::vector<std::string> past;
+  for (const TopicPartition& tp : tps) {
+    // An empty partition has nothing at any time; only one with records all older than T counts.
+    if (at.at(tp) >= ends.at(tp) && starts.at(tp) < ends.at(tp)) {
+      past.push_back(std::to_string(tp.partition.value()));
+    }
+  }
+  if (past.empty()) return;
+  std::string list;
+  for (const std::string& p : past) list += (list.empty() ? "" : ", ") + p;
+  fmt::print(stderr,
+             "sluice: warning: --from-time {} is past the last record of {} of {} partition(s) of "
+             "topic '{}' (partition{} {}): {}\n",
+             args.from_time, past.size(), tps.size(), args.topic, past.size() == 1 ? "" : "s", list,
+             args.follow
+                 ? "nothing to read there until new records arrive (--follow waits for them)"
+                 : "nothing to read there");
+}
+
 // Positions the consumer on every partition as the flags ask.
 Status SeekStart(client::LogClient& log, client::LogConsumer& consumer, const ConsumeArgs& args,
                  const std::vector<TopicPartition>& tps) {
@@ -92,6 +129,9 @@ Status SeekStart(client::LogClient& log, client::LogConsumer& consumer, const Co
   if (!args.from_time.empty()) {
     SLUICE_ASSIGN_OR_RETURN(Timestamp ts, ParseTime(args.from_time));
     SLUICE_ASSIGN_OR_RETURN(auto at, log.ListOffsets(tps, client::OffsetSpec::ForTime(ts)));
+    SLUICE_ASSIGN_OR_RETURN(auto starts, log.ListOffsets(tps, client::OffsetSpec::Earliest()));
+    SLUICE_ASSIGN_OR_RETURN(auto ends, log.ListOffsets(tps, client::OffsetSpec::Latest()));
+    WarnPastEnd(args, tps, at, starts, ends);
     for (const TopicPartition& tp : tps) SLUICE_RETURN_IF_ERROR(consumer.Seek(tp, at[tp]));
     return Status::Ok();
   }
@@ -122,6 +162,7 @@ Status SeekStart(client::LogClient& log, client::LogConsumer& consumer, const Co
               args.group, it->second, tp.topic, tp.partition, ends[tp], args.group, tp.topic);
         }
         usable = it->second >= starts[tp];
+        if (!usable) WarnSkipped(args.group, tp, it->second, starts[tp]);
       }
       if (usable) {
         SLUICE_RETURN_IF_ERROR(consumer.Seek(tp, it->second));
@@ -249,7 +290,11 @@ Status RunGroupMember(const CliContext& ctx, const ConsumeArgs& args, const Reco
               "and run again",
               args.group, it->second, tp.topic, tp.partition, ends[tp], args.group, tp.topic);
         }
-        if (it->second >= start) start = it->second;
+        if (it->second >= start) {
+          start = it->second;
+        } else {
+          WarnSkipped(args.group, tp, it->second, start);
+        }
         committed[tp] = it->second;
       }
       next[tp] = start;
@@ -355,7 +400,18 @@ Status RunConsume(const CliContext& ctx, const ConsumeArgs& args) {
     return UsageError(fmt::format("--max {} is negative; give a count of records", args.max));
   }
   InstallInterruptHandler();
-  SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<client::LogClient> log, OpenClient(ctx, Access::kRead));
+  std::unique_ptr<client::LogClient> log;
+  if (args.has_group && !ctx.bootstrap_servers.empty()) {
+    // librdkafka's own warning about a committed offset below the log start ("offset reset ...
+    // Offset out of range", log level 4) would repeat WarnSkipped's line less clearly: errors only.
+    client::ClientOptions options;
+    options.client_id = ctx.command_line;
+    options.bootstrap_servers = ctx.bootstrap_servers;
+    options.kafka_config = {{"log_level", "3"}};
+    SLUICE_ASSIGN_OR_RETURN(log, client::OpenLogClient(options));
+  } else {
+    SLUICE_ASSIGN_OR_RETURN(log, OpenClient(ctx, Access::kRead));
+  }
   const std::string location = LogLocation(ctx);
   SLUICE_ASSIGN_OR_RETURN(int32_t partitions, CheckTopicExists(*log, args.topic, location));
   std::vector<TopicPartition> tps;

@@ -1,9 +1,13 @@
 // sluice job reset APP (--to-earliest | --to-time T) [--keep-state | --state-deleted] [--state DIR]
+//                  [-b HOST:PORT]
 //
 // Rewinds a stopped job's inputs so it reprocesses them; without --keep-state also deletes its
 // state and repartition topics. A reset to a time goes back to the start of the window containing
 // it (minus grace and out-of-orderness) or refuses (runtime/job_reset.h). Prints what it did. A
-// running job refuses (its data directory and state directory are locked).
+// running job refuses (its data directory and state directory are locked). With -b (or on a data
+// directory another process serves) it resets a job run over that broker: refused while the
+// application's group has members, and it deletes the job's internal topics there too
+// (ResetJobOverBroker).
 #include <fmt/format.h>
 
 #include "core/log.h"
@@ -41,15 +45,26 @@ Status RunReset(CliContext& ctx, const JobResetArgs& a) {
     if (!t.ok()) return UsageError("--to-time: " + t.status().message());
     o.time = *t;
   }
+  auto print = [&](const std::vector<std::string>& lines) {
+    fmt::print("reset application '{}' to {}:\n", a.app,
+               a.to_earliest ? std::string("the earliest offsets") : "time " + a.to_time);
+    for (const auto& l : lines) fmt::print("  {}\n", l);
+  };
+  if (!ctx.bootstrap_servers.empty()) {
+    // A job run over a broker (or a data directory another process serves).
+    SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<client::LogClient> client,
+                            OpenClient(ctx, Access::kWrite));
+    SLUICE_ASSIGN_OR_RETURN(std::vector<std::string> lines, ResetJobOverBroker(client.get(), o));
+    print(lines);
+    return client->Close();
+  }
   Result<std::unique_ptr<Log>> log = OpenWriter(ctx);
   if (!log.ok()) {
     return log.status().WithContext(fmt::format(
         "cannot reset '{}' while the data directory is in use (is the job running?)", a.app));
   }
   SLUICE_ASSIGN_OR_RETURN(std::vector<std::string> lines, ResetJob(log->get(), o));
-  fmt::print("reset application '{}' to {}:\n", a.app,
-             a.to_earliest ? std::string("the earliest offsets") : "time " + a.to_time);
-  for (const auto& l : lines) fmt::print("  {}\n", l);
+  print(lines);
   return (*log)->Close();
 }
 

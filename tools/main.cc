@@ -143,14 +143,14 @@ int main(int argc, char** argv) {
     std::string where = CommandPath(app);
     bool supported = false;
     for (std::string_view cmd : {"sluice topic", "sluice produce", "sluice consume", "sluice group",
-                                 "sluice gen", "sluice run", "sluice demo"}) {
+                                 "sluice gen", "sluice run", "sluice demo", "sluice job"}) {
       if (where.starts_with(cmd)) supported = true;
     }
     if (!supported) {
       fmt::print(
           stderr,
           "{}: --bootstrap-server is not supported by this command yet (it works with "
-          "topic, produce, consume, group, gen, run and demo); run it without -b on the data "
+          "topic, produce, consume, group, gen, run, demo and job); run it without -b on the data "
           "directory\n",
           where);
       return 2;
@@ -160,7 +160,7 @@ int main(int argc, char** argv) {
     // Whoever owns the data directory serves it: the log commands go through its server.
     std::string where = CommandPath(app);
     for (std::string_view cmd : {"sluice topic", "sluice produce", "sluice consume", "sluice group",
-                                 "sluice gen", "sluice demo"}) {
+                                 "sluice gen", "sluice demo", "sluice job"}) {
       if (!where.starts_with(cmd)) continue;
       // demo without --data makes a temporary directory of its own, which nobody serves.
       if (cmd == "sluice demo" && !ctx.data_dir_given) continue;

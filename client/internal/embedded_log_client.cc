@@ -121,6 +121,24 @@ class EmbeddedConsumer final : public LogConsumer {
     }
     return out;
   }
+  Status CommitWithMetadata(const std::map<TopicPartition, OffsetAndMetadata>& offsets) override {
+    if (config_.group_id.empty()) return InvalidArgument("Commit needs a group id");
+    std::map<TopicPartition, CommittedOffset> c;
+    const Timestamp now = Now();
+    for (const auto& [tp, om] : offsets) c[tp] = CommittedOffset{om.offset, om.metadata, now};
+    return log_->offsets().Commit(config_.group_id, c);
+  }
+  Result<std::map<TopicPartition, OffsetAndMetadata>> CommittedWithMetadata(
+      const std::vector<TopicPartition>& tps) override {
+    if (config_.group_id.empty()) return InvalidArgument("Committed needs a group id");
+    std::map<TopicPartition, OffsetAndMetadata> out;
+    for (const auto& tp : tps) {
+      auto c = log_->offsets().Fetch(config_.group_id, tp);
+      if (!c.ok()) return c.status();
+      if (c->has_value()) out[tp] = OffsetAndMetadata{(*c)->offset, (*c)->metadata};
+    }
+    return out;
+  }
   // Reports the partitions given up before leaving, as Kafka's consumer does on close.
   void Close() override {
     if (closed_) return;
@@ -249,15 +267,20 @@ class EmbeddedLogClient final : public LogClient {
     }
     auto committed = log_->offsets().Fetch(group);
     if (!committed.ok()) return committed.status();
-    for (const auto& [tp, c] : *committed) d.committed[tp] = c.offset;
+    for (const auto& [tp, c] : *committed) {
+      d.committed[tp] = c.offset;
+      if (!c.metadata.empty()) d.metadata[tp] = c.metadata;
+    }
     if (d.members.empty() && d.committed.empty()) {
       return NotFound("group '{}' has no members and no committed offsets", group);
     }
     return d;
   }
 
+  using LogClient::ResetGroupOffsets;
   Status ResetGroupOffsets(const std::string& group,
-                           const std::map<TopicPartition, Offset>& offsets) override {
+                           const std::map<TopicPartition, Offset>& offsets,
+                           const std::string& metadata) override {
     SLUICE_RETURN_IF_ERROR(ValidateGroupId(group));
     auto live = log_->groups().Describe();
     if (auto it = live.find(group); it != live.end() && !it->second.empty()) {
@@ -269,7 +292,7 @@ class EmbeddedLogClient final : public LogClient {
     std::map<TopicPartition, CommittedOffset> c;
     for (const auto& [tp, off] : offsets) {
       SLUICE_RETURN_IF_ERROR(log_->GetPartition(tp.topic, tp.partition).status());
-      c[tp] = CommittedOffset{.offset = off, .commit_time = Now()};
+      c[tp] = CommittedOffset{.offset = off, .metadata = metadata, .commit_time = Now()};
     }
     return log_->offsets().Commit(group, c);
   }

@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstdlib>
+#include <cstring>
 #include <map>
 #include <mutex>
 #include <set>
@@ -79,6 +81,20 @@ PartitionList MakeList(const std::vector<TopicPartition>& tps, int64_t offset) {
         offset;
   }
   return l;
+}
+
+// Attaches `metadata` to a list element (librdkafka frees it with the list).
+void SetMetadata(rd_kafka_topic_partition_t* e, const std::string& metadata) {
+  if (metadata.empty()) return;
+  e->metadata = malloc(metadata.size());
+  SLUICE_CHECK(e->metadata != nullptr);
+  memcpy(e->metadata, metadata.data(), metadata.size());
+  e->metadata_size = metadata.size();
+}
+
+std::string GetMetadata(const rd_kafka_topic_partition_t& e) {
+  if (e.metadata == nullptr || e.metadata_size == 0) return std::string();
+  return std::string(static_cast<const char*>(e.metadata), e.metadata_size);
 }
 
 std::vector<TopicPartition> FromList(const rd_kafka_topic_partition_list_t* l) {
@@ -636,11 +652,19 @@ class KafkaConsumer final : public LogConsumer {
   }
 
   Status Commit(const std::map<TopicPartition, Offset>& offsets) override {
+    std::map<TopicPartition, OffsetAndMetadata> with;
+    for (const auto& [tp, off] : offsets) with[tp] = OffsetAndMetadata{off, std::string()};
+    return CommitWithMetadata(with);
+  }
+
+  Status CommitWithMetadata(const std::map<TopicPartition, OffsetAndMetadata>& offsets) override {
     if (config_.group_id.empty()) return InvalidArgument("Commit needs a group id");
     PartitionList list(rd_kafka_topic_partition_list_new(static_cast<int>(offsets.size())));
-    for (const auto& [tp, off] : offsets) {
-      rd_kafka_topic_partition_list_add(list.get(), tp.topic.c_str(), tp.partition.value())
-          ->offset = off.value();
+    for (const auto& [tp, om] : offsets) {
+      rd_kafka_topic_partition_t* e =
+          rd_kafka_topic_partition_list_add(list.get(), tp.topic.c_str(), tp.partition.value());
+      e->offset = om.offset.value();
+      SetMetadata(e, om.metadata);
     }
     SLUICE_RETURN_IF_ERROR(KafkaStatus(rd_kafka_commit(rk_, list.get(), 0),
                                        fmt::format("commit of group '{}'", config_.group_id)));
@@ -654,15 +678,24 @@ class KafkaConsumer final : public LogConsumer {
 
   Result<std::map<TopicPartition, Offset>> Committed(
       const std::vector<TopicPartition>& tps) override {
+    SLUICE_ASSIGN_OR_RETURN(auto with, CommittedWithMetadata(tps));
+    std::map<TopicPartition, Offset> out;
+    for (const auto& [tp, om] : with) out[tp] = om.offset;
+    return out;
+  }
+
+  Result<std::map<TopicPartition, OffsetAndMetadata>> CommittedWithMetadata(
+      const std::vector<TopicPartition>& tps) override {
     if (config_.group_id.empty()) return InvalidArgument("Committed needs a group id");
     auto list = MakeList(tps, RD_KAFKA_OFFSET_INVALID);
     SLUICE_RETURN_IF_ERROR(KafkaStatus(rd_kafka_committed(rk_, list.get(), Timeout()),
                                        fmt::format("committed offsets of '{}'", config_.group_id)));
-    std::map<TopicPartition, Offset> out;
+    std::map<TopicPartition, OffsetAndMetadata> out;
     for (int i = 0; i < list->cnt; ++i) {
-      if (list->elems[i].offset >= 0) {
-        out[{list->elems[i].topic, PartitionId(list->elems[i].partition)}] =
-            Offset(list->elems[i].offset);
+      const rd_kafka_topic_partition_t& e = list->elems[i];
+      if (e.offset >= 0) {
+        out[{e.topic, PartitionId(e.partition)}] =
+            OffsetAndMetadata{Offset(e.offset), GetMetadata(e)};
       }
     }
     return out;
@@ -963,7 +996,11 @@ class KafkaLogClient final : public LogClient {
                              .assignment = FromList(rd_kafka_MemberAssignment_partitions(a))});
       }
     }
-    SLUICE_ASSIGN_OR_RETURN(d.committed, GroupOffsets(group));
+    SLUICE_ASSIGN_OR_RETURN(auto committed, GroupOffsets(group));
+    for (auto& [tp, om] : committed) {
+      d.committed[tp] = om.offset;
+      if (!om.metadata.empty()) d.metadata[tp] = std::move(om.metadata);
+    }
     if (d.members.empty() && d.committed.empty()) {
       return NotFound("group '{}' has no members and no committed offsets", group);
     }
@@ -971,8 +1008,10 @@ class KafkaLogClient final : public LogClient {
     return d;
   }
 
+  using LogClient::ResetGroupOffsets;
   Status ResetGroupOffsets(const std::string& group,
-                           const std::map<TopicPartition, Offset>& offsets) override {
+                           const std::map<TopicPartition, Offset>& offsets,
+                           const std::string& metadata) override {
     SLUICE_RETURN_IF_ERROR(ValidateGroupId(group));
     auto d = DescribeGroup(group);
     if (!d.ok() && d.status().code() != StatusCode::kNotFound) return d.status();
@@ -986,8 +1025,10 @@ class KafkaLogClient final : public LogClient {
     PartitionList list(rd_kafka_topic_partition_list_new(static_cast<int>(offsets.size())));
     for (const auto& [tp, off] : offsets) {
       SLUICE_RETURN_IF_ERROR(CheckPartition(topics, tp));
-      rd_kafka_topic_partition_list_add(list.get(), tp.topic.c_str(), tp.partition.value())
-          ->offset = off.value();
+      rd_kafka_topic_partition_t* e =
+          rd_kafka_topic_partition_list_add(list.get(), tp.topic.c_str(), tp.partition.value());
+      e->offset = off.value();
+      SetMetadata(e, metadata);
     }
     std::lock_guard<std::mutex> lock(admin_mu_);
     rd_kafka_AlterConsumerGroupOffsets_t* req =
@@ -1077,13 +1118,13 @@ class KafkaLogClient final : public LogClient {
 
   // The group's committed offsets in every partition of every topic (asked for explicitly: a
   // null partition list is not answered with "all" by every broker version).
-  Result<std::map<TopicPartition, Offset>> GroupOffsets(const std::string& group) {
+  Result<std::map<TopicPartition, OffsetAndMetadata>> GroupOffsets(const std::string& group) {
     SLUICE_ASSIGN_OR_RETURN(auto topics, FetchTopics(rk_, options_));
     PartitionList all(rd_kafka_topic_partition_list_new(0));
     for (const auto& [t, n] : topics) {
       for (int32_t p = 0; p < n; ++p) rd_kafka_topic_partition_list_add(all.get(), t.c_str(), p);
     }
-    if (all->cnt == 0) return std::map<TopicPartition, Offset>{};
+    if (all->cnt == 0) return std::map<TopicPartition, OffsetAndMetadata>{};
     std::lock_guard<std::mutex> lock(admin_mu_);
     rd_kafka_ListConsumerGroupOffsets_t* req =
         rd_kafka_ListConsumerGroupOffsets_new(group.c_str(), all.get());
@@ -1095,14 +1136,15 @@ class KafkaLogClient final : public LogClient {
     size_t n = 0;
     const rd_kafka_group_result_t** res = rd_kafka_ListConsumerGroupOffsets_result_groups(
         rd_kafka_event_ListConsumerGroupOffsets_result(ev.get()), &n);
-    std::map<TopicPartition, Offset> out;
+    std::map<TopicPartition, OffsetAndMetadata> out;
     for (size_t i = 0; i < n; ++i) {
       SLUICE_RETURN_IF_ERROR(ErrorStatusCopy(rd_kafka_group_result_error(res[i]), what));
       const auto* parts = rd_kafka_group_result_partitions(res[i]);
       for (int j = 0; parts != nullptr && j < parts->cnt; ++j) {
-        if (parts->elems[j].offset >= 0) {
-          out[{parts->elems[j].topic, PartitionId(parts->elems[j].partition)}] =
-              Offset(parts->elems[j].offset);
+        const rd_kafka_topic_partition_t& e = parts->elems[j];
+        if (e.offset >= 0) {
+          out[{e.topic, PartitionId(e.partition)}] =
+              OffsetAndMetadata{Offset(e.offset), GetMetadata(e)};
         }
       }
     }

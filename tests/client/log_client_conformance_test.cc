@@ -267,6 +267,52 @@ TEST_P(LogClientTest, CommitsAndFetchesCommittedOffsetsAndANewMemberResumesThere
   EXPECT_EQ(client_->DescribeGroup("never-seen").status().code(), StatusCode::kNotFound);
 }
 
+// The metadata string of an offset commit (Kafka's OffsetAndMetadata) is stored with the offset
+// and read back by the consumer, by DescribeGroup and after a reset that sets one; the log's
+// offset store holds it (what the runtime reads at a job's start, runtime/job_reset.h).
+TEST_P(LogClientTest, CommitsCarryMetadataThatCommittedAndDescribeGroupReturn) {
+  ASSERT_TRUE(client_->CreateTopic("marks", {.partitions = 2}).ok());
+  TopicPartition p0{"marks", PartitionId(0)}, p1{"marks", PartitionId(1)};
+  {
+    auto consumer = NewConsumer({.group_id = "tagged"});
+    ASSERT_TRUE(consumer->Assign({p0, p1}).ok());
+    ASSERT_TRUE(consumer
+                    ->CommitWithMetadata({{p0, {Offset(0), "sluice-reset from=1700000000000"}},
+                                          {p1, {Offset(0), ""}}})
+                    .ok());
+    auto committed = consumer->CommittedWithMetadata({p0, p1});
+    ASSERT_TRUE(committed.ok()) << committed.status();
+    EXPECT_EQ(committed->at(p0), (OffsetAndMetadata{Offset(0), "sluice-reset from=1700000000000"}));
+    EXPECT_EQ(committed->at(p1), (OffsetAndMetadata{Offset(0), ""}));
+    // A commit without metadata replaces the string.
+    ASSERT_TRUE(consumer->Commit({{p0, Offset(0)}}).ok());
+    committed = consumer->CommittedWithMetadata({p0});
+    ASSERT_TRUE(committed.ok());
+    EXPECT_EQ(committed->at(p0).metadata, "");
+    consumer->Close();
+  }
+  auto stored = log_->offsets().Fetch("tagged", p0);
+  ASSERT_TRUE(stored.ok() && stored->has_value());
+  EXPECT_EQ((*stored)->metadata, "");
+
+  ASSERT_TRUE(
+      client_->ResetGroupOffsets("tagged", {{p0, Offset(0)}, {p1, Offset(0)}}, "sluice-reset")
+          .ok());
+  auto d = client_->DescribeGroup("tagged");
+  ASSERT_TRUE(d.ok()) << d.status();
+  EXPECT_EQ(d->metadata,
+            (std::map<TopicPartition, std::string>{{p0, "sluice-reset"}, {p1, "sluice-reset"}}));
+  stored = log_->offsets().Fetch("tagged", p1);
+  ASSERT_TRUE(stored.ok() && stored->has_value());
+  EXPECT_EQ((*stored)->metadata, "sluice-reset");
+  // A reset without metadata clears it.
+  ASSERT_TRUE(client_->ResetGroupOffsets("tagged", {{p0, Offset(0)}}).ok());
+  d = client_->DescribeGroup("tagged");
+  ASSERT_TRUE(d.ok());
+  EXPECT_FALSE(d->metadata.contains(p0));
+  EXPECT_TRUE(d->metadata.contains(p1));
+}
+
 TEST_P(LogClientTest, AdminCreatesListsDescribesAndDeletesTopics) {
   ASSERT_TRUE(client_->CreateTopic("audit", {.partitions = 3, .retention_ms = 60000}).ok());
   EXPECT_EQ(client_->CreateTopic("audit", {.partitions = 3}).code(), StatusCode::kAlreadyExists);
