@@ -19,6 +19,7 @@
 #include "server/kafka_server.h"
 #include "tools/analytics_run.h"
 #include "tools/commands.h"
+#include "tools/job_observer.h"
 #include "tools/job_runner.h"
 #include "tools/owner.h"
 
@@ -46,6 +47,7 @@ Status RunOverBroker(CliContext& ctx, const RunArgs& a, Topology topology, JobOp
   if (a.at_least_once) {
     return UsageError("--at-least-once: over a broker a job runs exactly-once only");
   }
+  SLUICE_ASSIGN_OR_RETURN(auto observer, JobObserver::Start(a.metrics_listen));
   SLUICE_ASSIGN_OR_RETURN(auto client, OpenClient(ctx, Access::kWrite));
   Result<int32_t> in = client->PartitionCount(a.input);
   if (!in.ok()) return in.status();
@@ -70,7 +72,11 @@ Status RunOverBroker(CliContext& ctx, const RunArgs& a, Topology topology, JobOp
   const std::string app = o.application_id;
   InstallInterruptHandler();
   SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<Job> job, Job::Start(o, std::move(topology)));
-  return WaitWithProgress(*job, app, a.quiet, /*show_late=*/false, nullptr);
+  // Over a broker there is no data directory here for a status file: metrics only.
+  observer->Attach({.job = job.get(), .app = app, .job_name = a.job});
+  Status s = WaitWithProgress(*job, app, a.quiet, /*show_late=*/false, nullptr);
+  observer->Finish(s);
+  return s;
 }
 
 Status Run(CliContext& ctx, const RunArgs& a, const AnalyticsArgs& analytics) {
@@ -95,6 +101,7 @@ Status Run(CliContext& ctx, const RunArgs& a, const AnalyticsArgs& analytics) {
   }
   if (!ctx.bootstrap_servers.empty()) return RunOverBroker(ctx, a, std::move(topology), o);
 
+  SLUICE_ASSIGN_OR_RETURN(auto observer, JobObserver::Start(a.metrics_listen));
   SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<Log> log, OpenWriter(ctx));
   if (!log->HasTopic(a.input)) {
     return NotFound(
@@ -121,7 +128,14 @@ Status Run(CliContext& ctx, const RunArgs& a, const AnalyticsArgs& analytics) {
     job->Wait().IgnoreError();
     return server.status().WithContext("serving the data directory to other sluice commands");
   }
-  Status s = WaitWithProgress(*job, app, a.quiet, /*show_late=*/false, nullptr);
+  observer->Attach({.job = job.get(),
+                    .app = app,
+                    .job_name = a.job,
+                    .log = log.get(),
+                    .server = server->get(),
+                    .data_dir = ctx.data_dir});
+  Status s = WaitWithProgress(*job, app, a.quiet, /*show_late=*/false, nullptr, a.until_end);
+  observer->Finish(s);
   StopServing(server->get(), ctx.data_dir);
   SLUICE_RETURN_IF_ERROR(s);
   job.reset();
@@ -162,6 +176,9 @@ void RegisterRunCommand(CLI::App& app, CliContext& ctx) {
                 "At-least-once instead of exactly-once (faster, may repeat outputs after a crash)");
   run->add_flag("--describe", args->describe, "Print the topology and exit");
   run->add_flag("--quiet", args->quiet, "No progress lines");
+  run->add_option("--metrics-listen", args->metrics_listen,
+                  "Serve the job's Prometheus metrics at http://HOST:PORT/metrics (port 0: a "
+                  "free one, printed at start)");
   run->callback([&ctx, args, analytics] {
     ctx.action = [&ctx, args, analytics] { return Run(ctx, *args, *analytics); };
   });
