@@ -11,6 +11,8 @@ set_target_properties(sluice_runtime PROPERTIES EXPORT_NAME runtime)
 set_target_properties(sluice_app PROPERTIES EXPORT_NAME app)
 # RunMain serves the job's data directory while it runs: the Kafka-protocol server comes along.
 set_target_properties(sluice_kafka_server PROPERTIES EXPORT_NAME kafka_server)
+# RunMain's --metrics-listen serves Prometheus text over HTTP.
+set_target_properties(sluice_metrics_http PROPERTIES EXPORT_NAME metrics_http)
 set_target_properties(sluice_kafka_handler PROPERTIES EXPORT_NAME kafka_handler)
 set_target_properties(sluice_kafka_auth PROPERTIES EXPORT_NAME kafka_auth)
 set_target_properties(sluice_kafka_protocol PROPERTIES EXPORT_NAME kafka_protocol)
@@ -19,6 +21,7 @@ set_target_properties(sluice_all PROPERTIES EXPORT_NAME sluice)
 target_link_libraries(sluice_all INTERFACE sluice_core sluice_operators sluice_runtime)
 
 install(TARGETS sluice_core sluice_client sluice_operators sluice_runtime sluice_all sluice_app
+  sluice_metrics_http
   sluice_kafka_server sluice_kafka_handler sluice_kafka_auth sluice_kafka_protocol
   EXPORT SluiceTargets
   ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}

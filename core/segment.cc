@@ -5,6 +5,7 @@
 
 #include "core/batch_cursor.h"
 #include "core/crc32c.h"
+#include "core/metrics.h"
 #include "core/record_batch_format.h"
 #include "core/segment_format.h"
 #include "core/varint.h"
@@ -156,7 +157,11 @@ Status Segment::Sync() {
   std::lock_guard<std::mutex> l(writer_mu_);
   if (!sync_error_.ok()) return sync_error_;
   if (writer_ == nullptr) return Status::Ok();
-  Status s = writer_->Sync();
+  Status s;
+  {
+    ScopedLatency timed(&FsyncLatency());
+    s = writer_->Sync();
+  }
   if (!s.ok()) sync_error_ = s;
   return s;
 }

@@ -100,6 +100,7 @@ class Job::Impl {
       tasks_.push_back(std::make_unique<StreamTask>(t.id, topology_, plan_, options_, log_,
                                                     db_.get(), flusher_.get(), exchange_.get()));
       SLUICE_RETURN_IF_ERROR(tasks_.back()->Init());
+      tasks_.back()->set_commit_latency(&commit_latency_);
     }
     running_ = true;
     thread_ = std::thread([this] { Run(); });
@@ -132,6 +133,67 @@ class Job::Impl {
   }
 
   const std::string& plan_description() const { return plan_text_; }
+
+  void AppendMetrics(PrometheusText& out) const {
+    const std::string& app = options_.application_id;
+    auto task_name = [](const StreamTask& t) {
+      return fmt::format("{}/{}", t.id().stage, t.id().partition);
+    };
+    std::vector<std::vector<StreamTask::InputStats>> inputs;
+    for (const auto& t : tasks_) inputs.push_back(t->input_stats());
+    for (size_t i = 0; i < tasks_.size(); ++i) {
+      for (const auto& in : inputs[i]) {
+        out.Counter("sluice_job_records_in_total", "Input records processed, by task and topic",
+                    {{"app", app}, {"task", task_name(*tasks_[i])}, {"topic", in.topic}},
+                    static_cast<double>(in.records));
+      }
+    }
+    for (const auto& t : tasks_) {
+      for (const auto& [topic, n] : t->records_out_by_topic()) {
+        out.Counter("sluice_job_records_out_total",
+                    "Records published to the log, by task and topic (repartitions included)",
+                    {{"app", app}, {"task", task_name(*t)}, {"topic", topic}},
+                    static_cast<double>(n));
+      }
+    }
+    for (size_t i = 0; i < tasks_.size(); ++i) {
+      for (const auto& in : inputs[i]) {
+        if (in.internal || in.local) continue;
+        out.Gauge("sluice_job_lag_records",
+                  "Records of an input partition not yet read (log end - position)",
+                  {{"app", app}, {"topic", in.topic}, {"partition", std::to_string(in.partition)}},
+                  static_cast<double>(in.lag));
+      }
+    }
+    for (size_t i = 0; i < tasks_.size(); ++i) {
+      for (const auto& in : inputs[i]) {
+        if (in.local) continue;
+        out.Gauge("sluice_job_input_position", "Next offset the job reads in an input partition",
+                  {{"app", app}, {"topic", in.topic}, {"partition", std::to_string(in.partition)}},
+                  static_cast<double>(in.position));
+      }
+    }
+    for (const auto& t : tasks_) {
+      out.Counter("sluice_job_late_records_total",
+                  "Records dropped as late by windows and joins (written to a late topic where "
+                  "the operator has one)",
+                  {{"app", app}, {"task", task_name(*t)}}, static_cast<double>(t->late()));
+    }
+    out.Histogram("sluice_job_commit_seconds",
+                  "Commit latency: state and offsets written (fsynced with exactly-once) and "
+                  "outputs published",
+                  {{"app", app}}, commit_latency_.Read());
+    out.Gauge("sluice_job_state_bytes",
+              "Estimated size of the job's state: RocksDB live data plus memtables", {{"app", app}},
+              static_cast<double>(db_->EstimatedBytes()));
+    out.Gauge("sluice_job_restored_records",
+              "Records replayed into state from a changelog since start (0: nothing restored)",
+              {{"app", app}}, static_cast<double>(restored_records_.load()));
+    out.Gauge("sluice_job_tasks", "Tasks of the job", {{"app", app}},
+              static_cast<double>(tasks_.size()));
+    out.Gauge("sluice_job_running", "1 while the job runs", {{"app", app}},
+              running_.load() ? 1 : 0);
+  }
 
  private:
   // The state directory must belong to this application.
@@ -186,10 +248,12 @@ class Job::Impl {
     last_commit_ = std::chrono::steady_clock::now();
     writing_ = std::move(due);
     const bool sync = options_.guarantee == ProcessingGuarantee::kExactlyOnce;
-    write_ = std::async(std::launch::async, [db = db_.get(), wb = std::move(wb), sync] {
-      rocksdb::SetPerfLevel(rocksdb::PerfLevel::kDisable);  // thread-local; we never read them
-      return db->Write(wb.get(), sync);
-    });
+    write_ = std::async(std::launch::async,
+                        [db = db_.get(), wb = std::move(wb), sync, h = &commit_latency_] {
+                          rocksdb::SetPerfLevel(rocksdb::PerfLevel::kDisable);  // thread-local
+                          ScopedLatency timed(h);
+                          return db->Write(wb.get(), sync);
+                        });
     return wait ? FinishWrite(/*block=*/true) : Status::Ok();
   }
 
@@ -386,6 +450,9 @@ class Job::Impl {
   // Notified by appends to the tasks' input partitions and by Stop: ends an idle wait.
   WakeSignal wake_;
   std::atomic<int64_t> idle_waits_{0};
+  LatencyHistogram commit_latency_;
+  // Records replayed into state from changelogs at start (set by a restore; none exists yet).
+  std::atomic<int64_t> restored_records_{0};
   bool may_extend_ = false;  // a task's slice may extend (no more tasks in a phase than threads)
   std::thread thread_;
   std::atomic<bool> stop_{false};
@@ -403,7 +470,9 @@ Job::~Job() = default;
 Result<std::unique_ptr<Job>> Job::Start(const JobOptions& options, Topology topology) {
   if (!options.bootstrap_servers.empty()) {
     SLUICE_ASSIGN_OR_RETURN(auto broker, BrokerJob::Start(options, std::move(topology)));
-    return std::unique_ptr<Job>(new Job(std::move(broker)));
+    std::unique_ptr<Job> job(new Job(std::move(broker)));
+    job->application_id_ = options.application_id;
+    return job;
   }
   auto impl = std::make_unique<Impl>(options, std::move(topology));
   SLUICE_RETURN_IF_ERROR(impl->Init());
@@ -413,6 +482,28 @@ Result<std::unique_ptr<Job>> Job::Start(const JobOptions& options, Topology topo
 void Job::Stop() { broker_ ? broker_->Stop() : impl_->Stop(); }
 Status Job::Wait() { return broker_ ? broker_->Wait() : impl_->Wait(); }
 JobMetrics Job::metrics() const { return broker_ ? broker_->metrics() : impl_->metrics(); }
+void Job::AppendMetrics(PrometheusText& out) const {
+  if (impl_) {
+    impl_->AppendMetrics(out);
+    return;
+  }
+  const JobMetrics m = broker_->metrics();
+  const std::string& app = application_id_;
+  out.Counter("sluice_job_records_in_total", "Input records processed, by task and topic",
+              {{"app", app}, {"task", "all"}}, static_cast<double>(m.records_in));
+  out.Counter("sluice_job_records_out_total",
+              "Records published to the log, by task and topic (repartitions included)",
+              {{"app", app}, {"task", "all"}}, static_cast<double>(m.records_out));
+  out.Gauge("sluice_job_lag_records",
+            "Records of an input partition not yet read (log end - position)",
+            {{"app", app}, {"partition", "all"}}, static_cast<double>(m.lag));
+  out.Counter("sluice_job_late_records_total",
+              "Records dropped as late by windows and joins (written to a late topic where the "
+              "operator has one)",
+              {{"app", app}, {"task", "all"}}, static_cast<double>(m.late_records));
+  out.Gauge("sluice_job_running", "1 while the job runs", {{"app", app}}, m.running ? 1 : 0);
+}
+
 const std::string& Job::plan_description() const {
   return broker_ ? broker_->plan_description() : impl_->plan_description();
 }

@@ -27,6 +27,7 @@
 #include <mutex>
 #include <thread>
 
+#include "core/metrics.h"
 #include "core/status.h"
 #include "operators/topology.h"
 #include "runtime/job_options.h"
@@ -60,6 +61,12 @@ class Job {
   // Blocks until the job has stopped (Stop, a signal, until_end reached, or an error).
   Status Wait();
   JobMetrics metrics() const;
+  // Appends the job's metrics for a Prometheus scrape, labelled with its application id:
+  // records in per task and input topic, records out per task and output topic, lag and
+  // position per input partition, late records, commit latency, the state's estimated size
+  // (RocksDB), and restored_records (records replayed into state on start; 0 until changelog
+  // restores exist). Over a broker: the job's totals (task "all"). Thread-safe; reads counters.
+  void AppendMetrics(PrometheusText& out) const;
   // The plan as text: stages, tasks, topics.
   const std::string& plan_description() const;
 
@@ -75,6 +82,7 @@ class Job {
   std::unique_ptr<Impl> impl_;
   // With JobOptions::bootstrap_servers: the job runs over a broker (broker_job.h) instead.
   std::unique_ptr<BrokerJob> broker_;
+  std::string application_id_;  // for the metrics of a job over a broker
 };
 
 }  // namespace sluice

@@ -65,7 +65,11 @@ Result<Outbox::SyncPoint> Outbox::Publish(const OutboxEntry& e, bool wait) {
   const Acks acks = wait ? Acks::kAll : Acks::kLeader;
   Result<AppendResult> r = p->Append(*valid, acks);
   if (!r.ok()) return r.status().WithContext(where);
-  if (!r->duplicate) records_out_.fetch_add(view.record_count(), std::memory_order_relaxed);
+  if (!r->duplicate) {
+    records_out_.fetch_add(view.record_count(), std::memory_order_relaxed);
+    std::lock_guard<std::mutex> l(out_by_topic_mu_);
+    out_by_topic_[e.topic] += view.record_count();
+  }
   SyncPoint sync{p, 0};  // synced already when waited for
   if (!wait) {
     sync.end = r->last_offset.value() + 1;

@@ -18,6 +18,8 @@
 
 #include <atomic>
 #include <cstdint>
+#include <map>
+#include <mutex>
 #include <string>
 #include <utility>
 #include <vector>
@@ -56,6 +58,11 @@ class Outbox {
   bool HasPublished() const { return !published_.empty(); }
   // Records appended to the log (duplicates of a batch already there not counted).
   int64_t records_out() const { return records_out_.load(std::memory_order_relaxed); }
+  // records_out by output topic (a copy; any thread).
+  std::map<std::string, int64_t> records_out_by_topic() const {
+    std::lock_guard<std::mutex> l(out_by_topic_mu_);
+    return out_by_topic_;
+  }
 
  private:
   // How far `partition` must be synced before a published batch's outbox entry may go.
@@ -79,6 +86,9 @@ class Outbox {
   // Between Stage and PublishStaged: the outbox batches, by outbox key.
   std::vector<std::pair<std::string, OutboxEntry>> staged_;
   std::atomic<int64_t> records_out_{0};
+  // Locked once per published batch (not per record), and by metrics scrapes.
+  mutable std::mutex out_by_topic_mu_;
+  std::map<std::string, int64_t> out_by_topic_;
 };
 
 }  // namespace sluice

@@ -118,6 +118,16 @@ Status StateDb::Write(rocksdb::WriteBatch* batch, bool sync) {
   return FromRocks(s, "committing state");
 }
 
+int64_t StateDb::EstimatedBytes() const {
+  int64_t total = 0;
+  for (const char* property :
+       {"rocksdb.estimate-live-data-size", "rocksdb.cur-size-all-mem-tables"}) {
+    uint64_t v = 0;
+    if (db_->GetAggregatedIntProperty(property, &v)) total += static_cast<int64_t>(v);
+  }
+  return total;
+}
+
 Status StateDb::SyncWal() { return FromRocks(db_->SyncWAL(), "syncing the state's WAL"); }
 
 Result<bool> StateDb::AnyWithPrefix(rocksdb::ColumnFamilyHandle* cf,

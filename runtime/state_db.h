@@ -46,6 +46,9 @@ class StateDb {
   Status Write(rocksdb::WriteBatch* batch, bool sync);
   // Makes every write so far durable (fsyncs the WAL), for writes made with sync = false.
   Status SyncWal();
+  // Estimated bytes of the whole DB: live data in SST files plus memtables (RocksDB's
+  // estimates, summed over column families; 0 where RocksDB has none).
+  int64_t EstimatedBytes() const;
   // Whether `cf` holds any key starting with `prefix`.
   Result<bool> AnyWithPrefix(rocksdb::ColumnFamilyHandle* cf, std::string_view prefix) const;
   // Calls fn for each key with `prefix` in `cf`, in order.

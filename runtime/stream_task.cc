@@ -66,6 +66,7 @@ Status StreamTask::OpenInputs() {
     bootstrap_end_.push_back(topology_.IsTableBesideStream(t) ? p->high_watermark().value()
                                                               : int64_t{-1});
   }
+  records_in_by_input_ = std::make_unique<std::atomic<int64_t>[]>(inputs_.size());
   return Status::Ok();
 }
 
@@ -125,6 +126,7 @@ Status StreamTask::ProcessInput(size_t i, size_t budget, size_t* consumed) {
   if (*consumed > 0) {
     committer_.NoteConsumed();
     records_in_.fetch_add(static_cast<int64_t>(*consumed), std::memory_order_relaxed);
+    records_in_by_input_[i].fetch_add(static_cast<int64_t>(*consumed), std::memory_order_relaxed);
   }
   FailPoint("after_process");
   return Status::Ok();
@@ -211,6 +213,7 @@ bool StreamTask::Uncommitted() const {
 
 Status StreamTask::Commit() {
   if (!Uncommitted()) return Status::Ok();
+  ScopedLatency timed(commit_latency_);
   rocksdb::WriteBatch wb;
   SLUICE_RETURN_IF_ERROR(PrepareCommit(&wb));
   const bool eos = options_.guarantee == ProcessingGuarantee::kExactlyOnce;
@@ -248,6 +251,24 @@ std::vector<Partition*> StreamTask::InputPartitions() const {
   std::vector<Partition*> out;
   for (const TaskInput& in : inputs_) {
     if (!in.local()) out.push_back(in.partition());
+  }
+  return out;
+}
+
+std::vector<StreamTask::InputStats> StreamTask::input_stats() const {
+  std::vector<InputStats> out;
+  out.reserve(inputs_.size());
+  for (size_t i = 0; i < inputs_.size(); ++i) {
+    const TaskInput& in = inputs_[i];
+    InputStats s;
+    s.topic = in.name();
+    s.partition = id_.partition;
+    s.internal = in.internal();
+    s.local = in.local();
+    s.records = records_in_by_input_[i].load(std::memory_order_relaxed);
+    s.position = in.local() ? 0 : in.position();
+    s.lag = in.local() ? 0 : in.Lag();
+    out.push_back(std::move(s));
   }
   return out;
 }

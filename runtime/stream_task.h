@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "core/log.h"
+#include "core/metrics.h"
 #include "operators/processor_context.h"
 #include "operators/task_graph.h"
 #include "operators/topology.h"
@@ -104,6 +105,25 @@ class StreamTask final : public ProcessorContext {
   // Records in external inputs not yet consumed.
   int64_t Lag() const;
 
+  // One input partition of the task, for metrics (read from any thread, as Lag).
+  struct InputStats {
+    std::string topic;
+    int32_t partition = 0;
+    bool internal = false;  // a repartition topic (lag not counted)
+    bool local = false;     // in-memory exchange: no position or lag
+    int64_t records = 0;    // records processed from it by this task since start
+    int64_t position = 0;   // next offset to read
+    int64_t lag = 0;        // log end - position (external inputs)
+  };
+  std::vector<InputStats> input_stats() const;
+  // Records published, by output topic.
+  std::map<std::string, int64_t> records_out_by_topic() const {
+    return outbox_.records_out_by_topic();
+  }
+  // Where Commit records its duration (prepare, RocksDB write and publish); null: nowhere. Set
+  // before the task runs.
+  void set_commit_latency(LatencyHistogram* h) { commit_latency_ = h; }
+
   // ProcessorContext.
   KeyValueStore* store(int store_index) override;
   Status Send(int topic_index, std::string_view key, std::string_view value, Timestamp ts) override;
@@ -140,7 +160,10 @@ class StreamTask final : public ProcessorContext {
   Committer committer_;
   std::vector<int> watermark_sinks_;  // this stage's sink topics that carry its watermark
   std::atomic<int64_t> records_in_{0};
+  // Per input (same index as inputs_): records processed, for input_stats.
+  std::unique_ptr<std::atomic<int64_t>[]> records_in_by_input_;
   std::atomic<int64_t> late_{0};
+  LatencyHistogram* commit_latency_ = nullptr;
   std::unique_ptr<TaskTime> time_;
 };
 

@@ -4,12 +4,16 @@
 # prints their summaries, then replays: resets pageviews to an earlier time, runs it again, and
 # checks that every window from that time on has the same result as in the first run.
 #
+# Last it writes the HTML report of both jobs' outputs (`sluice report`: views per minute of the
+# top pages, session lengths; inline SVG) and prints its path.
+#
 # Environment: SLUICE_BUILD_DIR (default build/), EVENTS (default 200000, at least 1000),
-# SLUICE_SKIP_APT=1.
+# REPORT (default ./sluice-report.html), SLUICE_SKIP_APT=1.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BUILD="${SLUICE_BUILD_DIR:-$ROOT/build}"
 EVENTS="${EVENTS:-200000}"
+REPORT="${REPORT:-$PWD/sluice-report.html}"
 
 "$ROOT/scripts/install-deps.sh"
 cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
@@ -58,3 +62,7 @@ print(f"windows after the replay point: first run {len(a)}, replay {len(b)}; "
       f"identical: {'yes' if same else 'NO'}")
 sys.exit(0 if same and a else 1)
 PY
+
+echo
+echo "== 5. report: views per minute of the top pages and session lengths, as HTML"
+"$SLUICE" report --out "$REPORT"

@@ -7,7 +7,8 @@ PACKAGES=(cmake ninja-build g++ pkg-config libtbb-dev librocksdb-dev libfmt-dev 
   libgmock-dev libcli11-dev libasio-dev libbenchmark-dev zlib1g-dev libsnappy-dev liblz4-dev
   libzstd-dev librdkafka-dev kcat python3-kafka python3-confluent-kafka python3-snappy python3-lz4
   python3-zstandard libssl-dev openssl libsimdjson-dev
-  clang-format default-jdk-headless maven redis-server redis-tools)
+  clang-format default-jdk-headless maven redis-server redis-tools
+  chromium)
 
 if [[ "${SLUICE_SKIP_APT:-0}" == "1" ]]; then
   echo "install-deps: SLUICE_SKIP_APT=1, not installing packages" >&2

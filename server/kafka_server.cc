@@ -328,6 +328,18 @@ KafkaServer::Stats KafkaServer::stats() const {
   return s;
 }
 
+void KafkaServer::AppendMetrics(PrometheusText& out) const {
+  const Stats s = stats();
+  out.Gauge("sluice_server_connections", "Client connections open now", {},
+            static_cast<double>(s.connections_open));
+  out.Counter("sluice_server_connections_accepted_total", "Client connections accepted", {},
+              static_cast<double>(s.connections_accepted));
+  out.Counter("sluice_server_connections_rejected_total",
+              "Connections closed at accept (over max_connections or the per-IP cap)", {},
+              static_cast<double>(s.connections_rejected));
+  impl_->handler().AppendMetrics(out);
+}
+
 void KafkaServer::Stop() {
   if (impl_) impl_->Stop();
 }

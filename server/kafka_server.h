@@ -18,6 +18,7 @@
 #include <string>
 
 #include "core/log.h"
+#include "core/metrics.h"
 #include "core/status.h"
 #include "server/server_options.h"
 
@@ -57,6 +58,12 @@ class KafkaServer {
     int64_t reads_paused = 0;
   };
   Stats stats() const;
+
+  // Appends the server's metrics for a Prometheus scrape: connections (open, accepted,
+  // rejected), requests and errors per Kafka API, request/response bytes, Produce and Fetch
+  // latency, and the log it serves (partitions, end offsets, fsync latency). Thread-safe; reads
+  // counters, never waits for a request.
+  void AppendMetrics(PrometheusText& out) const;
 
   // Stops accepting, answers held requests, closes every connection and joins the threads.
   // Idempotent; the destructor calls it. Does not close the Log.

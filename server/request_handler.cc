@@ -26,6 +26,17 @@ RequestHandler::RequestHandler(Log* log, const ServerOptions& options, std::stri
 }
 
 void RequestHandler::Handle(std::string frame, const ClientInfo& client, Done done) {
+  request_bytes_.fetch_add(static_cast<int64_t>(frame.size()) + 4, std::memory_order_relaxed);
+  RequestHeader peeked;
+  const int16_t api_key =
+      !(client.sasl && client.sasl->raw_tokens) && PeekRequestHeader(frame, &peeked).ok()
+          ? peeked.api_key
+          : int16_t{-1};
+  done = [this, api_key, start = std::chrono::steady_clock::now(),
+          done = std::move(done)](Reply reply) {
+    Account(api_key, start, reply);
+    done(std::move(reply));
+  };
   if (client.sasl && client.sasl->raw_tokens) {
     done(HandleRawSaslToken(frame, client));
     return;
@@ -53,6 +64,53 @@ void RequestHandler::Handle(std::string frame, const ClientInfo& client, Done do
     return;
   }
   HandleDecoded(std::move(decoded).value(), client, std::move(done));
+}
+
+void RequestHandler::Account(int16_t api_key, std::chrono::steady_clock::time_point start,
+                             const Reply& reply) {
+  const size_t slot =
+      api_key >= 0 && static_cast<size_t>(api_key) < kApiSlots ? api_key : kApiSlots;
+  api_counters_[slot].requests.fetch_add(1, std::memory_order_relaxed);
+  if (reply.close || !reply.error.empty()) {
+    api_counters_[slot].errors.fetch_add(1, std::memory_order_relaxed);
+  }
+  response_bytes_.fetch_add(static_cast<int64_t>(reply.frame.size()), std::memory_order_relaxed);
+  if (api_key == static_cast<int16_t>(ApiKey::kProduce)) {
+    produce_latency_.Record(std::chrono::steady_clock::now() - start);
+  } else if (api_key == static_cast<int16_t>(ApiKey::kFetch)) {
+    fetch_latency_.Record(std::chrono::steady_clock::now() - start);
+  }
+}
+
+void RequestHandler::AppendMetrics(PrometheusText& out) {
+  auto api_label = [](size_t slot) {
+    return slot == kApiSlots ? std::string("unknown")
+                             : std::string(KafkaApiName(static_cast<int16_t>(slot)));
+  };
+  for (size_t i = 0; i <= kApiSlots; ++i) {
+    const int64_t n = api_counters_[i].requests.load(std::memory_order_relaxed);
+    if (n == 0) continue;
+    out.Counter("sluice_server_requests_total", "Requests handled, by Kafka API",
+                {{"api", api_label(i)}}, static_cast<double>(n));
+  }
+  for (size_t i = 0; i <= kApiSlots; ++i) {
+    if (api_counters_[i].requests.load(std::memory_order_relaxed) == 0) continue;
+    out.Counter("sluice_server_request_errors_total",
+                "Requests answered with a client error or a closed connection, by Kafka API",
+                {{"api", api_label(i)}},
+                static_cast<double>(api_counters_[i].errors.load(std::memory_order_relaxed)));
+  }
+  out.Counter("sluice_server_request_bytes_total", "Bytes of request frames received", {},
+              static_cast<double>(request_bytes_.load(std::memory_order_relaxed)));
+  out.Counter("sluice_server_response_bytes_total", "Bytes of response frames sent", {},
+              static_cast<double>(response_bytes_.load(std::memory_order_relaxed)));
+  out.Histogram("sluice_server_produce_seconds", "Produce latency, request decoded to response", {},
+                produce_latency_.Read());
+  out.Histogram("sluice_server_fetch_seconds",
+                "Fetch latency, request decoded to response (long polls included)", {},
+                fetch_latency_.Read());
+  std::shared_lock<std::shared_mutex> lock(topics_mu_);
+  AppendLogMetrics(*log_, out);
 }
 
 std::string RequestHandler::UnservedRequestLine(const RequestHeader& h, const ClientInfo& client) {

@@ -8,6 +8,8 @@
 // Thread safety: thread-safe; Handle may run concurrently for different connections.
 #pragma once
 
+#include <array>
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <map>
@@ -19,6 +21,7 @@
 #include <type_traits>
 
 #include "core/log.h"
+#include "core/metrics.h"
 #include "server/auth/credentials.h"
 #include "server/auth/scram.h"
 #include "server/fetch_wait_list.h"
@@ -79,6 +82,11 @@ class RequestHandler {
   void Shutdown();
 
   KafkaGroupCoordinator& groups() { return groups_; }
+  // Appends the request counters (per API: requests, errors), request and response bytes,
+  // Produce and Fetch latency, and the log's partitions, end offsets and fsync latency. A request
+  // counts as an error when its reply names a client error or closes the connection. Reads
+  // atomics; the log part holds the topics lock shared, as a Fetch does.
+  void AppendMetrics(PrometheusText& out);
   size_t parked_fetches() const { return fetch_waits_.size(); }
 
  private:
@@ -210,8 +218,21 @@ class RequestHandler {
   // minute; the next line counts the ones left out.
   std::string UnservedRequestLine(const RequestHeader& h, const ClientInfo& client);
 
+  // Counts a finished request of API `api_key` (-1: not decodable) received `start`.
+  void Account(int16_t api_key, std::chrono::steady_clock::time_point start, const Reply& reply);
+
   Log* log_;
   ServerOptions options_;
+  static constexpr size_t kApiSlots = 128;  // API keys 0..127; others share the last slot
+  struct ApiCounters {
+    std::atomic<int64_t> requests{0};
+    std::atomic<int64_t> errors{0};
+  };
+  std::array<ApiCounters, kApiSlots + 1> api_counters_;  // last: undecodable or unknown key
+  std::atomic<int64_t> request_bytes_{0};
+  std::atomic<int64_t> response_bytes_{0};
+  LatencyHistogram produce_latency_;
+  LatencyHistogram fetch_latency_;
   std::mutex unserved_mu_;
   struct UnservedLog {
     std::chrono::steady_clock::time_point last;

@@ -18,6 +18,7 @@
 #include "examples/sessions.h"
 #include "operators/topology_builder.h"
 #include "runtime/job.h"
+#include "tools/job_observer.h"
 #include "tools/job_runner.h"
 #include "tools/owner.h"
 
@@ -171,6 +172,7 @@ Status RunAnalytics(CliContext& ctx, const CommonRunArgs& r, const AnalyticsArgs
     return Status::Ok();
   }
 
+  SLUICE_ASSIGN_OR_RETURN(auto observer, JobObserver::Start(r.metrics_listen));
   SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<Log> log, OpenWriter(ctx));
   for (const auto& in : spec.inputs) {
     if (!log->HasTopic(in)) {
@@ -214,7 +216,14 @@ Status RunAnalytics(CliContext& ctx, const CommonRunArgs& r, const AnalyticsArgs
     return server.status().WithContext("serving the data directory to other sluice commands");
   }
   JobMetrics m;
-  Status s = WaitWithProgress(*job, app, r.quiet, /*show_late=*/true, &m);
+  observer->Attach({.job = job.get(),
+                    .app = app,
+                    .job_name = r.job,
+                    .log = log.get(),
+                    .server = server->get(),
+                    .data_dir = ctx.data_dir});
+  Status s = WaitWithProgress(*job, app, r.quiet, /*show_late=*/true, &m, r.until_end);
+  observer->Finish(s);
   StopServing(server->get(), ctx.data_dir);
   SLUICE_RETURN_IF_ERROR(s);
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

@@ -14,12 +14,14 @@
 // or --from-time it reads exactly those partitions from there instead (no membership) and
 // commits to the group as before.
 #include <fmt/format.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -29,6 +31,7 @@
 #include "core/group_member_lock.h"
 #include "tools/commands.h"
 #include "tools/format.h"
+#include "tools/progress.h"
 #include "tools/time_parse.h"
 #include "tools/topic_check.h"
 
@@ -472,6 +475,15 @@ Status RunConsume(const CliContext& ctx, const ConsumeArgs& args) {
   Status status;
   auto last_commit = Clock::now();
   CommitReporter reporter(args.group);
+  // A bounded read whose records go to a file or a pipe: progress on the terminal (never while
+  // the records themselves print there).
+  std::optional<ProgressLine> progress;
+  if (!args.follow && isatty(STDOUT_FILENO) != 1) {
+    int64_t total = 0;
+    for (const TopicPartition& tp : tps) total += std::max<int64_t>(0, end[tp] - next[tp]);
+    if (args.has_max) total = std::min<int64_t>(total, args.max);
+    progress.emplace(fmt::format("consume {}", args.topic), total);
+  }
 
   auto at_end = [&]() -> Result<bool> {
     for (const TopicPartition& tp : tps) {
@@ -519,6 +531,7 @@ Status RunConsume(const CliContext& ctx, const ConsumeArgs& args) {
     if (!status.ok()) break;
     status = WriteOut(out);
     if (!status.ok()) break;
+    if (progress) progress->Poll(printed);
     if (args.follow && !args.group.empty() && next != committed &&
         Clock::now() - last_commit >= CommitReporter::kCommitInterval) {
       // While following, a writer (a producer) may hold the lock: try again later, and say so.
@@ -528,6 +541,7 @@ Status RunConsume(const CliContext& ctx, const ConsumeArgs& args) {
       last_commit = Clock::now();
     }
   }
+  if (progress) progress->Clear();
   Status written = WriteOut(out);
   if (status.ok()) status = written;
   if (!args.group.empty() && next != committed) {

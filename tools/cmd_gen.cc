@@ -20,6 +20,7 @@
 #include "examples/enrich.h"
 #include "examples/nexmark.h"
 #include "tools/commands.h"
+#include "tools/progress.h"
 #include "tools/time_parse.h"
 
 namespace sluice::tools {
@@ -77,6 +78,11 @@ Status Gen(const CliContext& ctx, GenArgs a) {
   Status send_error;
   std::map<std::string, int64_t> per_topic;
   Record rec;
+  const int64_t total = a.kind == "clickstream" ? a.click.events
+                        : a.kind == "users"     ? a.click.users
+                                                : a.nexmark.events;
+  ProgressLine progress(fmt::format("gen {}", a.kind), total, "events");
+  int64_t sent = 0;
   auto send = [&](const std::string& topic, const examples::GeneratedRecord& g) {
     if (!send_error.ok() || Interrupted()) return;
     rec.key = g.key;
@@ -84,6 +90,7 @@ Status Gen(const CliContext& ctx, GenArgs a) {
     rec.timestamp = g.timestamp;
     send_error = producer->Send(topic, rec);
     if (send_error.ok()) ++per_topic[topic];
+    progress.Update(++sent);
   };
   int64_t late = 0;
   if (a.kind == "clickstream") {
@@ -98,6 +105,7 @@ Status Gen(const CliContext& ctx, GenArgs a) {
     examples::GenerateNexmark(a.nexmark,
                               [&](const examples::NexmarkRecord& r) { send(*r.topic, r.record); });
   }
+  progress.Clear();
   SLUICE_RETURN_IF_ERROR(send_error);
   SLUICE_RETURN_IF_ERROR(producer->Flush());
   producer.reset();

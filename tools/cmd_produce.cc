@@ -3,6 +3,7 @@
 // NAME (epoch ms, or an ISO-8601 string); --header k=v (repeatable) adds headers to every record.
 #include <errno.h>
 #include <fmt/format.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -16,6 +17,7 @@
 
 #include "client/log_client.h"
 #include "tools/commands.h"
+#include "tools/progress.h"
 #include "tools/time_parse.h"
 #include "tools/topic_check.h"
 
@@ -198,6 +200,13 @@ Status RunProduce(const CliContext& ctx, const ProduceArgs& args) {
     max_message_bytes = std::stoll(it->second);
   }
   LineReader reader(STDIN_FILENO, static_cast<size_t>(max_message_bytes));
+  // Reading a file (stdin redirected from one): a progress line on a terminal, with the share of
+  // the file read. Typed or piped input shows none.
+  struct stat in_stat {};
+  const bool from_file = fstat(STDIN_FILENO, &in_stat) == 0 && S_ISREG(in_stat.st_mode);
+  std::optional<ProgressLine> progress;
+  if (from_file) progress.emplace(fmt::format("produce {}", args.topic));
+  int64_t bytes_read = 0;
   int64_t line_no = 0;
   Status send_error;
   Record record;
@@ -219,6 +228,12 @@ Status RunProduce(const CliContext& ctx, const ProduceArgs& args) {
     }
     if (!*more) break;
     ++line_no;
+    if (progress) {
+      bytes_read += static_cast<int64_t>(line.size()) + 1;
+      progress->Update(line_no, in_stat.st_size > 0 ? static_cast<double>(bytes_read) /
+                                                          static_cast<double>(in_stat.st_size)
+                                                    : -1);
+    }
     size_t sep = args.has_separator ? line.find(args.key_separator) : std::string_view::npos;
     if (sep != std::string_view::npos) {
       record.key.emplace(line.substr(0, sep));
@@ -243,6 +258,7 @@ Status RunProduce(const CliContext& ctx, const ProduceArgs& args) {
       break;
     }
   }
+  if (progress) progress->Clear();
   Status flushed = producer->Flush();
   producer.reset();
   // Embedded: the final fsync and close of the partitions; an error there means the records

@@ -53,7 +53,7 @@ Status Run(CliContext& ctx, const RunArgs& a, const AnalyticsArgs& analytics) {
   SLUICE_ASSIGN_OR_RETURN(Topology topology, BuildJob(a));
   const std::string app = a.app.empty() ? a.job : a.app;
   return RunJob(ctx, a, std::move(topology),
-                {.app = app, .label = "job " + a.job, .create_outputs = true});
+                {.app = app, .label = "job " + a.job, .create_outputs = true, .job_name = a.job});
 }
 
 }  // namespace

@@ -18,6 +18,8 @@
 #include "server/kafka_server.h"
 #include "tools/commands.h"
 #include "tools/job_runner.h"
+#include "tools/job_status.h"
+#include "tools/metrics_http.h"
 #include "tools/owner.h"
 #include "tools/shipped_jobs.h"
 
@@ -45,6 +47,8 @@ struct ServeArgs {
   std::string tls_ca;
   std::string tls_client_auth = "none";
   bool insecure = false;
+  // --metrics-listen HOST:PORT: Prometheus metrics of the server, its log and the --run job.
+  std::string metrics_listen;
   // --run: a shipped job in this process.
   std::string job;
   std::string input;
@@ -231,6 +235,12 @@ Status RunServe(const CliContext& ctx, const ServeArgs& args) {
         TopicsOfSimpleJob(args.job, AppId(args), args.input, args.output, "this server");
   }
 
+  // Bound before anything starts: a bad address is an error with nothing to undo.
+  std::unique_ptr<MetricsHttpServer> metrics;
+  if (!args.metrics_listen.empty()) {
+    SLUICE_ASSIGN_OR_RETURN(metrics, MetricsHttpServer::Start(args.metrics_listen));
+  }
+
   LogOptions log_options;
   log_options.data_dir = ctx.data_dir;
   log_options.lock_wait = ctx.lock_wait;
@@ -248,6 +258,18 @@ Status RunServe(const CliContext& ctx, const ServeArgs& args) {
     return server.status();
   }
   std::unique_ptr<Job> job;
+  std::unique_ptr<JobStatusReporter> job_status_file;
+  // Stops the scrapes before the job, the server or the log they read go away, on every path.
+  struct StopScrapes {
+    MetricsHttpServer* m;
+    ~StopScrapes() {
+      if (m) m->Stop();
+    }
+  } stop_scrapes{metrics.get()};
+  if (metrics) {
+    metrics->AddSource([s = server->get()](PrometheusText& out) { s->AppendMetrics(out); });
+    fmt::print(stderr, "sluice serve: metrics at http://{}/metrics\n", metrics->address());
+  }
   if (!args.job.empty()) {
     auto started = StartJob(args, log.get());
     if (!started.ok()) {
@@ -256,6 +278,12 @@ Status RunServe(const CliContext& ctx, const ServeArgs& args) {
       return started.status();
     }
     job = std::move(started).value();
+    if (metrics) {
+      metrics->AddSource([j = job.get()](PrometheusText& out) { j->AppendMetrics(out); });
+    }
+    job_status_file =
+        std::make_unique<JobStatusReporter>(ctx.data_dir, AppId(args), args.job, job.get(),
+                                            metrics ? metrics->address() : std::string());
     fmt::print(stderr, "sluice serve: running job {} ({} -> {}) in this process\n", args.job,
                args.input, args.output);
   }
@@ -266,6 +294,8 @@ Status RunServe(const CliContext& ctx, const ServeArgs& args) {
   if (job) {
     job->Stop();
     job_status = job->Wait();
+    if (metrics) metrics->Stop();
+    job_status_file->Finish(job_status);
     job.reset();
   }
   StopServing(server->get(), ctx.data_dir);
@@ -323,6 +353,9 @@ void RegisterServeCommand(CLI::App& app, CliContext& ctx) {
                   "required, requested or none (default): ask clients for a certificate");
   cmd->add_flag("--insecure", args->insecure,
                 "Allow listening on a non-loopback address without SASL authentication");
+  cmd->add_option("--metrics-listen", args->metrics_listen,
+                  "Serve Prometheus metrics (requests, log, the --run job) at "
+                  "http://HOST:PORT/metrics (port 0: a free one, printed at start)");
   cmd->add_option("--run", args->job,
                   "Also run a shipped job in this process on the same log: wordcount or "
                   "balances (needs --input and --output)");

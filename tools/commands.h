@@ -70,7 +70,9 @@ void RegisterDemoCommand(CLI::App& app, CliContext& ctx);
 void RegisterRunCommand(CLI::App& app, CliContext& ctx);   // tools/cmd_run.cc
 void RegisterJobCommands(CLI::App& app, CliContext& ctx);  // tools/cmd_job.cc
 void RegisterServeCommand(CLI::App& app, CliContext& ctx);
-void RegisterGenCommand(CLI::App& app, CliContext& ctx);    // tools/cmd_gen.cc
-void RegisterUserCommands(CLI::App& app, CliContext& ctx);  // tools/cmd_user.cc
+void RegisterGenCommand(CLI::App& app, CliContext& ctx);     // tools/cmd_gen.cc
+void RegisterUserCommands(CLI::App& app, CliContext& ctx);   // tools/cmd_user.cc
+void RegisterStatusCommand(CLI::App& app, CliContext& ctx);  // tools/cmd_status.cc
+void RegisterReportCommand(CLI::App& app, CliContext& ctx);  // tools/cmd_report.cc
 
 }  // namespace sluice::tools

@@ -3,9 +3,11 @@
 #include <fmt/format.h>
 
 #include <chrono>
+#include <optional>
 #include <thread>
 
 #include "tools/commands.h"
+#include "tools/progress.h"
 #include "tools/time_parse.h"
 
 namespace sluice::tools {
@@ -74,7 +76,17 @@ Status EnsureOutputTopic(Log& log, const std::string& output, int32_t partitions
 }
 
 Status WaitWithProgress(Job& job, const std::string& app, bool quiet, bool show_late,
-                        JobMetrics* final) {
+                        JobMetrics* final, bool until_end) {
+  std::optional<ProgressLine> line;
+  if (until_end && !quiet) {
+    line.emplace(app);
+    if (!line->enabled()) line.reset();
+  }
+  int64_t start_lag = -1;  // the external inputs' lag at the first look: 100% when consumed
+  if (line) {
+    start_lag = job.metrics().lag;
+    line->Poll(0, start_lag > 0 ? 0.0 : -1);
+  }
   auto progress = [&] {
     JobMetrics m = job.metrics();
     fmt::print(stderr, "{}: in {}, out {}, lag {}{}{}\n", app, m.records_in, m.records_out, m.lag,
@@ -92,11 +104,18 @@ Status WaitWithProgress(Job& job, const std::string& app, bool quiet, bool show_
       stopping = true;
     }
     auto now = std::chrono::steady_clock::now();
-    if (!quiet && now - last >= std::chrono::seconds(1)) {
+    if (line) {
+      const JobMetrics m = job.metrics();
+      if (start_lag < 0) start_lag = m.lag;
+      line->Poll(
+          m.records_in,
+          start_lag > 0 ? 1.0 - static_cast<double>(m.lag) / static_cast<double>(start_lag) : -1);
+    } else if (!quiet && now - last >= std::chrono::seconds(1)) {
       progress();
       last = now;
     }
   }
+  if (line) line->Clear();
   Status s = job.Wait();
   if (final) *final = job.metrics();
   if (!quiet) progress();

@@ -19,6 +19,8 @@ struct CommonRunArgs {
   std::string state_dir = "./sluice-state";
   std::string from = "earliest";
   std::string exchange = "log";
+  // --metrics-listen HOST:PORT: serve the job's Prometheus metrics there; empty: none.
+  std::string metrics_listen;
   int threads = 1;
   int64_t commit_interval_ms = 100;
   int64_t batch_records = 2000;
@@ -41,8 +43,10 @@ Status EnsureOutputTopic(Log& log, const std::string& output, int32_t partitions
 
 // Waits until `job` stops (end of input with --until-end, an error, or Ctrl-C, which stops it with
 // a final commit). Unless `quiet`, prints "APP: in N, out N, lag N[, late N]" to stderr once a
-// second and once at the end. Returns the job's final status; *final holds its last metrics.
+// second and once at the end. With `until_end` and stderr a terminal, a progress line
+// (ProgressLine: records in, rate, share of the starting lag consumed) replaces the per-second
+// lines. Returns the job's final status; *final holds its last metrics.
 Status WaitWithProgress(Job& job, const std::string& app, bool quiet, bool show_late,
-                        JobMetrics* final);
+                        JobMetrics* final, bool until_end = false);
 
 }  // namespace sluice::tools

@@ -106,6 +106,8 @@ int main(int argc, char** argv) {
   sluice::tools::RegisterServeCommand(app, ctx);
   sluice::tools::RegisterGenCommand(app, ctx);
   sluice::tools::RegisterUserCommands(app, ctx);
+  sluice::tools::RegisterStatusCommand(app, ctx);
+  sluice::tools::RegisterReportCommand(app, ctx);
   // Later command groups (sluice run, sluice job, ...) register here, one line each.
   RequireDecimalIntegers(&app);
 
@@ -143,7 +145,8 @@ int main(int argc, char** argv) {
     std::string where = CommandPath(app);
     bool supported = false;
     for (std::string_view cmd : {"sluice topic", "sluice produce", "sluice consume", "sluice group",
-                                 "sluice gen", "sluice run", "sluice demo", "sluice job"}) {
+                                 "sluice gen", "sluice run", "sluice demo", "sluice job",
+                                 "sluice status", "sluice report"}) {
       if (where.starts_with(cmd)) supported = true;
     }
     if (!supported) {
@@ -160,7 +163,8 @@ int main(int argc, char** argv) {
     // Whoever owns the data directory serves it: the log commands go through its server.
     std::string where = CommandPath(app);
     for (std::string_view cmd : {"sluice topic", "sluice produce", "sluice consume", "sluice group",
-                                 "sluice gen", "sluice demo", "sluice job"}) {
+                                 "sluice gen", "sluice demo", "sluice job",
+                                 "sluice status", "sluice report"}) {
       if (!where.starts_with(cmd)) continue;
       // demo without --data makes a temporary directory of its own, which nobody serves.
       if (cmd == "sluice demo" && !ctx.data_dir_given) continue;

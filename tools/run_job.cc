@@ -11,6 +11,7 @@
 #include "runtime/job.h"
 #include "runtime/job_reset.h"
 #include "server/kafka_server.h"
+#include "tools/job_observer.h"
 #include "tools/owner.h"
 #include "tools/time_parse.h"
 
@@ -53,8 +54,12 @@ Status MissingOutput(const std::string& topic) {
 
 // Over a broker: one instance, exactly-once through transactions (runtime/README.md, "Running
 // over a broker").
+std::string JobName(const JobRunSpec& spec) {
+  return spec.job_name.empty() ? spec.app : spec.job_name;
+}
+
 Status RunOverBroker(CliContext& ctx, const CommonRunArgs& a, Topology topology, JobOptions o,
-                     const JobRunSpec& spec) {
+                     const JobRunSpec& spec, JobObserver& observer) {
   if (a.at_least_once) {
     return UsageError("--at-least-once: over a broker a job runs exactly-once only");
   }
@@ -88,7 +93,11 @@ Status RunOverBroker(CliContext& ctx, const CommonRunArgs& a, Topology topology,
   o.bootstrap_servers = ctx.bootstrap_servers;
   InstallInterruptHandler();
   SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<Job> job, Job::Start(o, std::move(topology)));
-  return WaitWithProgress(*job, spec.app, a.quiet, spec.show_late, nullptr);
+  // Over a broker there is no data directory here for a status file: metrics only.
+  observer.Attach({.job = job.get(), .app = spec.app, .job_name = JobName(spec)});
+  Status s = WaitWithProgress(*job, spec.app, a.quiet, spec.show_late, nullptr, a.until_end);
+  observer.Finish(s);
+  return s;
 }
 
 // For kafka::ServerOptions::topic_in_use while the job runs beside the server: its external
@@ -132,6 +141,9 @@ void AddRunOptions(CLI::App* cmd, CommonRunArgs* args) {
                 "At-least-once instead of exactly-once (faster, may repeat outputs after a crash)");
   cmd->add_flag("--describe", args->describe, "Print the topology and exit");
   cmd->add_flag("--quiet", args->quiet, "No progress lines");
+  cmd->add_option("--metrics-listen", args->metrics_listen,
+                  "Serve the job's Prometheus metrics at http://HOST:PORT/metrics (port 0: a "
+                  "free one, printed at start)");
 }
 
 Status RunJob(CliContext& ctx, const CommonRunArgs& a, Topology topology, const JobRunSpec& spec) {
@@ -140,6 +152,8 @@ Status RunJob(CliContext& ctx, const CommonRunArgs& a, Topology topology, const 
     PrintDescription(topology, o);
     return Status::Ok();
   }
+  // The metrics address is bound first: a bad one fails before anything else starts.
+  SLUICE_ASSIGN_OR_RETURN(auto observer, JobObserver::Start(a.metrics_listen));
   if (ctx.bootstrap_servers.empty()) {
     // Whoever owns the data directory serves it: run through that process rather than fail on
     // its lock.
@@ -163,7 +177,7 @@ Status RunJob(CliContext& ctx, const CommonRunArgs& a, Topology topology, const 
     }
   }
   if (!ctx.bootstrap_servers.empty()) {
-    return RunOverBroker(ctx, a, std::move(topology), std::move(o), spec);
+    return RunOverBroker(ctx, a, std::move(topology), std::move(o), spec, *observer);
   }
 
   SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<Log> log, OpenWriter(ctx));
@@ -197,7 +211,14 @@ Status RunJob(CliContext& ctx, const CommonRunArgs& a, Topology topology, const 
     job->Wait().IgnoreError();
     return server.status().WithContext("serving the data directory to other sluice commands");
   }
-  Status s = WaitWithProgress(*job, spec.app, a.quiet, spec.show_late, nullptr);
+  observer->Attach({.job = job.get(),
+                     .app = spec.app,
+                     .job_name = JobName(spec),
+                     .log = log.get(),
+                     .server = server->get(),
+                     .data_dir = ctx.data_dir});
+  Status s = WaitWithProgress(*job, spec.app, a.quiet, spec.show_late, nullptr, a.until_end);
+  observer->Finish(s);
   StopServing(server->get(), ctx.data_dir);
   SLUICE_RETURN_IF_ERROR(s);
   job.reset();

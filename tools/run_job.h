@@ -28,6 +28,8 @@ struct JobRunSpec {
   bool create_outputs = false;
   // Progress lines count late records too.
   bool show_late = false;
+  // The job's name in `sluice status` and the metrics (default: the application id).
+  std::string job_name;
 };
 
 // Describes (--describe) or runs `topology` with the options `a` until it stops: on the data
