@@ -514,42 +514,50 @@ TEST_F(PartitionTest, PowerLossDuringDeleteRecordsLeavesTheOldOrTheNewLogStart) 
   }
   const std::string pristine = dir_.Sub("pristine");
   testing::CopyDir(dir_.Sub("p0"), pristine);
-  int64_t ops = 0;
-  {
-    testing::FaultInjectionFileSystem fs;
-    auto p = Open({.fs = &fs});
-    const int64_t before = fs.op_count();
-    ASSERT_TRUE(p->DeleteRecords(Offset(57)).ok());
-    ops = fs.op_count() - before;
-  }
-  ASSERT_GT(ops, 3);
-  for (int64_t n = 1; n <= ops + 1; ++n) {
-    SCOPED_TRACE(::testing::Message() << "power cut at operation " << n << " of " << ops);
+  auto reset = [&] {
     std::filesystem::remove_all(dir_.Sub("p0"));
     testing::CopyDir(pristine, dir_.Sub("p0"));
-    testing::FaultInjectionFileSystem fs;
-    auto p = Open({.fs = &fs});
-    ASSERT_NE(p, nullptr);
-    fs.FailNth(n, {.persistent = true});
-    const bool returned = p->DeleteRecords(Offset(57)).ok();
-    fs.Freeze();
-    p.reset();
-    ASSERT_TRUE(fs.DropUnsyncedData().ok());
-    fs.Unfreeze();
-    fs.ClearFaults();
-    p = Open({.fs = &fs});
-    ASSERT_NE(p, nullptr);
-    const Offset start = p->log_start_offset();
-    if (returned) {
-      EXPECT_EQ(start, Offset(57));
-    } else {
-      EXPECT_TRUE(start == Offset(0) || start == Offset(57)) << start.value();
+  };
+  // 3 lies inside the first segment (no file is deleted), 57 several segments on.
+  for (const int64_t target : {3, 57}) {
+    int64_t ops = 0;
+    {
+      reset();
+      testing::FaultInjectionFileSystem fs;
+      auto p = Open({.fs = &fs});
+      const int64_t before = fs.op_count();
+      ASSERT_TRUE(p->DeleteRecords(Offset(target)).ok());
+      ops = fs.op_count() - before;
     }
-    EXPECT_EQ(p->high_watermark(), Offset(100));
-    auto recs = ReadAll(*p);
-    ASSERT_TRUE(recs.ok()) << recs.status();
-    ASSERT_EQ(static_cast<int64_t>(recs->size()), 100 - start.value());
-    EXPECT_EQ(recs->front().value, "value-" + std::to_string(start.value()));
+    ASSERT_GT(ops, 3);
+    for (int64_t n = 1; n <= ops + 1; ++n) {
+      SCOPED_TRACE(::testing::Message() << "DeleteRecords(" << target
+                                        << "), power cut at operation " << n << " of " << ops);
+      reset();
+      testing::FaultInjectionFileSystem fs;
+      auto p = Open({.fs = &fs});
+      ASSERT_NE(p, nullptr);
+      fs.FailNth(n, {.persistent = true});
+      const bool returned = p->DeleteRecords(Offset(target)).ok();
+      fs.Freeze();
+      p.reset();
+      ASSERT_TRUE(fs.DropUnsyncedData().ok());
+      fs.Unfreeze();
+      fs.ClearFaults();
+      p = Open({.fs = &fs});
+      ASSERT_NE(p, nullptr);
+      const Offset start = p->log_start_offset();
+      if (returned) {
+        EXPECT_EQ(start, Offset(target));
+      } else {
+        EXPECT_TRUE(start == Offset(0) || start == Offset(target)) << start.value();
+      }
+      EXPECT_EQ(p->high_watermark(), Offset(100));
+      auto recs = ReadAll(*p);
+      ASSERT_TRUE(recs.ok()) << recs.status();
+      ASSERT_EQ(static_cast<int64_t>(recs->size()), 100 - start.value());
+      EXPECT_EQ(recs->front().value, "value-" + std::to_string(start.value()));
+    }
   }
 }
 
