@@ -457,9 +457,9 @@ Reply RequestHandler::HandleDeleteRecords(const RequestHeader& h, const DeleteRe
         rt.partitions.push_back(rp);
         continue;
       }
-      // Whole segments only: the log start moves to the first segment still holding `target`
-      // or later (never past it); the answer is the log start the partition has now.
-      if (auto deleted = partition->DeleteSegmentsBefore(Offset(target)); !deleted.ok()) {
+      // As Kafka: the log start moves to `target` exactly (fsynced before the answer); the
+      // answer is the log start the partition has now (higher if it already was).
+      if (auto deleted = partition->DeleteRecords(Offset(target)); !deleted.ok()) {
         rp.error_code = kKafkaStorageError;
         errors += fmt::format("DeleteRecords {}-{}: {}; ", t.name, p.partition_index,
                               deleted.status().ToString());

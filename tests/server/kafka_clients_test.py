@@ -542,7 +542,7 @@ def case_admin(server):
         low, err = struct.unpack('>qh', resp[off:off + 10])
         return low, err
     low, err = delete_records(25, 2)
-    check(err == 0 and 0 < low <= 25, 'DeleteRecords v2 moves the log start (%d) to at most 25' % low)
+    check(err == 0 and low == 25, 'DeleteRecords v2 moves the log start (%d) to 25 exactly' % low)
     check(delete_records(41, 0)[1] == 1, 'DeleteRecords past the high watermark: OFFSET_OUT_OF_RANGE')
     raw.close()
     def earliest():
