@@ -456,6 +456,15 @@ def case_admin(server):
     cfg = kp_configs('ad')
     check(cfg.get('segment.bytes') == '1024' and cfg.get('retention.ms') == '-1' and
           cfg.get('max.message.bytes') == '1048588', 'describe_configs shows the topic configs')
+    check(cfg.get('cleanup.policy') == 'delete' and cfg.get('min.cleanable.dirty.ratio') == '0.5' and
+          cfg.get('delete.retention.ms') == '86400000' and cfg.get('min.compaction.lag.ms') == '0',
+          'describe_configs lists the compaction keys at their defaults (%s)' % cfg)
+    # Describe, alter (AlterConfigs replaces the whole set) with every described value, describe:
+    # nothing changes.
+    r = adm.alter_configs([ConfigResource(ConfigResourceType.TOPIC, 'ad', configs=dict(cfg))])
+    check(r.resources[0][0] == 0, 'alter_configs with the described values: no error (%s)' %
+          (r.resources[0][1],))
+    check(kp_configs('ad') == cfg, 'describe, alter with the described values, describe is stable')
     r = adm.alter_configs([ConfigResource(ConfigResourceType.TOPIC, 'ad',
                                           configs={'retention.ms': '86400000',
                                                    'segment.bytes': '1024'})])
