@@ -559,14 +559,16 @@ Result<int> PartitionImpl::DeleteOldestSegments(std::string_view why_writer, Cou
   if (closed_) return InvalidArgument("partition {} is closed", Name());
   std::shared_ptr<const SegmentList> segs = segments();
   size_t k = count(*segs);
-  // Segments wholly below the log start (DeleteRecords left it at the end of the then-active
-  // segment) go with any deletion.
   const int64_t old_start = log_start_.load();
-  while (k + 1 < segs->size() && (*segs)[k]->end_offset().value() <= old_start) ++k;
   // DeleteRecords may move the log start inside the first kept segment (min_start), past its
   // base; the records below it there stay on disk but are never read again.
   const int64_t new_start =
       std::max({old_start, (*segs)[k]->base_offset().value(), min_start.value()});
+  // Segments wholly below the start (DeleteRecords left it at the end of the then-active
+  // segment, which has rolled since) go too: those whose successor starts at or below it, so the
+  // first kept segment still holds the start (the rule recovery uses). An empty cleaned segment
+  // at the start stays: its successor starts above the start.
+  while (k + 1 < segs->size() && (*segs)[k + 1]->base_offset().value() <= new_start) ++k;
   if (k == 0 && new_start == old_start) return 0;
   // The new log start is durable before any file goes, so it never moves back after a crash.
   log_start_.store(new_start, std::memory_order_release);
