@@ -202,7 +202,6 @@ Result<CompactionResult> PartitionImpl::Compact(const CompactionOptions& options
   // Sealed segments only change by this cleaner or by retention, both excluded by cleaner_mu_;
   // appends only add segments after them.
   std::shared_ptr<const SegmentList> segs = segments();
-  const Offset hw = high_watermark();
   const Offset log_start = log_start_offset();
   SLUICE_ASSIGN_OR_RETURN(Offset clean_end, LoadCleanEnd());
   result.clean_end = clean_end;
