@@ -274,8 +274,8 @@ TEST_F(CliRoundTripTest, TopicListDescribeDelete) {
   if (!kViaBroker) {
     EXPECT_NE(a_desc.find("retention.ms=60000"), std::string::npos) << a_desc;
   } else {
-    // `sluice serve` does not answer DescribeConfigs yet (issue 12): the setting is shown when
-    // the broker reports it, "-" (unknown) until then, never a wrong value.
+    // Over a broker the setting is shown when it answers DescribeConfigs (`sluice serve` does),
+    // "-" (unknown) for one that does not, never a wrong value.
     EXPECT_TRUE(a_desc.find("retention.ms=60000") != std::string::npos ||
                 a_desc.find("retention.ms=- ") != std::string::npos)
         << a_desc;
