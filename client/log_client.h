@@ -316,6 +316,25 @@ class LogClient {
   virtual Result<std::map<TopicPartition, Offset>> ListOffsets(
       const std::vector<TopicPartition>& tps, OffsetSpec spec) = 0;
 
+  // Sets topic configs by Kafka's names (TopicConfig::Set's table: retention.ms,
+  // retention.bytes, segment.bytes, max.message.bytes, cleanup.policy, delete.retention.ms,
+  // min.cleanable.dirty.ratio, min.compaction.lag.ms); the others keep their values. The new
+  // config is checked as CreateTopic checks one (TopicConfig::Set, then Validate) before anything
+  // changes: kInvalidArgument naming the bad key and what it takes. kNotFound for an unknown
+  // topic. Embedded: the topic's partitions are reopened with it (no Partition* of the topic may
+  // be in use, as Log::AlterTopicConfig says).
+  virtual Status AlterTopicConfig(const std::string& topic,
+                                  const std::map<std::string, std::string>& set) = 0;
+  // Kafka's DeleteRecords: the partition's log start moves to `before` exactly (durably), the
+  // records below it are no longer readable and whole segments below it are freed. Returns the
+  // log start now (the low watermark; higher than `before` if it already was). kOutOfRange when
+  // `before` is above the high watermark, kNotFound for an unknown topic or partition.
+  virtual Result<Offset> DeleteRecords(const TopicPartition& tp, Offset before) = 0;
+  // Deletes a consumer group: its committed offsets. kUnavailable while the group has active
+  // members (as Kafka's NON_EMPTY_GROUP), naming what to stop; kNotFound if the group has no
+  // committed offsets and no members.
+  virtual Status DeleteGroup(const std::string& group) = 0;
+
   // Ends the client and returns what the destructor could only drop. Embedded over a data
   // directory it opened: closes the log (the final flush, fsync and close of every partition,
   // then the lock) and returns the first error of that. Embedded over a caller's Log: nothing to

@@ -325,9 +325,10 @@ Result<RecoveryReport> Log::RepairPartition(const std::string& topic, PartitionI
     return NotFound("topic '{}' has {} partition{}; partition {} does not exist", topic,
                     config.partitions, config.partitions == 1 ? "" : "s", partition);
   }
-  if (auto it = topics_.find(topic); it != topics_.end() &&
-                                     it->second->partitions.size() > partition.value() &&
-                                     it->second->partitions[partition.value()]) {
+  if (auto it = topics_.find(topic);
+      it != topics_.end() &&
+      it->second->partitions.size() > static_cast<size_t>(partition.value()) &&
+      it->second->partitions[partition.value()]) {
     return InvalidArgument("partition {}-{} is open in this process; repair it before using it",
                            topic, partition);
   }

@@ -210,6 +210,13 @@ class Partition {
   // has durably consumed (a job's repartition topics) stop taking disk. Returns the number of
   // segments deleted (0 when the oldest segment still holds `offset` or more).
   virtual Result<int> DeleteSegmentsBefore(Offset offset) = 0;
+  // Kafka's DeleteRecords: moves the log start offset to exactly `before` (never back; a lower
+  // `before` changes nothing), even inside a segment, and deletes the whole non-active segments
+  // below it. The new log start is fsynced (the `recovery-point` checkpoint) before this returns
+  // and before any file is deleted, so after a crash the log start is the old one or the new
+  // one. Reads below it then get kOutOfRange. Returns the log start now. kOutOfRange when
+  // `before` is negative or above the high watermark; kInvalidArgument for a read-only partition.
+  virtual Result<Offset> DeleteRecords(Offset before) = 0;
 
   // Cleans a compacted partition (cleanup.policy compact or compact,delete): rewrites its sealed
   // segments below the first open transaction and the min.compaction.lag.ms cutoff, keeping the

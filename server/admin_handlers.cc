@@ -1,10 +1,10 @@
 // Admin APIs beyond topic creation: DescribeConfigs, AlterConfigs, IncrementalAlterConfigs,
 // DeleteRecords, DeleteGroups, OffsetDelete and DescribeCluster.
 //
-// Topic configs go through core's TopicConfig text form (Serialize/Parse): a topic's configs are
-// the key=value lines Serialize writes, except `partitions`, with '_' read as '.'
-// (retention_ms = retention.ms). So a key core adds to TopicConfig is described and alterable
-// here without a change in the server; Parse's checks are the config checks.
+// Topic configs go through core's Kafka-named key table: a topic's configs are
+// TopicConfig::KafkaConfigs() (every key, defaults included), and a change is applied with
+// TopicConfig::Set and Validate, the checks CreateTopics and the CLI use. So a key core adds to
+// the table is described and alterable here without a change in the server.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -26,9 +26,7 @@ using ConfigMap = std::map<std::string, std::string>;
 // INVALID_CONFIG saying so, not "unknown".
 const std::set<std::string, std::less<>>& KafkaOnlyTopicConfigs() {
   static const auto* names = new std::set<std::string, std::less<>>{
-      "cleanup.policy",
       "compression.type",
-      "delete.retention.ms",
       "file.delete.delay.ms",
       "flush.messages",
       "flush.ms",
@@ -43,8 +41,6 @@ const std::set<std::string, std::less<>>& KafkaOnlyTopicConfigs() {
       "message.timestamp.after.max.ms",
       "message.timestamp.before.max.ms",
       "message.timestamp.difference.max.ms",
-      "min.cleanable.dirty.ratio",
-      "min.compaction.lag.ms",
       "min.insync.replicas",
       "preallocate",
       "remote.storage.enable",
@@ -56,87 +52,31 @@ const std::set<std::string, std::less<>>& KafkaOnlyTopicConfigs() {
   return *names;
 }
 
-std::string KafkaName(std::string_view core_key) {
-  std::string out(core_key);
-  for (char& c : out) {
-    if (c == '_') c = '.';
-  }
-  return out;
-}
-
-std::string CoreKey(std::string_view kafka_name) {
-  std::string out(kafka_name);
-  for (char& c : out) {
-    if (c == '.') c = '_';
-  }
-  return out;
-}
-
-// The lines of TopicConfig's text form: its header line, then key -> value.
-Result<std::pair<std::string, ConfigMap>> TextForm(const TopicConfig& c) {
-  std::string sealed = c.Serialize();
-  SLUICE_ASSIGN_OR_RETURN(sluice::internal::MetadataText m,
-                          sluice::internal::UnsealMetadata(sealed, "topic.conf", ""));
-  std::string_view text = m.text;
-  size_t nl = text.find('\n');
-  std::pair<std::string, ConfigMap> out;
-  out.first = std::string(text.substr(0, nl + 1));
-  text.remove_prefix(nl + 1);
-  while (!text.empty()) {
-    nl = text.find('\n');
-    std::string_view line = text.substr(0, nl);
-    text = nl == std::string_view::npos ? std::string_view() : text.substr(nl + 1);
-    size_t eq = line.find('=');
-    if (eq == std::string_view::npos) continue;
-    out.second.emplace(std::string(line.substr(0, eq)), std::string(line.substr(eq + 1)));
-  }
-  return out;
-}
-
-// A topic's configs by Kafka name (`partitions` is not a config).
-Result<ConfigMap> TopicConfigs(const TopicConfig& c) {
-  SLUICE_ASSIGN_OR_RETURN(auto form, TextForm(c));
+// A topic's configs by Kafka name: every key of core's table (TopicConfig::KafkaConfigs), the
+// compaction keys at their defaults included (`partitions` is not a config).
+ConfigMap TopicConfigs(const TopicConfig& c) {
   ConfigMap out;
-  for (auto& [k, v] : form.second) {
-    if (k != "partitions") out.emplace(KafkaName(k), v);
-  }
-  // Not in the text form: the log keeps the producer's timestamp (CreateTime), the only value.
-  out.emplace("message.timestamp.type", "CreateTime");
+  for (auto& [k, v] : c.KafkaConfigs()) out.emplace(std::move(k), std::move(v));
   return out;
 }
 
-// Builds a TopicConfig from configs by Kafka name (every key must be one TopicConfigs lists).
+// Builds a TopicConfig from configs by Kafka name through the checks CreateTopics and the CLI
+// use (TopicConfig::Set, then Validate), so a described value is accepted back unchanged.
 Result<TopicConfig> FromConfigs(int32_t partitions, const ConfigMap& configs) {
-  TopicConfig base;
-  base.partitions = partitions;
-  SLUICE_ASSIGN_OR_RETURN(auto form, TextForm(base));
-  std::string text = form.first;
-  text += fmt::format("partitions={}\n", partitions);
-  for (const auto& [name, value] : configs) {
-    if (value.find('\n') != std::string::npos) {
-      return InvalidArgument("Invalid value for {}: it contains a line break", name);
-    }
-    if (name == "message.timestamp.type") {
-      // Checked by TopicConfig (CreateTime only); nothing to store.
-      TopicConfig probe;
-      SLUICE_RETURN_IF_ERROR(probe.Set(name, value));
-      continue;
-    }
-    text += fmt::format("{}={}\n", CoreKey(name), value);
-  }
-  Result<TopicConfig> parsed = TopicConfig::Parse(sluice::internal::SealMetadata(text));
-  if (!parsed.ok()) {
-    std::string msg = parsed.status().message();
-    if (msg.starts_with("topic config: ")) msg.erase(0, 14);
-    return InvalidArgument("{}", msg);
-  }
-  return parsed;
+  TopicConfig c;
+  c.partitions = partitions;
+  for (const auto& [name, value] : configs) SLUICE_RETURN_IF_ERROR(c.Set(name, value));
+  SLUICE_RETURN_IF_ERROR(c.Validate());
+  return c;
 }
 
 // Kafka's ConfigType for DescribeConfigs v3+: LONG (5) for numbers, STRING (2) otherwise, INT (3)
-// for max.message.bytes as in Kafka's LogConfig.
+// for max.message.bytes, DOUBLE (6) for min.cleanable.dirty.ratio and LIST (7) for
+// cleanup.policy, as in Kafka's LogConfig.
 int8_t ConfigTypeOf(const std::string& name, const std::string& value) {
   if (name == "max.message.bytes") return 3;
+  if (name == "min.cleanable.dirty.ratio") return 6;
+  if (name == "cleanup.policy") return 7;
   int64_t v = 0;
   return sluice::internal::ParseDecimal(value, &v) ? 5 : 2;
 }
@@ -210,18 +150,15 @@ Reply RequestHandler::HandleDescribeConfigs(const RequestHeader& h,
         out.error_code = kUnknownTopicOrPartition;
         out.error_message = fmt::format("Topic {} does not exist", res.resource_name);
       } else {
-        auto now = TopicConfigs(*config);
-        auto defaults = TopicConfigs(TopicConfig{});
-        if (!now.ok() || !defaults.ok()) {
-          out.error_code = kUnknownServerError;
-          out.error_message = (now.ok() ? defaults.status() : now.status()).ToString();
-        } else {
-          for (const auto& [name, value] : *now) {
-            auto d = defaults->find(name);
-            bool is_default = d != defaults->end() && d->second == value;
-            add(out, res.configuration_keys, name, value, false,
-                is_default ? kConfigSourceDefault : kConfigSourceDynamicTopic);
-          }
+        // A value that differs from the default is the topic's own (DYNAMIC_TOPIC_CONFIG, as
+        // Kafka says of a topic override); the topic does not record which keys were named at
+        // creation, so one set to its default value is described as the default.
+        const ConfigMap defaults = TopicConfigs(TopicConfig{});
+        for (const auto& [name, value] : TopicConfigs(*config)) {
+          auto d = defaults.find(name);
+          bool is_default = d != defaults.end() && d->second == value;
+          add(out, res.configuration_keys, name, value, false,
+              is_default ? kConfigSourceDefault : kConfigSourceDynamicTopic);
         }
       }
     } else if (res.resource_type == kResourceBroker) {
@@ -284,17 +221,14 @@ void RequestHandler::AlterTopicConfig(
     result->error_message = fmt::format("Topic {} does not exist", topic);
     return;
   }
-  auto current = TopicConfigs(*config);
-  if (!current.ok()) return fail(kUnknownServerError, current.status().ToString());
-  ConfigMap next = *current;
+  ConfigMap next = TopicConfigs(*config);
   if (Status st = edit(next); !st.ok()) return fail(kInvalidConfig, st.message());
-  auto known = TopicConfigs(TopicConfig{});
-  if (!known.ok()) return fail(kUnknownServerError, known.status().ToString());
+  const ConfigMap known = TopicConfigs(TopicConfig{});
   for (const auto& [name, value] : next) {
-    if (known->count(name)) continue;
+    if (known.count(name)) continue;
     if (KafkaOnlyTopicConfigs().count(name)) {
       std::vector<std::string> supported;
-      for (const auto& k : *known) supported.push_back(k.first);
+      for (const auto& k : known) supported.push_back(k.first);
       return fail(kInvalidConfig,
                   fmt::format("Topic config {} is not supported by sluice serve (it supports {})",
                               name, fmt::join(supported, ", ")));
@@ -344,7 +278,7 @@ Reply RequestHandler::HandleAlterConfigs(const RequestHeader& h, const AlterConf
     if (res.resource_type == kResourceTopic) {
       // AlterConfigs replaces the whole set: keys not named go back to their defaults.
       auto edit = [&](ConfigMap& m) -> Status {
-        SLUICE_ASSIGN_OR_RETURN(m, TopicConfigs(TopicConfig{}));
+        m = TopicConfigs(TopicConfig{});
         for (const auto& c : res.configs) {
           if (c.value) m[c.name] = *c.value;
         }
@@ -377,7 +311,7 @@ Reply RequestHandler::HandleIncrementalAlterConfigs(const RequestHeader& h,
     out.resource_name = res.resource_name;
     if (res.resource_type == kResourceTopic) {
       auto edit = [&](ConfigMap& m) -> Status {
-        SLUICE_ASSIGN_OR_RETURN(ConfigMap defaults, TopicConfigs(TopicConfig{}));
+        const ConfigMap defaults = TopicConfigs(TopicConfig{});
         for (const auto& c : res.configs) {
           switch (c.config_operation) {
             case Op::kSet:
@@ -457,9 +391,9 @@ Reply RequestHandler::HandleDeleteRecords(const RequestHeader& h, const DeleteRe
         rt.partitions.push_back(rp);
         continue;
       }
-      // Whole segments only: the log start moves to the first segment still holding `target`
-      // or later (never past it); the answer is the log start the partition has now.
-      if (auto deleted = partition->DeleteSegmentsBefore(Offset(target)); !deleted.ok()) {
+      // As Kafka: the log start moves to `target` exactly (fsynced before the answer); the
+      // answer is the log start the partition has now (higher if it already was).
+      if (auto deleted = partition->DeleteRecords(Offset(target)); !deleted.ok()) {
         rp.error_code = kKafkaStorageError;
         errors += fmt::format("DeleteRecords {}-{}: {}; ", t.name, p.partition_index,
                               deleted.status().ToString());

@@ -46,10 +46,10 @@ void RequestHandler::Handle(std::string frame, const ClientInfo& client, Done do
     RequestHeader h;
     if (decoded.status().code() == StatusCode::kOutOfRange && PeekRequestHeader(frame, &h).ok() &&
         h.api_key == static_cast<int16_t>(ApiKey::kApiVersions)) {
-      done({UnsupportedApiVersionsFrame(h, sasl_enabled()), false,
-            fmt::format("ApiVersions v{} is not served; answered UNSUPPORTED_VERSION with our "
-                        "version table",
-                        h.api_version)});
+      // Version negotiation, not a client error (KIP-511): a client opens with the newest
+      // ApiVersions it knows (Java 4.4: v5) and retries with the table's. Kafka's broker logs
+      // nothing for it either; a line per Java connection only crowded the client-error log.
+      done({UnsupportedApiVersionsFrame(h, sasl_enabled()), false, ""});
       return;
     }
     if (decoded.status().code() == StatusCode::kOutOfRange && PeekRequestHeader(frame, &h).ok()) {

@@ -1,4 +1,4 @@
-// sluice group list | describe | reset
+// sluice group list | describe | reset | delete
 #include <fmt/format.h>
 
 #include <map>
@@ -157,10 +157,21 @@ Status RunReset(const CliContext& ctx, const ResetArgs& args) {
   return log->Close();
 }
 
+// Deletes a group's committed offsets; refused while it has members (Kafka's NON_EMPTY_GROUP):
+// consumers in a `sluice serve`, or a process reading the group directly from the directory.
+Status RunDelete(const CliContext& ctx, const std::string& group) {
+  SLUICE_RETURN_IF_ERROR(ValidateGroupId(group));
+  SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<client::LogClient> log, OpenClient(ctx, Access::kWrite));
+  SLUICE_RETURN_IF_ERROR(log->DeleteGroup(group));
+  SLUICE_RETURN_IF_ERROR(log->Close());
+  fmt::print("deleted group '{}'\n", group);
+  return Status::Ok();
+}
+
 }  // namespace
 
 void RegisterGroupCommands(CLI::App& app, CliContext& ctx) {
-  CLI::App* group = app.add_subcommand("group", "List, describe and reset consumer groups");
+  CLI::App* group = app.add_subcommand("group", "List, describe, reset and delete consumer groups");
   group->require_subcommand(1);
 
   CLI::App* list = group->add_subcommand("list", "List groups that have committed offsets");
@@ -172,6 +183,14 @@ void RegisterGroupCommands(CLI::App& app, CliContext& ctx) {
   describe->add_option("group", *describe_group, "Group id")->required();
   describe->callback([&ctx, describe_group] {
     ctx.action = [&ctx, describe_group] { return RunDescribe(ctx, *describe_group); };
+  });
+
+  auto delete_group = std::make_shared<std::string>();
+  CLI::App* del = group->add_subcommand(
+      "delete", "Delete a group and its committed offsets (refused while it has members)");
+  del->add_option("group", *delete_group, "Group id")->required();
+  del->callback([&ctx, delete_group] {
+    ctx.action = [&ctx, delete_group] { return RunDelete(ctx, *delete_group); };
   });
 
   auto args = std::make_shared<ResetArgs>();

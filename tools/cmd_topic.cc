@@ -1,5 +1,6 @@
-// sluice topic create | list | describe | delete | repair | compact
+// sluice topic create | list | describe | alter | delete-records | delete | repair | compact
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <map>
 #include <memory>
@@ -146,6 +147,68 @@ Status RunDelete(const CliContext& ctx, const std::string& name) {
   return Status::Ok();
 }
 
+// Splits --config key=value arguments (Kafka's names).
+Result<std::map<std::string, std::string>> ParseConfigArgs(const std::vector<std::string>& kvs) {
+  std::map<std::string, std::string> out;
+  for (const std::string& kv : kvs) {
+    size_t eq = kv.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      return InvalidArgument("--config takes key=value (e.g. cleanup.policy=compact), got '{}'",
+                             kv);
+    }
+    out[kv.substr(0, eq)] = kv.substr(eq + 1);
+  }
+  return out;
+}
+
+struct AlterArgs {
+  std::string name;
+  std::vector<std::string> configs;  // --config key=value, Kafka's names
+};
+
+// Changes topic configs; the others keep their values. Checked by TopicConfig::Set and Validate,
+// as `topic create` and CreateTopics check them.
+Status RunAlter(const CliContext& ctx, const AlterArgs& args) {
+  SLUICE_RETURN_IF_ERROR(ValidateTopicName(args.name));
+  SLUICE_ASSIGN_OR_RETURN(auto set, ParseConfigArgs(args.configs));
+  TopicConfig probe;  // bad keys and values are refused before the log is opened
+  for (const auto& [k, v] : set) SLUICE_RETURN_IF_ERROR(probe.Set(k, v));
+  SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<client::LogClient> log, OpenClient(ctx, Access::kWrite));
+  SLUICE_RETURN_IF_ERROR(CheckTopicExists(*log, args.name, LogLocation(ctx)).status());
+  SLUICE_RETURN_IF_ERROR(log->AlterTopicConfig(args.name, set));
+  SLUICE_RETURN_IF_ERROR(log->Close());
+  std::vector<std::string> shown;
+  for (const auto& [k, v] : set) shown.push_back(fmt::format("{}={}", k, v));
+  fmt::print("altered topic '{}': {}\n", args.name, fmt::join(shown, " "));
+  return Status::Ok();
+}
+
+struct DeleteRecordsArgs {
+  std::string name;
+  int32_t partition = 0;
+  int64_t before = -1;
+};
+
+// Kafka's DeleteRecords: the partition's log start moves to the offset given.
+Status RunDeleteRecords(const CliContext& ctx, const DeleteRecordsArgs& args) {
+  SLUICE_RETURN_IF_ERROR(ValidateTopicName(args.name));
+  SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<client::LogClient> log, OpenClient(ctx, Access::kWrite));
+  SLUICE_RETURN_IF_ERROR(
+      CheckPartition(*log, args.name, args.partition, LogLocation(ctx)).status());
+  TopicPartition tp{args.name, PartitionId(args.partition)};
+  SLUICE_ASSIGN_OR_RETURN(auto ends, log->ListOffsets({tp}, client::OffsetSpec::Latest()));
+  if (args.before > ends[tp].value()) {
+    return OutOfRange(
+        "cannot delete records of {}-{} before offset {}: the partition ends at {}; give an "
+        "offset up to its end",
+        args.name, args.partition, args.before, ends[tp]);
+  }
+  SLUICE_ASSIGN_OR_RETURN(Offset start, log->DeleteRecords(tp, Offset(args.before)));
+  SLUICE_RETURN_IF_ERROR(log->Close());
+  fmt::print("partition {} of '{}' now starts at offset {}\n", args.partition, args.name, start);
+  return Status::Ok();
+}
+
 struct RepairArgs {
   std::string name;
   int32_t partition = -1;  // every partition
@@ -208,7 +271,8 @@ Status RunCompact(const CliContext& ctx, const std::string& name) {
 }  // namespace
 
 void RegisterTopicCommands(CLI::App& app, CliContext& ctx) {
-  CLI::App* topic = app.add_subcommand("topic", "Create, list, describe, delete and repair topics");
+  CLI::App* topic = app.add_subcommand(
+      "topic", "Create, list, describe, alter, delete records of, delete and repair topics");
   topic->require_subcommand(1);
 
   auto create_args = std::make_shared<CreateArgs>();
@@ -264,6 +328,39 @@ void RegisterTopicCommands(CLI::App& app, CliContext& ctx) {
   compact->add_option("name", *compact_name, "Topic name")->required();
   compact->callback([&ctx, compact_name] {
     ctx.action = [&ctx, compact_name] { return RunCompact(ctx, *compact_name); };
+  });
+
+  auto alter_args = std::make_shared<AlterArgs>();
+  CLI::App* alter = topic->add_subcommand(
+      "alter", "Change a topic's configs (the ones not named keep their values)");
+  alter->add_option("name", alter_args->name, "Topic name")->required();
+  alter
+      ->add_option("--config", alter_args->configs,
+                   "A topic config by Kafka's name, key=value (repeatable): cleanup.policy "
+                   "(delete, compact, compact,delete), delete.retention.ms, "
+                   "min.cleanable.dirty.ratio, min.compaction.lag.ms, retention.ms, "
+                   "retention.bytes, segment.bytes, max.message.bytes")
+      ->required();
+  alter->callback([&ctx, alter_args] {
+    ctx.action = [&ctx, alter_args] { return RunAlter(ctx, *alter_args); };
+  });
+
+  auto dr_args = std::make_shared<DeleteRecordsArgs>();
+  CLI::App* delete_records = topic->add_subcommand(
+      "delete-records",
+      "Delete a partition's records below an offset: its log start moves there (Kafka's "
+      "DeleteRecords)");
+  delete_records->add_option("name", dr_args->name, "Topic name")->required();
+  delete_records->add_option("--partition", dr_args->partition, "The partition")
+      ->required()
+      ->check(CLI::NonNegativeNumber);
+  delete_records
+      ->add_option("--before,--to-offset", dr_args->before,
+                   "Records below this offset are deleted; it becomes the first readable one")
+      ->required()
+      ->check(CLI::NonNegativeNumber);
+  delete_records->callback([&ctx, dr_args] {
+    ctx.action = [&ctx, dr_args] { return RunDeleteRecords(ctx, *dr_args); };
   });
 
   auto delete_name = std::make_shared<std::string>();

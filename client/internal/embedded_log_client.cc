@@ -6,6 +6,7 @@
 
 #include "core/consumer.h"
 #include "core/group_coordinator.h"
+#include "core/group_member_lock.h"
 #include "core/producer.h"
 #include "core/topic_config.h"
 
@@ -319,6 +320,43 @@ class EmbeddedLogClient final : public LogClient {
       }
     }
     return out;
+  }
+
+  Status AlterTopicConfig(const std::string& topic,
+                          const std::map<std::string, std::string>& set) override {
+    SLUICE_ASSIGN_OR_RETURN(TopicConfig c, log_->DescribeTopic(topic));
+    for (const auto& [k, v] : set) SLUICE_RETURN_IF_ERROR(c.Set(k, v));
+    SLUICE_RETURN_IF_ERROR(c.Validate());
+    return log_->AlterTopicConfig(topic, c);
+  }
+
+  Result<Offset> DeleteRecords(const TopicPartition& tp, Offset before) override {
+    SLUICE_ASSIGN_OR_RETURN(Partition * p, log_->GetPartition(tp.topic, tp.partition));
+    return p->DeleteRecords(before);
+  }
+
+  Status DeleteGroup(const std::string& group) override {
+    SLUICE_RETURN_IF_ERROR(ValidateGroupId(group));
+    auto live = log_->groups().Describe();
+    if (auto it = live.find(group); it != live.end() && !it->second.empty()) {
+      return Unavailable(
+          "group '{}' has {} active member(s); stop its consumers (or wait for their session "
+          "timeout) before deleting it",
+          group, it->second.size());
+    }
+    // A reader of the group in another process holds its member lock; hold it while deleting so
+    // none joins meanwhile.
+    auto lock = GroupMemberLock::Acquire(*log_, group, "sluice group delete");
+    if (!lock.ok()) {
+      if (lock.status().code() != StatusCode::kUnavailable) return lock.status();
+      return Unavailable("group '{}' has an active member ({}); stop it before deleting the group",
+                         group, lock.status().message());
+    }
+    Status st = log_->offsets().DeleteGroup(group);
+    if (st.code() == StatusCode::kNotFound) {
+      return NotFound("group '{}' has no members and no committed offsets", group);
+    }
+    return st;
   }
 
  private:

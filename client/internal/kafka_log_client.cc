@@ -32,6 +32,11 @@ Status KafkaStatus(rd_kafka_resp_err_t err, std::string_view what, std::string_v
       return NotFound("{}: {} (create the topic first, e.g. 'sluice topic create')", what, msg);
     case RD_KAFKA_RESP_ERR_GROUP_ID_NOT_FOUND:
       return NotFound("{}: {}", what, msg);
+    case RD_KAFKA_RESP_ERR_NON_EMPTY_GROUP:
+      return Unavailable(
+          "{}: {} (the group has active members; stop its consumers, or wait for their session "
+          "timeout, and retry)",
+          what, msg);
     case RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS:
       return AlreadyExists("{}: {}", what, msg);
     case RD_KAFKA_RESP_ERR_TOPIC_EXCEPTION:
@@ -1051,6 +1056,81 @@ class KafkaLogClient final : public LogClient {
     return Status::Ok();
   }
 
+  // AlterConfigs (librdkafka 2.0 has no IncrementalAlterConfigs) replaces a topic's whole set:
+  // the topic's own values (DYNAMIC_TOPIC_CONFIG in DescribeConfigs) are sent along with `set`,
+  // so the keys not named keep their values.
+  Status AlterTopicConfig(const std::string& topic,
+                          const std::map<std::string, std::string>& set) override {
+    SLUICE_RETURN_IF_ERROR(ValidateTopicName(topic));
+    TopicConfig check;
+    for (const auto& [k, v] : set) SLUICE_RETURN_IF_ERROR(check.Set(k, v));
+    SLUICE_RETURN_IF_ERROR(check.Validate());
+    SLUICE_ASSIGN_OR_RETURN(auto topics, FetchTopics(rk_, options_));
+    if (!topics.contains(topic)) return MissingTopic(topic);
+    std::map<std::string, std::string> own;
+    SLUICE_RETURN_IF_ERROR(DescribeConfigs(topic, nullptr, &own));
+    for (const auto& [k, v] : set) own[k] = v;
+    std::lock_guard<std::mutex> lock(admin_mu_);
+    rd_kafka_ConfigResource_t* res =
+        rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, topic.c_str());
+    for (const auto& [k, v] : own) rd_kafka_ConfigResource_set_config(res, k.c_str(), v.c_str());
+    rd_kafka_AlterConfigs(rk_, &res, 1, AdminOptions(RD_KAFKA_ADMIN_OP_ALTERCONFIGS), queue_);
+    rd_kafka_ConfigResource_destroy(res);
+    std::string what = fmt::format("alter configs of topic '{}'", topic);
+    SLUICE_ASSIGN_OR_RETURN(Event ev, Wait(RD_KAFKA_EVENT_ALTERCONFIGS_RESULT, what));
+    size_t n = 0;
+    const rd_kafka_ConfigResource_t** rs =
+        rd_kafka_AlterConfigs_result_resources(rd_kafka_event_AlterConfigs_result(ev.get()), &n);
+    for (size_t i = 0; i < n; ++i) {
+      const char* msg = rd_kafka_ConfigResource_error_string(rs[i]);
+      SLUICE_RETURN_IF_ERROR(
+          KafkaStatus(rd_kafka_ConfigResource_error(rs[i]), what, msg ? msg : ""));
+    }
+    return Status::Ok();
+  }
+
+  Result<Offset> DeleteRecords(const TopicPartition& tp, Offset before) override {
+    SLUICE_ASSIGN_OR_RETURN(auto topics, FetchTopics(rk_, options_));
+    SLUICE_RETURN_IF_ERROR(CheckPartition(topics, tp));
+    if (before < Offset(0)) {
+      return InvalidArgument("delete records of {}-{} before {}: the offset must be 0 or more",
+                             tp.topic, tp.partition, before);
+    }
+    PartitionList list(rd_kafka_topic_partition_list_new(1));
+    rd_kafka_topic_partition_list_add(list.get(), tp.topic.c_str(), tp.partition.value())->offset =
+        before.value();
+    std::lock_guard<std::mutex> lock(admin_mu_);
+    rd_kafka_DeleteRecords_t* req = rd_kafka_DeleteRecords_new(list.get());
+    rd_kafka_DeleteRecords(rk_, &req, 1, AdminOptions(RD_KAFKA_ADMIN_OP_DELETERECORDS), queue_);
+    rd_kafka_DeleteRecords_destroy(req);
+    std::string what =
+        fmt::format("delete records of {}-{} before {}", tp.topic, tp.partition, before);
+    SLUICE_ASSIGN_OR_RETURN(Event ev, Wait(RD_KAFKA_EVENT_DELETERECORDS_RESULT, what));
+    const rd_kafka_topic_partition_list_t* parts =
+        rd_kafka_DeleteRecords_result_offsets(rd_kafka_event_DeleteRecords_result(ev.get()));
+    if (parts == nullptr || parts->cnt != 1)
+      return Internal("{}: no answer for the partition", what);
+    SLUICE_RETURN_IF_ERROR(KafkaStatus(parts->elems[0].err, what));
+    return Offset(parts->elems[0].offset);
+  }
+
+  Status DeleteGroup(const std::string& group) override {
+    SLUICE_RETURN_IF_ERROR(ValidateGroupId(group));
+    std::lock_guard<std::mutex> lock(admin_mu_);
+    rd_kafka_DeleteGroup_t* req = rd_kafka_DeleteGroup_new(group.c_str());
+    rd_kafka_DeleteGroups(rk_, &req, 1, AdminOptions(RD_KAFKA_ADMIN_OP_DELETEGROUPS), queue_);
+    rd_kafka_DeleteGroup_destroy(req);
+    std::string what = fmt::format("delete group '{}'", group);
+    SLUICE_ASSIGN_OR_RETURN(Event ev, Wait(RD_KAFKA_EVENT_DELETEGROUPS_RESULT, what));
+    size_t n = 0;
+    const rd_kafka_group_result_t** res =
+        rd_kafka_DeleteGroups_result_groups(rd_kafka_event_DeleteGroups_result(ev.get()), &n);
+    for (size_t i = 0; i < n; ++i) {
+      SLUICE_RETURN_IF_ERROR(ErrorStatusCopy(rd_kafka_group_result_error(res[i]), what));
+    }
+    return Status::Ok();
+  }
+
   Result<std::map<TopicPartition, Offset>> ListOffsets(const std::vector<TopicPartition>& tps,
                                                        OffsetSpec spec) override {
     SLUICE_ASSIGN_OR_RETURN(auto topics, FetchTopics(rk_, options_));
@@ -1153,10 +1233,14 @@ class KafkaLogClient final : public LogClient {
 
   // Fills d->configs from DescribeConfigs. A broker that does not serve it (sluice serve until
   // issue 12) leaves configs_known false; any other error is returned.
-  Status DescribeConfigs(TopicDescription* d) {
+  Status DescribeConfigs(TopicDescription* d) { return DescribeConfigs(d->name, d, nullptr); }
+  // As above; `own` (if not null) gets the topic's own values (source DYNAMIC_TOPIC_CONFIG), the
+  // ones an AlterConfigs must repeat to keep.
+  Status DescribeConfigs(const std::string& topic, TopicDescription* d,
+                         std::map<std::string, std::string>* own) {
     std::lock_guard<std::mutex> lock(admin_mu_);
     rd_kafka_ConfigResource_t* res =
-        rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, d->name.c_str());
+        rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, topic.c_str());
     rd_kafka_DescribeConfigs(rk_, &res, 1, AdminOptions(RD_KAFKA_ADMIN_OP_DESCRIBECONFIGS), queue_);
     rd_kafka_ConfigResource_destroy(res);
     rd_kafka_resp_err_t raw = RD_KAFKA_RESP_ERR_NO_ERROR;
@@ -1175,9 +1259,15 @@ class KafkaLogClient final : public LogClient {
       const rd_kafka_ConfigEntry_t** entries = rd_kafka_ConfigResource_configs(rs[i], &cnt);
       for (size_t j = 0; j < cnt; ++j) {
         const char* v = rd_kafka_ConfigEntry_value(entries[j]);
-        d->configs[rd_kafka_ConfigEntry_name(entries[j])] = v ? v : "";
+        const char* name = rd_kafka_ConfigEntry_name(entries[j]);
+        if (d != nullptr) d->configs[name] = v ? v : "";
+        if (own != nullptr && v != nullptr &&
+            rd_kafka_ConfigEntry_source(entries[j]) ==
+                RD_KAFKA_CONFIG_SOURCE_DYNAMIC_TOPIC_CONFIG) {
+          (*own)[name] = v;
+        }
       }
-      d->configs_known = true;
+      if (d != nullptr) d->configs_known = true;
     }
     return Status::Ok();
   }

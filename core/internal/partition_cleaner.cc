@@ -40,9 +40,20 @@ std::optional<std::pair<Offset, Offset>> ParseSwapName(std::string_view name) {
 
 // What pass 1 learns about transactions: the data batches of aborted transactions (by base
 // offset) and the first offset of a transaction that has no marker yet.
+// The aborted transactions of the cleaned range, by producer id: [first data offset, marker].
 struct TxnOutcomes {
-  std::set<int64_t> aborted_batches;
-  std::optional<Offset> first_open;
+  std::map<int64_t, std::vector<std::pair<int64_t, int64_t>>> aborted;
+  // Whether `b` (a data batch) belongs to an aborted transaction.
+  bool Aborted(const RecordBatchView& b) const {
+    if (!b.is_transactional()) return false;
+    auto it = aborted.find(b.producer_id());
+    if (it == aborted.end()) return false;
+    const int64_t at = b.base_offset().value();
+    for (const auto& [first, last] : it->second) {
+      if (first <= at && at <= last) return true;
+    }
+    return false;
+  }
 };
 
 // Rewrites `batch` keeping only the records `keep` says yes to, with their offsets, timestamps
@@ -202,7 +213,6 @@ Result<CompactionResult> PartitionImpl::Compact(const CompactionOptions& options
   // Sealed segments only change by this cleaner or by retention, both excluded by cleaner_mu_;
   // appends only add segments after them.
   std::shared_ptr<const SegmentList> segs = segments();
-  const Offset hw = high_watermark();
   const Offset log_start = log_start_offset();
   SLUICE_ASSIGN_OR_RETURN(Offset clean_end, LoadCleanEnd());
   result.clean_end = clean_end;
@@ -216,40 +226,15 @@ Result<CompactionResult> PartitionImpl::Compact(const CompactionOptions& options
     ++n;
   }
 
-  // Pass 1: transactions. A transactional data batch belongs to the transaction its producer's
-  // next marker ends; without a marker below the high watermark it is still open, and nothing
-  // from it on is cleaned (the last stable offset). Markers always follow their data, so the
-  // walk goes on past the range only while some transaction of the range is unresolved.
+  // Transactions come from the partition's transaction index, the one readers use: nothing from
+  // the last stable offset (the first open transaction's first batch) on is cleaned, and the
+  // aborted transactions below it list every aborted data batch there (read the LSO first).
+  const Offset lso = last_stable_offset();
+  while (n > 0 && (*segs)[n - 1]->end_offset() > lso) --n;
   TxnOutcomes txns;
-  {
-    std::map<int64_t, std::vector<int64_t>> pending;  // producer id -> batch base offsets
-    auto visit = [&](const RecordBatchView& b, uint64_t) {
-      if (!b.is_transactional()) return;
-      if (b.is_control()) {
-        auto it = pending.find(b.producer_id());
-        if (it == pending.end()) return;
-        if (b.ControlType() == 0) {
-          txns.aborted_batches.insert(it->second.begin(), it->second.end());
-        }
-        pending.erase(it);
-      } else {
-        pending[b.producer_id()].push_back(b.base_offset().value());
-      }
-    };
-    for (size_t i = 0; i < segs->size(); ++i) {
-      if (i >= n && pending.empty()) break;
-      const Segment& s = *(*segs)[i];
-      Segment::ScanStop stop;
-      SLUICE_RETURN_IF_ERROR(
-          s.Scan(0, s.size(), s.base_offset(), /*validate=*/false, visit, &stop));
-      if (!stop.clean) return s.Damaged(stop.position, stop.reason);
-    }
-    for (const auto& [pid, bases] : pending) {
-      Offset first(bases.front());
-      if (!txns.first_open || first < *txns.first_open) txns.first_open = first;
-    }
+  for (const AbortedTxn& a : AbortedTransactions(log_start, lso)) {
+    txns.aborted[a.producer_id].push_back({a.first_offset.value(), a.last_offset.value()});
   }
-  while (n > 0 && txns.first_open && (*segs)[n - 1]->end_offset() > *txns.first_open) --n;
   // Segments below the log start (a retention in the middle of its work) are not cleaned.
   size_t first = 0;
   while (first < n && (*segs)[first]->end_offset() <= log_start) ++first;
@@ -280,7 +265,7 @@ Result<CompactionResult> PartitionImpl::Compact(const CompactionOptions& options
     SLUICE_RETURN_IF_ERROR(s.Scan(
         0, s.size(), s.base_offset(), /*validate=*/true,
         [&](const RecordBatchView& b, uint64_t) {
-          if (b.is_control() || txns.aborted_batches.count(b.base_offset().value()) != 0) return;
+          if (b.is_control() || txns.Aborted(b)) return;
           Status st = b.ForEachRecord([&](const RecordView& r) {
             if (r.has_key) latest[std::string(r.key)] = r.offset.value();
           });
@@ -330,7 +315,7 @@ Result<CompactionResult> PartitionImpl::Compact(const CompactionOptions& options
             if (b.is_control()) {  // markers stay (see README): readers need them
               result.records_out += b.record_count();
               pending_out.append(b.bytes());
-            } else if (txns.aborted_batches.count(b.base_offset().value()) == 0) {
+            } else if (!txns.Aborted(b)) {
               Result<std::string> kept = FilterBatch(
                   b,
                   [&](const RecordView& r) {

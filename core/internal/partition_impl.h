@@ -74,6 +74,7 @@ class PartitionImpl final : public Partition {
   const RecoveryReport& recovery_report() const override { return report_; }
   Result<int> ApplyRetention(Timestamp now) override;
   Result<int> DeleteSegmentsBefore(Offset offset) override;
+  Result<Offset> DeleteRecords(Offset before) override;
   Status Refresh() const override;
   Result<CompactionResult> Compact(const CompactionOptions& options) override;
   Status Flush() override;
@@ -120,8 +121,10 @@ class PartitionImpl final : public Partition {
   // Retention and DeleteSegmentsBefore: `count(segments)` says how many of the oldest segments
   // go (never the active one); the new log start is made durable first, then their files go.
   // `why_writer` completes the error for a read-only partition. Takes append_mu_.
+  // `min_start`: the log start moves at least there (DeleteRecords), even inside a segment.
   template <typename CountFn>
-  Result<int> DeleteOldestSegments(std::string_view why_writer, CountFn count);
+  Result<int> DeleteOldestSegments(std::string_view why_writer, CountFn count,
+                                   Offset min_start = Offset(0));
 
   // Compaction (partition_cleaner.cc). Completes (rolls forward) a cleaning that a crash
   // interrupted after its output became a `.swap` file, and removes unfinished `.cleaned`

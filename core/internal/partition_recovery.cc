@@ -495,7 +495,12 @@ Status PartitionImpl::RefreshOnceLocked() const {
 }
 
 Result<int> PartitionImpl::ApplyRetention(Timestamp now) {
-  if (!config_.deletes()) return 0;  // cleanup.policy=compact: the cleaner alone removes data
+  if (!config_.deletes()) {
+    // cleanup.policy=compact: the cleaner alone removes records; only segments wholly below the
+    // log start (after a DeleteRecords) go here.
+    return DeleteOldestSegments("retention runs in the writer",
+                                [](const SegmentList&) { return size_t{0}; });
+  }
   return DeleteOldestSegments("retention runs in the writer", [&](const SegmentList& segs) {
     uint64_t total = 0;
     for (const auto& s : segs) total += s->size();
@@ -522,8 +527,29 @@ Result<int> PartitionImpl::DeleteSegmentsBefore(Offset offset) {
   });
 }
 
+Result<Offset> PartitionImpl::DeleteRecords(Offset before) {
+  const Offset hw = high_watermark();
+  if (before < Offset(0) || before > hw) {
+    return OutOfRange(
+        "cannot delete the records of partition {} before offset {}: it must be from 0 to the "
+        "high watermark {}",
+        Name(), before, hw);
+  }
+  SLUICE_RETURN_IF_ERROR(DeleteOldestSegments(
+                             "records are deleted by the writer",
+                             [&](const SegmentList& segs) {
+                               size_t k = 0;
+                               while (k + 1 < segs.size() && segs[k]->end_offset() <= before) ++k;
+                               return k;
+                             },
+                             before)
+                             .status());
+  return log_start_offset();
+}
+
 template <typename CountFn>
-Result<int> PartitionImpl::DeleteOldestSegments(std::string_view why_writer, CountFn count) {
+Result<int> PartitionImpl::DeleteOldestSegments(std::string_view why_writer, CountFn count,
+                                                Offset min_start) {
   if (options_.read_only) {
     return InvalidArgument("partition {} is open read-only; {}", Name(), why_writer);
   }
@@ -532,11 +558,20 @@ Result<int> PartitionImpl::DeleteOldestSegments(std::string_view why_writer, Cou
   if (failed_.load()) return FailedStatus();
   if (closed_) return InvalidArgument("partition {} is closed", Name());
   std::shared_ptr<const SegmentList> segs = segments();
-  const size_t k = count(*segs);
-  if (k == 0) return 0;
+  size_t k = count(*segs);
+  const int64_t old_start = log_start_.load();
+  // DeleteRecords may move the log start inside the first kept segment (min_start), past its
+  // base; the records below it there stay on disk but are never read again.
+  const int64_t new_start =
+      std::max({old_start, (*segs)[k]->base_offset().value(), min_start.value()});
+  // Segments wholly below the start (DeleteRecords left it at the end of the then-active
+  // segment, which has rolled since) go too: those whose successor starts at or below it, so the
+  // first kept segment still holds the start (the rule recovery uses). An empty cleaned segment
+  // at the start stays: its successor starts above the start.
+  while (k + 1 < segs->size() && (*segs)[k + 1]->base_offset().value() <= new_start) ++k;
+  if (k == 0 && new_start == old_start) return 0;
   // The new log start is durable before any file goes, so it never moves back after a crash.
-  Offset new_start = (*segs)[k]->base_offset();
-  log_start_.store(std::max(log_start_.load(), new_start.value()), std::memory_order_release);
+  log_start_.store(new_start, std::memory_order_release);
   {
     std::lock_guard<std::mutex> t(txn_mu_);
     txn_.DropBefore(Offset(log_start_.load()));

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <filesystem>
 #include <thread>
 
 #include "core/segment_format.h"
@@ -414,6 +415,150 @@ TEST_F(PartitionTest, DeleteSegmentsBeforeFreesOnlyWholeSegmentsBelowTheOffset) 
   p = Open();
   EXPECT_EQ(p->log_start_offset(), kept);
   EXPECT_EQ(p->high_watermark(), Offset(101));
+}
+
+// Kafka's DeleteRecords: the log start moves to the offset asked, inside a segment; records below
+// it are gone for every reader (Read, time lookups, a reader from the log start), the whole
+// segments below it are deleted, and the start survives clean and unclean restarts.
+TEST_F(PartitionTest, DeleteRecordsMovesTheLogStartToTheExactOffset) {
+  config_.segment_bytes = 1000;
+  auto p = Open();
+  for (int i = 0; i < 100; ++i)
+    ASSERT_TRUE(p->Append(MakeBatch(Values(i, 1), 1000 + i), Acks::kLeader).ok());
+  const int segments = p->Stats().segments;
+  ASSERT_GT(segments, 4);
+
+  auto start = p->DeleteRecords(Offset(57));
+  ASSERT_TRUE(start.ok()) << start.status();
+  EXPECT_EQ(*start, Offset(57));
+  EXPECT_EQ(p->log_start_offset(), Offset(57));
+  EXPECT_LT(p->Stats().segments, segments);
+  EXPECT_EQ(p->Read(Offset(56), 100).status().code(), StatusCode::kOutOfRange);
+  auto recs = ReadAll(*p);
+  ASSERT_TRUE(recs.ok()) << recs.status();
+  ASSERT_EQ(recs->size(), 43u);
+  EXPECT_EQ(recs->front().offset, 57);
+  EXPECT_EQ(recs->front().value, "value-57");
+  // The record of time 1010 is gone: the first at or after it is now the log start.
+  auto at = p->OffsetForTime(Timestamp(1010));
+  ASSERT_TRUE(at.ok()) << at.status();
+  EXPECT_EQ(at->offset, Offset(57));
+
+  // Lower offsets never move it back; past the high watermark is refused.
+  auto lower = p->DeleteRecords(Offset(10));
+  ASSERT_TRUE(lower.ok()) << lower.status();
+  EXPECT_EQ(*lower, Offset(57));
+  EXPECT_EQ(p->DeleteRecords(Offset(101)).status().code(), StatusCode::kOutOfRange);
+
+  // A read-only view of the directory sees the exact start too.
+  {
+    auto ro = Open({.read_only = true});
+    EXPECT_EQ(ro->log_start_offset(), Offset(57));
+  }
+  ASSERT_TRUE(p->Close().ok());
+  p = Open();
+  EXPECT_EQ(p->log_start_offset(), Offset(57));
+  p.reset();
+  ASSERT_TRUE(FileSystem::Default()->RemoveFile(dir_.Sub("p0/clean-shutdown")).ok());
+  p = Open();
+  EXPECT_EQ(p->log_start_offset(), Offset(57));
+  EXPECT_EQ(p->high_watermark(), Offset(100));
+  EXPECT_EQ(p->Read(Offset(56), 100).status().code(), StatusCode::kOutOfRange);
+}
+
+// DeleteRecords up to the high watermark leaves the start at the end of the active segment; once
+// that segment is sealed it lies wholly below the start, and the next retention pass deletes it
+// even though nothing is past retention (in a compact-only topic too).
+TEST_F(PartitionTest, RetentionDeletesSegmentsWhollyBelowTheLogStart) {
+  for (const char* policy : {"delete", "compact"}) {
+    SCOPED_TRACE(policy);
+    config_.segment_bytes = 1000;
+    config_.cleanup_policy =
+        std::string(policy) == "delete" ? CleanupPolicy::kDelete : CleanupPolicy::kCompact;
+    auto opened = Partition::Open(dir_.Sub(policy), "t", PartitionId(0), config_, {});
+    ASSERT_TRUE(opened.ok()) << opened.status();
+    std::unique_ptr<Partition> p = std::move(opened).value();
+    for (int i = 0; i < 30; ++i)
+      ASSERT_TRUE(p->Append(MakeBatch(Values(i, 1)), Acks::kLeader).ok());
+    auto start = p->DeleteRecords(Offset(30));
+    ASSERT_TRUE(start.ok()) << start.status();
+    EXPECT_EQ(*start, Offset(30));
+    EXPECT_EQ(p->Stats().segments, 1);
+    // A batch too large for the active segment's room: it rolls at offset 30.
+    ASSERT_TRUE(p->Append(MakeBatch({std::string(900, 'x')}), Acks::kLeader).ok());
+    for (int i = 31; i < 60; ++i)
+      ASSERT_TRUE(p->Append(MakeBatch(Values(i, 1)), Acks::kLeader).ok());
+    const int segments = p->Stats().segments;
+    ASSERT_GT(segments, 2);
+    auto deleted = p->ApplyRetention(Timestamp(2000));
+    ASSERT_TRUE(deleted.ok()) << deleted.status();
+    EXPECT_EQ(*deleted, 1);
+    EXPECT_EQ(p->Stats().segments, segments - 1);
+    EXPECT_EQ(p->log_start_offset(), Offset(30));
+    auto recs = ReadAll(*p);
+    ASSERT_TRUE(recs.ok()) << recs.status();
+    EXPECT_EQ(recs->size(), 30u);
+  }
+}
+
+// A power cut at every file operation of a DeleteRecords: after the restart the log start is the
+// old one or the new one (the new one whenever the call returned), never anything else, and every
+// record from it to the high watermark reads back.
+TEST_F(PartitionTest, PowerLossDuringDeleteRecordsLeavesTheOldOrTheNewLogStart) {
+  config_.segment_bytes = 1000;
+  {
+    auto p = Open();
+    for (int i = 0; i < 100; ++i)
+      ASSERT_TRUE(p->Append(MakeBatch(Values(i, 1)), Acks::kLeader).ok());
+    ASSERT_TRUE(p->Close().ok());
+  }
+  const std::string pristine = dir_.Sub("pristine");
+  testing::CopyDir(dir_.Sub("p0"), pristine);
+  auto reset = [&] {
+    std::filesystem::remove_all(dir_.Sub("p0"));
+    testing::CopyDir(pristine, dir_.Sub("p0"));
+  };
+  // 3 lies inside the first segment (no file is deleted), 57 several segments on.
+  for (const int64_t target : {3, 57}) {
+    int64_t ops = 0;
+    {
+      reset();
+      testing::FaultInjectionFileSystem fs;
+      auto p = Open({.fs = &fs});
+      const int64_t before = fs.op_count();
+      ASSERT_TRUE(p->DeleteRecords(Offset(target)).ok());
+      ops = fs.op_count() - before;
+    }
+    ASSERT_GT(ops, 3);
+    for (int64_t n = 1; n <= ops + 1; ++n) {
+      SCOPED_TRACE(::testing::Message() << "DeleteRecords(" << target
+                                        << "), power cut at operation " << n << " of " << ops);
+      reset();
+      testing::FaultInjectionFileSystem fs;
+      auto p = Open({.fs = &fs});
+      ASSERT_NE(p, nullptr);
+      fs.FailNth(n, {.persistent = true});
+      const bool returned = p->DeleteRecords(Offset(target)).ok();
+      fs.Freeze();
+      p.reset();
+      ASSERT_TRUE(fs.DropUnsyncedData().ok());
+      fs.Unfreeze();
+      fs.ClearFaults();
+      p = Open({.fs = &fs});
+      ASSERT_NE(p, nullptr);
+      const Offset start = p->log_start_offset();
+      if (returned) {
+        EXPECT_EQ(start, Offset(target));
+      } else {
+        EXPECT_TRUE(start == Offset(0) || start == Offset(target)) << start.value();
+      }
+      EXPECT_EQ(p->high_watermark(), Offset(100));
+      auto recs = ReadAll(*p);
+      ASSERT_TRUE(recs.ok()) << recs.status();
+      ASSERT_EQ(static_cast<int64_t>(recs->size()), 100 - start.value());
+      EXPECT_EQ(recs->front().value, "value-" + std::to_string(start.value()));
+    }
+  }
 }
 
 TEST_F(PartitionTest, ReadOnlyReaderSeesAppendsOfTheWriter) {

@@ -456,6 +456,15 @@ def case_admin(server):
     cfg = kp_configs('ad')
     check(cfg.get('segment.bytes') == '1024' and cfg.get('retention.ms') == '-1' and
           cfg.get('max.message.bytes') == '1048588', 'describe_configs shows the topic configs')
+    check(cfg.get('cleanup.policy') == 'delete' and cfg.get('min.cleanable.dirty.ratio') == '0.5' and
+          cfg.get('delete.retention.ms') == '86400000' and cfg.get('min.compaction.lag.ms') == '0',
+          'describe_configs lists the compaction keys at their defaults (%s)' % cfg)
+    # Describe, alter (AlterConfigs replaces the whole set) with every described value, describe:
+    # nothing changes.
+    r = adm.alter_configs([ConfigResource(ConfigResourceType.TOPIC, 'ad', configs=dict(cfg))])
+    check(r.resources[0][0] == 0, 'alter_configs with the described values: no error (%s)' %
+          (r.resources[0][1],))
+    check(kp_configs('ad') == cfg, 'describe, alter with the described values, describe is stable')
     r = adm.alter_configs([ConfigResource(ConfigResourceType.TOPIC, 'ad',
                                           configs={'retention.ms': '86400000',
                                                    'segment.bytes': '1024'})])
@@ -542,7 +551,7 @@ def case_admin(server):
         low, err = struct.unpack('>qh', resp[off:off + 10])
         return low, err
     low, err = delete_records(25, 2)
-    check(err == 0 and 0 < low <= 25, 'DeleteRecords v2 moves the log start (%d) to at most 25' % low)
+    check(err == 0 and low == 25, 'DeleteRecords v2 moves the log start (%d) to 25 exactly' % low)
     check(delete_records(41, 0)[1] == 1, 'DeleteRecords past the high watermark: OFFSET_OUT_OF_RANGE')
     raw.close()
     def earliest():

@@ -280,10 +280,23 @@ TEST(ServerUnservedTest, UnservedRequestsAreLoggedOncePerApiAndClient) {
   for (int i = 0; i < 3; ++i) send(37, 3, "probe");  // CreatePartitions
   send(37, 3, "other");
   send(0, 99, "probe");  // Produce v99
+  {
+    // ApiVersions above the table (the Java client's v5) is version negotiation: answered with
+    // the table and not logged, as Kafka's broker does.
+    auto c = f.Connect();
+    std::string req("\x00\x12\x00\x05\x00\x00\x00\x05\x00\x04java\x00", 15);
+    ASSERT_TRUE(c->Send(Be32(static_cast<int32_t>(req.size())) + req));
+    auto frame = c->ReadFrame();
+    ASSERT_TRUE(frame.has_value());
+    WireReader r(*frame);
+    EXPECT_EQ(r.Int32(), 5);
+    EXPECT_EQ(r.Int16(), kUnsupportedVersion);
+  }
   std::vector<std::string> got;
   {
     std::lock_guard<std::mutex> lock(*mu);
     for (const auto& l : *lines) {
+      EXPECT_EQ(l.find("ApiVersions v"), std::string::npos) << l;
       if (l.find("is not served") != std::string::npos) got.push_back(l);
     }
   }

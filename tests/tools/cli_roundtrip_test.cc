@@ -274,8 +274,8 @@ TEST_F(CliRoundTripTest, TopicListDescribeDelete) {
   if (!kViaBroker) {
     EXPECT_NE(a_desc.find("retention.ms=60000"), std::string::npos) << a_desc;
   } else {
-    // `sluice serve` does not answer DescribeConfigs yet (issue 12): the setting is shown when
-    // the broker reports it, "-" (unknown) until then, never a wrong value.
+    // Over a broker the setting is shown when it answers DescribeConfigs (`sluice serve` does),
+    // "-" (unknown) for one that does not, never a wrong value.
     EXPECT_TRUE(a_desc.find("retention.ms=60000") != std::string::npos ||
                 a_desc.find("retention.ms=- ") != std::string::npos)
         << a_desc;
@@ -287,6 +287,106 @@ TEST_F(CliRoundTripTest, TopicListDescribeDelete) {
   // Re-creating the name starts empty.
   CreateTopic("b-topic", 1);
   EXPECT_EQ(Ok({"consume", "b-topic", "--from-beginning"}), "");
+}
+
+// `topic alter` changes the configs named, keeps the others, and refuses a bad key or value with
+// the checks `topic create` uses, naming the key (and, for an unknown one, the supported ones).
+TEST_F(CliRoundTripTest, TopicAlterChangesTheNamedConfigsOnly) {
+  CreateTopic("t", 1);
+  EXPECT_EQ(Ok({"topic", "alter", "t", "--config", "retention.ms=60000", "--config",
+                "cleanup.policy=compact,delete", "--config", "min.compaction.lag.ms=5"}),
+            "altered topic 't': cleanup.policy=compact,delete min.compaction.lag.ms=5 "
+            "retention.ms=60000\n");
+  std::string desc = Ok({"topic", "describe", "t"});
+  EXPECT_NE(desc.find("retention.ms=60000"), std::string::npos) << desc;
+  EXPECT_NE(desc.find("cleanup.policy=compact,delete"), std::string::npos) << desc;
+  EXPECT_NE(desc.find("min.compaction.lag.ms=5"), std::string::npos) << desc;
+  Ok({"topic", "alter", "t", "--config", "retention.bytes=100000"});
+  desc = Ok({"topic", "describe", "t"});
+  EXPECT_NE(desc.find("retention.ms=60000"), std::string::npos) << desc;
+  EXPECT_NE(desc.find("retention.bytes=100000"), std::string::npos) << desc;
+  EXPECT_NE(desc.find("cleanup.policy=compact,delete"), std::string::npos) << desc;
+
+  std::string err =
+      ExpectFailure(Sluice({"topic", "alter", "t", "--config", "min.insync.replicas=2"}), 1);
+  EXPECT_NE(err.find("min.insync.replicas is not supported"), std::string::npos) << err;
+  EXPECT_NE(err.find("cleanup.policy"), std::string::npos) << err;
+  err =
+      ExpectFailure(Sluice({"topic", "alter", "t", "--config", "min.cleanable.dirty.ratio=2"}), 1);
+  EXPECT_NE(err.find("min.cleanable.dirty.ratio"), std::string::npos) << err;
+  err = ExpectFailure(Sluice({"topic", "alter", "t", "--config", "segment.bytes=10"}), 1);
+  EXPECT_NE(err.find("segment"), std::string::npos) << err;
+  err = ExpectFailure(Sluice({"topic", "alter", "nope", "--config", "retention.ms=1000"}), 1);
+  EXPECT_NE(err.find("nope"), std::string::npos) << err;
+  // The refused changes changed nothing.
+  EXPECT_EQ(Ok({"topic", "describe", "t"}), desc);
+}
+
+// `topic delete-records` moves the log start to exactly the offset given, inside a segment:
+// consumers from the beginning and a group whose committed offset is below it start there.
+TEST_F(CliRoundTripTest, TopicDeleteRecordsMovesTheLogStartToTheExactOffset) {
+  Ok({"topic", "create", "t", "--partitions", "1", "--segment-bytes", "1024"});
+  for (int i = 0; i < 4; ++i) {  // several batches, so several segments
+    std::string part;
+    for (int j = i * 25; j < (i + 1) * 25; ++j) part += "value-" + std::to_string(j) + "\n";
+    Ok({"produce", "t"}, part);
+  }
+  EXPECT_EQ(CountLines(Ok({"consume", "t", "--group", "g", "--max", "10"})), 10u);
+  EXPECT_EQ(Ok({"topic", "delete-records", "t", "--partition", "0", "--before", "57"}),
+            "partition 0 of 't' now starts at offset 57\n");
+  std::vector<std::string> rest = SplitLines(Ok({"consume", "t", "--from-beginning"}));
+  ASSERT_EQ(rest.size(), 43u);
+  EXPECT_EQ(rest.front(), "value-57");
+  std::vector<std::string> rows = SplitLines(Ok({"topic", "describe", "t"}));
+  ASSERT_EQ(rows.size(), 3u);
+  std::istringstream p0(rows[2]);
+  int64_t partition, start, end;
+  p0 >> partition >> start >> end;
+  EXPECT_EQ(start, 57);
+  EXPECT_EQ(end, 100);
+  // The group committed 10, now below the log start: it starts again at the log start.
+  std::vector<std::string> group = SplitLines(Ok({"consume", "t", "--group", "g"}));
+  ASSERT_FALSE(group.empty());
+  EXPECT_EQ(group.front(), "value-57");
+  // A lower offset changes nothing; past the end and an absent partition are refused.
+  EXPECT_EQ(Ok({"topic", "delete-records", "t", "--partition", "0", "--to-offset", "10"}),
+            "partition 0 of 't' now starts at offset 57\n");
+  std::string err = ExpectFailure(
+      Sluice({"topic", "delete-records", "t", "--partition", "0", "--before", "101"}), 1);
+  EXPECT_NE(err.find("ends at 100"), std::string::npos) << err;
+  err = ExpectFailure(Sluice({"topic", "delete-records", "t", "--partition", "3", "--before", "1"}),
+                      1);
+  EXPECT_NE(err.find("partition 3"), std::string::npos) << err;
+  EXPECT_EQ(CountLines(Ok({"consume", "t", "--from-beginning"})), 43u);
+}
+
+// `group delete` removes a group's committed offsets; it is refused while the group has a member
+// (a consumer through the server, or a process reading the directory), as Kafka refuses it.
+TEST_F(CliRoundTripTest, GroupDeleteRemovesTheGroupAndRefusesWhileItHasMembers) {
+  CreateTopic("t", 1);
+  Ok({"produce", "t"}, "a\nb\nc\n");
+  Ok({"consume", "t", "--group", "g"});
+  Ok({"consume", "t", "--group", "other", "--max", "1"});
+  EXPECT_EQ(Ok({"group", "list"}), "g\nother\n");
+  EXPECT_EQ(Ok({"group", "delete", "g"}), "deleted group 'g'\n");
+  EXPECT_EQ(Ok({"group", "list"}), "other\n");
+  // Deleted means its offsets are gone: it reads from the beginning again.
+  EXPECT_EQ(Ok({"consume", "t", "--group", "g"}), "a\nb\nc\n");
+  std::string err = ExpectFailure(Sluice({"group", "delete", "never"}), 1);
+  EXPECT_NE(err.find("never"), std::string::npos) << err;
+
+  {
+    SluiceProcess member(WithData({"consume", "t", "--group", "other", "--follow"}), env_);
+    // The member has joined once it printed what the group had left to read.
+    std::string got = member.ReadStdoutLines(2, std::chrono::seconds(60));
+    ASSERT_EQ(got, "b\nc\n") << member.err();
+    err = ExpectFailure(Sluice({"group", "delete", "other"}), 1);
+    EXPECT_NE(err.find("active member"), std::string::npos) << err;
+    member.Signal(SIGINT);
+    EXPECT_EQ(member.Wait(), 0) << member.err();
+  }
+  EXPECT_EQ(Ok({"group", "delete", "other"}), "deleted group 'other'\n");
+  EXPECT_EQ(Ok({"group", "list"}), "g\n");
 }
 
 TEST_F(CliRoundTripTest, ProduceAcksAllAndNone) {
