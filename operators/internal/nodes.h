@@ -95,7 +95,8 @@ class Outputs {
     return Status::Ok();
   }
   // Whether any child takes deletes. Asked at run time, not at Add: a child that passes deletes
-  // on (PassDeletes) takes them only once its own children are connected, after its parent.
+  // on (PassNode, MapValues, Filter, Peek) takes them only once its own children are connected,
+  // which happens after it is connected to its parent.
   bool wants_deletes() const {
     for (Receiver<K, V>* c : children_) {
       if (c->WantsDeletes()) return true;
