@@ -74,7 +74,13 @@ void GenerateUsers(int users, uint64_t seed,
 void AddEnrich(TopologyBuilder& b, const EnrichOptions& o) {
   using std::chrono::milliseconds;
   b.EventTime({.max_out_of_orderness = milliseconds(o.out_of_order_ms)});
-  auto users = b.Table<std::string, UserRow>(o.users, "enrich-users");
+  Table<std::string, UserRow> users;
+  GlobalTable<std::string, UserRow> global_users;
+  if (o.global_users) {
+    global_users = b.GlobalTable<std::string, UserRow>(o.users, "enrich-users");
+  } else {
+    users = b.Table<std::string, UserRow>(o.users, "enrich-users");
+  }
   auto parsed = ParseOrDeadLetter<PageView>(
       b, o.input, o.dead_letter_topic, "enrich-view",
       [](std::string_view v) { return ParsePageView(v); }, [](const PageView& v) { return v.ts; });
@@ -90,12 +96,15 @@ void AddEnrich(TopologyBuilder& b, const EnrichOptions& o) {
           },
           "enrich-key-dead-letter")
       .To(o.dead_letter_topic, "enrich-key-dead-letter-sink");
+  auto enrich = [](const std::string&, const PageView& v, const std::optional<UserRow>& u) {
+    bool ok = u.has_value() && u->valid;
+    return EnrichedView{v, ok ? u->country : "unknown", ok ? u->plan : "unknown"};
+  };
   auto enriched =
-      JoinTable(br[0], users, "enrich-join", JoinKind::kLeft,
-                [](const std::string&, const PageView& v, const std::optional<UserRow>& u) {
-                  bool ok = u.has_value() && u->valid;
-                  return EnrichedView{v, ok ? u->country : "unknown", ok ? u->plan : "unknown"};
-                })
+      (o.global_users ? JoinGlobal(
+                            br[0], global_users, "enrich-join", JoinKind::kLeft,
+                            [](const std::string&, const PageView& v) { return v.user; }, enrich)
+                      : JoinTable(br[0], users, "enrich-join", JoinKind::kLeft, enrich))
           .WithSerdes({.value = EnrichedSerde()});
   enriched.MapValues([](const EnrichedView& e) { return ToJson(e); }, "enriched-json")
       .To(o.enriched_output, "enriched-sink");

@@ -9,7 +9,8 @@
 //   counts topic, key = country: {"country":"DE","window_start":...,"window_end":...,"views":N}
 //   late topic: views too late for their window (as they were enriched, key = country)
 //   dead-letter topic: page views that do not parse or are keyed by another user, with the reason
-// Both inputs must have the same number of partitions (checked when the job starts). A users row
+// Both inputs must have the same number of partitions (checked when the job starts), unless the
+// users are read as a global table (EnrichOptions::global_users). A users row
 // that does not parse counts as no row. The join is stream-table: each view gets the row the
 // table holds when the view is processed, so load the users topic before the clicks.
 #pragma once
@@ -48,6 +49,10 @@ struct EnrichOptions {
   int64_t window_ms = 60000;
   int64_t grace_ms = 10000;
   int64_t out_of_order_ms = 5000;
+  // Read the users topic as a GlobalTable (operators/joins.h, JoinGlobal) and look each view's
+  // user up by the user field of the view: every task holds all users, so the users topic may
+  // have any partition count. Default: a Table co-partitioned with the clicks.
+  bool global_users = false;
 };
 
 void AddEnrich(TopologyBuilder& builder, const EnrichOptions& options = {});

@@ -1,4 +1,4 @@
-// Joins: stream-table (enrichment), table-table and windowed stream-stream.
+// Joins: stream-table (enrichment), stream-global-table, table-table and windowed stream-stream.
 //
 //   // Each page view with the latest users-table row of its user (left: also without one).
 //   auto users = b.Table<std::string, User>("users", "users-table");
@@ -9,6 +9,12 @@
 //   auto addresses = b.Table<std::string, Address>("addresses", "addresses-table");
 //   auto full = JoinTables(users, addresses, "users-with-addresses", JoinKind::kLeft,
 //       [](const std::string& user, const User& u, const std::optional<Address>& a) { ... });
+//
+//   // Each order with its customer's row, whatever partition the customer is in.
+//   auto customers = b.GlobalTable<std::string, Customer>("customers", "customers-global");
+//   auto enriched = JoinGlobal(orders, customers, "orders-with-customers", JoinKind::kInner,
+//       [](const std::string& order_id, const Order& o) { return o.customer; },
+//       [](const std::string&, const Order& o, const std::optional<Customer>& c) { ... });
 //
 //   // Every (auction, bid) pair of one key whose times are at most 10 s apart.
 //   auto pairs = JoinWindowed(auctions, bids, "auction-bids", std::chrono::seconds(10),
@@ -121,6 +127,59 @@ class StreamTableJoinNode final : public Receiver<K, V> {
   JoinKind kind_;
   SerdePtr<K> ks_;
   SerdePtr<T> ts_;
+  F fn_;
+  std::string kbuf_, tbuf_;
+  Outputs<K, R> out_;
+};
+
+// Stream-global-table join: the table row is looked up by sel(key, value), in the task's whole
+// copy of the global table.
+template <typename K, typename V, typename GK, typename T, typename R, typename S, typename F>
+class StreamGlobalJoinNode final : public Receiver<K, V> {
+ public:
+  StreamGlobalJoinNode(std::string name, int store, JoinKind kind, SerdePtr<GK> ks, SerdePtr<T> ts,
+                       S sel, F fn)
+      : Receiver<K, V>(std::move(name)),
+        store_(store),
+        kind_(kind),
+        ks_(ks),
+        ts_(ts),
+        sel_(std::move(sel)),
+        fn_(std::move(fn)) {}
+  void Connect(NodeBase* child) override { out_.Add(child); }
+  Status Init(ProcessorContext* ctx) override {
+    SLUICE_RETURN_IF_ERROR(NodeBase::Init(ctx));
+    store_.Bind(ctx);
+    return Status::Ok();
+  }
+  Status Process(const K& key, const V& value, Timestamp ts) override {
+    this->Enter();
+    GK gk = sel_(key, value);
+    ks_->Serialize(gk, &kbuf_);
+    bool found = false;
+    SLUICE_RETURN_IF_ERROR(store_->Get(kbuf_, &tbuf_, &found));
+    std::optional<T> row;
+    if (found) {
+      T t{};
+      Status s = ts_->Deserialize(tbuf_, &t);
+      if (!s.ok()) {
+        return s.WithContext(fmt::format("global table row read by join '{}'", this->name()));
+      }
+      row = std::move(t);
+    } else if (kind_ == JoinKind::kInner) {
+      return Status::Ok();
+    }
+    this->Enter();
+    R r = fn_(key, value, row);
+    return out_.Forward(key, r, ts);
+  }
+
+ private:
+  StoreRef store_;
+  JoinKind kind_;
+  SerdePtr<GK> ks_;
+  SerdePtr<T> ts_;
+  S sel_;
   F fn_;
   std::string kbuf_, tbuf_;
   Outputs<K, R> out_;
@@ -427,6 +486,52 @@ auto JoinTable(const Stream<K, V>& stream, const Table<K, T>& table, const std::
                                                                           fn);
   });
   return Stream<K, R>(st, id, {stream.serdes().key, DefaultSerde<R>()}, false);
+}
+
+// Stream-global-table join (Kafka Streams' KStream#join/leftJoin(GlobalKTable, keySelector,
+// joiner)): each stream record is looked up in the global table by sel(key, value) when it is
+// processed; kInner drops records without a row, kLeft passes std::nullopt. The stream keeps its
+// key and partitioning: no repartition, whatever the key selector returns, and the table's topic
+// may have any partition count. Table updates produce no output; the result depends on the
+// table's contents when the record is processed (the table is bootstrapped before the stream,
+// then follows its topic with no synchronisation to the stream's event time, as in Kafka
+// Streams). sel(const K&, const V&) -> GK; fn(const K&, const V&, const std::optional<T>&) -> R.
+template <typename K, typename V, typename GK, typename T, typename S, typename F>
+auto JoinGlobal(const Stream<K, V>& stream, const GlobalTable<GK, T>& table,
+                const std::string& name, JoinKind kind, S sel, F fn) {
+  static_assert(std::is_convertible_v<std::invoke_result_t<S&, const K&, const V&>, GK>,
+                "JoinGlobal expects a key selector GK(const K& key, const V& value) returning "
+                "the global table's key type");
+  static_assert(std::is_invocable_v<F&, const K&, const V&, const std::optional<T>&>,
+                "JoinGlobal expects fn(const K& key, const V& value, const std::optional<T>& row)");
+  using R =
+      std::remove_cvref_t<std::invoke_result_t<F&, const K&, const V&, const std::optional<T>&>>;
+  internal::BuilderState* st = stream.state();
+  if (kind == JoinKind::kOuter) {
+    st->Error(
+        fmt::format("join '{}': a stream-global-table join is inner or left, not outer", name));
+  }
+  int link = st->AddNode(name + "-table-link", "join-global-link", {table.node()}, nullptr);
+  st->SetFactory(link, [n = st->NodeName(link)]() {
+    return std::make_unique<internal::IgnoreNode<GK, T>>(n);
+  });
+  int id = st->AddNode(name, "stream-global-join", {stream.node(), link}, nullptr);
+  auto ks = table.serdes().key;
+  auto ts = table.serdes().value;
+  int store = table.store();
+  st->SetFactory(id, [store, kind, ks, ts, sel, fn, n = st->NodeName(id)]() {
+    return std::make_unique<internal::StreamGlobalJoinNode<K, V, GK, T, R, S, F>>(n, store, kind,
+                                                                                  ks, ts, sel, fn);
+  });
+  return Stream<K, R>(st, id, {stream.serdes().key, DefaultSerde<R>()}, stream.key_changed());
+}
+
+// The same, looking the table up by the stream's own key.
+template <typename K, typename V, typename T, typename F>
+auto JoinGlobal(const Stream<K, V>& stream, const GlobalTable<K, T>& table, const std::string& name,
+                JoinKind kind, F fn) {
+  return JoinGlobal(
+      stream, table, name, kind, [](const K& k, const V&) { return k; }, std::move(fn));
 }
 
 // Table-table join: see the file comment. fn(const K&, const L&, const std::optional<Rt>&) -> R

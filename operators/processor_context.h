@@ -25,6 +25,18 @@ class ProcessorContext {
   // The partition is chosen by the key (Kafka's murmur2 partitioner).
   virtual Status Send(int topic_index, std::string_view key, std::string_view value,
                       Timestamp ts) = 0;
+  // Sends a tombstone — `key` with a null value (length -1 in the record format), which a
+  // compacted topic takes as the deletion of the key — to the topic with index `topic_index`,
+  // partitioned by key like Send. A table's deletes reach output topics this way
+  // (operators/README.md, "Nulls"). The TestDriver and the embedded runtime write them; a
+  // runtime that keeps the default cannot, and runtime/job.cc refuses to start a topology that
+  // would need it there, so this default is never reached by a running job.
+  virtual Status SendTombstone(int topic_index, std::string_view /*key*/, Timestamp /*ts*/) {
+    return InvalidArgument(
+        "this runtime cannot write a tombstone (a record with a null value) to topic #{}; run "
+        "the job on the embedded log",
+        topic_index);
+  }
 
   // The operator currently running user code; read when a user callable throws.
   const std::string* current_operator() const { return current_operator_; }

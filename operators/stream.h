@@ -210,7 +210,9 @@ class Stream {
   // Groups by the current key for Count, Reduce or Aggregate.
   GroupedStream<K, V> GroupByKey() const { return GroupedStream<K, V>(*this); }
 
-  // Writes every record to `topic`, partitioned by key.
+  // Writes every record to `topic`, partitioned by key. A table's delete that reaches it (through
+  // ToStream, Merge, MapValues, Filter or Peek) is written as a tombstone: the key with a null
+  // value.
   void To(const std::string& topic, std::string name = "") const {
     int t = state_->Topic(topic, false);
     int id = state_->AddNode(std::move(name), "sink", {node_}, nullptr);
@@ -224,7 +226,8 @@ class Stream {
     }
     auto ser = serdes_;
     state_->SetFactory(id, [ser, t, n = state_->NodeName(id)]() {
-      return std::make_unique<internal::SinkNode<K, V>>(n, t, ser.key, ser.value);
+      return std::make_unique<internal::SinkNode<K, V>>(n, t, ser.key, ser.value,
+                                                        /*tombstones=*/true);
     });
   }
 
@@ -259,13 +262,39 @@ class Table {
   Table(internal::BuilderState* state, int node, int store, Serdes<K, V> serdes)
       : state_(state), node_(node), store_(store), serdes_(std::move(serdes)) {}
 
-  // The stream of this table's updates: one (key, new value) per change.
+  // The stream of this table's changes: one (key, new value) per update and, for a deleted key
+  // (a tombstone read by Table(topic), a table-table join's result that went away), a delete
+  // that To() writes as a tombstone (key, null value) and that MapValues, Filter, Peek and Merge
+  // pass on unchanged; other operators see only the updates (operators/README.md, "Nulls").
   Stream<K, V> ToStream(std::string name = "") const {
     int id = state_->AddNode(std::move(name), "to-stream", {node_}, nullptr);
     state_->SetFactory(
         id, [n = state_->NodeName(id)]() { return std::make_unique<internal::PassNode<K, V>>(n); });
     return Stream<K, V>(state_, id, serdes_, false);
   }
+
+  int store() const { return store_; }
+  int node() const { return node_; }
+  internal::BuilderState* state() const { return state_; }
+  const Serdes<K, V>& serdes() const { return serdes_; }
+
+ private:
+  internal::BuilderState* state_ = nullptr;
+  int node_ = -1;
+  int store_ = -1;
+  Serdes<K, V> serdes_;
+};
+
+// A global table (TopologyBuilder::GlobalTable): the latest value per key of EVERY partition of
+// its topic, kept in a named store that each task of the stage joining it holds whole. It is
+// only joined (JoinGlobal, operators/joins.h), by a key taken from the stream record, so the
+// stream needs no co-partitioning with the table's topic and no repartition.
+template <typename K, typename V>
+class GlobalTable {
+ public:
+  GlobalTable() = default;
+  GlobalTable(internal::BuilderState* state, int node, int store, Serdes<K, V> serdes)
+      : state_(state), node_(node), store_(store), serdes_(std::move(serdes)) {}
 
   int store() const { return store_; }
   int node() const { return node_; }

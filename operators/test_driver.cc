@@ -21,6 +21,19 @@ class TestDriver::Context final : public ProcessorContext {
     }
     return Status::Ok();
   }
+  Status SendTombstone(int topic, std::string_view key, Timestamp ts) override {
+    const Topology::Topic& t = d_->topology_.topics()[topic];
+    if (!t.internal) {
+      d_->outputs_[t.name].push_back(
+          TestRecord{.key = std::string(key), .timestamp = ts, .tombstone = true});
+    }
+    if (!t.source_nodes.empty()) {
+      Pending p{topic, std::string(key), std::nullopt, ts};
+      if (t.internal) p.carried = std::min(record_watermark(), watermark());
+      d_->pending_.push_back(std::move(p));
+    }
+    return Status::Ok();
+  }
 
  private:
   TestDriver* d_;

@@ -43,11 +43,13 @@
 
 namespace sluice::testing {
 
-// A record as written to a topic (serialized).
+// A record as written to a topic (serialized). A tombstone (a table's delete written by To():
+// the key with a null value) has `tombstone` set and an empty `value`.
 struct TestRecord {
   std::string key;
   std::string value;
   Timestamp timestamp;
+  bool tombstone = false;
   bool operator==(const TestRecord&) const = default;
 };
 
@@ -104,7 +106,8 @@ class TestDriver {
   // The records written to user topic `topic` and not read yet.
   size_t OutputSize(const std::string& topic) const;
 
-  // Removes and returns the records written to user topic `topic` so far, in order.
+  // Removes and returns the records written to user topic `topic` so far, in order (tombstones
+  // included). The typed overload fails with kInvalidArgument on a tombstone.
   std::vector<TestRecord> ReadOutput(const std::string& topic);
 
   template <typename K, typename V>
@@ -115,6 +118,12 @@ class TestDriver {
     if (!serdes.key || !serdes.value) return InvalidArgument("ReadOutput: no serde for the type");
     std::vector<KeyValueTimestamp<K, V>> out;
     for (const TestRecord& r : ReadOutput(topic)) {
+      if (r.tombstone) {
+        return InvalidArgument(
+            "ReadOutput: topic '{}' holds a tombstone (null value) for a key, which a typed "
+            "record cannot show; read the topic with ReadOutput(topic) (TestRecord::tombstone)",
+            topic);
+      }
       KeyValueTimestamp<K, V> kv{.timestamp = r.timestamp};
       SLUICE_RETURN_IF_ERROR(serdes.key->Deserialize(r.key, &kv.key));
       SLUICE_RETURN_IF_ERROR(serdes.value->Deserialize(r.value, &kv.value));

@@ -32,7 +32,10 @@ bool IgnoresWatermark(std::string_view kind) {
                                                 "join-table-link",
                                                 "table-join-left",
                                                 "table-join-right",
-                                                "table-table-join"};
+                                                "table-table-join",
+                                                "global-table-source",
+                                                "join-global-link",
+                                                "stream-global-join"};
   for (std::string_view k : kKinds) {
     if (k == kind) return true;
   }
@@ -45,8 +48,9 @@ bool Topology::IsTableBesideStream(int topic) const {
   auto is_table = [&](int t) {
     const Topic& tp = topics_[t];
     return !tp.source_nodes.empty() &&
-           std::all_of(tp.source_nodes.begin(), tp.source_nodes.end(),
-                       [&](int n) { return nodes_[n].kind == "table-source"; });
+           std::all_of(tp.source_nodes.begin(), tp.source_nodes.end(), [&](int n) {
+             return nodes_[n].kind == "table-source" || nodes_[n].kind == "global-table-source";
+           });
   };
   if (!is_table(topic)) return false;
   int stage = nodes_[topics_[topic].source_nodes.front()].stage;
@@ -74,6 +78,29 @@ bool Topology::CarriesWatermark(int topic) const {
     }
   }
   return false;
+}
+
+std::vector<int> Topology::TombstoneTopics() const {
+  // Node ids ascend along edges, so one pass in id order settles every node.
+  std::vector<bool> deletes(nodes_.size(), false);
+  for (const Node& n : nodes_) {
+    if (n.kind == "table-source" || n.kind == "table-table-join") {
+      deletes[n.id] = true;
+    } else if (n.kind == "to-stream" || n.kind == "merge" || n.kind == "map-values" ||
+               n.kind == "filter" || n.kind == "peek" || n.kind == "sink") {
+      deletes[n.id] =
+          std::any_of(n.parents.begin(), n.parents.end(), [&](int p) { return deletes[p]; });
+    }
+  }
+  std::vector<int> out;
+  for (size_t t = 0; t < topics_.size(); ++t) {
+    if (topics_[t].internal) continue;
+    const auto& sinks = topics_[t].sink_nodes;
+    if (std::any_of(sinks.begin(), sinks.end(), [&](int n) { return deletes[n]; })) {
+      out.push_back(static_cast<int>(t));
+    }
+  }
+  return out;
 }
 
 int Topology::FindTopic(std::string_view name) const {
@@ -114,7 +141,9 @@ std::string Topology::Describe(std::string_view app) const {
       if (n.topic >= 0) {
         const Topic& t = topics_[n.topic];
         extra = fmt::format(" (topic: {}{})", TopicName(n.topic, app),
-                            t.internal ? ", repartition" : "");
+                            t.internal ? ", repartition"
+                            : t.global ? ", global: every task reads all its partitions"
+                                       : "");
       }
       if (n.store >= 0) extra += fmt::format(" (store: {})", stores_[n.store].name);
       out += fmt::format("    {} [{}]{}\n      --> {}\n", n.name, n.kind, extra, names(n.children));

@@ -53,6 +53,9 @@ class Topology {
     // unset: the job's (event_time()).
     std::optional<std::chrono::milliseconds> max_out_of_orderness;
     std::optional<std::chrono::milliseconds> idle_timeout;
+    // A global table's topic (TopologyBuilder::GlobalTable): every task of the stage reading it
+    // reads all its partitions, whatever the stage's partition count.
+    bool global = false;
   };
   struct Store {
     std::string name;
@@ -90,12 +93,18 @@ class Topology {
   // 25-byte header.
   bool CarriesWatermark(int topic) const;
 
-  // A table input (TopologyBuilder::Table) of a stage that also reads a stream: its records are
+  // A table input (TopologyBuilder::Table or GlobalTable) of a stage that also reads a stream
+  // (a global table always does): its records are
   // state, not time, so they neither advance the stage's watermark nor hold it back (also not by
   // idleness), and the stage reads it to its end as of the task's start before anything else
   // (runtime/README.md, "Tables"). False for every other topic, including a table that is its
   // stage's only kind of input (its records then are the stage's event time).
   bool IsTableBesideStream(int topic) const;
+
+  // User topics a table's deletes can reach as tombstones (records with a null value): those
+  // written by a sink fed by a table (Table(topic), a table-table join) through nodes that pass
+  // deletes (ToStream, Merge, MapValues, Filter, Peek). Ascending.
+  std::vector<int> TombstoneTopics() const;
 
   // Index of a topic by its topology name (internal topics without the application id); -1.
   int FindTopic(std::string_view name) const;

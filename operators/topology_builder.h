@@ -123,6 +123,39 @@ class TopologyBuilder {
     return sluice::Table<K, V>(&state_, id, sidx, serdes);
   }
 
+  // A global table of `topic` (Kafka Streams' GlobalKTable), kept in store `store`: every task
+  // that joins it (JoinGlobal) reads ALL partitions of the topic into its own copy of the store,
+  // so a stream is joined with it by any key, without co-partitioning. It is read to its end as
+  // of the task's start before the stream (bootstrap), is state and never event time, and goes
+  // on following the topic while the job runs. A null value deletes the key. Only `serdes` and
+  // `name` of the options count (a global table makes no time).
+  template <typename K, typename V>
+  sluice::GlobalTable<K, V> GlobalTable(const std::string& topic, const std::string& store,
+                                        SourceOptions<K, V> options = {}) {
+    Serdes<K, V>& serdes = options.serdes;
+    if (!serdes.key) serdes.key = DefaultSerde<K>();
+    if (!serdes.value) serdes.value = DefaultSerde<V>();
+    int t = state_.Topic(topic, false);
+    state_.SetGlobal(t);
+    std::string name = !options.name.empty() ? options.name
+                       : store.empty()       ? std::string()
+                                             : store + "-source";
+    int id = state_.AddNode(std::move(name), "global-table-source", {}, nullptr);
+    state_.AttachSource(t, id);
+    int sidx = state_.AddStore(store, id, internal::SerdeName(serdes.key),
+                               internal::SerdeName(serdes.value));
+    if (!serdes.key || !serdes.value) {
+      state_.Error(fmt::format("global table '{}' reads topic '{}' but has no {} serde", store,
+                               topic, !serdes.key ? "key" : "value"));
+    } else {
+      state_.SetFactory(id, [serdes, topic, sidx, n = state_.NodeName(id)]() {
+        return std::make_unique<internal::TableSourceNode<K, V>>(n, topic, sidx, serdes.key,
+                                                                 serdes.value);
+      });
+    }
+    return sluice::GlobalTable<K, V>(&state_, id, sidx, serdes);
+  }
+
   // Watermark settings for the whole job: allowed out-of-orderness and idle timeout (see
   // operators/watermark.h). Default: in-order input, 10 s idle timeout.
   void EventTime(const EventTimeOptions& options) { state_.SetEventTime(options); }

@@ -24,6 +24,11 @@ Committer::Committer(TaskId task, const Plan& plan, const JobOptions& options, L
                      StateDb* db, Parts parts)
     : task_(task), plan_(plan), options_(options), log_(log), db_(db), parts_(parts) {}
 
+bool Committer::IsGlobal(std::string_view log_name) const {
+  return std::any_of(plan_.topics.begin(), plan_.topics.end(),
+                     [&](const PlannedTopic& t) { return t.global && t.log_name == log_name; });
+}
+
 std::string Committer::Task() const {
   return fmt::format("task {}/{}", task_.stage, task_.partition);
 }
@@ -50,7 +55,7 @@ Status Committer::Recover() {
   int64_t mirrored = -1;
   SLUICE_ASSIGN_OR_RETURN(auto group, log_->offsets().Fetch(app));
   for (const TaskInput& in : *parts_.inputs) {
-    if (in.local()) continue;
+    if (in.local() || in.global()) continue;  // a global table's offsets are never mirrored
     auto it = group.find(TopicPartition{in.name(), PartitionId(task_.partition)});
     if (it != group.end()) mirrored = std::max(mirrored, MirroredCommit(it->second.metadata));
   }
@@ -98,6 +103,11 @@ Status Committer::StartFresh(const std::map<TopicPartition, CommittedOffset>& gr
   for (TaskInput& in : *parts_.inputs) {
     if (in.local()) continue;
     Partition* p = in.partition();
+    if (in.global()) {
+      // A global table is the whole topic, whatever the job starts its streams from.
+      in.Seek(p->log_start_offset().value());
+      continue;
+    }
     // `sluice job reset` leaves the positions to start from in the group offsets.
     auto it = group.find(TopicPartition{in.name(), PartitionId(task_.partition)});
     // "sluice-reset" or "sluice-reset from=<P>" (a reset to a time; runtime/job_reset.h).
@@ -137,13 +147,13 @@ Status Committer::Resume(const TaskCheckpoint& ckpt) {
   for (TaskInput& in : *parts_.inputs) {
     if (in.local()) continue;
     auto it = std::find_if(ckpt.inputs.begin(), ckpt.inputs.end(), [&](const auto& c) {
-      return c.topic == in.name() && c.partition == task_.partition;
+      return c.topic == in.name() && c.partition == in.partition_id();
     });
     if (it == ckpt.inputs.end()) {
       return Corruption(
-          "{} of application '{}': the checkpoint has no offset for input '{}' "
-          "(was the topology changed?). {}",
-          Task(), app, in.name(), ResetHint());
+          "{} of application '{}': the checkpoint has no offset for input '{}' partition {} "
+          "(was the topology changed, or the topic given partitions?). {}",
+          Task(), app, in.name(), in.partition_id(), ResetHint());
     }
     in.Seek(it->next_offset);
   }
@@ -164,13 +174,13 @@ Status Committer::Resume(const TaskCheckpoint& ckpt) {
       return Corruption(
           "{}: committed offset {} of '{}' partition {} is beyond its end {}: the log lost data "
           "the job had already processed. {}",
-          Task(), in.position(), in.name(), task_.partition, hw, ResetHint());
+          Task(), in.position(), in.name(), in.partition_id(), hw, ResetHint());
     }
     if (in.position() < start) {
       return OutOfRange(
           "{}: committed offset {} of '{}' partition {} was deleted by retention (the log now "
           "starts at {}); {}",
-          Task(), in.position(), in.name(), task_.partition, start, ResetHint());
+          Task(), in.position(), in.name(), in.partition_id(), start, ResetHint());
     }
   }
   last_commit_ = last_mirror_ = std::chrono::steady_clock::now();
@@ -209,7 +219,7 @@ void Committer::PutCheckpoint(int64_t commit, rocksdb::WriteBatch* wb) {
   TaskCheckpoint ckpt;
   ckpt.commit_number = commit;
   for (const TaskInput& in : *parts_.inputs) {
-    if (!in.local()) ckpt.inputs.push_back({in.name(), task_.partition, in.position()});
+    if (!in.local()) ckpt.inputs.push_back({in.name(), in.partition_id(), in.position()});
   }
   if (exactly_once()) {
     ckpt.producer_id = producer_id_;
@@ -259,6 +269,9 @@ Status Committer::MirrorOffsets(bool force) {
   SLUICE_ASSIGN_OR_RETURN(TaskCheckpoint ckpt, DecodeCheckpoint(ckpt_bytes));
   std::map<TopicPartition, CommittedOffset> offsets;
   for (const auto& in : ckpt.inputs) {
+    // A global table's partitions are read by every task of its stage and checkpointed by each;
+    // the group offsets name one position per partition, so they are not mirrored.
+    if (IsGlobal(in.topic)) continue;
     offsets[TopicPartition{in.topic, PartitionId(in.partition)}] =
         CommittedOffset{Offset(in.next_offset),
                         fmt::format("{}{} task={}/{}", kMirrorTag, ckpt.commit_number, task_.stage,

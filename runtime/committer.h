@@ -89,6 +89,8 @@ class Committer {
   // "task <s>/<p> of application '<app>'" and the reset advice of recovery errors.
   std::string Task() const;
   std::string ResetHint() const;
+  // Whether `log_name` is a global table's topic (PlannedTopic::global).
+  bool IsGlobal(std::string_view log_name) const;
 
   const TaskId task_;
   const Plan& plan_;

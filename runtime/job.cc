@@ -469,6 +469,24 @@ Job::~Job() = default;
 
 Result<std::unique_ptr<Job>> Job::Start(const JobOptions& options, Topology topology) {
   if (!options.bootstrap_servers.empty()) {
+    for (const auto& t : topology.topics()) {
+      if (t.global) {
+        return InvalidArgument(
+            "the job reads '{}' as a global table, which a job over a broker cannot read yet "
+            "(every task would need all its partitions); run it on the embedded log (without "
+            "--bootstrap-server), or read the topic with Table(...) and co-partition it",
+            t.name);
+      }
+    }
+    // The broker runtime writes no null values yet (its outbox holds values as strings).
+    std::vector<int> tombstones = topology.TombstoneTopics();
+    if (!tombstones.empty()) {
+      return InvalidArgument(
+          "the job writes a table's deletes to '{}' as tombstones (records with a null value), "
+          "which a job over a broker cannot write yet; run it on the embedded log (without "
+          "--bootstrap-server)",
+          topology.topics()[tombstones.front()].name);
+    }
     SLUICE_ASSIGN_OR_RETURN(auto broker, BrokerJob::Start(options, std::move(topology)));
     std::unique_ptr<Job> job(new Job(std::move(broker)));
     job->application_id_ = options.application_id;

@@ -14,11 +14,12 @@ std::string Plan::Describe() const {
     out += fmt::format("stage {}: {} task(s)\n", s, stage_partitions[s]);
   }
   for (const auto& t : topics) {
-    out += fmt::format("topic {} ({} partitions{}{}{})\n", t.log_name, t.partitions,
+    out += fmt::format("topic {} ({} partitions{}{}{}{})\n", t.log_name, t.partitions,
                        t.local      ? ", internal, in memory"
                        : t.internal ? ", internal"
                                     : "",
-                       t.is_source ? ", read" : "", t.is_sink ? ", written" : "");
+                       t.is_source ? ", read" : "", t.is_sink ? ", written" : "",
+                       t.global ? ", global: every task of its stage reads all partitions" : "");
   }
   return out;
 }
@@ -37,6 +38,7 @@ Result<Plan> MakePlan(const Topology& topology, std::string_view app,
     pt.carries_watermark = pt.internal && topology.CarriesWatermark(static_cast<int>(i));
     pt.is_source = !topics[i].source_nodes.empty();
     pt.is_sink = !topics[i].sink_nodes.empty();
+    pt.global = topics[i].global;
     auto it = existing.find(pt.log_name);
     if (it != existing.end()) {
       pt.partitions = it->second;
@@ -62,7 +64,8 @@ Result<Plan> MakePlan(const Topology& topology, std::string_view app,
     std::string first;
     for (int t : st.source_topics) {
       int32_t p = plan.topics[t].partitions;
-      if (p == 0) continue;  // missing (already reported)
+      if (p == 0) continue;                 // missing (already reported)
+      if (plan.topics[t].global) continue;  // read whole by every task
       if (parts == 0) {
         parts = p;
         first = plan.topics[t].log_name;

@@ -2,9 +2,10 @@
 //
 // Stages come from the topology (cut at topics). Each stage's source topics must have the same
 // partition count (co-partitioning); the stage then has one task per partition, and task
-// (stage, p) reads partition p of every source topic of the stage. Internal repartition topics
-// are named "<app>-<name>" (e.g. "wc-word-counts-store-repartition") and get the partition count
-// of the stage that writes them.
+// (stage, p) reads partition p of every source topic of the stage — except a global table's
+// topic, which is outside co-partitioning and read whole by every task of its stage. Internal
+// repartition topics are named "<app>-<name>" (e.g. "wc-word-counts-store-repartition") and get the
+// partition count of the stage that writes them.
 #pragma once
 
 #include <map>
@@ -30,11 +31,16 @@ struct PlannedTopic {
   bool carries_watermark = false;
   bool is_source = false;
   bool is_sink = false;
+  // A global table's topic: every task of the stage reading it reads all its partitions, and
+  // it does not count in the stage's co-partitioning.
+  bool global = false;
 };
 
 struct PlannedTask {
   TaskId id;
-  std::vector<int> input_topics;  // topology topic indexes; the task reads partition id.partition
+  // Topology topic indexes; the task reads partition id.partition of each, and every partition of
+  // a global one (PlannedTopic::global).
+  std::vector<int> input_topics;
 };
 
 struct Plan {

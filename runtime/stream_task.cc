@@ -58,11 +58,22 @@ Status StreamTask::OpenInputs() {
       bootstrap_end_.push_back(-1);
       continue;
     }
+    if (topic.global) {
+      // A global table: this task keeps a whole copy, so it reads every partition.
+      for (int32_t q = 0; q < topic.partitions; ++q) {
+        SLUICE_ASSIGN_OR_RETURN(Partition * p, log_->GetPartition(topic.log_name, PartitionId(q)));
+        const int64_t hw = p->high_watermark().value();
+        inputs_.emplace_back(t, topic.log_name, false, p, options_.until_end ? hw : int64_t{-1}, q,
+                             /*global=*/true);
+        bootstrap_end_.push_back(hw);
+      }
+      continue;
+    }
     SLUICE_ASSIGN_OR_RETURN(Partition * p,
                             log_->GetPartition(topic.log_name, PartitionId(id_.partition)));
     const int64_t end =
         options_.until_end && !topic.internal ? p->high_watermark().value() : int64_t{-1};
-    inputs_.emplace_back(t, topic.log_name, topic.internal, p, end);
+    inputs_.emplace_back(t, topic.log_name, topic.internal, p, end, id_.partition);
     bootstrap_end_.push_back(topology_.IsTableBesideStream(t) ? p->high_watermark().value()
                                                               : int64_t{-1});
   }
@@ -97,6 +108,15 @@ KeyValueStore* StreamTask::store(int store_index) { return stores_[store_index].
 
 Status StreamTask::Send(int topic_index, std::string_view key, std::string_view value,
                         Timestamp ts) {
+  return SendRecord(topic_index, key, value, ts);
+}
+
+Status StreamTask::SendTombstone(int topic_index, std::string_view key, Timestamp ts) {
+  return SendRecord(topic_index, key, std::nullopt, ts);
+}
+
+Status StreamTask::SendRecord(int topic_index, std::string_view key,
+                              std::optional<std::string_view> value, Timestamp ts) {
   const PlannedTopic& t = plan_.topics[topic_index];
   int32_t part = PartitionForKey(key, t.partitions).value();
   if (t.carries_watermark) {

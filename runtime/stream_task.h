@@ -127,6 +127,7 @@ class StreamTask final : public ProcessorContext {
   // ProcessorContext.
   KeyValueStore* store(int store_index) override;
   Status Send(int topic_index, std::string_view key, std::string_view value, Timestamp ts) override;
+  Status SendTombstone(int topic_index, std::string_view key, Timestamp ts) override;
 
  private:
   Status OpenInputs();
@@ -138,6 +139,9 @@ class StreamTask final : public ProcessorContext {
   // Event time after a batch: input idleness/end, the watermark advance (windows close), and
   // watermark markers to the internal topics this task writes.
   Status AdvanceTime();
+  // Send and SendTombstone: a null value is a tombstone.
+  Status SendRecord(int topic_index, std::string_view key, std::optional<std::string_view> value,
+                    Timestamp ts);
 
   TaskId id_;
   const Topology& topology_;

@@ -10,11 +10,14 @@ constexpr size_t kReadBytes = 256 << 10;
 
 }  // namespace
 
-TaskInput::TaskInput(int topic, std::string name, bool internal, Partition* partition, int64_t end)
+TaskInput::TaskInput(int topic, std::string name, bool internal, Partition* partition, int64_t end,
+                     int32_t partition_id, bool global)
     : topic_(topic),
       name_(std::move(name)),
       internal_(internal),
       partition_(partition),
+      partition_id_(partition_id),
+      global_(global),
       reader_(std::make_unique<PartitionReader>(partition, Offset(0), kReadBytes)),
       end_(end) {}
 
@@ -23,6 +26,7 @@ TaskInput::TaskInput(int topic, std::string name, LocalExchange* exchange, int32
       name_(std::move(name)),
       internal_(true),
       local_(true),
+      partition_id_(task_partition),
       exchange_(exchange),
       exchange_partition_(task_partition) {}
 
@@ -53,16 +57,17 @@ bool TaskInput::HasQueued() const {
 }
 
 int64_t TaskInput::Lag() const {
-  if (internal_) return 0;
+  // A global table's partition is read by every task of its stage: not the job's lag.
+  if (internal_ || global_) return 0;
   return std::max<int64_t>(0, partition_->high_watermark().value() - position());
 }
 
-Status TaskInput::Fill(int32_t task_partition) {
+Status TaskInput::Fill(int32_t /*task_partition*/) {
   if (!reader_->Drained()) return Status::Ok();
   Status s = reader_->Fill();
   if (!s.ok()) {
     return s.WithContext(
-        fmt::format("reading '{}' partition {} at offset {}", name_, task_partition, position()));
+        fmt::format("reading '{}' partition {} at offset {}", name_, partition_id_, position()));
   }
   FailPoint("after_poll");
   return Status::Ok();

@@ -32,9 +32,11 @@ namespace sluice {
 
 class TaskInput {
  public:
-  // A log input of `task_partition` (the partition the task reads in every input topic). `end`:
-  // the until_end bound, -1 for none. `partition` is not owned and outlives the input.
-  TaskInput(int topic, std::string name, bool internal, Partition* partition, int64_t end);
+  // A log input: partition `partition_id` of topic `name` — the task's own partition, or any
+  // partition of a global table's topic (`global`). `end`: the until_end bound, -1 for none.
+  // `partition` is not owned and outlives the input.
+  TaskInput(int topic, std::string name, bool internal, Partition* partition, int64_t end,
+            int32_t partition_id, bool global = false);
   // A local input, read from `exchange` (not owned; outlives the input).
   TaskInput(int topic, std::string name, LocalExchange* exchange, int32_t task_partition);
 
@@ -43,6 +45,11 @@ class TaskInput {
   bool internal() const { return internal_; }
   bool local() const { return local_; }
   Partition* partition() const { return partition_; }  // null for a local input
+  // The partition of the topic this input reads (for a local input: the task's).
+  int32_t partition_id() const { return partition_id_; }
+  // A partition of a global table's topic: checkpointed with the task, never mirrored to the
+  // group offsets (every task of the stage reads it), always started from the log start.
+  bool global() const { return global_; }
   // Next offset to read (log inputs).
   int64_t position() const { return local_ ? 0 : reader_->position().value(); }
   // Moves the read position (recovery, before the first read); drops any read-ahead.
@@ -65,7 +72,7 @@ class TaskInput {
   // (watermark markers not counted). `begin_batch()` runs once before the first record.
   // `process(rec, &record, where)` handles one record, sets `record` unless it was a watermark
   // marker, and uses `where()` (a description of the record) for its error context.
-  // REQUIRES: for a log input, task_partition names the partition in error messages.
+  // `task_partition` names the partition of a local input in error messages.
   template <typename BeginBatch, typename Process>
   Status ProcessRecords(size_t budget, int32_t task_partition, size_t* consumed,
                         BeginBatch&& begin_batch, Process&& process);
@@ -79,6 +86,8 @@ class TaskInput {
   bool internal_ = false;
   bool local_ = false;
   Partition* partition_ = nullptr;
+  int32_t partition_id_ = 0;
+  bool global_ = false;
   // Log inputs: the position and read-ahead (a PartitionReader can be neither copied nor moved).
   std::unique_ptr<PartitionReader> reader_;
   int64_t end_ = -1;  // until_end bound for external topics; -1 none
@@ -129,7 +138,7 @@ Status TaskInput::ProcessRecords(size_t budget, int32_t task_partition, size_t* 
     bool record = false;
     Status s = process(rec, &record, [&] {
       return fmt::format("record at offset {} of '{}' partition {}", rec.offset.value(), name_,
-                         task_partition);
+                         partition_id_);
     });
     if (!s.ok()) {
       reader_->Seek(rec.offset);  // not processed: it stays next

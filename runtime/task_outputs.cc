@@ -30,14 +30,14 @@ TaskOutputs::Output& TaskOutputs::For(int topic, int32_t partition) {
 }
 
 void TaskOutputs::Add(int topic, int32_t partition, Timestamp ts, std::string_view key,
-                      std::string_view value, const Header* header) {
+                      std::optional<std::string_view> value, const Header* header) {
   Output& o = For(topic, partition);
   if (header != nullptr) {
     o.builder.Add(ts, key, value, std::span<const Header>(header, 1));
   } else {
     o.builder.Add(ts, key, value);
   }
-  if (!o.local) pending_bytes_ += key.size() + value.size() + 16;
+  if (!o.local) pending_bytes_ += key.size() + (value ? value->size() : 0) + 16;
   if (o.builder.size_bytes() >= kOutputBatchBytes) Finish(o);
 }
 

@@ -37,8 +37,9 @@ class TaskOutputs {
   void set_producer_id(int64_t producer_id) { producer_id_ = producer_id; }
 
   // Adds one record for (topic, partition), with `header` if given (a carried watermark).
-  void Add(int topic, int32_t partition, Timestamp ts, std::string_view key, std::string_view value,
-           const Header* header);
+  // A null `value` is a tombstone (a table's delete written to an output topic).
+  void Add(int topic, int32_t partition, Timestamp ts, std::string_view key,
+           std::optional<std::string_view> value, const Header* header);
   // Adds a watermark marker (a record with only `marker` as header) for (topic, partition).
   void AddMarker(int topic, int32_t partition, const Header& marker);
   // Pushes the open batches of local topics to the exchange.

@@ -55,6 +55,7 @@ struct ConsumeArgs {
   bool follow = false;
   std::string format{RecordFormat::kDefault};
   std::string isolation = "read_uncommitted";
+  bool print_null = false;
 };
 
 // Commits `next` (the offset after the last printed record, per partition) for `group`.
@@ -394,6 +395,7 @@ Status RunGroupMember(const CliContext& ctx, const ConsumeArgs& args, const Reco
 
 Status RunConsume(const CliContext& ctx, const ConsumeArgs& args) {
   SLUICE_ASSIGN_OR_RETURN(RecordFormat format, RecordFormat::Parse(args.format));
+  if (args.print_null) format.set_null_text("NULL");
   if (!args.from_time.empty()) SLUICE_RETURN_IF_ERROR(ParseTime(args.from_time).status());
   if (args.has_group) SLUICE_RETURN_IF_ERROR(ValidateGroupId(args.group));
   if (args.has_offset && args.offset < 0) {
@@ -589,6 +591,9 @@ void RegisterConsumeCommand(CLI::App& app, CliContext& ctx) {
                   "read_uncommitted (default): every record; read_committed: skip the records of "
                   "aborted transactions and stop before those of open ones")
       ->check(CLI::IsMember({"read_uncommitted", "read_committed"}));
+  cmd->add_flag("-Z,--print-null", args->print_null,
+                "Print a null key or value as NULL instead of nothing (kcat's -Z), so a tombstone "
+                "(a deleted key) shows as KEY<tab>NULL with --format '%k\\t%s\\n'");
   cmd->add_option("--format", args->format,
                   "Output format with kcat tokens: %t topic, %p partition, %o offset, %k key, "
                   "%s value, %T timestamp ms, %h headers, \\n, \\t (default '%s\\n')")

@@ -109,10 +109,10 @@ void RecordFormat::Append(std::string_view topic, PartitionId partition, const R
         fmt::format_to(std::back_inserter(out), "{}", record.offset.value());
         break;
       case Kind::kKey:
-        if (record.has_key) AppendText(out, record.key);
+        AppendText(out, record.has_key ? record.key : std::string_view(null_text_));
         break;
       case Kind::kValue:
-        if (record.has_value) AppendText(out, record.value);
+        AppendText(out, record.has_value ? record.value : std::string_view(null_text_));
         break;
       case Kind::kTimestamp:
         fmt::format_to(std::back_inserter(out), "{}", record.timestamp.value());
@@ -156,10 +156,11 @@ void RecordFormat::Append(const client::ConsumedRecord& record, fmt::memory_buff
         fmt::format_to(std::back_inserter(out), "{}", record.offset.value());
         break;
       case Kind::kKey:
-        if (record.key) AppendText(out, *record.key);
+        AppendText(out, record.key ? std::string_view(*record.key) : std::string_view(null_text_));
         break;
       case Kind::kValue:
-        if (record.value) AppendText(out, *record.value);
+        AppendText(out,
+                   record.value ? std::string_view(*record.value) : std::string_view(null_text_));
         break;
       case Kind::kTimestamp:
         fmt::format_to(std::back_inserter(out), "{}", record.timestamp.value());

@@ -114,11 +114,16 @@ Result<Topology> BuilderState::Build() const {
   std::function<int(int)> find = [&](int x) {
     return parent[x] == x ? x : parent[x] = find(parent[x]);
   };
+  // A global table's source joins no component: it belongs to the stage of the joins reading it
+  // (one stage, checked below), whose tasks each keep a whole copy of the table.
+  auto is_global = [&](const Topology::Node& n) { return n.kind == "global-table-source"; };
   for (const auto& n : t.nodes_) {
+    if (is_global(n)) continue;
     for (int c : n.children) parent[find(c)] = find(n.id);
   }
   std::map<int, int> root_to_stage;  // ordered by first node id seen
   for (const auto& n : t.nodes_) {
+    if (is_global(n)) continue;
     int r = find(n.id);
     if (!root_to_stage.count(r)) {
       int id = static_cast<int>(t.stages_.size());
@@ -128,6 +133,38 @@ Result<Topology> BuilderState::Build() const {
     int sid = root_to_stage[r];
     t.nodes_[n.id].stage = sid;
     t.stages_[sid].nodes.push_back(n.id);
+  }
+  std::vector<std::string> global_errors;
+  for (const auto& n : t.nodes_) {
+    if (!is_global(n)) continue;
+    const std::string& topic = t.topics_[n.topic].name;
+    if (n.children.empty()) {
+      global_errors.push_back(
+          fmt::format("global table '{}' (topic '{}') is joined with no stream; join it with "
+                      "JoinGlobal(stream, table, ...) or remove it",
+                      n.name, topic));
+      continue;
+    }
+    int stage = t.nodes_[n.children.front()].stage;
+    for (int c : n.children) {
+      if (t.nodes_[c].stage != stage) {
+        global_errors.push_back(fmt::format(
+            "global table '{}' (topic '{}') is joined in two stages ({} and {}); each stage "
+            "would need its own copy of the table; join it in one stage only (all joins before, or "
+            "all after, the repartition that separates them)",
+            n.name, topic, stage, t.nodes_[c].stage));
+        break;
+      }
+    }
+    t.nodes_[n.id].stage = stage;
+    auto& nodes = t.stages_[stage].nodes;
+    nodes.insert(std::lower_bound(nodes.begin(), nodes.end(), n.id), n.id);
+  }
+  if (!global_errors.empty()) {
+    std::string msg = fmt::format("the topology has {} wiring error{}:", global_errors.size(),
+                                  global_errors.size() == 1 ? "" : "s");
+    for (const auto& e : global_errors) msg += "\n  - " + e;
+    return Status(StatusCode::kInvalidArgument, msg);
   }
   for (size_t i = 0; i < t.topics_.size(); ++i) {
     for (int n : t.topics_[i].source_nodes) {

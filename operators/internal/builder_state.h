@@ -43,6 +43,9 @@ class BuilderState {
     topology_.topics_[topic].idle_timeout = idle_timeout;
   }
 
+  // Marks `topic` as a global table's (TopologyBuilder::GlobalTable).
+  void SetGlobal(int topic) { topology_.topics_[topic].global = true; }
+
   bool HasStore(const std::string& name) const { return topology_.FindStore(name) >= 0; }
 
   // Records a wiring error reported by Build().

@@ -46,8 +46,9 @@ class NodeBase {
   }
   // Called when the task's watermark advances to `wm` (windows close, joins expire here).
   virtual Status OnWatermark(Timestamp /*wm*/) { return Status::Ok(); }
-  // Whether this node takes a table's deletes (Receiver::ProcessDelete). Table-table joins do;
-  // every other node sees a table's updates only, so a tombstone reaches none of them.
+  // Whether this node takes a table's deletes (Receiver::ProcessDelete). Table-table joins and
+  // sinks to user topics do, and the key-keeping stateless nodes (ToStream, Merge, MapValues,
+  // Filter, Peek) when a node after them does; every other node sees a table's updates only.
   virtual bool WantsDeletes() const { return false; }
 
  protected:
@@ -81,10 +82,7 @@ class SourceNodeBase : public NodeBase {
 template <typename K, typename V>
 class Outputs {
  public:
-  void Add(NodeBase* child) {
-    children_.push_back(static_cast<Receiver<K, V>*>(child));
-    wants_deletes_ = wants_deletes_ || child->WantsDeletes();
-  }
+  void Add(NodeBase* child) { children_.push_back(static_cast<Receiver<K, V>*>(child)); }
   Status Forward(const K& key, const V& value, Timestamp ts) {
     for (Receiver<K, V>* c : children_) SLUICE_RETURN_IF_ERROR(c->Process(key, value, ts));
     return Status::Ok();
@@ -96,14 +94,20 @@ class Outputs {
     }
     return Status::Ok();
   }
-  // Whether any child takes deletes.
-  bool wants_deletes() const { return wants_deletes_; }
+  // Whether any child takes deletes. Asked at run time, not at Add: a child that passes deletes
+  // on (PassNode, MapValues, Filter, Peek) takes them only once its own children are connected,
+  // which happens after it is connected to its parent.
+  bool wants_deletes() const {
+    for (Receiver<K, V>* c : children_) {
+      if (c->WantsDeletes()) return true;
+    }
+    return false;
+  }
   size_t size() const { return children_.size(); }
   Receiver<K, V>* at(size_t i) const { return children_[i]; }
 
  private:
   std::vector<Receiver<K, V>*> children_;
-  bool wants_deletes_ = false;
 };
 
 // A source's timestamp extractor (SourceOptions::timestamp); empty: none.
@@ -209,34 +213,46 @@ class TableSourceNode final : public SourceNodeBase {
   Outputs<K, V> out_;
 };
 
+// Writes records to a topic. A sink to a user topic (`tombstones`) also takes a table's deletes
+// and writes each as a tombstone (the key with a null value), so a compacted output topic drops
+// the key as Kafka Streams' KTable#toStream().to() does; a repartition sink never gets one.
 template <typename K, typename V>
 class SinkNode final : public Receiver<K, V> {
  public:
-  SinkNode(std::string name, int topic, SerdePtr<K> ks, SerdePtr<V> vs)
-      : Receiver<K, V>(std::move(name)), topic_(topic), ks_(ks), vs_(vs) {}
+  SinkNode(std::string name, int topic, SerdePtr<K> ks, SerdePtr<V> vs, bool tombstones = false)
+      : Receiver<K, V>(std::move(name)), topic_(topic), tombstones_(tombstones), ks_(ks), vs_(vs) {}
   void Connect(NodeBase*) override {}
+  bool WantsDeletes() const override { return tombstones_; }
   Status Process(const K& key, const V& value, Timestamp ts) override {
     ks_->Serialize(key, &kbuf_);
     vs_->Serialize(value, &vbuf_);
     return this->ctx_->Send(topic_, kbuf_, vbuf_, ts);
   }
+  Status ProcessDelete(const K& key, Timestamp ts) override {
+    ks_->Serialize(key, &kbuf_);
+    return this->ctx_->SendTombstone(topic_, kbuf_, ts);
+  }
 
  private:
   int topic_;
+  bool tombstones_;
   SerdePtr<K> ks_;
   SerdePtr<V> vs_;
   std::string kbuf_, vbuf_;
 };
 
-// Forwards unchanged (Merge, ToStream, branch outputs).
+// Forwards unchanged (Merge, ToStream, branch outputs), a table's deletes included when a
+// node downstream takes them.
 template <typename K, typename V>
 class PassNode final : public Receiver<K, V> {
  public:
   using Receiver<K, V>::Receiver;
   void Connect(NodeBase* child) override { out_.Add(child); }
+  bool WantsDeletes() const override { return out_.wants_deletes(); }
   Status Process(const K& key, const V& value, Timestamp ts) override {
     return out_.Forward(key, value, ts);
   }
+  Status ProcessDelete(const K& key, Timestamp ts) override { return out_.ForwardDelete(key, ts); }
 
  private:
   Outputs<K, V> out_;
@@ -263,6 +279,9 @@ class MapValuesNode final : public Receiver<K, V> {
  public:
   MapValuesNode(std::string name, F fn) : Receiver<K, V>(std::move(name)), fn_(std::move(fn)) {}
   void Connect(NodeBase* child) override { out_.Add(child); }
+  // A delete has no value to map, judge or show: it passes unchanged (the key is kept).
+  bool WantsDeletes() const override { return out_.wants_deletes(); }
+  Status ProcessDelete(const K& key, Timestamp ts) override { return out_.ForwardDelete(key, ts); }
   Status Process(const K& key, const V& value, Timestamp ts) override {
     this->Enter();
     V2 v2 = fn_(value);
@@ -295,6 +314,9 @@ class FilterNode final : public Receiver<K, V> {
  public:
   FilterNode(std::string name, F fn) : Receiver<K, V>(std::move(name)), fn_(std::move(fn)) {}
   void Connect(NodeBase* child) override { out_.Add(child); }
+  // A delete has no value to map, judge or show: it passes unchanged (the key is kept).
+  bool WantsDeletes() const override { return out_.wants_deletes(); }
+  Status ProcessDelete(const K& key, Timestamp ts) override { return out_.ForwardDelete(key, ts); }
   Status Process(const K& key, const V& value, Timestamp ts) override {
     this->Enter();
     if (!fn_(key, value)) return Status::Ok();
@@ -311,6 +333,9 @@ class PeekNode final : public Receiver<K, V> {
  public:
   PeekNode(std::string name, F fn) : Receiver<K, V>(std::move(name)), fn_(std::move(fn)) {}
   void Connect(NodeBase* child) override { out_.Add(child); }
+  // A delete has no value to map, judge or show: it passes unchanged (the key is kept).
+  bool WantsDeletes() const override { return out_.wants_deletes(); }
+  Status ProcessDelete(const K& key, Timestamp ts) override { return out_.ForwardDelete(key, ts); }
   Status Process(const K& key, const V& value, Timestamp ts) override {
     this->Enter();
     fn_(key, value);

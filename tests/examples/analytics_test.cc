@@ -328,6 +328,29 @@ TEST(EnrichTest, JoinsViewsWithUsersAndCountsPerCountry) {
   EXPECT_NE(s.find(fmt::format("enriched views          {}", recs.size())), std::string::npos) << s;
 }
 
+// With the users read as a GlobalTable (looked up by the view's user field), the outputs are
+// those of the co-partitioned table.
+TEST(EnrichTest, GlobalUsersGiveTheSameOutputsAsTheUsersTable) {
+  auto run = [](bool global) {
+    TestDriver d = global
+                       ? DriverFor([](TopologyBuilder& b) { AddEnrich(b, {.global_users = true}); })
+                       : DriverFor([](TopologyBuilder& b) { AddEnrich(b); });
+    GenerateUsers(15, 3, [&](const GeneratedRecord& r) {
+      ASSERT_TRUE(d.PipeBytes("users", r.key, r.value, r.timestamp).ok());
+    });
+    PipeAll(d, Clicks(2000, 0.0));
+    EnrichOptions o;
+    std::vector<std::string> out;
+    for (const auto& topic : {o.enriched_output, o.counts_output}) {
+      for (const auto& r : d.ReadOutput(topic)) out.push_back(topic + " " + r.key + " " + r.value);
+    }
+    return out;
+  };
+  std::vector<std::string> table = run(false);
+  EXPECT_GT(table.size(), 2000u);
+  EXPECT_EQ(run(true), table);
+}
+
 }  // namespace
 }  // namespace sluice::examples
 

@@ -19,7 +19,9 @@ using testing::TestDriver;
 
 std::vector<std::string> Values(TestDriver& d, const std::string& topic) {
   std::vector<std::string> out;
-  for (const auto& r : d.ReadOutput(topic)) out.push_back(r.key + ":" + r.value);
+  for (const auto& r : d.ReadOutput(topic)) {
+    out.push_back(r.key + ":" + (r.tombstone ? std::string("(null)") : r.value));
+  }
   return out;
 }
 
@@ -32,6 +34,115 @@ Topology TableJoin(JoinKind kind) {
             })
       .To("out");
   return BuildOrDie(b);
+}
+
+void Tombstone(TestDriver& d, const std::string& topic, const std::string& key, int64_t ts) {
+  Status s = d.PipeBytes(topic, key, std::nullopt, Timestamp(ts));
+  ASSERT_TRUE(s.ok()) << s;
+}
+
+// Orders (key: order id, value: customer id) joined with the global table "customers" by the
+// customer id taken from the value.
+Topology GlobalJoin(JoinKind kind) {
+  TopologyBuilder b;
+  auto orders = b.Stream<std::string, std::string>("orders");
+  auto customers = b.GlobalTable<std::string, std::string>("customers", "customers-global");
+  JoinGlobal(
+      orders, customers, "orders-with-customers", kind,
+      [](const std::string&, const std::string& customer) { return customer; },
+      [](const std::string&, const std::string& customer, const std::optional<std::string>& c) {
+        return customer + "@" + (c ? *c : std::string("?"));
+      })
+      .To("out");
+  return BuildOrDie(b);
+}
+
+TEST(JoinTest, GlobalTableJoinsByAKeyFromTheValueAndFollowsUpdatesAndDeletes) {
+  TestDriver d(GlobalJoin(JoinKind::kInner));
+  Pipe(d, "customers", "c1", "DE", 1);
+  Pipe(d, "customers", "c2", "FR", 2);
+  Pipe(d, "orders", "o1", "c1", 3);
+  Pipe(d, "orders", "o2", "c3", 4);  // no such customer: inner drops it
+  Pipe(d, "customers", "c1", "JP", 5);
+  Pipe(d, "orders", "o3", "c1", 6);  // the row as it is now
+  Tombstone(d, "customers", "c2", 7);
+  Pipe(d, "orders", "o4", "c2", 8);  // deleted: dropped
+  Pipe(d, "orders", "o5", "c2", 9);
+  EXPECT_EQ(Values(d, "out"), (std::vector<std::string>{"o1:c1@DE", "o3:c1@JP"}));
+  auto store = d.StoreContents<std::string, std::string>("customers-global");
+  ASSERT_TRUE(store.ok());
+  EXPECT_EQ(*store, (std::map<std::string, std::string>{{"c1", "JP"}}));
+}
+
+TEST(JoinTest, GlobalTableLeftJoinPassesMissingRowsAsNullopt) {
+  TestDriver d(GlobalJoin(JoinKind::kLeft));
+  Pipe(d, "orders", "o1", "c1", 1);
+  Pipe(d, "customers", "c1", "DE", 2);
+  Pipe(d, "orders", "o2", "c1", 3);
+  EXPECT_EQ(Values(d, "out"), (std::vector<std::string>{"o1:c1@?", "o2:c1@DE"}));
+}
+
+TEST(JoinTest, GlobalTableByTheStreamKeyAfterAKeyChangeNeedsNoRepartition) {
+  TopologyBuilder b;
+  auto customers = b.GlobalTable<std::string, std::string>("customers", "customers-global");
+  auto by_customer = b.Stream<std::string, std::string>("orders").KeyBy(
+      [](const std::string&, const std::string& customer) { return customer; });
+  JoinGlobal(by_customer, customers, "enrich", JoinKind::kInner,
+             [](const std::string& c, const std::string&, const std::optional<std::string>& row) {
+               return c + "@" + *row;
+             })
+      .To("out");
+  Topology t = BuildOrDie(b);
+  EXPECT_EQ(t.stages().size(), 1u) << t.Describe();
+  EXPECT_NE(t.Describe().find("global: every task reads all its partitions"), std::string::npos)
+      << t.Describe();
+  TestDriver d(std::move(t));
+  Pipe(d, "customers", "c1", "DE", 1);
+  Pipe(d, "orders", "o1", "c1", 2);
+  EXPECT_EQ(Values(d, "out"), (std::vector<std::string>{"c1:c1@DE"}));
+}
+
+TEST(JoinTest, GlobalTableRecordsDoNotMoveTheStreamsWatermark) {
+  TestDriver d(GlobalJoin(JoinKind::kInner));
+  Pipe(d, "orders", "o1", "c1", 1000);
+  Timestamp before = d.WatermarkOf("orders");
+  Pipe(d, "customers", "c1", "DE", 1'700'000'000'000);  // stamped with the wall clock
+  EXPECT_EQ(d.WatermarkOf("orders"), before);
+  Pipe(d, "orders", "o2", "c1", 2000);
+  EXPECT_GT(d.WatermarkOf("orders"), before);
+  EXPECT_LT(d.WatermarkOf("orders").value(), 1'700'000'000'000);
+}
+
+TEST(JoinTest, GlobalTableWiringErrorsAreReportedByBuild) {
+  {
+    TopologyBuilder b;
+    b.GlobalTable<std::string, std::string>("customers", "customers-global");
+    b.Stream<std::string, std::string>("orders").To("out");
+    auto t = b.Build();
+    ASSERT_FALSE(t.ok());
+    EXPECT_NE(t.status().message().find("is joined with no stream"), std::string::npos)
+        << t.status();
+  }
+  {
+    // Joined before and after a repartition: two stages would need the table.
+    TopologyBuilder b;
+    auto customers = b.GlobalTable<std::string, std::string>("customers", "customers-global");
+    auto fn = [](const std::string&, const std::string& v, const std::optional<std::string>&) {
+      return v;
+    };
+    auto first = JoinGlobal(b.Stream<std::string, std::string>("orders"), customers, "j1",
+                            JoinKind::kLeft, fn);
+    auto counted = first.KeyBy([](const std::string&, const std::string& v) { return v; })
+                       .GroupByKey()
+                       .Count("per-customer")
+                       .ToStream()
+                       .MapValues([](const int64_t& n) { return std::to_string(n); });
+    JoinGlobal(counted, customers, "j2", JoinKind::kLeft, fn).To("out");
+    auto t = b.Build();
+    ASSERT_FALSE(t.ok());
+    EXPECT_NE(t.status().message().find("is joined in two stages"), std::string::npos)
+        << t.status();
+  }
 }
 
 TEST(JoinTest, StreamTableInnerUsesTheLatestRowAndDropsMisses) {
@@ -111,11 +222,6 @@ std::map<std::string, std::string> Joined(TestDriver& d) {
   return m.ok() ? *m : std::map<std::string, std::string>{};
 }
 
-void Tombstone(TestDriver& d, const std::string& topic, const std::string& key, int64_t ts) {
-  Status s = d.PipeBytes(topic, key, std::nullopt, Timestamp(ts));
-  ASSERT_TRUE(s.ok()) << s;
-}
-
 TEST(JoinTest, TableTableInnerUpdatesWhenEitherSideChangesAndTombstonesDeleteTheResult) {
   TestDriver d(TableTableJoin(JoinKind::kInner));
   Pipe(d, "users", "u1", "ann", 1);         // no address yet: no result
@@ -136,12 +242,14 @@ TEST(JoinTest, TableTableInnerUpdatesWhenEitherSideChangesAndTombstonesDeleteThe
   std::vector<std::string> out;
   std::vector<int64_t> times;
   for (const auto& r : d.ReadOutput("out")) {
-    out.push_back(r.key + ":" + r.value);
+    out.push_back(r.key + ":" + (r.tombstone ? std::string("(null)") : r.value));
     times.push_back(r.timestamp.value());  // the timestamp of the update that caused it
   }
-  EXPECT_EQ(out, (std::vector<std::string>{"u1:ann@Berlin", "u2:bob@Paris", "u1:anna@Berlin",
-                                           "u1:anna@Rome", "u1:anna@Oslo"}));
-  EXPECT_EQ(times, (std::vector<int64_t>{3, 4, 5, 6, 11}));
+  // The two deleted results reach "out" as tombstones (key, null value).
+  EXPECT_EQ(out,
+            (std::vector<std::string>{"u1:ann@Berlin", "u2:bob@Paris", "u1:anna@Berlin",
+                                      "u1:anna@Rome", "u1:(null)", "u2:(null)", "u1:anna@Oslo"}));
+  EXPECT_EQ(times, (std::vector<int64_t>{3, 4, 5, 6, 7, 8, 11}));
   EXPECT_EQ(Values(d, "orders-out"), (std::vector<std::string>{"u1:o1/none", "u1:o2/anna@Oslo"}));
 }
 
@@ -154,8 +262,8 @@ TEST(JoinTest, TableTableLeftKeepsLeftRowsAndReemitsThemWhenTheRightIsDeleted) {
   Tombstone(d, "addresses", "u1", 5);       // right delete: -> u1: ann@?
   Tombstone(d, "addresses", "u3", 6);       // no user u3: nothing
   Tombstone(d, "users", "u2", 7);           // left delete: result deleted
-  EXPECT_EQ(Values(d, "out"),
-            (std::vector<std::string>{"u1:ann@?", "u1:ann@Berlin", "u2:bob@Paris", "u1:ann@?"}));
+  EXPECT_EQ(Values(d, "out"), (std::vector<std::string>{"u1:ann@?", "u1:ann@Berlin", "u2:bob@Paris",
+                                                        "u1:ann@?", "u2:(null)"}));
   EXPECT_EQ(Joined(d), (std::map<std::string, std::string>{{"u1", "ann@?"}}));
   Pipe(d, "orders", "u2", "o1", 8);
   EXPECT_EQ(Values(d, "orders-out"), (std::vector<std::string>{"u2:o1/none"}));

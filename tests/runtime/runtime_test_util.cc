@@ -136,7 +136,7 @@ std::vector<std::vector<KeyValue>> ReadTopic(Log* log, const std::string& topic)
         SLUICE_CHECK_OK(view.status());
         SLUICE_CHECK_OK(view->ForEachRecord([&](const RecordView& rec) {
           if (rec.offset.value() < pos) return;
-          out[p].push_back({std::string(rec.key), std::string(rec.value)});
+          out[p].push_back({std::string(rec.key), std::string(rec.value), !rec.has_value});
           pos = rec.offset.value() + 1;
         }));
         data.remove_prefix(size);

@@ -41,6 +41,7 @@ std::map<std::string, int64_t> ProduceLines(Log* log, const std::string& topic, 
 struct KeyValue {
   std::string key;
   std::string value;
+  bool tombstone = false;  // a null value (value is then empty)
 };
 // Every record of every partition of `topic`, partition by partition, in offset order.
 std::vector<std::vector<KeyValue>> ReadTopic(Log* log, const std::string& topic);

@@ -46,17 +46,18 @@ class TableJoinTest : public ::testing::Test {
     }
   }
 
-  // Runs the left join of users with addresses to the end of its inputs.
-  Status Run() {
+  // Runs the join (left by default) of users with addresses to the end of its inputs, writing
+  // the result's changes to `out`.
+  Status Run(JoinKind kind = JoinKind::kLeft, const std::string& out = "out") {
     TopologyBuilder b;
     auto users = b.Table<std::string, std::string>("users", "users-table");
     auto addresses = b.Table<std::string, std::string>("addresses", "addresses-table");
-    JoinTables(users, addresses, "users-with-addresses", JoinKind::kLeft,
+    JoinTables(users, addresses, "users-with-addresses", kind,
                [](const std::string&, const std::string& u, const std::optional<std::string>& a) {
                  return u + "@" + a.value_or("?");
                })
         .ToStream()
-        .To("out");
+        .To(out);
     auto t = b.Build();
     if (!t.ok()) return t.status();
     JobOptions o;
@@ -115,6 +116,59 @@ TEST_F(TableJoinTest, LeftJoinOfTablesJoinsTheFirstRunsRowsAfterARestart) {
   Produce("addresses", changes);
   ASSERT_TRUE(Run().ok());
   EXPECT_EQ(LastOut(), expect);
+}
+
+// A deleted join result reaches the output topic as a tombstone (key, null value), and a
+// compacted output topic then forgets the key once the cleaner has run.
+TEST_F(TableJoinTest, DeletedResultsReachACompactedOutputAsTombstonesAndTheCleanerDropsTheKey) {
+  TopicConfig c;
+  c.partitions = 2;
+  c.cleanup_policy = CleanupPolicy::kCompact;
+  c.delete_retention_ms = 0;
+  c.segment_bytes = 1024;  // small segments, so the cleaner has sealed ones to clean
+  ASSERT_TRUE(log_->CreateTopic("joined", c).ok());
+  std::vector<std::pair<std::string, std::optional<std::string>>> users, addresses;
+  for (int i = 0; i < 20; ++i) {
+    users.emplace_back(fmt::format("u{}", i), fmt::format("n{}", i));
+    addresses.emplace_back(fmt::format("u{}", i), "A");
+  }
+  Produce("users", users);
+  Produce("addresses", addresses);
+  ASSERT_TRUE(Run(JoinKind::kInner, "joined").ok());
+  // u3 loses its address (inner: no result any more), u4 its user row.
+  Produce("addresses", {{"u3", std::nullopt}});
+  Produce("users", {{"u4", std::nullopt}});
+  ASSERT_TRUE(Run(JoinKind::kInner, "joined").ok());
+
+  std::map<std::string, std::vector<std::string>> seen;  // per key, in order; "(null)" = tombstone
+  for (const auto& part : testing::ReadTopic(log_.get(), "joined")) {
+    for (const auto& kv : part) seen[kv.key].push_back(kv.tombstone ? "(null)" : kv.value);
+  }
+  EXPECT_EQ(seen["u3"], (std::vector<std::string>{"n3@A", "(null)"}));
+  EXPECT_EQ(seen["u4"], (std::vector<std::string>{"n4@A", "(null)"}));
+  EXPECT_EQ(seen["u5"], (std::vector<std::string>{"n5@A"}));
+
+  // Seal the segments holding the tombstones: fill each partition past a segment with another
+  // key, then clean with a clock past delete.retention.ms (0).
+  for (int32_t p = 0; p < 2; ++p) {
+    auto part = log_->GetPartition("joined", PartitionId(p));
+    ASSERT_TRUE(part.ok());
+    for (int i = 0; i < 3; ++i) {
+      RecordBatchBuilder filler;
+      filler.Add(Timestamp(1), std::string_view("filler"), std::string(1100, 'x'));
+      ASSERT_TRUE((*part)->Append(filler.Finish(), Acks::kAll).ok());
+    }
+  }
+  auto cleaned = log_->CompactTopic("joined", /*force=*/true, Timestamp(Now().value() + 60000));
+  ASSERT_TRUE(cleaned.ok()) << cleaned.status();
+  seen.clear();
+  for (const auto& part : testing::ReadTopic(log_.get(), "joined")) {
+    for (const auto& kv : part) seen[kv.key].push_back(kv.tombstone ? "(null)" : kv.value);
+  }
+  EXPECT_EQ(seen.count("u3"), 0u) << "the compacted topic still holds the deleted key u3";
+  EXPECT_EQ(seen.count("u4"), 0u) << "the compacted topic still holds the deleted key u4";
+  EXPECT_EQ(seen["u5"], (std::vector<std::string>{"n5@A"}));
+  EXPECT_EQ(seen.size(), 19u);  // 18 live results and the filler
 }
 
 }  // namespace

@@ -39,6 +39,18 @@ TEST(RecordFormatTest, NullKeyPrintsNothing) {
   EXPECT_EQ(Render("[%k]=[%s]", MakeView("", "v", /*has_key=*/false)), "[]=[v]");
 }
 
+TEST(RecordFormatTest, WithANullTextATombstoneDiffersFromAnEmptyValue) {
+  auto f = RecordFormat::Parse("%k\\t%s\\n");
+  ASSERT_TRUE(f.ok()) << f.status();
+  f->set_null_text("NULL");  // consume -Z
+  RecordView tombstone = MakeView("u1", "");
+  tombstone.has_value = false;
+  fmt::memory_buffer out;
+  f->Append("t", PartitionId(0), tombstone, out);
+  f->Append("t", PartitionId(0), MakeView("u2", ""), out);
+  EXPECT_EQ(fmt::to_string(out), "u1\tNULL\nu2\t\n");
+}
+
 TEST(RecordFormatTest, NoHeadersPrintsNothing) {
   EXPECT_EQ(Render("<%h>", MakeView("k", "v")), "<>");
 }
