@@ -9,6 +9,7 @@
 #include <future>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -35,11 +36,12 @@ using Offsets = std::map<TopicPartition, Offset>;
 
 // State keys of a job run over a broker (column family __sluice_meta), per task (s, p). Values
 // start with a format byte; integers are zig-zag varlongs, strings a varlong length then bytes.
-//   broker/task/<s>_<p>/commit                'T', n, offsets of commit n, offsets of commit n-1,
-//                                             offsets = count, count x (topic, partition, next)
-//   broker/task/<s>_<p>/outbox/<16-digit chunk>  'B', count, count x (topic, partition, key,
-//                                             value, timestamp): the records the task sent in
-//                                             commit n, in publish order
+//   broker/task/<s>_<p>/commit   'T', n, offsets of commit n, offsets of commit n-1, where
+//                                offsets = count, count x (topic, partition, next offset)
+//   broker/task/<s>_<p>/outbox/<16-digit chunk>
+//                                'B', count, count x (topic, partition, key, value (length -1:
+//                                a tombstone), timestamp): the records the task sent in commit n,
+//                                in publish order
 constexpr std::string_view kTaskPrefix = "broker/task/";
 // The one commit record of state written before tasks committed on their own (refused).
 constexpr std::string_view kOldCommitKey = "broker/commit";
@@ -64,6 +66,18 @@ class Reader {
     int64_t n;
     if (!Long(&n) || n < 0 || n > end_ - p_) return false;
     s->assign(p_, static_cast<size_t>(n));
+    p_ += n;
+    return true;
+  }
+  // A string, or nullopt for the length -1.
+  bool OptString(std::optional<std::string>* s) {
+    int64_t n;
+    if (!Long(&n) || n < -1 || n > end_ - p_) return false;
+    if (n == -1) {
+      s->reset();
+      return true;
+    }
+    s->emplace(p_, static_cast<size_t>(n));
     p_ += n;
     return true;
   }
@@ -115,7 +129,7 @@ struct OutRecord {
   std::string topic;
   int32_t partition = 0;
   std::string key;
-  std::string value;
+  std::optional<std::string> value;  // nullopt: a tombstone (a changelog's deletion)
   Timestamp ts{0};
 };
 
@@ -503,7 +517,7 @@ Status BrokerJob::Impl::LoadTask(Task* t) {
         for (int64_t i = 0; i < n; ++i) {
           OutRecord o;
           int64_t p = 0, ts = 0;
-          if (!r.String(&o.topic) || !r.Long(&p) || !r.String(&o.key) || !r.String(&o.value) ||
+          if (!r.String(&o.topic) || !r.Long(&p) || !r.String(&o.key) || !r.OptString(&o.value) ||
               !r.Long(&ts)) {
             damaged = true;
             return;
@@ -777,7 +791,11 @@ Status BrokerJob::Impl::Commit(const std::vector<Task*>& tasks, bool drop_fenced
       PutString(&chunk, o.topic);
       varint::PutVarlong(&chunk, o.partition);
       PutString(&chunk, o.key);
-      PutString(&chunk, o.value);
+      if (o.value) {
+        PutString(&chunk, *o.value);
+      } else {
+        varint::PutVarlong(&chunk, -1);
+      }
       varint::PutVarlong(&chunk, o.ts.value());
       ++in_chunk;
       if (chunk.size() >= kChunkBytes) cut();

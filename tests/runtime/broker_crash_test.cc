@@ -128,12 +128,13 @@ class BrokerCrashTest : public ::testing::Test {
 
   // Runs the job to the end of its input (--until-end), killing it after `kill_after` if it still
   // runs, or as soon as `kill_when` says so (asked every few milliseconds). Commits after every
-  // poll of 40 records, so a run makes many transactions.
+  // poll of up to 100 records, so a run makes many transactions (each task its own: a poll of
+  // lines commits stage 0's tasks, one of the repartition topic stage 1's).
   ChildResult RunJob(std::optional<milliseconds> kill_after, const std::string& failpoint = "",
                      const std::function<bool()>& kill_when = {}) {
     pid_t pid = SpawnSluice({"-b", address_, "run", "wordcount", "--input", input_, "--output",
                              output_, "--state", state_, "--app", app_, "--commit-interval-ms", "1",
-                             "--batch-records", "40", "--until-end"},
+                             "--batch-records", "100", "--until-end"},
                             job_log_, failpoint);
     ChildResult r;
     const auto spawned = std::chrono::steady_clock::now();
@@ -318,7 +319,7 @@ void BrokerCrashTest::RandomKills() {
                                                             1, (kLines - committed) / 2)));
     std::optional<milliseconds> delay;
     if (!by_progress) delay = milliseconds(cluster_ ? 1500 + rng() % 2500 : 100 + rng() % 600);
-    // Each poll of 40 records sleeps 10 ms, so the input takes a while to go through and a
+    // Each poll of up to 100 records sleeps 10 ms, so the input takes a while to go through and a
     // progress check (a Describe of the group) overshoots its target by little.
     const std::string slow = "after_process:delay=10";
     ChildResult r = by_progress
