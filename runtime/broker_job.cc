@@ -19,6 +19,7 @@
 #include "core/varint.h"
 #include "operators/processor_context.h"
 #include "operators/task_graph.h"
+#include "runtime/changelog.h"
 #include "runtime/commit_format.h"
 #include "runtime/failpoint.h"
 #include "runtime/planner.h"
@@ -163,6 +164,9 @@ class BrokerJob::Impl {
     m.tasks = owned_tasks_.load(std::memory_order_relaxed);
     m.running = running_.load();
     m.idle_waits = idle_waits_.load(std::memory_order_relaxed);
+    m.changelogs = true;
+    m.restored_records = restored_records_.load(std::memory_order_relaxed);
+    m.restore_ms = restore_ms_.load(std::memory_order_relaxed);
     return m;
   }
   const std::string& plan_description() const { return plan_text_; }
@@ -220,6 +224,9 @@ class BrokerJob::Impl {
   Status LoadTask(Task* t);
   Status RecoverTasks(std::vector<std::unique_ptr<Task>> tasks);
   Status RefuseBehind(const Task& t, const Offsets& group) const;
+  // Replaces task t's state with its changelogs' and makes `group` its commit.
+  Status RestoreFromChangelog(Task& t, const Offsets& group);
+  std::vector<StoreChangelog> StageChangelogs(int stage) const;
   Status StartPositions(const std::vector<TopicPartition>& tps, bool internal, Offsets* out);
   Status Reassign();
   void OnAssigned(const std::vector<TopicPartition>& tps);
@@ -252,6 +259,8 @@ class BrokerJob::Impl {
   std::unique_ptr<LogConsumer> membership_;
   std::unique_ptr<LogConsumer> reader_;
   std::unique_ptr<StateDb> db_;
+  std::vector<StoreChangelog> changelogs_;         // by topology store index
+  std::vector<int> store_stage_;                   // by topology store index
   std::map<TaskId, std::unique_ptr<Task>> tasks_;  // owned
   std::map<TopicPartition, InputRoute> routes_;    // input partition of an owned task
   std::map<std::string, int> topic_index_;         // source topic (log name) -> topology index
@@ -266,6 +275,8 @@ class BrokerJob::Impl {
   std::atomic<int64_t> lag_{0};
   std::atomic<int64_t> idle_waits_{0};
   std::atomic<int> owned_tasks_{0};
+  std::atomic<int64_t> restored_records_{0};
+  std::atomic<int64_t> restore_ms_{0};
   std::thread thread_;
   std::atomic<bool> stop_{false};
   std::atomic<bool> running_{false};
@@ -366,6 +377,17 @@ Status BrokerJob::Impl::Init() {
   std::string dir = (std::filesystem::path(options_.state_dir) / options_.application_id).string();
   SLUICE_ASSIGN_OR_RETURN(db_, StateDb::Open(dir, stores, options_.state_env));
   SLUICE_RETURN_IF_ERROR(CheckState());
+  changelogs_.resize(topology_.stores().size());
+  store_stage_.assign(topology_.stores().size(), -1);
+  for (size_t st = 0; st < topology_.stages().size(); ++st) {
+    for (int s : topology_.stages()[st].stores) {
+      changelogs_[s] = {db_->store(s),
+                        ChangelogTopic(options_.application_id, topology_.stores()[s].name),
+                        plan_.stage_partitions[st]};
+      store_stage_[s] = static_cast<int>(st);
+    }
+  }
+  SLUICE_RETURN_IF_ERROR(EnsureChangelogTopics(*client_, changelogs_));
 
   if (options_.until_end) {
     std::vector<TopicPartition> user;
@@ -551,27 +573,64 @@ Result<Offsets> BrokerJob::Impl::GroupOffsets() {
   return d.status().WithContext(fmt::format("reading the offsets of group '{}'", app));
 }
 
+// The group is behind the task's state or has other partitions: its offsets were moved outside
+// the job, and neither the state nor the changelogs match them.
 Status BrokerJob::Impl::RefuseBehind(const Task& t, const Offsets& group) const {
   const std::string& app = options_.application_id;
-  const std::string hint = fmt::format(
-      "if the state directory is the wrong one, use the right one; to start over, delete it and "
-      "the group's offsets (sluice group reset / kafka-consumer-groups --delete --group {})",
-      app);
-  if (!t.found_) {
-    return Corruption(
-        "application '{}' {}: group '{}' has committed offsets ({}) but state directory '{}' has "
-        "none for the task: the state was wiped, is not this job's, or the task ran on another "
-        "instance, and resuming would lose the counts (restoring a task's state from elsewhere "
-        "needs changelogs, which this version does not have); {}",
-        app, t.Name(), app, Describe(group), db_->dir(), hint);
-  }
   return Corruption(
       "application '{}' {}: group '{}' has offsets {} but the state's last commit {} has {} (and "
-      "the one before {}): the state directory is older or newer than the group, or the task ran "
-      "on another instance since (restoring a task's state from elsewhere needs changelogs, which "
-      "this version does not have); {}",
+      "the one before {}): the group is behind the state, so its offsets were moved outside the "
+      "job (a reset or deletion) and neither the state nor the changelogs match them; if the "
+      "state directory is the wrong one, use the right one; to start over, delete it, the group's "
+      "offsets (sluice group reset / kafka-consumer-groups --delete --group {}) and the changelog "
+      "topics {}-*-changelog",
       app, t.Name(), app, Describe(group), t.commit_, Describe(t.committed_offsets_),
-      Describe(t.before_), hint);
+      Describe(t.before_), app, app);
+}
+
+std::vector<StoreChangelog> BrokerJob::Impl::StageChangelogs(int stage) const {
+  std::vector<StoreChangelog> out;
+  for (int s : topology_.stages()[stage].stores) out.push_back(changelogs_[s]);
+  return out;
+}
+
+// See runtime/README.md "Changelogs and restore".
+Status BrokerJob::Impl::RestoreFromChangelog(Task& t, const Offsets& group) {
+  const auto t0 = std::chrono::steady_clock::now();
+  {
+    // First, durably: no commit, no outbox (they are not the group's). A crash from here on
+    // finds no commit of the task and restores it again.
+    rocksdb::WriteBatch wb;
+    wb.Delete(db_->meta(), t.Key() + "commit").PermitUncheckedError();
+    for (const auto& k : t.outbox_keys_) wb.Delete(db_->meta(), k).PermitUncheckedError();
+    SLUICE_RETURN_IF_ERROR(db_->Write(&wb, /*sync=*/true).WithContext("restore"));
+    t.outbox_keys_.clear();
+    t.recovered_outbox_.clear();
+  }
+  std::vector<StoreChangelog> stores = StageChangelogs(t.id_.stage);
+  if (!stores.empty()) {
+    RestoreOptions ro;
+    ro.stop = &stop_;
+    SLUICE_ASSIGN_OR_RETURN(RestoreStats st,
+                            RestoreTask(*committed_, *db_, stores, t.id_.partition, ro));
+    restored_records_.fetch_add(st.records, std::memory_order_relaxed);
+  }
+  // The task's state is now the group's: commit (n, G, G), so it resumes from G.
+  std::string commit(1, kCommitFormat);
+  varint::PutVarlong(&commit, t.commit_);
+  PutOffsets(&commit, group);
+  PutOffsets(&commit, group);
+  rocksdb::WriteBatch wb;
+  wb.Put(db_->meta(), t.Key() + "commit", commit).PermitUncheckedError();
+  SLUICE_RETURN_IF_ERROR(db_->Write(&wb, /*sync=*/true).WithContext("restore"));
+  t.committed_offsets_ = group;
+  t.before_ = group;
+  t.found_ = true;
+  restore_ms_.fetch_add(
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
+          .count(),
+      std::memory_order_relaxed);
+  return Status::Ok();
 }
 
 // See runtime/README.md "The exactly-once protocol over a broker", recovery.
@@ -596,8 +655,28 @@ Status BrokerJob::Impl::RecoverTasks(std::vector<std::unique_ptr<Task>> tasks) {
     for (const auto& tp : t->inputs_) {
       if (auto it = all.find(tp); it != all.end()) group[tp] = it->second;
     }
+    // The state of the task is older than the group's: every input the state has an offset for,
+    // the group has at least as far (and the two differ).
+    auto state_behind = [&] {
+      for (const auto& [tp, off] : t->committed_offsets_) {
+        auto it = group.find(tp);
+        if (it == group.end() || it->second < off) return false;
+      }
+      return true;
+    };
     if (group == t->committed_offsets_) {
       // Commit n's transaction committed (or there was none yet): its outbox is published.
+      if (!t->found_ && !StageChangelogs(t->id_.stage).empty()) {
+        SLUICE_ASSIGN_OR_RETURN(bool stale,
+                                AnyChangelogRecord(*committed_, StageChangelogs(t->id_.stage)));
+        if (stale) {
+          return InvalidArgument(
+              "application '{}' {}: neither state directory '{}' nor group '{}' has offsets for "
+              "the task, but the changelog topics {}-*-changelog hold records of an earlier run; "
+              "delete those topics to start over, or give the job another --app",
+              app, t->Name(), db_->dir(), app, app);
+        }
+      }
     } else if (t->found_ && group == t->before_) {
       // Commit n's transaction never committed; InitTransactions aborted whatever of it reached
       // the broker. Publish the outbox and the offsets again, in a new transaction.
@@ -606,6 +685,10 @@ Status BrokerJob::Impl::RecoverTasks(std::vector<std::unique_ptr<Task>> tasks) {
                                  .WithContext(fmt::format(
                                      "application '{}' {}: re-publishing the outputs of commit {}",
                                      app, t->Name(), t->commit_)));
+    } else if (!t->found_ || state_behind()) {
+      // The task's state is missing here, or older than what the group committed (it ran on
+      // another instance since): its changelogs hold the state of the group's last transaction.
+      SLUICE_RETURN_IF_ERROR(RestoreFromChangelog(*t, group));
     } else {
       return RefuseBehind(*t, group);
     }
@@ -765,12 +848,25 @@ Status BrokerJob::Impl::Commit(const std::vector<Task*>& tasks, bool drop_fenced
   if (due.empty()) return Status::Ok();
   FailPoint("before_commit_write");
   rocksdb::WriteBatch wb;
+  for (Task* t : due) {
+    for (auto& s : t->stores_) {
+      if (s) s->MoveChangesTo(&wb);
+    }
+  }
+  // The store changes are exactly the changelog records of this commit; each goes into the
+  // outbox of the task that owns its key (its stage's, its partition's), so it is published in
+  // that task's transaction and published again with it.
+  SLUICE_ASSIGN_OR_RETURN(std::vector<ChangelogRecord> changes,
+                          ChangelogRecordsOf(wb, changelogs_));
+  for (ChangelogRecord& c : changes) {
+    auto it = tasks_.find(TaskId{store_stage_[c.store], c.partition});
+    SLUICE_CHECK(it != tasks_.end());
+    it->second->outbox_.push_back({changelogs_[c.store].topic, c.partition, std::move(c.key),
+                                   std::move(c.value), kNoTimestamp});
+  }
   std::vector<Offsets> offsets(due.size());
   for (size_t i = 0; i < due.size(); ++i) {
     Task& t = *due[i];
-    for (auto& s : t.stores_) {
-      if (s) s->MoveChangesTo(&wb);
-    }
     // The task's last transaction committed (Publish returned), so its outbox goes.
     for (const auto& k : t.outbox_keys_) wb.Delete(db_->meta(), k).PermitUncheckedError();
     t.outbox_keys_.clear();

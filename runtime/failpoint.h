@@ -9,7 +9,8 @@
 // job down with it so that their random kills land while input is left, on any machine.
 //
 // Names used by the runtime: after_poll, after_process, before_commit_write,
-// after_commit_write, after_publish, before_outbox_clear, during_recovery.
+// after_commit_write, after_publish, before_outbox_clear, during_recovery; over a broker also
+// before_txn_commit, after_txn_commit, before_republish, during_restore.
 #pragma once
 
 namespace sluice {

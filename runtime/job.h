@@ -43,6 +43,11 @@ struct JobMetrics {
   int tasks = 0;
   bool running = false;
   int64_t idle_waits = 0;  // rounds without work after which the job waited for input
+  // Over a broker (changelogs true): changelog records applied at start to restore state that
+  // was missing or older than the group's offsets, and how long that took (0 when current).
+  bool changelogs = false;
+  int64_t restored_records = 0;
+  int64_t restore_ms = 0;
 };
 
 class Job {

@@ -105,8 +105,11 @@ Status WaitWithProgress(Job& job, const std::string& app, bool quiet, bool show_
                         JobMetrics* final) {
   auto progress = [&] {
     JobMetrics m = job.metrics();
-    fmt::print(stderr, "{}: in {}, out {}, lag {}{}\n", app, m.records_in, m.records_out, m.lag,
-               show_late ? fmt::format(", late {}", m.late_records) : "");
+    fmt::print(stderr, "{}: in {}, out {}, lag {}{}{}\n", app, m.records_in, m.records_out, m.lag,
+               show_late ? fmt::format(", late {}", m.late_records) : "",
+               m.changelogs
+                   ? fmt::format(", restored {} in {} ms", m.restored_records, m.restore_ms)
+                   : "");
   };
   auto last = std::chrono::steady_clock::now();
   bool stopping = false;
