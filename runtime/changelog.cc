@@ -12,8 +12,6 @@
 namespace sluice {
 namespace {
 
-constexpr std::string_view kOutboxPrefix = "changelog/outbox/";
-constexpr std::string_view kCompleteKey = "changelog/complete";
 constexpr char kOutboxFormat = 'L';
 // An outbox chunk is cut at about this many bytes.
 constexpr size_t kChunkBytes = 256 << 10;
@@ -309,15 +307,19 @@ Result<bool> AnyChangelogRecord(client::LogClient& client,
   return any;
 }
 
-ChangelogWriter::ChangelogWriter(StateDb* db, std::vector<StoreChangelog> stores)
-    : db_(db), stores_(std::move(stores)) {}
+ChangelogWriter::ChangelogWriter(StateDb* db, std::vector<StoreChangelog> stores,
+                                 std::string key_prefix)
+    : db_(db),
+      stores_(std::move(stores)),
+      outbox_prefix_(key_prefix + "outbox/"),
+      complete_key_(key_prefix + "complete") {}
 
 Status ChangelogWriter::Load(bool state_has_commits) {
   records_.clear();
   keys_.clear();
   bool damaged = false;
   SLUICE_RETURN_IF_ERROR(
-      db_->ScanPrefix(db_->meta(), kOutboxPrefix, [&](std::string_view key, std::string_view v) {
+      db_->ScanPrefix(db_->meta(), outbox_prefix_, [&](std::string_view key, std::string_view v) {
         keys_.emplace_back(key);
         Reader r(v);
         char format = 0;
@@ -351,7 +353,7 @@ Status ChangelogWriter::Load(bool state_has_commits) {
   }
   std::string mark;
   bool found = false;
-  SLUICE_RETURN_IF_ERROR(db_->Get(db_->meta(), kCompleteKey, &mark, &found));
+  SLUICE_RETURN_IF_ERROR(db_->Get(db_->meta(), complete_key_, &mark, &found));
   mark_written_ = found;
   complete_ = found || !state_has_commits;
   return Status::Ok();
@@ -391,7 +393,7 @@ Status ChangelogWriter::AddToCommit(rocksdb::WriteBatch* wb) {
     std::string v(1, kOutboxFormat);
     varint::PutVarlong(&v, in_chunk);
     v += chunk;
-    std::string key = fmt::format("{}{:016}", kOutboxPrefix, keys_.size());
+    std::string key = fmt::format("{}{:016}", outbox_prefix_, keys_.size());
     wb->Put(db_->meta(), key, v).PermitUncheckedError();
     keys_.push_back(std::move(key));
     chunk.clear();
@@ -411,7 +413,7 @@ Status ChangelogWriter::AddToCommit(rocksdb::WriteBatch* wb) {
   }
   cut();
   if (!mark_written_) {
-    wb->Put(db_->meta(), std::string(kCompleteKey), "Y").PermitUncheckedError();
+    wb->Put(db_->meta(), complete_key_, "Y").PermitUncheckedError();
   }
   records_ = std::move(records);
   complete_ = true;
@@ -431,7 +433,7 @@ void ChangelogWriter::Reset(rocksdb::WriteBatch* wb) {
   for (const auto& k : keys_) wb->Delete(db_->meta(), k).PermitUncheckedError();
   keys_.clear();
   records_.clear();
-  wb->Put(db_->meta(), std::string(kCompleteKey), "Y").PermitUncheckedError();
+  wb->Put(db_->meta(), complete_key_, "Y").PermitUncheckedError();
   complete_ = true;
   mark_written_ = true;
 }

@@ -98,14 +98,16 @@ Result<bool> AnyChangelogRecord(client::LogClient& client,
                                 const RestoreOptions& options = {});
 
 // The changelog side of a commit (runtime/README.md "Changelogs and restore"). State keys
-// (column family __sluice_meta):
-//   changelog/outbox/<16-digit chunk>  'L', count, count x (store index, partition, key,
-//                                      value or length -1 for a tombstone): the changelog
-//                                      records of the last commit, in send order
-//   changelog/complete                 'Y': the changelogs hold every change of this state
+// (column family __sluice_meta), under `key_prefix` ("changelog/" for the job's one writer; a
+// writer per task needs a prefix per task):
+//   <prefix>outbox/<16-digit chunk>  'L', count, count x (store index, partition, key, value or
+//                                    length -1 for a tombstone): the changelog records of the
+//                                    last commit, in send order
+//   <prefix>complete                 'Y': the changelogs hold every change of this state
 class ChangelogWriter {
  public:
-  ChangelogWriter(StateDb* db, std::vector<StoreChangelog> stores);
+  ChangelogWriter(StateDb* db, std::vector<StoreChangelog> stores,
+                  std::string key_prefix = "changelog/");
 
   const std::vector<StoreChangelog>& stores() const { return stores_; }
 
@@ -134,6 +136,8 @@ class ChangelogWriter {
  private:
   StateDb* db_;
   std::vector<StoreChangelog> stores_;
+  std::string outbox_prefix_;
+  std::string complete_key_;
   std::vector<ChangelogRecord> records_;  // of the last commit
   std::vector<std::string> keys_;         // its outbox chunks in the state
   bool complete_ = true;

@@ -439,6 +439,21 @@ TEST_F(BrokerCrashTest, AWipeAfterACrashInsideTheTransactionRestoresOnlyCommitte
   EXPECT_GT(RestoredByLastRun(), 0) << JobLog();
 }
 
+// Commit 20 is re-published by the next recovery (its transaction was aborted): its changelog
+// records must be in the new transaction too, or a later restore misses its changes.
+TEST_F(BrokerCrashTest, AWipeAfterARepublishedCommitRestoresItsChanges) {
+  ChildResult r = RunJob(std::nullopt, "before_txn_commit:20");
+  ASSERT_TRUE(r.exited);
+  EXPECT_EQ(r.exit_code, kFailPointExitCode) << JobLog();
+  r = RunJob(std::nullopt, "after_txn_commit:1");  // recovery re-publishes, then one commit
+  ASSERT_TRUE(r.exited);
+  EXPECT_EQ(r.exit_code, kFailPointExitCode) << JobLog();
+  std::filesystem::remove_all(state_);
+  std::filesystem::remove(job_log_);
+  FinishAndCheck();
+  EXPECT_GT(RestoredByLastRun(), 0) << JobLog();
+}
+
 TEST_F(BrokerCrashTest, AKillDuringTheRestoreThenARestartIsStillExact) {
   ChildResult r = RunJob(std::nullopt, "after_txn_commit:70");
   ASSERT_TRUE(r.exited);
@@ -487,6 +502,16 @@ TEST_F(BrokerClusterCrashTest, CrashInsideTheTransactionThenRecover) {
 
 TEST_F(BrokerClusterCrashTest, CrashAfterTheStateWriteThenRecover) {
   CrashAtPoint("after_commit_write:2");
+}
+
+TEST_F(BrokerClusterCrashTest, AWipedStateDirectoryIsRestoredFromTheCluster) {
+  ChildResult r = RunJob(std::nullopt, "after_txn_commit:20");
+  ASSERT_TRUE(r.exited);
+  EXPECT_EQ(r.exit_code, kFailPointExitCode) << JobLog();
+  std::filesystem::remove_all(state_);
+  std::filesystem::remove(job_log_);
+  FinishAndCheck();
+  EXPECT_GT(RestoredByLastRun(), 0) << JobLog();
 }
 
 // A broker of the cluster is SIGKILLed while the job runs (the wrapper gives the script and the

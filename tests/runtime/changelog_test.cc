@@ -121,7 +121,11 @@ TEST_F(ChangelogTest, TheOutboxOfTheLastCommitSurvivesAReopenAndTheNextCommitRep
   ASSERT_TRUE(db_->Write(&wb, true).ok());
   ChangelogWriter again(db_.get(), stores_);
   ASSERT_TRUE(again.Load(true).ok());
-  EXPECT_EQ(again.pending(), 1u);  // the first commit's outbox is gone
+  EXPECT_EQ(again.pending(), 1u);                               // the first commit's outbox is gone
+  ChangelogWriter other(db_.get(), stores_, "changelog/1_0/");  // another task's keys
+  ASSERT_TRUE(other.Load(true).ok());
+  EXPECT_EQ(other.pending(), 0u);
+  EXPECT_FALSE(other.complete());
 }
 
 TEST_F(ChangelogTest, StateFromBeforeChangelogsIsLoggedWholeByItsNextCommit) {
