@@ -388,6 +388,22 @@ Status BrokerJob::Impl::Init() {
     }
   }
   SLUICE_RETURN_IF_ERROR(EnsureChangelogTopics(*client_, changelogs_));
+  {
+    // A group without any offsets has never committed a transaction, so any changelog record is
+    // left from an earlier run of the same application id and would come back on a restore.
+    // (Per task this cannot be told: a task that never committed finds its siblings' records.)
+    SLUICE_ASSIGN_OR_RETURN(Offsets group, GroupOffsets());
+    if (group.empty()) {
+      SLUICE_ASSIGN_OR_RETURN(bool stale, AnyChangelogRecord(*committed_, changelogs_));
+      if (stale) {
+        return InvalidArgument(
+            "application '{}': group '{}' has no offsets, but the changelog topics {}-*-changelog "
+            "hold records of an earlier run; delete those topics to start over, or give the job "
+            "another --app",
+            options_.application_id, options_.application_id, options_.application_id);
+      }
+    }
+  }
 
   if (options_.until_end) {
     std::vector<TopicPartition> user;
@@ -666,17 +682,6 @@ Status BrokerJob::Impl::RecoverTasks(std::vector<std::unique_ptr<Task>> tasks) {
     };
     if (group == t->committed_offsets_) {
       // Commit n's transaction committed (or there was none yet): its outbox is published.
-      if (!t->found_ && !StageChangelogs(t->id_.stage).empty()) {
-        SLUICE_ASSIGN_OR_RETURN(bool stale,
-                                AnyChangelogRecord(*committed_, StageChangelogs(t->id_.stage)));
-        if (stale) {
-          return InvalidArgument(
-              "application '{}' {}: neither state directory '{}' nor group '{}' has offsets for "
-              "the task, but the changelog topics {}-*-changelog hold records of an earlier run; "
-              "delete those topics to start over, or give the job another --app",
-              app, t->Name(), db_->dir(), app, app);
-        }
-      }
     } else if (t->found_ && group == t->before_) {
       // Commit n's transaction never committed; InitTransactions aborted whatever of it reached
       // the broker. Publish the outbox and the offsets again, in a new transaction.
@@ -742,18 +747,16 @@ Status BrokerJob::Impl::Reassign() {
     for (const auto& tp : t->inputs_) routes_[tp] = {t.get(), topic_index_.at(tp.topic)};
   }
   owned_tasks_.store(static_cast<int>(tasks_.size()), std::memory_order_relaxed);
-  std::vector<TopicPartition> inputs = OwnedInputs();
-  Status s = reader_->Assign(inputs);
+  Offsets positions;
+  for (const auto& [tp, route] : routes_) positions[tp] = route.task->positions_.at(tp);
+  Status s = reader_->AssignAt(positions);
   // A Kafka cluster's brokers learn of a new (repartition) topic a moment after it is created.
   const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(30);
   while (s.code() == StatusCode::kNotFound && std::chrono::steady_clock::now() < give_up) {
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
-    s = reader_->Assign(inputs);
+    s = reader_->AssignAt(positions);
   }
   SLUICE_RETURN_IF_ERROR(s);
-  for (auto& [tp, route] : routes_) {
-    SLUICE_RETURN_IF_ERROR(reader_->Seek(tp, route.task->positions_.at(tp)));
-  }
   return Status::Ok();
 }
 
