@@ -182,6 +182,16 @@ class LogConsumer {
   virtual ~LogConsumer() = default;  // leaves the group
   // Reads exactly these partitions (no membership). Replaces the previous assignment.
   virtual Status Assign(const std::vector<TopicPartition>& tps) = 0;
+  // Assign(the keys of `positions`), each partition starting at its offset. The default assigns,
+  // then seeks each; Kafka does it in one step (a seek right after Assign re-assigns, and
+  // librdkafka may trip over partitions it is still starting).
+  virtual Status AssignAt(const std::map<TopicPartition, Offset>& positions) {
+    std::vector<TopicPartition> tps;
+    for (const auto& [tp, off] : positions) tps.push_back(tp);
+    SLUICE_RETURN_IF_ERROR(Assign(tps));
+    for (const auto& [tp, off] : positions) SLUICE_RETURN_IF_ERROR(Seek(tp, off));
+    return Status::Ok();
+  }
   // Joins group_id and reads what the group assigns. kInvalidArgument without a group id.
   virtual Status Subscribe(const std::vector<std::string>& topics) = 0;
   virtual std::vector<TopicPartition> assignment() = 0;

@@ -508,6 +508,19 @@ class KafkaConsumer final : public LogConsumer {
     return KafkaStatus(rd_kafka_assign(rk_, list.get()), "assign");
   }
 
+  Status AssignAt(const std::map<TopicPartition, Offset>& positions) override {
+    if (subscribed_) return InvalidArgument("consumer is subscribed; cannot also Assign");
+    SLUICE_ASSIGN_OR_RETURN(auto topics, FetchTopics(rk_, options_));
+    PartitionList list(rd_kafka_topic_partition_list_new(static_cast<int>(positions.size())));
+    for (const auto& [tp, off] : positions) {
+      SLUICE_RETURN_IF_ERROR(CheckPartition(topics, tp));
+      rd_kafka_topic_partition_list_add(list.get(), tp.topic.c_str(), tp.partition.value())
+          ->offset = off.value();
+    }
+    positions_ = positions;
+    return KafkaStatus(rd_kafka_assign(rk_, list.get()), "assign");
+  }
+
   Status Subscribe(const std::vector<std::string>& topics) override {
     if (config_.group_id.empty()) {
       return InvalidArgument("Subscribe needs a group id (ConsumerConfig::group_id)");

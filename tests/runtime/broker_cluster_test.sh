@@ -25,4 +25,4 @@ cleanup() {
 trap cleanup EXIT
 bootstrap="$("$script" start --brokers 3 --dir "$dir" --base-port "$base" --fresh)"
 SLUICE_KAFKA_BOOTSTRAP="$bootstrap" SLUICE_KAFKA_CLUSTER_SCRIPT="$script" \
-  SLUICE_KAFKA_CLUSTER_DIR="$dir" "$binary" --gtest_filter='BrokerClusterCrashTest.*'
+  SLUICE_KAFKA_CLUSTER_DIR="$dir" "$binary" --gtest_filter='BrokerClusterCrashTest.*:BrokerClusterInstancesTest.*'

@@ -129,12 +129,13 @@ class BrokerCrashTest : public ::testing::Test {
 
   // Runs the job to the end of its input (--until-end), killing it after `kill_after` if it still
   // runs, or as soon as `kill_when` says so (asked every few milliseconds). Commits after every
-  // poll of 40 records, so a run makes many transactions.
+  // poll of up to 100 records, so a run makes many transactions (each task its own: a poll of
+  // lines commits stage 0's tasks, one of the repartition topic stage 1's).
   ChildResult RunJob(std::optional<milliseconds> kill_after, const std::string& failpoint = "",
                      const std::function<bool()>& kill_when = {}) {
     pid_t pid = SpawnSluice({"-b", address_, "run", "wordcount", "--input", input_, "--output",
                              output_, "--state", state_, "--app", app_, "--commit-interval-ms", "1",
-                             "--batch-records", "40", "--until-end"},
+                             "--batch-records", "100", "--until-end"},
                             job_log_, failpoint);
     ChildResult r;
     const auto spawned = std::chrono::steady_clock::now();
@@ -332,7 +333,7 @@ void BrokerCrashTest::RandomKills() {
                                                             1, (kLines - committed) / 2)));
     std::optional<milliseconds> delay;
     if (!by_progress) delay = milliseconds(cluster_ ? 1500 + rng() % 2500 : 100 + rng() % 600);
-    // Each poll of 40 records sleeps 10 ms, so the input takes a while to go through and a
+    // Each poll of up to 100 records sleeps 10 ms, so the input takes a while to go through and a
     // progress check (a Describe of the group) overshoots its target by little.
     const std::string slow = "after_process:delay=10";
     ChildResult r = by_progress
@@ -399,6 +400,9 @@ TEST_F(BrokerCrashTest, RecoveryRepublishesAfterACrashInsideTheRepublishToo) {
 // Changelogs (runtime/README.md "Changelogs and restore"). A restart with the state directory
 // intact restores nothing; a wiped or older one is restored from the changelogs, also when the
 // restore itself is killed, and the counts go on exactly.
+// Every task commits on its own and the job reads the lines (stage 0, no store) well ahead of the
+// repartition topic (stage 1, the counts), so the first ~45 of a run's ~160 transactions are
+// stage 0's; the kills below come later, once stage 1 has state.
 
 TEST_F(BrokerCrashTest, ARestartWithItsStateIntactRestoresNothing) {
   ChildResult r = RunJob(std::nullopt, "after_process:delay=10",
@@ -413,7 +417,7 @@ TEST_F(BrokerCrashTest, ARestartWithItsStateIntactRestoresNothing) {
 }
 
 TEST_F(BrokerCrashTest, AWipedStateDirectoryIsRestoredFromTheChangelogs) {
-  ChildResult r = RunJob(std::nullopt, "after_txn_commit:20");
+  ChildResult r = RunJob(std::nullopt, "after_txn_commit:70");
   ASSERT_TRUE(r.exited);
   EXPECT_EQ(r.exit_code, kFailPointExitCode) << JobLog();
   std::filesystem::remove_all(state_);
@@ -422,11 +426,11 @@ TEST_F(BrokerCrashTest, AWipedStateDirectoryIsRestoredFromTheChangelogs) {
   EXPECT_GT(RestoredByLastRun(), 0) << JobLog();
 }
 
-// Commit 20's transaction is open on the broker when the job dies, and the state directory is
+// A task's transaction is open on the broker when the job dies, and the state directory is
 // lost with its outbox: the changelog records of that transaction must never be restored (they
-// are aborted with it), or commit 20's changes would count twice.
+// are aborted with it), or that commit's changes would count twice.
 TEST_F(BrokerCrashTest, AWipeAfterACrashInsideTheTransactionRestoresOnlyCommittedChanges) {
-  ChildResult r = RunJob(std::nullopt, "before_txn_commit:20");
+  ChildResult r = RunJob(std::nullopt, "before_txn_commit:70");
   ASSERT_TRUE(r.exited);
   EXPECT_EQ(r.exit_code, kFailPointExitCode) << JobLog();
   std::filesystem::remove_all(state_);
@@ -451,7 +455,7 @@ TEST_F(BrokerCrashTest, AWipeAfterARepublishedCommitRestoresItsChanges) {
 }
 
 TEST_F(BrokerCrashTest, AKillDuringTheRestoreThenARestartIsStillExact) {
-  ChildResult r = RunJob(std::nullopt, "after_txn_commit:20");
+  ChildResult r = RunJob(std::nullopt, "after_txn_commit:70");
   ASSERT_TRUE(r.exited);
   EXPECT_EQ(r.exit_code, kFailPointExitCode) << JobLog();
   std::filesystem::remove_all(state_);
@@ -468,12 +472,12 @@ TEST_F(BrokerCrashTest, AKillDuringTheRestoreThenARestartIsStillExact) {
 // A state directory put back from an earlier copy is older than the group: the changelogs
 // replace it.
 TEST_F(BrokerCrashTest, AnOlderStateDirectoryIsReplacedFromTheChangelogs) {
-  ChildResult r = RunJob(std::nullopt, "after_txn_commit:10");
+  ChildResult r = RunJob(std::nullopt, "after_txn_commit:60");
   ASSERT_TRUE(r.exited);
   EXPECT_EQ(r.exit_code, kFailPointExitCode) << JobLog();
   const std::string copy = dir_.path() + "/state-copy";
   std::filesystem::copy(state_, copy, std::filesystem::copy_options::recursive);
-  r = RunJob(std::nullopt, "after_txn_commit:15");
+  r = RunJob(std::nullopt, "after_txn_commit:90");
   ASSERT_TRUE(r.exited);
   EXPECT_EQ(r.exit_code, kFailPointExitCode) << JobLog();
   std::filesystem::remove_all(state_);
@@ -481,6 +485,298 @@ TEST_F(BrokerCrashTest, AnOlderStateDirectoryIsReplacedFromTheChangelogs) {
   std::filesystem::remove(job_log_);
   FinishAndCheck();
   EXPECT_GT(RestoredByLastRun(), 0) << JobLog();
+}
+
+// The final count of every word as `outputs` (running counts, partition by partition) end it.
+std::map<std::string, std::string> FinalCounts(
+    const std::vector<std::vector<testing::KeyValue>>& outputs) {
+  std::map<std::string, std::string> out;
+  for (const auto& part : outputs) {
+    for (const auto& kv : part) out[kv.key] = kv.value;
+  }
+  return out;
+}
+
+// The same input gives the same final counts over `sluice serve` (tasks and repartition topic on
+// the broker) as on the embedded log (the in-memory exchange) in process.
+TEST_F(BrokerCrashTest, TheSameFinalCountsAsTheEmbeddedJob) {
+  ChildResult r = RunJob(std::nullopt);
+  ASSERT_TRUE(r.exited && r.exit_code == 0) << JobLog();
+  const auto broker = FinalCounts(ReadOutputCommitted());
+
+  testing::TempDir embedded_dir;
+  auto log = testing::OpenLogOrDie(embedded_dir.path() + "/data");
+  testing::CreateTopicOrDie(log.get(), "lines", 4);
+  testing::CreateTopicOrDie(log.get(), "counts", kOutputPartitions);
+  EXPECT_EQ(testing::ProduceLines(log.get(), "lines", kLines, 300, 7), words_);
+  TopologyBuilder b;
+  examples::AddWordCount(b, {.input = "lines", .output = "counts"});
+  auto topology = b.Build();
+  ASSERT_TRUE(topology.ok()) << topology.status();
+  JobOptions o;
+  o.application_id = app_;
+  o.log = log.get();
+  o.state_dir = embedded_dir.path() + "/state";
+  o.until_end = true;
+  o.exchange = Exchange::kLocal;
+  auto job = Job::Start(o, std::move(topology).value());
+  ASSERT_TRUE(job.ok()) << job.status();
+  ASSERT_TRUE((*job)->Wait().ok());
+  const auto embedded = FinalCounts(testing::ReadTopic(log.get(), "counts"));
+  EXPECT_EQ(embedded.size(), words_.size());
+  EXPECT_EQ(broker, embedded);
+  ASSERT_TRUE(log->Close().ok());
+}
+
+// Several instances of one application (issue 13): `sluice run wordcount -b` twice, each with
+// its own state directory, sharing the tasks through the group. Instances are SIGKILLed at
+// random and restarted while the other runs, so tasks move between them.
+class BrokerInstancesTest : public BrokerCrashTest {
+ protected:
+  explicit BrokerInstancesTest(bool cluster = false) : BrokerCrashTest(cluster) {}
+
+  void TearDown() override {
+    for (pid_t& pid : pids_) {
+      if (pid > 0) {
+        kill(pid, SIGKILL);
+        waitpid(pid, nullptr, 0);
+        pid = -1;
+      }
+    }
+    BrokerCrashTest::TearDown();
+  }
+
+  std::string InstanceLog(int i) { return dir_.path() + "/instance" + std::to_string(i) + ".log"; }
+
+  // Starts instance i (no --until-end: it runs until stopped). Each poll of up to 100 records
+  // sleeps `delay_ms`, so the input lasts long enough for kills to land mid-stream.
+  void Start(int i, int delay_ms) {
+    delay_ms_ = delay_ms;
+    pids_[i] = SpawnSluice({"-b", address_, "run", "wordcount", "--input", input_, "--output",
+                            output_, "--state", state_ + std::to_string(i), "--app", app_,
+                            "--commit-interval-ms", "20", "--batch-records", "100"},
+                           InstanceLog(i), fmt::format("after_process:delay={}", delay_ms));
+  }
+
+  void Kill(int i) {
+    ASSERT_GT(pids_[i], 0);
+    kill(pids_[i], SIGKILL);
+    waitpid(pids_[i], nullptr, 0);
+    pids_[i] = -1;
+  }
+
+  // Stops instance i with SIGTERM (a final commit) and expects a clean exit.
+  void Stop(int i) {
+    ASSERT_GT(pids_[i], 0);
+    kill(pids_[i], SIGTERM);
+    int status = 0;
+    waitpid(pids_[i], &status, 0);
+    pids_[i] = -1;
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
+        << "instance " << i << " status " << status << "\n"
+        << Tail(InstanceLog(i));
+  }
+
+  static std::string Tail(const std::string& path) {
+    std::string s = ReadFile(path);
+    return s.size() > 3000 ? s.substr(s.size() - 3000) : s;
+  }
+
+  std::string Logs() {
+    return "instance 0:\n" + Tail(InstanceLog(0)) + "\ninstance 1:\n" + Tail(InstanceLog(1));
+  }
+
+  // Whether an instance died on its own (an error, not our kill). With `restart_exits_` (while
+  // a broker of the cluster is down, an instance may fail on it) such an instance is started
+  // again instead.
+  std::string Died() {
+    for (int i = 0; i < 2; ++i) {
+      if (pids_[i] <= 0) continue;
+      int status = 0;
+      if (waitpid(pids_[i], &status, WNOHANG) == pids_[i]) {
+        pids_[i] = -1;
+        if (restart_exits_) {
+          std::printf("instance %d exited by itself (status %d); starting it again\n", i, status);
+          Start(i, delay_ms_);
+          continue;
+        }
+        return fmt::format("instance {} exited by itself (status {}):\n{}", i, status,
+                           Tail(InstanceLog(i)));
+      }
+    }
+    return "";
+  }
+
+  // The group's committed offsets cover the input, and a read_committed reader of the
+  // repartition topic starting at the group's offsets finds nothing more: both stages are
+  // through. (The tail of a repartition partition may be markers of committed and aborted
+  // transactions, which no reader consumes.)
+  bool CaughtUp(client::LogClient* c) {
+    auto group = c->DescribeGroup(app_);
+    if (!group.ok()) return false;
+    int64_t lines = 0;
+    for (const auto& [tp, off] : group->committed) {
+      if (tp.topic == input_) lines += off.value();
+    }
+    if (lines != kLines) return false;
+    const std::string repartition = app_ + "-word-counts-store-repartition";
+    std::vector<TopicPartition> tps;
+    for (int32_t p = 0; p < 4; ++p) tps.push_back({repartition, PartitionId(p)});
+    auto ends = c->ListOffsets(tps, client::OffsetSpec::Latest());
+    if (!ends.ok()) return false;
+    std::map<TopicPartition, Offset> from;
+    for (const auto& tp : tps) {
+      auto it = group->committed.find(tp);
+      if (it == group->committed.end()) return false;
+      from[tp] = it->second;
+    }
+    auto consumer = c->NewConsumer({.isolation = Isolation::kReadCommitted});
+    if (!consumer.ok() || !(*consumer)->AssignAt(from).ok()) return false;
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (std::chrono::steady_clock::now() < give_up) {
+      auto recs = (*consumer)->Poll(milliseconds(100));
+      if (!recs.ok() || !recs->empty()) return false;
+      bool through = true;
+      for (const auto& tp : tps) {
+        auto at = (*consumer)->Position(tp);
+        through = through && at.ok() && *at >= ends->at(tp);
+      }
+      if (through) return true;
+    }
+    return false;
+  }
+
+  // Waits until both stages are through (or an instance died, or 180 s passed).
+  void WaitCaughtUp() {
+    auto c = ReadCommittedClient();
+    ASSERT_TRUE(c);
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(180);
+    while (!CaughtUp(c.get())) {
+      std::string died = Died();
+      ASSERT_EQ(died, "");
+      ASSERT_LT(std::chrono::steady_clock::now(), give_up) << "the job never caught up\n" << Logs();
+      std::this_thread::sleep_for(milliseconds(200));
+    }
+  }
+
+  // The members of the group and how many partitions of <app>-tasks each owns.
+  std::vector<size_t> TaskShares(client::LogClient* c) {
+    std::vector<size_t> shares;
+    auto group = c->DescribeGroup(app_);
+    if (!group.ok() || group->state != "Stable") return shares;
+    for (const auto& m : group->members) {
+      size_t n = 0;
+      for (const auto& tp : m.assignment) n += tp.topic == app_ + "-tasks";
+      shares.push_back(n);
+    }
+    std::sort(shares.begin(), shares.end());
+    return shares;
+  }
+
+  void CheckOutput() {
+    EXPECT_EQ(testing::CheckRunningCounts(words_, ReadOutputCommitted()), "") << Logs();
+    EXPECT_EQ(CommittedInput(), kLines);
+  }
+
+  // SIGKILLs a random instance `kills` times (seed printed) while the other runs, restarting it
+  // after each kill; then lets both finish and checks the output. With `kill_broker_at` >= 0,
+  // broker 2 of the cluster is SIGKILLed after that many kills and restarted at the end.
+  void RandomKills(int kills, int delay_ms, int kill_broker_at = -1);
+
+  pid_t pids_[2] = {-1, -1};
+  int delay_ms_ = 20;
+  bool restart_exits_ = false;
+};
+
+void BrokerInstancesTest::RandomKills(int kills, int delay_ms, int kill_broker_at) {
+  uint32_t seed = static_cast<uint32_t>(std::random_device()());
+  if (const char* s = std::getenv("SLUICE_CRASH_SEED")) seed = static_cast<uint32_t>(std::atoll(s));
+  std::printf("broker instances test seed: %u (rerun with SLUICE_CRASH_SEED=%u)\n", seed, seed);
+  std::mt19937 rng(seed);
+  auto c = ReadCommittedClient();
+  ASSERT_TRUE(c);
+  Start(0, delay_ms);
+  Start(1, delay_ms);
+  int mid_stream = 0;
+  const char* script = std::getenv("SLUICE_KAFKA_CLUSTER_SCRIPT");
+  const char* cluster_dir = std::getenv("SLUICE_KAFKA_CLUSTER_DIR");
+  if (kill_broker_at >= 0 && (script == nullptr || cluster_dir == nullptr)) {
+    GTEST_SKIP() << "the wrapper did not name the cluster";
+  }
+  for (int k = 0; k < kills; ++k) {
+    if (k == kill_broker_at) {
+      ASSERT_EQ(
+          std::system(fmt::format("{} kill-broker 2 --dir {} > /dev/null 2>&1", script, cluster_dir)
+                          .c_str()),
+          0);
+      std::printf("broker 2 killed\n");
+      restart_exits_ = true;
+    }
+    // Kill at a random moment: also during a rebalance or a recovery.
+    std::this_thread::sleep_for(milliseconds(cluster_ ? 1000 + rng() % 3000 : 300 + rng() % 2500));
+    ASSERT_EQ(Died(), "");
+    const int victim = static_cast<int>(rng() % 2);
+    Kill(victim);
+    const int64_t done = CommittedInput();
+    const bool through = CaughtUp(c.get());
+    std::printf("kill %d: instance %d, %lld input lines committed%s\n", k + 1, victim,
+                static_cast<long long>(done), through ? ", both stages through" : "");
+    if (!through) ++mid_stream;
+    std::this_thread::sleep_for(milliseconds(rng() % 1000));
+    Start(victim, delay_ms);
+  }
+  EXPECT_GE(mid_stream, kills / 2) << "too few kills landed while input was left; the test is "
+                                      "too weak";
+  WaitCaughtUp();
+  restart_exits_ = false;
+  Stop(0);
+  Stop(1);
+  if (kill_broker_at >= 0) {
+    EXPECT_EQ(std::system(
+                  fmt::format("{} restart-broker 2 --dir {} > /dev/null 2>&1", script, cluster_dir)
+                      .c_str()),
+              0);
+  }
+  CheckOutput();
+}
+
+TEST_F(BrokerInstancesTest, TwoInstancesKilledAtRandomNeverRepeatOrLoseACount) {
+  RandomKills(10, 20);
+}
+
+TEST_F(BrokerInstancesTest, AnInstanceJoiningTakesHalfTheTasks) {
+  auto c = ReadCommittedClient();
+  ASSERT_TRUE(c);
+  Start(0, 20);
+  // Instance 0 alone owns all four tasks' partitions, and every stage-1 task has committed
+  // counts, so the two tasks that move to instance 1 must be restored there.
+  const std::string repartition = app_ + "-word-counts-store-repartition";
+  auto stage1_committed = [&] {
+    auto group = c->DescribeGroup(app_);
+    if (!group.ok()) return false;
+    for (int32_t p = 0; p < 4; ++p) {
+      if (!group->committed.contains({repartition, PartitionId(p)})) return false;
+    }
+    return true;
+  };
+  auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (!(TaskShares(c.get()) == std::vector<size_t>{4} && stage1_committed())) {
+    ASSERT_EQ(Died(), "");
+    ASSERT_LT(std::chrono::steady_clock::now(), give_up) << Logs();
+    std::this_thread::sleep_for(milliseconds(100));
+  }
+  Start(1, 20);
+  give_up = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (TaskShares(c.get()) != std::vector<size_t>{2, 2}) {
+    ASSERT_EQ(Died(), "");
+    ASSERT_LT(std::chrono::steady_clock::now(), give_up) << Logs();
+    std::this_thread::sleep_for(milliseconds(100));
+  }
+  EXPECT_FALSE(CaughtUp(c.get())) << "the input was through before the join; too weak";
+  WaitCaughtUp();
+  Stop(0);
+  Stop(1);
+  CheckOutput();
 }
 
 // The same against a real 3-broker Kafka 4.4 cluster (label cluster; broker_cluster_test.sh
@@ -536,6 +832,17 @@ TEST_F(BrokerClusterCrashTest, ABrokerKilledMidStreamLosesAndRepeatsNothing) {
   for (int i = 0; i < 3 && !(r.exited && r.exit_code == 0); ++i) r = RunJob(std::nullopt);
   EXPECT_EQ(std::system(restart_cmd.c_str()), 0);
   FinishAndCheck();
+}
+
+// Two instances against the 3-broker cluster: 4 instance kills (each costs a session timeout and
+// the recovery of the moved tasks there), and broker 2 SIGKILLed after the second.
+class BrokerClusterInstancesTest : public BrokerInstancesTest {
+ protected:
+  BrokerClusterInstancesTest() : BrokerInstancesTest(/*cluster=*/true) {}
+};
+
+TEST_F(BrokerClusterInstancesTest, TwoInstancesAndABrokerKilledNeverRepeatOrLoseACount) {
+  RandomKills(4, 10, /*kill_broker_at=*/2);
 }
 
 // In process: what this slice refuses over a broker, each with a message saying what to do.
