@@ -10,10 +10,8 @@
 // (ResetJobOverBroker).
 #include <fmt/format.h>
 
-#include "core/log.h"
-#include "runtime/job_reset.h"
 #include "tools/commands.h"
-#include "tools/time_parse.h"
+#include "tools/run_job.h"
 
 namespace sluice::tools {
 namespace {
@@ -28,44 +26,11 @@ struct JobResetArgs {
 };
 
 Status RunReset(CliContext& ctx, const JobResetArgs& a) {
-  ResetOptions o;
-  o.application_id = a.app;
-  o.state_dir = a.state_dir;
-  o.keep_state = a.keep_state;
-  o.state_deleted = a.state_deleted;
-  if (a.keep_state && a.state_deleted) {
-    return UsageError("--keep-state and --state-deleted exclude each other");
-  }
-  if (a.to_earliest == !a.to_time.empty()) {
-    return UsageError("give exactly one of --to-earliest and --to-time T");
-  }
-  o.to_earliest = a.to_earliest;
-  if (!a.to_time.empty()) {
-    Result<Timestamp> t = ParseTime(a.to_time);
-    if (!t.ok()) return UsageError("--to-time: " + t.status().message());
-    o.time = *t;
-  }
-  auto print = [&](const std::vector<std::string>& lines) {
-    fmt::print("reset application '{}' to {}:\n", a.app,
-               a.to_earliest ? std::string("the earliest offsets") : "time " + a.to_time);
-    for (const auto& l : lines) fmt::print("  {}\n", l);
-  };
-  if (!ctx.bootstrap_servers.empty()) {
-    // A job run over a broker (or a data directory another process serves).
-    SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<client::LogClient> client,
-                            OpenClient(ctx, Access::kWrite));
-    SLUICE_ASSIGN_OR_RETURN(std::vector<std::string> lines, ResetJobOverBroker(client.get(), o));
-    print(lines);
-    return client->Close();
-  }
-  Result<std::unique_ptr<Log>> log = OpenWriter(ctx);
-  if (!log.ok()) {
-    return log.status().WithContext(fmt::format(
-        "cannot reset '{}' while the data directory is in use (is the job running?)", a.app));
-  }
-  SLUICE_ASSIGN_OR_RETURN(std::vector<std::string> lines, ResetJob(log->get(), o));
-  print(lines);
-  return (*log)->Close();
+  return ResetJobCommand(ctx, a.app, a.state_dir,
+                         {.to_earliest = a.to_earliest,
+                          .to_time = a.to_time,
+                          .keep_state = a.keep_state,
+                          .state_deleted = a.state_deleted});
 }
 
 }  // namespace

@@ -212,11 +212,11 @@ Status RunJob(CliContext& ctx, const CommonRunArgs& a, Topology topology, const 
     return server.status().WithContext("serving the data directory to other sluice commands");
   }
   observer->Attach({.job = job.get(),
-                     .app = spec.app,
-                     .job_name = JobName(spec),
-                     .log = log.get(),
-                     .server = server->get(),
-                     .data_dir = ctx.data_dir});
+                    .app = spec.app,
+                    .job_name = JobName(spec),
+                    .log = log.get(),
+                    .server = server->get(),
+                    .data_dir = ctx.data_dir});
   Status s = WaitWithProgress(*job, spec.app, a.quiet, spec.show_late, nullptr, a.until_end);
   observer->Finish(s);
   StopServing(server->get(), ctx.data_dir);
@@ -244,15 +244,26 @@ Status ResetJobCommand(CliContext& ctx, const std::string& app, const std::strin
     if (!t.ok()) return UsageError("--to-time: " + t.status().message());
     o.time = *t;
   }
+  auto print = [&](const std::vector<std::string>& lines) {
+    fmt::print("reset application '{}' to {}:\n", app,
+               a.to_earliest ? std::string("the earliest offsets") : "time " + a.to_time);
+    for (const auto& l : lines) fmt::print("  {}\n", l);
+  };
+  if (!ctx.bootstrap_servers.empty()) {
+    // A job run over a broker (or a data directory another process serves).
+    SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<client::LogClient> client,
+                            OpenClient(ctx, Access::kWrite));
+    SLUICE_ASSIGN_OR_RETURN(std::vector<std::string> lines, ResetJobOverBroker(client.get(), o));
+    print(lines);
+    return client->Close();
+  }
   Result<std::unique_ptr<Log>> log = OpenWriter(ctx);
   if (!log.ok()) {
     return log.status().WithContext(fmt::format(
         "cannot reset '{}' while the data directory is in use (is the job running?)", app));
   }
   SLUICE_ASSIGN_OR_RETURN(std::vector<std::string> lines, ResetJob(log->get(), o));
-  fmt::print("reset application '{}' to {}:\n", app,
-             a.to_earliest ? std::string("the earliest offsets") : "time " + a.to_time);
-  for (const auto& l : lines) fmt::print("  {}\n", l);
+  print(lines);
   return (*log)->Close();
 }
 
