@@ -160,8 +160,11 @@ TEST_F(CliJobResetBrokerTest, ResetToEarliestMakesTheRerunCountLikeAFreshRun) {
   EXPECT_EQ(topics.find("wc-by-word-repartition"), std::string::npos) << topics;
   EXPECT_NE(topics.find("wcx-counts-changelog"), std::string::npos) << topics;
   client::GroupDescription g = Group();
-  ASSERT_EQ(g.committed.size(), 2u);
+  // Every input partition the job had committed (a task commits once it consumed something, so
+  // an empty partition may have none); the internal topics' offsets went with the topics.
+  ASSERT_FALSE(g.committed.empty());
   for (const auto& [tp, off] : g.committed) {
+    EXPECT_EQ(tp.topic, "lines");
     EXPECT_EQ(off, Offset(0)) << tp.topic << "-" << tp.partition.value();
     EXPECT_EQ(g.metadata[tp], "sluice-reset");
   }
@@ -171,7 +174,9 @@ TEST_F(CliJobResetBrokerTest, ResetToEarliestMakesTheRerunCountLikeAFreshRun) {
   // The rerun committed its own offsets: the input's end, without the reset's mark.
   g = Group();
   int64_t total = 0;
-  for (const auto& [tp, off] : g.committed) total += off.value();
+  for (const auto& [tp, off] : g.committed) {
+    if (tp.topic == "lines") total += off.value();
+  }
   EXPECT_EQ(total, 300);
   EXPECT_TRUE(g.metadata.empty());
 }
@@ -254,9 +259,12 @@ TEST_F(CliJobResetBrokerTest, ResetIsRefusedWhileTheGroupHasMembersOrAnInstanceR
     ASSERT_EQ(Counts()["late"], std::vector<int64_t>{1}) << job.err();
     std::string err = ExpectFailure(
         Sluice({"job", "reset", "wc", "--to-earliest", "--state", state_, "-b", address_}), 1);
-    EXPECT_NE(err.find("is running on this machine (its state directory '" + state_ +
-                       "/wc' is locked); stop it before resetting"),
-              std::string::npos)
+    // A running instance is a member of the application's group (and holds its state
+    // directory): either refusal names it and says to stop it.
+    EXPECT_TRUE(err.find("has 1 active member(s) in its group at the broker") !=
+                    std::string::npos ||
+                err.find("is running on this machine (its state directory '" + state_ +
+                         "/wc' is locked); stop it before resetting") != std::string::npos)
         << err;
     job.Signal(SIGINT);
     EXPECT_EQ(job.Wait(), 0) << job.err();
@@ -264,7 +272,9 @@ TEST_F(CliJobResetBrokerTest, ResetIsRefusedWhileTheGroupHasMembersOrAnInstanceR
   EXPECT_TRUE(std::filesystem::exists(state_ + "/wc"));
   // The instance committed the late line; the reset moved nothing.
   int64_t total = 0;
-  for (const auto& [tp, off] : Group().committed) total += off.value();
+  for (const auto& [tp, off] : Group().committed) {
+    if (tp.topic == "lines") total += off.value();
+  }
   EXPECT_EQ(total, 101);
 }
 
@@ -285,11 +295,12 @@ TEST_F(CliJobResetBrokerTest, AResetThatFindsNoStateFailsSayingWhereItLooked) {
   EXPECT_NE(err.find("--state-deleted"), std::string::npos) << err;
   EXPECT_EQ(Group().committed, before.committed);
   EXPECT_TRUE(Group().metadata.empty());
-  // Without the reset the start refuses too: the state is gone and the offsets are a run's.
-  CliResult lost = RunJob();
-  EXPECT_EQ(lost.exit_code, 1);
-  EXPECT_NE(lost.err.find("the state was wiped"), std::string::npos) << lost.err;
-  std::filesystem::remove_all(state_ + "/wc");  // the refused start opened an empty one
+  // Without the reset the start restores the state from the changelogs (the offsets are a run's):
+  // nothing new to count, and nothing is counted again.
+  CliResult restored = RunJob();
+  EXPECT_EQ(restored.exit_code, 0) << restored.err;
+  EXPECT_EQ(Counts(), first);
+  std::filesystem::remove_all(state_ + "/wc");
 
   std::string out = Ok({"job", "reset", "wc", "--to-earliest", "--state", state_, "--state-deleted",
                         "-b", address_});
