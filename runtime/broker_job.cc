@@ -977,7 +977,8 @@ Status BrokerJob::Impl::CommitAll() {
 
 // until_end: every owned task has read its user inputs to their ends at start and its
 // repartition inputs to their current ends (asked only once the rest holds and nothing is
-// uncommitted, so the instance's own upstream tasks have published everything).
+// uncommitted, so the instance's own upstream tasks have published everything), and the group
+// has committed every user input to its end at start.
 Result<bool> BrokerJob::Impl::AllAtEnd() {
   if (tasks_.empty() || AnyConsumed()) return false;
   std::vector<TopicPartition> internal;
@@ -991,12 +992,23 @@ Result<bool> BrokerJob::Impl::AllAtEnd() {
     SLUICE_ASSIGN_OR_RETURN(Offset at, reader_->Position(tp));
     if (std::max(at, route.task->positions_.at(tp)) < end->second) return false;
   }
-  if (internal.empty()) return true;
-  SLUICE_ASSIGN_OR_RETURN(Offsets ends,
-                          committed_->ListOffsets(internal, client::OffsetSpec::Latest()));
-  for (const auto& [tp, end] : ends) {
-    SLUICE_ASSIGN_OR_RETURN(Offset at, reader_->Position(tp));
-    if (std::max(at, routes_.at(tp).task->positions_.at(tp)) < end) return false;
+  if (!internal.empty()) {
+    SLUICE_ASSIGN_OR_RETURN(Offsets ends,
+                            committed_->ListOffsets(internal, client::OffsetSpec::Latest()));
+    for (const auto& [tp, end] : ends) {
+      SLUICE_ASSIGN_OR_RETURN(Offset at, reader_->Position(tp));
+      if (std::max(at, routes_.at(tp).task->positions_.at(tp)) < end) return false;
+    }
+  }
+  // This instance's share is done; the job is done only once the group has committed every user
+  // input to its end. Until then another member owns the rest — possibly a killed instance whose
+  // session has not expired yet, whose tasks then move here (and are processed) before this run
+  // may end.
+  SLUICE_ASSIGN_OR_RETURN(Offsets group, GroupOffsets());
+  for (const auto& [tp, end] : ends_) {
+    auto it = group.find(tp);
+    const Offset committed = it == group.end() ? Offset(0) : it->second;
+    if (committed < end) return false;
   }
   return true;
 }
