@@ -455,7 +455,8 @@ TEST_F(BrokerCrashTest, AWipeAfterACrashInsideTheTransactionRestoresOnlyCommitte
 // Commit 20 is re-published by the next recovery (its transaction was aborted): its changelog
 // records must be in the new transaction too, or a later restore misses its changes.
 TEST_F(BrokerCrashTest, AWipeAfterARepublishedCommitRestoresItsChanges) {
-  ChildResult r = RunJob(std::nullopt, "before_txn_commit:20");
+  // Transaction 70, not 20: the first ~45 are stage 0's (no store), as above.
+  ChildResult r = RunJob(std::nullopt, "before_txn_commit:70");
   ASSERT_TRUE(r.exited);
   EXPECT_EQ(r.exit_code, kFailPointExitCode) << JobLog();
   r = RunJob(std::nullopt, "after_txn_commit:1");  // recovery re-publishes, then one commit
