@@ -144,9 +144,9 @@ int main(int argc, char** argv) {
     // open the data directory instead.
     std::string where = CommandPath(app);
     bool supported = false;
-    for (std::string_view cmd : {"sluice topic", "sluice produce", "sluice consume", "sluice group",
-                                 "sluice gen", "sluice run", "sluice demo", "sluice job",
-                                 "sluice status", "sluice report"}) {
+    for (std::string_view cmd :
+         {"sluice topic", "sluice produce", "sluice consume", "sluice group", "sluice gen",
+          "sluice run", "sluice demo", "sluice job", "sluice status", "sluice report"}) {
       if (where.starts_with(cmd)) supported = true;
     }
     if (!supported) {
@@ -162,9 +162,9 @@ int main(int argc, char** argv) {
   if (ctx.bootstrap_servers.empty() && ctx.action) {
     // Whoever owns the data directory serves it: the log commands go through its server.
     std::string where = CommandPath(app);
-    for (std::string_view cmd : {"sluice topic", "sluice produce", "sluice consume", "sluice group",
-                                 "sluice gen", "sluice demo", "sluice job",
-                                 "sluice status", "sluice report"}) {
+    for (std::string_view cmd :
+         {"sluice topic", "sluice produce", "sluice consume", "sluice group", "sluice gen",
+          "sluice demo", "sluice job", "sluice status", "sluice report"}) {
       if (!where.starts_with(cmd)) continue;
       // demo without --data makes a temporary directory of its own, which nobody serves.
       if (cmd == "sluice demo" && !ctx.data_dir_given) continue;
