@@ -151,6 +151,53 @@ Result<Rewind> PlanRewind(std::string_view rules, int64_t t, const std::string& 
   return r;
 }
 
+// The rewind of a reset (ResetOptions::to_earliest: none): for a reset to a time, the job's
+// time rules read from its state and planned as the header says, with the lines that say why.
+Result<Rewind> PlanRewindFromState(const StateDb* db, const std::string& dir, const ResetOptions& o,
+                                   std::vector<std::string>* lines) {
+  const std::string& app = o.application_id;
+  Rewind rewind{o.time.value(), o.time.value(), {}, false};
+  if (o.to_earliest) return rewind;
+  std::string rules;
+  bool found = false;
+  if (db) SLUICE_RETURN_IF_ERROR(db->Get(db->meta(), kTimeRulesKey, &rules, &found));
+  if (!found) {
+    return InvalidArgument(
+        "cannot reset application '{}' to a time consistently: its windows are recorded in its "
+        "state directory, and {}; nothing was changed. Reset with --to-earliest, or run the job "
+        "once (with this version) and stop it, then reset to the time",
+        app,
+        db ? fmt::format("the state at '{}' was written before they were recorded", dir)
+           : fmt::format("there is no state directory at '{}'", dir));
+  }
+  SLUICE_ASSIGN_OR_RETURN(rewind, PlanRewind(rules, o.time.value(), app, o.keep_state));
+  lines->push_back(fmt::format("reset time {}", TimeText(o.time.value())));
+  for (auto& w : rewind.why) lines->push_back(std::move(w));
+  return rewind;
+}
+
+// Closes and deletes the state directory, or says there was none.
+Status DeleteStateDirectory(std::unique_ptr<StateDb> db, const std::string& dir,
+                            std::vector<std::string>* lines) {
+  if (!db) {
+    lines->push_back(fmt::format("no state directory at {}", dir));
+    return Status::Ok();
+  }
+  db.reset();
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
+  if (ec) return IOError("cannot delete state directory '{}': {}", dir, ec.message());
+  lines->push_back(fmt::format("state deleted: {}", dir));
+  return Status::Ok();
+}
+
+// The reset's mark in the group offsets' metadata, with P when the job has windows: the next
+// start's tasks must not refill windows before P (RecordStartOfRun).
+std::string ResetTag(const Rewind& rewind) {
+  return rewind.windows ? fmt::format("{} from={}", kResetTag, rewind.from)
+                        : std::string(kResetTag);
+}
+
 }  // namespace
 
 Status RecordTimeRules(StateDb* db, const Topology& topology, Log* log,
@@ -241,24 +288,7 @@ Result<std::vector<std::string>> ResetJob(Log* log, const ResetOptions& o) {
   }
 
   // A reset to a time: how far back the job's windows need it to go (see the header).
-  Rewind rewind{o.time.value(), o.time.value(), {}, false};
-  if (!o.to_earliest) {
-    std::string rules;
-    bool found = false;
-    if (db) SLUICE_RETURN_IF_ERROR(db->Get(db->meta(), kTimeRulesKey, &rules, &found));
-    if (!found) {
-      return InvalidArgument(
-          "cannot reset application '{}' to a time consistently: its windows are recorded in its "
-          "state directory, and {}; nothing was changed. Reset with --to-earliest, or run the job "
-          "once (with this version) and stop it, then reset to the time",
-          app,
-          db ? fmt::format("the state at '{}' was written before they were recorded", dir)
-             : fmt::format("there is no state directory at '{}'", dir));
-    }
-    SLUICE_ASSIGN_OR_RETURN(rewind, PlanRewind(rules, o.time.value(), app, o.keep_state));
-    lines.push_back(fmt::format("reset time {}", TimeText(o.time.value())));
-    for (auto& w : rewind.why) lines.push_back(std::move(w));
-  }
+  SLUICE_ASSIGN_OR_RETURN(Rewind rewind, PlanRewindFromState(db.get(), dir, o, &lines));
 
   // New positions of the external inputs.
   std::map<TopicPartition, int64_t> target;
@@ -280,23 +310,14 @@ Result<std::vector<std::string>> ResetJob(Log* log, const ResetOptions& o) {
 
   std::map<TopicPartition, CommittedOffset> mirror;
   if (!o.keep_state) {
-    if (db) {
-      db.reset();
-      std::error_code ec;
-      std::filesystem::remove_all(dir, ec);
-      if (ec) return IOError("cannot delete state directory '{}': {}", dir, ec.message());
-      lines.push_back(fmt::format("state deleted: {}", dir));
-    } else {
-      lines.push_back(fmt::format("no state directory at {}", dir));
-    }
+    SLUICE_RETURN_IF_ERROR(DeleteStateDirectory(std::move(db), dir, &lines));
     for (const auto& t : topics) {
       if (!IsInternal(t, app)) continue;
       SLUICE_RETURN_IF_ERROR(log->DeleteTopic(t));
       lines.push_back(fmt::format("repartition topic deleted: {}", t));
     }
     // The next run's tasks must not refill windows before P (RecordTimeRules).
-    const std::string tag =
-        rewind.windows ? fmt::format("{} from={}", kResetTag, rewind.from) : std::string(kResetTag);
+    const std::string tag = ResetTag(rewind);
     for (const auto& [tp, to] : target) {
       mirror[tp] = CommittedOffset{Offset(to), tag, Now()};
     }
@@ -434,24 +455,7 @@ Result<std::vector<std::string>> ResetJobOverBroker(client::LogClient* client,
   }
 
   // A reset to a time: how far back the job's windows need it to go (see the header).
-  Rewind rewind{o.time.value(), o.time.value(), {}, false};
-  if (!o.to_earliest) {
-    std::string rules;
-    bool found = false;
-    if (db) SLUICE_RETURN_IF_ERROR(db->Get(db->meta(), kTimeRulesKey, &rules, &found));
-    if (!found) {
-      return InvalidArgument(
-          "cannot reset application '{}' to a time consistently: its windows are recorded in its "
-          "state directory, and {}; nothing was changed. Reset with --to-earliest, or run the job "
-          "once (with this version) and stop it, then reset to the time",
-          app,
-          db ? fmt::format("the state at '{}' was written before they were recorded", dir)
-             : fmt::format("there is no state directory at '{}'", dir));
-    }
-    SLUICE_ASSIGN_OR_RETURN(rewind, PlanRewind(rules, o.time.value(), app, o.keep_state));
-    lines.push_back(fmt::format("reset time {}", TimeText(o.time.value())));
-    for (auto& w : rewind.why) lines.push_back(std::move(w));
-  }
+  SLUICE_ASSIGN_OR_RETURN(Rewind rewind, PlanRewindFromState(db.get(), dir, o, &lines));
 
   // New positions of the external inputs.
   SLUICE_ASSIGN_OR_RETURN(std::vector<std::string> topics, client->ListTopics());
@@ -474,15 +478,7 @@ Result<std::vector<std::string>> ResetJobOverBroker(client::LogClient* client,
                                 when));
   }
 
-  if (db) {
-    db.reset();
-    std::error_code ec;
-    std::filesystem::remove_all(dir, ec);
-    if (ec) return IOError("cannot delete state directory '{}': {}", dir, ec.message());
-    lines.push_back(fmt::format("state deleted: {}", dir));
-  } else {
-    lines.push_back(fmt::format("no state directory at {}", dir));
-  }
+  SLUICE_RETURN_IF_ERROR(DeleteStateDirectory(std::move(db), dir, &lines));
   for (const auto& t : topics) {
     if (!IsBrokerInternal(t, app)) continue;
     SLUICE_RETURN_IF_ERROR(client->DeleteTopic(t).WithContext(
@@ -494,8 +490,7 @@ Result<std::vector<std::string>> ResetJobOverBroker(client::LogClient* client,
   }
   // The mark tells the next start (BrokerJob's recovery) that these offsets come from a reset,
   // not from a run whose state was lost, and carries P for its tasks (RecordStartOfRun).
-  const std::string tag =
-      rewind.windows ? fmt::format("{} from={}", kResetTag, rewind.from) : std::string(kResetTag);
+  const std::string tag = ResetTag(rewind);
   SLUICE_RETURN_IF_ERROR(
       client->ResetGroupOffsets(app, target, tag)
           .WithContext(
