@@ -12,10 +12,6 @@
 namespace sluice {
 namespace {
 
-constexpr char kOutboxFormat = 'L';
-// An outbox chunk is cut at about this many bytes.
-constexpr size_t kChunkBytes = 256 << 10;
-
 std::string TaskPrefix(int32_t partition) {
   std::string p(kTaskPrefixBytes, '\0');
   varint::PutBE32(p.data(), static_cast<uint32_t>(partition));
@@ -25,40 +21,6 @@ std::string TaskPrefix(int32_t partition) {
 int32_t PartitionOf(std::string_view store_key) {
   return static_cast<int32_t>(varint::GetBE32(store_key.data()));
 }
-
-void PutBytes(std::string* out, std::string_view s) {
-  varint::PutVarlong(out, static_cast<int64_t>(s.size()));
-  out->append(s);
-}
-
-class Reader {
- public:
-  explicit Reader(std::string_view b) : p_(b.data()), end_(b.data() + b.size()) {}
-  bool Long(int64_t* v) { return varint::GetVarlong(&p_, end_, v); }
-  // A length-prefixed byte string; length -1 is null (nullopt) when `nullable`.
-  bool Bytes(std::optional<std::string>* s, bool nullable) {
-    int64_t n;
-    if (!Long(&n)) return false;
-    if (n == -1 && nullable) {
-      s->reset();
-      return true;
-    }
-    if (n < 0 || n > end_ - p_) return false;
-    s->emplace(p_, static_cast<size_t>(n));
-    p_ += n;
-    return true;
-  }
-  bool Byte(char* c) {
-    if (p_ >= end_) return false;
-    *c = *p_++;
-    return true;
-  }
-  bool done() const { return p_ == end_; }
-
- private:
-  const char* p_;
-  const char* end_;
-};
 
 // Collects the Puts and Deletes of the store column families.
 class ChangeCollector : public rocksdb::WriteBatch::Handler {
@@ -305,137 +267,6 @@ Result<bool> AnyChangelogRecord(client::LogClient& client,
     }
   }
   return any;
-}
-
-ChangelogWriter::ChangelogWriter(StateDb* db, std::vector<StoreChangelog> stores,
-                                 std::string key_prefix)
-    : db_(db),
-      stores_(std::move(stores)),
-      outbox_prefix_(key_prefix + "outbox/"),
-      complete_key_(key_prefix + "complete") {}
-
-Status ChangelogWriter::Load(bool state_has_commits) {
-  records_.clear();
-  keys_.clear();
-  bool damaged = false;
-  SLUICE_RETURN_IF_ERROR(
-      db_->ScanPrefix(db_->meta(), outbox_prefix_, [&](std::string_view key, std::string_view v) {
-        keys_.emplace_back(key);
-        Reader r(v);
-        char format = 0;
-        int64_t n = 0;
-        if (!r.Byte(&format) || format != kOutboxFormat || !r.Long(&n) || n < 0) {
-          damaged = true;
-          return;
-        }
-        for (int64_t i = 0; i < n; ++i) {
-          int64_t store = 0, partition = 0;
-          std::optional<std::string> k;
-          ChangelogRecord rec;
-          if (!r.Long(&store) || !r.Long(&partition) || !r.Bytes(&k, false) ||
-              !r.Bytes(&rec.value, true) || !k || store < 0 ||
-              store >= static_cast<int64_t>(stores_.size())) {
-            damaged = true;
-            return;
-          }
-          rec.store = static_cast<int>(store);
-          rec.partition = static_cast<int32_t>(partition);
-          rec.key = std::move(*k);
-          records_.push_back(std::move(rec));
-        }
-        if (!r.done()) damaged = true;
-      }));
-  if (damaged) {
-    return Corruption(
-        "state directory '{}': a changelog outbox entry is damaged; delete the state directory "
-        "(it is restored from the changelogs)",
-        db_->dir());
-  }
-  std::string mark;
-  bool found = false;
-  SLUICE_RETURN_IF_ERROR(db_->Get(db_->meta(), complete_key_, &mark, &found));
-  mark_written_ = found;
-  complete_ = found || !state_has_commits;
-  return Status::Ok();
-}
-
-Status ChangelogWriter::AddToCommit(rocksdb::WriteBatch* wb) {
-  std::vector<ChangelogRecord> records;
-  if (!complete_) {
-    // State from before changelogs: log all of it once, ahead of this commit's changes.
-    for (size_t s = 0; s < stores_.size(); ++s) {
-      Status bad;
-      SLUICE_RETURN_IF_ERROR(
-          db_->ScanPrefix(stores_[s].cf, "", [&](std::string_view k, std::string_view v) {
-            if (k.size() < kTaskPrefixBytes) {
-              bad = Corruption("store '{}' holds a key shorter than the task prefix",
-                               stores_[s].topic);
-              return;
-            }
-            records.push_back({static_cast<int>(s), PartitionOf(k),
-                               std::string(k.substr(kTaskPrefixBytes)), std::string(v)});
-          }));
-      SLUICE_RETURN_IF_ERROR(bad);
-    }
-  }
-  SLUICE_ASSIGN_OR_RETURN(std::vector<ChangelogRecord> changes, ChangelogRecordsOf(*wb, stores_));
-  if (records.empty()) {
-    records = std::move(changes);
-  } else {
-    for (auto& c : changes) records.push_back(std::move(c));
-  }
-  for (const auto& k : keys_) wb->Delete(db_->meta(), k).PermitUncheckedError();
-  keys_.clear();
-  std::string chunk;
-  int64_t in_chunk = 0;
-  auto cut = [&] {
-    if (in_chunk == 0) return;
-    std::string v(1, kOutboxFormat);
-    varint::PutVarlong(&v, in_chunk);
-    v += chunk;
-    std::string key = fmt::format("{}{:016}", outbox_prefix_, keys_.size());
-    wb->Put(db_->meta(), key, v).PermitUncheckedError();
-    keys_.push_back(std::move(key));
-    chunk.clear();
-    in_chunk = 0;
-  };
-  for (const ChangelogRecord& r : records) {
-    varint::PutVarlong(&chunk, r.store);
-    varint::PutVarlong(&chunk, r.partition);
-    PutBytes(&chunk, r.key);
-    if (r.value) {
-      PutBytes(&chunk, *r.value);
-    } else {
-      varint::PutVarlong(&chunk, -1);
-    }
-    ++in_chunk;
-    if (chunk.size() >= kChunkBytes) cut();
-  }
-  cut();
-  if (!mark_written_) {
-    wb->Put(db_->meta(), complete_key_, "Y").PermitUncheckedError();
-  }
-  records_ = std::move(records);
-  complete_ = true;
-  mark_written_ = true;
-  return Status::Ok();
-}
-
-Status ChangelogWriter::Send(client::LogProducer& producer) const {
-  for (const ChangelogRecord& r : records_) {
-    Record rec{.key = r.key, .value = r.value};
-    SLUICE_RETURN_IF_ERROR(producer.Send(stores_[r.store].topic, rec, PartitionId(r.partition)));
-  }
-  return Status::Ok();
-}
-
-void ChangelogWriter::Reset(rocksdb::WriteBatch* wb) {
-  for (const auto& k : keys_) wb->Delete(db_->meta(), k).PermitUncheckedError();
-  keys_.clear();
-  records_.clear();
-  wb->Put(db_->meta(), complete_key_, "Y").PermitUncheckedError();
-  complete_ = true;
-  mark_written_ = true;
 }
 
 }  // namespace sluice

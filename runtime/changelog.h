@@ -8,9 +8,8 @@
 //
 // - ChangelogRecordsOf derives a commit's changelog records from the commit's RocksDB WriteBatch:
 //   the Puts and Deletes in the stores' column families (no operator or TaskStore code knows).
-// - ChangelogWriter keeps the records of the last commit in the state (column family
-//   __sluice_meta, "changelog/outbox/*", in the commit's own WriteBatch) so that a re-publication
-//   after a crash sends them again, and sends them inside the commit's transaction.
+// - The broker job keeps a commit's records in the task's own outbox (runtime/broker_job.cc), so
+//   a re-publication after a crash sends them again inside the commit's transaction.
 // - RestoreTask rebuilds one task's stores from their changelog partitions.
 //
 // Thread safety: none; used by the job's driver thread.
@@ -96,52 +95,5 @@ Result<RestoreStats> RestoreTask(client::LogClient& client, StateDb& db,
 Result<bool> AnyChangelogRecord(client::LogClient& client,
                                 const std::vector<StoreChangelog>& stores,
                                 const RestoreOptions& options = {});
-
-// The changelog side of a commit (runtime/README.md "Changelogs and restore"). State keys
-// (column family __sluice_meta), under `key_prefix` ("changelog/" for the job's one writer; a
-// writer per task needs a prefix per task):
-//   <prefix>outbox/<16-digit chunk>  'L', count, count x (store index, partition, key, value or
-//                                    length -1 for a tombstone): the changelog records of the
-//                                    last commit, in send order
-//   <prefix>complete                 'Y': the changelogs hold every change of this state
-class ChangelogWriter {
- public:
-  ChangelogWriter(StateDb* db, std::vector<StoreChangelog> stores,
-                  std::string key_prefix = "changelog/");
-
-  const std::vector<StoreChangelog>& stores() const { return stores_; }
-
-  // At recovery: reads the last commit's changelog records from the state (sent again if that
-  // commit's transaction is re-published) and whether the changelogs are complete. A state with
-  // commits but without the completeness mark was written before changelogs existed: its next
-  // commit sends every key of every store first (ALL of the state), then marks it complete.
-  // kCorruption for a damaged entry.
-  Status Load(bool state_has_commits);
-  // Whether the changelogs hold every change of the state (a restore from them is exact).
-  bool complete() const { return complete_; }
-
-  // In a commit, after the stores moved their changes into `wb`: derives this commit's records
-  // from `wb` (ChangelogRecordsOf), and adds to `wb` the deletion of the last commit's outbox
-  // and the outbox of this one. They are this commit's records from now on (Send).
-  Status AddToCommit(rocksdb::WriteBatch* wb);
-  // Inside the commit's open transaction: sends the records of the last AddToCommit (or of the
-  // commit found by Load).
-  Status Send(client::LogProducer& producer) const;
-  // After a restore replaced the state: forgets the loaded records (they belong to a commit the
-  // group does not have) and adds the deletion of their outbox and the completeness mark to `wb`.
-  void Reset(rocksdb::WriteBatch* wb);
-
-  size_t pending() const { return records_.size(); }
-
- private:
-  StateDb* db_;
-  std::vector<StoreChangelog> stores_;
-  std::string outbox_prefix_;
-  std::string complete_key_;
-  std::vector<ChangelogRecord> records_;  // of the last commit
-  std::vector<std::string> keys_;         // its outbox chunks in the state
-  bool complete_ = true;
-  bool mark_written_ = false;
-};
 
 }  // namespace sluice

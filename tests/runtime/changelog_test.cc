@@ -99,54 +99,6 @@ TEST_F(ChangelogTest, RecordsOfABatchRefuseWhatAChangelogCannotCarry) {
   }
 }
 
-TEST_F(ChangelogTest, TheOutboxOfTheLastCommitSurvivesAReopenAndTheNextCommitReplacesIt) {
-  {
-    ChangelogWriter w(db_.get(), stores_);
-    ASSERT_TRUE(w.Load(/*state_has_commits=*/false).ok());
-    EXPECT_TRUE(w.complete());
-    rocksdb::WriteBatch wb;
-    ASSERT_TRUE(wb.Put(db_->store(0), Key(0, "k1"), "v1").ok());
-    ASSERT_TRUE(wb.Delete(db_->store(1), Key(1, "k2")).ok());
-    ASSERT_TRUE(w.AddToCommit(&wb).ok());
-    EXPECT_EQ(w.pending(), 2u);
-    ASSERT_TRUE(db_->Write(&wb, true).ok());
-  }
-  ChangelogWriter w(db_.get(), stores_);
-  ASSERT_TRUE(w.Load(/*state_has_commits=*/true).ok());
-  EXPECT_TRUE(w.complete());  // marked by the first commit
-  EXPECT_EQ(w.pending(), 2u);
-  rocksdb::WriteBatch wb;
-  ASSERT_TRUE(wb.Put(db_->store(1), Key(0, "k3"), "v3").ok());
-  ASSERT_TRUE(w.AddToCommit(&wb).ok());
-  ASSERT_TRUE(db_->Write(&wb, true).ok());
-  ChangelogWriter again(db_.get(), stores_);
-  ASSERT_TRUE(again.Load(true).ok());
-  EXPECT_EQ(again.pending(), 1u);                               // the first commit's outbox is gone
-  ChangelogWriter other(db_.get(), stores_, "changelog/1_0/");  // another task's keys
-  ASSERT_TRUE(other.Load(true).ok());
-  EXPECT_EQ(other.pending(), 0u);
-  EXPECT_FALSE(other.complete());
-}
-
-TEST_F(ChangelogTest, StateFromBeforeChangelogsIsLoggedWholeByItsNextCommit) {
-  rocksdb::WriteBatch old;
-  ASSERT_TRUE(old.Put(db_->store(0), Key(1, "old"), "1").ok());
-  ASSERT_TRUE(old.Put(db_->store(1), Key(0, "older"), "2").ok());
-  ASSERT_TRUE(db_->Write(&old, true).ok());
-  ChangelogWriter w(db_.get(), stores_);
-  ASSERT_TRUE(w.Load(/*state_has_commits=*/true).ok());
-  EXPECT_FALSE(w.complete());
-  rocksdb::WriteBatch wb;
-  ASSERT_TRUE(wb.Put(db_->store(0), Key(1, "old"), "5").ok());
-  ASSERT_TRUE(w.AddToCommit(&wb).ok());
-  EXPECT_TRUE(w.complete());
-  ASSERT_TRUE(db_->Write(&wb, true).ok());
-  ChangelogWriter again(db_.get(), stores_);
-  ASSERT_TRUE(again.Load(true).ok());
-  EXPECT_TRUE(again.complete());
-  EXPECT_EQ(again.pending(), 3u);  // old=1, older=2, then this commit's old=5
-}
-
 // Restore over the embedded client: the changelog's last value per key, tombstones deleting,
 // the task's earlier keys gone, other tasks' keys untouched, and the same again on a rerun.
 TEST_F(ChangelogTest, RestoreRebuildsExactlyTheTasksKeysAndIsRepeatable) {
