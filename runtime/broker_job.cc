@@ -56,46 +56,6 @@ constexpr std::string_view kBrokerExchange = "broker";
 // An outbox chunk is cut at about this many bytes.
 constexpr size_t kChunkBytes = 256 << 10;
 
-void PutString(std::string* out, std::string_view s) {
-  varint::PutVarlong(out, static_cast<int64_t>(s.size()));
-  out->append(s);
-}
-
-class Reader {
- public:
-  explicit Reader(std::string_view b) : p_(b.data()), end_(b.data() + b.size()) {}
-  bool Long(int64_t* v) { return varint::GetVarlong(&p_, end_, v); }
-  bool String(std::string* s) {
-    int64_t n;
-    if (!Long(&n) || n < 0 || n > end_ - p_) return false;
-    s->assign(p_, static_cast<size_t>(n));
-    p_ += n;
-    return true;
-  }
-  // A string, or nullopt for the length -1.
-  bool OptString(std::optional<std::string>* s) {
-    int64_t n;
-    if (!Long(&n) || n < -1 || n > end_ - p_) return false;
-    if (n == -1) {
-      s->reset();
-      return true;
-    }
-    s->emplace(p_, static_cast<size_t>(n));
-    p_ += n;
-    return true;
-  }
-  bool Byte(char* c) {
-    if (p_ >= end_) return false;
-    *c = *p_++;
-    return true;
-  }
-  bool done() const { return p_ == end_; }
-
- private:
-  const char* p_;
-  const char* end_;
-};
-
 void PutOffsets(std::string* out, const Offsets& o) {
   varint::PutVarlong(out, static_cast<int64_t>(o.size()));
   for (const auto& [tp, off] : o) {
@@ -105,7 +65,7 @@ void PutOffsets(std::string* out, const Offsets& o) {
   }
 }
 
-bool GetOffsets(Reader* r, Offsets* o) {
+bool GetOffsets(ValueReader* r, Offsets* o) {
   int64_t n;
   if (!r->Long(&n) || n < 0) return false;
   for (int64_t i = 0; i < n; ++i) {
@@ -549,7 +509,7 @@ Status BrokerJob::Impl::LoadTask(Task* t) {
   std::string value;
   SLUICE_RETURN_IF_ERROR(db_->Get(db_->meta(), t->Key() + "commit", &value, &t->found_));
   if (t->found_) {
-    Reader r(value);
+    ValueReader r(value);
     char fmt_byte = 0;
     if (!r.Byte(&fmt_byte) || fmt_byte != kCommitFormat || !r.Long(&t->commit_) ||
         !GetOffsets(&r, &t->committed_offsets_) || !GetOffsets(&r, &t->before_) || !r.done()) {
@@ -561,7 +521,7 @@ Status BrokerJob::Impl::LoadTask(Task* t) {
   SLUICE_RETURN_IF_ERROR(db_->ScanPrefix(
       db_->meta(), t->Key() + "outbox/", [&](std::string_view key, std::string_view v) {
         t->outbox_keys_.emplace_back(key);
-        Reader r(v);
+        ValueReader r(v);
         char fmt_byte = 0;
         int64_t n = 0;
         if (!r.Byte(&fmt_byte) || fmt_byte != kOutboxFormat || !r.Long(&n) || n < 0) {
@@ -917,11 +877,7 @@ Status BrokerJob::Impl::Commit(const std::vector<Task*>& tasks, bool drop_fenced
       PutString(&chunk, o.topic);
       varint::PutVarlong(&chunk, o.partition);
       PutString(&chunk, o.key);
-      if (o.value) {
-        PutString(&chunk, *o.value);
-      } else {
-        varint::PutVarlong(&chunk, -1);
-      }
+      PutOptString(&chunk, o.value);
       varint::PutVarlong(&chunk, o.ts.value());
       ++in_chunk;
       if (chunk.size() >= kChunkBytes) cut();

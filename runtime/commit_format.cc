@@ -11,43 +11,55 @@ constexpr char kCheckpointFormat = 'C';
 constexpr char kMarkFormat = 'M';
 constexpr char kOutboxFormat = 'O';
 
+}  // namespace
+
 void PutString(std::string* out, std::string_view s) {
   varint::PutVarlong(out, static_cast<int64_t>(s.size()));
   out->append(s);
 }
 
-// A bounds-checked reader over a value.
-class Reader {
- public:
-  explicit Reader(std::string_view b) : p_(b.data()), end_(b.data() + b.size()) {}
-  bool Long(int64_t* v) { return varint::GetVarlong(&p_, end_, v); }
-  bool Int(int32_t* v) {
-    int64_t x;
-    if (!Long(&x) || x < INT32_MIN || x > INT32_MAX) return false;
-    *v = static_cast<int32_t>(x);
-    return true;
+void PutOptString(std::string* out, const std::optional<std::string>& s) {
+  if (s) {
+    PutString(out, *s);
+  } else {
+    varint::PutVarlong(out, -1);
   }
-  bool String(std::string* s) {
-    int64_t n;
-    if (!Long(&n) || n < 0 || n > end_ - p_) return false;
-    s->assign(p_, static_cast<size_t>(n));
-    p_ += n;
-    return true;
-  }
-  bool Byte(char* c) {
-    if (p_ >= end_) return false;
-    *c = *p_++;
-    return true;
-  }
-  std::string_view Rest() { return {p_, static_cast<size_t>(end_ - p_)}; }
-  bool done() const { return p_ == end_; }
+}
 
- private:
-  const char* p_;
-  const char* end_;
-};
+bool ValueReader::Long(int64_t* v) { return varint::GetVarlong(&p_, end_, v); }
 
-}  // namespace
+bool ValueReader::Int(int32_t* v) {
+  int64_t x;
+  if (!Long(&x) || x < INT32_MIN || x > INT32_MAX) return false;
+  *v = static_cast<int32_t>(x);
+  return true;
+}
+
+bool ValueReader::String(std::string* s) {
+  int64_t n;
+  if (!Long(&n) || n < 0 || n > end_ - p_) return false;
+  s->assign(p_, static_cast<size_t>(n));
+  p_ += n;
+  return true;
+}
+
+bool ValueReader::OptString(std::optional<std::string>* s) {
+  int64_t n;
+  if (!Long(&n) || n < -1 || n > end_ - p_) return false;
+  if (n == -1) {
+    s->reset();
+    return true;
+  }
+  s->emplace(p_, static_cast<size_t>(n));
+  p_ += n;
+  return true;
+}
+
+bool ValueReader::Byte(char* c) {
+  if (p_ >= end_) return false;
+  *c = *p_++;
+  return true;
+}
 
 std::string CheckpointKey(TaskId t) { return fmt::format("ckpt/{}/{}", t.stage, t.partition); }
 std::string MarkKey(TaskId t) { return fmt::format("mark/{}/{}", t.stage, t.partition); }
@@ -74,7 +86,7 @@ std::string EncodeCheckpoint(const TaskCheckpoint& c) {
 }
 
 Result<TaskCheckpoint> DecodeCheckpoint(std::string_view bytes) {
-  Reader r(bytes);
+  ValueReader r(bytes);
   TaskCheckpoint c;
   char format;
   auto bad = [](std::string_view what) {
@@ -114,7 +126,7 @@ std::string EncodeMark(int64_t commit_number) {
 }
 
 Result<int64_t> DecodeMark(std::string_view bytes) {
-  Reader r(bytes);
+  ValueReader r(bytes);
   char format;
   int64_t n;
   if (!r.Byte(&format) || format != kMarkFormat || !r.Long(&n) || !r.done()) {
@@ -132,7 +144,7 @@ std::string EncodeOutboxEntry(const OutboxEntry& e) {
 }
 
 Result<OutboxEntry> DecodeOutboxEntry(std::string_view bytes) {
-  Reader r(bytes);
+  ValueReader r(bytes);
   OutboxEntry e;
   char format;
   if (!r.Byte(&format) || format != kOutboxFormat || !r.String(&e.topic) || !r.Int(&e.partition)) {

@@ -23,6 +23,29 @@
 
 namespace sluice {
 
+// The fields of a value: integers are zig-zag varlongs (core/varint.h), strings a varlong length
+// then the bytes (length -1: null). The runtime's state records (here, and the broker job's) are
+// written and read with these.
+void PutString(std::string* out, std::string_view s);
+void PutOptString(std::string* out, const std::optional<std::string>& s);
+
+// A bounds-checked reader over a value; each call returns false on a short or malformed field.
+class ValueReader {
+ public:
+  explicit ValueReader(std::string_view b) : p_(b.data()), end_(b.data() + b.size()) {}
+  bool Long(int64_t* v);
+  bool Int(int32_t* v);
+  bool String(std::string* s);
+  bool OptString(std::optional<std::string>* s);  // nullopt for the length -1
+  bool Byte(char* c);
+  std::string_view Rest() const { return {p_, static_cast<size_t>(end_ - p_)}; }
+  bool done() const { return p_ == end_; }
+
+ private:
+  const char* p_;
+  const char* end_;
+};
+
 struct TaskId {
   int32_t stage = 0;
   int32_t partition = 0;
