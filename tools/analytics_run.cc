@@ -21,6 +21,7 @@
 #include "tools/job_observer.h"
 #include "tools/job_runner.h"
 #include "tools/owner.h"
+#include "tools/run_job.h"
 
 namespace sluice::tools {
 namespace {
@@ -189,42 +190,20 @@ Status RunAnalytics(CliContext& ctx, const CommonRunArgs& r, const AnalyticsArgs
     SLUICE_ASSIGN_OR_RETURN(start[out], EndOffsets(*log, out));
   }
   o.log = log.get();
+  // The job's topics are protected from deletion while it runs.
+  auto in_use = TopicsInUse(spec.topology, app, "job " + r.job);
   InstallInterruptHandler();
   auto t0 = std::chrono::steady_clock::now();
   SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<Job> job, Job::Start(o, std::move(spec.topology)));
-  // Whoever owns the data directory serves it (as wordcount and balances do): while the job
-  // runs, other `sluice` commands on the directory (gen or produce into its inputs, consume its
-  // outputs) go through this server, recorded in <data>/OWNER. The job's topics are protected
-  // from deletion.
-  kafka::ServerOptions so;
-  so.listen_host = "127.0.0.1";
-  so.listen_port = 0;
-  so.auto_create_topics = false;
-  std::set<std::string> own(spec.inputs.begin(), spec.inputs.end());
-  own.insert(spec.outputs.begin(), spec.outputs.end());
-  so.topic_in_use = [own, app, job = r.job](std::string_view topic) {
-    if (own.contains(std::string(topic)) ||
-        (topic.starts_with(app + "-") && topic.ends_with("-repartition"))) {
-      return fmt::format("job {} (application '{}'), running in this process", job, app);
-    }
-    return std::string();
-  };
-  auto server = ServeDirectory(log.get(), so, ctx.data_dir, {app});
-  if (!server.ok()) {
-    job->Stop();
-    job->Wait().IgnoreError();
-    return server.status().WithContext("serving the data directory to other sluice commands");
-  }
   JobMetrics m;
-  observer->Attach({.job = job.get(),
-                    .app = app,
-                    .job_name = r.job,
-                    .log = log.get(),
-                    .server = server->get(),
-                    .data_dir = ctx.data_dir});
-  Status s = WaitWithProgress(*job, app, r.quiet, /*show_late=*/true, &m, r.until_end);
-  observer->Finish(s);
-  StopServing(server->get(), ctx.data_dir);
+  Status s = WaitServingDirectory(ctx, log.get(), *job, *observer,
+                                  {.app = app,
+                                   .job_name = r.job,
+                                   .topics_in_use = std::move(in_use),
+                                   .quiet = r.quiet,
+                                   .show_late = true,
+                                   .until_end = r.until_end,
+                                   .metrics = &m});
   SLUICE_RETURN_IF_ERROR(s);
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   job.reset();

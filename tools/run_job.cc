@@ -100,16 +100,15 @@ Status RunOverBroker(CliContext& ctx, const CommonRunArgs& a, Topology topology,
   return s;
 }
 
-// For kafka::ServerOptions::topic_in_use while the job runs beside the server: its external
-// topics and its repartition topics ("<app>-...-repartition") are in use by "<label> (application
-// '<app>'), running in this process".
+}  // namespace
+
 std::function<std::string(std::string_view)> TopicsInUse(const Topology& topology,
-                                                         const JobRunSpec& spec) {
+                                                         const std::string& app,
+                                                         const std::string& label) {
   ExternalTopics t = TopicsOf(topology);
   std::vector<std::string> names = std::move(t.inputs);
   names.insert(names.end(), t.outputs.begin(), t.outputs.end());
-  return [names = std::move(names), app = spec.app,
-          label = spec.label](std::string_view topic) -> std::string {
+  return [names = std::move(names), app, label](std::string_view topic) -> std::string {
     if (std::find(names.begin(), names.end(), topic) != names.end() ||
         (topic.starts_with(app + "-") && topic.ends_with("-repartition"))) {
       return fmt::format("{} (application '{}'), running in this process", label, app);
@@ -118,7 +117,33 @@ std::function<std::string(std::string_view)> TopicsInUse(const Topology& topolog
   };
 }
 
-}  // namespace
+Status WaitServingDirectory(CliContext& ctx, Log* log, Job& job, JobObserver& observer,
+                            ServedRun run) {
+  // Whoever owns the data directory serves it: while the job runs, the other `sluice` commands
+  // on this directory (produce into its input, consume its output) go through this server on
+  // an ephemeral loopback port, recorded in <data>/OWNER.
+  kafka::ServerOptions so;
+  so.listen_host = "127.0.0.1";
+  so.listen_port = 0;
+  so.auto_create_topics = false;
+  so.topic_in_use = std::move(run.topics_in_use);
+  auto server = ServeDirectory(log, so, ctx.data_dir, {run.app});
+  if (!server.ok()) {
+    job.Stop();
+    job.Wait().IgnoreError();
+    return server.status().WithContext("serving the data directory to other sluice commands");
+  }
+  observer.Attach({.job = &job,
+                   .app = run.app,
+                   .job_name = run.job_name,
+                   .log = log,
+                   .server = server->get(),
+                   .data_dir = ctx.data_dir});
+  Status s = WaitWithProgress(job, run.app, run.quiet, run.show_late, run.metrics, run.until_end);
+  observer.Finish(s);
+  StopServing(server->get(), ctx.data_dir);
+  return s;
+}
 
 void AddRunOptions(CLI::App* cmd, CommonRunArgs* args) {
   cmd->add_option("--app", args->app, "Application id (default: the job name)");
@@ -194,33 +219,16 @@ Status RunJob(CliContext& ctx, const CommonRunArgs& a, Topology topology, const 
     SLUICE_RETURN_IF_ERROR(EnsureOutputTopic(*log, out, partitions, a.quiet));
   }
   o.log = log.get();
-  auto in_use = TopicsInUse(topology, spec);
+  auto in_use = TopicsInUse(topology, spec.app, spec.label);
   InstallInterruptHandler();
   SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<Job> job, Job::Start(o, std::move(topology)));
-  // Whoever owns the data directory serves it: while the job runs, the other `sluice` commands
-  // on this directory (produce into its input, consume its output) go through this server on
-  // an ephemeral loopback port, recorded in <data>/OWNER.
-  kafka::ServerOptions so;
-  so.listen_host = "127.0.0.1";
-  so.listen_port = 0;
-  so.auto_create_topics = false;
-  so.topic_in_use = std::move(in_use);
-  auto server = ServeDirectory(log.get(), so, ctx.data_dir, {spec.app});
-  if (!server.ok()) {
-    job->Stop();
-    job->Wait().IgnoreError();
-    return server.status().WithContext("serving the data directory to other sluice commands");
-  }
-  observer->Attach({.job = job.get(),
-                    .app = spec.app,
-                    .job_name = JobName(spec),
-                    .log = log.get(),
-                    .server = server->get(),
-                    .data_dir = ctx.data_dir});
-  Status s = WaitWithProgress(*job, spec.app, a.quiet, spec.show_late, nullptr, a.until_end);
-  observer->Finish(s);
-  StopServing(server->get(), ctx.data_dir);
-  SLUICE_RETURN_IF_ERROR(s);
+  SLUICE_RETURN_IF_ERROR(WaitServingDirectory(ctx, log.get(), *job, *observer,
+                                              {.app = spec.app,
+                                               .job_name = JobName(spec),
+                                               .topics_in_use = std::move(in_use),
+                                               .quiet = a.quiet,
+                                               .show_late = spec.show_late,
+                                               .until_end = a.until_end}));
   job.reset();
   return log->Close();
 }

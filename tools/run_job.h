@@ -4,10 +4,13 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <functional>
 #include <string>
+#include <string_view>
 
 #include "operators/topology.h"
 #include "tools/commands.h"
+#include "tools/job_observer.h"
 #include "tools/job_runner.h"
 
 namespace sluice::tools {
@@ -38,6 +41,31 @@ struct JobRunSpec {
 // that process, after one line on stderr saying so (ctx.bootstrap_servers is then set).
 // Missing input topics are kNotFound saying how to create them.
 Status RunJob(CliContext& ctx, const CommonRunArgs& a, Topology topology, const JobRunSpec& spec);
+
+// For kafka::ServerOptions::topic_in_use while a job runs beside the server: the topology's
+// external topics and its repartition topics ("<app>-...-repartition") are in use by "<label>
+// (application '<app>'), running in this process".
+std::function<std::string(std::string_view)> TopicsInUse(const Topology& topology,
+                                                         const std::string& app,
+                                                         const std::string& label);
+
+// How WaitServingDirectory serves and waits.
+struct ServedRun {
+  std::string app;
+  std::string job_name;                                        // in `sluice status` and the metrics
+  std::function<std::string(std::string_view)> topics_in_use;  // TopicsInUse
+  bool quiet = false;
+  bool show_late = false;
+  bool until_end = false;
+  JobMetrics* metrics = nullptr;  // gets the final metrics, if given
+};
+
+// While `job` runs on `log` (this process holds the data directory as its writer): serves the
+// directory to the other sluice commands (tools/owner.h; OWNER names run.app), attaches
+// `observer`, waits with progress until the job stops, then stops serving. If serving cannot
+// start, the job is stopped and the error returned. The shipped analytics runs use it too.
+Status WaitServingDirectory(CliContext& ctx, Log* log, Job& job, JobObserver& observer,
+                            ServedRun run);
 
 // `reset` of a job: rewinds a stopped job's inputs (runtime/job_reset.h) and prints what it did.
 struct ResetArgs {
