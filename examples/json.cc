@@ -7,45 +7,11 @@
 #include <charconv>
 #include <cstring>
 
-#include "examples/json_scan.h"
+#include "operators/internal/json_scan.h"
 
 namespace sluice::examples {
 
 using json_scan::FindEscape;
-
-void AppendJsonString(std::string* out, std::string_view s) {
-  out->push_back('"');
-  // Leading bytes that need no escaping, appended in one go.
-  size_t plain = static_cast<size_t>(FindEscape(s.data(), s.data() + s.size()) - s.data());
-  out->append(s.data(), plain);
-  s.remove_prefix(plain);
-  for (char c : s) {
-    switch (c) {
-      case '"':
-        out->append("\\\"");
-        break;
-      case '\\':
-        out->append("\\\\");
-        break;
-      case '\n':
-        out->append("\\n");
-        break;
-      case '\r':
-        out->append("\\r");
-        break;
-      case '\t':
-        out->append("\\t");
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          out->append(fmt::format("\\u{:04x}", static_cast<unsigned char>(c)));
-        } else {
-          out->push_back(c);
-        }
-    }
-  }
-  out->push_back('"');
-}
 
 void JsonWriter::Name(std::string_view name) {
   if (out_->size() > 1) out_->push_back(',');

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "core/status.h"
+#include "operators/json_serde.h"
 
 namespace sluice::examples {
 
@@ -194,8 +195,7 @@ std::string JsonString(const T& value, void (*write)(const T&, std::string*)) {
   return out;
 }
 
-// Appends `s` as a quoted JSON string.
-void AppendJsonString(std::string* out, std::string_view s);
+// Strings are appended with operators' AppendJsonString (operators/json_serde.h).
 // Appends a number as JsonWriter writes it (doubles as fmt's "{}": shortest round trip).
 void AppendJsonNumber(std::string* out, int64_t v);
 void AppendJsonNumber(std::string* out, double v);

@@ -4,7 +4,7 @@
 #include <cstring>
 
 #include "examples/json.h"
-#include "examples/json_scan.h"
+#include "operators/internal/json_scan.h"
 
 namespace sluice::examples {
 namespace {

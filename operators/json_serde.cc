@@ -6,7 +6,46 @@
 #include <cmath>
 #include <limits>
 
-namespace sluice::json_internal {
+#include "operators/internal/json_scan.h"
+
+namespace sluice {
+
+void AppendJsonString(std::string* out, std::string_view s) {
+  out->push_back('"');
+  // Leading bytes that need no escaping, appended in one go.
+  size_t plain =
+      static_cast<size_t>(json_scan::FindEscape(s.data(), s.data() + s.size()) - s.data());
+  out->append(s.data(), plain);
+  s.remove_prefix(plain);
+  for (char c : s) {
+    switch (c) {
+      case '"':
+        out->append("\\\"");
+        break;
+      case '\\':
+        out->append("\\\\");
+        break;
+      case '\n':
+        out->append("\\n");
+        break;
+      case '\r':
+        out->append("\\r");
+        break;
+      case '\t':
+        out->append("\\t");
+        break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          fmt::format_to(std::back_inserter(*out), "\\u{:04x}", static_cast<unsigned char>(c));
+        } else {
+          out->push_back(c);
+        }
+    }
+  }
+  out->push_back('"');
+}
+
+namespace json_internal {
 namespace {
 
 namespace dom = simdjson::dom;
@@ -137,41 +176,11 @@ Status ParseObject(std::string_view json, std::span<Slot> slots) {
   return Status::Ok();
 }
 
-void AppendString(std::string_view s, std::string* out) {
-  out->push_back('"');
-  for (char c : s) {
-    switch (c) {
-      case '"':
-        out->append("\\\"");
-        break;
-      case '\\':
-        out->append("\\\\");
-        break;
-      case '\n':
-        out->append("\\n");
-        break;
-      case '\r':
-        out->append("\\r");
-        break;
-      case '\t':
-        out->append("\\t");
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          fmt::format_to(std::back_inserter(*out), "\\u{:04x}", static_cast<unsigned char>(c));
-        } else {
-          out->push_back(c);
-        }
-    }
-  }
-  out->push_back('"');
-}
-
 void AppendValue(Kind kind, const void* value, std::string* out) {
   auto it = std::back_inserter(*out);
   switch (kind) {
     case Kind::kString:
-      AppendString(*static_cast<const std::string*>(value), out);
+      AppendJsonString(out, *static_cast<const std::string*>(value));
       break;
     case Kind::kInt64:
       fmt::format_to(it, "{}", *static_cast<const int64_t*>(value));
@@ -194,4 +203,5 @@ void AppendValue(Kind kind, const void* value, std::string* out) {
   }
 }
 
-}  // namespace sluice::json_internal
+}  // namespace json_internal
+}  // namespace sluice

@@ -44,6 +44,11 @@
 #include "operators/serde.h"
 
 namespace sluice {
+
+// Appends `s` as a JSON string literal (quoted; '"', '\\' and control characters escaped) to
+// *out. The examples' JsonWriter writes its strings with it too.
+void AppendJsonString(std::string* out, std::string_view s);
+
 namespace json_internal {
 
 enum class Kind : uint8_t { kString, kInt64, kInt32, kDouble, kBool };
@@ -100,8 +105,6 @@ struct Slot {
 // slot that is null counts as absent. Errors as described at the top of the file.
 Status ParseObject(std::string_view json, std::span<Slot> slots);
 
-// Appends `s` as a JSON string literal (quoted, escaped) to *out.
-void AppendString(std::string_view s, std::string* out);
 // Appends the value at `value` of kind `kind` as JSON to *out.
 void AppendValue(Kind kind, const void* value, std::string* out);
 
@@ -157,7 +160,7 @@ class JsonSerdeImpl final : public Serde<T> {
     }
     if (!*first) out->push_back(',');
     *first = false;
-    AppendString(f.name, out);
+    AppendJsonString(out, f.name);
     out->push_back(':');
     AppendValue(KindOf<U>::kKind, v, out);
   }

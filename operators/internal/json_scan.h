@@ -8,7 +8,7 @@
 #include <cstring>
 #include <string_view>
 
-namespace sluice::examples::json_scan {
+namespace sluice::json_scan {
 
 inline bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 inline bool IsWs(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
@@ -109,4 +109,4 @@ inline bool SameName(std::string_view a, std::string_view b) {
   return true;
 }
 
-}  // namespace sluice::examples::json_scan
+}  // namespace sluice::json_scan
